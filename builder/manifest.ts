@@ -1,0 +1,245 @@
+// The build manifest: built-in defaults (builder/defaults/vrio.yaml, the package
+// lists in rootfs/packages/, the pins in kernel-config/pins.yaml) overridden by
+// the user's vrio.yaml, then by CLI values. Every layer is schema-checked before
+// merging, and every effective value remembers which layer it came from.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { loadValidated, parseDocumentFile, pointerOf, validateDocument, type SemanticCheck } from '../lib/document.js';
+import { InputError } from '../lib/errors.js';
+import { dataPath, defaultCacheDir } from '../lib/paths.js';
+
+export type SourceSpec =
+  | { kind: 'git'; url: string; commit: string; description?: string; license?: string }
+  | { kind: 'tarball'; url: string; sha256: string; stripComponents?: number; description?: string; license?: string }
+  | { kind: 'dir'; path: string; description?: string; license?: string };
+
+export interface SeriesSpec {
+  source: string;
+  from: string;
+  to: string;
+}
+
+export interface KernelSpec {
+  line: string;
+  source: string;
+  series: SeriesSpec | null;
+  compat: boolean;
+  fixes: boolean;
+  patches: string[];
+  defconfig: string;
+  fragments: string[];
+  makeFlags: string[];
+  jobs?: number;
+}
+
+export type RoleKind = 'iohyp' | 'guest';
+
+export interface RoleSpec {
+  name: string;
+  kind: RoleKind;
+  enabled: boolean;
+  fragments: string[];
+  packages: string[];
+  overlays: string[];
+  modules: string[];
+  cmdline: string;
+  controlHelper: boolean;
+}
+
+export interface ImageSpec {
+  formats: ('iso' | 'initramfs' | 'tar')[];
+  compression: 'gzip' | 'zstd' | 'none';
+  volumeId: string;
+  sshAuthorizedKeys: string[];
+  hostKeys: 'build' | 'first-boot';
+}
+
+/** The effective manifest, with paths resolved to absolute ones. */
+export interface Manifest {
+  kernel: KernelSpec;
+  sources: Record<string, SourceSpec>;
+  mirrors: Record<string, string>;
+  roles: Record<string, RoleSpec>;
+  image: ImageSpec;
+  outputDir: string;
+  cacheDir: string;
+  sourceDateEpoch: number;
+  /** The user's manifest file, if one was used. */
+  file?: string;
+  /** JSON pointer of each leaf value -> where it came from. */
+  origins: Record<string, string>;
+}
+
+export interface ManifestOverrides {
+  cacheDir?: string;
+  outputDir?: string;
+  mirrors?: Record<string, string>;
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+let schemaCache: object | undefined;
+export function manifestSchema(): object {
+  return (schemaCache ??= JSON.parse(readFileSync(dataPath('builder/manifest.schema.json'), 'utf8')) as object);
+}
+
+/** Deep-merge `over` onto `base`: objects merge, everything else replaces. Records origins of leaves. */
+function mergeInto(base: Record<string, Json>, over: Record<string, Json>, origin: string, origins: Record<string, string>, path: string[] = []): void {
+  for (const [k, v] of Object.entries(over)) {
+    if (k === '$schema') continue;
+    const p = [...path, k];
+    const cur = base[k];
+    if (v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)) {
+      mergeInto(cur as Record<string, Json>, v as Record<string, Json>, origin, origins, p);
+    } else {
+      base[k] = structuredClone(v);
+      // forget origins below a replaced subtree, then record the new ones
+      const prefix = pointerOf(p);
+      for (const o of Object.keys(origins)) if (o === prefix || o.startsWith(prefix + '/')) delete origins[o];
+      recordLeaves(v, p, origin, origins);
+    }
+  }
+}
+
+function recordLeaves(v: Json, path: string[], origin: string, origins: Record<string, string>): void {
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    for (const [k, x] of Object.entries(v)) recordLeaves(x, [...path, k], origin, origins);
+  } else origins[pointerOf(path)] = origin;
+}
+
+function readPackageList(file: string): string[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean);
+}
+
+/** The built-in default layer, itself validated (a broken data file is our bug, reported clearly). */
+function defaultLayer(origins: Record<string, string>): Record<string, Json> {
+  const base: Record<string, Json> = {};
+  const defaults = loadValidated<Record<string, Json>>(dataPath('builder/defaults/vrio.yaml'), manifestSchema());
+  mergeInto(base, defaults.data, 'default (builder/defaults/vrio.yaml)', origins);
+  const pins = parseDocumentFile(dataPath('kernel-config/pins.yaml'));
+  const pinsAsManifest = { ...pins, data: { sources: pins.data } };
+  validateDocument(pinsAsManifest, manifestSchema());
+  mergeInto(base, { sources: pins.data as Json }, 'default (kernel-config/pins.yaml)', origins);
+  const pkgDir = dataPath('rootfs/packages');
+  for (const f of existsSync(pkgDir) ? readdirSync(pkgDir).sort() : []) {
+    const role = f.replace(/\.txt$/, '');
+    const roles = base.roles as Record<string, Record<string, Json>>;
+    if (f.endsWith('.txt') && roles[role]) {
+      roles[role].packages = readPackageList(join(pkgDir, f));
+      recordLeaves(roles[role].packages, ['roles', role, 'packages'], `default (rootfs/packages/${f})`, origins);
+    }
+  }
+  return base;
+}
+
+/** Checks the schema cannot express: references between sections. */
+const semanticChecks: SemanticCheck<Record<string, Json>> = (data, file) => {
+  void file;
+  const issues: ReturnType<SemanticCheck<unknown>> = [];
+  const k = data.kernel as Record<string, Json> | undefined;
+  const series = k?.series as Record<string, Json> | null | undefined;
+  if (series && series.from === series.to) {
+    issues.push({ file, pointer: '/kernel/series/to', rule: 'series-range', message: 'series.to equals series.from: the series would be empty' });
+  }
+  return issues;
+};
+
+function resolveFrom(base: string, p: string): string {
+  return isAbsolute(p) ? p : resolve(base, p);
+}
+
+/**
+ * Load the effective manifest. `file` is the user's manifest; when undefined,
+ * ./vrio.yaml in `cwd` is used if present.
+ */
+export function loadManifest(file: string | undefined, cwd: string, overrides: ManifestOverrides = {}, env = process.env): Manifest {
+  const origins: Record<string, string> = {};
+  const merged = defaultLayer(origins);
+  let userFile: string | undefined;
+  if (file) userFile = resolve(cwd, file);
+  else if (existsSync(join(cwd, 'vrio.yaml'))) userFile = join(cwd, 'vrio.yaml');
+  const baseDir = userFile ? dirname(userFile) : cwd;
+  if (userFile) {
+    const user = loadValidated<Record<string, Json>>(userFile, manifestSchema(), semanticChecks);
+    mergeInto(merged, user.data, userFile, origins);
+  }
+  const cli: Record<string, Json> = {};
+  if (overrides.cacheDir) cli.cacheDir = overrides.cacheDir;
+  if (overrides.outputDir) cli.outputDir = overrides.outputDir;
+  if (overrides.mirrors && Object.keys(overrides.mirrors).length) cli.mirrors = overrides.mirrors;
+  mergeInto(merged, cli, 'command line', origins);
+  if (!merged.cacheDir) {
+    merged.cacheDir = defaultCacheDir(env);
+    origins['/cacheDir'] = env.VRIO_CACHE_DIR ? 'environment (VRIO_CACHE_DIR)' : 'default (XDG cache dir)';
+  }
+
+  // Cross-references, checked on the merged result so a user layer can rely on defaults.
+  const issues: ConstructorParameters<typeof InputError>[0] = [];
+  const at = userFile ?? 'builder/defaults/vrio.yaml';
+  const sources = (merged.sources ?? {}) as Record<string, SourceSpec>;
+  const kernel = merged.kernel as unknown as KernelSpec;
+  if (!sources[kernel.source]) {
+    issues.push({ file: at, pointer: '/kernel/source', rule: 'known-source', message: `no source named '${kernel.source}'`, hint: `known sources: ${Object.keys(sources).join(', ')}` });
+  }
+  if (kernel.series && !sources[kernel.series.source]) {
+    issues.push({ file: at, pointer: '/kernel/series/source', rule: 'known-source', message: `no source named '${kernel.series.source}'` });
+  } else if (kernel.series && sources[kernel.series.source].kind !== 'git') {
+    issues.push({ file: at, pointer: '/kernel/series/source', rule: 'git-source', message: `a patch series needs a git source; '${kernel.series.source}' is ${sources[kernel.series.source].kind}` });
+  }
+  for (const name of Object.keys((merged.mirrors ?? {}) as object)) {
+    if (!sources[name]) issues.push({ file: at, pointer: pointerOf(['mirrors', name]), rule: 'known-source', message: `mirror for unknown source '${name}'`, hint: `known sources: ${Object.keys(sources).join(', ')}` });
+  }
+  if (issues.length) throw new InputError(issues);
+
+  const roles: Record<string, RoleSpec> = {};
+  for (const [name, r] of Object.entries((merged.roles ?? {}) as Record<string, Partial<RoleSpec>>)) {
+    const kind = (r.kind ?? (name === 'iohyp' || name === 'guest' ? name : undefined)) as RoleKind | undefined;
+    if (!kind) throw new InputError([{ file: at, pointer: pointerOf(['roles', name, 'kind']), rule: 'required', message: `role '${name}' needs a kind (iohyp or guest)` }]);
+    roles[name] = {
+      name,
+      kind,
+      enabled: r.enabled ?? true,
+      fragments: r.fragments ?? [],
+      packages: r.packages ?? readPackageList(dataPath('rootfs/packages', `${kind}.txt`)),
+      overlays: r.overlays ?? ['common', kind],
+      modules: r.modules ?? [],
+      cmdline: r.cmdline ?? 'console=ttyS0,115200',
+      controlHelper: r.controlHelper ?? kind === 'iohyp',
+    };
+  }
+  const mirrors = Object.fromEntries(
+    Object.entries((merged.mirrors ?? {}) as Record<string, string>).map(([k, v]) => [k, /^[a-z]+:\/\//.test(v) ? v : resolveFrom(baseDir, v)]),
+  );
+  const resolvedSources = Object.fromEntries(
+    Object.entries(sources).map(([k, s]) => [k, s.kind === 'dir' ? { ...s, path: resolveFrom(baseDir, s.path) } : s]),
+  ) as Record<string, SourceSpec>;
+  const image = merged.image as unknown as ImageSpec;
+  return {
+    kernel: { ...kernel, patches: kernel.patches.map((p) => resolveFrom(baseDir, p)) },
+    sources: resolvedSources,
+    mirrors,
+    roles,
+    image: { ...image, sshAuthorizedKeys: image.sshAuthorizedKeys.map((p) => resolveFrom(baseDir, p)) },
+    outputDir: resolveFrom(baseDir, merged.outputDir as string),
+    cacheDir: resolveFrom(baseDir, merged.cacheDir as string),
+    sourceDateEpoch: merged.sourceDateEpoch as number,
+    file: userFile,
+    origins,
+  };
+}
+
+/** Parse repeated `--mirror NAME=PATH` values. */
+export function parseMirrorArgs(values: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values ?? []) {
+    const m = /^([a-z][a-z0-9_-]*)=(.+)$/.exec(v);
+    if (!m) {
+      throw new InputError([{ file: 'command line', pointer: '/mirror', rule: 'mirror-syntax', message: `--mirror '${v}' is not NAME=PATH_OR_URL`, hint: 'e.g. --mirror splitio-kernel=/srv/mirrors/SplitIO-kernel.git' }]);
+    }
+    out[m[1]] = m[2];
+  }
+  return out;
+}

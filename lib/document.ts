@@ -1,0 +1,267 @@
+// Loading user documents (manifests, inventories): YAML or JSON, validated with
+// a JSON Schema (draft 2020-12) and optional semantic checks. Every problem is
+// reported with file, JSON pointer, line:column and the rule that failed, and
+// all problems are collected before anything runs.
+import { readFileSync } from 'node:fs';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import Ajv2020Module from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { InputError, type InputIssue } from './errors.js';
+
+// ajv and ajv-formats are CommonJS with a `default` export; under NodeNext the
+// import may be the module object or the class itself depending on the loader.
+const Ajv2020 = ((Ajv2020Module as unknown as { default?: unknown }).default ?? Ajv2020Module) as typeof Ajv2020Module.default;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as typeof addFormatsModule.default;
+
+export type Locator = (pointer: string, atKey?: boolean) => { line: number; column: number } | undefined;
+
+export interface ParsedDocument<T = unknown> {
+  file: string;
+  data: T;
+  locate: Locator;
+}
+
+/** Limits that keep hostile documents (alias bombs, deep nesting) cheap to reject. */
+const MAX_BYTES = 4 * 1024 * 1024;
+const MAX_DEPTH = 64;
+
+export function pointerSegments(pointer: string): string[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+export function pointerOf(segments: (string | number)[]): string {
+  return segments.map((s) => '/' + String(s).replace(/~/g, '~0').replace(/\//g, '~1')).join('');
+}
+
+function depthOf(v: unknown, d = 0): number {
+  if (d > MAX_DEPTH) return d;
+  if (Array.isArray(v)) return Math.max(d, ...v.map((x) => depthOf(x, d + 1)));
+  if (v && typeof v === 'object') return Math.max(d, ...Object.values(v).map((x) => depthOf(x, d + 1)));
+  return d;
+}
+
+/** Parse YAML or JSON text into data plus a pointer -> line:column locator. */
+export function parseDocumentText(file: string, bytes: Buffer | string): ParsedDocument {
+  const issue = (message: string, rule: string, line?: number, column?: number): InputError =>
+    new InputError([{ file, pointer: '', line, column, rule, message }]);
+  const buf = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
+  if (buf.length > MAX_BYTES) throw issue(`file is larger than ${MAX_BYTES} bytes`, 'max-size');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    // Find the first bad byte to name its line.
+    let ok = 0;
+    for (let n = 1; n <= buf.length; n++) {
+      try {
+        new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(0, n));
+        ok = n;
+      } catch {
+        /* incomplete or invalid so far */
+      }
+      if (n - ok > 4) break;
+    }
+    const before = buf.subarray(0, ok).toString('utf8');
+    const line = before.split('\n').length;
+    throw issue('file is not valid UTF-8', 'utf-8', line, before.length - before.lastIndexOf('\n'));
+  }
+  const isJson = /\.json$/i.test(file);
+  if (isJson) {
+    try {
+      JSON.parse(text);
+    } catch (e) {
+      const m = /position (\d+)/.exec(String((e as Error).message));
+      const pos = m ? Number(m[1]) : 0;
+      const pre = text.slice(0, pos);
+      throw issue(`JSON syntax error: ${(e as Error).message}`, 'json-syntax', pre.split('\n').length, pos - pre.lastIndexOf('\n'));
+    }
+  }
+  const lc = new LineCounter();
+  const doc: Document.Parsed = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true });
+  if (doc.errors.length) {
+    const issues: InputIssue[] = doc.errors.map((err) => {
+      const p = lc.linePos(err.pos[0]);
+      const dup = err.code === 'DUPLICATE_KEY';
+      return {
+        file,
+        pointer: '',
+        line: p.line,
+        column: p.col,
+        rule: dup ? 'duplicate-key' : isJson ? 'json-syntax' : 'yaml-syntax',
+        message: err.message.split('\n')[0],
+      };
+    });
+    throw new InputError(issues);
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    throw issue(`document rejected: ${(e as Error).message}`, 'yaml-aliases');
+  }
+  if (depthOf(data) > MAX_DEPTH) throw issue(`nesting deeper than ${MAX_DEPTH} levels`, 'max-depth');
+
+  const locate: Locator = (pointer, atKey = false) => {
+    let node: unknown = doc.contents;
+    let keyNode: unknown;
+    for (const seg of pointerSegments(pointer)) {
+      keyNode = undefined;
+      if (isMap(node)) {
+        const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === seg);
+        if (!pair) break;
+        keyNode = pair.key;
+        node = pair.value;
+      } else if (isSeq(node)) {
+        node = node.items[Number(seg)];
+      } else break;
+    }
+    const target = (atKey && keyNode ? keyNode : node ?? keyNode) as YamlNode | undefined;
+    const range = target?.range;
+    if (!range) return undefined;
+    const p = lc.linePos(range[0]);
+    return { line: p.line, column: p.col };
+  };
+  return { file, data, locate };
+}
+
+export function parseDocumentFile(file: string): ParsedDocument {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError([{ file, pointer: '', rule: 'readable', message: code === 'ENOENT' ? 'file does not exist' : `cannot read file (${code})` }]);
+  }
+  return parseDocumentText(file, bytes);
+}
+
+// ---- schema validation ----------------------------------------------------
+
+const cache = new Map<object, ValidateFunction>();
+
+function compile(schema: object): ValidateFunction {
+  const hit = cache.get(schema);
+  if (hit) return hit;
+  {
+    const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+    addFormats(ajv);
+    // Our own annotation: a human hint shown when a value fails its rule.
+    ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' });
+    const v = ajv.compile(schema);
+    cache.set(schema, v);
+    return v;
+  }
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) dp[0][j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      dp[i][j] = Math.min(dp[i - 1][j] + 1, dp[i][j - 1] + 1, dp[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return dp[a.length][b.length];
+}
+
+/** "did you mean" for a misspelt name among candidates. */
+export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function issueFromAjv(file: string, e: ErrorObject, locate: Locator): InputIssue {
+  let pointer = e.instancePath;
+  let message = e.message ?? 'is invalid';
+  let hint: string | undefined;
+  let atKey = false;
+  const ps = e.parentSchema as Record<string, unknown> | undefined;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = (e.params as { additionalProperty: string }).additionalProperty;
+      pointer = `${pointer}${pointerOf([key])}`;
+      atKey = true;
+      const known = Object.keys((ps?.properties as object) ?? {});
+      message = `unknown key '${key}'`;
+      const dym = didYouMean(key, known);
+      hint = dym ? `did you mean '${dym}'?` : known.length ? `allowed keys: ${known.join(', ')}` : undefined;
+      break;
+    }
+    case 'required':
+      message = `missing required key '${(e.params as { missingProperty: string }).missingProperty}'`;
+      break;
+    case 'enum': {
+      const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
+      message = `must be one of: ${allowed.join(', ')}`;
+      const dym = didYouMean(String(getAt(e.data)), allowed);
+      if (dym) hint = `did you mean '${dym}'?`;
+      break;
+    }
+    case 'pattern':
+    case 'format':
+      message = `${JSON.stringify(e.data)} ${message}`;
+      break;
+  }
+  const schemaHint = ps?.['x-hint'];
+  if (!hint && typeof schemaHint === 'string') hint = schemaHint;
+  const pos = locate(pointer, atKey);
+  return { file, pointer, line: pos?.line, column: pos?.column, rule: e.keyword, message, hint };
+}
+
+function getAt(v: unknown): unknown {
+  return v;
+}
+
+/** Drop wrapper errors (anyOf/oneOf/if) when a more precise error explains them. */
+function prune(errors: ErrorObject[]): ErrorObject[] {
+  const wrappers = new Set(['anyOf', 'oneOf', 'if', 'not']);
+  const precise = errors.filter((e) => !wrappers.has(e.keyword));
+  return precise.length ? precise : errors;
+}
+
+export type SemanticCheck<T> = (data: T, file: string) => Omit<InputIssue, 'line' | 'column'>[];
+
+/** Validate parsed data; throws InputError with every issue found. */
+export function validateDocument<T>(doc: ParsedDocument, schema: object, semantic?: SemanticCheck<T>): T {
+  const validate = compile(schema);
+  const issues: InputIssue[] = [];
+  if (!validate(doc.data)) {
+    const seen = new Set<string>();
+    for (const e of prune(validate.errors ?? [])) {
+      const i = issueFromAjv(doc.file, { ...e, data: e.data }, doc.locate);
+      const key = `${i.pointer}|${i.rule}|${i.message}`;
+      if (!seen.has(key)) {
+        seen.add(key);
+        issues.push(i);
+      }
+    }
+  } else if (semantic) {
+    for (const s of semantic(doc.data as T, doc.file)) {
+      const pos = doc.locate(s.pointer);
+      issues.push({ ...s, line: pos?.line, column: pos?.column });
+    }
+  }
+  if (issues.length) throw new InputError(issues);
+  return doc.data as T;
+}
+
+export function loadValidated<T>(file: string, schema: object, semantic?: SemanticCheck<T>): ParsedDocument<T> {
+  const doc = parseDocumentFile(file);
+  const data = validateDocument<T>(doc, schema, semantic);
+  return { ...doc, data };
+}
+
+export function readJson<T = unknown>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}

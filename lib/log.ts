@@ -1,0 +1,161 @@
+// The one place that writes to the terminal. Human lines go to stderr so that
+// stdout stays clean for data (`--json`, `config show`, `inventory schema`).
+
+export type Verbosity = 'quiet' | 'normal' | 'verbose';
+
+export interface LoggerOptions {
+  verbosity?: Verbosity;
+  /** Machine mode: events are JSON lines on stdout, no colour, no bars. */
+  json?: boolean;
+  color?: boolean;
+  /** Whether stderr is a terminal (progress bars instead of plain lines). */
+  tty?: boolean;
+  out?: NodeJS.WritableStream;
+  err?: NodeJS.WritableStream;
+}
+
+export interface Progress {
+  /** Set absolute progress; `total` may be learned late. */
+  update(done: number, total?: number, detail?: string): void;
+  done(detail?: string): void;
+}
+
+const codes = { red: 31, green: 32, yellow: 33, blue: 34, dim: 2, bold: 1 } as const;
+export type Color = keyof typeof codes;
+
+export class Logger {
+  readonly json: boolean;
+  readonly verbosity: Verbosity;
+  readonly color: boolean;
+  readonly tty: boolean;
+  private readonly out: NodeJS.WritableStream;
+  private readonly err: NodeJS.WritableStream;
+  private barActive = false;
+
+  constructor(o: LoggerOptions = {}) {
+    this.json = o.json ?? false;
+    this.verbosity = o.verbosity ?? 'normal';
+    this.out = o.out ?? process.stdout;
+    this.err = o.err ?? process.stderr;
+    this.tty = !this.json && (o.tty ?? Boolean((process.stderr as { isTTY?: boolean }).isTTY));
+    this.color = !this.json && (o.color ?? (this.tty && !process.env.NO_COLOR));
+  }
+
+  paint(c: Color, s: string): string {
+    return this.color ? `\x1b[${codes[c]}m${s}\x1b[0m` : s;
+  }
+
+  private line(s: string): void {
+    if (this.barActive) {
+      this.err.write('\r\x1b[K');
+      this.barActive = false;
+    }
+    this.err.write(s + '\n');
+  }
+
+  /** Structured event; in JSON mode one object per line on stdout. */
+  event(type: string, data: Record<string, unknown> = {}): void {
+    if (this.json) this.out.write(JSON.stringify({ type, time: new Date().toISOString(), ...data }) + '\n');
+  }
+
+  info(msg: string): void {
+    if (this.json) return this.event('info', { message: msg });
+    if (this.verbosity !== 'quiet') this.line(msg);
+  }
+  step(msg: string): void {
+    if (this.json) return this.event('step', { message: msg });
+    if (this.verbosity !== 'quiet') this.line(this.paint('bold', '==> ') + msg);
+  }
+  debug(msg: string): void {
+    if (this.verbosity === 'verbose' && !this.json) this.line(this.paint('dim', msg));
+  }
+  warn(msg: string): void {
+    if (this.json) return this.event('warning', { message: msg });
+    this.line(this.paint('yellow', 'warning: ') + msg);
+  }
+  error(msg: string): void {
+    if (this.json) return this.event('error', { message: msg });
+    this.line(this.paint('red', 'error: ') + msg);
+  }
+  /** Data for stdout (tables, documents): always printed, even with --quiet. */
+  print(text: string): void {
+    this.out.write(text.endsWith('\n') ? text : text + '\n');
+  }
+
+  /**
+   * A progress indicator: a redrawn bar on a TTY, otherwise a plain line at most
+   * every `plainEverySec` seconds (so CI logs stay readable).
+   */
+  progress(label: string, opts: { plainEverySec?: number; unit?: 'count' | 'bytes' } = {}): Progress {
+    const started = Date.now();
+    let lastPlain = 0;
+    const every = (opts.plainEverySec ?? 15) * 1000;
+    const fmt = (n: number) => (opts.unit === 'bytes' ? formatBytes(n) : String(n));
+    const render = (done: number, total: number | undefined, detail?: string): string => {
+      const secs = (Date.now() - started) / 1000;
+      const rate = secs > 0 ? done / secs : 0;
+      let s = `${label} ${fmt(done)}`;
+      if (total && total > 0) {
+        const frac = Math.min(1, done / total);
+        const width = 24;
+        const fill = Math.round(frac * width);
+        const eta = rate > 0 ? Math.max(0, (total - done) / rate) : undefined;
+        s = `${label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${Math.floor(frac * 100)}% ${fmt(done)}/${fmt(total)}`;
+        if (opts.unit === 'bytes') s += ` ${formatBytes(rate)}/s`;
+        if (eta !== undefined && done > 0) s += ` ETA ${formatDuration(eta)}`;
+      }
+      return detail ? `${s} ${detail}` : s;
+    };
+    return {
+      update: (done, total, detail) => {
+        if (this.json || this.verbosity === 'quiet') return;
+        if (this.tty) {
+          const cols = (process.stderr as { columns?: number }).columns ?? 100;
+          this.err.write('\r\x1b[K' + render(done, total, detail).slice(0, cols - 1));
+          this.barActive = true;
+        } else if (Date.now() - lastPlain >= every) {
+          lastPlain = Date.now();
+          this.line(render(done, total, detail));
+        }
+      },
+      done: (detail) => {
+        const secs = (Date.now() - started) / 1000;
+        if (this.json) return this.event('progress-done', { label, seconds: secs, detail });
+        if (this.verbosity === 'quiet') return;
+        this.line(`${label} done in ${formatDuration(secs)}${detail ? ` (${detail})` : ''}`);
+      },
+    };
+  }
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return `${u === 0 ? n : n.toFixed(1)} ${units[u]}`;
+}
+
+export function formatDuration(sec: number): string {
+  if (sec < 60) return `${sec.toFixed(sec < 10 ? 1 : 0)}s`;
+  const m = Math.floor(sec / 60);
+  const s = Math.round(sec % 60);
+  return `${m}m${String(s).padStart(2, '0')}s`;
+}
+
+/** Render rows as an aligned text table (LinuxKit-style output). */
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n');
+}
+
+let current = new Logger();
+export function setLogger(l: Logger): void {
+  current = l;
+}
+export function log(): Logger {
+  return current;
+}

@@ -1,0 +1,320 @@
+// Real OpenSSH sshd instances for tests, benchmarks and the reliability suite.
+//
+// Why real: the provisioner's promises (strict host keys, timeouts, retries,
+// forks, a server that dies mid-run) only mean something against the server
+// operators actually run. Nothing here mocks SSH.
+//
+// API
+//   const s = await startSshd({ address: '127.0.0.2' });   // loopback, free port
+//   s.host, s.port, s.user, s.identityFile                  // connect with these
+//   s.hostKeyFingerprint                                    // 'SHA256:...' (pin it)
+//   s.knownHostsLine                                        // '[127.0.0.2]:PORT ssh-ed25519 AAAA...'
+//   s.connections()                                         // accepted logins so far (from the log)
+//   s.log()                                                 // sshd's stderr (-e) so far
+//   await s.restart({ newHostKey: true })                   // same address/port, optionally a new key
+//   s.kill('SIGKILL')                                       // kill the listener AND its sessions
+//   await s.stop()                                          // kill by pid, wait, remove the temp dir
+//
+//   const ns = await createNetns();                         // own address inside a network namespace
+//   const s2 = await startSshd({ netns: ns });              // sshd listens on ns.address:22
+//   await ns.destroy();
+//
+//   const key = makeClientKey(dir)                          // an extra ed25519 client key pair
+//   sshdSupport()                                           // { ok, reason } for test skips
+//
+// Each instance gets its own temp dir with generated host keys (ed25519), a
+// per-instance client key in authorized_keys, and a config run with
+// `sshd -D -e -f config`. Processes are started by this module and killed by
+// their pid only. Network namespaces use 10.201.<n>.0/30 veth pairs that exist
+// only while the test runs.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+
+const SSHD = '/usr/sbin/sshd';
+
+export interface ClientKey {
+  privateKeyFile: string;
+  publicKey: string;
+}
+
+export interface Netns {
+  name: string;
+  /** Address of sshd's side (inside the namespace). */
+  address: string;
+  /** Address of our side of the veth pair (in the test's namespace). */
+  peerAddress: string;
+  destroy(): Promise<void>;
+}
+
+export interface SshdOptions {
+  /** Listen address (default 127.0.0.1; any 127.0.0.0/8 address works on Linux). */
+  address?: string;
+  /** Listen port (default: a free port; 22 inside a netns). */
+  port?: number;
+  /** Run inside this namespace and listen on its address. */
+  netns?: Netns;
+  /** Extra sshd_config lines, e.g. ['MaxStartups 1']. */
+  extraConfig?: string[];
+  /** Also authorize this public key (e.g. a second client). */
+  extraAuthorizedKeys?: string[];
+  /** Milliseconds to wait for the listener (default 10000). */
+  readyTimeoutMs?: number;
+}
+
+export interface SshdInstance {
+  host: string;
+  port: number;
+  user: string;
+  identityFile: string;
+  clientPublicKey: string;
+  hostKeyFingerprint: string;
+  hostPublicKey: string;
+  knownHostsLine: string;
+  dir: string;
+  pid: number | undefined;
+  logFile: string;
+  log(): string;
+  connections(): number;
+  kill(signal?: NodeJS.Signals): void;
+  restart(o?: { newHostKey?: boolean }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function sshdSupport(): { ok: boolean; reason?: string } {
+  if (!existsSync(SSHD)) return { ok: false, reason: `${SSHD} not found (apt-get install openssh-server)` };
+  try {
+    execFileSync('ssh-keygen', ['-?'], { stdio: 'ignore' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { ok: false, reason: 'ssh-keygen not found (apt-get install openssh-client)' };
+  }
+  return { ok: true };
+}
+
+export function netnsSupport(): { ok: boolean; reason?: string } {
+  if (process.getuid?.() !== 0) return { ok: false, reason: 'network namespaces need root' };
+  try {
+    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' });
+    return { ok: true };
+  } catch {
+    return { ok: false, reason: 'ip netns unavailable' };
+  }
+}
+
+export function makeClientKey(dir: string, name = 'id_ed25519'): ClientKey {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, name);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'vrio-test', '-f', file], { stdio: 'ignore' });
+  return { privateKeyFile: file, publicKey: readFileSync(`${file}.pub`, 'utf8').trim() };
+}
+
+/** 'SHA256:<base64 without padding>' of an OpenSSH public key line, as ssh-keygen -l shows it. */
+export function fingerprintOf(publicKeyLine: string): string {
+  const blob = Buffer.from(publicKeyLine.trim().split(/\s+/)[1], 'base64');
+  return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
+}
+
+export async function freePort(address = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, address, () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+let nsCounter = 0;
+
+/** A network namespace with a veth pair: 10.201.N.1 (ours) <-> 10.201.N.2 (inside). */
+export async function createNetns(): Promise<Netns> {
+  const n = ((process.pid % 50) * 5 + nsCounter++) % 250;
+  const name = `vrio-t${process.pid}-${n}`;
+  const outer = `vt${process.pid % 10000}o${n}`.slice(0, 15);
+  const inner = `vt${process.pid % 10000}i${n}`.slice(0, 15);
+  const ip = (...a: string[]) => execFileSync('ip', a, { stdio: ['ignore', 'ignore', 'pipe'] });
+  ip('netns', 'add', name);
+  try {
+    ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', inner);
+    ip('link', 'set', inner, 'netns', name);
+    ip('addr', 'add', `10.201.${n}.1/30`, 'dev', outer);
+    ip('link', 'set', outer, 'up');
+    ip('-n', name, 'addr', 'add', `10.201.${n}.2/30`, 'dev', inner);
+    ip('-n', name, 'link', 'set', inner, 'up');
+    ip('-n', name, 'link', 'set', 'lo', 'up');
+  } catch (e) {
+    try {
+      ip('link', 'del', outer);
+    } catch {
+      /* may not exist */
+    }
+    ip('netns', 'del', name);
+    throw e;
+  }
+  return {
+    name,
+    address: `10.201.${n}.2`,
+    peerAddress: `10.201.${n}.1`,
+    async destroy() {
+      try {
+        ip('link', 'del', outer);
+      } catch {
+        /* gone with the namespace */
+      }
+      try {
+        ip('netns', 'del', name);
+      } catch {
+        /* already gone */
+      }
+    },
+  };
+}
+
+function writeHostKey(dir: string): { file: string; pub: string } {
+  const file = join(dir, 'ssh_host_ed25519_key');
+  rmSync(file, { force: true });
+  rmSync(`${file}.pub`, { force: true });
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'vrio-test-host', '-f', file], { stdio: 'ignore' });
+  return { file, pub: readFileSync(`${file}.pub`, 'utf8').trim() };
+}
+
+async function waitListening(child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`sshd exited (${child.exitCode ?? child.signalCode}):\n${readFileSync(logFile, 'utf8')}`);
+    }
+    if (/Server listening on/.test(readFileSync(logFile, 'utf8'))) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`sshd did not start listening within ${timeoutMs} ms:\n${readFileSync(logFile, 'utf8')}`);
+}
+
+export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
+  const sup = sshdSupport();
+  if (!sup.ok) throw new Error(sup.reason);
+  // sshd refuses to start without its privilege-separation directory.
+  if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const dir = mkdtempSync(join(tmpdir(), 'vrio-sshd-'));
+  const user = userInfo().username;
+  const client = makeClientKey(dir, 'client_ed25519');
+  let hostKey = writeHostKey(dir);
+  const host = opts.netns ? opts.netns.address : (opts.address ?? '127.0.0.1');
+  const port = opts.port ?? (opts.netns ? 22 : await freePort(host));
+  const logFile = join(dir, 'sshd.log');
+  const config = join(dir, 'sshd_config');
+  writeFileSync(join(dir, 'authorized_keys'), [client.publicKey, ...(opts.extraAuthorizedKeys ?? [])].join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(
+    config,
+    [
+      `ListenAddress ${host}:${port}`,
+      `HostKey ${hostKey.file}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      'PermitRootLogin prohibit-password',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'LogLevel VERBOSE',
+      'AllowTcpForwarding yes',
+      'PrintMotd no',
+      'MaxStartups 200',
+      'MaxSessions 64',
+      ...(opts.extraConfig ?? []),
+    ].join('\n') + '\n',
+  );
+
+  let child: ChildProcess | undefined;
+  const launch = async () => {
+    writeFileSync(logFile, '', { flag: 'a' });
+    const { openSync, closeSync } = await import('node:fs');
+    const fd = openSync(logFile, 'a');
+    const argv = [SSHD, '-D', '-e', '-f', config];
+    const cmd = opts.netns ? 'ip' : argv[0];
+    const args = opts.netns ? ['netns', 'exec', opts.netns.name, ...argv] : argv.slice(1);
+    child = spawn(cmd, args, { stdio: ['ignore', fd, fd], detached: false });
+    closeSync(fd);
+    child.unref();
+    await waitListening(child, logFile, opts.readyTimeoutMs ?? 10_000);
+  };
+  await launch();
+
+  const killTree = (signal: NodeJS.Signals) => {
+    const c = child;
+    if (!c?.pid || c.exitCode !== null || c.signalCode !== null) return;
+    // Per-connection sshd children are in our process group only via the
+    // listener; kill them by their parent pid so "sshd died" is total.
+    try {
+      const kids = execFileSync('pgrep', ['-P', String(c.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean);
+      for (const k of kids) {
+        try {
+          process.kill(Number(k), signal);
+        } catch {
+          /* already gone */
+        }
+      }
+    } catch {
+      /* no children */
+    }
+    try {
+      process.kill(c.pid, signal);
+    } catch {
+      /* already gone */
+    }
+  };
+  const waitExit = async () => {
+    const c = child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    await new Promise<void>((r) => {
+      const t = setTimeout(r, 5000);
+      c.once('exit', () => {
+        clearTimeout(t);
+        r();
+      });
+    });
+  };
+
+  const inst: SshdInstance = {
+    host,
+    port,
+    user,
+    identityFile: client.privateKeyFile,
+    clientPublicKey: client.publicKey,
+    get hostKeyFingerprint() {
+      return fingerprintOf(hostKey.pub);
+    },
+    get hostPublicKey() {
+      return hostKey.pub;
+    },
+    get knownHostsLine() {
+      const [type, b64] = hostKey.pub.split(/\s+/);
+      return `${port === 22 ? host : `[${host}]:${port}`} ${type} ${b64}`;
+    },
+    dir,
+    get pid() {
+      return child?.pid;
+    },
+    logFile,
+    log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
+    connections: () => (inst.log().match(/Accepted publickey for /g) ?? []).length,
+    kill: (signal = 'SIGKILL') => killTree(signal),
+    async restart(o = {}) {
+      killTree('SIGTERM');
+      await waitExit();
+      if (o.newHostKey) hostKey = writeHostKey(dir);
+      await launch();
+    },
+    async stop() {
+      killTree('SIGTERM');
+      await waitExit();
+      killTree('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return inst;
+}

@@ -159,12 +159,14 @@ export function loadManifest(file: string | undefined, cwd: string, overrides: M
   const origins: Record<string, string> = {};
   const merged = defaultLayer(origins);
   let userFile: string | undefined;
+  let locate: ((pointer: string) => { line: number; column: number } | undefined) | undefined;
   if (file) userFile = resolve(cwd, file);
   else if (existsSync(join(cwd, 'vrio.yaml'))) userFile = join(cwd, 'vrio.yaml');
   const baseDir = userFile ? dirname(userFile) : cwd;
   if (userFile) {
     const user = loadValidated<Record<string, Json>>(userFile, manifestSchema(), semanticChecks);
     mergeInto(merged, user.data, userFile, origins);
+    locate = user.locate;
   }
   const cli: Record<string, Json> = {};
   if (overrides.cacheDir) cli.cacheDir = overrides.cacheDir;
@@ -192,12 +194,15 @@ export function loadManifest(file: string | undefined, cwd: string, overrides: M
   for (const name of Object.keys((merged.mirrors ?? {}) as object)) {
     if (!sources[name]) issues.push({ file: at, pointer: pointerOf(['mirrors', name]), rule: 'known-source', message: `mirror for unknown source '${name}'`, hint: `known sources: ${Object.keys(sources).join(', ')}` });
   }
-  if (issues.length) throw new InputError(issues);
+  if (issues.length) throw new InputError(issues.map((i) => ({ ...i, ...(locate?.(i.pointer) ?? locate?.(i.pointer.replace(/\/[^/]*$/, '')) ?? {}) })));
 
   const roles: Record<string, RoleSpec> = {};
   for (const [name, r] of Object.entries((merged.roles ?? {}) as Record<string, Partial<RoleSpec>>)) {
     const kind = (r.kind ?? (name === 'iohyp' || name === 'guest' ? name : undefined)) as RoleKind | undefined;
-    if (!kind) throw new InputError([{ file: at, pointer: pointerOf(['roles', name, 'kind']), rule: 'required', message: `role '${name}' needs a kind (iohyp or guest)` }]);
+    if (!kind) {
+      const pos = locate?.(pointerOf(['roles', name]));
+      throw new InputError([{ file: at, pointer: pointerOf(['roles', name, 'kind']), ...pos, rule: 'required', message: `role '${name}' needs a kind (iohyp or guest)` }]);
+    }
     roles[name] = {
       name,
       kind,

@@ -148,7 +148,7 @@ function compile(schema: object): ValidateFunction {
   const hit = cache.get(schema);
   if (hit) return hit;
   {
-    const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+    const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
     addFormats(ajv);
     // Our own annotation: a human hint shown when a value fails its rule.
     ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' });
@@ -187,6 +187,12 @@ function issueFromAjv(file: string, e: ErrorObject, locate: Locator): InputIssue
   let hint: string | undefined;
   let atKey = false;
   const ps = e.parentSchema as Record<string, unknown> | undefined;
+  if (e.propertyName !== undefined) {
+    // An error about a key's name (propertyNames): point at the key itself.
+    pointer = `${pointer}${pointerOf([e.propertyName])}`;
+    atKey = true;
+    message = `key '${e.propertyName}' ${message}`;
+  }
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = (e.params as { additionalProperty: string }).additionalProperty;
@@ -210,7 +216,7 @@ function issueFromAjv(file: string, e: ErrorObject, locate: Locator): InputIssue
     }
     case 'pattern':
     case 'format':
-      message = `${JSON.stringify(e.data)} ${message}`;
+      if (!atKey) message = `${JSON.stringify(e.data)} ${message}`;
       break;
   }
   const schemaHint = ps?.['x-hint'];
@@ -225,7 +231,7 @@ function getAt(v: unknown): unknown {
 
 /** Drop wrapper errors (anyOf/oneOf/if) when a more precise error explains them. */
 function prune(errors: ErrorObject[]): ErrorObject[] {
-  const wrappers = new Set(['anyOf', 'oneOf', 'if', 'not']);
+  const wrappers = new Set(['anyOf', 'oneOf', 'if', 'not', 'propertyNames']);
   const precise = errors.filter((e) => !wrappers.has(e.keyword));
   return precise.length ? precise : errors;
 }

@@ -1,0 +1,153 @@
+// The inventory as written (RawInventory, mirrors inventory.schema.json) and as
+// the rest of the provisioner sees it (Host: every default and group merged,
+// ${NAME} references resolved, paths absolute).
+import type { Role } from './defaults.js';
+
+export type Scalar = string | number | boolean;
+
+export interface RawConnection {
+  user?: string;
+  port?: number;
+  identityFile?: string;
+  agent?: boolean | string;
+  jump?: string;
+  connectTimeout?: number;
+  commandTimeout?: number;
+  keepaliveInterval?: number;
+  retries?: number;
+}
+
+export interface RawModule {
+  name: string;
+  params?: Record<string, Scalar>;
+}
+
+export interface RawHostCommon {
+  address?: string;
+  connection?: RawConnection;
+  hostKey?: string | string[];
+  vars?: Record<string, Scalar>;
+  mtu?: number;
+  cpuAffinity?: number;
+  params?: Record<string, Record<string, Scalar>>;
+  modules?: RawModule[];
+  queues?: number;
+  socketMemory?: number;
+}
+
+export interface RawIohyp extends RawHostCommon {
+  l2: { interface: string; address?: string; segment?: string };
+}
+
+export interface RawBlkDevice {
+  type: 'blk';
+  name: string;
+  backing: string;
+  writeCache?: boolean;
+  segMax?: number;
+  capacity?: number;
+}
+export interface RawNetDevice {
+  type: 'net';
+  lower: string;
+  mac: string;
+  macvtap?: string;
+  features?: string;
+}
+
+export interface RawGuest extends RawHostCommon {
+  iohyp: string;
+  l2: { interface: string; mac: string; ip: string; segment?: string };
+  devices?: (RawBlkDevice | RawNetDevice)[];
+}
+
+export interface RawInventory {
+  version: 1;
+  connection?: RawConnection;
+  hostKeys?: { knownHosts?: string | string[] };
+  vars?: Record<string, Scalar>;
+  groups?: Record<string, { hosts: string[]; connection?: RawConnection; vars?: Record<string, Scalar> }>;
+  iohyps?: Record<string, RawIohyp>;
+  guests?: Record<string, RawGuest>;
+}
+
+// ---- resolved -------------------------------------------------------------
+
+export interface Endpoint {
+  /** Inventory name when the endpoint is an inventory host. */
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  identityFile?: string;
+  /** Agent socket path, or undefined for none. */
+  agent?: string;
+  hostKeys: HostKeyPolicy;
+  connectTimeoutMs: number;
+  keepaliveMs: number;
+  retries: number;
+}
+
+export interface Connection extends Endpoint {
+  commandTimeoutMs: number;
+  jump?: Endpoint;
+}
+
+export interface HostKeyPolicy {
+  knownHostsFiles: string[];
+  /** 'SHA256:...' pins; when any are given, the key must match one of them. */
+  pins: string[];
+}
+
+export interface ModuleSpec {
+  name: string;
+  /** Parameters as the kernel shows them in /sys/module/NAME/parameters. */
+  params: Record<string, string>;
+  /** A stock module the role needs (unloaded on teardown only if apply loaded it). */
+  support: boolean;
+}
+
+export interface BlkDevice {
+  type: 'blk';
+  name: string;
+  backing: string;
+  writeCache: boolean;
+  segMax: number;
+  capacity?: number;
+}
+export interface NetDevice {
+  type: 'net';
+  lower: string;
+  mac: string;
+  macvtap: string;
+  features: string;
+}
+export type Device = BlkDevice | NetDevice;
+
+export interface Host {
+  name: string;
+  role: Role;
+  /** JSON pointer of the host's entry, for messages. */
+  pointer: string;
+  groups: string[];
+  vars: Record<string, Scalar>;
+  connection: Connection;
+  l2: { interface: string; mac?: string; ip?: string; prefix?: number; address?: string; segment?: string };
+  mtu: number;
+  queues: number;
+  socketMemory: number;
+  /** Load order; teardown is the reverse. */
+  modules: ModuleSpec[];
+  /** true when the inventory replaced the vRIO module set (e.g. CI test images). */
+  customModules: boolean;
+  /** Guests only. */
+  iohyp?: string;
+  devices: Device[];
+}
+
+export interface Inventory {
+  file: string;
+  /** IOhyps first, then guests, each in inventory order. */
+  hosts: Host[];
+  groups: Record<string, string[]>;
+}

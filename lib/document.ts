@@ -109,7 +109,9 @@ export function parseDocumentText(file: string, bytes: Buffer | string): ParsedD
   const locate: Locator = (pointer, atKey = false) => {
     let node: unknown = doc.contents;
     let keyNode: unknown;
+    let deepest: unknown = doc.contents;
     for (const seg of pointerSegments(pointer)) {
+      if (node) deepest = node;
       keyNode = undefined;
       if (isMap(node)) {
         const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === seg);
@@ -121,8 +123,9 @@ export function parseDocumentText(file: string, bytes: Buffer | string): ParsedD
       } else break;
     }
     const target = (atKey && keyNode ? keyNode : node ?? keyNode) as YamlNode | undefined;
-    const range = target?.range;
-    if (!range) return undefined;
+    const range = target?.range ?? (deepest as YamlNode | undefined)?.range;
+    // Nothing to point at (empty document): the start of the file.
+    if (!range) return { line: 1, column: 1 };
     const p = lc.linePos(range[0]);
     return { line: p.line, column: p.col };
   };

@@ -1,0 +1,145 @@
+// Driving Ansible for the comparison, with its fastest honest settings:
+// forks = number of hosts, SSH pipelining on, ControlMaster/ControlPersist
+// (Ansible's default connection reuse), no fact gathering, a fixed Python
+// interpreter (no discovery round trip), strict host key checking against the
+// same known_hosts file our side uses.
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { VrioError, MissingToolError } from '../lib/errors.js';
+import { run, which } from '../lib/exec.js';
+import { dataPath } from '../lib/paths.js';
+
+export interface AnsibleRecap {
+  ok: number;
+  changed: number;
+  unreachable: number;
+  failed: number;
+}
+
+export interface AnsibleSetup {
+  dir: string;
+  configFile: string;
+  inventoryFile: string;
+  extraVarsFile: string;
+  controlDir: string;
+}
+
+/** ansible-playbook, installed from Debian's ansible-core package when missing (root only). */
+export async function ensureAnsible(log: (m: string) => void = () => {}): Promise<string> {
+  const found = which('ansible-playbook');
+  if (found) return found;
+  if (process.getuid?.() !== 0) {
+    throw new MissingToolError([{ tool: 'ansible-playbook', debianPackage: 'ansible-core', why: 'the provisioning comparison' }]);
+  }
+  log('installing ansible-core from Debian (apt-get) for the comparison');
+  await run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'ansible-core'], {
+    env: { DEBIAN_FRONTEND: 'noninteractive' },
+    timeoutMs: 600_000,
+  });
+  const now = which('ansible-playbook');
+  if (!now) throw new VrioError('ansible-core was installed but ansible-playbook is not on PATH');
+  return now;
+}
+
+export function playbook(name: 'facts' | 'write'): string {
+  return dataPath('bench', 'ansible', `${name}.yml`);
+}
+
+export interface WriteSpec {
+  dirs: string[];
+  files: { path: string; mode: string; content: string }[];
+}
+
+export function writeSpec(): WriteSpec {
+  return parse(readFileSync(dataPath('bench', 'workloads', 'write-spec.yaml'), 'utf8')) as WriteSpec;
+}
+
+/** Lay out ansible.cfg, the inventory and extra vars in `dir`. */
+export function setupAnsible(dir: string, inventoryIni: string, opts: { forks: number; knownHostsFile: string }): AnsibleSetup {
+  mkdirSync(dir, { recursive: true });
+  const controlDir = join(dir, 'cp');
+  mkdirSync(controlDir, { recursive: true });
+  const configFile = join(dir, 'ansible.cfg');
+  const inventoryFile = join(dir, 'inventory.ini');
+  const extraVarsFile = join(dir, 'extra-vars.json');
+  writeFileSync(inventoryFile, inventoryIni);
+  const spec = writeSpec();
+  writeFileSync(extraVarsFile, JSON.stringify({ bench_dirs: spec.dirs, bench_files: spec.files }));
+  writeFileSync(
+    configFile,
+    [
+      '[defaults]',
+      `forks = ${opts.forks}`,
+      'gathering = explicit',
+      'host_key_checking = True',
+      'interpreter_python = /usr/bin/python3',
+      'retry_files_enabled = False',
+      'timeout = 30',
+      `local_tmp = ${join(dir, 'tmp')}`,
+      '',
+      '[ssh_connection]',
+      'pipelining = True',
+      `ssh_args = -o ControlMaster=auto -o ControlPersist=300s -o UserKnownHostsFile=${opts.knownHostsFile} -o StrictHostKeyChecking=yes -o BatchMode=yes`,
+      `control_path_dir = ${controlDir}`,
+      '',
+    ].join('\n'),
+  );
+  return { dir, configFile, inventoryFile, extraVarsFile, controlDir };
+}
+
+/** Totals of the PLAY RECAP lines. */
+export function parseRecap(output: string): AnsibleRecap {
+  const r: AnsibleRecap = { ok: 0, changed: 0, unreachable: 0, failed: 0 };
+  const re = /^\S+\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)/gm;
+  let m: RegExpExecArray | null;
+  let hosts = 0;
+  while ((m = re.exec(output))) {
+    hosts++;
+    r.ok += Number(m[1]);
+    r.changed += Number(m[2]);
+    r.unreachable += Number(m[3]);
+    r.failed += Number(m[4]);
+  }
+  if (hosts === 0) throw new VrioError('ansible-playbook printed no PLAY RECAP');
+  return r;
+}
+
+/** Run one playbook over the inventory; throws when any host failed or was unreachable. */
+export async function runPlaybook(
+  setup: AnsibleSetup,
+  name: 'facts' | 'write',
+  opts: { logFile?: string; signal?: AbortSignal } = {},
+): Promise<AnsibleRecap> {
+  const res = await run('ansible-playbook', ['-i', setup.inventoryFile, '-e', `@${setup.extraVarsFile}`, playbook(name)], {
+    env: { ANSIBLE_CONFIG: setup.configFile, ANSIBLE_NOCOLOR: '1', ANSIBLE_HOME: join(setup.dir, 'home') },
+    logFile: opts.logFile,
+    signal: opts.signal,
+    timeoutMs: 30 * 60_000,
+  });
+  const recap = parseRecap(res.stdout);
+  if (recap.failed || recap.unreachable) {
+    throw new VrioError(`ansible-playbook ${name}: ${recap.failed} failed, ${recap.unreachable} unreachable`, {
+      hint: opts.logFile ? `see ${opts.logFile}` : undefined,
+    });
+  }
+  return recap;
+}
+
+/**
+ * Close the persistent SSH masters Ansible left (ControlPersist), so the next
+ * "cold" run really opens new connections and no ssh process outlives the bench.
+ */
+export async function closeMasters(setup: AnsibleSetup): Promise<number> {
+  if (!existsSync(setup.controlDir)) return 0;
+  let closed = 0;
+  for (const sock of readdirSync(setup.controlDir)) {
+    const r = await run('ssh', ['-o', `ControlPath=${join(setup.controlDir, sock)}`, '-O', 'exit', 'bench-master'], {
+      allowFail: true,
+      timeoutMs: 10_000,
+    });
+    if (r.code === 0) closed++;
+  }
+  return closed;
+}

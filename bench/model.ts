@@ -1,0 +1,111 @@
+// The shape of one benchmark run: what the harness measures and what every
+// report writer (JSON, Markdown, HTML) reads. Kept apart from the code that
+// measures so that a report can be re-rendered from a saved JSON file.
+
+/** Wall-clock samples of one measurement, in seconds, with their summary. */
+export interface Samples {
+  runs: number[];
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** Whether a section ran; a skipped or failed section says why. */
+export type SectionStatus = 'ok' | 'partial' | 'skipped' | 'failed';
+
+export interface Section {
+  status: SectionStatus;
+  /** Why it was skipped/failed, or what was left out (partial). */
+  reason?: string;
+}
+
+export type Tool = 'vrio' | 'ansible';
+export type Workload = 'facts' | 'write';
+export type Phase = 'cold' | 'warm';
+
+/** One cell of the provisioning comparison: N hosts, one workload, one phase. */
+export interface ProvisionRow {
+  hosts: number;
+  workload: Workload;
+  phase: Phase;
+  vrio?: Samples;
+  ansible?: Samples;
+  /** ansible median / vrio median (how many times faster we are). */
+  ratio?: number;
+  /** Why a tool has no samples here, or anything odd seen. */
+  notes?: string[];
+}
+
+export interface ProvisioningResult extends Section {
+  /** How each tool was run, in words a reader can reproduce. */
+  settings: Record<string, string>;
+  /** Host counts measured. */
+  hostCounts: number[];
+  runsPerCell: number;
+  rows: ProvisionRow[];
+}
+
+/** A named span on a timeline, seconds from the timeline's start. */
+export interface Span {
+  name: string;
+  start: number;
+  end: number;
+}
+
+export interface Timeline {
+  label: string;
+  spans: Span[];
+}
+
+/** One figure in a table: a time, a size or a percentage. */
+export interface Figure {
+  id: string;
+  label: string;
+  value: number;
+  unit: 's' | 'bytes' | '%';
+  samples?: Samples;
+  /** The project goal this figure is held against, in words (e.g. "<= 5 s"). */
+  goal?: string;
+  /** Whether the goal is met, when it can be judged. */
+  goalMet?: boolean;
+  note?: string;
+}
+
+export interface BuildResult extends Section {
+  figures: Figure[];
+  timelines: Timeline[];
+}
+
+export interface BootResult extends Section {
+  figures: Figure[];
+  timelines: Timeline[];
+}
+
+export interface MachineFacts {
+  hostname: string;
+  cpus: number;
+  cpuModel: string;
+  memoryGiB: number;
+  kernel: string;
+  os: string;
+  kvm: boolean;
+  /** /proc/loadavg at the start and end of the run (1, 5, 15 min). */
+  loadBefore: number[];
+  loadAfter?: number[];
+  tools: Record<string, string>;
+}
+
+export interface BenchReport {
+  /** Format version of this document. */
+  format: 1;
+  mode: 'full' | 'quick';
+  startedAt: string;
+  finishedAt?: string;
+  /** git describe of the tree measured, when known. */
+  revision?: string;
+  machine: MachineFacts;
+  provisioning?: ProvisioningResult;
+  build?: BuildResult;
+  boot?: BootResult;
+  notes: string[];
+}

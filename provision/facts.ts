@@ -1,0 +1,268 @@
+// Facts: what a host looks like now, gathered in ONE round trip by a read-only
+// POSIX sh script (busybox-compatible), parsed into a typed object. Operations
+// compare facts with the inventory; nothing here changes the host.
+import { provisionDefaults } from './defaults.js';
+import { shScript } from './shell.js';
+
+export interface ModuleFact {
+  refcount: number;
+  usedBy: string[];
+  /** Readable parameters from /sys/module/NAME/parameters (only for modules asked about). */
+  params: Record<string, string>;
+}
+
+export interface NicFact {
+  mtu: number;
+  mac: string;
+  up: boolean;
+  operstate: string;
+  kind?: 'macvtap';
+  lower?: string;
+  rxQueues: number;
+  txQueues: number;
+  /** From `ethtool -l`: combined channels (undefined when the driver has none or ethtool is missing). */
+  combined?: { current: number; max: number };
+  ipv4: string[];
+}
+
+/** One /sys/class/vrio/<kind>/<file>: header line names, value line values. */
+export interface VrioStat {
+  file: string;
+  fields: Record<string, string>;
+}
+
+export interface VrioBlkFact {
+  file: string;
+  backing: string;
+  guestIp: string;
+  guestDevice: string;
+  capacity: number;
+  bytesWritten: number;
+  bytesRead: number;
+  ioOps: number;
+}
+export interface VrioNetFact {
+  file: string;
+  backing: string;
+  guestIp: string;
+  bytesSent: number;
+  bytesReceived: number;
+  ioOps: number;
+}
+
+export interface Facts {
+  hostname: string;
+  kernel: string;
+  memTotalKiB: number;
+  memAvailableKiB: number;
+  /** false when the kernel has no loadable-module support (/proc/modules absent). */
+  modulesSupported: boolean;
+  modules: Record<string, ModuleFact>;
+  iohypDevice: boolean;
+  helper: boolean;
+  tools: Record<string, boolean>;
+  nics: Record<string, NicFact>;
+  blockDevices: string[];
+  sysctls: Record<string, string>;
+  vrio: { blk: VrioBlkFact[]; net: VrioNetFact[]; core: VrioStat[] };
+  /** What apply recorded before its first change (restored by teardown). */
+  saved?: Record<string, string>;
+}
+
+export interface FactsQuery {
+  /** Modules whose parameters to read. */
+  modules: string[];
+  /** NICs to ask ethtool about. */
+  ethtool: string[];
+}
+
+// Read-only by construction: cat, ls, test, ip -o addr, ethtool -l (query).
+const SCRIPT = `
+export LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin
+mods=$1; eths=$2; helper=$3; state=$4; sysctls=$5
+echo "@kernel $(uname -r)"
+echo "@hostname $(cat /proc/sys/kernel/hostname)"
+while read -r k v u; do case $k in MemTotal:|MemAvailable:) echo "@mem $k $v";; esac; done < /proc/meminfo
+if [ -r /proc/modules ]; then
+  echo "@modules-supported"
+  while read -r name size refs users rest; do echo "@module $name $refs $users"; done < /proc/modules
+fi
+for m in $mods; do
+  for f in /sys/module/$m/parameters/*; do
+    [ -r "$f" ] || continue
+    v=$(head -n 1 "$f" 2>/dev/null) || continue
+    echo "@param $m \${f##*/} $v"
+  done
+done
+[ -c /dev/iohyp ] && echo "@iohyp"
+[ -x "$helper" ] && echo "@helper"
+for t in modprobe rmmod ethtool ip sysctl; do command -v $t >/dev/null 2>&1 && echo "@tool $t"; done
+for d in /sys/class/net/*; do
+  [ -e "$d/mtu" ] || continue
+  n=\${d##*/}
+  kind=-; [ -d "$d/macvtap" ] && kind=macvtap
+  lower=-; for l in "$d"/lower_*; do [ -e "$l" ] && lower=\${l##*/lower_}; done
+  rx=0; for q in "$d"/queues/rx-*; do [ -e "$q" ] && rx=$((rx+1)); done
+  tx=0; for q in "$d"/queues/tx-*; do [ -e "$q" ] && tx=$((tx+1)); done
+  echo "@nic $n $(cat "$d/mtu") $(cat "$d/address") $(cat "$d/operstate") $(cat "$d/flags") $kind $lower $rx $tx"
+done
+ip -o -4 addr show 2>/dev/null | while read -r idx ifn fam addr rest; do echo "@addr \${ifn%%@*} $addr"; done
+for e in $eths; do
+  [ -e "/sys/class/net/$e" ] || continue
+  command -v ethtool >/dev/null 2>&1 || break
+  ethtool -l "$e" 2>/dev/null | while read -r k v; do [ "$k" = "Combined:" ] && echo "@combined $e $v"; done
+done
+for b in /sys/block/*; do [ -e "$b" ] && echo "@block \${b##*/}"; done
+for s in $sysctls; do f=/proc/sys/$(echo "$s" | tr . /); [ -r "$f" ] && echo "@sysctl $s $(cat "$f")"; done
+for f in /sys/class/vrio/blk/bdev* /sys/class/vrio/net/ndev* /sys/class/vrio/core/iocore*; do
+  [ -f "$f" ] || continue
+  echo "@vrio \${f#/sys/class/vrio/}"; cat "$f"; echo; echo "@end"
+done
+if [ -f "$state" ]; then echo "@saved"; cat "$state"; echo; echo "@end"; fi
+echo "@done"
+`;
+
+/** The argv that gathers facts (run through the transport as one command). */
+export function factsCommand(q: FactsQuery): string[] {
+  const d = provisionDefaults();
+  return shScript(SCRIPT.trim(), [q.modules.join(' '), q.ethtool.join(' '), d.helper, d.stateFile, d.sysctls.join(' ')]);
+}
+
+const num = (s: string | undefined): number => (s === undefined || s === '' || Number.isNaN(Number(s)) ? 0 : Number(s));
+
+export function parseVrioStat(file: string, text: string): VrioStat {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const names = (lines[0] ?? '').trim().split(/\s+/);
+  const values = (lines[1] ?? '').trim().split(/\s+/);
+  const fields: Record<string, string> = {};
+  names.forEach((n, i) => {
+    if (n) fields[n] = values[i] ?? '';
+  });
+  return { file, fields };
+}
+
+export function parseFacts(out: string): Facts {
+  const f: Facts = {
+    hostname: '',
+    kernel: '',
+    memTotalKiB: 0,
+    memAvailableKiB: 0,
+    modulesSupported: false,
+    modules: {},
+    iohypDevice: false,
+    helper: false,
+    tools: {},
+    nics: {},
+    blockDevices: [],
+    sysctls: {},
+    vrio: { blk: [], net: [], core: [] },
+  };
+  if (!/^@done$/m.test(out)) throw new Error('facts output is incomplete (no @done marker)');
+  const lines = out.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const [tag, ...w] = line.split(' ');
+    switch (tag) {
+      case '@kernel':
+        f.kernel = w.join(' ');
+        break;
+      case '@hostname':
+        f.hostname = w.join(' ');
+        break;
+      case '@mem':
+        if (w[0] === 'MemTotal:') f.memTotalKiB = num(w[1]);
+        else f.memAvailableKiB = num(w[1]);
+        break;
+      case '@module':
+        f.modules[w[0]] = { refcount: num(w[1]), usedBy: (w[2] ?? '-').split(',').filter((x) => x && x !== '-'), params: {} };
+        break;
+      case '@param': {
+        const m = f.modules[w[0]];
+        if (m) m.params[w[1]] = w.slice(2).join(' ');
+        break;
+      }
+      case '@modules-supported':
+        f.modulesSupported = true;
+        break;
+      case '@iohyp':
+        f.iohypDevice = true;
+        break;
+      case '@helper':
+        f.helper = true;
+        break;
+      case '@tool':
+        f.tools[w[0]] = true;
+        break;
+      case '@nic': {
+        const [name, mtu, mac, oper, flags, kind, lower, rx, tx] = w;
+        f.nics[name] = {
+          mtu: num(mtu),
+          mac: (mac ?? '').toLowerCase(),
+          operstate: oper ?? 'unknown',
+          up: (parseInt(flags ?? '0', 16) & 1) === 1,
+          kind: kind === 'macvtap' ? 'macvtap' : undefined,
+          lower: lower && lower !== '-' ? lower : undefined,
+          rxQueues: num(rx),
+          txQueues: num(tx),
+          ipv4: [],
+        };
+        break;
+      }
+      case '@addr':
+        f.nics[w[0]]?.ipv4.push(w[1]);
+        break;
+      case '@combined': {
+        const n = f.nics[w[0]];
+        if (!n) break;
+        const v = num(w[1]);
+        // ethtool -l prints "Pre-set maximums" first, then "Current hardware settings".
+        if (!n.combined) n.combined = { max: v, current: v };
+        else n.combined.current = v;
+        break;
+      }
+      case '@block':
+        f.blockDevices.push(w[0]);
+        break;
+      case '@sysctl':
+        f.sysctls[w[0]] = w.slice(1).join(' ');
+        break;
+      case '@vrio':
+      case '@saved': {
+        const body: string[] = [];
+        while (++i < lines.length && lines[i] !== '@end') body.push(lines[i]);
+        if (tag === '@saved') {
+          f.saved = {};
+          for (const l of body) {
+            const eq = l.indexOf('=');
+            if (eq > 0) f.saved[l.slice(0, eq)] = l.slice(eq + 1);
+          }
+          break;
+        }
+        const file = w[0];
+        const stat = parseVrioStat(file, body.join('\n'));
+        const x = stat.fields;
+        if (file.startsWith('blk/'))
+          f.vrio.blk.push({
+            file,
+            backing: x.Backend_Device_Path ?? '',
+            guestIp: x.Guest_IP_Address ?? '',
+            guestDevice: x.Guest_Device_Name ?? '',
+            capacity: num(x.Capacity),
+            bytesWritten: num(x.Bytes_Written),
+            bytesRead: num(x.Bytes_Read),
+            ioOps: num(x.IO_Operations),
+          });
+        else if (file.startsWith('net/'))
+          f.vrio.net.push({ file, backing: x.Backend_Device ?? '', guestIp: x.Guest_IP ?? '', bytesSent: num(x.Bytes_Sent), bytesReceived: num(x.Bytes_Received), ioOps: num(x.IO_Operations) });
+        else f.vrio.core.push(stat);
+        break;
+      }
+    }
+  }
+  return f;
+}
+
+/** The facts query a host's desired state needs. */
+export function factsQueryFor(modules: string[], nics: string[]): FactsQuery {
+  return { modules: [...new Set(modules)], ethtool: [...new Set(nics)] };
+}

@@ -1,0 +1,436 @@
+// Operations as data: pure functions from (facts, desired state) to an ordered
+// list of changes. No SSH, no I/O: the unit tests feed fixture facts and compare
+// plans, and `plan` shows exactly what `apply` would run.
+//
+// What shapes them (measured, see vrio-reference.md):
+// - load order back end: support (macvlan, macvtap, tun) -> vrio_eth -> vrio_gen
+//   -> vrio_hblk, vrio_hnet; front end: vrio_eth -> vrio_gen -> vrio_gblk, vrio_gnet;
+//   teardown is the reverse;
+// - vrio_gen needs h_/g_cpu_affinity (the inventory enforces != 0);
+// - a guest's front end must be loaded before any CREATE for it;
+// - a failed CREATE leaves the back end attached: REMOVE then CREATE recovers;
+// - vrio_eth's list sizes cost memory: refuse a load that cannot fit.
+import { provisionDefaults } from './defaults.js';
+import type { Facts } from './facts.js';
+import type { BlkDevice, Host, NetDevice } from './inventory-types.js';
+import { shScript } from './shell.js';
+
+export type ChangeKind =
+  | 'save-state'
+  | 'sysctl'
+  | 'mtu'
+  | 'queues'
+  | 'link-up'
+  | 'address'
+  | 'module-load'
+  | 'module-unload'
+  | 'macvtap-add'
+  | 'macvtap-del'
+  | 'device-create'
+  | 'device-remove'
+  | 'clear-state';
+
+export interface Change {
+  host: string;
+  kind: ChangeKind;
+  /** One human line, e.g. "load vrio_gen h_eth_name=eth0 h_cpu_affinity=1". */
+  summary: string;
+  /** Machine form (what, on which object, with which values). */
+  data: Record<string, unknown>;
+  /** The remote command, as an argument array (quoted by the transport). */
+  argv: string[];
+  /** Run when argv fails, then argv once more (REMOVE then CREATE). */
+  recover?: string[];
+  /** For --diff: before -> after of the thing changed. */
+  diff?: { path: string; before: string | null; after: string | null };
+}
+
+export interface HostPlan {
+  host: string;
+  role: Host['role'];
+  changes: Change[];
+  /** Reasons the host cannot be brought to the desired state (nothing runs for it). */
+  errors: string[];
+  /** Things worth knowing that do not block (e.g. devices left alone). */
+  notes: string[];
+}
+
+const d = () => provisionDefaults();
+const change = (host: Host, kind: ChangeKind, summary: string, argv: string[], data: Record<string, unknown>, extra: Partial<Change> = {}): Change => ({
+  host: host.name,
+  kind,
+  summary,
+  data: { kind, ...data },
+  argv,
+  ...extra,
+});
+
+function paramsText(p: Record<string, string>): string {
+  return Object.entries(p)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+}
+
+/** Parameters of a loaded module that differ from the wanted ones (unreadable ones count as equal). */
+export function paramMismatch(wanted: Record<string, string>, loaded: Record<string, string>): string[] {
+  return Object.entries(wanted)
+    .filter(([k, v]) => k in loaded && normalizeParam(loaded[k]) !== normalizeParam(v))
+    .map(([k, v]) => `${k}=${loaded[k]} (want ${v})`);
+}
+
+function normalizeParam(v: string): string {
+  const t = v.trim();
+  if (t === 'Y' || t === '1' || t === 'true') return 'Y';
+  if (t === 'N' || t === '0' || t === 'false') return t === '0' ? '0' : 'N';
+  return t;
+}
+
+/** Estimated bytes vrio_eth/vrio_gen allocate for the packet lists. */
+export function vrioMemoryBytes(host: Host): number {
+  const eth = host.modules.find((m) => m.name === 'vrio_eth');
+  if (!eth) return 0;
+  const pkt = Number(eth.params.l2_packet_size ?? 0);
+  const entries = Number(eth.params.l2_packet_list_size ?? 0) + Number(eth.params.large_packet_list_size ?? 0);
+  return Math.round(entries * pkt * d().memoryPerEntryPerPacketByte);
+}
+
+/** Modules (transitively) using `name` that are loaded, outermost first. */
+function usersOf(facts: Facts, name: string, seen = new Set<string>()): string[] {
+  const out: string[] = [];
+  for (const u of facts.modules[name]?.usedBy ?? []) {
+    if (seen.has(u)) continue;
+    seen.add(u);
+    out.push(...usersOf(facts, u, seen), u);
+  }
+  return out;
+}
+
+function unloadChange(host: Host, name: string, why: string): Change {
+  return change(host, 'module-unload', `unload ${name}${why ? ` (${why})` : ''}`, ['rmmod', name], { module: name }, { diff: { path: `module ${name}`, before: 'loaded', after: null } });
+}
+
+/** Module loads/reloads for `apply`, in load order. */
+export function planModules(host: Host, facts: Facts): { changes: Change[]; errors: string[] } {
+  const errors: string[] = [];
+  if (!facts.modulesSupported) {
+    return { changes: [], errors: [`kernel ${facts.kernel || '?'} has no loadable-module support (/proc/modules missing)`] };
+  }
+  // The first module that is missing or loaded with other parameters: it and
+  // everything after it that is loaded must go (reverse order), then load from there.
+  let from = -1;
+  const mismatch: Record<string, string[]> = {};
+  host.modules.forEach((m, i) => {
+    const loaded = facts.modules[m.name];
+    if (!loaded) {
+      if (from < 0) from = i;
+      return;
+    }
+    const diff = paramMismatch(m.params, loaded.params);
+    if (diff.length && !m.support) {
+      mismatch[m.name] = diff;
+      if (from < 0) from = i;
+    }
+  });
+  if (from < 0) return { changes: [], errors };
+  const changes: Change[] = [];
+  const unloaded = new Set<string>();
+  const tail = host.modules.slice(from).filter((m) => !m.support);
+  // Only what has to be reloaded goes: the first mismatching module and everything loaded after it.
+  const firstMismatch = tail.findIndex((m) => mismatch[m.name]);
+  if (firstMismatch >= 0) {
+    for (const m of [...tail.slice(firstMismatch)].reverse()) {
+      if (!facts.modules[m.name] || unloaded.has(m.name)) continue;
+      for (const u of usersOf(facts, m.name)) {
+        if (unloaded.has(u)) continue;
+        unloaded.add(u);
+        changes.push(unloadChange(host, u, `uses ${m.name}`));
+      }
+      unloaded.add(m.name);
+      changes.push(unloadChange(host, m.name, mismatch[m.name] ? `reload: ${mismatch[m.name].join(', ')}` : 'reload after a module it needs'));
+    }
+  }
+  for (const m of host.modules.slice(from)) {
+    if (facts.modules[m.name] && !unloaded.has(m.name)) continue;
+    const args = Object.entries(m.params).map(([k, v]) => `${k}=${v}`);
+    changes.push(
+      change(host, 'module-load', `load ${m.name}${args.length ? ' ' + paramsText(m.params) : ''}`, ['modprobe', m.name, ...args], { module: m.name, params: m.params }, {
+        diff: { path: `module ${m.name}`, before: unloaded.has(m.name) ? 'loaded (old parameters)' : null, after: args.length ? paramsText(m.params) : 'loaded' },
+      }),
+    );
+  }
+  if (changes.some((c) => c.kind === 'module-load' && c.data.module === 'vrio_eth')) {
+    const need = vrioMemoryBytes(host) * d().memoryHeadroom;
+    if (facts.memAvailableKiB > 0 && need > facts.memAvailableKiB * 1024)
+      errors.push(
+        `vrio_eth's packet lists need ~${Math.round(need / 1048576)} MiB but only ${Math.round(facts.memAvailableKiB / 1024)} MiB are available; lower params.vrio_eth.l2_packet_list_size/large_packet_list_size or add memory`,
+      );
+  }
+  return { changes, errors };
+}
+
+/** State recorded before apply's first change, so teardown can restore it. */
+export function savedStateLines(host: Host, facts: Facts): string[] {
+  const nic = facts.nics[host.l2.interface];
+  const lines: string[] = [];
+  if (nic) lines.push(`mtu.${host.l2.interface}=${nic.mtu}`, `up.${host.l2.interface}=${nic.up ? 1 : 0}`);
+  if (nic?.combined) lines.push(`combined.${host.l2.interface}=${nic.combined.current}`);
+  for (const s of d().sysctls) if (facts.sysctls[s] !== undefined) lines.push(`sysctl.${s}=${facts.sysctls[s]}`);
+  lines.push(`preloaded=${host.modules.filter((m) => facts.modules[m.name]).map((m) => m.name).join(',')}`);
+  if (host.l2.ip && host.l2.prefix !== undefined) lines.push(`address.${host.l2.interface}=${nic?.ipv4.includes(`${host.l2.ip}/${host.l2.prefix}`) ? 1 : 0}`);
+  return lines;
+}
+
+export function saveStateChange(host: Host, facts: Facts): Change {
+  const file = d().stateFile;
+  const lines = savedStateLines(host, facts);
+  return change(
+    host,
+    'save-state',
+    `record current settings in ${file} (teardown restores them)`,
+    shScript('f=$1; shift; umask 077; mkdir -p "${f%/*}" && printf "%s\\n" "$@" > "$f.tmp" && mv "$f.tmp" "$f"', [file, ...lines]),
+    { file, lines },
+  );
+}
+
+/** Link, sysctl and module changes a host needs before any device work. */
+export function planSetup(host: Host, facts: Facts): HostPlan {
+  const plan: HostPlan = { host: host.name, role: host.role, changes: [], errors: [], notes: [] };
+  const ifname = host.l2.interface;
+  const nic = facts.nics[ifname];
+  const c: Change[] = [];
+  if (!nic) {
+    plan.errors.push(`L2 interface ${ifname} does not exist (NICs: ${Object.keys(facts.nics).join(', ') || 'none'})`);
+    return plan;
+  }
+  if (host.role === 'guest' && host.l2.mac && nic.mac !== host.l2.mac) {
+    plan.errors.push(`${ifname} has MAC ${nic.mac} but the inventory says ${host.l2.mac} (the IOhyp addresses the guest by it)`);
+  }
+  if (!host.customModules) {
+    for (const s of d().sysctls) {
+      const cur = facts.sysctls[s];
+      if (cur !== undefined && Number(cur) !== host.socketMemory)
+        c.push(change(host, 'sysctl', `set ${s} ${cur} -> ${host.socketMemory}`, ['sysctl', '-w', `${s}=${host.socketMemory}`], { key: s, value: String(host.socketMemory) }, { diff: { path: s, before: cur, after: String(host.socketMemory) } }));
+    }
+  }
+  if (nic.mtu !== host.mtu)
+    c.push(change(host, 'mtu', `set ${ifname} mtu ${nic.mtu} -> ${host.mtu}`, ['ip', 'link', 'set', 'dev', ifname, 'mtu', String(host.mtu)], { interface: ifname, mtu: host.mtu }, { diff: { path: `${ifname}/mtu`, before: String(nic.mtu), after: String(host.mtu) } }));
+  if (!host.customModules) {
+    if (nic.combined && nic.combined.current !== host.queues) {
+      if (nic.combined.max < host.queues) plan.notes.push(`${ifname} supports at most ${nic.combined.max} combined queues; leaving ${nic.combined.current}`);
+      else
+        c.push(change(host, 'queues', `set ${ifname} combined queues ${nic.combined.current} -> ${host.queues}`, ['ethtool', '-L', ifname, 'combined', String(host.queues)], { interface: ifname, combined: host.queues }, { diff: { path: `${ifname}/combined`, before: String(nic.combined.current), after: String(host.queues) } }));
+    } else if (!nic.combined && !facts.tools.ethtool && nic.rxQueues > host.queues) {
+      plan.notes.push(`${ifname} has ${nic.rxQueues} queues and ethtool is missing: cannot reduce them to ${host.queues}`);
+    }
+  }
+  if (!nic.up) c.push(change(host, 'link-up', `bring ${ifname} up`, ['ip', 'link', 'set', 'dev', ifname, 'up'], { interface: ifname }, { diff: { path: `${ifname}/state`, before: 'down', after: 'up' } }));
+  if (host.l2.ip && host.l2.prefix !== undefined) {
+    const cidr = `${host.l2.ip}/${host.l2.prefix}`;
+    if (!nic.ipv4.includes(cidr)) c.push(change(host, 'address', `add address ${cidr} to ${ifname}`, ['ip', 'addr', 'add', cidr, 'dev', ifname], { interface: ifname, address: cidr }, { diff: { path: `${ifname}/ipv4`, before: nic.ipv4.join(',') || null, after: [...nic.ipv4, cidr].join(',') } }));
+  }
+  const mods = planModules(host, facts);
+  plan.errors.push(...mods.errors);
+  c.push(...mods.changes);
+  if (c.length && !facts.saved) c.unshift(saveStateChange(host, facts));
+  plan.changes = c;
+  return plan;
+}
+
+// ---- devices (on the IOhyp, for its guests) --------------------------------
+
+export interface GuestView {
+  host: Host;
+  /** The guest's facts, when known (after its own setup during apply). */
+  facts?: Facts;
+  /** false when the guest's setup failed or it is unreachable. */
+  ok: boolean;
+}
+
+function helperArgsHeader(iohyp: Host, guest: Host): string[] {
+  return ['--iface', iohyp.l2.interface, '--guest-mac', guest.l2.mac!, '--guest-ip', guest.l2.ip!];
+}
+
+export function blkCreateArgv(iohyp: Host, guest: Host, dev: BlkDevice): string[] {
+  return [
+    d().helper,
+    'create-blk',
+    ...helperArgsHeader(iohyp, guest),
+    '--backing',
+    dev.backing,
+    '--name',
+    dev.name,
+    ...(dev.writeCache ? ['--write-cache'] : []),
+    '--seg-max',
+    String(dev.segMax),
+    ...(dev.capacity !== undefined ? ['--capacity', String(dev.capacity)] : []),
+  ];
+}
+
+export function netCreateArgv(iohyp: Host, guest: Host, dev: NetDevice): string[] {
+  return [d().helper, 'create-net', ...helperArgsHeader(iohyp, guest), '--backing', dev.macvtap, '--mac', dev.mac, '--features', dev.features];
+}
+
+export function removeArgv(iohyp: Host, guest: Host, backing: string): string[] {
+  return [d().helper, 'remove', ...helperArgsHeader(iohyp, guest), '--backing', backing];
+}
+
+/** Does the guest show the device (a disk in /sys/block, a NIC with the vNIC MAC)? */
+export function guestSees(facts: Facts, dev: BlkDevice | NetDevice): boolean {
+  if (dev.type === 'blk') return facts.blockDevices.includes(dev.name);
+  return Object.values(facts.nics).some((n) => n.mac === dev.mac);
+}
+
+/** Device and macvtap changes on an IOhyp for its guests (apply). */
+export function planDevices(iohyp: Host, facts: Facts, guests: GuestView[]): HostPlan {
+  const plan: HostPlan = { host: iohyp.name, role: 'iohyp', changes: [], errors: [], notes: [] };
+  const c = plan.changes;
+  const frontEnd = d().frontEndFor;
+  const wanted = new Set<string>();
+  for (const g of guests) {
+    for (const dev of g.host.devices) {
+      const backing = dev.type === 'blk' ? dev.backing : dev.macvtap;
+      wanted.add(`${backing}|${g.host.l2.ip}`);
+      const label = dev.type === 'blk' ? `blk ${dev.name} for ${g.host.name} (${dev.backing})` : `net ${dev.mac} for ${g.host.name} (${dev.macvtap} on ${dev.lower})`;
+      const existing = dev.type === 'blk' ? facts.vrio.blk.find((x) => x.backing === dev.backing) : facts.vrio.net.find((x) => x.backing === dev.macvtap);
+      const mine = existing && existing.guestIp === g.host.l2.ip && (dev.type === 'net' || (existing as { guestDevice: string }).guestDevice === dev.name);
+      const seen = g.facts ? guestSees(g.facts, dev) : undefined;
+      if (existing && mine && seen !== false) continue;
+      if (!g.ok) {
+        plan.notes.push(`skipped ${label}: guest ${g.host.name} is not ready`);
+        continue;
+      }
+      if (g.facts && !g.facts.modules[frontEnd[dev.type]]) {
+        // CREATE before the guest's front end is up fails and leaves the back end attached.
+        plan.errors.push(`cannot create ${label}: the guest's front end ${frontEnd[dev.type]} is not loaded`);
+        continue;
+      }
+      if (existing) {
+        const why = mine ? `the guest does not see it` : `it is attached to ${existing.guestIp}`;
+        const owner = mine ? g.host : (guests.find((x) => x.host.l2.ip === existing.guestIp)?.host ?? g.host);
+        c.push(change(iohyp, 'device-remove', `remove vRIO ${dev.type} on ${backing} (${why})`, removeArgv(iohyp, owner, backing), { type: dev.type, backing, guest: owner.name, guestIp: existing.guestIp }, { diff: { path: `vrio/${dev.type}/${backing}`, before: existing.guestIp, after: null } }));
+      }
+      if (dev.type === 'net') {
+        const tap = facts.nics[dev.macvtap];
+        const tapOk = tap && tap.kind === 'macvtap' && tap.mac === dev.mac && (!tap.lower || tap.lower === dev.lower);
+        if (tap && !tapOk)
+          c.push(change(iohyp, 'macvtap-del', `delete ${dev.macvtap} (wrong ${tap.kind !== 'macvtap' ? 'kind' : tap.mac !== dev.mac ? 'MAC' : 'lower NIC'})`, ['ip', 'link', 'del', 'dev', dev.macvtap], { interface: dev.macvtap }));
+        if (!tapOk) {
+          if (!facts.nics[dev.lower]) {
+            plan.errors.push(`cannot create ${label}: NIC ${dev.lower} does not exist on ${iohyp.name}`);
+            continue;
+          }
+          c.push(change(iohyp, 'macvtap-add', `create macvtap ${dev.macvtap} on ${dev.lower} with MAC ${dev.mac}`, shScript('ip link add link "$1" name "$2" address "$3" type macvtap mode bridge && ip link set dev "$2" up', [dev.lower, dev.macvtap, dev.mac]), { interface: dev.macvtap, lower: dev.lower, mac: dev.mac }, { diff: { path: `${dev.macvtap}`, before: null, after: `macvtap on ${dev.lower} ${dev.mac}` } }));
+        } else if (!tap.up) c.push(change(iohyp, 'link-up', `bring ${dev.macvtap} up`, ['ip', 'link', 'set', 'dev', dev.macvtap, 'up'], { interface: dev.macvtap }));
+      }
+      const argv = dev.type === 'blk' ? blkCreateArgv(iohyp, g.host, dev) : netCreateArgv(iohyp, g.host, dev);
+      c.push(
+        change(iohyp, 'device-create', `create vRIO ${label}`, argv, { type: dev.type, guest: g.host.name, guestIp: g.host.l2.ip, guestMac: g.host.l2.mac, backing, ...(dev.type === 'blk' ? { name: dev.name, writeCache: dev.writeCache, segMax: dev.segMax } : { mac: dev.mac, features: dev.features }) }, {
+          recover: removeArgv(iohyp, g.host, backing),
+          diff: { path: `vrio/${dev.type}/${backing}`, before: null, after: `${g.host.name} ${g.host.l2.ip}` },
+        }),
+      );
+    }
+  }
+  // Devices for inventory guests that the inventory no longer lists: remove them.
+  for (const x of [...facts.vrio.blk.map((b) => ({ type: 'blk', ...b })), ...facts.vrio.net.map((n) => ({ type: 'net', ...n }))]) {
+    if (wanted.has(`${x.backing}|${x.guestIp}`)) continue;
+    const owner = guests.find((g) => g.host.l2.ip === x.guestIp);
+    if (!owner) {
+      plan.notes.push(`left alone: vRIO ${x.type} on ${x.backing} for ${x.guestIp} (not a guest of ${iohyp.name} in this inventory)`);
+      continue;
+    }
+    if (c.some((ch) => ch.kind === 'device-remove' && ch.data.backing === x.backing)) continue;
+    c.push(change(iohyp, 'device-remove', `remove vRIO ${x.type} on ${x.backing} for ${owner.host.name} (no longer in the inventory)`, removeArgv(iohyp, owner.host, x.backing), { type: x.type, backing: x.backing, guest: owner.host.name, guestIp: x.guestIp }, { diff: { path: `vrio/${x.type}/${x.backing}`, before: x.guestIp, after: null } }));
+  }
+  if (c.some((ch) => ch.kind === 'device-create' || ch.kind === 'device-remove') && !facts.helper)
+    plan.errors.push(`the control helper ${d().helper} is missing on ${iohyp.name} (not a vRIO IOhyp image?)`);
+  return plan;
+}
+
+// ---- teardown -----------------------------------------------------------------
+
+/** Remove every device and macvtap an IOhyp has for the given guests. */
+export function planDeviceTeardown(iohyp: Host, facts: Facts, guests: Host[]): HostPlan {
+  const plan: HostPlan = { host: iohyp.name, role: 'iohyp', changes: [], errors: [], notes: [] };
+  for (const g of guests) {
+    for (const dev of g.devices) {
+      const backing = dev.type === 'blk' ? dev.backing : dev.macvtap;
+      const existing = dev.type === 'blk' ? facts.vrio.blk.find((x) => x.backing === backing) : facts.vrio.net.find((x) => x.backing === backing);
+      if (existing) {
+        if (existing.guestIp !== g.l2.ip) plan.notes.push(`left alone: vRIO ${dev.type} on ${backing} belongs to ${existing.guestIp}, not ${g.name}`);
+        else plan.changes.push(change(iohyp, 'device-remove', `remove vRIO ${dev.type} on ${backing} for ${g.name}`, removeArgv(iohyp, g, backing), { type: dev.type, backing, guest: g.name, guestIp: g.l2.ip }, { diff: { path: `vrio/${dev.type}/${backing}`, before: g.l2.ip!, after: null } }));
+      }
+      if (dev.type === 'net' && facts.nics[dev.macvtap]?.kind === 'macvtap')
+        plan.changes.push(change(iohyp, 'macvtap-del', `delete macvtap ${dev.macvtap}`, ['ip', 'link', 'del', 'dev', dev.macvtap], { interface: dev.macvtap }, { diff: { path: dev.macvtap, before: 'macvtap', after: null } }));
+    }
+  }
+  if (plan.changes.some((c) => c.kind === 'device-remove') && !facts.helper) plan.errors.push(`the control helper ${d().helper} is missing on ${iohyp.name}`);
+  return plan;
+}
+
+/** Unload modules (reverse order) and restore what apply recorded. */
+export function planHostTeardown(host: Host, facts: Facts): HostPlan {
+  const plan: HostPlan = { host: host.name, role: host.role, changes: [], errors: [], notes: [] };
+  const c = plan.changes;
+  const saved = facts.saved;
+  const preloaded = new Set((saved?.preloaded ?? '').split(',').filter(Boolean));
+  const unloaded = new Set<string>();
+  const order = [...host.modules].reverse();
+  for (const m of order) {
+    const loaded = facts.modules[m.name];
+    if (!loaded) continue;
+    // Support modules: only those apply loaded, and only when nothing else uses them.
+    if (m.support) {
+      if (!saved || preloaded.has(m.name)) continue;
+      const others = loaded.usedBy.filter((u) => !unloaded.has(u));
+      if (others.length) {
+        plan.notes.push(`kept ${m.name}: used by ${others.join(', ')}`);
+        continue;
+      }
+    }
+    for (const u of usersOf(facts, m.name)) {
+      if (unloaded.has(u)) continue;
+      unloaded.add(u);
+      c.push(unloadChange(host, u, `uses ${m.name}`));
+    }
+    unloaded.add(m.name);
+    c.push(unloadChange(host, m.name, ''));
+  }
+  if (saved) {
+    const ifname = host.l2.interface;
+    const nic = facts.nics[ifname];
+    const mtu = saved[`mtu.${ifname}`];
+    if (nic && mtu && Number(mtu) !== nic.mtu)
+      c.push(change(host, 'mtu', `restore ${ifname} mtu ${nic.mtu} -> ${mtu}`, ['ip', 'link', 'set', 'dev', ifname, 'mtu', mtu], { interface: ifname, mtu: Number(mtu) }, { diff: { path: `${ifname}/mtu`, before: String(nic.mtu), after: mtu } }));
+    const comb = saved[`combined.${ifname}`];
+    if (nic?.combined && comb && Number(comb) !== nic.combined.current)
+      c.push(change(host, 'queues', `restore ${ifname} combined queues ${nic.combined.current} -> ${comb}`, ['ethtool', '-L', ifname, 'combined', comb], { interface: ifname, combined: Number(comb) }));
+    if (host.l2.ip && host.l2.prefix !== undefined && saved[`address.${ifname}`] === '0') {
+      const cidr = `${host.l2.ip}/${host.l2.prefix}`;
+      if (nic?.ipv4.includes(cidr)) c.push(change(host, 'address', `remove address ${cidr} from ${ifname}`, ['ip', 'addr', 'del', cidr, 'dev', ifname], { interface: ifname, address: cidr, remove: true }));
+    }
+    if (nic && saved[`up.${ifname}`] === '0' && nic.up)
+      c.push(change(host, 'link-up', `set ${ifname} down again`, ['ip', 'link', 'set', 'dev', ifname, 'down'], { interface: ifname, down: true }));
+    for (const s of d().sysctls) {
+      const v = saved[`sysctl.${s}`];
+      if (v !== undefined && facts.sysctls[s] !== undefined && facts.sysctls[s] !== v)
+        c.push(change(host, 'sysctl', `restore ${s} ${facts.sysctls[s]} -> ${v}`, ['sysctl', '-w', `${s}=${v}`], { key: s, value: v }, { diff: { path: s, before: facts.sysctls[s], after: v } }));
+    }
+    c.push(change(host, 'clear-state', `forget the recorded settings (${d().stateFile})`, ['rm', '-f', d().stateFile], { file: d().stateFile }));
+  } else if (c.length) {
+    plan.notes.push('no settings were recorded by apply: MTU, queues and sysctls are left as they are');
+  }
+  return plan;
+}
+
+// ---- verification -----------------------------------------------------------
+
+/** What a converged host must show beyond "its plan is empty" (guests: their devices). */
+export function guestDeviceProblems(guest: Host, facts: Facts): string[] {
+  return guest.devices.filter((dev) => !guestSees(facts, dev)).map((dev) => (dev.type === 'blk' ? `block device ${dev.name} is not visible in the guest` : `no NIC with MAC ${dev.mac} in the guest`));
+}
+
+/** The vRIO modules a host's facts query must read parameters of. */
+export function moduleNames(host: Host): string[] {
+  return host.modules.map((m) => m.name);
+}

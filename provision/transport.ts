@@ -1,0 +1,285 @@
+// SSH transport on ssh2: one connection per host reused for all its commands,
+// strict host-key checking before anything runs, key or agent auth, an
+// optional jump host, connect/command timeouts, keepalive, and bounded retries
+// with backoff for connection errors only (never for a refused key or auth).
+import { readFileSync } from 'node:fs';
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { preferredKeyTypes, verifyHostKey, type HostKeyVerdict } from './hostkeys.js';
+import type { Connection, Endpoint } from './inventory-types.js';
+import { commandLine } from './shell.js';
+
+export type TransportErrorKind = 'unreachable' | 'timeout' | 'host-key' | 'auth' | 'disconnected' | 'config';
+
+export class TransportError extends Error {
+  readonly kind: TransportErrorKind;
+  readonly hint?: string;
+  /** The server's key fingerprint when the error is about it. */
+  readonly fingerprint?: string;
+  constructor(kind: TransportErrorKind, message: string, opts: { hint?: string; fingerprint?: string } = {}) {
+    super(message);
+    this.name = 'TransportError';
+    this.kind = kind;
+    this.hint = opts.hint;
+    this.fingerprint = opts.fingerprint;
+  }
+  /** Worth another attempt: the network, not the server's identity or our credentials. */
+  get retryable(): boolean {
+    return this.kind === 'unreachable' || this.kind === 'timeout';
+  }
+}
+
+export interface ExecResult {
+  code: number | null;
+  signal?: string;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+}
+
+export interface ExecOptions {
+  timeoutMs?: number;
+  input?: string;
+}
+
+export interface ConnectOptions {
+  /** Like OpenSSH StrictHostKeyChecking=accept-new: record unknown keys, still refuse changed ones. */
+  acceptNew?: boolean;
+  signal?: AbortSignal;
+  /** Told about each retry (attempt number, error, delay). */
+  onRetry?: (attempt: number, err: TransportError, delayMs: number) => void;
+  /** First retry delay; doubles each time (default 500 ms, capped at 8 s). */
+  backoffMs?: number;
+}
+
+export interface Session {
+  readonly host: string;
+  readonly fingerprint: string;
+  readonly hostKeyHow: string;
+  /** Connection attempts it took (1 = first try). */
+  readonly attempts: number;
+  exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  close(): void;
+  readonly closed: boolean;
+}
+
+const MAX_OUTPUT = 8 * 1024 * 1024;
+
+function classify(e: Error & { level?: string; code?: string }, ep: Endpoint): TransportError {
+  if (e instanceof TransportError) return e;
+  const where = `${ep.user}@${ep.address}:${ep.port}`;
+  if (e.level === 'client-authentication')
+    return new TransportError('auth', `authentication failed for ${where} (tried: ${[ep.identityFile && `key ${ep.identityFile}`, ep.agent && 'agent'].filter(Boolean).join(', ') || 'nothing'})`, {
+      hint: 'check identityFile/agent in the inventory and the authorized_keys of the user on the host',
+    });
+  if (e.level === 'client-timeout' || e.code === 'ETIMEDOUT') return new TransportError('timeout', `no SSH handshake with ${where} within ${ep.connectTimeoutMs / 1000}s`);
+  if (['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(e.code ?? ''))
+    return new TransportError('unreachable', `cannot reach ${where}: ${e.code}${e.code === 'ENOTFOUND' ? ' (name does not resolve)' : ''}`);
+  if (e.level === 'client-socket') return new TransportError('unreachable', `connection to ${where} failed: ${e.message}`);
+  return new TransportError('unreachable', `SSH to ${where} failed: ${e.message}`);
+}
+
+function connectOnce(ep: Endpoint, opts: ConnectOptions, sock?: NodeJS.ReadableStream): Promise<{ client: Client; verdict: HostKeyVerdict }> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let verdict: HostKeyVerdict | undefined;
+    let settled = false;
+    const fail = (err: TransportError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      client.end();
+      client.destroy();
+      reject(err);
+    };
+    // readyTimeout only starts after TCP connects; this bounds the whole handshake.
+    const timer = setTimeout(() => fail(new TransportError('timeout', `no SSH handshake with ${ep.user}@${ep.address}:${ep.port} within ${ep.connectTimeoutMs / 1000}s`)), ep.connectTimeoutMs);
+    const onAbort = () => fail(new TransportError('disconnected', 'interrupted'));
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    let privateKey: Buffer | undefined;
+    if (ep.identityFile) {
+      try {
+        privateKey = readFileSync(ep.identityFile);
+      } catch (e) {
+        return fail(new TransportError('config', `cannot read identity file ${ep.identityFile}: ${(e as NodeJS.ErrnoException).code}`, { hint: 'fix connection.identityFile in the inventory' }));
+      }
+    }
+    const types = preferredKeyTypes(ep.hostKeys, ep.address, ep.port);
+    const cfg: ConnectConfig = {
+      host: sock ? undefined : ep.address,
+      port: sock ? undefined : ep.port,
+      sock: sock as ConnectConfig['sock'],
+      username: ep.user,
+      privateKey,
+      agent: ep.agent,
+      readyTimeout: ep.connectTimeoutMs,
+      keepaliveInterval: ep.keepaliveMs,
+      keepaliveCountMax: 3,
+      tryKeyboard: false,
+      algorithms: types.length ? ({ serverHostKey: { prepend: types } } as unknown as ConnectConfig['algorithms']) : undefined,
+      hostVerifier: (key: Buffer) => {
+        verdict = verifyHostKey({ policy: ep.hostKeys, host: ep.address, port: ep.port, blob: key, acceptNew: Boolean(opts.acceptNew) });
+        return verdict.ok;
+      },
+    };
+    client.on('ready', () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      // Small request/response packets: Nagle would add ~40 ms per round trip.
+      client.setNoDelay(true);
+      resolve({ client, verdict: verdict! });
+    });
+    client.on('error', (e: Error & { level?: string; code?: string }) => {
+      if (verdict && !verdict.ok) return fail(new TransportError('host-key', verdict.message, { hint: verdict.hint, fingerprint: verdict.fingerprint }));
+      fail(classify(e, ep));
+    });
+    client.on('close', () => {
+      if (verdict && !verdict.ok) return fail(new TransportError('host-key', verdict.message, { hint: verdict.hint, fingerprint: verdict.fingerprint }));
+      fail(new TransportError('unreachable', `${ep.address}:${ep.port} closed the connection during the handshake`));
+    });
+    try {
+      client.connect(cfg);
+    } catch (e) {
+      fail(new TransportError('config', `cannot connect to ${ep.address}:${ep.port}: ${(e as Error).message}`));
+    }
+  });
+}
+
+async function viaJump(jump: Client, target: Endpoint): Promise<NodeJS.ReadableStream> {
+  return new Promise((resolve, reject) => {
+    jump.forwardOut('127.0.0.1', 0, target.address, target.port, (err, stream) => {
+      if (err) reject(new TransportError('unreachable', `jump host cannot reach ${target.address}:${target.port}: ${err.message}`));
+      else resolve(stream);
+    });
+  });
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((r) => {
+    const t = setTimeout(r, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+  });
+
+/** Connect (through the jump host if any) with bounded retries for connection errors. */
+export async function connect(conn: Connection, opts: ConnectOptions = {}): Promise<Session> {
+  let attempt = 0;
+  for (;;) {
+    attempt++;
+    let jumpClient: Client | undefined;
+    try {
+      let sock: NodeJS.ReadableStream | undefined;
+      if (conn.jump) {
+        const j = await connectOnce(conn.jump, opts).catch((e: TransportError) => {
+          throw new TransportError(e.kind, `jump host ${conn.jump!.name}: ${e.message}`, { hint: e.hint, fingerprint: e.fingerprint });
+        });
+        jumpClient = j.client;
+        sock = await viaJump(j.client, conn);
+      }
+      const { client, verdict } = await connectOnce(conn, opts, sock);
+      return makeSession(conn, client, verdict, attempt, jumpClient);
+    } catch (e) {
+      jumpClient?.end();
+      const err = e instanceof TransportError ? e : classify(e as Error, conn);
+      if (!err.retryable || attempt > conn.retries || opts.signal?.aborted) throw err;
+      const delay = Math.min(8000, (opts.backoffMs ?? 500) * 2 ** (attempt - 1));
+      opts.onRetry?.(attempt, err, delay);
+      await sleep(delay, opts.signal);
+    }
+  }
+}
+
+function makeSession(conn: Connection, client: Client, verdict: HostKeyVerdict, attempts: number, jump?: Client): Session {
+  let closed = false;
+  let lost: TransportError | undefined;
+  const live = new Set<(e: TransportError) => void>();
+  const onLost = (why: string) => {
+    if (closed) return;
+    closed = true;
+    lost = new TransportError('disconnected', `connection to ${conn.name} (${conn.address}:${conn.port}) lost: ${why}`);
+    for (const f of live) f(lost);
+  };
+  client.on('close', () => onLost('the server closed it'));
+  client.on('error', (e) => onLost(e.message));
+  return {
+    host: conn.name,
+    fingerprint: verdict.fingerprint,
+    hostKeyHow: verdict.ok ? verdict.how : 'refused',
+    attempts,
+    get closed() {
+      return closed;
+    },
+    close() {
+      closed = true;
+      client.end();
+      jump?.end();
+    },
+    exec(argv, o = {}) {
+      if (lost) return Promise.reject(lost);
+      if (closed) return Promise.reject(new TransportError('disconnected', `connection to ${conn.name} is closed`));
+      const cmd = commandLine(argv);
+      const timeoutMs = o.timeoutMs ?? conn.commandTimeoutMs;
+      const started = Date.now();
+      return new Promise<ExecResult>((resolve, reject) => {
+        let stdout = '';
+        let stderr = '';
+        let timedOut = false;
+        let done = false;
+        let channel: ClientChannel | undefined;
+        const finish = (r: Omit<ExecResult, 'durationMs' | 'stdout' | 'stderr' | 'timedOut'>) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          live.delete(onDrop);
+          resolve({ ...r, stdout, stderr, timedOut, durationMs: Date.now() - started });
+        };
+        const onDrop = (e: TransportError) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          live.delete(onDrop);
+          reject(e);
+        };
+        live.add(onDrop);
+        const timer = setTimeout(() => {
+          timedOut = true;
+          // Ask the server to kill it; close our side regardless.
+          try {
+            channel?.signal('KILL');
+          } catch {
+            /* not supported */
+          }
+          channel?.close();
+          finish({ code: null, signal: 'TIMEOUT' });
+        }, timeoutMs);
+        client.exec(cmd, (err, stream) => {
+          if (err) return onDrop(new TransportError('disconnected', `cannot run a command on ${conn.name}: ${err.message}`));
+          channel = stream;
+          let code: number | null = null;
+          let sig: string | undefined;
+          stream.on('exit', (c: number | null, s?: string) => {
+            code = c;
+            sig = s ?? undefined;
+          });
+          stream.on('data', (b: Buffer) => {
+            if (stdout.length < MAX_OUTPUT) stdout += b.toString('utf8');
+          });
+          stream.stderr.on('data', (b: Buffer) => {
+            if (stderr.length < MAX_OUTPUT) stderr += b.toString('utf8');
+          });
+          stream.on('close', () => {
+            // No exit status at all means the channel died with the connection.
+            if (code === null && sig === undefined && !timedOut) {
+              setTimeout(() => (lost ? onDrop(lost) : finish({ code: null, signal: 'LOST' })), 50);
+              return;
+            }
+            finish({ code, signal: sig });
+          });
+          if (o.input !== undefined) stream.end(o.input);
+          else stream.end();
+        });
+      });
+    },
+  };
+}

@@ -3,5 +3,8 @@
 import type { Command } from '../command.js';
 import { configSchemaCommand, configShowCommand } from './config.js';
 import { doctorCommand } from './doctor.js';
+import { fetchCommand } from './fetch.js';
+import { kernelBuildCommand, kernelConfigCommand, kernelMenuconfigCommand } from './kernel.js';
+import { cleanCommand } from './clean.js';
 
-export const commands: Command[] = [configShowCommand, configSchemaCommand, doctorCommand];
+export const commands: Command[] = [configShowCommand, configSchemaCommand, doctorCommand, fetchCommand, kernelBuildCommand, kernelConfigCommand, kernelMenuconfigCommand, cleanCommand];

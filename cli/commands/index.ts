@@ -6,5 +6,7 @@ import { doctorCommand } from './doctor.js';
 import { fetchCommand } from './fetch.js';
 import { kernelBuildCommand, kernelConfigCommand, kernelMenuconfigCommand } from './kernel.js';
 import { cleanCommand } from './clean.js';
+import { inventoryCheckCommand, inventoryImportCommand, inventorySchemaCommand } from './inventory.js';
+import { provisionApplyCommand, provisionPlanCommand, provisionStatusCommand, provisionTeardownCommand } from './provision.js';
 
-export const commands: Command[] = [configShowCommand, configSchemaCommand, doctorCommand, fetchCommand, kernelBuildCommand, kernelConfigCommand, kernelMenuconfigCommand, cleanCommand];
+export const commands: Command[] = [configShowCommand, configSchemaCommand, doctorCommand, fetchCommand, kernelBuildCommand, kernelConfigCommand, kernelMenuconfigCommand, cleanCommand, inventoryCheckCommand, inventorySchemaCommand, inventoryImportCommand, provisionPlanCommand, provisionApplyCommand, provisionTeardownCommand, provisionStatusCommand];

@@ -1,0 +1,90 @@
+// vrio inventory check|schema|import: validate, publish the schema, convert Ansible inventories.
+import { readFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { parseDocumentText, validateDocument } from '../../lib/document.js';
+import { InputError, formatIssue } from '../../lib/errors.js';
+import { writeFileAtomic } from '../../lib/fsx.js';
+import { table } from '../../lib/log.js';
+import { importAnsible } from '../../provision/ansible.js';
+import { inventorySchema } from '../../provision/defaults.js';
+import { loadInventory } from '../../provision/inventory.js';
+import { semanticIssues } from '../../provision/semantic.js';
+import type { Command } from '../command.js';
+import { resolve } from 'node:path';
+
+export const inventoryCheckCommand: Command = {
+  name: 'inventory check',
+  summary: 'validate an inventory (JSON Schema + semantic checks) and show its hosts',
+  usage: 'FILE',
+  description: 'Every problem is reported with file:line:column, JSON pointer and the rule that failed. Exit 0 when valid, 2 when not.',
+  examples: ['vrio inventory check lab.yaml', 'vrio inventory check lab.yaml --json'],
+  positionals: { name: 'FILE', min: 1, max: 1 },
+  async run(ctx, _values, [file]) {
+    const inv = loadInventory(resolve(ctx.cwd, file), { env: ctx.env });
+    if (ctx.global.json) {
+      ctx.log.print(JSON.stringify({ valid: true, file, hosts: inv.hosts.map((h) => ({ name: h.name, role: h.role, address: h.connection.address, port: h.connection.port, iohyp: h.iohyp, devices: h.devices.length })) }));
+      return 0;
+    }
+    ctx.log.print(
+      table(
+        ['HOST', 'ROLE', 'SSH', 'L2', 'VMTU', 'MODULES', 'DEVICES'],
+        inv.hosts.map((h) => [
+          h.name,
+          h.role === 'guest' ? `guest of ${h.iohyp}` : 'iohyp',
+          `${h.connection.user}@${h.connection.address}:${h.connection.port}${h.connection.jump ? ` via ${h.connection.jump.name}` : ''}`,
+          `${h.l2.interface}${h.l2.ip ? ` ${h.l2.ip}` : ''}${h.l2.mac ? ` ${h.l2.mac}` : ''}`,
+          h.mtu,
+          h.customModules ? h.modules.map((m) => m.name).join(',') : 'vRIO',
+          h.devices.map((d) => (d.type === 'blk' ? `blk:${d.name}` : `net:${d.mac}`)).join(' ') || '-',
+        ]),
+      ),
+    );
+    ctx.log.info(`${file}: valid (${inv.hosts.length} hosts)`);
+    return 0;
+  },
+};
+
+export const inventorySchemaCommand: Command = {
+  name: 'inventory schema',
+  summary: 'print the inventory JSON Schema (draft 2020-12; for editors: "$schema")',
+  examples: ['vrio inventory schema > inventory.schema.json'],
+  async run(ctx) {
+    ctx.log.print(JSON.stringify(inventorySchema(), null, 2));
+    return 0;
+  },
+};
+
+export const inventoryImportCommand: Command = {
+  name: 'inventory import',
+  summary: 'convert an Ansible inventory (INI or YAML) into a vrio inventory',
+  usage: 'ANSIBLE_INVENTORY [--output FILE]',
+  description:
+    "Maps hosts, groups, ansible_host/port/user/ssh_private_key_file and ProxyJump. Hosts get their vRIO role from an 'iohyps'/'guests' group or vrio_role; vrio_interface, vrio_iohyp, vrio_mac, vrio_ip, vrio_l2_address, vrio_mtu fill in the rest. Secrets are dropped with a warning. What is still missing is listed after the conversion.",
+  examples: ['vrio inventory import hosts.ini > inventory.yaml', 'vrio inventory import inventory/hosts.yaml --output vrio-inventory.yaml'],
+  options: { output: { type: 'string', short: 'o', arg: 'FILE', description: 'write here (atomically) instead of stdout' } },
+  positionals: { name: 'ANSIBLE_INVENTORY', min: 1, max: 1 },
+  async run(ctx, values, [file]) {
+    let text: string;
+    try {
+      text = readFileSync(resolve(ctx.cwd, file), 'utf8');
+    } catch (e) {
+      throw new InputError([{ file, pointer: '', rule: 'readable', message: `cannot read file (${(e as NodeJS.ErrnoException).code})` }]);
+    }
+    const { inventory, warnings } = importAnsible(text, file);
+    const yaml = `# Imported from ${file} by 'vrio inventory import'.\n` + stringify(inventory, { lineWidth: 0 });
+    const out = values.output as string | undefined;
+    if (out) writeFileAtomic(resolve(ctx.cwd, out), yaml);
+    else ctx.log.print(yaml);
+    for (const w of warnings) ctx.log.warn(w);
+    // Say what still needs filling in before the inventory is usable.
+    const target = out ?? 'imported.yaml';
+    try {
+      validateDocument(parseDocumentText(target, yaml), inventorySchema(), semanticIssues);
+      ctx.log.info(`${target}: valid`);
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      ctx.log.warn(`the imported inventory needs edits before use:\n${e.issues.map((i) => '  ' + formatIssue(i)).join('\n')}`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,117 @@
+// vrio provision plan|apply|teardown|status: thin wrappers over provision/index.ts.
+import { resolve } from 'node:path';
+import { UsageError } from '../../lib/errors.js';
+import { formatBytes, table } from '../../lib/log.js';
+import { applyInventory, loadInventory, logReporter, MAX_FORKS, planInventory, statusInventory, teardownInventory, type RunOptions } from '../../provision/index.js';
+import type { Command, CommandContext, OptionSpec, ParsedValues } from '../command.js';
+
+const common: Record<string, OptionSpec> = {
+  inventory: { type: 'string', short: 'i', arg: 'FILE', description: 'the inventory (YAML or JSON)' },
+  limit: { type: 'string', short: 'l', multiple: true, arg: 'PATTERN', description: "only these hosts: names, groups, 'iohyps'/'guests', globs, !exclude" },
+  forks: { type: 'string', short: 'f', arg: 'N', description: `hosts worked on at once (default: all, at most ${MAX_FORKS})` },
+  'accept-new': { type: 'boolean', description: 'record unknown host keys (changed keys are still refused), like OpenSSH accept-new' },
+};
+const diff = { diff: { type: 'boolean', short: 'd', description: 'show before -> after for every change' } } satisfies Record<string, OptionSpec>;
+
+function options(ctx: CommandContext, values: ParsedValues): { file: string; run: RunOptions } {
+  const file = values.inventory as string | undefined;
+  if (!file) throw new UsageError('no inventory given', "use -i FILE (see 'vrio inventory check')");
+  let forks: number | undefined;
+  if (values.forks !== undefined) {
+    forks = Number(values.forks);
+    if (!Number.isInteger(forks) || forks < 1 || forks > MAX_FORKS) throw new UsageError(`--forks ${values.forks}: must be an integer 1..${MAX_FORKS}`);
+  }
+  return {
+    file: resolve(ctx.cwd, file),
+    run: {
+      forks,
+      limit: values.limit as string[] | undefined,
+      acceptNew: Boolean(values['accept-new']),
+      signal: ctx.signal,
+      reporter: logReporter(ctx.log, { diff: Boolean(values.diff) }),
+    },
+  };
+}
+
+const exitNote = 'Exit codes: 0 all hosts ok, 1 some host failed, 2 bad inventory or usage, 4 some host unreachable.';
+
+export const provisionPlanCommand: Command = {
+  name: 'provision plan',
+  summary: 'show what apply would change on each host (read-only, never changes a host)',
+  usage: '-i INVENTORY [--limit P] [--diff] [--json]',
+  description: `Connects, gathers facts in one round trip per host and prints every change apply would make: modules and parameters, MTU/queues/sysctls, macvtaps, vRIO devices. Unlike a check mode, nothing is skipped. ${exitNote}`,
+  examples: ['vrio provision plan -i lab.yaml', 'vrio provision plan -i lab.yaml --limit guests --diff', 'vrio provision plan -i lab.yaml --json'],
+  options: { ...common, ...diff },
+  async run(ctx, values) {
+    const o = options(ctx, values);
+    return (await planInventory(loadInventory(o.file, { env: ctx.env }), o.run)).exitCode;
+  },
+};
+
+export const provisionApplyCommand: Command = {
+  name: 'provision apply',
+  summary: 'bring hosts to the inventory: IOhyp back ends, guest front ends, then devices; verify',
+  usage: '-i INVENTORY [--limit P] [--forks N] [--diff] [--json]',
+  description: `Applies only the difference, then re-gathers facts to verify (modules with the right parameters, devices in sysfs on the IOhyp and visible in the guest). A second apply changes nothing. ${exitNote}`,
+  examples: ['vrio provision apply -i lab.yaml', 'vrio provision apply -i lab.yaml --limit iohyp1,guest1', 'vrio provision apply -i lab.yaml --json > events.jsonl'],
+  options: { ...common, ...diff },
+  async run(ctx, values) {
+    const o = options(ctx, values);
+    return (await applyInventory(loadInventory(o.file, { env: ctx.env }), o.run)).exitCode;
+  },
+};
+
+export const provisionTeardownCommand: Command = {
+  name: 'provision teardown',
+  summary: 'remove devices, unload modules in reverse order and restore the recorded settings',
+  usage: '-i INVENTORY [--limit P] [--forks N] [--json]',
+  description: exitNote,
+  examples: ['vrio provision teardown -i lab.yaml'],
+  options: { ...common, ...diff },
+  async run(ctx, values) {
+    const o = options(ctx, values);
+    return (await teardownInventory(loadInventory(o.file, { env: ctx.env }), o.run)).exitCode;
+  },
+};
+
+export const provisionStatusCommand: Command = {
+  name: 'provision status',
+  summary: 'facts and vRIO metrics of each host (read-only)',
+  usage: '-i INVENTORY [--limit P] [--json]',
+  description: exitNote,
+  examples: ['vrio provision status -i lab.yaml', 'vrio provision status -i lab.yaml --json'],
+  options: common,
+  async run(ctx, values) {
+    const o = options(ctx, values);
+    const inv = loadInventory(o.file, { env: ctx.env });
+    const res = await statusInventory(inv, o.run);
+    if (ctx.global.json) {
+      for (const h of res.hosts) ctx.log.event('status', { host: h.host, role: h.role, unreachable: h.unreachable, errors: h.errors, facts: res.facts[h.host] ?? null });
+      return res.exitCode;
+    }
+    const rows = res.hosts.map((h) => {
+      const f = res.facts[h.host];
+      const host = inv.hosts.find((x) => x.name === h.host)!;
+      if (!f) return [h.host, h.role, h.unreachable ? 'UNREACHABLE' : 'FAILED', '-', '-', '-', h.errors[0] ?? ''];
+      const want = host.modules.filter((m) => !m.support);
+      const loaded = want.filter((m) => f.modules[m.name]).length;
+      const nic = f.nics[host.l2.interface];
+      return [
+        h.host,
+        h.role,
+        f.kernel,
+        `${loaded}/${want.length}`,
+        nic ? `${host.l2.interface} mtu ${nic.mtu}` : `${host.l2.interface} missing`,
+        formatBytes(f.memAvailableKiB * 1024),
+        h.role === 'iohyp' ? `${f.vrio.blk.length} blk, ${f.vrio.net.length} net` : host.devices.map((d) => (d.type === 'blk' ? (f.blockDevices.includes(d.name) ? d.name : `${d.name}(missing)`) : d.mac)).join(' ') || '-',
+      ];
+    });
+    ctx.log.print(table(['HOST', 'ROLE', 'KERNEL', 'MODULES', 'L2', 'MEM AVAIL', 'DEVICES'], rows));
+    const metrics = Object.entries(res.facts).flatMap(([host, f]) => [
+      ...f.vrio.blk.map((b) => [host, b.file, `${b.guestDevice} <- ${b.backing}`, b.guestIp, formatBytes(b.bytesWritten), formatBytes(b.bytesRead), b.ioOps]),
+      ...f.vrio.net.map((n) => [host, n.file, n.backing, n.guestIp, formatBytes(n.bytesSent), formatBytes(n.bytesReceived), n.ioOps]),
+    ]);
+    if (metrics.length) ctx.log.print('\n' + table(['IOHYP', 'DEVICE', 'WHAT', 'GUEST', 'WRITTEN/SENT', 'READ/RECEIVED', 'IO OPS'], metrics));
+    return res.exitCode;
+  },
+};

@@ -1,0 +1,127 @@
+// How a run talks: human lines on stderr (plus the plan and recap on stdout),
+// or with --json one event object per line on stdout. The runner calls these
+// hooks; it never prints by itself.
+import { formatBytes, formatDuration, type Logger } from '../lib/log.js';
+import type { Facts } from './facts.js';
+import type { Change } from './ops.js';
+import { hostStatus, type HostResult, type RunResult, type Verb } from './results.js';
+
+export interface Reporter {
+  start(verb: Verb, hosts: { name: string; role: string }[], forks: number): void;
+  phase(name: string): void;
+  connected(host: string, fingerprint: string, how: string, attempts: number): void;
+  retry(host: string, attempt: number, message: string, delayMs: number): void;
+  facts(host: string, facts: Facts, durationMs: number): void;
+  plan(host: string, changes: Change[], errors: string[], notes: string[]): void;
+  change(host: string, c: Change, status: 'changed' | 'failed' | 'recovering', durationMs: number, detail?: string): void;
+  hostError(host: string, kind: 'failed' | 'unreachable', message: string, hint?: string): void;
+  note(host: string, message: string): void;
+  recap(result: RunResult): void;
+}
+
+const sym = (c: Change): string =>
+  c.kind === 'module-unload' || c.kind === 'device-remove' || c.kind === 'macvtap-del' || c.kind === 'clear-state' ? '-' : c.kind === 'module-load' || c.kind === 'device-create' || c.kind === 'macvtap-add' || c.kind === 'save-state' || c.kind === 'address' ? '+' : '~';
+
+export function factsSummary(f: Facts): string {
+  const vrio = Object.keys(f.modules).filter((m) => m.startsWith('vrio_'));
+  return `kernel ${f.kernel}, ${formatBytes(f.memAvailableKiB * 1024)} available, vRIO modules: ${vrio.length ? vrio.join(' ') : 'none'}, devices: ${f.vrio.blk.length} blk ${f.vrio.net.length} net`;
+}
+
+export function silentReporter(): Reporter {
+  const nop = () => {};
+  return { start: nop, phase: nop, connected: nop, retry: nop, facts: nop, plan: nop, change: nop, hostError: nop, note: nop, recap: nop };
+}
+
+export function logReporter(log: Logger, opts: { diff?: boolean } = {}): Reporter {
+  const json = log.json;
+  let width = 8;
+  const tag = (h: string) => log.paint('bold', h.padEnd(width));
+  return {
+    start(verb, hosts, forks) {
+      width = Math.max(8, ...hosts.map((h) => h.name.length));
+      const n = (r: string) => hosts.filter((h) => h.role === r).length;
+      if (json) return log.event('start', { verb, hosts: hosts.map((h) => h.name), forks });
+      log.step(`${verb}: ${hosts.length} host${hosts.length === 1 ? '' : 's'} (${n('iohyp')} IOhyp, ${n('guest')} guest), forks ${forks}`);
+    },
+    phase(name) {
+      if (json) return log.event('phase', { phase: name });
+      log.info(log.paint('dim', `-- ${name}`));
+    },
+    connected(host, fingerprint, how, attempts) {
+      if (json) return log.event('connected', { host, fingerprint, hostKey: how, attempts });
+      log.debug(`${host}: connected (${fingerprint}, ${how}${attempts > 1 ? `, attempt ${attempts}` : ''})`);
+      if (how === 'accepted-new') log.warn(`${host}: new host key ${fingerprint} accepted and recorded (--accept-new)`);
+    },
+    retry(host, attempt, message, delayMs) {
+      if (json) return log.event('retry', { host, attempt, message, delayMs });
+      log.warn(`${host}: ${message}; retry ${attempt} in ${formatDuration(delayMs / 1000)}`);
+    },
+    facts(host, facts, durationMs) {
+      if (json) return log.event('facts', { host, durationMs, facts });
+      log.info(`${tag(host)} facts: ${factsSummary(facts)} (${formatDuration(durationMs / 1000)})`);
+    },
+    plan(host, changes, errors, notes) {
+      if (json) return log.event('plan', { host, changes: changes.map((c) => ({ kind: c.kind, summary: c.summary, data: c.data, command: c.argv, diff: c.diff })), errors, notes });
+      const lines = [`${log.paint('bold', host)}: ${errors.length ? log.paint('red', `${errors.length} error${errors.length > 1 ? 's' : ''}`) + (changes.length ? `, ${changes.length} changes` : '') : changes.length ? log.paint('yellow', `${changes.length} change${changes.length > 1 ? 's' : ''}`) : log.paint('green', 'no changes')}`];
+      for (const c of changes) {
+        lines.push(`  ${log.paint(sym(c) === '-' ? 'red' : sym(c) === '+' ? 'green' : 'yellow', sym(c))} ${c.summary}`);
+        if (opts.diff && c.diff) lines.push(log.paint('dim', `      ${c.diff.path}: ${c.diff.before ?? '(none)'} -> ${c.diff.after ?? '(none)'}`));
+      }
+      for (const e of errors) lines.push(`  ${log.paint('red', '!')} ${e}`);
+      for (const n of notes) lines.push(`  ${log.paint('dim', `note: ${n}`)}`);
+      log.print(lines.join('\n'));
+    },
+    change(host, c, status, durationMs, detail) {
+      if (json) return log.event('change', { host, status, kind: c.kind, summary: c.summary, data: c.data, command: c.argv, durationMs, ...(detail ? { detail } : {}) });
+      const st = status === 'changed' ? log.paint('yellow', 'changed') : status === 'failed' ? log.paint('red', 'FAILED ') : log.paint('yellow', 'recover');
+      log.info(`${tag(host)} ${st} ${c.summary} (${formatDuration(durationMs / 1000)})${detail ? `\n${' '.repeat(width + 9)}${detail.split('\n').join(`\n${' '.repeat(width + 9)}`)}` : ''}`);
+      if (opts.diff && c.diff && status === 'changed') log.info(log.paint('dim', `${' '.repeat(width + 9)}${c.diff.path}: ${c.diff.before ?? '(none)'} -> ${c.diff.after ?? '(none)'}`));
+    },
+    hostError(host, kind, message, hint) {
+      if (json) return log.event('host-error', { host, kind, message, ...(hint ? { hint } : {}) });
+      log.info(`${tag(host)} ${log.paint('red', kind === 'unreachable' ? 'UNREACHABLE' : 'FAILED')} ${message}${hint ? `\n${' '.repeat(width + 2)}hint: ${hint}` : ''}`);
+    },
+    note(host, message) {
+      if (json) return log.event('note', { host, message });
+      log.info(`${tag(host)} ${log.paint('dim', message)}`);
+    },
+    recap(r) {
+      if (json) {
+        for (const h of r.hosts)
+          log.event('host', { host: h.host, role: h.role, status: hostStatus(h), ok: h.ok, changed: h.changed, failed: h.failed, unreachable: h.unreachable ? 1 : 0, skipped: h.skipped, durationMs: h.durationMs, errors: h.errors, notes: h.notes });
+        return log.event('recap', { verb: r.verb, exitCode: r.exitCode, durationMs: r.durationMs, hosts: r.hosts.length, ...countStatuses(r) });
+      }
+      log.print(recapText(r, log));
+    },
+  };
+}
+
+function countStatuses(r: RunResult): Record<string, number> {
+  const out: Record<string, number> = { ok: 0, changed: 0, failed: 0, unreachable: 0 };
+  for (const h of r.hosts) out[hostStatus(h)]++;
+  return out;
+}
+
+/** Ansible-style recap: one line per host with counts and its duration. */
+export function recapText(r: RunResult, log?: Logger): string {
+  const paint = (c: Parameters<Logger['paint']>[0], s: string) => (log ? log.paint(c, s) : s);
+  const w = Math.max(8, ...r.hosts.map((h) => h.host.length));
+  const lines = [paint('bold', `RECAP ${r.verb} — ${r.hosts.length} host${r.hosts.length === 1 ? '' : 's'} in ${formatDuration(r.durationMs / 1000)}`)];
+  for (const h of r.hosts) {
+    const st = hostStatus(h);
+    const color = st === 'ok' ? 'green' : st === 'changed' ? 'yellow' : 'red';
+    const planned = h.changes.filter((c) => c.status === 'planned').length;
+    const cols = [
+      `ok=${h.ok}`.padEnd(6),
+      (r.verb === 'plan' ? `planned=${planned}` : `changed=${h.changed}`).padEnd(11),
+      `unreachable=${h.unreachable ? 1 : 0}`.padEnd(14),
+      `failed=${h.failed}`.padEnd(9),
+      `skipped=${h.skipped}`.padEnd(10),
+      `time=${formatDuration(h.durationMs / 1000)}`,
+    ];
+    lines.push(`${paint(color, h.host.padEnd(w))} : ${h.role.padEnd(5)}  ${cols.join(' ')}`);
+  }
+  const c = countStatuses(r);
+  lines.push(`exit ${r.exitCode}: ${c.ok} ok, ${c.changed} ${r.verb === 'plan' ? 'with changes' : 'changed'}, ${c.failed} failed, ${c.unreachable} unreachable`);
+  return lines.join('\n');
+}

@@ -1,0 +1,422 @@
+// Running verbs over an inventory: connect to hosts in parallel (--forks), one
+// SSH connection per host reused for every command, gather facts, plan with the
+// pure operations, apply in vRIO's order, verify by re-gathering facts, and
+// produce a per-host recap. A failing host never stops the others; only work
+// that needs it (a guest's devices need its IOhyp and the guest) is skipped.
+import { provisionDefaults } from './defaults.js';
+import { factsCommand, factsQueryFor, parseFacts, type Facts } from './facts.js';
+import type { Host, Inventory } from './inventory-types.js';
+import { limitHosts } from './inventory.js';
+import { guestDeviceProblems, moduleNames, planDevices, planDeviceTeardown, planHostTeardown, planSetup, type Change, type GuestView, type HostPlan } from './ops.js';
+import { projectFacts } from './project.js';
+import { silentReporter, type Reporter } from './reporter.js';
+import { exitCodeFor, newHostResult, type HostResult, type RunResult, type Verb } from './results.js';
+import { connect, TransportError, type Session } from './transport.js';
+
+export const MAX_FORKS = 64;
+
+export interface RunOptions {
+  /** Hosts worked on at once (default: all, at most MAX_FORKS). */
+  forks?: number;
+  /** --limit patterns (host, group, 'iohyps'/'guests', globs, !exclude). */
+  limit?: string[];
+  acceptNew?: boolean;
+  reporter?: Reporter;
+  signal?: AbortSignal;
+  /** Seconds to wait for guests to show new devices (default from defaults.yaml). */
+  deviceAppearSeconds?: number;
+}
+
+/** Run fn over items with at most `limit` in flight. */
+export async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      await fn(item);
+    }
+  });
+  await Promise.all(workers);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class Run {
+  readonly sessions = new Map<string, Session>();
+  readonly results = new Map<string, HostResult>();
+  readonly started = new Map<string, number>();
+  readonly rep: Reporter;
+  readonly forks: number;
+  readonly hosts: Host[];
+
+  constructor(
+    readonly verb: Verb,
+    readonly inv: Inventory,
+    readonly opts: RunOptions,
+  ) {
+    this.rep = opts.reporter ?? silentReporter();
+    this.hosts = limitHosts(inv, opts.limit);
+    this.forks = Math.max(1, Math.min(opts.forks ?? this.hosts.length, MAX_FORKS, Math.max(1, this.hosts.length)));
+    for (const h of this.hosts) this.results.set(h.name, newHostResult(h.name, h.role));
+  }
+
+  result(h: Host): HostResult {
+    return this.results.get(h.name)!;
+  }
+  /** Still worth working on: reachable, no failure so far. */
+  healthy(h: Host): boolean {
+    const r = this.results.get(h.name);
+    return Boolean(r && !r.unreachable && r.failed === 0 && r.errors.length === 0);
+  }
+
+  private timed<T>(h: Host, p: Promise<T>): Promise<T> {
+    const t0 = Date.now();
+    return p.finally(() => {
+      this.result(h).durationMs += Date.now() - t0;
+    });
+  }
+
+  fail(h: Host, message: string, hint?: string): void {
+    const r = this.result(h);
+    r.failed++;
+    r.errors.push(message);
+    this.rep.hostError(h.name, 'failed', message, hint);
+  }
+
+  private transportFailure(h: Host, e: unknown): void {
+    const r = this.result(h);
+    if (e instanceof TransportError && (e.kind === 'unreachable' || e.kind === 'timeout' || e.kind === 'disconnected')) {
+      r.unreachable = true;
+      r.errors.push(e.message);
+      this.rep.hostError(h.name, 'unreachable', e.message, e.hint);
+    } else {
+      this.fail(h, (e as Error).message, e instanceof TransportError ? e.hint : undefined);
+    }
+    this.sessions.get(h.name)?.close();
+  }
+
+  async session(h: Host): Promise<Session | undefined> {
+    if (!this.healthy(h) && !this.sessions.has(h.name)) return undefined;
+    const have = this.sessions.get(h.name);
+    if (have && !have.closed) return have;
+    if (have?.closed) return undefined;
+    try {
+      const s = await this.timed(h, connect(h.connection, {
+        acceptNew: this.opts.acceptNew,
+        signal: this.opts.signal,
+        onRetry: (n, err, delay) => this.rep.retry(h.name, n, err.message, delay),
+      }));
+      this.sessions.set(h.name, s);
+      this.result(h).fingerprint = s.fingerprint;
+      this.rep.connected(h.name, s.fingerprint, s.hostKeyHow, s.attempts);
+      return s;
+    } catch (e) {
+      this.transportFailure(h, e);
+      return undefined;
+    }
+  }
+
+  /** Facts in one round trip; undefined when the host is unreachable or the script failed. */
+  async facts(h: Host, quiet = false): Promise<Facts | undefined> {
+    const s = await this.session(h);
+    if (!s) return undefined;
+    const q = factsQueryFor(moduleNames(h), [h.l2.interface]);
+    try {
+      const r = await this.timed(h, s.exec(factsCommand(q)));
+      if (r.timedOut) {
+        this.fail(h, `gathering facts timed out after ${h.connection.commandTimeoutMs / 1000}s`, 'raise connection.commandTimeout for slow hosts');
+        return undefined;
+      }
+      const f = parseFacts(r.stdout);
+      this.result(h).facts = f;
+      if (!quiet) this.rep.facts(h.name, f, r.durationMs);
+      return f;
+    } catch (e) {
+      if (e instanceof TransportError) this.transportFailure(h, e);
+      else this.fail(h, `cannot read facts: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Run changes in order; stops the host at the first failure. Returns true when all ran. */
+  async execute(h: Host, changes: Change[]): Promise<boolean> {
+    const s = await this.session(h);
+    if (!s) return false;
+    const r = this.result(h);
+    for (const c of changes) {
+      if (this.opts.signal?.aborted) {
+        this.fail(h, 'interrupted');
+        return false;
+      }
+      try {
+        let res = await this.timed(h, s.exec(c.argv));
+        let recovered = false;
+        if (res.code === 1 && c.recover) {
+          // A failed CREATE leaves the back end attached; a plain retry fails with EFAULT.
+          this.rep.change(h.name, c, 'recovering', res.durationMs, `${firstLine(res.stderr)}; REMOVE then CREATE`);
+          await this.timed(h, s.exec(c.recover));
+          res = await this.timed(h, s.exec(c.argv));
+          recovered = res.code === 0;
+        }
+        if (res.code === 0) {
+          r.changed++;
+          r.changes.push({ change: c, status: 'changed', durationMs: res.durationMs, code: 0, recovered });
+          this.rep.change(h.name, c, 'changed', res.durationMs);
+          continue;
+        }
+        const why = res.timedOut ? `timed out after ${h.connection.commandTimeoutMs / 1000}s` : `exit ${res.code ?? res.signal}: ${tail(res.stderr || res.stdout) || '(no output)'}`;
+        r.changes.push({ change: c, status: 'failed', durationMs: res.durationMs, code: res.code, stderr: res.stderr });
+        this.rep.change(h.name, c, 'failed', res.durationMs, why);
+        this.fail(h, `${c.summary}: ${why}`);
+        for (const rest of changes.slice(changes.indexOf(c) + 1)) {
+          r.skipped++;
+          r.changes.push({ change: rest, status: 'skipped', durationMs: 0 });
+        }
+        return false;
+      } catch (e) {
+        this.transportFailure(h, e);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  startHost(h: Host): void {
+    this.started.set(h.name, Date.now());
+  }
+
+  finish(): RunResult {
+    for (const s of this.sessions.values()) s.close();
+    const hosts = this.hosts.map((h) => this.result(h));
+    return { verb: this.verb, hosts, durationMs: 0, exitCode: exitCodeFor(hosts) };
+  }
+
+  guestsOf(io: Host): Host[] {
+    return this.hosts.filter((g) => g.role === 'guest' && g.iohyp === io.name);
+  }
+}
+
+function firstLine(s: string): string {
+  return s.trim().split('\n')[0] ?? '';
+}
+function tail(s: string, n = 5): string {
+  return s.trim().split('\n').slice(-n).join('\n');
+}
+
+function reportPlan(run: Run, p: HostPlan, status: 'planned'): void {
+  const r = run.results.get(p.host)!;
+  for (const c of p.changes) r.changes.push({ change: c, status, durationMs: 0 });
+  r.errors.push(...p.errors);
+  r.notes.push(...p.notes);
+}
+
+async function begin(verb: Verb, inv: Inventory, opts: RunOptions): Promise<{ run: Run; t0: number }> {
+  const run = new Run(verb, inv, opts);
+  run.rep.start(verb, run.hosts.map((h) => ({ name: h.name, role: h.role })), run.forks);
+  return { run, t0: Date.now() };
+}
+
+function end(run: Run, t0: number): RunResult {
+  const res = run.finish();
+  res.durationMs = Date.now() - t0;
+  run.rep.recap(res);
+  return res;
+}
+
+// ---- plan -------------------------------------------------------------------
+
+/** Read-only: what apply would change on every selected host. Never changes a host. */
+export async function planInventory(inv: Inventory, opts: RunOptions = {}): Promise<RunResult> {
+  const { run, t0 } = await begin('plan', inv, opts);
+  const facts = new Map<string, Facts>();
+  const setup = new Map<string, HostPlan>();
+  run.rep.phase('facts');
+  await pool(run.hosts, run.forks, async (h) => {
+    const f = await run.facts(h);
+    if (!f) return;
+    run.result(h).ok++;
+    facts.set(h.name, f);
+    setup.set(h.name, planSetup(h, f));
+  });
+  for (const h of run.hosts) {
+    const p = setup.get(h.name);
+    if (!p) continue;
+    if (h.role === 'guest') {
+      reportPlan(run, p, 'planned');
+      run.rep.plan(h.name, p.changes, p.errors, p.notes);
+      continue;
+    }
+    // The IOhyp's device changes, against what its guests will look like after their setup.
+    const f = facts.get(h.name)!;
+    const guests: GuestView[] = run.guestsOf(h).map((g) => {
+      const gf = facts.get(g.name);
+      const gp = setup.get(g.name);
+      return { host: g, facts: gf && gp ? projectFacts(gf, gp.changes) : undefined, ok: Boolean(gf && gp && gp.errors.length === 0) };
+    });
+    const dev = planDevices(h, projectFacts(f, p.changes), guests);
+    const all: HostPlan = { ...p, changes: [...p.changes, ...dev.changes], errors: [...p.errors, ...dev.errors], notes: [...p.notes, ...dev.notes] };
+    reportPlan(run, all, 'planned');
+    run.rep.plan(h.name, all.changes, all.errors, all.notes);
+  }
+  for (const h of run.hosts) {
+    const r = run.result(h);
+    if (r.errors.length && !r.unreachable) r.failed = Math.max(r.failed, r.errors.length);
+  }
+  return end(run, t0);
+}
+
+// ---- apply --------------------------------------------------------------------
+
+async function setupPhase(run: Run, hosts: Host[]): Promise<void> {
+  await pool(hosts, run.forks, async (h) => {
+    const f = await run.facts(h);
+    if (!f) return;
+    const r = run.result(h);
+    r.ok++;
+    const p = planSetup(h, f);
+    r.notes.push(...p.notes);
+    if (p.errors.length) {
+      for (const e of p.errors) run.fail(h, e);
+      return;
+    }
+    if (!p.changes.length) {
+      r.ok++;
+      return;
+    }
+    if (!(await run.execute(h, p.changes))) return;
+    r.ok++;
+    // Verify: the facts now must need nothing more (right modules, right params, MTU ...).
+    const after = await run.facts(h, true);
+    if (!after) return;
+    const left = planSetup(h, after);
+    if (left.changes.length || left.errors.length) run.fail(h, `not converged after apply: ${[...left.changes.map((c) => c.summary), ...left.errors].join('; ')}`);
+    else r.ok++;
+  });
+}
+
+async function waitGuestDevices(run: Run, g: Host, seconds: number): Promise<{ facts?: Facts; problems: string[] }> {
+  const deadline = Date.now() + seconds * 1000;
+  for (let i = 0; ; i++) {
+    const f = await run.facts(g, true);
+    if (!f) return { problems: ['guest unreachable while verifying its devices'] };
+    const problems = guestDeviceProblems(g, f);
+    if (!problems.length || Date.now() >= deadline || i > 200) return { facts: f, problems };
+    await sleep(500);
+  }
+}
+
+async function devicesPhase(run: Run, iohyps: Host[]): Promise<void> {
+  const seconds = run.opts.deviceAppearSeconds ?? provisionDefaults().deviceAppearSeconds;
+  await pool(iohyps, run.forks, async (io) => {
+    const guests = run.guestsOf(io).filter((g) => g.devices.length);
+    if (!guests.length) return;
+    if (!run.healthy(io)) {
+      for (const g of guests) run.result(g).notes.push(`devices skipped: IOhyp ${io.name} failed or is unreachable`);
+      return;
+    }
+    const f = await run.facts(io, true);
+    if (!f) return;
+    const views: GuestView[] = guests.map((g) => ({ host: g, facts: run.result(g).facts, ok: run.healthy(g) }));
+    const p = planDevices(io, f, views);
+    const r = run.result(io);
+    r.notes.push(...p.notes);
+    for (const n of p.notes) run.rep.note(io.name, n);
+    for (const e of p.errors) run.fail(io, e);
+    if (p.changes.length && !(await run.execute(io, p.changes))) return;
+    // Verify on both ends: sysfs on the IOhyp, the disk/NIC in each guest.
+    const touched = views.filter((v) => v.ok);
+    const after = new Map<string, Facts>();
+    await pool(touched, run.forks, async (v) => {
+      const w = await waitGuestDevices(run, v.host, seconds);
+      if (w.facts) after.set(v.host.name, w.facts);
+      for (const pr of w.problems) run.fail(io, `${v.host.name}: ${pr}`);
+    });
+    const f2 = await run.facts(io, true);
+    if (!f2) return;
+    const left = planDevices(io, f2, touched.map((v) => ({ host: v.host, facts: after.get(v.host.name), ok: after.has(v.host.name) })));
+    if (left.changes.length) run.fail(io, `devices not converged after apply: ${left.changes.map((c) => c.summary).join('; ')}`);
+    else if (p.changes.length && !p.errors.length) r.ok++;
+  });
+}
+
+/** Bring every selected host to the inventory's state: IOhyp back ends, then guest front ends, then devices. */
+export async function applyInventory(inv: Inventory, opts: RunOptions = {}): Promise<RunResult> {
+  const { run, t0 } = await begin('apply', inv, opts);
+  const iohyps = run.hosts.filter((h) => h.role === 'iohyp');
+  const guests = run.hosts.filter((h) => h.role === 'guest');
+  run.rep.phase('IOhyp back ends');
+  await setupPhase(run, iohyps);
+  run.rep.phase('guest front ends');
+  await setupPhase(run, guests);
+  run.rep.phase('devices');
+  await devicesPhase(run, iohyps);
+  for (const g of guests) if (g.devices.length && !iohyps.some((i) => i.name === g.iohyp)) run.result(g).notes.push(`devices not touched: IOhyp ${g.iohyp} is not selected (--limit)`);
+  return end(run, t0);
+}
+
+// ---- teardown -----------------------------------------------------------------
+
+async function hostTeardownPhase(run: Run, hosts: Host[]): Promise<void> {
+  await pool(hosts, run.forks, async (h) => {
+    const f = await run.facts(h);
+    if (!f) return;
+    const r = run.result(h);
+    r.ok++;
+    const p = planHostTeardown(h, f);
+    r.notes.push(...p.notes);
+    for (const e of p.errors) run.fail(h, e);
+    if (p.errors.length || !p.changes.length) return;
+    if (!(await run.execute(h, p.changes))) return;
+    const after = await run.facts(h, true);
+    if (!after) return;
+    const left = planHostTeardown(h, after);
+    if (left.changes.length) run.fail(h, `not torn down: ${left.changes.map((c) => c.summary).join('; ')}`);
+    else r.ok++;
+  });
+}
+
+/** Reverse of apply: devices on the IOhyps, then guest front ends, then IOhyp back ends; settings restored. */
+export async function teardownInventory(inv: Inventory, opts: RunOptions = {}): Promise<RunResult> {
+  const { run, t0 } = await begin('teardown', inv, opts);
+  const iohyps = run.hosts.filter((h) => h.role === 'iohyp');
+  const guests = run.hosts.filter((h) => h.role === 'guest');
+  run.rep.phase('devices');
+  await pool(iohyps, run.forks, async (io) => {
+    // Every device of every inventory guest of this IOhyp, selected or not: the back end goes.
+    const all = inv.hosts.filter((g) => g.role === 'guest' && g.iohyp === io.name);
+    if (!all.some((g) => g.devices.length)) return;
+    const f = await run.facts(io);
+    if (!f) return;
+    const p = planDeviceTeardown(io, f, all);
+    for (const e of p.errors) run.fail(io, e);
+    run.result(io).notes.push(...p.notes);
+    if (!p.errors.length && p.changes.length) await run.execute(io, p.changes);
+  });
+  run.rep.phase('guest front ends');
+  await hostTeardownPhase(run, guests);
+  run.rep.phase('IOhyp back ends');
+  await hostTeardownPhase(run, iohyps.filter((h) => run.healthy(h)));
+  return end(run, t0);
+}
+
+// ---- status -------------------------------------------------------------------
+
+export interface StatusResult extends RunResult {
+  facts: Record<string, Facts>;
+}
+
+/** Facts of every selected host (read-only). */
+export async function statusInventory(inv: Inventory, opts: RunOptions = {}): Promise<StatusResult> {
+  const { run, t0 } = await begin('status', inv, { ...opts, reporter: opts.reporter });
+  const facts: Record<string, Facts> = {};
+  await pool(run.hosts, run.forks, async (h) => {
+    const f = await run.facts(h, true);
+    if (f) {
+      facts[h.name] = f;
+      run.result(h).ok++;
+    }
+  });
+  const res = run.finish();
+  res.durationMs = Date.now() - t0;
+  return { ...res, facts };
+}

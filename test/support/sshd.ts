@@ -47,6 +47,9 @@ export interface Netns {
   address: string;
   /** Address of our side of the veth pair (in the test's namespace). */
   peerAddress: string;
+  /** The veth end inside the namespace (sshd's NIC) and its MAC (set by createNetns). */
+  interface?: string;
+  mac?: string;
   destroy(): Promise<void>;
 }
 
@@ -155,8 +158,11 @@ export async function createNetns(): Promise<Netns> {
     ip('netns', 'del', name);
     throw e;
   }
+  const mac = JSON.parse(execFileSync('ip', ['-j', '-n', name, 'link', 'show', 'dev', inner], { encoding: 'utf8' }))[0].address as string;
   return {
     name,
+    interface: inner,
+    mac,
     address: `10.201.${n}.2`,
     peerAddress: `10.201.${n}.1`,
     async destroy() {

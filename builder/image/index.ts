@@ -1,0 +1,365 @@
+// The image stage: KernelArtifacts + the role's packages, overlays and keys ->
+// out/images/<role>/{<role>.iso, vmlinuz, initramfs.img, rootfs.tar,
+// manifest.json, sbom.spdx.json}. Keyed by a hash of every input: unchanged
+// inputs do no work. Everything is built in a temp directory and renamed into
+// place, so an interrupted build never leaves a half image that looks done.
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError, VrioError } from '../../lib/errors.js';
+import { run } from '../../lib/exec.js';
+import { replaceDir, sha256, sha256File, withLock } from '../../lib/fsx.js';
+import { formatBytes, log } from '../../lib/log.js';
+import { dataPath } from '../../lib/paths.js';
+import type { ImageArtifacts, KernelArtifacts } from '../artifacts.js';
+import { lockRole, unpackedPackages } from '../debs/apt.js';
+import type { Manifest, RoleSpec } from '../manifest.js';
+import { collectEntries, compress, initramfsBytes, writeTar } from './archive.js';
+import { buildHelper, HELPER_SOURCE } from './helper.js';
+import { writeIso } from './iso.js';
+import { deriveHostKey, dropbearPrivateKey, ensureClientKey, ensureHostSeed, fingerprint, fingerprintOfLine, publicLine } from './keys.js';
+import { assembleRootfs, type GeneratedFile } from './rootfs.js';
+import { makeSbom } from './sbom.js';
+
+export type ImageFormat = 'iso' | 'initramfs' | 'tar';
+
+export interface ImageOptions {
+  /** Formats to write (default: the manifest's image.formats). */
+  formats?: ImageFormat[];
+  /** Package lock file (default: vrio.lock.json beside the manifest, else in the output dir). */
+  lockFile?: string;
+  /** Resolve packages again even when the lock matches. */
+  updateLock?: boolean;
+  /** Extra authorized public key files (--ssh-key), added to the manifest's. */
+  sshKeys?: string[];
+  /** Where host-seed and the client key live (default <outputDir>/keys). */
+  keysDir?: string;
+  /** Rebuild even when the inputs are unchanged. */
+  force?: boolean;
+}
+
+export function defaultLockFile(m: Manifest): string {
+  return m.file ? join(m.file, '..', 'vrio.lock.json') : join(m.outputDir, 'vrio.lock.json');
+}
+
+function toolVersion(): string {
+  return (JSON.parse(readFileSync(dataPath('package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Versions of the host tools whose output lands in the image (part of the cache key). */
+async function toolVersions(): Promise<Record<string, string>> {
+  const pkgs = ['xorriso', 'grub-efi-amd64-bin', 'grub-common', 'isolinux', 'syslinux-common', 'mtools', 'dosfstools', 'musl-tools', 'gcc', 'kmod', 'zstd'];
+  const r = await run('dpkg-query', ['-W', '-f', '${Package} ${Version}\\n', ...pkgs], { allowFail: true });
+  const out: Record<string, string> = { node: process.version };
+  for (const line of r.stdout.split('\n')) {
+    const [n, v] = line.trim().split(' ');
+    if (n && v) out[n] = v;
+  }
+  return out;
+}
+
+/** Hash of every file under a directory (path + mode bit + content), sorted. */
+function treeHash(dir: string): string {
+  const parts: string[] = [];
+  const walk = (rel: string) => {
+    const abs = join(dir, rel);
+    for (const name of readdirSorted(abs)) {
+      const r = rel ? `${rel}/${name}` : name;
+      const st = statSync(join(dir, r));
+      if (st.isDirectory()) walk(r);
+      else parts.push(`${r}\0${st.mode & 0o111 ? 'x' : '-'}\0${sha256(readFileSync(join(dir, r)))}`);
+    }
+  };
+  if (existsSync(dir)) walk('');
+  return sha256(parts.join('\n'));
+}
+
+function readdirSorted(d: string): string[] {
+  return existsSync(d) && statSync(d).isDirectory() ? readdirSync(d).sort() : [];
+}
+
+function overlayDir(m: Manifest, name: string): string {
+  // A bare name is one of ours (rootfs/overlays/<name>); anything with a slash is a user path.
+  if (!name.includes('/')) return dataPath('rootfs/overlays', name);
+  return m.file ? join(m.file, '..', name) : name;
+}
+
+function authorizedKeyLines(files: string[]): string[] {
+  const lines: string[] = [];
+  for (const f of files) {
+    let text: string;
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch (e) {
+      throw new InputError([{ file: f, pointer: '/image/sshAuthorizedKeys', rule: 'readable', message: `cannot read SSH public key file (${(e as NodeJS.ErrnoException).code})` }]);
+    }
+    text.split('\n').forEach((l, i) => {
+      const line = l.trim();
+      if (!line || line.startsWith('#')) return;
+      if (!/^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/=]+( .*)?$/.test(line)) {
+        throw new InputError([{ file: f, pointer: '', line: i + 1, column: 1, rule: 'ssh-public-key', message: 'not an OpenSSH public key line', hint: 'give the .pub file, e.g. ~/.ssh/id_ed25519.pub' }]);
+      }
+      lines.push(line);
+    });
+  }
+  return lines;
+}
+
+function outputInfo(file: string): Promise<{ sha256: string; size: number }> {
+  return sha256File(file).then((h) => ({ sha256: h, size: statSync(file).size }));
+}
+
+interface ImageManifest {
+  format: 'vrio-image-manifest/1';
+  role: string;
+  inputHash: string;
+  outputs: Record<string, { sha256: string; size: number }>;
+  hostKeys: Record<string, string>;
+  [k: string]: unknown;
+}
+
+/** A finished image dir whose manifest matches `inputHash` and whose outputs are intact (by size). */
+function cachedImage(dir: string, inputHash: string): ImageManifest | undefined {
+  try {
+    const man = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ImageManifest;
+    if (man.inputHash !== inputHash) return undefined;
+    for (const [name, o] of Object.entries(man.outputs)) if (statSync(join(dir, name)).size !== o.size) return undefined;
+    return man;
+  } catch {
+    return undefined;
+  }
+}
+
+function artifactsOf(role: string, dir: string, man: ImageManifest, clientKey?: string): ImageArtifacts {
+  const has = (n: string) => (man.outputs[n] ? join(dir, n) : undefined);
+  return {
+    role,
+    dir,
+    iso: has(`${role}.iso`),
+    kernel: join(dir, 'vmlinuz'),
+    initramfs: has('initramfs.img'),
+    tar: has('rootfs.tar'),
+    manifest: join(dir, 'manifest.json'),
+    sbom: join(dir, 'sbom.spdx.json'),
+    hostKeys: man.hostKeys,
+    clientKey,
+  };
+}
+
+/** Build (or reuse) the image of one role from its kernel. */
+export async function buildImage(m: Manifest, roleName: string, kernel: KernelArtifacts, opts: ImageOptions = {}): Promise<ImageArtifacts> {
+  const role: RoleSpec | undefined = m.roles[roleName];
+  if (!role) throw new VrioError(`no role '${roleName}' in the manifest`, { hint: `roles: ${Object.keys(m.roles).join(', ')}` });
+  const formats = [...new Set(opts.formats ?? m.image.formats)].sort() as ImageFormat[];
+  if (!formats.length) throw new VrioError('no image formats selected');
+  const imagesDir = join(m.outputDir, 'images');
+  return withLock(imagesDir, () => buildLocked(m, role, kernel, formats, opts), { waitMs: 10 * 60_000, what: `image output ${imagesDir}` });
+}
+
+async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts, formats: ImageFormat[], opts: ImageOptions): Promise<ImageArtifacts> {
+  const r = role.name;
+  const logFile = join(m.outputDir, 'logs', `image-${r}.log`);
+  const finalDir = join(m.outputDir, 'images', r);
+  const keysDir = opts.keysDir ?? join(m.outputDir, 'keys');
+
+  // --- keys ------------------------------------------------------------------
+  const keyFiles = [...m.image.sshAuthorizedKeys, ...(opts.sshKeys ?? [])];
+  let clientKey: string | undefined;
+  let authorized = authorizedKeyLines(keyFiles);
+  if (!authorized.length) {
+    const ck = await ensureClientKey(keysDir);
+    clientKey = ck.privateKey;
+    authorized = [ck.publicLine];
+  }
+  const hostKey = m.image.hostKeys === 'build' ? deriveHostKey(ensureHostSeed(keysDir), r) : undefined;
+  const hostKeys: Record<string, string> = hostKey ? { 'ssh-ed25519': fingerprint(hostKey) } : {};
+
+  // --- packages --------------------------------------------------------------
+  const lockFile = opts.lockFile ?? defaultLockFile(m);
+  const locked = await lockRole(lockFile, r, role.packages, opts.updateLock);
+
+  // --- cache key ---------------------------------------------------------------
+  const tools = await toolVersions();
+  const overlayDirs = role.overlays.map((o) => overlayDir(m, o));
+  for (const d of overlayDirs) if (!existsSync(d)) throw new VrioError(`role ${r}: overlay directory ${d} does not exist`);
+  const inputs = {
+    vrio: toolVersion(),
+    role: { ...role, enabled: undefined },
+    image: { compression: m.image.compression, volumeId: m.image.volumeId, hostKeys: m.image.hostKeys, formats },
+    sourceDateEpoch: m.sourceDateEpoch,
+    kernel: { hash: kernel.hash, release: kernel.release, bzImage: await sha256File(kernel.bzImage) },
+    packages: locked.map((p) => `${p.name} ${p.version} ${p.sha256}`),
+    overlays: overlayDirs.map(treeHash),
+    helper: role.controlHelper ? sha256(readFileSync(dataPath(HELPER_SOURCE))) : null,
+    licenses: sha256(readFileSync(dataPath('rootfs/licenses.yaml'))),
+    authorized: authorized.map((l) => fingerprintOfLine(l)),
+    hostKey: hostKey ? publicLine(hostKey, '') : 'first-boot',
+    tools,
+  };
+  const inputHash = sha256(JSON.stringify(inputs));
+  if (!opts.force) {
+    const hit = cachedImage(finalDir, inputHash);
+    if (hit) {
+      log().info(`image ${r}: up to date (${finalDir})`);
+      return artifactsOf(r, finalDir, hit, clientKey);
+    }
+  }
+
+  log().step(`image ${r}: kernel ${kernel.release}, ${role.packages.length} packages, formats ${formats.join(',')}`);
+  const work = join(m.outputDir, 'build', 'image', r);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  mkdirSync(join(m.outputDir, 'images'), { recursive: true });
+  const tmpOut = join(m.outputDir, 'images', `.${r}.tmp-${process.pid}`);
+  rmSync(tmpOut, { recursive: true, force: true });
+  mkdirSync(tmpOut, { recursive: true });
+  try {
+    const unpacked = await unpackedPackages(locked, m.cacheDir);
+    const helper = role.controlHelper ? await buildHelper(join(work, 'helper'), logFile) : undefined;
+
+    const generated: GeneratedFile[] = [
+      { path: 'etc/hostname', data: `vrio-${r}\n`, mode: 0o644 },
+      { path: 'etc/vrio/role', data: `${r}\nkind=${role.kind}\n`, mode: 0o644 },
+      { path: 'etc/vrio/host-keys', data: Object.entries(hostKeys).map(([t, f]) => `${t} ${f}\n`).join(''), mode: 0o644 },
+      { path: 'root/.ssh/authorized_keys', data: authorized.join('\n') + '\n', mode: 0o600 },
+    ];
+    if (hostKey) {
+      generated.push({ path: 'etc/dropbear/dropbear_ed25519_host_key', data: dropbearPrivateKey(hostKey), mode: 0o600 });
+      generated.push({ path: 'etc/dropbear/dropbear_ed25519_host_key.pub', data: publicLine(hostKey, `root@vrio-${r}`) + '\n', mode: 0o644 });
+    }
+    const content = {
+      role: r,
+      kind: role.kind,
+      inputHash,
+      kernel: { release: kernel.release, hash: kernel.hash },
+      packages: Object.fromEntries(locked.map((p) => [p.name, p.version])),
+      hostKeys,
+      modules: role.modules,
+      sourceDateEpoch: m.sourceDateEpoch,
+    };
+    generated.push({ path: 'etc/vrio/image.json', data: JSON.stringify(content, null, 2) + '\n', mode: 0o644 });
+
+    const bar = log().progress(`rootfs ${r}`);
+    const stage = join(work, 'rootfs');
+    const rootfs = await assembleRootfs(
+      stage,
+      {
+        role: r,
+        packages: unpacked,
+        requested: role.packages,
+        kernel,
+        overlayDirs,
+        generated,
+        binaries: helper ? { 'usr/sbin/vrio-iohyp': helper.path } : {},
+      },
+      logFile,
+    );
+    fixSshModes(stage);
+    const missingMods = role.modules.filter((x) => kernel.modules.length && !rootfs.modules.includes(x.replace(/-/g, '_')));
+    if (missingMods.length && kernel.modules.length) log().warn(`image ${r}: modules not in the kernel's staged set: ${missingMods.join(', ')}`);
+    const entries = collectEntries(stage);
+    bar.done(`${entries.length} entries, ${rootfs.packagesUsed.length} packages used`);
+
+    const outputs: string[] = ['vmlinuz'];
+    copyFileSync(kernel.bzImage, join(tmpOut, 'vmlinuz'));
+    // The ISO carries the initramfs; it is also written beside it for -kernel boots.
+    const needInitramfs = formats.includes('initramfs') || formats.includes('iso');
+    if (needInitramfs) {
+      const cpio = initramfsBytes(entries, m.sourceDateEpoch);
+      const data = await compress(cpio, m.image.compression, join(work, 'initramfs.cpio'));
+      writeFileSync(join(tmpOut, 'initramfs.img'), data);
+      outputs.push('initramfs.img');
+      log().info(`initramfs ${r}: ${formatBytes(cpio.length)} -> ${formatBytes(data.length)} (${m.image.compression})`);
+    }
+    if (formats.includes('tar')) {
+      await writeTar(entries, m.sourceDateEpoch, join(tmpOut, 'rootfs.tar'));
+      outputs.push('rootfs.tar');
+    }
+    const sbom = makeSbom({
+      role: r,
+      inputHash,
+      sourceDateEpoch: m.sourceDateEpoch,
+      toolVersion: toolVersion(),
+      kernel,
+      packages: unpacked.filter((u) => rootfs.packagesUsed.includes(u.pkg.name)),
+      helper: helper ? { name: 'vrio-iohyp', sha256: helper.sha256 } : undefined,
+    });
+    writeFileSync(join(tmpOut, 'sbom.spdx.json'), JSON.stringify(sbom, null, 2) + '\n');
+    outputs.push('sbom.spdx.json');
+
+    if (formats.includes('iso')) {
+      const isoBar = log().progress(`iso ${r}`);
+      const contentFile = join(work, 'image.json');
+      writeFileSync(contentFile, JSON.stringify(content, null, 2) + '\n');
+      await writeIso(
+        {
+          volumeId: m.image.volumeId,
+          title: `vRIO ${r} (${kernel.release})`,
+          cmdline: role.cmdline,
+          kernel: kernel.bzImage,
+          initramfs: join(tmpOut, 'initramfs.img'),
+          extra: { 'vrio/image.json': contentFile, 'vrio/sbom.spdx.json': join(tmpOut, 'sbom.spdx.json') },
+          sourceDateEpoch: m.sourceDateEpoch,
+          work: join(work, 'iso'),
+          logFile,
+        },
+        join(tmpOut, `${r}.iso`),
+      );
+      outputs.push(`${r}.iso`);
+      isoBar.done(formatBytes(statSync(join(tmpOut, `${r}.iso`)).size));
+    }
+
+    const outInfo: Record<string, { sha256: string; size: number }> = {};
+    for (const o of outputs.sort()) outInfo[o] = await outputInfo(join(tmpOut, o));
+    const manifest: ImageManifest = {
+      format: 'vrio-image-manifest/1',
+      role: r,
+      kind: role.kind,
+      inputHash,
+      sourceDateEpoch: m.sourceDateEpoch,
+      builtBy: `vrio-appliance ${toolVersion()}`,
+      kernel: {
+        release: kernel.release,
+        hash: kernel.hash,
+        configSha256: kernel.config && existsSync(kernel.config) ? await sha256File(kernel.config) : null,
+        bzImageSha256: inputs.kernel.bzImage,
+        inputs: kernel.inputs,
+        patches: kernel.patches,
+        modules: rootfs.modules,
+      },
+      image: { formats, compression: m.image.compression, volumeId: m.image.volumeId, cmdline: role.cmdline, overlays: role.overlays, hostKeyMode: m.image.hostKeys },
+      packages: locked.map((p) => ({ name: p.name, version: p.version, arch: p.arch, sha256: p.sha256, used: rootfs.packagesUsed.includes(p.name) })),
+      libraries: rootfs.libraries,
+      helper: helper ? { path: '/usr/sbin/vrio-iohyp', compiler: helper.compiler, sha256: helper.sha256 } : null,
+      tools,
+      hostKeys,
+      authorizedKeys: authorized.map((l) => fingerprintOfLine(l)),
+      outputs: outInfo,
+    };
+    writeFileSync(join(tmpOut, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    await replaceDir(tmpOut, finalDir);
+    rmSync(work, { recursive: true, force: true });
+    log().info(`image ${r}: ${Object.entries(outInfo).map(([n, o]) => `${n} ${formatBytes(o.size)}`).join(', ')}`);
+    return artifactsOf(r, finalDir, manifest, clientKey);
+  } catch (e) {
+    rmSync(tmpOut, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Modes that matter to the SSH server's checks (it refuses group/world-writable homes). */
+function fixSshModes(stage: string): void {
+  for (const [p, mode] of [['root', 0o700], ['root/.ssh', 0o700]] as const) {
+    if (existsSync(join(stage, p))) chmodSync(join(stage, p), mode);
+  }
+}
+
+/** Build images for several roles from their kernels. */
+export async function buildImages(m: Manifest, kernels: Record<string, KernelArtifacts>, roles: string[], opts: ImageOptions = {}): Promise<Record<string, ImageArtifacts>> {
+  const out: Record<string, ImageArtifacts> = {};
+  for (const r of roles) {
+    const k = kernels[r];
+    if (!k) throw new VrioError(`no kernel was built for role ${r}`);
+    out[r] = await buildImage(m, r, k, opts);
+  }
+  return out;
+}

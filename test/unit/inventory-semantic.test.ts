@@ -1,0 +1,128 @@
+// Checks beyond the schema (uniqueness, references, vRIO constraints) and how
+// an inventory resolves (defaults, groups, ${NAME}, module parameters, --limit).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { stringify } from 'yaml';
+import { limitHosts, parseInventory } from '../../provision/inventory.js';
+import { baseInventory, issuesOf } from './inventory-fixtures.js';
+
+type Inv = Record<string, any>;
+const cases: [string, (i: Inv) => void, string, string][] = [
+  ['guest names an unknown IOhyp (did you mean)', (i) => (i.guests.g1.iohyp = 'io2'), '/guests/g1/iohyp', 'iohyp-exists'],
+  ['a host is both IOhyp and guest', (i) => (i.guests.io1 = { ...structuredClone(i.guests.g1), address: '192.0.2.99', l2: { interface: 'eth0', mac: '52:54:00:00:00:99', ip: '10.55.0.99' } }), '/guests/io1', 'unique-host'],
+  ['two guests share a MAC', (i) => (i.guests.g2.l2.mac = '52:54:00:00:00:02'), '/guests/g2/l2/mac', 'unique-mac'],
+  ['MAC compare ignores case', (i) => (i.guests.g2.l2.mac = '52:54:00:00:00:02'.toUpperCase()), '/guests/g2/l2/mac', 'unique-mac'],
+  ['vNIC MAC equals a guest MAC', (i) => (i.guests.g2.devices[0].mac = '52:54:00:00:00:02'), '/guests/g2/devices/0/mac', 'unique-mac'],
+  ['two guests share an IP', (i) => (i.guests.g2.l2.ip = '10.55.0.2'), '/guests/g2/l2/ip', 'unique-ip'],
+  ['guest IP equals the IOhyp IP', (i) => (i.guests.g1.l2.ip = '10.55.0.1/24'), '/guests/g1/l2/ip', 'unique-ip'],
+  ['two hosts share an SSH endpoint', (i) => (i.guests.g2.address = '192.0.2.11'), '/guests/g2/address', 'unique-address'],
+  ['device names repeat in one guest', (i) => i.guests.g1.devices.push({ type: 'blk', name: 'vdb', backing: '/dev/ram5' }), '/guests/g1/devices/1/name', 'unique-device'],
+  ['two guests use one backing device', (i) => i.guests.g2.devices.push({ type: 'blk', name: 'vdb', backing: '/dev/ram1' }), '/guests/g2/devices/1/backing', 'unique-backing'],
+  ['two net devices get one macvtap name', (i) => i.guests.g1.devices.push({ type: 'net', lower: 'eth1', mac: '52:54:00:bb:00:02', macvtap: 'vt00aa0003' }), '/guests/g2/devices/0/mac', 'unique-macvtap'],
+  ['macvtap on the vRIO interface', (i) => (i.guests.g2.devices[0].lower = 'eth0'), '/guests/g2/devices/0/lower', 'macvtap-lower'],
+  ['guest outside the IOhyp subnet', (i) => (i.guests.g1.l2.ip = '10.56.0.2/24'), '/guests/g1/l2/ip', 'same-segment'],
+  ['guest on another named segment', (i) => (i.guests.g1.l2.segment = 'seg2'), '/guests/g1/l2/segment', 'same-segment'],
+  ['guest prefix differs', (i) => (i.guests.g1.l2.ip = '10.55.0.2/16'), '/guests/g1/l2/ip', 'same-segment'],
+  ['guest vMTU differs from its IOhyp', (i) => (i.guests.g1.mtu = 1500), '/guests/g1/mtu', 'same-mtu'],
+  ['vMTU without a measured packet size', (i) => ((i.iohyps.io1.mtu = 4000), (i.guests.g1.mtu = 4000), (i.guests.g2.mtu = 4000)), '/iohyps/io1/mtu', 'mtu-packet-size'],
+  ['packet size smaller than vMTU', (i) => (i.iohyps.io1.params = { vrio_eth: { l2_packet_size: 1514 } }), '/iohyps/io1/params/vrio_eth/l2_packet_size', 'mtu-packet-size'],
+  ['packet sizes differ between ends', (i) => ((i.iohyps.io1.params = { vrio_eth: { l2_packet_size: 8114 } }), (i.guests.g1.params = { vrio_eth: { l2_packet_size: 8100 } })), '/guests/g1/params/vrio_eth/l2_packet_size', 'same-packet-size'],
+  ['devices with a test-module IOhyp', (i) => (i.iohyps.io1.modules = [{ name: 'vrio_test' }]), '/guests/g1/devices', 'devices-need-vrio'],
+  ['params and modules together', (i) => ((i.iohyps.io1.modules = [{ name: 'vrio_test' }]), (i.iohyps.io1.params = { vrio_eth: {} })), '/iohyps/io1/params', 'modules-params'],
+  ['module listed twice', (i) => (i.iohyps.io1.modules = [{ name: 'a' }, { name: 'a' }]), '/iohyps/io1/modules/1/name', 'unique-module'],
+  ['group names an unknown host', (i) => i.groups.lab.hosts.push('g3'), '/groups/lab/hosts/3', 'host-exists'],
+  ['group named like a host', (i) => (i.groups.g1 = { hosts: [] }), '/groups/g1', 'unique-group'],
+  ['jump hosts loop', (i) => ((i.guests.g1.connection = { jump: 'g2' }), (i.guests.g2.connection = { jump: 'g1' })), '/guests/g1/connection/jump', 'jump-loop'],
+  ['no hosts', (i) => (delete i.iohyps, delete i.guests, delete i.groups), '', 'has-hosts'],
+  ['unresolved ${VAR}', (i) => (i.connection.identityFile = '${NO_SUCH_VAR_X}/id'), '/connection/identityFile', 'unresolved-variable'],
+];
+
+describe('inventory semantic checks', () => {
+  for (const [what, mut, pointer, rule] of cases) {
+    it(what, () => {
+      const inv = baseInventory();
+      mut(inv);
+      const issues = issuesOf(inv);
+      const hit = issues.find((i) => i.pointer === pointer && i.rule === rule);
+      assert.ok(hit, `expected ${pointer} [${rule}], got:\n${issues.map((i) => `${i.pointer} [${i.rule}] ${i.message}`).join('\n')}`);
+      assert.ok(hit.line, 'issue has a line');
+    });
+  }
+  it('unknown IOhyp suggests the closest name', () => {
+    const inv = baseInventory();
+    inv.guests.g1.iohyp = 'io2';
+    assert.match(issuesOf(inv).find((i) => i.rule === 'iohyp-exists')!.hint ?? '', /did you mean 'io1'/);
+  });
+});
+
+describe('inventory resolution', () => {
+  const load = (inv: Inv, env: NodeJS.ProcessEnv = {}) => parseInventory('/srv/inv/lab.yaml', stringify(inv), { env });
+
+  it('IOhyps come first, with the vRIO back-end load order and measured parameters', () => {
+    const r = load(baseInventory());
+    assert.deepEqual(r.hosts.map((h) => h.name), ['io1', 'g1', 'g2']);
+    const io = r.hosts[0];
+    assert.deepEqual(io.modules.map((m) => m.name), ['macvlan', 'macvtap', 'tun', 'vrio_eth', 'vrio_gen', 'vrio_hblk', 'vrio_hnet']);
+    assert.deepEqual(io.modules.find((m) => m.name === 'vrio_gen')!.params, { h_eth_name: 'eth0', h_cpu_affinity: '1' });
+    assert.deepEqual(io.modules.find((m) => m.name === 'vrio_eth')!.params, { l2_packet_size: '8100', l2_packet_list_size: '256', large_packet_list_size: '256' });
+  });
+  it('guests get the front-end order, g_ parameters and their IOhyp vMTU', () => {
+    const inv = baseInventory();
+    inv.iohyps.io1.mtu = 1500;
+    const g = load(inv).hosts[1];
+    assert.deepEqual(g.modules.map((m) => m.name), ['vrio_eth', 'vrio_gen', 'vrio_gblk', 'vrio_gnet']);
+    assert.equal(g.mtu, 1500);
+    assert.equal(g.modules[0].params.l2_packet_size, '1514');
+    assert.deepEqual(g.modules[1].params, { g_eth_name: 'eth0', g_cpu_affinity: '1' });
+  });
+  it('a modules override replaces the vRIO set (CI test images)', () => {
+    const inv = baseInventory();
+    delete inv.guests;
+    inv.groups.lab.hosts = ['io1'];
+    inv.iohyps.io1.modules = [{ name: 'vrio_test', params: { greeting: 'hello', count: 3, verbose: true } }];
+    const io = load(inv).hosts[0];
+    assert.equal(io.customModules, true);
+    assert.deepEqual(io.modules, [{ name: 'vrio_test', params: { greeting: 'hello', count: '3', verbose: 'Y' }, support: false }]);
+  });
+  it('connection: defaults < groups < host; paths resolve against the inventory; ${VAR} from vars then env', () => {
+    const inv = baseInventory();
+    inv.connection = { user: 'admin', identityFile: 'keys/${site}.key', port: 2200 };
+    inv.groups.lab.connection = { port: 2222, connectTimeout: 3 };
+    inv.guests.g1.connection = { user: '${LOGIN}' };
+    const r = load(inv, { LOGIN: 'ops' });
+    const g1 = r.hosts.find((h) => h.name === 'g1')!;
+    assert.equal(g1.connection.user, 'ops');
+    assert.equal(g1.connection.port, 2222);
+    assert.equal(g1.connection.connectTimeoutMs, 3000);
+    assert.equal(g1.connection.identityFile, '/srv/inv/keys/lab.key');
+    assert.deepEqual(g1.connection.hostKeys.knownHostsFiles, ['/srv/inv/known_hosts']);
+    assert.deepEqual(r.hosts[0].connection.hostKeys.pins, ['SHA256:' + 'A'.repeat(43)]);
+  });
+  it('a jump host named in the inventory uses its address and pins', () => {
+    const inv = baseInventory();
+    inv.connection.jump = 'io1';
+    const r = load(inv);
+    assert.equal(r.hosts[0].connection.jump, undefined, 'the jump host itself connects directly');
+    const j = r.hosts[1].connection.jump!;
+    assert.equal(j.address, '192.0.2.10');
+    assert.deepEqual(j.hostKeys.pins, ['SHA256:' + 'A'.repeat(43)]);
+    const inv2 = baseInventory();
+    inv2.connection.jump = 'ops@bastion.example:2022';
+    const j2 = load(inv2).hosts[1].connection.jump!;
+    assert.deepEqual([j2.user, j2.address, j2.port], ['ops', 'bastion.example', 2022]);
+  });
+  it('devices get defaults: segMax 13, features 0x7BE1, a macvtap name from the MAC', () => {
+    const r = load(baseInventory());
+    assert.deepEqual(r.hosts[1].devices[0], { type: 'blk', name: 'vdb', backing: '/dev/ram1', writeCache: true, segMax: 13, capacity: undefined });
+    assert.deepEqual(r.hosts[2].devices[0], { type: 'net', lower: 'eth1', mac: '52:54:00:aa:00:03', macvtap: 'vt00aa0003', features: '0x7BE1' });
+  });
+  it('--limit selects by name, group, role, glob and exclusion', () => {
+    const r = load(baseInventory());
+    const names = (p: string[]) => limitHosts(r, p).map((h) => h.name);
+    assert.deepEqual(names(['g1']), ['g1']);
+    assert.deepEqual(names(['guests']), ['g1', 'g2']);
+    assert.deepEqual(names(['lab', '!g2']), ['io1', 'g1']);
+    assert.deepEqual(names(['g*']), ['g1', 'g2']);
+    assert.deepEqual(names(['io1,g2']), ['io1', 'g2']);
+  });
+});

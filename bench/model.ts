@@ -17,6 +17,10 @@ export interface Section {
   status: SectionStatus;
   /** Why it was skipped/failed, or what was left out (partial). */
   reason?: string;
+  /** When this section was measured, how long it took, and the machine's load then. */
+  startedAt?: string;
+  seconds?: number;
+  load?: { before: number[]; after: number[] };
 }
 
 export type Tool = 'vrio' | 'ansible';

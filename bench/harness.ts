@@ -1,0 +1,126 @@
+// One benchmark run: machine facts, the sections asked for, and the three
+// reports. Shared by `npm run bench` (bench/run.ts) and `vrio bench`.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from '../lib/errors.js';
+import { packageRoot } from '../lib/paths.js';
+import { ensureAnsible } from './ansible.js';
+import type { FleetNetwork } from './fleet.js';
+import { loadAverage, machineFacts } from './machine.js';
+import type { BenchReport, Section } from './model.js';
+import { writeReports, type WrittenReports } from './report/write.js';
+import { benchBoot } from './workloads/boot.js';
+import { benchBuild } from './workloads/build.js';
+import { ansibleDriver, vrioDriver } from './workloads/drivers.js';
+import { benchProvisioning } from './workloads/provisioning.js';
+
+export const SECTIONS = ['provisioning', 'build', 'boot'] as const;
+export type SectionName = (typeof SECTIONS)[number];
+
+export interface BenchOptions {
+  quick: boolean;
+  sections: SectionName[];
+  hostCounts: number[];
+  runs: number;
+  network?: FleetNetwork;
+  outDir: string;
+  /** Keep the temp work dir (logs of every tool run) instead of removing it. */
+  keepWork: boolean;
+  log: (msg: string) => void;
+  signal?: AbortSignal;
+}
+
+export function defaultOptions(quick: boolean, log: (m: string) => void = () => {}): BenchOptions {
+  return {
+    quick,
+    sections: [...SECTIONS],
+    hostCounts: quick ? [1, 5] : [1, 10, 50],
+    runs: quick ? 1 : 3,
+    outDir: join(packageRoot(), 'bench', 'results'),
+    keepWork: false,
+    log,
+  };
+}
+
+/** Parse "1,10,50" into host counts; bad input names the option and the rule. */
+export function parseHostCounts(s: string): number[] {
+  const parts = s.split(',').map((x) => x.trim());
+  const nums = parts.map(Number);
+  if (!parts.length || nums.some((n) => !Number.isInteger(n) || n < 1 || n > 250)) {
+    throw new UsageError(`--hosts '${s}': expected a comma-separated list of host counts, each an integer 1..250`, 'e.g. --hosts 1,10,50');
+  }
+  return [...new Set(nums)].sort((a, b) => a - b);
+}
+
+export function parseSections(s: string): SectionName[] {
+  const out: SectionName[] = [];
+  for (const p of s.split(',').map((x) => x.trim())) {
+    if (!(SECTIONS as readonly string[]).includes(p)) throw new UsageError(`--only '${p}': unknown section`, `sections: ${SECTIONS.join(', ')}`);
+    out.push(p as SectionName);
+  }
+  return out;
+}
+
+function revision(): string | undefined {
+  try {
+    return execFileSync('git', ['describe', '--always', '--dirty'], { cwd: packageRoot(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; files: WrittenReports }> {
+  const work = mkdtempSync(join(tmpdir(), 'vrio-bench-'));
+  const report: BenchReport = {
+    format: 1,
+    mode: o.quick ? 'quick' : 'full',
+    startedAt: new Date().toISOString(),
+    revision: revision(),
+    machine: machineFacts(),
+    notes: [],
+  };
+  o.log(`bench (${report.mode}): ${o.sections.join(', ')}; load ${report.machine.loadBefore.join(' ')}; work dir ${work}`);
+  try {
+    for (const s of o.sections) {
+      o.signal?.throwIfAborted();
+      const dir = join(work, s);
+      mkdirSync(dir, { recursive: true });
+      const started = { at: new Date().toISOString(), t: Date.now(), load: loadAverage() };
+      const stamp = (sec: Section | undefined) => {
+        if (!sec) return;
+        sec.startedAt = started.at;
+        sec.seconds = (Date.now() - started.t) / 1000;
+        sec.load = { before: started.load, after: loadAverage() };
+      };
+      if (s === 'provisioning') {
+        await ensureAnsible(o.log);
+        report.machine.tools = machineFacts().tools; // ansible may have just been installed
+        report.provisioning = await benchProvisioning({
+          hostCounts: o.hostCounts,
+          runs: o.runs,
+          drivers: [vrioDriver(), ansibleDriver()],
+          network: o.network,
+          workDir: dir,
+          log: o.log,
+          signal: o.signal,
+        });
+        stamp(report.provisioning);
+      } else if (s === 'build') {
+        report.build = await benchBuild({ quick: o.quick, runs: o.runs, workDir: dir, log: o.log, signal: o.signal });
+        stamp(report.build);
+      } else {
+        report.boot = await benchBoot({ quick: o.quick, runs: o.runs, workDir: dir, log: o.log, signal: o.signal });
+        stamp(report.boot);
+      }
+    }
+  } finally {
+    report.finishedAt = new Date().toISOString();
+    report.machine.loadAfter = loadAverage();
+    if (o.keepWork) o.log(`work dir kept: ${work}`);
+    else rmSync(work, { recursive: true, force: true });
+  }
+  const files = writeReports(report, o.outDir);
+  return { report, files };
+}

@@ -1,0 +1,65 @@
+// Number formatting shared by the Markdown and HTML reports, so both print the
+// same figure the same way.
+import type { Figure, ProvisionRow, Samples, Workload } from '../model.js';
+
+export function seconds(s: number): string {
+  if (!Number.isFinite(s)) return '–';
+  if (s < 10) return `${s.toFixed(2)} s`;
+  if (s < 100) return `${s.toFixed(1)} s`;
+  return `${Math.round(s)} s`;
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
+}
+
+export function ratio(r: number | undefined): string {
+  if (r === undefined || !Number.isFinite(r)) return '–';
+  return `${r < 10 ? r.toFixed(1) : Math.round(r)}×`;
+}
+
+export function samples(s: Samples | undefined): string {
+  if (!s) return '–';
+  return seconds(s.median);
+}
+
+/** "0.41 s (0.39–0.45, n=3)" */
+export function samplesWithRange(s: Samples | undefined): string {
+  if (!s) return '–';
+  if (s.runs.length === 1) return `${seconds(s.median)} (n=1)`;
+  return `${seconds(s.median)} (${seconds(s.min).replace(' s', '')}–${seconds(s.max)}, n=${s.runs.length})`;
+}
+
+export function figureValue(f: Figure): string {
+  switch (f.unit) {
+    case 's':
+      return seconds(f.value);
+    case 'bytes':
+      return bytes(f.value);
+    case '%':
+      return `${f.value >= 0 ? '+' : ''}${f.value.toFixed(1)} %`;
+  }
+}
+
+export function goalMark(met: boolean | undefined): string {
+  return met === undefined ? '' : met ? 'yes' : 'no';
+}
+
+export const workloadLabel: Record<Workload, string> = {
+  facts: 'facts + plan (read-only)',
+  write: 'write (files and dirs)',
+};
+
+/** The project's stated goal for a provisioning cell, if it has one (issue 7). */
+export function provisioningGoal(row: ProvisionRow): { text: string; target: number } | undefined {
+  if (row.hosts !== 50) return undefined;
+  return row.phase === 'warm' ? { text: '>= 10×', target: 10 } : { text: '>= 5×', target: 5 };
+}

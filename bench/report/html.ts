@@ -1,0 +1,116 @@
+// The self-contained HTML report: tables plus inline SVG charts (provisioning
+// time vs hosts for both tools, build step timeline, boot timeline). One file,
+// no scripts, no network.
+import type { BenchReport, Figure, Phase, ProvisioningResult, Section, Workload } from '../model.js';
+import { figureValue, goalMark, provisioningGoal, ratio, samplesWithRange, workloadLabel } from './format.js';
+import { esc, lineChart, timelineChart, type Series } from './svg.js';
+
+function table(headers: string[], rows: string[][]): string {
+  return `<table><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
+    .map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`)
+    .join('')}</tbody></table>`;
+}
+
+function state(name: string, s: Section | undefined): string {
+  if (!s) return `<p class="note">${esc(name)}: not run.</p>`;
+  if (s.status !== 'ok') return `<p class="note">${esc(name)} ${esc(s.status)}${s.reason ? `: ${esc(s.reason)}` : ''}</p>`;
+  return '';
+}
+
+export function provisioningCharts(p: ProvisioningResult): string {
+  const charts: string[] = [];
+  const combos: [Workload, Phase][] = [
+    ['facts', 'cold'],
+    ['facts', 'warm'],
+    ['write', 'cold'],
+    ['write', 'warm'],
+  ];
+  for (const [w, ph] of combos) {
+    const rows = p.rows.filter((r) => r.workload === w && r.phase === ph);
+    if (!rows.length) continue;
+    const series: Series[] = [];
+    for (const tool of ['vrio', 'ansible'] as const) {
+      const points = rows
+        .filter((r) => r[tool])
+        .map((r) => ({ x: r.hosts, y: r[tool]!.median, lo: r[tool]!.min, hi: r[tool]!.max }));
+      if (points.length) series.push({ name: tool === 'vrio' ? 'vrio' : 'Ansible', points, color: tool === 'vrio' ? '#1f77b4' : '#d62728' });
+    }
+    if (!series.length) continue;
+    charts.push(
+      lineChart({ title: `${workloadLabel[w]}, ${ph} run`, xLabel: 'hosts', yLabel: 'seconds (median, min–max)', series, categoricalX: true }),
+    );
+  }
+  return `<div class="charts">${charts.join('\n')}</div>`;
+}
+
+function figureTable(figures: Figure[]): string {
+  return table(
+    ['Figure', 'Value', 'Runs', 'Goal', 'Met', 'Note'],
+    figures.map((f) => [f.label, figureValue(f), f.samples ? String(f.samples.runs.length) : '1', f.goal ?? '', goalMark(f.goalMet), f.note ?? '']),
+  );
+}
+
+const STYLE = `body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}
+th{background:#f4f4f4}.charts{display:flex;flex-wrap:wrap;gap:12px}.note{color:#a15c00}code{background:#f4f4f4;padding:1px 4px}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}dt{font-weight:bold}`;
+
+export function renderHtml(r: BenchReport): string {
+  const m = r.machine;
+  const load = (l?: number[]) => (l && l.length ? l.map((x) => x.toFixed(2)).join(' / ') : 'unknown');
+  const body: string[] = [];
+  body.push(`<h1>vrio-appliance benchmark, ${esc(r.startedAt.slice(0, 10))} (${esc(r.mode)})</h1>`);
+  body.push('<h2>Machine</h2><dl>');
+  const facts: [string, string][] = [
+    ['CPU', `${m.cpus} × ${m.cpuModel}`],
+    ['Memory', `${m.memoryGiB} GiB`],
+    ['Kernel / OS', `${m.kernel} / ${m.os}`],
+    ['KVM', m.kvm ? 'available' : 'not available'],
+    ['Load before', load(m.loadBefore)],
+    ['Load after', load(m.loadAfter)],
+    ['Run', `${r.startedAt} – ${r.finishedAt ?? '?'}${r.revision ? `, tree ${r.revision}` : ''}`],
+    ...Object.entries(m.tools),
+  ];
+  for (const [k, v] of facts) body.push(`<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`);
+  body.push('</dl>');
+
+  body.push('<h2>Provisioning: vrio vs Ansible</h2>', state('Provisioning', r.provisioning));
+  const p = r.provisioning;
+  if (p && p.rows.length) {
+    body.push(provisioningCharts(p));
+    body.push(
+      table(
+        ['Hosts', 'Workload', 'Run', 'vrio', 'Ansible', 'Ansible / vrio', 'Goal'],
+        p.rows.map((row) => {
+          const g = provisioningGoal(row);
+          return [String(row.hosts), workloadLabel[row.workload], row.phase, samplesWithRange(row.vrio), samplesWithRange(row.ansible), ratio(row.ratio), g?.text ?? ''];
+        }),
+      ),
+    );
+    body.push('<h3>Settings</h3><dl>');
+    for (const [k, v] of Object.entries(p.settings)) body.push(`<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`);
+    body.push('</dl>');
+    const notes = p.rows.flatMap((row) => (row.notes ?? []).map((n) => `${row.hosts} hosts, ${row.workload}, ${row.phase}: ${n}`));
+    if (notes.length) body.push(`<ul>${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`);
+  }
+
+  body.push('<h2>Build</h2>', state('Build', r.build));
+  if (r.build) {
+    if (r.build.timelines.length) body.push(timelineChart('Build steps', r.build.timelines));
+    if (r.build.figures.length) body.push(figureTable(r.build.figures));
+  }
+  body.push('<h2>Boot</h2>', state('Boot', r.boot));
+  if (r.boot) {
+    if (r.boot.timelines.length) body.push(timelineChart('Boot: QEMU start to kernel, init, SSH ready', r.boot.timelines));
+    if (r.boot.figures.length) body.push(figureTable(r.boot.figures));
+  }
+  if (r.notes.length) body.push('<h2>Notes</h2>', `<ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`);
+
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>vrio-appliance benchmark ${esc(r.startedAt.slice(0, 10))}</title>
+<style>${STYLE}</style></head>
+<body>
+${body.filter(Boolean).join('\n')}
+</body></html>
+`;
+}

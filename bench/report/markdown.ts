@@ -1,0 +1,84 @@
+// The Markdown summary: the table the README quotes and the closing note of
+// the issue cites. Every figure is a median with its run count.
+import type { BenchReport, Figure, ProvisioningResult, Section } from '../model.js';
+import { figureValue, goalMark, provisioningGoal, ratio, samplesWithRange, workloadLabel } from './format.js';
+
+/** Escape a value for a Markdown table cell. */
+export function cell(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function tableOf(headers: string[], rows: string[][]): string[] {
+  return [`| ${headers.map(cell).join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)];
+}
+
+function sectionState(name: string, s: Section | undefined): string[] {
+  if (!s) return [`_${name}: not run._`, ''];
+  if (s.status === 'skipped' || s.status === 'failed') return [`_${name} ${s.status}: ${s.reason ?? 'no reason recorded'}_`, ''];
+  if (s.status === 'partial' && s.reason) return [`_Partial: ${s.reason}_`, ''];
+  return [];
+}
+
+export function provisioningTable(p: ProvisioningResult): string[] {
+  const rows = p.rows.map((r) => {
+    const goal = provisioningGoal(r);
+    const met = goal && r.ratio !== undefined ? r.ratio >= goal.target : undefined;
+    return [
+      String(r.hosts),
+      workloadLabel[r.workload],
+      r.phase,
+      samplesWithRange(r.vrio),
+      samplesWithRange(r.ansible),
+      ratio(r.ratio),
+      goal ? `${goal.text}${met === undefined ? '' : met ? ' (met)' : ' (not met)'}` : '',
+    ];
+  });
+  return tableOf(['Hosts', 'Workload', 'Run', 'vrio', 'Ansible', 'Ansible / vrio', 'Goal'], rows);
+}
+
+export function figureTable(figures: Figure[]): string[] {
+  return tableOf(
+    ['Figure', 'Value', 'Runs', 'Goal', 'Met', 'Note'],
+    figures.map((f) => [
+      f.label,
+      figureValue(f),
+      f.samples ? String(f.samples.runs.length) : '1',
+      f.goal ?? '',
+      goalMark(f.goalMet),
+      f.note ?? '',
+    ]),
+  );
+}
+
+export function machineLines(r: BenchReport): string[] {
+  const m = r.machine;
+  const load = (l?: number[]) => (l && l.length ? l.map((x) => x.toFixed(2)).join(' / ') : 'unknown');
+  return [
+    `- Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Linux ${m.kernel}, ${m.os}, KVM ${m.kvm ? 'available' : 'not available'}`,
+    `- Load average (1/5/15 min): before ${load(m.loadBefore)}, after ${load(m.loadAfter)}` +
+      (m.loadBefore[0] > m.cpus ? ' — the machine was busy (other builds); treat absolute times as upper bounds' : ''),
+    `- Tools: ${Object.entries(m.tools).map(([k, v]) => `${k} ${v}`).join('; ')}`,
+    ...(r.revision ? [`- Tree: ${r.revision}`] : []),
+  ];
+}
+
+export function renderMarkdown(r: BenchReport): string {
+  const out: string[] = [];
+  out.push(`# vrio-appliance benchmark, ${r.startedAt.slice(0, 10)} (${r.mode})`, '');
+  out.push(...machineLines(r), '');
+  out.push('## Provisioning: vrio vs Ansible', '');
+  out.push(...sectionState('Provisioning', r.provisioning));
+  if (r.provisioning && r.provisioning.rows.length) {
+    out.push(`Median wall time of ${r.provisioning.runsPerCell} run(s) per cell, range in brackets; ratio > 1 means vrio is faster.`, '');
+    out.push(...provisioningTable(r.provisioning), '');
+    out.push('Settings:', '', ...Object.entries(r.provisioning.settings).map(([k, v]) => `- ${k}: ${v}`), '');
+  }
+  out.push('## Build', '');
+  out.push(...sectionState('Build', r.build));
+  if (r.build && r.build.figures.length) out.push(...figureTable(r.build.figures), '');
+  out.push('## Boot', '');
+  out.push(...sectionState('Boot', r.boot));
+  if (r.boot && r.boot.figures.length) out.push(...figureTable(r.boot.figures), '');
+  if (r.notes.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
+  return out.join('\n');
+}

@@ -1,0 +1,86 @@
+// `npm run bench`: the benchmark entry point (also reachable as `vrio bench`).
+//   node dist/bench/run.js [--quick] [--only provisioning,build,boot]
+//                          [--hosts 1,10,50] [--runs N] [--network netns|loopback]
+//                          [--out DIR] [--keep-work]
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import { exitCodeOf, UsageError, VrioError } from '../lib/errors.js';
+import { defaultOptions, parseHostCounts, parseSections, runBench, type BenchOptions } from './harness.js';
+import { renderMarkdown } from './report/markdown.js';
+
+export const USAGE = `usage: npm run bench -- [--quick] [--only SECTIONS] [--hosts N,N,...] [--runs N]
+                        [--network netns|loopback] [--out DIR] [--keep-work]
+  --quick      N = 1 and 5 hosts, one run each (keeps the harness working in CI)
+  --only       comma-separated sections: provisioning, build, boot (default: all)
+  --hosts      host counts for the provisioning comparison (default 1,10,50)
+  --runs       runs per measurement, medians reported (default 3; quick: 1)
+  --network    where the sshd hosts live (default: netns when root, else loopback)
+  --out        where <date>.json/.html/.md go (default bench/results)
+  --keep-work  keep the temp work dir with every tool's log`;
+
+export function optionsFromArgs(argv: string[], log: (m: string) => void): BenchOptions {
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      options: {
+        quick: { type: 'boolean' },
+        only: { type: 'string' },
+        hosts: { type: 'string' },
+        runs: { type: 'string' },
+        network: { type: 'string' },
+        out: { type: 'string' },
+        'keep-work': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0], USAGE);
+  }
+  const o = defaultOptions(Boolean(v.quick), log);
+  if (v.only) o.sections = parseSections(v.only);
+  if (v.hosts) o.hostCounts = parseHostCounts(v.hosts);
+  if (v.runs !== undefined) {
+    const n = Number(v.runs);
+    if (!Number.isInteger(n) || n < 1 || n > 50) throw new UsageError(`--runs '${v.runs}': expected an integer 1..50`);
+    o.runs = n;
+  }
+  if (v.network !== undefined) {
+    if (v.network !== 'netns' && v.network !== 'loopback') throw new UsageError(`--network '${v.network}': expected netns or loopback`);
+    o.network = v.network;
+  }
+  if (v.out) o.outDir = resolve(v.out);
+  o.keepWork = Boolean(v['keep-work']);
+  if (v.help) throw new UsageError('help', USAGE);
+  return o;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const log = (m: string) => process.stderr.write(m + '\n');
+  const ac = new AbortController();
+  const onSignal = () => ac.abort(new VrioError('interrupted', { exitCode: 130 }));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const o = optionsFromArgs(argv, log);
+    o.signal = ac.signal;
+    const { report, files } = await runBench(o);
+    process.stdout.write(renderMarkdown(report) + '\n');
+    log(`reports: ${files.json}\n         ${files.html}\n         ${files.markdown}`);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError && e.message === 'help') {
+      process.stdout.write(USAGE + '\n');
+      return 0;
+    }
+    log(`error: ${(e as Error).message}`);
+    if (e instanceof VrioError && e.hint) log(`  hint: ${e.hint}`);
+    return exitCodeOf(e);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,169 @@
+// Build figures: the CI test kernel (Debian's linux-source-6.1 + the vrio_test
+// module) built cold by `vrio kernel build` and by raw `make` of the same
+// prepared tree, config and flags (our overhead); a no-op rebuild; a one-file
+// change in the test module (only the module rebuilds); sizes; and, once the
+// image verbs exist, image assembly per role and a no-op `vrio build`.
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadManifest } from '../../builder/manifest.js';
+import { jobsFor, reproducibleFlags } from '../../builder/kernel/build.js';
+import { prepareKernel } from '../../builder/kernel/index.js';
+import { run } from '../../lib/exec.js';
+import { ciKernelUnavailable, writeCiManifest } from '../../test/fixtures/ci-kernel/manifest.js';
+import type { BuildResult, Figure, Span, Timeline } from '../model.js';
+import { overheadPercent, summarize, timed } from '../stats.js';
+import { hasVerb } from './drivers.js';
+import { runVrio, stepSpans, type CliRun } from '../vrio-cli.js';
+
+export interface BuildBenchOptions {
+  quick: boolean;
+  runs: number;
+  workDir: string;
+  log: (msg: string) => void;
+  signal?: AbortSignal;
+}
+
+interface KernelDoc {
+  seconds: number;
+  roles: Record<string, { bzImage: string; modulesRoot: string; action: 'full' | 'modules' | 'none'; release: string }>;
+}
+
+function kernelDoc(r: CliRun, what: string): KernelDoc {
+  if (r.code !== 0) throw new Error(`${what}: vrio kernel build exited with ${r.code}`);
+  const d = r.doc as KernelDoc | undefined;
+  if (!d || typeof d.roles !== 'object') throw new Error(`${what}: vrio kernel build --json printed no result document`);
+  return d;
+}
+
+function actions(d: KernelDoc): string[] {
+  return [...new Set(Object.values(d.roles).map((x) => x.action))];
+}
+
+function dirBytes(dir: string): number {
+  let n = 0;
+  if (!existsSync(dir)) return 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) n += dirBytes(p);
+    else if (e.isFile()) n += statSync(p).size;
+  }
+  return n;
+}
+
+/** The one-file change: bump VRIO_TEST_REVISION in the module's source inside the work copy's patch. */
+export function bumpTestModule(patchFile: string, revision: number): void {
+  const text = readFileSync(patchFile, 'utf8');
+  const re = /^\+#define VRIO_TEST_REVISION \d+$/m;
+  if (!re.test(text)) throw new Error(`${patchFile}: no VRIO_TEST_REVISION line to change`);
+  writeFileSync(patchFile, text.replace(re, `+#define VRIO_TEST_REVISION ${revision}`));
+}
+
+export async function benchBuild(o: BuildBenchOptions): Promise<BuildResult> {
+  const why = ciKernelUnavailable();
+  if (why) return { status: 'skipped', reason: `the CI test kernel cannot be built here: ${why}`, figures: [], timelines: [] };
+  const figures: Figure[] = [];
+  const timelines: Timeline[] = [];
+  const notes: string[] = [];
+  const dir = join(o.workDir, 'ci');
+  const manifest = await writeCiManifest(dir, { outputDir: join(dir, 'out'), cacheDir: join(dir, 'cache') });
+  const logs = join(o.workDir, 'logs');
+  const kbuild = (tag: string) => runVrio(['kernel', 'build', '-m', manifest, '--json'], { logFile: join(logs, `${tag}.log`), signal: o.signal, allowFail: true });
+
+  // 1. cold build
+  o.log('build: cold `vrio kernel build` of the CI test kernel');
+  const cold = await kbuild('kernel-cold');
+  const coldDoc = kernelDoc(cold, 'cold build');
+  if (!actions(coldDoc).includes('full')) notes.push(`the cold build did not report a full build (${actions(coldDoc).join(', ')})`);
+  timelines.push({ label: 'vrio kernel build (cold)', spans: stepSpans(cold) });
+  figures.push({ id: 'kernel-cold', label: 'Cold `vrio kernel build` (CI test kernel: unpack, patch, config, compile, stage)', value: cold.seconds, unit: 's' });
+
+  // 2. raw make of the same prepared tree, config and flags
+  o.log('build: raw make of the same tree and config');
+  const m = loadManifest(manifest, dir, {}, process.env);
+  const p = await prepareKernel(m, { signal: o.signal });
+  const role = Object.values(coldDoc.roles)[0];
+  const stageConfig = join(role.bzImage, '..', 'config');
+  const rawObj = join(o.workDir, 'raw-make');
+  mkdirSync(rawObj, { recursive: true });
+  copyFileSync(stageConfig, join(rawObj, '.config'));
+  const makeArgs = ['-C', p.tree.src, `O=${rawObj}`, `-j${jobsFor(m.kernel.jobs)}`, ...reproducibleFlags(m.sourceDateEpoch), ...p.makeFlags];
+  const rawCompile = await timed(() => run('make', [...makeArgs, 'bzImage', 'modules'], { logFile: join(logs, 'raw-make.log'), signal: o.signal }));
+  const rawInstall = await timed(() =>
+    run('make', [...makeArgs, `INSTALL_MOD_PATH=${join(rawObj, 'mods')}`, 'INSTALL_MOD_STRIP=1', 'modules_install'], { logFile: join(logs, 'raw-make.log'), signal: o.signal }),
+  );
+  const raw = rawCompile.seconds + rawInstall.seconds;
+  timelines.push({
+    label: 'raw make (same tree)',
+    spans: [
+      { name: 'make bzImage modules', start: 0, end: rawCompile.seconds },
+      { name: 'make modules_install', start: rawCompile.seconds, end: raw },
+    ],
+  });
+  figures.push({ id: 'kernel-raw-make', label: 'Raw `make bzImage modules` + `modules_install`, same tree, config and flags', value: raw, unit: 's' });
+  const compileSpan = stepSpans(cold).find((s) => /compiling the kernel/.test(s.name));
+  if (compileSpan) {
+    const compileTime = compileSpan.end - compileSpan.start;
+    figures.push({
+      id: 'kernel-compile-overhead',
+      label: 'Our compile step vs raw make (progress parsing, staging, depmod)',
+      value: overheadPercent(compileTime, raw),
+      unit: '%',
+      note: `${compileTime.toFixed(1)} s vs ${raw.toFixed(1)} s`,
+    });
+  }
+  figures.push({
+    id: 'kernel-overhead',
+    label: 'Cold `vrio kernel build` vs raw make, all steps',
+    value: overheadPercent(cold.seconds, raw),
+    unit: '%',
+    note: 'includes unpacking the 6.1 tarball and patching, which raw make does not do',
+  });
+
+  // 3. no-op rebuilds
+  o.log(`build: ${o.runs} no-op \`vrio kernel build\` run(s)`);
+  const noop: number[] = [];
+  for (let i = 0; i < o.runs; i++) {
+    const r = await kbuild(`kernel-noop-${i + 1}`);
+    const d = kernelDoc(r, 'no-op build');
+    if (actions(d).some((a) => a !== 'none')) notes.push(`no-op run ${i + 1} did work: ${actions(d).join(', ')}`);
+    noop.push(r.seconds);
+  }
+  const noopS = summarize(noop);
+  figures.push({ id: 'kernel-noop', label: 'No-op `vrio kernel build` (nothing changed)', value: noopS.median, unit: 's', samples: noopS, goal: '~1 s', goalMet: noopS.median <= 1.5 });
+
+  // 4. one-file change in the test module: only the module rebuilds
+  o.log(`build: ${o.runs} one-file change(s) in the test module`);
+  const patchFile = join(dir, 'patches', '0001-misc-add-vrio_test-module.patch');
+  const change: number[] = [];
+  let changeRun: CliRun | undefined;
+  for (let i = 0; i < o.runs; i++) {
+    bumpTestModule(patchFile, 100 + i);
+    const r = await kbuild(`kernel-change-${i + 1}`);
+    const d = kernelDoc(r, 'one-file change');
+    if (!actions(d).every((a) => a === 'modules')) notes.push(`one-file change ${i + 1}: expected a modules-only rebuild, got ${actions(d).join(', ')}`);
+    change.push(r.seconds);
+    changeRun = r;
+  }
+  const changeS = summarize(change);
+  figures.push({ id: 'kernel-module-change', label: 'One-file change in the test module (modules-only rebuild)', value: changeS.median, unit: 's', samples: changeS });
+  if (changeRun) timelines.push({ label: 'one-file change', spans: stepSpans(changeRun) });
+
+  // 5. sizes
+  figures.push({ id: 'kernel-bzimage-size', label: 'bzImage size (CI test kernel)', value: statSync(role.bzImage).size, unit: 'bytes' });
+  figures.push({ id: 'kernel-modules-size', label: 'Staged modules (CI test kernel)', value: dirBytes(role.modulesRoot), unit: 'bytes' });
+
+  // 6. images
+  if (!hasVerb('build')) notes.push("image assembly and no-op `vrio build`: this build has no 'vrio build' verb yet");
+
+  return {
+    status: notes.length ? 'partial' : 'ok',
+    reason: notes.length ? notes.join('; ') : undefined,
+    figures,
+    timelines: timelines.map(normalizeTimeline),
+  };
+}
+
+function normalizeTimeline(t: Timeline): Timeline {
+  const spans: Span[] = t.spans.filter((s) => s.end >= s.start);
+  return { label: t.label, spans };
+}

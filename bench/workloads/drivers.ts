@@ -1,0 +1,146 @@
+// The two tools under comparison, behind one small interface so the suite runs
+// them the same way: same fleet, same inventory, same order of cold and warm runs.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../../lib/exec.js';
+import { packageRoot } from '../../lib/paths.js';
+import { commands } from '../../cli/commands/index.js';
+import { closeMasters, runPlaybook, setupAnsible, type AnsibleSetup } from '../ansible.js';
+import type { Fleet } from '../fleet.js';
+import { fleetInventory, inventoryYaml, toAnsibleIni } from '../inventory.js';
+import type { Tool, Workload } from '../model.js';
+
+export interface RunOutcome {
+  /** Changes the tool reported (0 on a no-op run), when it reports them. */
+  changed?: number;
+  /** Anything the reader should know about this run (e.g. plan errors on a host). */
+  note?: string;
+}
+
+export interface ToolDriver {
+  tool: Tool;
+  /** Why this tool cannot run the workload here, or undefined when it can. */
+  unsupported(w: Workload): string | undefined;
+  prepare(fleet: Fleet, dir: string): Promise<void>;
+  /** Forget any connection state, so the next run is a cold one. */
+  resetConnections(): Promise<void>;
+  run(w: Workload, logFile: string, signal?: AbortSignal): Promise<RunOutcome>;
+  close(): Promise<void>;
+  /** How the tool was run, for the report. */
+  settings(hosts: number): Record<string, string>;
+}
+
+export function ansibleDriver(): ToolDriver {
+  let setup: AnsibleSetup | undefined;
+  return {
+    tool: 'ansible',
+    unsupported: () => undefined,
+    async prepare(fleet, dir) {
+      const ini = toAnsibleIni(fleetInventory(fleet));
+      setup = setupAnsible(join(dir, 'ansible'), ini, { forks: fleet.hosts.length, knownHostsFile: fleet.knownHostsFile });
+    },
+    async resetConnections() {
+      if (setup) await closeMasters(setup);
+    },
+    async run(w, logFile, signal) {
+      if (!setup) throw new Error('ansible driver used before prepare()');
+      const recap = await runPlaybook(setup, w, { logFile, signal });
+      return { changed: recap.changed };
+    },
+    async close() {
+      if (setup) await closeMasters(setup);
+    },
+    settings: () => ({
+      ansible: 'ansible-playbook (ansible-core from Debian), forks = number of hosts, pipelining = True, ControlMaster=auto + ControlPersist=300s (closed before every cold run), gathering = explicit (gather_facts: false), interpreter_python = /usr/bin/python3 (no discovery), strategy linear, strict host key checking against the same known_hosts',
+      'ansible playbooks': 'bench/ansible/facts.yml (9 remote tasks + a controller-side set_fact plan), bench/ansible/write.yml (file + copy loops over bench/workloads/write-spec.yaml)',
+    }),
+  };
+}
+
+/** Whether this build of vrio has a verb (the provisioner lands concurrently). */
+export function hasVerb(name: string): boolean {
+  return commands.some((c) => c.name === name);
+}
+
+export function vrioDriver(): ToolDriver {
+  let inventoryFile: string | undefined;
+  let hosts = 0;
+  const bin = join(packageRoot(), 'dist', 'cli', 'bin.js');
+  return {
+    tool: 'vrio',
+    unsupported(w) {
+      if (w === 'facts') return hasVerb('provision plan') ? undefined : "this build has no 'vrio provision plan' verb yet";
+      return undefined;
+    },
+    async prepare(fleet, dir) {
+      hosts = fleet.hosts.length;
+      inventoryFile = join(dir, 'inventory.yaml');
+      writeFileSync(inventoryFile, inventoryYaml(fleetInventory(fleet)));
+    },
+    async resetConnections() {
+      /* every vrio run opens its own connections and keeps none */
+    },
+    async run(w, logFile, signal) {
+      if (!inventoryFile) throw new Error('vrio driver used before prepare()');
+      if (w === 'write') {
+        const r = await run(process.execPath, [join(packageRoot(), 'dist', 'bench', 'vrio-write.js'), '-i', inventoryFile], {
+          logFile,
+          signal,
+          timeoutMs: 10 * 60_000,
+        });
+        const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { hosts?: number; changed?: number };
+        if (out.hosts !== hosts) throw new Error(`vrio write covered ${out.hosts} of ${hosts} hosts`);
+        return { changed: out.changed };
+      }
+      // A real child process, as a user runs it: node start-up is part of the figure,
+      // as Python's is part of Ansible's.
+      const r = await run(process.execPath, [bin, 'provision', 'plan', '-i', inventoryFile, '--json'], {
+        logFile,
+        signal,
+        allowFail: true,
+        timeoutMs: 10 * 60_000,
+        env: { NO_COLOR: '1' },
+      });
+      return checkPlanOutput(r.stdout, r.code, hosts);
+    },
+    async close() {},
+    settings: () => ({
+      vrio: 'facts + plan: `vrio provision plan -i inventory.yaml --json` (node dist/cli/bin.js, a fresh process per run, default forks = all hosts, facts in one SSH round trip per host)',
+      'vrio write': 'the provisioner has no verb that writes arbitrary files, so node dist/bench/vrio-write.js runs the write set on its inventory loader, ssh2 transport and parallel pool: one idempotent shell round trip per host (an apply of the same changes, not a user-facing verb)',
+    }),
+  };
+}
+
+/**
+ * A plan run counts only if every host was reached and planned. The bench hosts
+ * run this machine's kernel, which has no loadable-module support, so the plan
+ * may legitimately report per-host errors ("cannot load modules"): the facts
+ * were still gathered and the plan computed, which is the work measured.
+ */
+export function checkPlanOutput(stdout: string, code: number | null, hosts: number): RunOutcome {
+  const events = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((e): e is Record<string, unknown> => e !== undefined);
+  if (code === 4 || /unreachable/i.test(events.map((e) => String(e.type)).join(' '))) {
+    throw new Error(`vrio provision plan: some hosts were unreachable (exit ${code})`);
+  }
+  if (code !== 0 && code !== 1) throw new Error(`vrio provision plan exited with ${code}`);
+  const planned = countPlannedHosts(events);
+  if (planned !== hosts) throw new Error(`vrio provision plan covered ${planned ?? 0} of ${hosts} hosts`);
+  return { note: code === 1 ? 'plan reported host errors (expected: the bench kernel has no module support)' : undefined };
+}
+
+/** Hosts that got a plan event (their facts were gathered and the plan computed). */
+function countPlannedHosts(events: Record<string, unknown>[]): number {
+  const names = new Set<string>();
+  for (const e of events) if (e.type === 'plan' && typeof e.host === 'string') names.add(e.host);
+  return names.size;
+}

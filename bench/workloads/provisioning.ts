@@ -1,0 +1,123 @@
+// Provisioning, vrio vs Ansible: N real sshd hosts, the same work for both
+// tools, cold (first: nothing on the hosts, no open connections) and warm
+// (no-op: everything already in place) runs, medians of R runs and the ratio.
+// The tools take turns within each round, so a burst of load from another
+// process on the machine hits both rather than one.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createFleet, type Fleet, type FleetNetwork } from '../fleet.js';
+import type { Phase, ProvisioningResult, ProvisionRow, Samples, Tool, Workload } from '../model.js';
+import { speedup, summarize, timed } from '../stats.js';
+import type { ToolDriver } from './drivers.js';
+
+export interface ProvisioningOptions {
+  hostCounts: number[];
+  runs: number;
+  drivers: ToolDriver[];
+  workloads?: Workload[];
+  network?: FleetNetwork;
+  /** Logs of every tool run go here. */
+  workDir: string;
+  log: (msg: string) => void;
+  signal?: AbortSignal;
+}
+
+interface CellState {
+  runs: Record<Tool, number[]>;
+  notes: string[];
+  failed: Set<Tool>;
+}
+
+export async function benchProvisioning(o: ProvisioningOptions): Promise<ProvisioningResult> {
+  const workloads = o.workloads ?? ['facts', 'write'];
+  const rows: ProvisionRow[] = [];
+  const settings: Record<string, string> = {};
+  const skipped: string[] = [];
+  let network: FleetNetwork | undefined;
+  for (const n of o.hostCounts) {
+    o.signal?.throwIfAborted();
+    o.log(`provisioning: ${n} host(s)`);
+    const fleet = await createFleet(n, { network: o.network, log: o.log });
+    network = fleet.network;
+    try {
+      const dir = join(o.workDir, `hosts-${n}`);
+      mkdirSync(dir, { recursive: true });
+      for (const d of o.drivers) {
+        await d.prepare(fleet, dir);
+        Object.assign(settings, d.settings(n));
+      }
+      for (const w of workloads) {
+        const active = o.drivers.filter((d) => {
+          const why = d.unsupported(w);
+          if (why) skipped.push(`${d.tool}, ${w}: ${why}`);
+          return !why;
+        });
+        const missing = o.drivers.filter((d) => !active.includes(d));
+        for (const phase of ['cold', 'warm'] as Phase[]) {
+          const cell = await measureCell(fleet, active, w, phase, o, dir);
+          const row: ProvisionRow = { hosts: n, workload: w, phase };
+          for (const d of active) if (cell.runs[d.tool].length) row[d.tool] = summarize(cell.runs[d.tool]);
+          row.ratio = speedup(row.vrio, row.ansible);
+          const notes = [...cell.notes, ...missing.map((d) => `${d.tool}: ${d.unsupported(w)}`)];
+          if (notes.length) row.notes = [...new Set(notes)];
+          rows.push(row);
+          o.log(`  ${w} ${phase}: ${describe(row)}`);
+        }
+      }
+      for (const d of o.drivers) await d.close();
+    } finally {
+      await fleet.destroy();
+    }
+  }
+  settings.hosts = `each host is a real OpenSSH sshd on its own address (${network === 'netns' ? 'one network namespace + veth pair per host' : '127.0.0.0/8 loopback addresses'}), created and removed by the bench; the first host is the I/O hypervisor, the others its guests`;
+  settings.runs = `${o.runs} run(s) per cell; cold = scratch roots removed and persistent SSH connections closed before each run; warm = the same run again with nothing to do`;
+  const anyRows = rows.some((r) => r.vrio || r.ansible);
+  const uniqueSkips = [...new Set(skipped)];
+  return {
+    status: !anyRows ? 'failed' : uniqueSkips.length || rows.some((r) => !r.vrio || !r.ansible) ? 'partial' : 'ok',
+    reason: uniqueSkips.length ? uniqueSkips.join('; ') : undefined,
+    settings,
+    hostCounts: o.hostCounts,
+    runsPerCell: o.runs,
+    rows,
+  };
+}
+
+function describe(row: ProvisionRow): string {
+  const f = (s?: Samples) => (s ? `${s.median.toFixed(2)} s` : 'n/a');
+  return `vrio ${f(row.vrio)}, ansible ${f(row.ansible)}${row.ratio ? `, ratio ${row.ratio.toFixed(1)}x` : ''}`;
+}
+
+async function measureCell(fleet: Fleet, drivers: ToolDriver[], w: Workload, phase: Phase, o: ProvisioningOptions, dir: string): Promise<CellState> {
+  const cell: CellState = { runs: { vrio: [], ansible: [] }, notes: [], failed: new Set() };
+  for (let i = 0; i < o.runs; i++) {
+    // Alternate who goes first, so neither tool always runs right after the other's burst.
+    const order = i % 2 ? [...drivers].reverse() : drivers;
+    for (const d of order) {
+      if (cell.failed.has(d.tool)) continue;
+      o.signal?.throwIfAborted();
+      // Warm runs follow the cold ones directly: the state is in place and
+      // connections a tool keeps (Ansible's ControlPersist) are still open.
+      if (phase === 'cold') {
+        fleet.resetScratch();
+        await d.resetConnections();
+      }
+      const logFile = join(dir, `${w}-${phase}-${d.tool}-${i + 1}.log`);
+      try {
+        const { seconds, value } = await timed(() => d.run(w, logFile, o.signal));
+        cell.runs[d.tool].push(seconds);
+        if (value.note) cell.notes.push(`${d.tool}: ${value.note}`);
+        if (value.changed !== undefined) {
+          if (phase === 'warm' && value.changed > 0) cell.notes.push(`${d.tool}: warm run ${i + 1} reported ${value.changed} change(s), expected none`);
+          if (phase === 'cold' && w === 'write' && value.changed === 0) cell.notes.push(`${d.tool}: cold run ${i + 1} reported no changes`);
+        }
+      } catch (e) {
+        if (o.signal?.aborted) throw e;
+        cell.failed.add(d.tool);
+        cell.notes.push(`${d.tool} failed: ${(e as Error).message.split('\n')[0]} (log: ${logFile})`);
+        o.log(`  ${d.tool} ${w} ${phase} failed: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
+  }
+  return cell;
+}

@@ -8,5 +8,8 @@ import { kernelBuildCommand, kernelConfigCommand, kernelMenuconfigCommand } from
 import { cleanCommand } from './clean.js';
 import { inventoryCheckCommand, inventoryImportCommand, inventorySchemaCommand } from './inventory.js';
 import { provisionApplyCommand, provisionPlanCommand, provisionStatusCommand, provisionTeardownCommand } from './provision.js';
+import { buildCommand } from './build.js';
+import { imageCommand } from './image.js';
+import { inspectCommand } from './inspect.js';
 
-export const commands: Command[] = [configShowCommand, configSchemaCommand, doctorCommand, fetchCommand, kernelBuildCommand, kernelConfigCommand, kernelMenuconfigCommand, cleanCommand, inventoryCheckCommand, inventorySchemaCommand, inventoryImportCommand, provisionPlanCommand, provisionApplyCommand, provisionTeardownCommand, provisionStatusCommand];
+export const commands: Command[] = [configShowCommand, configSchemaCommand, doctorCommand, fetchCommand, kernelBuildCommand, kernelConfigCommand, kernelMenuconfigCommand, cleanCommand, inventoryCheckCommand, inventorySchemaCommand, inventoryImportCommand, provisionPlanCommand, provisionApplyCommand, provisionTeardownCommand, provisionStatusCommand, buildCommand, imageCommand, inspectCommand];

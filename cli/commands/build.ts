@@ -1,0 +1,25 @@
+// `vrio build`: everything — kernel stage, then the images of every enabled role.
+import { buildKernels } from '../../builder/kernel/index.js';
+import { buildImages } from '../../builder/image/index.js';
+import type { Command } from '../command.js';
+import { manifestFromArgs, manifestOptions } from '../manifest-options.js';
+import { imageOptions, imageOptionsFrom, report, rolesFrom } from './image.js';
+
+export const buildCommand: Command = {
+  name: 'build',
+  summary: 'build kernels and images for every enabled role (= kernel build + image)',
+  usage: '[--format iso,initramfs,tar] [--ssh-key FILE]... [--offline]',
+  description:
+    'Fetches the pinned sources, patches and configures the kernel, builds it and its modules, then assembles each role\'s images into <out>/images/<role>/: <role>.iso (hybrid BIOS+UEFI, dd-able to a USB stick), vmlinuz + initramfs.img (for QEMU -kernel), rootfs.tar, manifest.json and sbom.spdx.json. Same inputs, byte-identical outputs.',
+  examples: ['vrio build', 'vrio build --mirror splitio-kernel=~/src/SplitIO-kernel.git', 'vrio -m ci.yaml build --format initramfs'],
+  options: { ...imageOptions, ...manifestOptions },
+  async run(ctx, values) {
+    const m = manifestFromArgs(ctx, values);
+    const roles = rolesFrom(m, {});
+    const started = Date.now();
+    const kernels = await buildKernels(m, { offline: Boolean(values.offline), signal: ctx.signal });
+    const images = await buildImages(m, kernels, roles, imageOptionsFrom(values));
+    report(ctx, images, (Date.now() - started) / 1000);
+    return 0;
+  },
+};

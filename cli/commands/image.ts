@@ -1,0 +1,93 @@
+// `vrio image`: the image stage for one or all roles (kernels come from the
+// kernel stage, which is a cached no-op when they are built already).
+import { buildKernels } from '../../builder/kernel/index.js';
+import { buildImages, type ImageFormat, type ImageOptions } from '../../builder/image/index.js';
+import type { ImageArtifacts } from '../../builder/artifacts.js';
+import type { Manifest } from '../../builder/manifest.js';
+import { InputError, UsageError } from '../../lib/errors.js';
+import { formatBytes, formatDuration, table } from '../../lib/log.js';
+import { readFileSync } from 'node:fs';
+import type { CommandContext, OptionSpec, ParsedValues } from '../command.js';
+import type { Command } from '../command.js';
+import { manifestFromArgs, manifestOptions } from '../manifest-options.js';
+
+const FORMATS: ImageFormat[] = ['iso', 'initramfs', 'tar'];
+
+export const imageOptions: Record<string, OptionSpec> = {
+  format: { type: 'string', short: 'f', arg: 'LIST', description: 'comma-separated: iso,initramfs,tar (default: image.formats of the manifest)' },
+  'ssh-key': { type: 'string', multiple: true, arg: 'FILE', description: "public key file to authorize for root (added to image.sshAuthorizedKeys)" },
+  'lock-file': { type: 'string', arg: 'FILE', description: 'package lock (default: vrio.lock.json beside the manifest, else in the output dir)' },
+  'update-lock': { type: 'boolean', description: 'resolve the package lists again and rewrite the lock' },
+  force: { type: 'boolean', description: 'rebuild even when no input changed' },
+  offline: { type: 'boolean', description: 'never use the network for kernel sources' },
+};
+
+export function parseFormats(v: string | undefined): ImageFormat[] | undefined {
+  if (v === undefined) return undefined;
+  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = list.filter((f) => !FORMATS.includes(f as ImageFormat));
+  if (bad.length || !list.length) {
+    throw new InputError([{ file: 'command line', pointer: '/format', rule: 'enum', message: `--format '${v}': ${bad.length ? `unknown format '${bad[0]}'` : 'empty list'}`, hint: `formats: ${FORMATS.join(', ')}` }]);
+  }
+  return list as ImageFormat[];
+}
+
+export function imageOptionsFrom(values: ParsedValues): ImageOptions {
+  return {
+    formats: parseFormats(values.format as string | undefined),
+    sshKeys: values['ssh-key'] as string[] | undefined,
+    lockFile: values['lock-file'] as string | undefined,
+    updateLock: Boolean(values['update-lock']),
+    force: Boolean(values.force),
+  };
+}
+
+export function rolesFrom(m: Manifest, values: ParsedValues): string[] {
+  const asked = values.role as string[] | undefined;
+  for (const r of asked ?? []) if (!m.roles[r]) throw new UsageError(`no role '${r}'`, `roles: ${Object.keys(m.roles).join(', ')}`);
+  return asked ?? Object.values(m.roles).filter((r) => r.enabled).map((r) => r.name);
+}
+
+/** Print what was built: a table, or JSON. */
+export function report(ctx: CommandContext, images: Record<string, ImageArtifacts>, seconds: number): void {
+  if (ctx.global.json) {
+    ctx.log.print(JSON.stringify({ seconds, images }, null, 2));
+    return;
+  }
+  const rows: string[][] = [];
+  for (const [role, a] of Object.entries(images)) {
+    const man = JSON.parse(readFileSync(a.manifest, 'utf8')) as { outputs: Record<string, { sha256: string; size: number }> };
+    for (const [name, o] of Object.entries(man.outputs)) rows.push([role, name, formatBytes(o.size), o.sha256.slice(0, 16)]);
+  }
+  ctx.log.print(table(['ROLE', 'OUTPUT', 'SIZE', 'SHA256'], rows));
+  for (const a of Object.values(images)) {
+    ctx.log.print(`${a.role}: ${a.dir}  host key ${Object.values(a.hostKeys)[0] ?? '(made at first boot)'}`);
+  }
+  const ck = Object.values(images).find((a) => a.clientKey)?.clientKey;
+  if (ck) ctx.log.print(`log in with: ssh -i ${ck} root@<address>`);
+  ctx.log.info(`done in ${formatDuration(seconds)}`);
+}
+
+export const imageCommand: Command = {
+  name: 'image',
+  summary: 'build the appliance images (ISO, kernel + initramfs, rootfs tar) of each role',
+  usage: '[--role R]... [--format iso,initramfs,tar] [--ssh-key FILE]...',
+  description:
+    'Per role: Debian packages (locked in vrio.lock.json, fetched with apt into the cache, unpacked safely), overlays, the kernel modules and, for the I/O hypervisor, the /dev/iohyp helper, packed as a deterministic initramfs and a hybrid BIOS+UEFI ISO. Outputs go to <out>/images/<role>/ with manifest.json and an SPDX SBOM. Unchanged inputs: no work. The kernel stage runs first (a no-op when built).',
+  examples: ['vrio image', 'vrio image --role guest --format initramfs', 'vrio image --ssh-key ~/.ssh/id_ed25519.pub'],
+  options: {
+    role: { type: 'string', short: 'r', multiple: true, arg: 'ROLE', description: 'only this role (default: every enabled role)' },
+    ...imageOptions,
+    ...manifestOptions,
+  },
+  async run(ctx, values) {
+    const m = manifestFromArgs(ctx, values);
+    const roles = rolesFrom(m, values);
+    const opts = imageOptionsFrom(values);
+    const started = Date.now();
+    const kernels = await buildKernels(m, { offline: Boolean(values.offline), signal: ctx.signal });
+    const images = await buildImages(m, kernels, roles, opts);
+    report(ctx, images, (Date.now() - started) / 1000);
+    return 0;
+  },
+};

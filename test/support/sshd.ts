@@ -188,13 +188,14 @@ function writeHostKey(dir: string): { file: string; pub: string } {
   return { file, pub: readFileSync(`${file}.pub`, 'utf8').trim() };
 }
 
-async function waitListening(child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
+async function waitListening(child: ChildProcess, logFile: string, timeoutMs: number, fromByte = 0): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`sshd exited (${child.exitCode ?? child.signalCode}):\n${readFileSync(logFile, 'utf8')}`);
     }
-    if (/Server listening on/.test(readFileSync(logFile, 'utf8'))) return;
+    // Only this launch's lines count: a restart appends to the same log.
+    if (/Server listening on/.test(readFileSync(logFile, 'utf8').slice(fromByte))) return;
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`sshd did not start listening within ${timeoutMs} ms:\n${readFileSync(logFile, 'utf8')}`);
@@ -238,7 +239,8 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
   let child: ChildProcess | undefined;
   const launch = async () => {
     writeFileSync(logFile, '', { flag: 'a' });
-    const { openSync, closeSync } = await import('node:fs');
+    const { openSync, closeSync, statSync } = await import('node:fs');
+    const fromByte = statSync(logFile).size;
     const fd = openSync(logFile, 'a');
     const argv = [SSHD, '-D', '-e', '-f', config];
     const cmd = opts.netns ? 'ip' : argv[0];
@@ -246,7 +248,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
     child = spawn(cmd, args, { stdio: ['ignore', fd, fd], detached: false });
     closeSync(fd);
     child.unref();
-    await waitListening(child, logFile, opts.readyTimeoutMs ?? 10_000);
+    await waitListening(child, logFile, opts.readyTimeoutMs ?? 10_000, fromByte);
   };
   await launch();
 

@@ -1,0 +1,199 @@
+// The SSH transport against a REAL OpenSSH sshd (test/support/sshd.ts):
+// key auth, pinned keys, known_hosts, unknown/changed keys refused before any
+// command, --accept-new, jump hosts, quoting, timeouts, retries.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Connection } from '../../provision/inventory-types.js';
+import { connect, TransportError } from '../../provision/transport.js';
+import { freePort, makeClientKey, sshdSupport, startSshd, type SshdInstance } from '../support/sshd.js';
+
+const support = sshdSupport();
+const skip = support.ok ? false : support.reason;
+
+function conn(s: SshdInstance, o: Partial<Connection> = {}): Connection {
+  return {
+    name: 'h',
+    address: s.host,
+    port: s.port,
+    user: s.user,
+    identityFile: s.identityFile,
+    hostKeys: { knownHostsFiles: [], pins: [s.hostKeyFingerprint] },
+    connectTimeoutMs: 5000,
+    commandTimeoutMs: 10000,
+    keepaliveMs: 5000,
+    retries: 0,
+    ...o,
+  };
+}
+
+async function refused(p: Promise<unknown>): Promise<TransportError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof TransportError, `expected a TransportError, got ${e}`);
+    return e;
+  }
+  assert.fail('expected the connection to be refused');
+}
+
+const sessionsStarted = (s: SshdInstance) => (s.log().match(/Starting session/g) ?? []).length;
+
+describe('ssh transport (real sshd)', { skip }, () => {
+  let a: SshdInstance;
+  let b: SshdInstance;
+  const dir = mkdtempSync(join(tmpdir(), 'vrio-ssh-test-'));
+  before(async () => {
+    [a, b] = await Promise.all([startSshd({ address: '127.0.0.21' }), startSshd({ address: '127.0.0.22' })]);
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it('key auth with a pinned key; one connection carries every command', async () => {
+    const before = a.connections();
+    const s = await connect(conn(a));
+    assert.equal(s.hostKeyHow, 'pinned');
+    assert.equal(s.fingerprint, a.hostKeyFingerprint);
+    for (let i = 0; i < 3; i++) assert.equal((await s.exec(['true'])).code, 0);
+    s.close();
+    assert.equal(a.connections() - before, 1);
+  });
+
+  it('arguments arrive intact: spaces, quotes, $(), globs, newlines', async () => {
+    const s = await connect(conn(a));
+    const args = ["it's", 'a b', '$(touch /tmp/pwned-vrio)', '*', 'x\ny', '`id`', ''];
+    const r = await s.exec(['printf', '[%s]\\n', ...args]);
+    s.close();
+    assert.equal(r.stdout, args.map((x) => `[${x}]\n`).join(''));
+  });
+
+  it('exit codes and stderr come back', async () => {
+    const s = await connect(conn(a));
+    const r = await s.exec(['sh', '-c', 'echo oops >&2; exit 7']);
+    s.close();
+    assert.equal(r.code, 7);
+    assert.equal(r.stderr, 'oops\n');
+  });
+
+  it('accepts a key listed in known_hosts', async () => {
+    const kh = join(dir, 'kh-ok');
+    writeFileSync(kh, `# comment\n${b.knownHostsLine}\n${a.knownHostsLine}\n`);
+    const s = await connect(conn(a, { hostKeys: { knownHostsFiles: [kh], pins: [] } }));
+    assert.equal(s.hostKeyHow, 'known_hosts');
+    s.close();
+  });
+
+  it('refuses an unknown key before any command, showing the fingerprint and how to pin it', async () => {
+    const started = sessionsStarted(a);
+    const e = await refused(connect(conn(a, { hostKeys: { knownHostsFiles: [join(dir, 'none')], pins: [] } })));
+    assert.equal(e.kind, 'host-key');
+    assert.match(e.message, /not known/);
+    assert.ok(e.message.includes(a.hostKeyFingerprint));
+    assert.match(e.hint ?? '', /hostKey: SHA256:|--accept-new/);
+    assert.equal(sessionsStarted(a), started, 'no session was opened');
+  });
+
+  it('refuses a key that does not match the pin', async () => {
+    const e = await refused(connect(conn(a, { hostKeys: { knownHostsFiles: [], pins: [b.hostKeyFingerprint] } })));
+    assert.equal(e.kind, 'host-key');
+    assert.match(e.message, /matches none of the pinned fingerprints/);
+  });
+
+  it('--accept-new records an unknown key, then a changed key is refused (even with --accept-new)', async () => {
+    const s0 = await startSshd({ address: '127.0.0.23' });
+    try {
+      const kh = join(dir, 'kh-new');
+      const policy = { knownHostsFiles: [kh], pins: [] };
+      const s = await connect(conn(s0, { hostKeys: policy }), { acceptNew: true });
+      assert.equal(s.hostKeyHow, 'accepted-new');
+      s.close();
+      assert.match(readFileSync(kh, 'utf8'), new RegExp(`^\\[127\\.0\\.0\\.23\\]:${s0.port} ssh-ed25519 `));
+      const again = await connect(conn(s0, { hostKeys: policy }));
+      assert.equal(again.hostKeyHow, 'known_hosts');
+      again.close();
+      await s0.restart({ newHostKey: true });
+      const started = sessionsStarted(s0);
+      const e = await refused(connect(conn(s0, { hostKeys: policy }), { acceptNew: true }));
+      assert.equal(e.kind, 'host-key');
+      assert.match(e.message, /HOST KEY CHANGED/);
+      assert.ok(e.message.includes(s0.hostKeyFingerprint), 'shows the new fingerprint');
+      assert.match(e.hint ?? '', /ssh-keygen -R/);
+      assert.equal(sessionsStarted(s0), started, 'no command ran');
+    } finally {
+      await s0.stop();
+    }
+  });
+
+  it('reports a wrong client key as an auth failure, without retrying', async () => {
+    const other = makeClientKey(join(dir, 'other'));
+    let retries = 0;
+    const e = await refused(connect(conn(a, { identityFile: other.privateKeyFile, retries: 3 }), { onRetry: () => retries++ }));
+    assert.equal(e.kind, 'auth');
+    assert.equal(retries, 0);
+  });
+
+  it('a closed port is unreachable after the configured retries with backoff', async () => {
+    const port = await freePort('127.0.0.24');
+    const seen: number[] = [];
+    const e = await refused(connect({ ...conn(a), address: '127.0.0.24', port, retries: 2 }, { backoffMs: 10, onRetry: (n, _e, delay) => seen.push(delay) }));
+    assert.equal(e.kind, 'unreachable');
+    assert.match(e.message, /ECONNREFUSED/);
+    assert.deepEqual(seen, [10, 20]);
+  });
+
+  it('a server that accepts TCP but never speaks SSH times out', async () => {
+    const silent: Server = createServer(() => {
+      /* hold the socket, say nothing */
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.25', r));
+    try {
+      const port = (silent.address() as { port: number }).port;
+      const e = await refused(connect({ ...conn(a), address: '127.0.0.25', port, connectTimeoutMs: 700 }));
+      assert.equal(e.kind, 'timeout');
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('a command over its timeout is stopped and the connection stays usable', async () => {
+    const s = await connect(conn(a, { commandTimeoutMs: 500 }));
+    const r = await s.exec(['sleep', '30']);
+    assert.equal(r.timedOut, true);
+    assert.equal((await s.exec(['echo', 'still here'])).stdout, 'still here\n');
+    s.close();
+  });
+
+  it('reaches a host through a jump host', async () => {
+    const before = a.connections();
+    const s = await connect(conn(b, { jump: { ...conn(a), name: 'a' } }));
+    const r = await s.exec(['sh', '-c', 'echo $SSH_CONNECTION']);
+    s.close();
+    assert.match(r.stdout, /^127\.0\.0\.1 \d+ 127\.0\.0\.22 /, 'b sees the connection coming from a (forwarded)');
+    assert.equal(a.connections() - before, 1);
+  });
+
+  it('a jump host with an unknown key is refused too', async () => {
+    const e = await refused(connect(conn(b, { jump: { ...conn(a), name: 'a', hostKeys: { knownHostsFiles: [], pins: [b.hostKeyFingerprint] } } })));
+    assert.equal(e.kind, 'host-key');
+    assert.match(e.message, /^jump host a:/);
+  });
+
+  it('a connection killed mid-command is reported as lost', async () => {
+    const s0 = await startSshd({ address: '127.0.0.26' });
+    try {
+      const s = await connect(conn(s0));
+      const p = s.exec(['sleep', '30']);
+      await new Promise((r) => setTimeout(r, 300));
+      s0.kill('SIGKILL');
+      const e = await refused(p);
+      assert.equal(e.kind, 'disconnected');
+      await refused(s.exec(['true']));
+    } finally {
+      await s0.stop();
+    }
+  });
+});

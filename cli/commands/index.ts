@@ -11,5 +11,6 @@ import { provisionApplyCommand, provisionPlanCommand, provisionStatusCommand, pr
 import { buildCommand } from './build.js';
 import { imageCommand } from './image.js';
 import { inspectCommand } from './inspect.js';
+import { smokeCommand } from './smoke.js';
 
-export const commands: Command[] = [configShowCommand, configSchemaCommand, doctorCommand, fetchCommand, kernelBuildCommand, kernelConfigCommand, kernelMenuconfigCommand, cleanCommand, inventoryCheckCommand, inventorySchemaCommand, inventoryImportCommand, provisionPlanCommand, provisionApplyCommand, provisionTeardownCommand, provisionStatusCommand, buildCommand, imageCommand, inspectCommand];
+export const commands: Command[] = [configShowCommand, configSchemaCommand, doctorCommand, fetchCommand, kernelBuildCommand, kernelConfigCommand, kernelMenuconfigCommand, cleanCommand, inventoryCheckCommand, inventorySchemaCommand, inventoryImportCommand, provisionPlanCommand, provisionApplyCommand, provisionTeardownCommand, provisionStatusCommand, buildCommand, imageCommand, inspectCommand, smokeCommand];

@@ -1,0 +1,99 @@
+// The QEMU command line for one VM, as a pure function of a VmSpec so that it
+// can be unit-tested and shown to users (`--verbose`, lab logs) exactly.
+import type { Firmware } from './firmware.js';
+import { LOOPBACK } from './ports.js';
+
+export type Accel = 'kvm' | 'tcg';
+export type Media = 'cdrom' | 'disk';
+
+export type BootSpec =
+  /** Direct kernel boot: fastest, lets the lab append to the kernel command line. */
+  | { kind: 'kernel'; kernel: string; initrd?: string; append: string }
+  /** The hybrid ISO as a CD-ROM. */
+  | { kind: 'cdrom'; iso: string }
+  /** The hybrid ISO as a raw disk, the way a USB stick boots. */
+  | { kind: 'disk'; image: string };
+
+export type NicModel = 'virtio-net-pci' | 'e1000';
+
+/**
+ * One NIC on a private L2 segment. Frames travel as UDP datagrams between
+ * loopback ports only: QEMU sends to `remotePort` (a segment hub) from `localPort`.
+ */
+export interface L2Nic {
+  id: string;
+  mac: string;
+  model: NicModel;
+  localPort: number;
+  remotePort: number;
+}
+
+export interface VmSpec {
+  name: string;
+  accel: Accel;
+  memoryMiB: number;
+  cpus: number;
+  firmware: Firmware;
+  /** OVMF_CODE.fd, required when firmware is uefi. */
+  ovmfCode?: string;
+  boot: BootSpec;
+  /** Guest serial console (ttyS0) goes here. */
+  serialLog: string;
+  /** Firmware debug port 0x402 (SeaBIOS writes its banner there): gives the firmware timestamp. */
+  firmwareLog?: string;
+  /** Management NIC (user-mode network, first NIC so it is eth0) with SSH forwarded from 127.0.0.1. */
+  management?: { sshPort: number; mac: string };
+  l2?: L2Nic[];
+  /** Extra raw disks (e.g. a backing device), attached read-write as virtio disks. */
+  disks?: string[];
+  pidFile?: string;
+}
+
+/** MAC addresses in the locally administered range 52:54:00 (QEMU's own prefix). */
+export function macFor(vmIndex: number, nicIndex: number): string {
+  const h = (n: number) => n.toString(16).padStart(2, '0');
+  return `52:54:00:${h(0x10 + nicIndex)}:${h((vmIndex >> 8) & 0xff)}:${h(vmIndex & 0xff)}`;
+}
+
+export function qemuArgs(spec: VmSpec): string[] {
+  const a: string[] = [];
+  a.push('-name', `vrio-${spec.name},process=vrio-${spec.name}`);
+  a.push('-machine', 'pc', '-accel', spec.accel);
+  a.push('-m', String(spec.memoryMiB), '-smp', String(spec.cpus));
+  // No display, no default devices we did not ask for; panics and reboots end QEMU
+  // (the images boot with panic=N) so a crashed guest cannot loop forever.
+  a.push('-display', 'none', '-vga', 'none', '-nodefaults', '-no-reboot', '-monitor', 'none');
+  a.push('-chardev', `file,id=ser0,path=${spec.serialLog}`, '-serial', 'chardev:ser0');
+  if (spec.firmwareLog) a.push('-chardev', `file,id=fwlog,path=${spec.firmwareLog}`, '-device', 'isa-debugcon,iobase=0x402,chardev=fwlog');
+  if (spec.firmware === 'uefi') {
+    if (!spec.ovmfCode) throw new Error('qemuArgs: uefi firmware needs ovmfCode');
+    a.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${spec.ovmfCode}`);
+  }
+  switch (spec.boot.kind) {
+    case 'kernel':
+      a.push('-kernel', spec.boot.kernel);
+      if (spec.boot.initrd) a.push('-initrd', spec.boot.initrd);
+      a.push('-append', spec.boot.append);
+      break;
+    case 'cdrom':
+      a.push('-drive', `file=${spec.boot.iso},media=cdrom,readonly=on,if=ide,index=2`, '-boot', 'order=d');
+      break;
+    case 'disk':
+      a.push('-drive', `file=${spec.boot.image},format=raw,readonly=on,if=virtio`, '-boot', 'order=c');
+      break;
+  }
+  for (const d of spec.disks ?? []) a.push('-drive', `file=${d},format=raw,if=virtio`);
+  if (spec.management) {
+    const m = spec.management;
+    // restrict=on: the guest gets DHCP but cannot reach the host or any outside
+    // address; only the explicit forward (bound to 127.0.0.1) connects to it.
+    a.push('-netdev', `user,id=mgmt,restrict=on,hostfwd=tcp:${LOOPBACK}:${m.sshPort}-:22`);
+    a.push('-device', `virtio-net-pci,netdev=mgmt,mac=${m.mac}`);
+  }
+  for (const n of spec.l2 ?? []) {
+    a.push('-netdev', `socket,id=${n.id},udp=${LOOPBACK}:${n.remotePort},localaddr=${LOOPBACK}:${n.localPort}`);
+    a.push('-device', `${n.model},netdev=${n.id},mac=${n.mac}`);
+  }
+  if (spec.pidFile) a.push('-pidfile', spec.pidFile);
+  return a;
+}

@@ -1,0 +1,194 @@
+// Starting and stopping one QEMU process. Every QEMU we start is remembered
+// by pid and killed by that pid on every way out: normal return, error,
+// timeout, Ctrl-C (the CLI aborts its signal; callers kill in `finally`) and
+// process exit (the 'exit' hook below, for anything a caller forgot).
+// Lab VMs outlive the CLI process; they are started detached and stopped by
+// the pid recorded in the lab's state dir (see killRecordedPid).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { commandLine, which } from '../../lib/exec.js';
+import { MissingToolError, VrioError } from '../../lib/errors.js';
+import { log } from '../../lib/log.js';
+import { qemuArgs, type VmSpec } from './args.js';
+import { ConsoleFollower } from './console.js';
+
+export const QEMU = 'qemu-system-x86_64';
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const live = new Set<number>();
+let hooked = false;
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', () => {
+    for (const pid of live) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  });
+}
+
+/** Pids of attached QEMU processes this process started and has not yet seen exit (for tests). */
+export function livePids(): number[] {
+  return [...live];
+}
+
+export function qemuBinary(): string {
+  const q = which(QEMU);
+  if (!q) throw new MissingToolError([{ tool: QEMU, debianPackage: 'qemu-system-x86', why: 'boots images for smoke tests and the lab' }]);
+  return q;
+}
+
+export interface StartOptions {
+  /** QEMU's own stdout/stderr (its error messages) go here. */
+  stderrLog: string;
+  /** Keep running after this process exits (lab VMs). */
+  detached?: boolean;
+}
+
+export class RunningVm {
+  readonly serial: ConsoleFollower;
+  readonly firmware?: ConsoleFollower;
+  exit?: ExitInfo;
+  readonly exited: Promise<ExitInfo>;
+
+  constructor(
+    readonly spec: VmSpec,
+    readonly pid: number,
+    readonly t0: number,
+    readonly stderrLog: string,
+    readonly command: string,
+    child: ChildProcess,
+  ) {
+    this.serial = new ConsoleFollower(spec.serialLog, t0).start();
+    if (spec.firmwareLog) this.firmware = new ConsoleFollower(spec.firmwareLog, t0).start();
+    this.exited = new Promise<ExitInfo>((resolve) => {
+      child.once('exit', (code, signal) => {
+        live.delete(pid);
+        this.exit = { code, signal };
+        this.serial.stop();
+        this.firmware?.stop();
+        resolve(this.exit);
+      });
+    });
+  }
+
+  get running(): boolean {
+    return this.exit === undefined;
+  }
+
+  /** Why the VM is no longer running, with QEMU's own last words; undefined while it runs. */
+  exitReason(): string | undefined {
+    if (!this.exit) return undefined;
+    const how = this.exit.signal ? `killed by ${this.exit.signal}` : `exit code ${this.exit.code}`;
+    const err = readTail(this.stderrLog, 5);
+    return `QEMU (${this.spec.name}) ended (${how})${err ? `: ${err}` : ''}`;
+  }
+
+  /** Kill this QEMU by its pid and wait for it to be gone. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<ExitInfo> {
+    if (this.exit) return this.exit;
+    try {
+      process.kill(this.pid, signal);
+    } catch {
+      /* exited meanwhile */
+    }
+    return this.exited;
+  }
+
+  /** Wait for QEMU to end by itself (e.g. after the guest powered off); kill it after the timeout. */
+  async waitOrKill(timeoutMs: number): Promise<{ exit: ExitInfo; killed: boolean }> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
+    const r = await Promise.race([this.exited, timedOut]);
+    clearTimeout(timer);
+    if (r !== 'timeout') return { exit: r, killed: false };
+    return { exit: await this.kill(), killed: true };
+  }
+}
+
+function readTail(file: string, n: number): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').filter((l) => !/warning: host doesn't support requested feature/.test(l)).slice(-n).join(' | ');
+  } catch {
+    return '';
+  }
+}
+
+export function startVm(spec: VmSpec, opts: StartOptions): RunningVm {
+  const bin = qemuBinary();
+  for (const f of [spec.serialLog, spec.firmwareLog, opts.stderrLog, spec.pidFile]) {
+    if (!f) continue;
+    mkdirSync(dirname(f), { recursive: true });
+    rmSync(f, { force: true });
+  }
+  const args = qemuArgs(spec);
+  const command = commandLine(bin, args);
+  log().debug(`$ ${command}`);
+  const errFd = openSync(opts.stderrLog, 'a');
+  const t0 = Date.now();
+  let child: ChildProcess;
+  try {
+    child = spawn(bin, args, { stdio: ['ignore', errFd, errFd], detached: Boolean(opts.detached) });
+  } finally {
+    closeSync(errFd);
+  }
+  if (child.pid === undefined) throw new VrioError(`could not start ${QEMU} for ${spec.name}`);
+  if (opts.detached) child.unref();
+  else {
+    hookExit();
+    live.add(child.pid);
+  }
+  return new RunningVm(spec, child.pid, t0, opts.stderrLog, command, child);
+}
+
+/** The command line of a live process, or undefined when it is gone. */
+export function processCmdline(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Kill a process recorded earlier (e.g. in a lab state file), but only if the
+ * pid still belongs to the process we started: its command line must contain
+ * `mustContain` (a state-dir path), so a recycled pid is never touched.
+ * Returns true when a process was killed.
+ */
+export async function killRecordedPid(pid: number, mustContain: string, timeoutMs = 5000): Promise<boolean> {
+  const cmd = processCmdline(pid);
+  if (!cmd || !cmd.includes(mustContain)) return false;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return false;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!processCmdline(pid)?.includes(mustContain)) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+  for (let i = 0; i < 50 && processCmdline(pid)?.includes(mustContain); i++) await new Promise((r) => setTimeout(r, 100));
+  return true;
+}
+
+export function pidFromFile(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const n = Number(readFileSync(file, 'utf8').trim());
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}

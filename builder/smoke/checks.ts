@@ -1,0 +1,114 @@
+// The checks smoke runs over SSH in a booted image: kernel release, the role's
+// modules load with the parameters we pass (read back from sysfs) and unload,
+// the role's device nodes appear, and the user's own --check commands.
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { dataPath } from '../../lib/paths.js';
+import type { SmokeImage } from './image.js';
+import type { SshSession } from './ssh.js';
+
+interface ChecksData {
+  moduleParams: Record<string, Partial<Record<'all' | 'iohyp' | 'guest', Record<string, string | number>>>>;
+  defaultModules: Record<'iohyp' | 'guest', string[]>;
+  skipModules: string[];
+  deviceNodes: Record<'iohyp' | 'guest', string[]>;
+  commandTimeoutSeconds: number;
+}
+
+let data: ChecksData | undefined;
+export function checksData(): ChecksData {
+  data ??= parse(readFileSync(dataPath('builder/smoke/checks.yaml'), 'utf8')) as ChecksData;
+  return data;
+}
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+  seconds: number;
+}
+
+/** Module names are passed to a remote shell: allow only what a kernel module name can be. */
+const moduleName = /^[A-Za-z0-9_-]{1,64}$/;
+const paramValue = /^[A-Za-z0-9_.:-]{0,64}$/;
+
+export function moduleParams(mod: string, kind: SmokeImage['kind']): Record<string, string> {
+  const p = checksData().moduleParams[mod];
+  if (!p) return {};
+  const merged = { ...(p.all ?? {}), ...(kind === 'iohyp' || kind === 'guest' ? (p[kind] ?? {}) : {}) };
+  return Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, String(v)]));
+}
+
+export function modulesToLoad(img: SmokeImage): string[] {
+  const d = checksData();
+  const listed = img.modules.length ? img.modules : img.kind === 'unknown' ? [] : d.defaultModules[img.kind];
+  return listed.filter((m) => !d.skipModules.includes(m));
+}
+
+/** The shell script that loads the modules, prints each parameter as the kernel sees it, then unloads. */
+export function moduleScript(mods: string[], kind: SmokeImage['kind']): string {
+  const lines = ['set -e'];
+  for (const m of mods) {
+    if (!moduleName.test(m)) throw new Error(`bad module name in image manifest: ${m}`);
+    const params = moduleParams(m, kind);
+    for (const [k, v] of Object.entries(params)) if (!moduleName.test(k) || !paramValue.test(v)) throw new Error(`bad parameter ${k}=${v} for ${m}`);
+    lines.push(`modprobe ${m} ${Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ')}`.trim());
+    lines.push(`test -d /sys/module/${m} || { echo "module ${m}: not in /sys/module after modprobe" >&2; exit 1; }`);
+    for (const k of Object.keys(params)) lines.push(`echo "param ${m} ${k} $(cat /sys/module/${m}/parameters/${k})"`);
+  }
+  return lines.join('\n');
+}
+
+export function unloadScript(mods: string[]): string {
+  const rev = [...mods].reverse();
+  return [
+    ...rev.map((m) => `if grep -q '^${m} ' /proc/modules; then modprobe -r ${m} || rmmod ${m}; fi`),
+    ...rev.map((m) => `if grep -q '^${m} ' /proc/modules; then echo "module ${m}: still loaded after unload" >&2; exit 1; fi`),
+  ].join('\n');
+}
+
+async function timed(name: string, fn: () => Promise<string>): Promise<CheckResult> {
+  const t = Date.now();
+  try {
+    const detail = await fn();
+    return { name, ok: true, detail, seconds: (Date.now() - t) / 1000 };
+  } catch (e) {
+    return { name, ok: false, detail: (e as Error).message, seconds: (Date.now() - t) / 1000 };
+  }
+}
+
+export async function runChecks(ssh: SshSession, img: SmokeImage, userChecks: string[]): Promise<CheckResult[]> {
+  const timeoutMs = checksData().commandTimeoutSeconds * 1000;
+  const out: CheckResult[] = [];
+  out.push(
+    await timed('kernel', async () => {
+      const rel = (await ssh.check('uname -r', { timeoutMs })).trim();
+      if (img.kernelRelease && rel !== img.kernelRelease) throw new Error(`running kernel ${rel}, image manifest says ${img.kernelRelease}`);
+      return rel;
+    }),
+  );
+  const mods = modulesToLoad(img);
+  if (mods.length) {
+    out.push(
+      await timed('modules load', async () => {
+        const r = await ssh.exec(moduleScript(mods, img.kind), { timeoutMs });
+        if (r.code !== 0) {
+          const dmesg = (await ssh.exec('dmesg | tail -n 8', { timeoutMs })).stdout.trim();
+          throw new Error(`${r.stderr.trim() || `exit ${r.code}`}${dmesg ? `\n  dmesg: ${dmesg.split('\n').join('\n         ')}` : ''}`);
+        }
+        const seen = new Map(r.stdout.split('\n').filter((l) => l.startsWith('param ')).map((l) => { const [, m, k, ...v] = l.split(' '); return [`${m}.${k}`, v.join(' ')]; }));
+        for (const m of mods) {
+          for (const [k, v] of Object.entries(moduleParams(m, img.kind))) {
+            if (seen.get(`${m}.${k}`) !== v) throw new Error(`module ${m} parameter ${k}: kernel shows '${seen.get(`${m}.${k}`)}', loaded with '${v}'`);
+          }
+        }
+        return mods.join(', ');
+      }),
+    );
+    const nodes = img.kind === 'unknown' ? [] : checksData().deviceNodes[img.kind];
+    for (const n of nodes) out.push(await timed(`device ${n}`, async () => (await ssh.check(`test -c ${n} && ls -l ${n}`, { timeoutMs })).trim()));
+    out.push(await timed('modules unload', async () => (await ssh.check(unloadScript(mods), { timeoutMs }), `${mods.length} unloaded`)));
+  }
+  for (const c of userChecks) out.push(await timed(`check: ${c}`, async () => (await ssh.check(c, { timeoutMs })).trim().split('\n').slice(-1)[0] ?? ''));
+  return out;
+}

@@ -36,7 +36,7 @@ function gitApplyEnv(cwd: string): Record<string, string> {
 export function writeSeries(dir: string, patches: readonly PatchFile[]): string[] {
   mkdirSync(dir, { recursive: true });
   return patches.map((p, i) => {
-    const f = join(dir, `${String(i + 1).padStart(4, '0')}-${p.name.replace(/^\d{4}-/, '')}`);
+    const f = join(dir, `${String(i + 1).padStart(4, '0')}-${p.name.replace(/[^A-Za-z0-9._-]+/g, '-')}`);
     writeFileSync(f, p.text);
     return f;
   });

@@ -161,16 +161,22 @@ export function readKconfig(tree: string, symbols: ReadonlySet<string>): Map<str
   for (const file of kconfigFiles(tree)) {
     const text = readFileSync(file, 'utf8');
     let cur: string | undefined;
+    // Enclosing `if EXPR ... endif` blocks of this file: their EXPR is a dependency too.
+    const ifs: string[] = [];
     for (const raw of text.split('\n')) {
+      const rel = file.slice(tree.length + 1);
       const cfg = /^\s*(?:menu)?config\s+([A-Za-z0-9_]+)\s*$/.exec(raw);
       if (cfg) {
         cur = cfg[1];
+        if (symbols.has(cur)) get(cur, rel).dependsOn.push(...ifs);
         continue;
       }
+      const ifm = /^\s*if\s+(.+?)\s*$/.exec(raw);
+      if (ifm) ifs.push(ifm[1]);
+      if (/^\s*endif\b/.test(raw)) ifs.pop();
       if (/^\s*(choice|endchoice|menu|endmenu|if|endif|source|comment|mainmenu)\b/.test(raw)) cur = undefined;
       if (!cur) continue;
       const watched = symbols.has(cur);
-      const rel = file.slice(tree.length + 1);
       const dep = /^\s*depends on\s+(.+?)\s*$/.exec(raw);
       if (dep && watched) get(cur, rel).dependsOn.push(dep[1]);
       if (watched && /^\s*(bool|tristate|string|int|hex|prompt)\s+"/.test(raw)) get(cur, rel).hasPrompt = true;

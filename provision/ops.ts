@@ -111,10 +111,8 @@ function unloadChange(host: Host, name: string, why: string): Change {
 
 /** Module loads/reloads for `apply`, in load order. */
 export function planModules(host: Host, facts: Facts): { changes: Change[]; errors: string[] } {
-  const errors: string[] = [];
-  if (!facts.modulesSupported) {
-    return { changes: [], errors: [`kernel ${facts.kernel || '?'} has no loadable-module support (/proc/modules missing)`] };
-  }
+  // Without module support nothing can load; the plan still shows what would.
+  const errors: string[] = facts.modulesSupported ? [] : [`kernel ${facts.kernel || '?'} has no loadable-module support (/proc/modules missing)`];
   // The first module that is missing or loaded with other parameters: it and
   // everything after it that is loaded must go (reverse order), then load from there.
   let from = -1;

@@ -1,0 +1,176 @@
+// Hostile package contents are refused with an error naming the package, the
+// entry and the rule, and nothing lands outside (or is left inside) the target.
+import assert from 'node:assert/strict';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import { pack, type Header } from 'tar-stream';
+import { unpackDeb } from '../../builder/debs/apt.js';
+import { extractTarSafe, UnsafeArchiveError, type ExtractLimits } from '../../builder/debs/extract.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'vrio-extract-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+type Entry = Partial<Header> & { name: string; body?: string | Buffer };
+
+/** An uncompressed tar holding exactly these entries (tar-stream writes what it is told). */
+async function makeTar(entries: Entry[]): Promise<Buffer> {
+  const p = pack();
+  const chunks: Buffer[] = [];
+  p.on('data', (c) => void chunks.push(c as Buffer));
+  const done = new Promise<void>((r) => p.on('end', () => r()));
+  for (const { body, ...h } of entries) {
+    await new Promise<void>((resolve, reject) => {
+      const cb = (err?: Error | null) => (err ? reject(err) : resolve());
+      if (body !== undefined) p.entry({ mode: 0o644, ...h }, body, cb);
+      else p.entry({ mode: 0o755, ...h }, cb);
+    });
+  }
+  p.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+/** A minimal .deb: an ar archive of debian-binary, control.tar and data.tar (uncompressed). */
+function makeDeb(control: Buffer, data: Buffer): Buffer {
+  const member = (name: string, body: Buffer) => {
+    const h = Buffer.alloc(60, ' ');
+    h.write(name.padEnd(16), 0, 'latin1');
+    h.write('0'.padEnd(12), 16, 'latin1');
+    h.write('0'.padEnd(6), 28, 'latin1');
+    h.write('0'.padEnd(6), 34, 'latin1');
+    h.write('100644'.padEnd(8), 40, 'latin1');
+    h.write(String(body.length).padEnd(10), 48, 'latin1');
+    h.write('`\n', 58, 'latin1');
+    return Buffer.concat([h, body, body.length % 2 ? Buffer.from('\n') : Buffer.alloc(0)]);
+  };
+  return Buffer.concat([Buffer.from('!<arch>\n'), member('debian-binary', Buffer.from('2.0\n')), member('control.tar', control), member('data.tar', data)]);
+}
+
+async function controlTar(pkg: string): Promise<Buffer> {
+  return makeTar([
+    { name: './', type: 'directory' },
+    { name: './control', body: `Package: ${pkg}\nVersion: 1.0\nArchitecture: amd64\nMaintainer: test <t@example.invalid>\nDescription: test\n` },
+  ]);
+}
+
+let n = 0;
+/** Extract into a fresh target inside a fresh box; returns both so a test can look around. */
+async function tryExtract(entries: Entry[], limits?: ExtractLimits): Promise<{ box: string; dest: string; err?: unknown }> {
+  const box = join(tmp, `box${n++}`);
+  mkdirSync(box);
+  writeFileSync(join(box, 'sentinel'), 'untouched');
+  const dest = join(box, 'root');
+  try {
+    await extractTarSafe(Readable.from([await makeTar(entries)]), dest, 'package evil 6.6', limits);
+    return { box, dest };
+  } catch (err) {
+    return { box, dest, err };
+  }
+}
+
+function assertRefused(r: { box: string; dest: string; err?: unknown }, entry: string, rule: string): void {
+  assert.ok(r.err instanceof UnsafeArchiveError, `expected a refusal, got ${String(r.err)}`);
+  const e = r.err as UnsafeArchiveError;
+  assert.equal(e.rule, rule);
+  assert.equal(e.entry, entry);
+  assert.match(e.message, /^package evil 6\.6: refused entry /);
+  assert.ok(e.message.includes(`'${entry}'`), e.message);
+  // Nothing left in the target, nothing new beside it.
+  assert.equal(existsSync(r.dest), false, 'the half-extracted target is removed');
+  assert.deepEqual(readdirSync(r.box), ['sentinel']);
+  assert.equal(readFileSync(join(r.box, 'sentinel'), 'utf8'), 'untouched');
+}
+
+describe('safe extraction of package archives', () => {
+  it('extracts an ordinary package layout', async () => {
+    const r = await tryExtract([
+      { name: './', type: 'directory' },
+      { name: './usr/', type: 'directory' },
+      { name: './usr/bin/', type: 'directory' },
+      { name: './usr/bin/tool', body: 'ELF?', mode: 0o755 },
+      { name: './usr/bin/alias', type: 'symlink', linkname: 'tool' },
+      { name: './lib64/', type: 'directory' },
+      { name: './lib64/ld.so', type: 'symlink', linkname: '/usr/bin/tool' }, // absolute = from the image root
+      { name: './usr/bin/hard', type: 'link', linkname: './usr/bin/tool' },
+    ]);
+    assert.equal(r.err, undefined);
+    assert.equal(readFileSync(join(r.dest, 'usr/bin/tool'), 'utf8'), 'ELF?');
+    assert.equal(lstatSync(join(r.dest, 'usr/bin/tool')).mode & 0o777, 0o755);
+    assert.equal(readlinkSync(join(r.dest, 'usr/bin/alias')), 'tool');
+    assert.equal(readlinkSync(join(r.dest, 'lib64/ld.so')), '/usr/bin/tool');
+    assert.equal(readFileSync(join(r.dest, 'usr/bin/hard'), 'utf8'), 'ELF?');
+  });
+
+  it("refuses '..' path traversal", async () => {
+    assertRefused(await tryExtract([{ name: '../escape.txt', body: 'x' }]), '../escape.txt', 'dot-dot');
+    assertRefused(await tryExtract([{ name: './usr/', type: 'directory' }, { name: './usr/../../escape', body: 'x' }]), './usr/../../escape', 'dot-dot');
+  });
+
+  it('refuses absolute paths', async () => {
+    assertRefused(await tryExtract([{ name: '/etc/passwd', body: 'root::0:0::/:/bin/sh\n' }]), '/etc/passwd', 'absolute-path');
+  });
+
+  it('refuses symlinks that point outside the root', async () => {
+    assertRefused(await tryExtract([{ name: './lib/', type: 'directory' }, { name: './lib/up', type: 'symlink', linkname: '../../../etc' }]), './lib/up', 'symlink-escape');
+    assertRefused(await tryExtract([{ name: './up', type: 'symlink', linkname: '..' }]), './up', 'symlink-escape');
+  });
+
+  it('refuses writing through a symlink the archive planted', async () => {
+    // The link itself is legal (absolute = inside the image), the write through it is not.
+    const r = await tryExtract([
+      { name: './etc', type: 'symlink', linkname: '/' },
+      { name: './etc/passwd', body: 'x' },
+    ]);
+    assertRefused(r, './etc/passwd', 'through-symlink');
+  });
+
+  it('refuses device nodes and FIFOs', async () => {
+    assertRefused(await tryExtract([{ name: './dev/', type: 'directory' }, { name: './dev/sda', type: 'block-device', devmajor: 8, devminor: 0 }]), './dev/sda', 'device-node');
+    assertRefused(await tryExtract([{ name: './mem', type: 'character-device', devmajor: 1, devminor: 1 }]), './mem', 'device-node');
+    assertRefused(await tryExtract([{ name: './pipe', type: 'fifo' }]), './pipe', 'fifo');
+  });
+
+  it('refuses hard links to absolute paths or to nothing extracted before', async () => {
+    assertRefused(await tryExtract([{ name: './shadow', type: 'link', linkname: '/etc/shadow' }]), './shadow', 'hardlink-absolute-path');
+    assertRefused(await tryExtract([{ name: './x', type: 'link', linkname: './not-there' }]), './x', 'hardlink-source');
+  });
+
+  it('refuses oversize files and archives', async () => {
+    const limits = { maxEntryBytes: 1024, maxTotalBytes: 1536, maxEntries: 10 };
+    assertRefused(await tryExtract([{ name: './big', body: Buffer.alloc(2048) }], limits), './big', 'max-entry-size');
+    assertRefused(await tryExtract([{ name: './a', body: Buffer.alloc(1000) }, { name: './b', body: Buffer.alloc(1000) }], limits), './b', 'max-total-size');
+    const many = Array.from({ length: 12 }, (_, i) => ({ name: `./f${i}`, body: 'x' }));
+    assertRefused(await tryExtract(many, limits), './f10', 'max-entries');
+  });
+
+  it('refuses a hostile .deb read through dpkg-deb --fsys-tarfile, naming the package', async () => {
+    const deb = join(tmp, 'evil.deb');
+    writeFileSync(deb, makeDeb(await controlTar('evil'), await makeTar([{ name: './', type: 'directory' }, { name: './../../pwned', body: 'x' }])));
+    const dest = join(tmp, 'deb-root');
+    await assert.rejects(unpackDeb(deb, dest, 'package evil 1.0'), (e: unknown) => {
+      assert.ok(e instanceof UnsafeArchiveError);
+      assert.match(e.message, /^package evil 1\.0: refused entry '\.\/\.\.\/\.\.\/pwned': path contains '\.\.' \[dot-dot\]/);
+      return true;
+    });
+    assert.equal(existsSync(dest), false);
+    assert.equal(existsSync(join(tmp, '..', 'pwned')), false);
+  });
+
+  it('unpacks a well-formed .deb and reports a corrupt one clearly', async () => {
+    const good = join(tmp, 'good.deb');
+    writeFileSync(good, makeDeb(await controlTar('good'), await makeTar([{ name: './', type: 'directory' }, { name: './bin/', type: 'directory' }, { name: './bin/ok', body: 'fine', mode: 0o755 }])));
+    const dest = join(tmp, 'good-root');
+    const entries = await unpackDeb(good, dest, 'package good 1.0');
+    assert.deepEqual(entries.map((e) => e.path), ['bin', 'bin/ok']);
+    assert.equal(readFileSync(join(dest, 'bin/ok'), 'utf8'), 'fine');
+
+    const bad = join(tmp, 'bad.deb');
+    writeFileSync(bad, 'this is not an ar archive');
+    const dest2 = join(tmp, 'bad-root');
+    await assert.rejects(unpackDeb(bad, dest2, 'package bad 1.0'), /package bad 1\.0: .*dpkg-deb/);
+    assert.equal(existsSync(dest2), false);
+  });
+});

@@ -9,9 +9,8 @@ import type { SshSession } from './ssh.js';
 
 interface ChecksData {
   moduleParams: Record<string, Partial<Record<'all' | 'iohyp' | 'guest', Record<string, string | number>>>>;
-  defaultModules: Record<'iohyp' | 'guest', string[]>;
-  skipModules: string[];
-  deviceNodes: Record<'iohyp' | 'guest', string[]>;
+  roleModules: Record<'iohyp' | 'guest', string[]>;
+  deviceNodes: Record<string, Partial<Record<'iohyp' | 'guest', string[]>>>;
   commandTimeoutSeconds: number;
 }
 
@@ -40,9 +39,15 @@ export function moduleParams(mod: string, kind: SmokeImage['kind']): Record<stri
 }
 
 export function modulesToLoad(img: SmokeImage): string[] {
-  const d = checksData();
-  const listed = img.modules.length ? img.modules : img.kind === 'unknown' ? [] : d.defaultModules[img.kind];
-  return listed.filter((m) => !d.skipModules.includes(m));
+  if (img.kind === 'unknown') return [];
+  const wanted = checksData().roleModules[img.kind];
+  // An image that does not record its modules gets the full vRIO set tried.
+  return img.modules.length ? wanted.filter((m) => img.modules.includes(m)) : wanted.filter((m) => m.startsWith('vrio_') && m !== 'vrio_test');
+}
+
+export function deviceNodes(mods: string[], kind: SmokeImage['kind']): string[] {
+  if (kind === 'unknown') return [];
+  return mods.flatMap((m) => checksData().deviceNodes[m]?.[kind] ?? []);
 }
 
 /** The shell script that loads the modules, prints each parameter as the kernel sees it, then unloads. */
@@ -105,7 +110,7 @@ export async function runChecks(ssh: SshSession, img: SmokeImage, userChecks: st
         return mods.join(', ');
       }),
     );
-    const nodes = img.kind === 'unknown' ? [] : checksData().deviceNodes[img.kind];
+    const nodes = deviceNodes(mods, img.kind);
     for (const n of nodes) out.push(await timed(`device ${n}`, async () => (await ssh.check(`test -c ${n} && ls -l ${n}`, { timeoutMs })).trim()));
     out.push(await timed('modules unload', async () => (await ssh.check(unloadScript(mods), { timeoutMs }), `${mods.length} unloaded`)));
   }

@@ -20,7 +20,7 @@ export interface SmokeImage {
   hostKeyPins: string[];
   clientKey: string;
   kernelRelease?: string;
-  /** Modules the role's image ships for loading (the manifest's role module list). */
+  /** Kernel modules the image ships (the manifest's kernel.modules); empty when not recorded. */
   modules: string[];
   /** The image's kernel line ("3.10", "6.1"...), when the manifest says. */
   kernelLine?: string;
@@ -84,7 +84,7 @@ export function loadImage(arg: string, cwd: string, o: { key?: string } = {}): S
   );
   const clientKey = keyCands.find((k) => existsSync(k));
   if (!clientKey) throw new VrioError(`no client key to log into ${role}: looked for ${keyCands.join(', ')}`, { hint: 'pass --key FILE (the private key whose public half the image authorises)' });
-  const modulesRaw = pick(m, 'modules', 'role.modules', 'kernel.modules');
+  const modulesRaw = pick(m, 'kernel.modules', 'modules');
   const modules = Array.isArray(modulesRaw) ? modulesRaw.map((x) => (typeof x === 'string' ? x : str((x as Json)?.name))).filter((x): x is string => Boolean(x)) : [];
   return {
     name: role,
@@ -100,6 +100,6 @@ export function loadImage(arg: string, cwd: string, o: { key?: string } = {}): S
     kernelRelease: str(pick(m, 'kernel.release', 'kernelRelease', 'release')),
     kernelLine: str(pick(m, 'kernel.line', 'kernelLine')),
     modules,
-    isoSha256: str(pick(m, 'files.isoSha256', 'sha256.iso', 'hashes.iso')),
+    isoSha256: iso ? str(pick(m, `outputs.${basename(iso)}.sha256`)) : undefined,
   };
 }

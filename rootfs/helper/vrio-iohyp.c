@@ -491,6 +491,43 @@ static int do_list(int json) {
 	return 0;
 }
 
+/* ---- abi: our layout, in the same words as the header probe in the tests -- */
+
+#define ABI(name, field) printf("%s %zu\n", name, offsetof(struct vrio_request, field))
+static int do_abi(void) {
+	printf("sizeof %zu\n", sizeof(struct vrio_request));
+	ABI("device_name", device_name);
+	ABI("interface_name", interface_name);
+	ABI("guest_mac_address", guest_mac);
+	ABI("guest_ip_address", guest_ip);
+	ABI("cmd", cmd);
+	ABI("x", x);
+	ABI("create.device_path", x.create.device_path);
+	ABI("create.gsocket", x.create.gsocket);
+	ABI("create.host_priv", x.create.host_priv);
+	ABI("create.host_port", x.create.host_port);
+	ABI("create.guest_priv", x.create.guest_priv);
+	ABI("create.guest_port", x.create.guest_port);
+	ABI("create.config", x.create.config);
+	ABI("blk.device_name", x.create.config.blk.device_name);
+	ABI("blk.features", x.create.config.blk.features);
+	ABI("blk.capacity", x.create.config.blk.capacity);
+	ABI("blk.blk_size", x.create.config.blk.blk_size);
+	ABI("blk.seg_max", x.create.config.blk.seg_max);
+	ABI("blk.geometry", x.create.config.blk.geometry);
+	ABI("blk.wce", x.create.config.blk.wce);
+	ABI("net.features", x.create.config.net.features);
+	ABI("net.mac", x.create.config.net.mac);
+	ABI("net.status", x.create.config.net.status);
+	ABI("remove.device_id", x.remove.device_id);
+	ABI("remove.device_uid", x.remove.device_uid);
+	ABI("poll.nr_iocores", x.poll.nr_iocores);
+	ABI("poll.iocores", x.poll.iocores);
+	ABI("sdev.nr_iov", x.sdev.nr_iov);
+	printf("ioctl.create 0x%lx\nioctl.remove 0x%lx\nioctl.sanity 0x%lx\n", IOC_CREATE, IOC_REMOVE, IOC_SANITY);
+	return 0;
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static int build(const char *verb, int argc, char **argv, struct vrio_request *r) {
@@ -515,6 +552,7 @@ int main(int argc, char **argv) {
 		usage_line(stdout);
 		return 0;
 	}
+	if (!strcmp(verb, "abi")) return do_abi(); /* for the ABI tests: our struct layout */
 	if (!strcmp(verb, "dump-request")) {
 		if (argc < 3 || !build(argv[2], argc - 3, argv + 3, &r)) bad("dump-request", "needs create-blk, create-net or remove and its arguments");
 		dump(&r);

@@ -155,7 +155,7 @@ export async function createFleet(count: number, opts: FleetOptions = {}): Promi
     hosts.splice(0, hosts.length, ...started);
     const knownHostsFile = join(dir, 'known_hosts');
     writeFileSync(knownHostsFile, hosts.map((h) => h.sshd.knownHostsLine).join('\n') + '\n');
-    opts.log?.(`fleet: ${count} sshd host(s) on ${network === 'netns' ? `network namespaces (10.${block}.0.0/16)` : 'loopback addresses'}`);
+    opts.log?.(`fleet: ${count} sshd host(s) on ${network === 'netns' ? `network namespaces (10.${block}.0.0/16)` : 'loopback addresses'}, files in ${dir}`);
     return {
       network,
       dir,

@@ -65,30 +65,27 @@ export function requiredModules(): Record<'iohyp' | 'guest', string[]> {
   }
 }
 
-const DEFAULT_MTU = 8100;
-const DEFAULT_SOCKET_MEMORY = 3407872;
-
 function iniValue(v: string | number): string {
   const s = String(v);
-  // INI inventory values are parsed by shlex: quote anything with spaces or quotes.
+  // INI inventory values are split like a shell line: quote anything else.
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /**
- * Our inventory as an Ansible INI inventory: groups `iohyps` and `guests`,
- * connection settings as ansible_* variables, and the facts the playbooks need
- * (iface, mtu, role, required_modules, socket_mem, scratch) as host variables.
+ * Our inventory as an Ansible INI inventory, in the variable names
+ * `vrio inventory import` reads back (groups iohyps/guests, ansible_host/port/
+ * user/ssh_private_key_file, vrio_interface/mtu/iohyp/mac/ip), plus what the
+ * bench playbooks need: the host's scratch root and the modules its role loads.
  */
 export function toAnsibleIni(inv: BenchInventory, modules = requiredModules()): string {
   const lines: string[] = ['# Converted from the vrio inventory by the vrio-appliance benchmark.'];
-  const hostLine = (name: string, e: BenchHostEntry & { l2: { interface: string } }, role: 'iohyp' | 'guest') => {
+  const hostLine = (name: string, e: BenchHostEntry & { l2: { interface: string } }, role: 'iohyp' | 'guest', extra: Record<string, string> = {}) => {
     const vars: Record<string, string | number> = {
       ansible_host: e.address,
-      ansible_port: e.connection?.port ?? 22,
-      iface: e.l2.interface,
-      mtu: e.mtu ?? DEFAULT_MTU,
-      role,
-      socket_mem: DEFAULT_SOCKET_MEMORY,
+      ...(e.connection?.port !== undefined ? { ansible_port: e.connection.port } : {}),
+      vrio_interface: e.l2.interface,
+      ...(e.mtu !== undefined ? { vrio_mtu: e.mtu } : {}),
+      ...extra,
       scratch: e.vars.scratch,
       // Inline host values are Python literals to Ansible (a list here); :vars values would be strings.
       required_modules: JSON.stringify(modules[role]),
@@ -96,7 +93,11 @@ export function toAnsibleIni(inv: BenchInventory, modules = requiredModules()): 
     return `${name} ${Object.entries(vars).map(([k, v]) => `${k}=${iniValue(v)}`).join(' ')}`;
   };
   lines.push('[iohyps]', ...Object.entries(inv.iohyps).map(([n, e]) => hostLine(n, e, 'iohyp')), '');
-  lines.push('[guests]', ...Object.entries(inv.guests).map(([n, e]) => hostLine(n, e, 'guest')), '');
+  lines.push(
+    '[guests]',
+    ...Object.entries(inv.guests).map(([n, e]) => hostLine(n, e, 'guest', { vrio_iohyp: e.iohyp, vrio_mac: e.l2.mac, vrio_ip: e.l2.ip })),
+    '',
+  );
   lines.push(
     '[all:vars]',
     `ansible_user=${iniValue(inv.connection.user)}`,

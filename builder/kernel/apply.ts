@@ -1,12 +1,13 @@
-// Applying a patch series to a tree with `git apply` (which works outside a
-// repository, applies a series atomically in one call, and never fuzzes).
-// The whole series is checked first (dry run); nothing changes unless every
-// patch applies, and a failure names the patch, the file and the hunk.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// Applying a patch series to a tree with `git apply` (works outside a
+// repository, understands git's new-file/mode/binary patches, never fuzzes).
+// The whole series is checked first (dry run on a scratch copy of the files it
+// touches); nothing changes unless every patch applies, and a failure names
+// the patch, the file and the hunk.
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { VrioError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
-import { hunkAt, type PatchFile } from './patchfile.js';
+import { hunkAt, sectionPaths, splitPatch, type PatchFile } from './patchfile.js';
 
 export class PatchError extends VrioError {
   constructor(
@@ -42,8 +43,8 @@ export function writeSeries(dir: string, patches: readonly PatchFile[]): string[
   });
 }
 
-async function gitApply(cwd: string, files: string[], check: boolean, logFile?: string) {
-  return run('git', ['apply', ...(check ? ['--check'] : []), '-p1', '--whitespace=nowarn', ...files], {
+async function gitApply(cwd: string, files: string[], logFile?: string) {
+  return run('git', ['apply', '-p1', '--whitespace=nowarn', ...files], {
     cwd,
     env: gitApplyEnv(cwd),
     allowFail: true,
@@ -51,30 +52,47 @@ async function gitApply(cwd: string, files: string[], check: boolean, logFile?: 
   });
 }
 
-/** Dry-run the whole series against `tree`; throws PatchError for the first patch that fails. */
-export async function checkSeries(tree: string, patches: readonly PatchFile[], files: string[], logFile?: string): Promise<void> {
-  if (files.length === 0) return;
-  const all = await gitApply(tree, files, true, logFile);
-  if (all.code === 0) return;
-  // Find the first failing patch: the shortest prefix that fails.
-  for (let k = 1; k <= files.length; k++) {
-    const r = k === files.length ? all : await gitApply(tree, files.slice(0, k), true);
-    if (r.code === 0) continue;
-    const err = r.stderr.trim();
-    const failed = /error: patch failed: (.+):(\d+)/.exec(err);
-    const other = /error: ([^:]+): (No such file or directory|already exists in working directory|does not exist in index|patch does not apply|does not match index)/.exec(err);
-    const file = failed?.[1] ?? other?.[1];
-    const hunk = failed ? hunkAt(patches[k - 1], failed[1], Number(failed[2]))?.index : undefined;
-    throw new PatchError(patches[k - 1].name, file, hunk, err.split('\n').slice(0, 6).join('\n'));
-  }
-  throw new PatchError(patches[patches.length - 1].name, undefined, undefined, all.stderr.trim());
+function failure(patch: PatchFile, stderr: string): PatchError {
+  const err = stderr.trim();
+  const failed = /error: patch failed: (.+):(\d+)/.exec(err);
+  const other = /error: ([^:]+): (No such file or directory|already exists in working directory|does not exist in index|patch does not apply|does not match index|wrong type)/.exec(err);
+  const file = failed?.[1] ?? other?.[1];
+  const hunk = failed ? hunkAt(patch, failed[1], Number(failed[2]))?.index : undefined;
+  return new PatchError(patch.name, file, hunk, err.split('\n').slice(0, 6).join('\n'));
 }
 
-/** Check, then apply. The tree is unchanged when this throws. */
+/**
+ * Dry run: apply the series, patch by patch, to a scratch copy of just the
+ * files it touches. Later patches see earlier ones (a file created by patch 4
+ * and changed by patch 5), and the tree itself is not written. Throws
+ * PatchError for the first patch that fails.
+ */
+export async function checkSeries(tree: string, patches: readonly PatchFile[], files: string[], logFile?: string): Promise<void> {
+  if (files.length === 0) return;
+  const scratch = mkdtempSync(join(dirname(files[0]), '.dry-run-'));
+  try {
+    const paths = new Set(patches.flatMap((p) => splitPatch(p.text).flatMap(sectionPaths)));
+    for (const p of paths) {
+      const from = join(tree, p);
+      if (!existsSync(from)) continue;
+      mkdirSync(dirname(join(scratch, p)), { recursive: true });
+      cpSync(from, join(scratch, p), { recursive: true, preserveTimestamps: true });
+    }
+    for (let i = 0; i < files.length; i++) {
+      const r = await gitApply(scratch, [files[i]], logFile);
+      if (r.code !== 0) throw failure(patches[i], r.stderr);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Check, then apply. The tree is unchanged when this throws a PatchError. */
 export async function applySeries(tree: string, patches: readonly PatchFile[], seriesDir: string, logFile?: string): Promise<void> {
   const files = writeSeries(seriesDir, patches);
   await checkSeries(tree, patches, files, logFile);
-  if (files.length === 0) return;
-  const r = await gitApply(tree, files, false, logFile);
-  if (r.code !== 0) throw new VrioError(`applying the series failed after a clean dry run:\n${r.stderr.trim()}`);
+  for (let i = 0; i < files.length; i++) {
+    const r = await gitApply(tree, [files[i]], logFile);
+    if (r.code !== 0) throw new VrioError(`applying ${patches[i].name} failed after a clean dry run:\n${r.stderr.trim()}`);
+  }
 }

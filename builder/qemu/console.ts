@@ -12,7 +12,7 @@ export interface ConsoleLine {
 
 // Bootloaders and firmware paint the serial console with ANSI/VT100 sequences.
 // eslint-disable-next-line no-control-regex
-const ansi = /\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>78cDEHM]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
+const ansi = /\x1b\[[0-9;?=]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>78cDEHM]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
 
 export function cleanLine(raw: string): string {
   return raw.replace(ansi, '').replace(/\r/g, '').trimEnd();

@@ -108,10 +108,10 @@ export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; 
         });
         stamp(report.provisioning);
       } else if (s === 'build') {
-        report.build = await benchBuild({ quick: o.quick, runs: o.runs, workDir: dir, log: o.log, signal: o.signal });
+        report.build = await benchBuild({ quick: o.quick, runs: o.runs, workDir: dir, ciDir: join(work, 'ci'), log: o.log, signal: o.signal });
         stamp(report.build);
       } else {
-        report.boot = await benchBoot({ quick: o.quick, runs: o.runs, workDir: dir, log: o.log, signal: o.signal });
+        report.boot = await benchBoot({ quick: o.quick, runs: o.runs, workDir: dir, ciDir: join(work, 'ci'), log: o.log, signal: o.signal });
         stamp(report.boot);
       }
     }

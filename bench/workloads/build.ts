@@ -9,7 +9,7 @@ import { loadManifest } from '../../builder/manifest.js';
 import { jobsFor, reproducibleFlags } from '../../builder/kernel/build.js';
 import { prepareKernel } from '../../builder/kernel/index.js';
 import { run } from '../../lib/exec.js';
-import { ciKernelUnavailable, writeCiManifest } from '../../test/fixtures/ci-kernel/manifest.js';
+import { ciUnavailable, ensureCi } from './ci.js';
 import type { BuildResult, Figure, Span, Timeline } from '../model.js';
 import { overheadPercent, summarize, timed } from '../stats.js';
 import { hasVerb } from './drivers.js';
@@ -19,6 +19,8 @@ export interface BuildBenchOptions {
   quick: boolean;
   runs: number;
   workDir: string;
+  /** Shared with the boot section (which boots the images built here). */
+  ciDir: string;
   log: (msg: string) => void;
   signal?: AbortSignal;
 }
@@ -59,13 +61,13 @@ export function bumpTestModule(patchFile: string, revision: number): void {
 }
 
 export async function benchBuild(o: BuildBenchOptions): Promise<BuildResult> {
-  const why = ciKernelUnavailable();
+  const why = ciUnavailable();
   if (why) return { status: 'skipped', reason: `the CI test kernel cannot be built here: ${why}`, figures: [], timelines: [] };
   const figures: Figure[] = [];
   const timelines: Timeline[] = [];
   const notes: string[] = [];
-  const dir = join(o.workDir, 'ci');
-  const manifest = await writeCiManifest(dir, { outputDir: join(dir, 'out'), cacheDir: join(dir, 'cache') });
+  const ci = await ensureCi(o.ciDir);
+  const { dir, manifest } = ci;
   const logs = join(o.workDir, 'logs');
   const kbuild = (tag: string) => runVrio(['kernel', 'build', '-m', manifest, '--json'], { logFile: join(logs, `${tag}.log`), signal: o.signal, allowFail: true });
 
@@ -133,7 +135,7 @@ export async function benchBuild(o: BuildBenchOptions): Promise<BuildResult> {
 
   // 4. one-file change in the test module: only the module rebuilds
   o.log(`build: ${o.runs} one-file change(s) in the test module`);
-  const patchFile = join(dir, 'patches', '0001-misc-add-vrio_test-module.patch');
+  const patchFile = ci.patchFile;
   const change: number[] = [];
   let changeRun: CliRun | undefined;
   for (let i = 0; i < o.runs; i++) {
@@ -152,8 +154,9 @@ export async function benchBuild(o: BuildBenchOptions): Promise<BuildResult> {
   figures.push({ id: 'kernel-bzimage-size', label: 'bzImage size (CI test kernel)', value: statSync(role.bzImage).size, unit: 'bytes' });
   figures.push({ id: 'kernel-modules-size', label: 'Staged modules (CI test kernel)', value: dirBytes(role.modulesRoot), unit: 'bytes' });
 
-  // 6. images
-  if (!hasVerb('build')) notes.push("image assembly and no-op `vrio build`: this build has no 'vrio build' verb yet");
+  // 6. images: the image stage after the kernel
+  if (!hasVerb('build') || !hasVerb('image')) notes.push("image assembly and no-op `vrio build`: this build has no 'vrio build'/'vrio image' verbs yet");
+  else await benchImages(manifest, o, logs, figures, timelines, notes);
 
   return {
     status: notes.length ? 'partial' : 'ok',
@@ -161,6 +164,61 @@ export async function benchBuild(o: BuildBenchOptions): Promise<BuildResult> {
     figures,
     timelines: timelines.map(normalizeTimeline),
   };
+}
+
+interface ImagesDoc {
+  seconds: number;
+  images: Record<string, { manifest: string; dir: string }>;
+}
+
+async function benchImages(manifest: string, o: BuildBenchOptions, logs: string, figures: Figure[], timelines: Timeline[], notes: string[]): Promise<void> {
+  o.log('build: first `vrio build` (image stage cold: Debian packages into the cache, then every role assembled)');
+  const first = await runVrio(['-m', manifest, 'build', '--json'], { logFile: join(logs, 'build-first.log'), signal: o.signal, allowFail: true });
+  const doc = first.doc as ImagesDoc | undefined;
+  if (first.code !== 0 || !doc?.images) {
+    notes.push(`\`vrio build\` failed (exit ${first.code}); log: ${join(logs, 'build-first.log')}`);
+    return;
+  }
+  figures.push({ id: 'build-first-images', label: 'First `vrio build` after the kernel (packages fetched, all roles assembled)', value: first.seconds, unit: 's' });
+  timelines.push({ label: 'vrio build (image stage cold)', spans: stepSpans(first) });
+
+  for (const role of Object.keys(doc.images)) {
+    o.log(`build: ${o.runs} forced image assembly run(s) for ${role}`);
+    const t: number[] = [];
+    for (let i = 0; i < o.runs; i++) {
+      const r = await runVrio(['-m', manifest, 'image', '--role', role, '--force', '--json'], { logFile: join(logs, `image-${role}-${i + 1}.log`), signal: o.signal, allowFail: true });
+      if (r.code !== 0) {
+        notes.push(`\`vrio image --role ${role} --force\` failed (exit ${r.code})`);
+        break;
+      }
+      t.push(r.seconds);
+    }
+    if (t.length) {
+      const s = summarize(t);
+      figures.push({ id: `image-${role}`, label: `Image assembly, role ${role} (\`vrio image --force\`; kernel and packages cached)`, value: s.median, unit: 's', samples: s, goal: '<= 5 s', goalMet: s.median <= 5 });
+    }
+    try {
+      const man = JSON.parse(readFileSync(doc.images[role].manifest, 'utf8')) as { outputs?: Record<string, { size: number }> };
+      for (const [name, out] of Object.entries(man.outputs ?? {})) figures.push({ id: `image-${role}-${name}-size`, label: `${role}: ${name}`, value: out.size, unit: 'bytes' });
+    } catch (e) {
+      notes.push(`image sizes of ${role}: ${(e as Error).message}`);
+    }
+  }
+
+  o.log(`build: ${o.runs} no-op \`vrio build\` run(s)`);
+  const noop: number[] = [];
+  for (let i = 0; i < o.runs; i++) {
+    const r = await runVrio(['-m', manifest, 'build', '--json'], { logFile: join(logs, `build-noop-${i + 1}.log`), signal: o.signal, allowFail: true });
+    if (r.code !== 0) {
+      notes.push(`no-op \`vrio build\` failed (exit ${r.code})`);
+      break;
+    }
+    noop.push(r.seconds);
+  }
+  if (noop.length) {
+    const s = summarize(noop);
+    figures.push({ id: 'build-noop', label: 'No-op `vrio build` (kernel and images up to date)', value: s.median, unit: 's', samples: s, goal: '~1 s', goalMet: s.median <= 1.5 });
+  }
 }
 
 function normalizeTimeline(t: Timeline): Timeline {

@@ -1,10 +1,11 @@
 // `vrio bench`: the benchmark suite (same as `npm run bench`), measured side by
 // side with the real alternatives; writes bench/results/<date>.json|.html|.md.
 import { resolve } from 'node:path';
-import { defaultOptions, parseHostCounts, parseSections, runBench, SECTIONS } from '../../bench/harness.js';
-import { renderMarkdown } from '../../bench/report/markdown.js';
 import { UsageError } from '../../lib/errors.js';
 import type { Command } from '../command.js';
+
+// Loaded when the verb runs, so every other verb starts without the bench code.
+const SECTIONS = ['provisioning', 'build', 'boot'];
 
 export const benchCommand: Command = {
   name: 'bench',
@@ -26,6 +27,8 @@ export const benchCommand: Command = {
     'keep-work': { type: 'boolean', description: "keep the temp work dir with every tool's log" },
   },
   async run(ctx, values) {
+    const { defaultOptions, parseHostCounts, parseSections, runBench } = await import('../../bench/harness.js');
+    const { renderMarkdown } = await import('../../bench/report/markdown.js');
     const o = defaultOptions(Boolean(values.quick), (m) => ctx.log.info(m));
     if (values.only) o.sections = parseSections(values.only as string);
     if (values.hosts) o.hostCounts = parseHostCounts(values.hosts as string);

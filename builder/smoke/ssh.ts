@@ -10,6 +10,13 @@ export function sshFingerprint(hostKeyBlob: Buffer): string {
   return 'SHA256:' + createHash('sha256').update(hostKeyBlob).digest('base64').replace(/=+$/, '');
 }
 
+/** The key type named inside an SSH public key blob (string length + name). */
+export function keyType(blob: Buffer | undefined): string {
+  if (!blob || blob.length < 4) return 'unknown';
+  const n = blob.readUInt32BE(0);
+  return blob.subarray(4, 4 + n).toString('latin1');
+}
+
 export interface SshTarget {
   host: string;
   port: number;
@@ -22,6 +29,8 @@ export interface SshTarget {
 export interface ExecResult {
   code: number;
   stdout: string;
+  /** stdout as bytes (binary data such as a block device's contents). */
+  stdoutBuf: Buffer;
   stderr: string;
 }
 
@@ -41,6 +50,8 @@ export class SshSession {
   private constructor(
     private readonly client: Client,
     readonly target: SshTarget,
+    /** The host key the server presented (matched a pin): lets the lab write a known_hosts for OpenSSH. */
+    readonly hostKey: { type: string; blob: Buffer },
   ) {
     const fail = () => {
       this.closed = true;
@@ -57,10 +68,11 @@ export class SshSession {
     return new Promise((resolve, reject) => {
       const c = new Client();
       let mismatch: string | undefined;
+      let presented: Buffer | undefined;
       let settled = false;
       c.once('ready', () => {
         settled = true;
-        resolve(new SshSession(c, target));
+        resolve(new SshSession(c, target, { type: keyType(presented), blob: presented ?? Buffer.alloc(0) }));
       });
       // 'on', not 'once': ssh2 may emit more than one error for one failed handshake.
       c.on('error', (e) => {
@@ -82,6 +94,7 @@ export class SshSession {
         readyTimeout: timeoutMs,
         hostVerifier: (blob: Buffer) => {
           const fp = sshFingerprint(blob);
+          presented = blob;
           if (target.pins.includes(fp)) return true;
           mismatch = fp;
           return false;
@@ -115,7 +128,8 @@ export class SshSession {
         ch.stderr.on('data', (d: Buffer) => errb.push(d));
         ch.on('exit', (c: number | null) => (code = c ?? -1));
         ch.on('close', () => {
-          resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errb).toString('utf8') });
+          const buf = Buffer.concat(out);
+          resolve({ code, stdout: buf.toString('utf8'), stdoutBuf: buf, stderr: Buffer.concat(errb).toString('utf8') });
         });
         if (o.input !== undefined) ch.end(o.input);
         else ch.end();

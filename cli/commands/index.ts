@@ -12,6 +12,7 @@ import { buildCommand } from './build.js';
 import { imageCommand } from './image.js';
 import { inspectCommand } from './inspect.js';
 import { smokeCommand } from './smoke.js';
+import { labDownCommand, labSshCommand, labStatusCommand, labUpCommand } from './lab.js';
 import { benchCommand } from './bench.js';
 
-export const commands: Command[] = [configShowCommand, configSchemaCommand, doctorCommand, fetchCommand, kernelBuildCommand, kernelConfigCommand, kernelMenuconfigCommand, cleanCommand, inventoryCheckCommand, inventorySchemaCommand, inventoryImportCommand, provisionPlanCommand, provisionApplyCommand, provisionTeardownCommand, provisionStatusCommand, buildCommand, imageCommand, inspectCommand, smokeCommand, benchCommand];
+export const commands: Command[] = [configShowCommand, configSchemaCommand, doctorCommand, fetchCommand, kernelBuildCommand, kernelConfigCommand, kernelMenuconfigCommand, cleanCommand, inventoryCheckCommand, inventorySchemaCommand, inventoryImportCommand, provisionPlanCommand, provisionApplyCommand, provisionTeardownCommand, provisionStatusCommand, buildCommand, imageCommand, inspectCommand, smokeCommand, labUpCommand, labDownCommand, labStatusCommand, labSshCommand, benchCommand];

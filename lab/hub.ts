@@ -1,0 +1,70 @@
+// A private L2 segment for lab VMs: a tiny Ethernet hub over UDP on the
+// loopback interface. Each QEMU NIC sends its frames as datagrams to the hub's
+// port (`-netdev socket,udp=127.0.0.1:HUB,localaddr=127.0.0.1:MINE`); the hub
+// repeats every frame to all other members. QEMU's own listen/connect socket
+// joins only two VMs; a segment with an IOhyp and several guests needs more.
+// Safety: the hub binds 127.0.0.1, accepts datagrams only from its members'
+// loopback ports, and sends only to them. Nothing reaches any other network.
+import { createSocket, type RemoteInfo } from 'node:dgram';
+import { fileURLToPath } from 'node:url';
+
+export interface HubStats {
+  frames: number;
+  bytes: number;
+  dropped: number;
+}
+
+export interface Hub {
+  port: number;
+  stats: HubStats;
+  close(): Promise<void>;
+}
+
+export function startHub(port: number, members: number[], host = '127.0.0.1'): Promise<Hub> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket('udp4');
+    const stats: HubStats = { frames: 0, bytes: 0, dropped: 0 };
+    const known = new Set(members);
+    sock.on('message', (msg: Buffer, from: RemoteInfo) => {
+      if (from.address !== host || !known.has(from.port)) {
+        stats.dropped++;
+        return;
+      }
+      stats.frames++;
+      stats.bytes += msg.length;
+      for (const m of members) if (m !== from.port) sock.send(msg, m, host);
+    });
+    sock.once('error', reject);
+    sock.bind(port, host, () => {
+      sock.off('error', reject);
+      // A member that is not up yet answers with ICMP port unreachable: not an error for a hub.
+      sock.on('error', () => undefined);
+      resolve({ port: sock.address().port, stats, close: () => new Promise((r) => sock.close(() => r())) });
+    });
+  });
+}
+
+/** Run as a process: node hub.js --port P --member P1 --member P2 ... [--tag TEXT] */
+async function main(argv: string[]): Promise<void> {
+  let port = 0;
+  const members: number[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i + 1];
+    if (argv[i] === '--port') (port = Number(v)), i++;
+    else if (argv[i] === '--member') members.push(Number(v)), i++;
+    else if (argv[i] === '--tag') i++; // identifies the lab in `ps` and for pid checks
+  }
+  if (!(port > 0) || members.length < 2 || members.some((m) => !(m > 0 && m < 65536))) {
+    process.stderr.write('usage: hub --port P --member P1 --member P2 [...] [--tag T]\n');
+    process.exit(2);
+  }
+  await startHub(port, members);
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2)).catch((e) => {
+    process.stderr.write(`hub: ${(e as Error).message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,337 @@
+// `vrio lab up|down|status|ssh`: boot an IOhyp and N guests (plus a peer for
+// vRIO net) from built images, joined by private L2 segments on loopback,
+// provision them from a generated inventory, and verify the vRIO path.
+// Every process the lab starts is recorded in the state dir with a marker;
+// `down` stops exactly those and removes the state.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { VrioError } from '../lib/errors.js';
+import { run } from '../lib/exec.js';
+import { log, table } from '../lib/log.js';
+import { chooseAccel, type AccelChoice } from '../builder/qemu/accel.js';
+import { macFor } from '../builder/qemu/args.js';
+import { freeTcpPort, freeUdpPorts, LOOPBACK } from '../builder/qemu/ports.js';
+import { killRecordedPid, processCmdline, startVm, type RunningVm } from '../builder/qemu/vm.js';
+import { loadImage, type SmokeImage } from '../builder/smoke/image.js';
+import { SshSession, waitForSsh } from '../builder/smoke/ssh.js';
+import { ciChecks, vrioChecks, type LabCheck } from './checks.js';
+import { inventoryYaml, labInventory } from './inventory.js';
+import { readState, stateFile, writeState, type LabHub, type LabState, type LabVm } from './state.js';
+import { planLab, segmentsOf, type PlannedVm } from './topology.js';
+
+export interface LabUpOptions {
+  stateDir: string;
+  imagesDir: string;
+  kernel: 'vrio' | 'ci';
+  guests: number;
+  accel: AccelChoice;
+  memoryMiB: number;
+  bootTimeoutSec: number;
+  cacheDir?: string;
+  /** Run the checks after provisioning (default true). */
+  verify: boolean;
+  signal?: AbortSignal;
+}
+
+export interface LabUpResult {
+  state: LabState;
+  checks: LabCheck[];
+  ok: boolean;
+}
+
+const cliBin = () => fileURLToPath(new URL('../cli/bin.js', import.meta.url));
+const hubBin = () => fileURLToPath(new URL('./hub.js', import.meta.url));
+
+function imagesFor(dir: string, kernel: 'vrio' | 'ci', cwd: string): Record<'iohyp' | 'guest', SmokeImage> {
+  const root = resolve(cwd, dir);
+  const imgs = { iohyp: loadImage(join(root, 'images', 'iohyp'), cwd), guest: loadImage(join(root, 'images', 'guest'), cwd) };
+  for (const r of ['iohyp', 'guest'] as const) {
+    const img = imgs[r];
+    if (!img.kernel || !img.initramfs) throw new VrioError(`image ${img.dir} has no vmlinuz/initramfs.img: the lab boots those directly`, { hint: 'build with image.formats including initramfs' });
+    const hasVrio = img.modules.includes('vrio_gen');
+    if (kernel === 'vrio' && img.modules.length && !hasVrio)
+      throw new VrioError(`the images in ${root} have no vRIO modules (kernel ${img.kernelRelease ?? '?'}): the full vRIO lab needs the 3.10 vRIO images`, {
+        hint: 'build them with `vrio build` (default manifest; needs the SplitIO-kernel sources or --mirror), or run `vrio lab up --kernel ci` for the test images',
+      });
+  }
+  return imgs;
+}
+
+async function waitPidGone(pid: number, marker: string): Promise<void> {
+  for (let i = 0; i < 50 && processCmdline(pid)?.includes(marker); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
+/** Stop every process recorded in the state; returns how many were running. */
+async function stopProcesses(s: LabState): Promise<number> {
+  let n = 0;
+  for (const vm of s.vms) if (await killRecordedPid(vm.pid, s.dir)) n++;
+  for (const h of s.hubs) if (await killRecordedPid(h.pid, s.dir)) n++;
+  return n;
+}
+
+function startHub(s: LabState, segment: string, port: number, members: number[]): LabHub {
+  const logFile = join(s.dir, `hub-${segment}.log`);
+  const out = openSync(logFile, 'w');
+  let child;
+  try {
+    child = spawn(process.execPath, [hubBin(), '--port', String(port), ...members.flatMap((m) => ['--member', String(m)]), '--tag', s.dir], {
+      detached: true,
+      stdio: ['ignore', out, out],
+    });
+  } finally {
+    closeSync(out);
+  }
+  child.unref();
+  if (!child.pid) throw new VrioError(`could not start the L2 hub for segment ${segment}`);
+  return { segment, pid: child.pid, port, members, log: logFile };
+}
+
+
+function bootAppend(img: SmokeImage, p: PlannedVm, cmdline: string): string {
+  const l2 = p.nics[0];
+  const parts = [cmdline, `vrio.hostname=${p.name}`, `vrio.l2=${l2.iface}`];
+  if (l2.ip) parts.push(`vrio.ip=${l2.ip}`);
+  void img;
+  return parts.join(' ');
+}
+
+export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> {
+  const dir = resolve(cwd, o.stateDir);
+  const existing = readState(dir);
+  if (existing) {
+    const alive = existing.vms.filter((v) => processCmdline(v.pid)?.includes(dir));
+    if (alive.length) throw new VrioError(`a lab is already running in ${dir} (${alive.map((v) => v.name).join(', ')})`, { hint: `vrio lab status --state-dir ${o.stateDir}, or vrio lab down first` });
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const imgs = imagesFor(o.imagesDir, o.kernel, cwd);
+  const plan = planLab(o.kernel, o.guests);
+  mkdirSync(dir, { recursive: true });
+  const t0 = Date.now();
+  const accel = await chooseAccel(o.accel, { kind: 'kernel', kernel: imgs.guest.kernel!, append: '' }, o.cacheDir);
+  log().info(`accelerator: ${accel.reason}`);
+  const state: LabState = {
+    format: 'vrio-lab-state/1',
+    dir,
+    createdAt: new Date().toISOString(),
+    kernel: o.kernel,
+    accel: accel.accel,
+    imagesDir: resolve(cwd, o.imagesDir),
+    clientKey: imgs.iohyp.clientKey,
+    inventory: join(dir, 'inventory.yaml'),
+    vms: [],
+    hubs: [],
+    phase: 'booting',
+    timings: {},
+  };
+  writeState(state);
+  const running: RunningVm[] = [];
+  try {
+    // Ports: one UDP port per NIC plus one per segment hub, all on loopback.
+    const segments = segmentsOf(plan);
+    const nicCount = plan.reduce((n, p) => n + p.nics.length, 0);
+    const udp = await freeUdpPorts(nicCount + segments.length);
+    const hubPort = new Map(segments.map((s, i) => [s, udp[nicCount + i]]));
+    let k = 0;
+    const nicPorts = plan.map((p) => p.nics.map(() => udp[k++]));
+    for (const seg of segments) {
+      const members = plan.flatMap((p, i) => p.nics.flatMap((n, j) => (n.segment === seg ? [nicPorts[i][j]] : [])));
+      state.hubs.push(startHub(state, seg, hubPort.get(seg)!, members));
+    }
+    writeState(state);
+    log().step(`booting ${plan.map((p) => p.name).join(', ')} (${accel.accel.toUpperCase()})`);
+    for (const [i, p] of plan.entries()) {
+      const img = imgs[p.image];
+      const sshPort = await freeTcpPort();
+      const vmDir = join(dir, p.name);
+      const vm = startVm(
+        {
+          name: `lab-${p.name}`,
+          accel: accel.accel,
+          memoryMiB: o.memoryMiB,
+          cpus: 1,
+          firmware: 'bios',
+          boot: { kind: 'kernel', kernel: img.kernel!, initrd: img.initramfs, append: bootAppend(img, p, imageCmdline(img)) },
+          serialLog: join(vmDir, 'serial.log'),
+          management: { sshPort, mac: macFor(p.index, 0) },
+          l2: p.nics.map((n, j) => ({ id: `l2${j}`, mac: n.mac, model: n.model, localPort: nicPorts[i][j], remotePort: hubPort.get(n.segment)! })),
+        },
+        { stderrLog: join(vmDir, 'qemu.log'), detached: true },
+      );
+      running.push(vm);
+      state.vms.push({
+        name: p.name,
+        role: p.role,
+        image: img.dir,
+        pid: vm.pid,
+        sshPort,
+        serialLog: vm.spec.serialLog,
+        qemuLog: vm.stderrLog,
+        memoryMiB: o.memoryMiB,
+        nics: p.nics.map((n, j) => ({ ...n, localPort: nicPorts[i][j] })),
+        pins: img.hostKeyPins,
+      });
+      writeState(state);
+    }
+    // Wait for every VM's SSH (in parallel), keep its host key for known_hosts.
+    const sessions = await Promise.all(
+      state.vms.map(async (v, i) => {
+        const ssh = await waitForSsh(
+          { host: LOOPBACK, port: v.sshPort, user: 'root', privateKeyFile: state.clientKey, pins: v.pins },
+          { timeoutMs: o.bootTimeoutSec * 1000, signal: o.signal, stopIf: () => running[i].exitReason() },
+        ).catch((e: Error) => {
+          throw new VrioError(`${v.name}: ${e.message}\n  console tail (${v.serialLog}):\n${running[i].serial.tail(15).split('\n').map((l) => `    | ${l}`).join('\n')}`);
+        });
+        v.hostKey = { type: ssh.hostKey.type, base64: ssh.hostKey.blob.toString('base64') };
+        return ssh;
+      }),
+    );
+    state.timings.bootSeconds = (Date.now() - t0) / 1000;
+    writeKnownHosts(state);
+    for (const vm of running) {
+      vm.serial.stop();
+    }
+    const inv = labInventory(plan, state.vms, { kernel: o.kernel, clientKey: state.clientKey, mtu: o.kernel === 'ci' ? 1500 : 8100, testModule: 'vrio_test' });
+    writeFileSync(state.inventory, inventoryYaml(inv));
+    state.phase = 'booted';
+    writeState(state);
+    log().info(`all ${state.vms.length} VMs answer SSH after ${state.timings.bootSeconds.toFixed(1)} s`);
+
+    const byName = new Map(state.vms.map((v, i) => [v.name, sessions[i]]));
+    let checks: LabCheck[] = [];
+    try {
+      if (o.kernel === 'vrio') await prepareIohyp(byName.get('iohyp1')!, plan);
+      log().step('vrio provision apply');
+      const t1 = Date.now();
+      await provision('apply', state);
+      state.timings.provisionSeconds = (Date.now() - t1) / 1000;
+      state.phase = 'provisioned';
+      writeState(state);
+      if (o.verify) {
+        log().step('verifying');
+        const t2 = Date.now();
+        checks = o.kernel === 'vrio' ? await vrioChecks(state, plan, byName) : await ciChecks(state, plan, byName);
+        state.timings.verifySeconds = (Date.now() - t2) / 1000;
+      }
+    } finally {
+      for (const s of sessions) s.end();
+    }
+    const ok = checks.every((c) => c.ok);
+    state.phase = ok ? (o.verify ? 'verified' : 'provisioned') : 'failed';
+    state.timings.totalSeconds = (Date.now() - t0) / 1000;
+    writeState(state);
+    return { state, checks, ok };
+  } catch (e) {
+    // Nothing half-up is left behind: stop what we started, keep the logs for the error.
+    for (const vm of running) await vm.kill().catch(() => undefined);
+    await stopProcesses(state);
+    state.phase = 'failed';
+    writeState(state);
+    throw e;
+  }
+}
+
+function imageCmdline(img: SmokeImage): string {
+  try {
+    const m = JSON.parse(readFileSync(img.manifestFile, 'utf8')) as { image?: { cmdline?: string } };
+    return m.image?.cmdline ?? 'console=ttyS0,115200 panic=10';
+  } catch {
+    return 'console=ttyS0,115200 panic=10';
+  }
+}
+
+/** known_hosts for OpenSSH (`vrio lab ssh`), written from keys that matched the image pins. */
+function writeKnownHosts(s: LabState): void {
+  const lines = s.vms.filter((v) => v.hostKey).map((v) => `[${LOOPBACK}]:${v.sshPort} ${v.hostKey!.type} ${v.hostKey!.base64}`);
+  writeFileSync(join(s.dir, 'known_hosts'), lines.join('\n') + '\n');
+}
+
+/** Backing ramdisks for the guests' block devices (brd is a module on some kernels). */
+async function prepareIohyp(ssh: SshSession, plan: PlannedVm[]): Promise<void> {
+  const n = plan.filter((p) => p.blk).length;
+  await ssh.check(`test -b /dev/ram${n} || modprobe brd rd_nr=${n + 1} rd_size=16384; test -b /dev/ram${n}`, { timeoutMs: 30_000 });
+}
+
+export async function provision(verb: 'apply' | 'teardown' | 'status', s: LabState, allowFail = false): Promise<{ code: number | null; stdout: string }> {
+  const logFile = join(s.dir, `provision-${verb}.log`);
+  const r = await run(process.execPath, [cliBin(), 'provision', verb, '-i', s.inventory, '--no-color'], { logFile, allowFail, timeoutMs: 10 * 60_000 });
+  return { code: r.code, stdout: r.stdout };
+}
+
+export interface LabDownResult {
+  stopped: number;
+  teardown?: { ok: boolean; detail: string };
+  removed: boolean;
+}
+
+export async function labDown(stateDir: string, cwd: string, o: { teardown: boolean; keepLogs?: boolean }): Promise<LabDownResult> {
+  const dir = resolve(cwd, stateDir);
+  const s = readState(dir);
+  if (!s) {
+    if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+    return { stopped: 0, removed: false };
+  }
+  let teardown: LabDownResult['teardown'];
+  const alive = s.vms.filter((v) => processCmdline(v.pid)?.includes(dir));
+  if (o.teardown && s.phase !== 'booting' && alive.length === s.vms.length && existsSync(s.inventory)) {
+    log().step('vrio provision teardown');
+    const r = await provision('teardown', s, true);
+    teardown = { ok: r.code === 0, detail: r.code === 0 ? 'devices removed, modules unloaded' : `provision teardown exited ${r.code} (log: ${join(dir, 'provision-teardown.log')})` };
+  }
+  const stopped = await stopProcesses(s);
+  for (const v of s.vms) await waitPidGone(v.pid, dir);
+  if (!o.keepLogs) rmSync(dir, { recursive: true, force: true });
+  else rmSync(stateFile(dir), { force: true });
+  return { stopped, teardown, removed: !o.keepLogs };
+}
+
+export interface VmStatus {
+  name: string;
+  role: string;
+  pid: number;
+  running: boolean;
+  ssh: string;
+  l2: string;
+}
+
+export function labStatus(stateDir: string, cwd: string): { state?: LabState; vms: VmStatus[]; hubs: { segment: string; pid: number; running: boolean; port: number }[] } {
+  const dir = resolve(cwd, stateDir);
+  const s = readState(dir);
+  if (!s) return { vms: [], hubs: [] };
+  return {
+    state: s,
+    vms: s.vms.map((v) => ({
+      name: v.name,
+      role: v.role,
+      pid: v.pid,
+      running: Boolean(processCmdline(v.pid)?.includes(dir)),
+      ssh: `${LOOPBACK}:${v.sshPort}`,
+      l2: v.nics.map((n) => `${n.iface}@${n.segment}${n.ip ? ` ${n.ip}` : ''}`).join(', '),
+    })),
+    hubs: s.hubs.map((h) => ({ segment: h.segment, pid: h.pid, port: h.port, running: Boolean(processCmdline(h.pid)?.includes(dir)) })),
+  };
+}
+
+/** vRIO metrics and devices, read over SSH from the IOhyp (and the guests' disks). */
+export async function labMetrics(s: LabState): Promise<string> {
+  const io = s.vms.find((v) => v.role === 'iohyp');
+  if (!io) return '';
+  const ssh = await SshSession.connect({ host: LOOPBACK, port: io.sshPort, user: 'root', privateKeyFile: s.clientKey, pins: io.pins }, 5000);
+  try {
+    const r = await ssh.exec('for f in /sys/class/vrio/blk/*/* /sys/class/vrio/net/*/*; do [ -f "$f" ] && { echo "== ${f#/sys/class/vrio/}"; cat "$f"; }; done; grep -E "^vrio|^vrio_test" /proc/modules | cut -d" " -f1 | tr "\\n" " "', { timeoutMs: 15_000 });
+    return r.stdout.trim();
+  } finally {
+    ssh.end();
+  }
+}
+
+export function statusTable(st: ReturnType<typeof labStatus>): string {
+  return table(
+    ['NAME', 'ROLE', 'PID', 'STATE', 'SSH', 'L2'],
+    st.vms.map((v) => [v.name, v.role, v.pid, v.running ? 'running' : 'stopped', v.ssh, v.l2]),
+  );
+}
+
+export { type LabCheck } from './checks.js';
+export { readState } from './state.js';

@@ -1,0 +1,61 @@
+// Who is in the lab and how they are wired: names, roles, L2 segments,
+// addresses, MACs. Pure data from (kernel, number of guests), so the plan is
+// the same on every run and testable without booting anything.
+import { macFor } from '../builder/qemu/args.js';
+
+export interface PlannedNic {
+  segment: string;
+  iface: string;
+  mac: string;
+  ip?: string;
+  model: 'virtio-net-pci' | 'e1000';
+}
+
+export interface PlannedVm {
+  name: string;
+  role: 'iohyp' | 'guest' | 'peer';
+  /** Which image boots it. */
+  image: 'iohyp' | 'guest';
+  index: number;
+  nics: PlannedNic[];
+  /** Guests: the vRIO devices the inventory asks for. */
+  blk?: { name: string; backing: string };
+  net?: { lower: string; vnicMac: string; ip: string };
+}
+
+export const L2_NET = '10.55.0';
+export const PEER_NET = '10.66.0';
+export const PEER_IP = `${PEER_NET}.100`;
+
+/**
+ * The lab: one IOhyp and N guests on segment "lab" (eth1 everywhere; eth0 is
+ * management). With vRIO, every guest also gets a remote block device backed by
+ * a ramdisk on the IOhyp and a remote NIC on a macvtap over the IOhyp's eth2,
+ * which sits on segment "peer" with a plain peer VM. The peer's NIC is an e1000:
+ * it pads short frames to 60 bytes, which the vRIO guest receive path needs
+ * (unpadded frames under 54 bytes crash the guest: upstream bug).
+ */
+export function planLab(kernel: 'vrio' | 'ci', guests: number): PlannedVm[] {
+  const vms: PlannedVm[] = [];
+  const iohyp: PlannedVm = { name: 'iohyp1', role: 'iohyp', image: 'iohyp', index: 1, nics: [{ segment: 'lab', iface: 'eth1', mac: macFor(1, 1), ip: `${L2_NET}.1/24`, model: 'virtio-net-pci' }] };
+  if (kernel === 'vrio') iohyp.nics.push({ segment: 'peer', iface: 'eth2', mac: macFor(1, 2), model: 'virtio-net-pci' });
+  vms.push(iohyp);
+  for (let i = 1; i <= guests; i++) {
+    const idx = 1 + i;
+    const g: PlannedVm = { name: `guest${i}`, role: 'guest', image: 'guest', index: idx, nics: [{ segment: 'lab', iface: 'eth1', mac: macFor(idx, 1), ip: `${L2_NET}.${idx}/24`, model: 'virtio-net-pci' }] };
+    if (kernel === 'vrio') {
+      g.blk = { name: 'vdb', backing: `/dev/ram${i}` };
+      g.net = { lower: 'eth2', vnicMac: macFor(idx, 3), ip: `${PEER_NET}.${10 + i}/24` };
+    }
+    vms.push(g);
+  }
+  if (kernel === 'vrio') {
+    const idx = guests + 2;
+    vms.push({ name: 'peer1', role: 'peer', image: 'guest', index: idx, nics: [{ segment: 'peer', iface: 'eth1', mac: macFor(idx, 1), ip: `${PEER_IP}/24`, model: 'e1000' }] });
+  }
+  return vms;
+}
+
+export function segmentsOf(vms: PlannedVm[]): string[] {
+  return [...new Set(vms.flatMap((v) => v.nics.map((n) => n.segment)))];
+}

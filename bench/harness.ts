@@ -1,7 +1,7 @@
 // One benchmark run: machine facts, the sections asked for, and the three
 // reports. Shared by `npm run bench` (bench/run.ts) and `vrio bench`.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../lib/errors.js';
@@ -10,7 +10,7 @@ import { ensureAnsible } from './ansible.js';
 import type { FleetNetwork } from './fleet.js';
 import { loadAverage, machineFacts } from './machine.js';
 import type { BenchReport, Section } from './model.js';
-import { writeReports, type WrittenReports } from './report/write.js';
+import { reportStem, writeReports, type WrittenReports } from './report/write.js';
 import { benchBoot } from './workloads/boot.js';
 import { benchBuild } from './workloads/build.js';
 import { ansibleDriver, vrioDriver } from './workloads/drivers.js';
@@ -121,6 +121,30 @@ export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; 
     if (o.keepWork) o.log(`work dir kept: ${work}`);
     else rmSync(work, { recursive: true, force: true });
   }
+  carryOver(report, o);
   const files = writeReports(report, o.outDir);
   return { report, files };
+}
+
+/**
+ * A run of some sections only (--only) keeps the other sections of the same
+ * day's report, so a long build can be measured at one time and provisioning
+ * at another; each section keeps its own time and load figures.
+ */
+export function carryOver(report: BenchReport, o: Pick<BenchOptions, 'sections' | 'outDir'>): void {
+  const file = join(o.outDir, `${reportStem(report)}.json`);
+  if (!existsSync(file)) return;
+  let old: BenchReport;
+  try {
+    old = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+  } catch {
+    return;
+  }
+  if (old.format !== 1 || old.mode !== report.mode) return;
+  for (const s of SECTIONS) {
+    if (o.sections.includes(s) || !old[s]) continue;
+    (report as unknown as Record<string, unknown>)[s] = old[s];
+    const when = old[s]!.startedAt ?? old.startedAt;
+    report.notes.push(`${s}: measured by an earlier run (${when}${old[s]!.load ? `, load ${old[s]!.load!.before.join(' ')}` : ''}), kept`);
+  }
 }

@@ -1,6 +1,6 @@
 // Number formatting shared by the Markdown and HTML reports, so both print the
 // same figure the same way.
-import type { Figure, ProvisionRow, Samples, Workload } from '../model.js';
+import type { Figure, ProvisionRow, Samples, Section, Workload } from '../model.js';
 
 export function seconds(s: number): string {
   if (!Number.isFinite(s)) return '–';
@@ -62,4 +62,13 @@ export const workloadLabel: Record<Workload, string> = {
 export function provisioningGoal(row: ProvisionRow): { text: string; target: number } | undefined {
   if (row.hosts !== 50) return undefined;
   return row.phase === 'warm' ? { text: '>= 10×', target: 10 } : { text: '>= 5×', target: 5 };
+}
+
+/** "Measured 2026-11-25 19:52 UTC, took 9m12s; load (1 min) 3.10 -> 5.42." or '' when unknown. */
+export function sectionMeta(s: Section | undefined): string {
+  if (!s?.startedAt) return '';
+  const when = `${s.startedAt.slice(0, 10)} ${s.startedAt.slice(11, 16)} UTC`;
+  const took = s.seconds !== undefined ? `, took ${s.seconds < 60 ? `${Math.round(s.seconds)} s` : `${Math.floor(s.seconds / 60)} min ${Math.round(s.seconds % 60)} s`}` : '';
+  const load = s.load && s.load.before.length && s.load.after.length ? `; load (1 min) ${s.load.before[0].toFixed(2)} → ${s.load.after[0].toFixed(2)}` : '';
+  return `Measured ${when}${took}${load}.`;
 }

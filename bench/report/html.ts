@@ -2,7 +2,7 @@
 // time vs hosts for both tools, build step timeline, boot timeline). One file,
 // no scripts, no network.
 import type { BenchReport, Figure, Phase, ProvisioningResult, Section, Workload } from '../model.js';
-import { figureValue, goalMark, provisioningGoal, ratio, samplesWithRange, workloadLabel } from './format.js';
+import { figureValue, goalMark, provisioningGoal, ratio, samplesWithRange, sectionMeta, workloadLabel } from './format.js';
 import { esc, lineChart, timelineChart, type Series } from './svg.js';
 
 function table(headers: string[], rows: string[][]): string {
@@ -13,8 +13,9 @@ function table(headers: string[], rows: string[][]): string {
 
 function state(name: string, s: Section | undefined): string {
   if (!s) return `<p class="note">${esc(name)}: not run.</p>`;
-  if (s.status !== 'ok') return `<p class="note">${esc(name)} ${esc(s.status)}${s.reason ? `: ${esc(s.reason)}` : ''}</p>`;
-  return '';
+  const meta = sectionMeta(s) ? `<p>${esc(sectionMeta(s))}</p>` : '';
+  if (s.status !== 'ok') return `${meta}<p class="note">${esc(name)} ${esc(s.status)}${s.reason ? `: ${esc(s.reason)}` : ''}</p>`;
+  return meta;
 }
 
 export function provisioningCharts(p: ProvisioningResult): string {

@@ -1,7 +1,7 @@
 // The Markdown summary: the table the README quotes and the closing note of
 // the issue cites. Every figure is a median with its run count.
 import type { BenchReport, Figure, ProvisioningResult, Section } from '../model.js';
-import { figureValue, goalMark, provisioningGoal, ratio, samplesWithRange, workloadLabel } from './format.js';
+import { figureValue, goalMark, provisioningGoal, ratio, samplesWithRange, sectionMeta, workloadLabel } from './format.js';
 
 /** Escape a value for a Markdown table cell. */
 export function cell(s: string): string {
@@ -14,6 +14,12 @@ function tableOf(headers: string[], rows: string[][]): string[] {
 
 function sectionState(name: string, s: Section | undefined): string[] {
   if (!s) return [`_${name}: not run._`, ''];
+  const meta = sectionMeta(s);
+  if (meta) return [meta, '', ...sectionStatus(name, s)];
+  return sectionStatus(name, s);
+}
+
+function sectionStatus(name: string, s: Section): string[] {
   if (s.status === 'skipped' || s.status === 'failed') return [`_${name} ${s.status}: ${s.reason ?? 'no reason recorded'}_`, ''];
   if (s.status === 'partial' && s.reason) return [`_Partial: ${s.reason}_`, ''];
   return [];

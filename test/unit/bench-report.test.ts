@@ -11,6 +11,7 @@ import { renderHtml } from '../../bench/report/html.js';
 import { cell, renderMarkdown } from '../../bench/report/markdown.js';
 import { lineChart, niceMax, timelineChart } from '../../bench/report/svg.js';
 import { writeReports } from '../../bench/report/write.js';
+import { carryOver } from '../../bench/harness.js';
 import { dataPath } from '../../lib/paths.js';
 
 const sample = (): BenchReport => JSON.parse(readFileSync(dataPath('bench', 'testdata', 'quick-report.json'), 'utf8')) as BenchReport;
@@ -150,5 +151,36 @@ describe('bench report files', () => {
     r.mode = 'full';
     const files = writeReports(r, join(tmp, 'full'));
     assert.match(files.markdown, /\/2026-11-25\.md$/);
+  });
+});
+
+describe('bench runs of some sections (--only)', () => {
+  it('keep the other sections of the same day, each with its own time and load', () => {
+    const out = join(tmp, 'merge');
+    const earlier = withBuildAndBoot(sample());
+    earlier.build!.startedAt = '2026-11-25T19:31:00.000Z';
+    earlier.build!.seconds = 612;
+    earlier.build!.load = { before: [3.1, 2.0, 1.5], after: [4.2, 3.0, 2.0] };
+    writeReports(earlier, out);
+
+    const now = sample();
+    now.provisioning!.startedAt = '2026-11-25T19:55:00.000Z';
+    carryOver(now, { sections: ['provisioning'], outDir: out });
+    assert.deepEqual(now.build, earlier.build, 'build kept');
+    assert.deepEqual(now.boot, earlier.boot, 'boot kept');
+    assert.equal(now.provisioning!.startedAt, '2026-11-25T19:55:00.000Z', 'the section just measured is not replaced');
+    assert.ok(now.notes.some((n) => n.startsWith('build: measured by an earlier run (2026-11-25T19:31:00.000Z, load 3.1 2 1.5)')), now.notes.join('\n'));
+    const md = renderMarkdown(now);
+    assert.match(md, /## Build\n\nMeasured 2026-11-25 19:31 UTC, took 10 min 12 s; load \(1 min\) 3\.10 → 4\.20\./);
+  });
+
+  it('do not mix a quick run into a full report', () => {
+    const out = join(tmp, 'merge-mode');
+    writeReports(withBuildAndBoot(sample()), out); // a quick report
+    const full = sample();
+    full.mode = 'full';
+    delete full.build;
+    carryOver(full, { sections: ['provisioning'], outDir: out });
+    assert.equal(full.build, undefined);
   });
 });

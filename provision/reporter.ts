@@ -11,7 +11,7 @@ export interface Reporter {
   phase(name: string): void;
   connected(host: string, fingerprint: string, how: string, attempts: number): void;
   retry(host: string, attempt: number, message: string, delayMs: number): void;
-  facts(host: string, facts: Facts, durationMs: number): void;
+  facts(host: string, facts: Facts, durationMs: number, modules?: string[]): void;
   plan(host: string, changes: Change[], errors: string[], notes: string[]): void;
   change(host: string, c: Change, status: 'changed' | 'failed' | 'recovering', durationMs: number, detail?: string): void;
   hostError(host: string, kind: 'failed' | 'unreachable', message: string, hint?: string): void;
@@ -22,9 +22,10 @@ export interface Reporter {
 const sym = (c: Change): string =>
   c.kind === 'module-unload' || c.kind === 'device-remove' || c.kind === 'macvtap-del' || c.kind === 'clear-state' ? '-' : c.kind === 'module-load' || c.kind === 'device-create' || c.kind === 'macvtap-add' || c.kind === 'save-state' || c.kind === 'address' ? '+' : '~';
 
-export function factsSummary(f: Facts): string {
-  const vrio = Object.keys(f.modules).filter((m) => m.startsWith('vrio_'));
-  return `kernel ${f.kernel}, ${formatBytes(f.memAvailableKiB * 1024)} available, vRIO modules: ${vrio.length ? vrio.join(' ') : 'none'}, devices: ${f.vrio.blk.length} blk ${f.vrio.net.length} net`;
+/** One line per host; `modules` are the ones the inventory wants (so test modules show too). */
+export function factsSummary(f: Facts, modules: string[] = []): string {
+  const loaded = Object.keys(f.modules).filter((m) => m.startsWith('vrio_') || modules.includes(m));
+  return `kernel ${f.kernel}, ${formatBytes(f.memAvailableKiB * 1024)} available, modules: ${loaded.length ? loaded.join(' ') : 'none'}, vRIO devices: ${f.vrio.blk.length} blk ${f.vrio.net.length} net`;
 }
 
 export function silentReporter(): Reporter {
@@ -41,7 +42,8 @@ export function logReporter(log: Logger, opts: { diff?: boolean } = {}): Reporte
       width = Math.max(8, ...hosts.map((h) => h.name.length));
       const n = (r: string) => hosts.filter((h) => h.role === r).length;
       if (json) return log.event('start', { verb, hosts: hosts.map((h) => h.name), forks });
-      log.step(`${verb}: ${hosts.length} host${hosts.length === 1 ? '' : 's'} (${n('iohyp')} IOhyp, ${n('guest')} guest), forks ${forks}`);
+      const count = (k: number, w: string) => `${k} ${w}${k === 1 ? '' : 's'}`;
+      log.step(`${verb}: ${count(hosts.length, 'host')} (${count(n('iohyp'), 'IOhyp')}, ${count(n('guest'), 'guest')}), forks ${forks}`);
     },
     phase(name) {
       if (json) return log.event('phase', { phase: name });
@@ -56,9 +58,9 @@ export function logReporter(log: Logger, opts: { diff?: boolean } = {}): Reporte
       if (json) return log.event('retry', { host, attempt, message, delayMs });
       log.warn(`${host}: ${message}; retry ${attempt} in ${formatDuration(delayMs / 1000)}`);
     },
-    facts(host, facts, durationMs) {
+    facts(host, facts, durationMs, modules) {
       if (json) return log.event('facts', { host, durationMs, facts });
-      log.info(`${tag(host)} facts: ${factsSummary(facts)} (${formatDuration(durationMs / 1000)})`);
+      log.info(`${tag(host)} facts: ${factsSummary(facts, modules)} (${formatDuration(durationMs / 1000)})`);
     },
     plan(host, changes, errors, notes) {
       if (json) return log.event('plan', { host, changes: changes.map((c) => ({ kind: c.kind, summary: c.summary, data: c.data, command: c.argv, diff: c.diff })), errors, notes });

@@ -129,7 +129,7 @@ class Run {
       }
       const f = parseFacts(r.stdout);
       this.result(h).facts = f;
-      if (!quiet) this.rep.facts(h.name, f, r.durationMs);
+      if (!quiet) this.rep.facts(h.name, f, r.durationMs, h.modules.map((m) => m.name));
       return f;
     } catch (e) {
       if (e instanceof TransportError) this.transportFailure(h, e);

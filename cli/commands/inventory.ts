@@ -39,7 +39,7 @@ export const inventoryCheckCommand: Command = {
         ]),
       ),
     );
-    ctx.log.info(`${file}: valid (${inv.hosts.length} hosts)`);
+    ctx.log.info(`${file}: valid (${inv.hosts.length} host${inv.hosts.length === 1 ? '' : 's'})`);
     return 0;
   },
 };

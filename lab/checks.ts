@@ -46,10 +46,11 @@ async function check(out: LabCheck[], name: string, fn: () => Promise<string>): 
 
 const ipOf = (cidr: string | undefined) => (cidr ?? '').split('/')[0];
 
-export async function ciChecks(s: LabState, plan: PlannedVm[], ssh: Map<string, SshSession>): Promise<LabCheck[]> {
+export async function ciChecks(s: LabState, plan: PlannedVm[], ssh: Map<string, SshSession>, testModule: string): Promise<LabCheck[]> {
   const out: LabCheck[] = [];
+  if (!/^[a-z0-9_]+$/.test(testModule)) throw new Error(`bad module name ${testModule}`);
   for (const p of plan) {
-    await check(out, `${p.name}: test module loaded by provision`, async () => (await ssh.get(p.name)!.check('test -d /sys/module/vrio_test && echo vrio_test loaded')).trim());
+    await check(out, `${p.name}: ${testModule} loaded by provision`, async () => (await ssh.get(p.name)!.check(`test -d /sys/module/${testModule} && echo ${testModule} loaded`)).trim());
   }
   const io = plan.find((p) => p.role === 'iohyp')!;
   for (const g of plan.filter((p) => p.role === 'guest')) {

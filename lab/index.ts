@@ -32,6 +32,8 @@ export interface LabUpOptions {
   cacheDir?: string;
   /** Run the checks after provisioning (default true). */
   verify: boolean;
+  /** CI images: the module provision loads in place of the vRIO set (default vrio_test). */
+  testModule?: string;
   signal?: AbortSignal;
 }
 
@@ -192,7 +194,7 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
     for (const vm of running) {
       vm.serial.stop();
     }
-    const inv = labInventory(plan, state.vms, { kernel: o.kernel, clientKey: state.clientKey, mtu: o.kernel === 'ci' ? 1500 : 8100, testModule: 'vrio_test' });
+    const inv = labInventory(plan, state.vms, { kernel: o.kernel, clientKey: state.clientKey, mtu: o.kernel === 'ci' ? 1500 : 8100, testModule: o.testModule ?? 'vrio_test' });
     writeFileSync(state.inventory, inventoryYaml(inv));
     state.phase = 'booted';
     writeState(state);
@@ -211,7 +213,7 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
       if (o.verify) {
         log().step('verifying');
         const t2 = Date.now();
-        checks = o.kernel === 'vrio' ? await vrioChecks(state, plan, byName) : await ciChecks(state, plan, byName);
+        checks = o.kernel === 'vrio' ? await vrioChecks(state, plan, byName) : await ciChecks(state, plan, byName, o.testModule ?? 'vrio_test');
         state.timings.verifySeconds = (Date.now() - t2) / 1000;
       }
     } finally {
@@ -335,3 +337,5 @@ export function statusTable(st: ReturnType<typeof labStatus>): string {
 
 export { type LabCheck } from './checks.js';
 export { readState } from './state.js';
+// The hub also runs as its own process (hubBin); exporting it keeps it in the build.
+export { startHub as startL2Hub } from './hub.js';

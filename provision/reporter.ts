@@ -124,6 +124,8 @@ export function recapText(r: RunResult, log?: Logger): string {
     lines.push(`${paint(color, h.host.padEnd(w))} : ${h.role.padEnd(5)}  ${cols.join(' ')}`);
   }
   const c = countStatuses(r);
+  if ((r.verb === 'apply' || r.verb === 'teardown') && r.exitCode === 0 && r.hosts.every((h) => h.changed === 0))
+    lines.push(paint('green', `no changes: every host already ${r.verb === 'apply' ? 'matches the inventory' : 'is torn down'}`));
   lines.push(`exit ${r.exitCode}: ${c.ok} ok, ${c.changed} ${r.verb === 'plan' ? 'with changes' : 'changed'}, ${c.failed} failed, ${c.unreachable} unreachable`);
   return lines.join('\n');
 }

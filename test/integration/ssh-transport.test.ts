@@ -2,7 +2,8 @@
 // key auth, pinned keys, known_hosts, unknown/changed keys refused before any
 // command, --accept-new, jump hosts, quoting, timeouts, retries.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,6 +126,20 @@ describe('ssh transport (real sshd)', { skip }, () => {
       assert.equal(sessionsStarted(s0), started, 'no command ran');
     } finally {
       await s0.stop();
+    }
+  });
+
+  it('authenticates with an ssh-agent holding the key (no key file given)', async () => {
+    const sock = join(dir, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
+      execFileSync('ssh-add', [a.identityFile], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      const s = await connect(conn(a, { identityFile: undefined, agent: sock }));
+      assert.equal((await s.exec(['echo', 'via agent'])).stdout, 'via agent\n');
+      s.close();
+    } finally {
+      agent.kill('SIGTERM');
     }
   });
 

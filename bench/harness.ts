@@ -9,7 +9,7 @@ import { packageRoot } from '../lib/paths.js';
 import { ensureAnsible } from './ansible.js';
 import type { FleetNetwork } from './fleet.js';
 import { loadAverage, machineFacts } from './machine.js';
-import type { BenchReport, Section } from './model.js';
+import type { BenchReport, BootResult, BuildResult, Section } from './model.js';
 import { reportStem, writeReports, type WrittenReports } from './report/write.js';
 import { benchBoot } from './workloads/boot.js';
 import { benchBuild } from './workloads/build.js';
@@ -97,33 +97,63 @@ export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; 
       if (s === 'provisioning') {
         await ensureAnsible(o.log);
         report.machine.tools = machineFacts().tools; // ansible may have just been installed
-        report.provisioning = await benchProvisioning({
-          hostCounts: o.hostCounts,
-          runs: o.runs,
-          drivers: [vrioDriver(), ansibleDriver()],
-          network: o.network,
-          workDir: dir,
-          log: o.log,
-          signal: o.signal,
-        });
+        try {
+          report.provisioning = await benchProvisioning({
+            hostCounts: o.hostCounts,
+            runs: o.runs,
+            drivers: [vrioDriver(), ansibleDriver()],
+            network: o.network,
+            workDir: dir,
+            log: o.log,
+            signal: o.signal,
+            onProgress: (p) => {
+              report.provisioning = p;
+              stamp(report.provisioning);
+            },
+          });
+        } catch (e) {
+          // Keep every cell measured before the stop (an interrupt, a fleet that would not start).
+          const msg = (e as Error).message.split('\n')[0];
+          if (report.provisioning) report.provisioning = { ...report.provisioning, status: 'partial', reason: `stopped early: ${msg}` };
+          stamp(report.provisioning);
+          throw e;
+        }
         stamp(report.provisioning);
-      } else if (s === 'build') {
-        report.build = await benchBuild({ quick: o.quick, runs: o.runs, workDir: dir, ciDir: join(work, 'ci'), log: o.log, signal: o.signal });
-        stamp(report.build);
       } else {
-        report.boot = await benchBoot({ quick: o.quick, runs: o.runs, workDir: dir, ciDir: join(work, 'ci'), log: o.log, signal: o.signal });
-        stamp(report.boot);
+        // A build or boot failure is a finding, not a reason to drop the other sections.
+        const bench = s === 'build' ? benchBuild : benchBoot;
+        let result: BuildResult | BootResult;
+        try {
+          result = await bench({ quick: o.quick, runs: o.runs, workDir: dir, ciDir: join(work, 'ci'), log: o.log, signal: o.signal });
+        } catch (e) {
+          if (o.signal?.aborted) throw e;
+          o.log(`${s} failed: ${(e as Error).message.split('\n')[0]}`);
+          result = { status: 'failed', reason: (e as Error).message.split('\n').slice(0, 3).join(' '), figures: [], timelines: [] };
+        }
+        stamp(result);
+        if (s === 'build') report.build = result;
+        else report.boot = result;
       }
     }
-  } finally {
-    report.finishedAt = new Date().toISOString();
-    report.machine.loadAfter = loadAverage();
-    if (o.keepWork) o.log(`work dir kept: ${work}`);
-    else rmSync(work, { recursive: true, force: true });
+  } catch (e) {
+    // What was measured before the stop is still worth a report; then fail.
+    report.notes.push(`run stopped early: ${(e as Error).message.split('\n')[0]}`);
+    finish(report, o, work);
+    const files = writeReports(report, o.outDir);
+    o.log(`partial reports: ${files.json}, ${files.html}, ${files.markdown}`);
+    throw e;
   }
-  carryOver(report, o);
+  finish(report, o, work);
   const files = writeReports(report, o.outDir);
   return { report, files };
+}
+
+function finish(report: BenchReport, o: BenchOptions, work: string): void {
+  report.finishedAt = new Date().toISOString();
+  report.machine.loadAfter = loadAverage();
+  if (o.keepWork) o.log(`work dir kept: ${work}`);
+  else rmSync(work, { recursive: true, force: true });
+  carryOver(report, o);
 }
 
 /**

@@ -120,7 +120,9 @@ export function timelineChart(title: string, timelines: Timeline[], o: { width?:
   const colorOf = (n: string) => PALETTE[names.indexOf(n) % PALETTE.length];
   const tMax = niceMax(Math.max(0, ...timelines.flatMap((t) => t.spans.map((s) => s.end))));
   const pw = W - labelW - m.r;
-  const H = m.t + timelines.length * rowH + m.b + Math.ceil(names.length / 5) * 16;
+  // Legend: as many 190 px columns as fit; long step names are cut to fit one.
+  const cols = Math.max(1, Math.floor((W - labelW) / 190));
+  const H = m.t + timelines.length * rowH + m.b + Math.ceil(names.length / cols) * 16;
   const x = (t: number) => labelW + (t / tMax) * pw;
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title)}">`);
@@ -146,10 +148,10 @@ export function timelineChart(title: string, timelines: Timeline[], o: { width?:
     }
   });
   names.forEach((n, i) => {
-    const lx = labelW + (i % 5) * 120;
-    const ly = axisY + 46 + Math.floor(i / 5) * 16;
+    const lx = labelW + (i % cols) * 190;
+    const ly = axisY + 46 + Math.floor(i / cols) * 16;
     parts.push(`<rect x="${lx}" y="${ly - 9}" width="10" height="10" fill="${colorOf(n)}"/>`);
-    parts.push(`<text x="${lx + 14}" y="${ly}" font-size="11">${esc(n)}</text>`);
+    parts.push(`<text x="${lx + 14}" y="${ly}" font-size="11">${esc(n.length > 29 ? n.slice(0, 28) + '…' : n)}<title>${esc(n)}</title></text>`);
   });
   parts.push('</svg>');
   return parts.join('\n');

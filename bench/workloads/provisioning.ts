@@ -20,6 +20,8 @@ export interface ProvisioningOptions {
   workDir: string;
   log: (msg: string) => void;
   signal?: AbortSignal;
+  /** Told after every finished cell, so an interrupted run still reports what it measured. */
+  onProgress?: (partial: ProvisioningResult) => void;
 }
 
 interface CellState {
@@ -62,6 +64,7 @@ export async function benchProvisioning(o: ProvisioningOptions): Promise<Provisi
           if (notes.length) row.notes = [...new Set(notes)];
           rows.push(row);
           o.log(`  ${w} ${phase}: ${describe(row)}`);
+          o.onProgress?.(result(o, rows, settings, skipped, network));
         }
       }
       for (const d of o.drivers) await d.close();
@@ -69,6 +72,11 @@ export async function benchProvisioning(o: ProvisioningOptions): Promise<Provisi
       await fleet.destroy();
     }
   }
+  return result(o, rows, settings, skipped, network);
+}
+
+function result(o: ProvisioningOptions, rows: ProvisionRow[], settingsIn: Record<string, string>, skipped: string[], network: FleetNetwork | undefined): ProvisioningResult {
+  const settings = { ...settingsIn };
   settings.hosts = `each host is a real OpenSSH sshd on its own address (${network === 'netns' ? 'one network namespace + veth pair per host' : '127.0.0.0/8 loopback addresses'}), created and removed by the bench; the first host is the I/O hypervisor, the others its guests`;
   settings.runs = `${o.runs} run(s) per cell; cold = scratch roots removed and persistent SSH connections closed before each run; warm = the same run again with nothing to do`;
   const anyRows = rows.some((r) => r.vrio || r.ansible);
@@ -79,7 +87,7 @@ export async function benchProvisioning(o: ProvisioningOptions): Promise<Provisi
     settings,
     hostCounts: o.hostCounts,
     runsPerCell: o.runs,
-    rows,
+    rows: [...rows],
   };
 }
 

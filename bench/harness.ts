@@ -9,7 +9,7 @@ import { packageRoot } from '../lib/paths.js';
 import { ensureAnsible } from './ansible.js';
 import type { FleetNetwork } from './fleet.js';
 import { loadAverage, machineFacts } from './machine.js';
-import type { BenchReport, BootResult, BuildResult, Section } from './model.js';
+import type { BenchReport, BootResult, BuildResult, ProvisionRow, Section } from './model.js';
 import { reportStem, writeReports, type WrittenReports } from './report/write.js';
 import { benchBoot } from './workloads/boot.js';
 import { benchBuild } from './workloads/build.js';
@@ -171,6 +171,19 @@ export function carryOver(report: BenchReport, o: Pick<BenchOptions, 'sections' 
     return;
   }
   if (old.format !== 1 || old.mode !== report.mode) return;
+  // Provisioning rows for host counts this run did not measure (e.g. N = 50 measured later).
+  const cur = report.provisioning;
+  if (cur && old.provisioning && o.sections.includes('provisioning')) {
+    const keep = old.provisioning.rows.filter((r) => !cur.hostCounts.includes(r.hosts));
+    if (keep.length) {
+      const order = (r: ProvisionRow) => r.hosts * 10 + (r.workload === 'facts' ? 0 : 2) + (r.phase === 'cold' ? 0 : 1);
+      cur.rows = [...cur.rows, ...keep].sort((a, b) => order(a) - order(b));
+      cur.hostCounts = [...new Set([...cur.hostCounts, ...keep.map((r) => r.hosts)])].sort((a, b) => a - b);
+      if (cur.status === 'ok' && old.provisioning.status !== 'ok') cur.status = old.provisioning.status;
+      const counts = [...new Set(keep.map((r) => r.hosts))].join(', ');
+      report.notes.push(`provisioning with ${counts} host(s): measured by an earlier run (${keep[0].measuredAt ?? old.startedAt}), kept`);
+    }
+  }
   for (const s of SECTIONS) {
     if (o.sections.includes(s) || !old[s]) continue;
     (report as unknown as Record<string, unknown>)[s] = old[s];

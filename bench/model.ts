@@ -38,6 +38,9 @@ export interface ProvisionRow {
   ratio?: number;
   /** Why a tool has no samples here, or anything odd seen. */
   notes?: string[];
+  /** When this cell was measured and the 1-minute load then (rows may come from different runs). */
+  measuredAt?: string;
+  load?: number;
 }
 
 export interface ProvisioningResult extends Section {

@@ -37,9 +37,10 @@ export function provisioningTable(p: ProvisioningResult): string[] {
       samplesWithRange(r.ansible),
       ratio(r.ratio),
       goal ? `${goal.text}${met === undefined ? '' : met ? ' (met)' : ' (not met)'}` : '',
+      r.load !== undefined ? r.load.toFixed(1) : '',
     ];
   });
-  return tableOf(['Hosts', 'Workload', 'Run', 'vrio', 'Ansible', 'Ansible / vrio', 'Goal'], rows);
+  return tableOf(['Hosts', 'Workload', 'Run', 'vrio', 'Ansible', 'Ansible / vrio', 'Goal', 'Load'], rows);
 }
 
 export function figureTable(figures: Figure[]): string[] {
@@ -75,7 +76,10 @@ export function renderMarkdown(r: BenchReport): string {
   out.push('## Provisioning: vrio vs Ansible', '');
   out.push(...sectionState('Provisioning', r.provisioning));
   if (r.provisioning && r.provisioning.rows.length) {
-    out.push(`Median wall time of ${r.provisioning.runsPerCell} run(s) per cell, range in brackets; ratio > 1 means vrio is faster.`, '');
+    out.push(
+      `Median wall time of ${r.provisioning.runsPerCell} run(s) per cell, range in brackets; ratio > 1 means vrio is faster. Load: the 1-minute load average when the cell finished (${r.machine.cpus} CPUs).`,
+      '',
+    );
     out.push(...provisioningTable(r.provisioning), '');
     out.push('Settings:', '', ...Object.entries(r.provisioning.settings).map(([k, v]) => `- ${k}: ${v}`), '');
   }

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createFleet, type Fleet, type FleetNetwork } from '../fleet.js';
 import type { Phase, ProvisioningResult, ProvisionRow, Samples, Tool, Workload } from '../model.js';
+import { loadAverage } from '../machine.js';
 import { speedup, summarize, timed } from '../stats.js';
 import type { ToolDriver } from './drivers.js';
 
@@ -57,7 +58,7 @@ export async function benchProvisioning(o: ProvisioningOptions): Promise<Provisi
         const missing = o.drivers.filter((d) => !active.includes(d));
         for (const phase of ['cold', 'warm'] as Phase[]) {
           const cell = await measureCell(fleet, active, w, phase, o, dir);
-          const row: ProvisionRow = { hosts: n, workload: w, phase };
+          const row: ProvisionRow = { hosts: n, workload: w, phase, measuredAt: new Date().toISOString(), load: loadAverage()[0] };
           for (const d of active) if (cell.runs[d.tool].length) row[d.tool] = summarize(cell.runs[d.tool]);
           row.ratio = speedup(row.vrio, row.ansible);
           const notes = [...cell.notes, ...missing.map((d) => `${d.tool}: ${d.unsupported(w)}`)];

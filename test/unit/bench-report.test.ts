@@ -174,6 +174,23 @@ describe('bench runs of some sections (--only)', () => {
     assert.match(md, /## Build\n\nMeasured 2026-11-25 19:31 UTC, took 10 min 12 s; load \(1 min\) 3\.10 → 4\.20\./);
   });
 
+  it('keep provisioning rows of host counts this run did not measure', () => {
+    const out = join(tmp, 'merge-rows');
+    const earlier = sample(); // host counts 1 and 5
+    earlier.provisioning!.rows.forEach((r) => (r.measuredAt = '2026-11-25T19:05:00.000Z'));
+    writeReports(earlier, out);
+    const now = sample();
+    now.provisioning!.rows = now.provisioning!.rows.filter((r) => r.hosts === 5).map((r) => ({ ...r, measuredAt: '2026-11-25T19:55:00.000Z' }));
+    now.provisioning!.hostCounts = [5];
+    carryOver(now, { sections: ['provisioning'], outDir: out });
+    assert.deepEqual(now.provisioning!.hostCounts, [1, 5]);
+    assert.deepEqual(
+      now.provisioning!.rows.map((r) => `${r.hosts} ${r.workload} ${r.phase} ${r.measuredAt?.slice(11, 16)}`),
+      ['1 facts cold 19:05', '1 facts warm 19:05', '1 write cold 19:05', '1 write warm 19:05', '5 facts cold 19:55', '5 facts warm 19:55', '5 write cold 19:55', '5 write warm 19:55'],
+    );
+    assert.ok(now.notes.some((n) => /provisioning with 1 host\(s\): measured by an earlier run \(2026-11-25T19:05/.test(n)));
+  });
+
   it('do not mix a quick run into a full report', () => {
     const out = join(tmp, 'merge-mode');
     writeReports(withBuildAndBoot(sample()), out); // a quick report

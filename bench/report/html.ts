@@ -81,10 +81,20 @@ export function renderHtml(r: BenchReport): string {
     body.push(provisioningCharts(p));
     body.push(
       table(
-        ['Hosts', 'Workload', 'Run', 'vrio', 'Ansible', 'Ansible / vrio', 'Goal'],
+        ['Hosts', 'Workload', 'Run', 'vrio', 'Ansible', 'Ansible / vrio', 'Goal', 'Load (1 min)', 'Measured'],
         p.rows.map((row) => {
           const g = provisioningGoal(row);
-          return [String(row.hosts), workloadLabel[row.workload], row.phase, samplesWithRange(row.vrio), samplesWithRange(row.ansible), ratio(row.ratio), g?.text ?? ''];
+          return [
+            String(row.hosts),
+            workloadLabel[row.workload],
+            row.phase,
+            samplesWithRange(row.vrio),
+            samplesWithRange(row.ansible),
+            ratio(row.ratio),
+            g?.text ?? '',
+            row.load !== undefined ? row.load.toFixed(1) : '',
+            row.measuredAt ? row.measuredAt.slice(11, 16) + ' UTC' : '',
+          ];
         }),
       ),
     );

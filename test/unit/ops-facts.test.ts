@@ -1,0 +1,38 @@
+// The facts script is plain POSIX sh: run it (read-only) on this machine with
+// dash and busybox ash and compare with what Node reads directly.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { describe, it } from 'node:test';
+import { factsCommand, parseFacts } from '../../provision/facts.js';
+
+const shells: [string, string[]][] = [
+  ['dash', ['sh']],
+  ['busybox ash', ['busybox', 'sh']],
+];
+
+describe('facts script on this machine', () => {
+  for (const [name, prefix] of shells) {
+    const skip = existsSync('/bin/busybox') || name === 'dash' ? false : 'busybox not installed';
+    it(`${name}: kernel, NICs and sysctls match what the kernel reports`, { skip }, () => {
+      const argv = factsCommand({ modules: [], ethtool: ['lo'] });
+      const out = execFileSync(prefix[0], [...prefix.slice(1), ...argv.slice(1)], { encoding: 'utf8' });
+      const f = parseFacts(out);
+      assert.equal(f.kernel, release());
+      assert.equal(f.modulesSupported, existsSync('/proc/modules'));
+      for (const n of readdirSync('/sys/class/net')) {
+        assert.equal(f.nics[n]?.mtu, Number(readFileSync(`/sys/class/net/${n}/mtu`, 'utf8')), `${n} mtu`);
+        assert.equal(f.nics[n]?.mac, readFileSync(`/sys/class/net/${n}/address`, 'utf8').trim(), `${n} mac`);
+      }
+      assert.ok(f.nics.lo.ipv4.includes('127.0.0.1/8'));
+      for (const s of ['net.core.rmem_max', 'net.core.wmem_default'])
+        assert.equal(f.sysctls[s], readFileSync(`/proc/sys/${s.replace(/\./g, '/')}`, 'utf8').trim(), s);
+      assert.deepEqual(f.blockDevices.sort(), readdirSync('/sys/block').sort());
+      assert.ok(f.memAvailableKiB > 0 && f.memTotalKiB >= f.memAvailableKiB);
+    });
+  }
+  it('rejects truncated output (a host that died mid-script)', () => {
+    assert.throws(() => parseFacts('@kernel 6.1\n@mem MemTotal: 1\n'), /incomplete/);
+  });
+});

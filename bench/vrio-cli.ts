@@ -85,5 +85,9 @@ export function stepSpans(run: Pick<CliRun, 'events' | 'startedAt' | 'seconds'>,
 
 /** "compiling the kernel for iohyp (make -j2; log: ...)" -> "compiling the kernel for iohyp". */
 export function shortStep(msg: string): string {
-  return msg.replace(/\s*\(.*$/, '').replace(/:.*$/, '').slice(0, 48);
+  const s = msg.replace(/\s*\(.*$/, '').replace(/:.*$/, '');
+  if (s.length <= 60) return s;
+  // Cut at a word boundary so a chart legend never shows half a word.
+  const cut = s.slice(0, 59);
+  return cut.slice(0, cut.lastIndexOf(' ') > 20 ? cut.lastIndexOf(' ') : 59) + '…';
 }

@@ -175,8 +175,8 @@ describe('ssh transport (real sshd)', { skip }, () => {
   });
 
   it('a command over its timeout is stopped and the connection stays usable', async () => {
-    const s = await connect(conn(a, { commandTimeoutMs: 500 }));
-    const r = await s.exec(['sleep', '30']);
+    const s = await connect(conn(a));
+    const r = await s.exec(['sleep', '30'], { timeoutMs: 500 });
     assert.equal(r.timedOut, true);
     assert.equal((await s.exec(['echo', 'still here'])).stdout, 'still here\n');
     s.close();

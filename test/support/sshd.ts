@@ -29,7 +29,7 @@
 // only while the test runs.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -201,6 +201,22 @@ async function waitListening(child: ChildProcess, logFile: string, timeoutMs: nu
   throw new Error(`sshd did not start listening within ${timeoutMs} ms:\n${readFileSync(logFile, 'utf8')}`);
 }
 
+/** Direct children of a pid, from /proc (no procps needed). */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces, so split after the last ')'.
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out;
+}
+
 export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
   const sup = sshdSupport();
   if (!sup.ok) throw new Error(sup.reason);
@@ -257,17 +273,12 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
     if (!c?.pid || c.exitCode !== null || c.signalCode !== null) return;
     // Per-connection sshd children are in our process group only via the
     // listener; kill them by their parent pid so "sshd died" is total.
-    try {
-      const kids = execFileSync('pgrep', ['-P', String(c.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean);
-      for (const k of kids) {
-        try {
-          process.kill(Number(k), signal);
-        } catch {
-          /* already gone */
-        }
+    for (const k of childPids(c.pid)) {
+      try {
+        process.kill(k, signal);
+      } catch {
+        /* already gone */
       }
-    } catch {
-      /* no children */
     }
     try {
       process.kill(c.pid, signal);

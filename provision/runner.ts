@@ -41,7 +41,8 @@ export async function pool<T>(items: readonly T[], limit: number, fn: (item: T) 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-class Run {
+/** One verb's run over the selected hosts: sessions, results, change execution (exported for tests). */
+export class Run {
   readonly sessions = new Map<string, Session>();
   readonly results = new Map<string, HostResult>();
   readonly started = new Map<string, number>();

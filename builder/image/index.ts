@@ -332,6 +332,8 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
       helper: helper ? { path: '/usr/sbin/vrio-iohyp', compiler: helper.compiler, sha256: helper.sha256 } : null,
       tools,
       hostKeys,
+      // Whole public keys, for a known_hosts line ("[host]:port " + key).
+      hostPublicKeys: hostKey ? { 'ssh-ed25519': publicLine(hostKey, `root@vrio-${r}`) } : {},
       authorizedKeys: authorized.map((l) => fingerprintOfLine(l)),
       outputs: outInfo,
     };

@@ -394,7 +394,15 @@ export async function teardownInventory(inv: Inventory, opts: RunOptions = {}): 
     if (!p.errors.length && p.changes.length) await run.execute(io, p.changes);
   });
   run.rep.phase('guest front ends');
-  await hostTeardownPhase(run, guests);
+  // A guest whose devices could not be removed keeps its front end: unloading it
+  // under an attached back end is not a state anyone has tested.
+  const stuck = new Set(iohyps.filter((io) => run.result(io).failed > 0 && !run.result(io).unreachable).map((io) => io.name));
+  for (const g of guests.filter((g) => g.devices.length && stuck.has(g.iohyp!))) {
+    run.result(g).skipped++;
+    run.result(g).notes.push(`front end kept: removing its devices on ${g.iohyp} failed`);
+    run.rep.note(g.name, `front end kept: removing its devices on ${g.iohyp} failed`);
+  }
+  await hostTeardownPhase(run, guests.filter((g) => !(g.devices.length && stuck.has(g.iohyp!))));
   run.rep.phase('IOhyp back ends');
   await hostTeardownPhase(run, iohyps.filter((h) => run.healthy(h)));
   return end(run, t0);

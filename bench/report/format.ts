@@ -1,6 +1,6 @@
 // Number formatting shared by the Markdown and HTML reports, so both print the
 // same figure the same way.
-import type { Figure, ProvisionRow, Samples, Section, Workload } from '../model.js';
+import type { Figure, ProvisioningResult, ProvisionRow, Samples, Section, Workload } from '../model.js';
 
 export function seconds(s: number): string {
   if (!Number.isFinite(s)) return '–';
@@ -71,4 +71,11 @@ export function sectionMeta(s: Section | undefined): string {
   const took = s.seconds !== undefined ? `, took ${s.seconds < 60 ? `${Math.round(s.seconds)} s` : `${Math.floor(s.seconds / 60)} min ${Math.round(s.seconds % 60)} s`}` : '';
   const load = s.load && s.load.before.length && s.load.after.length ? `; load (1 min) ${s.load.before[0].toFixed(2)} → ${s.load.after[0].toFixed(2)}` : '';
   return `Measured ${when}${took}${load}.`;
+}
+
+/** Row notes, each once, with the cells it applies to ("all cells" when every one). */
+export function rowNotes(p: ProvisioningResult): string[] {
+  const where = new Map<string, string[]>();
+  for (const r of p.rows) for (const n of r.notes ?? []) where.set(n, [...(where.get(n) ?? []), `${r.hosts}/${r.workload}/${r.phase}`]);
+  return [...where].map(([n, cells]) => `${n} (${cells.length === p.rows.length ? 'all cells' : cells.join(', ')})`);
 }

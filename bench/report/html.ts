@@ -2,7 +2,7 @@
 // time vs hosts for both tools, build step timeline, boot timeline). One file,
 // no scripts, no network.
 import type { BenchReport, Figure, Phase, ProvisioningResult, Section, Workload } from '../model.js';
-import { figureValue, goalMark, provisioningGoal, ratio, samplesWithRange, sectionMeta, workloadLabel } from './format.js';
+import { figureValue, goalMark, provisioningGoal, ratio, rowNotes, samplesWithRange, sectionMeta, workloadLabel } from './format.js';
 import { esc, lineChart, timelineChart, type Series } from './svg.js';
 
 function table(headers: string[], rows: string[][]): string {
@@ -101,8 +101,8 @@ export function renderHtml(r: BenchReport): string {
     body.push('<h3>Settings</h3><dl>');
     for (const [k, v] of Object.entries(p.settings)) body.push(`<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`);
     body.push('</dl>');
-    const notes = p.rows.flatMap((row) => (row.notes ?? []).map((n) => `${row.hosts} hosts, ${row.workload}, ${row.phase}: ${n}`));
-    if (notes.length) body.push(`<ul>${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`);
+    const notes = rowNotes(p);
+    if (notes.length) body.push('<h3>Observations</h3>', `<ul>${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`);
   }
 
   body.push('<h2>Build</h2>', state('Build', r.build));

@@ -1,7 +1,7 @@
 // The Markdown summary: the table the README quotes and the closing note of
 // the issue cites. Every figure is a median with its run count.
 import type { BenchReport, Figure, ProvisioningResult, Section } from '../model.js';
-import { figureValue, goalMark, provisioningGoal, ratio, samplesWithRange, sectionMeta, workloadLabel } from './format.js';
+import { figureValue, goalMark, provisioningGoal, ratio, rowNotes, samplesWithRange, sectionMeta, workloadLabel } from './format.js';
 
 /** Escape a value for a Markdown table cell. */
 export function cell(s: string): string {
@@ -81,6 +81,8 @@ export function renderMarkdown(r: BenchReport): string {
       '',
     );
     out.push(...provisioningTable(r.provisioning), '');
+    const notes = rowNotes(r.provisioning);
+    if (notes.length) out.push('Observations:', '', ...notes.map((n) => `- ${n}`), '');
     out.push('Settings:', '', ...Object.entries(r.provisioning.settings).map(([k, v]) => `- ${k}: ${v}`), '');
   }
   out.push('## Build', '');

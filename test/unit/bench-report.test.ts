@@ -76,6 +76,11 @@ describe('bench Markdown summary', () => {
     assert.match(md, /\| BIOS, TCG: SSH ready \| 9\.80 s \| 1 \| <= 15 s \| yes \|/);
   });
 
+  it('lists each observation once with the cells it applies to', () => {
+    const md = renderMarkdown(sample());
+    assert.match(md, /- vrio: plan reported host errors \(expected: the bench kernel has no module support\) \(1\/facts\/cold, 1\/facts\/warm, 5\/facts\/cold, 5\/facts\/warm\)/);
+  });
+
   it('escapes table cell separators in free text', () => {
     assert.equal(cell('a|b\nc'), 'a\\|b c');
   });

@@ -13,6 +13,7 @@ import { log, table } from '../lib/log.js';
 import { chooseAccel, type AccelChoice } from '../builder/qemu/accel.js';
 import { macFor } from '../builder/qemu/args.js';
 import { freeTcpPort, freeUdpPorts, LOOPBACK } from '../builder/qemu/ports.js';
+import { SSH_READY } from '../builder/qemu/timeline.js';
 import { killRecordedPid, processCmdline, startVm, type RunningVm } from '../builder/qemu/vm.js';
 import { loadImage, type SmokeImage } from '../builder/smoke/image.js';
 import { SshSession, waitForSsh } from '../builder/smoke/ssh.js';
@@ -181,7 +182,7 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
       state.vms.map(async (v, i) => {
         const ssh = await waitForSsh(
           { host: LOOPBACK, port: v.sshPort, user: 'root', privateKeyFile: state.clientKey, pins: v.pins },
-          { timeoutMs: o.bootTimeoutSec * 1000, signal: o.signal, stopIf: () => running[i].exitReason() },
+          { timeoutMs: o.bootTimeoutSec * 1000, signal: o.signal, stopIf: () => running[i].exitReason(), sshdUp: () => Boolean(running[i].serial.find(SSH_READY)) },
         ).catch((e: Error) => {
           throw new VrioError(`${v.name}: ${e.message}\n  console tail (${v.serialLog}):\n${running[i].serial.tail(15).split('\n').map((l) => `    | ${l}`).join('\n')}`);
         });

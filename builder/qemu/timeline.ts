@@ -10,13 +10,16 @@ export interface Marker {
   re: RegExp;
 }
 
+/** What the images' init prints once sshd listens (the image contract). */
+export const SSH_READY = /vrio: ssh ready/;
+
 export const bootMarkers: Marker[] = [
   { name: 'firmware', label: 'firmware', source: 'firmware', re: /\S/ },
   { name: 'firmware', label: 'firmware', source: 'serial', re: /SeaBIOS|EDK II|UEFI|BdsDxe/ },
   { name: 'bootloader', label: 'bootloader', source: 'serial', re: /GNU GRUB|Welcome to GRUB|ISOLINUX|SYSLINUX|Booting `|Loading Linux/ },
   { name: 'kernel', label: 'kernel', source: 'serial', re: /Linux version \d/ },
   { name: 'init', label: 'init', source: 'serial', re: /^vrio: (?!ssh ready)|Run \/\S+ as init process|Freeing unused kernel/ },
-  { name: 'ssh-ready', label: 'SSH ready', source: 'serial', re: /vrio: ssh ready/ },
+  { name: 'ssh-ready', label: 'SSH ready', source: 'serial', re: SSH_READY },
 ];
 
 export interface TimelineEvent {

@@ -8,7 +8,7 @@ import { chooseAccel, type AccelChoice, type AccelDecision } from '../qemu/accel
 import { macFor, type Accel, type BootSpec, type Media } from '../qemu/args.js';
 import { findOvmfCode, type Firmware } from '../qemu/firmware.js';
 import { freeTcpPort, LOOPBACK } from '../qemu/ports.js';
-import { timeline, type TimelineEvent } from '../qemu/timeline.js';
+import { SSH_READY, timeline, type TimelineEvent } from '../qemu/timeline.js';
 import { startVm } from '../qemu/vm.js';
 import { runChecks, type CheckResult } from './checks.js';
 import type { SmokeImage } from './image.js';
@@ -82,7 +82,7 @@ export async function smokeBoot(img: SmokeImage, firmware: Firmware, media: Medi
     try {
       ssh = await waitForSsh(
         { host: LOOPBACK, port: sshPort, user: 'root', privateKeyFile: img.clientKey, pins: img.hostKeyPins },
-        { timeoutMs: o.bootTimeoutSec * 1000, signal: o.signal, stopIf: () => vm.exitReason() },
+        { timeoutMs: o.bootTimeoutSec * 1000, signal: o.signal, stopIf: () => vm.exitReason(), sshdUp: () => Boolean(vm.serial.find(SSH_READY)) },
       );
       const loginAt = (Date.now() - vm.t0) / 1000;
       result.checks = await runChecks(ssh, img, o.checks);

@@ -156,7 +156,13 @@ export class SshSession {
  */
 export async function waitForSsh(
   target: SshTarget,
-  o: { timeoutMs: number; signal?: AbortSignal; stopIf?: () => string | undefined },
+  o: {
+    timeoutMs: number;
+    signal?: AbortSignal;
+    stopIf?: () => string | undefined;
+    /** True once the guest said its sshd listens ("vrio: ssh ready" on the console). */
+    sshdUp?: () => boolean;
+  },
 ): Promise<SshSession> {
   const deadline = Date.now() + o.timeoutMs;
   let last: unknown;
@@ -165,8 +171,11 @@ export async function waitForSsh(
     const stop = o.stopIf?.();
     if (stop) throw new VrioError(`SSH never came up: ${stop}`);
     try {
-      // Short attempts: a handshake against a guest whose sshd is not up yet stalls rather than fails.
-      return await SshSession.connect(target, Math.max(1500, Math.min(3000, deadline - Date.now())));
+      // Before sshd is up, a connection through QEMU's forwarder can stall instead of
+      // failing, so attempts are short; once the guest says sshd listens, a handshake
+      // gets all the remaining time (key exchange is slow under TCG on a busy host).
+      const left = Math.max(1500, deadline - Date.now());
+      return await SshSession.connect(target, o.sshdUp?.() ? left : Math.min(3000, left));
     } catch (e) {
       if (e instanceof HostKeyMismatch) throw e;
       last = e;

@@ -1,0 +1,96 @@
+// `vrio smoke` failure paths with real QEMU boots of the CI test images:
+// an image without an init fails with the kernel's panic in the console tail,
+// an image whose pinned host key does not match is refused, and Ctrl-C stops
+// the run and its QEMU. After each, no QEMU started by the run is alive.
+// (The four good boot paths are run by smoke-workflow.test.ts.)
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ciImages, jsonLines, pidsWith, vrio, type CiImages } from './smoke-support.js';
+
+/** Seconds per boot until SSH: 60 keeps CI under budget with TCG; a loaded workstation may need more. */
+const BOOT_TIMEOUT = process.env.VRIO_SMOKE_TIMEOUT ?? '60';
+const tmp = mkdtempSync(join(tmpdir(), 'vrio-smoke-it-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+let imgs: CiImages | undefined;
+let skip: string | false = false;
+before(async () => {
+  const r = await ciImages();
+  if (typeof r === 'string') skip = r;
+  else imgs = r;
+});
+
+/** A copy of an image dir whose files link to the real ones, with manifest.json edited. */
+function imageCopy(role: string, name: string, edit: (m: Record<string, unknown>) => void): string {
+  const src = join(imgs!.out, 'images', role);
+  const dir = join(tmp, name, 'images', role);
+  mkdirSync(dir, { recursive: true });
+  for (const f of [`${role}.iso`, 'vmlinuz', 'initramfs.img']) symlinkSync(join(src, f), join(dir, f));
+  const m = JSON.parse(readFileSync(join(src, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  edit(m);
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m, null, 2));
+  cpSync(join(imgs!.out, 'keys'), join(tmp, name, 'keys'), { recursive: true });
+  return dir;
+}
+
+describe('vrio smoke failures', () => {
+  test('an image without an init fails: exit 1, the kernel panic in the console tail, QEMU gone', async (t) => {
+    if (skip) return t.skip(skip);
+    // A real hybrid ISO (grub-mkrescue) with the image's kernel and an initramfs that has no /init.
+    const tree = join(tmp, 'broken-tree');
+    mkdirSync(join(tree, 'boot', 'grub'), { recursive: true });
+    cpSync(join(imgs!.out, 'images', 'guest', 'vmlinuz'), join(tree, 'boot', 'vmlinuz'));
+    const cpio = execFileSync('cpio', ['-o', '-H', 'newc', '--quiet'], { input: 'README\n', cwd: (writeFileSync(join(tmp, 'README'), 'no init here\n'), tmp) });
+    writeFileSync(join(tree, 'boot', 'initramfs.img'), cpio);
+    writeFileSync(
+      join(tree, 'boot', 'grub', 'grub.cfg'),
+      'serial --unit=0 --speed=115200\nterminal_input serial console\nterminal_output serial console\nset timeout=0\n' +
+        'menuentry broken {\n  linux /boot/vmlinuz console=ttyS0,115200 panic=5\n  initrd /boot/initramfs.img\n}\n',
+    );
+    const dir = imageCopy('guest', 'broken', (m) => (m.role = 'broken'));
+    rmSync(join(dir, 'guest.iso'));
+    execFileSync('grub-mkrescue', ['-o', join(dir, 'broken.iso'), tree], { stdio: 'ignore' });
+    const logDir = join(tmp, 'broken-logs');
+    const r = await vrio(['smoke', dir, '--firmware', 'bios', '--media', 'cdrom', '--timeout', BOOT_TIMEOUT, '--log-dir', logDir]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /FAILED/);
+    assert.match(r.stderr, /console tail/);
+    assert.match(r.stderr, /Kernel panic|No working init found|Unable to mount root|not syncing/, 'the console tail shows why the boot failed');
+    assert.match(r.stderr, /0\/1 boots passed/);
+    assert.deepEqual(pidsWith(logDir), [], 'no QEMU of this run is left');
+  });
+
+  test('a VM whose host key is not the pinned one is refused, and --json says why', async (t) => {
+    if (skip) return t.skip(skip);
+    const dir = imageCopy('guest', 'wrongpin', (m) => (m.hostKeys = { 'ssh-ed25519': 'SHA256:' + 'A'.repeat(43) }));
+    const logDir = join(tmp, 'pin-logs');
+    const r = await vrio(['smoke', dir, '--firmware', 'bios', '--media', 'disk', '--timeout', BOOT_TIMEOUT, '--log-dir', logDir, '--json']);
+    assert.equal(r.code, 1, r.stderr);
+    const report = jsonLines(r.stdout).find((e) => e.type === 'smoke-report') as { ok: boolean; boots: { ok: boolean; error: string }[] };
+    assert.equal(report.ok, false);
+    assert.equal(report.boots.length, 1);
+    assert.match(report.boots[0].error, /not one of the pinned keys/);
+    assert.deepEqual(pidsWith(logDir), []);
+  });
+
+  test('Ctrl-C during a boot: exit 130 and the QEMU it started is killed', async (t) => {
+    if (skip) return t.skip(skip);
+    const logDir = join(tmp, 'sigint-logs');
+    let cliPid = 0;
+    const running = vrio(['smoke', join(imgs!.out, 'images', 'guest'), '--firmware', 'bios', '--media', 'cdrom', '--log-dir', logDir], { onSpawn: (p) => (cliPid = p) });
+    let qemu: number[] = [];
+    for (let i = 0; i < 600 && qemu.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      qemu = pidsWith(logDir).filter((p) => p !== cliPid); // the CLI's own argv names the log dir too
+    }
+    assert.ok(qemu.length > 0, 'QEMU started');
+    process.kill(cliPid, 'SIGINT');
+    const r = await running;
+    assert.equal(r.code, 130, r.stderr);
+    assert.deepEqual(pidsWith(logDir), [], 'the QEMU is gone');
+  });
+});

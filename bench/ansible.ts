@@ -34,10 +34,14 @@ export async function ensureAnsible(log: (m: string) => void = () => {}): Promis
     throw new MissingToolError([{ tool: 'ansible-playbook', debianPackage: 'ansible-core', why: 'the provisioning comparison' }]);
   }
   log('installing ansible-core from Debian (apt-get) for the comparison');
-  await run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'ansible-core'], {
-    env: { DEBIAN_FRONTEND: 'noninteractive' },
-    timeoutMs: 600_000,
-  });
+  const install = () =>
+    run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'ansible-core'], { env: { DEBIAN_FRONTEND: 'noninteractive' }, timeoutMs: 600_000, allowFail: true });
+  // A fresh machine may have empty package lists: update once, then try again.
+  if ((await install()).code !== 0) {
+    await run('apt-get', ['update', '-q'], { timeoutMs: 600_000 });
+    const again = await install();
+    if (again.code !== 0) throw new VrioError(`apt-get install ansible-core failed (exit ${again.code})`, { hint: 'install it by hand: apt-get install ansible-core' });
+  }
   const now = which('ansible-playbook');
   if (!now) throw new VrioError('ansible-core was installed but ansible-playbook is not on PATH');
   return now;

@@ -76,7 +76,7 @@ export interface FactsQuery {
   ethtool: string[];
 }
 
-// Read-only by construction (read, test, globs; ip -o addr and ethtool -l as
+// Read-only by construction (read, test, globs; ip addr show and ethtool -l as
 // queries). Shell builtins instead of cat/head/tr: at 50+ hosts the forks on
 // each host are most of the cost.
 const SCRIPT = `
@@ -109,7 +109,10 @@ for d in /sys/class/net/*; do
   rd "$d/mtu"; mtu=$v; rd "$d/address"; mac=$v; rd "$d/operstate"; oper=$v; rd "$d/flags"
   echo "@nic $n $mtu $mac $oper $v $kind $lower $rx $tx"
 done
-ip -o -4 addr show 2>/dev/null | while read -r idx ifn fam addr rest; do echo "@addr \${ifn%%@*} $addr"; done
+# Multi-line form: iproute2 and busybox ip both print it (busybox has no -o).
+ip -4 addr show 2>/dev/null | while read -r a b rest; do
+  case $a in [0-9]*:) ifn=\${b%:}; ifn=\${ifn%%@*};; inet) echo "@addr $ifn $b";; esac
+done
 for e in $eths; do
   [ -e "/sys/class/net/$e" ] || continue
   command -v ethtool >/dev/null 2>&1 || break

@@ -11,29 +11,20 @@ import { join, posix } from 'node:path';
 import { VrioError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 import { log } from '../../lib/log.js';
+import { dataPath } from '../../lib/paths.js';
 import type { KernelArtifacts } from '../artifacts.js';
 import type { UnpackedPackage } from '../debs/apt.js';
 import { readElf } from '../debs/elf.js';
 import { resolveLinkTarget, type ExtractedEntry } from '../debs/extract.js';
 
-/** Package paths that are of no use in an appliance running from RAM. */
-const EXCLUDED = [
-  'usr/share/doc',
-  'usr/share/man',
-  'usr/share/info',
-  'usr/share/locale',
-  'usr/share/lintian',
-  'usr/share/bug',
-  'usr/share/bash-completion',
-  'usr/share/initramfs-tools',
-  'usr/share/doc-base',
-  'usr/share/menu',
-  'usr/include',
-  'lib/systemd',
-  'usr/lib/systemd',
-  'etc/init.d',
-  'etc/default',
-];
+/** Package paths left out of every image: rootfs/exclude.txt (data, not code). */
+let excludedCache: string[] | undefined;
+function excludedPaths(): string[] {
+  return (excludedCache ??= readFileSync(dataPath('rootfs/exclude.txt'), 'utf8')
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim().replace(/^\/+|\/+$/g, ''))
+    .filter(Boolean));
+}
 
 /** Where the dynamic loader looks (Debian multiarch first). */
 const LIB_DIRS = ['lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu', 'lib64', 'lib', 'usr/lib'];
@@ -88,7 +79,7 @@ export interface RootfsResult {
 }
 
 function excluded(p: string): boolean {
-  return EXCLUDED.some((x) => p === x || p.startsWith(x + '/'));
+  return excludedPaths().some((x) => p === x || p.startsWith(x + '/'));
 }
 
 function ensureDir(stage: string, rel: string): void {

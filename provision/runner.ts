@@ -252,7 +252,8 @@ export async function planInventory(inv: Inventory, opts: RunOptions = {}): Prom
     const guests: GuestView[] = run.guestsOf(h).map((g) => {
       const gf = facts.get(g.name);
       const gp = setup.get(g.name);
-      return { host: g, facts: gf && gp ? projectFacts(gf, gp.changes) : undefined, ok: Boolean(gf && gp && gp.errors.length === 0) };
+      // Shown even when the guest has errors of its own: plan covers every operation.
+      return { host: g, facts: gf && gp ? projectFacts(gf, gp.changes) : undefined, ok: Boolean(gf && gp) };
     });
     const dev = planDevices(h, projectFacts(f, p.changes), guests);
     const all: HostPlan = { ...p, changes: [...p.changes, ...dev.changes], errors: [...p.errors, ...dev.errors], notes: [...p.notes, ...dev.notes] };

@@ -74,6 +74,11 @@ describe('provision runs against real sshd hosts in network namespaces', { skip 
     const ioPlan = plans.find((p) => p.host === 'iohyp1')!;
     assert.ok(ioPlan.changes.some((c: any) => c.kind === 'mtu' && c.data.interface === io.ns.interface && c.data.mtu === 8100), 'plans the vMTU on the L2 NIC');
     assert.ok(ioPlan.changes.every((c: any) => Array.isArray(c.command) && typeof c.summary === 'string'), 'every change has a human and a machine form');
+    const kinds: string[] = ioPlan.changes.map((c: any) => c.kind);
+    const create = ioPlan.changes.find((c: any) => c.kind === 'device-create' && c.data.backing === '/dev/ram1');
+    assert.ok(create, 'the plan covers device creation too');
+    assert.deepEqual(create.command.slice(1, 8), ['create-blk', '--iface', io.ns.interface, '--guest-mac', g1.ns.mac, '--guest-ip', '10.55.0.2']);
+    assert.ok(kinds.lastIndexOf('module-load') < kinds.indexOf('device-create'), 'back end before devices');
     assert.equal(events.filter((e) => e.type === 'facts').length, 3);
     if (!existsSync('/proc/modules')) {
       assert.equal(r.status, 1);

@@ -1,5 +1,5 @@
 // vrio inventory check|schema|import: validate, publish the schema, convert Ansible inventories.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { parseDocumentText, validateDocument } from '../../lib/document.js';
 import { InputError, formatIssue } from '../../lib/errors.js';
@@ -39,6 +39,10 @@ export const inventoryCheckCommand: Command = {
         ]),
       ),
     );
+    // Strict host keys: a host with neither a pin nor a known_hosts file will be refused.
+    for (const h of inv.hosts)
+      if (!h.connection.hostKeys.pins.length && !h.connection.hostKeys.knownHostsFiles.some((f) => existsSync(f)))
+        ctx.log.warn(`${h.name}: no hostKey pin and no known_hosts file: provision will refuse its key (pin it, or use --accept-new once)`);
     ctx.log.info(`${file}: valid (${inv.hosts.length} host${inv.hosts.length === 1 ? '' : 's'})`);
     return 0;
   },

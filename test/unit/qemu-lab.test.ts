@@ -1,0 +1,143 @@
+// The lab's pure parts: topology, the generated inventory (checked by the
+// provisioner's own schema and loader), the L2 hub on real loopback UDP
+// sockets, the vRIO sysfs parser and the demo-key decryption used to prove
+// block data went through the vRIO back end.
+import assert from 'node:assert/strict';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { describe, test } from 'node:test';
+import { freeUdpPorts } from '../../builder/qemu/ports.js';
+import { counterSum, decryptBacking, parseVrioSysfs, VRIO_DEMO_KEY } from '../../lab/checks.js';
+import { startHub } from '../../lab/hub.js';
+import { inventoryYaml, labInventory } from '../../lab/inventory.js';
+import type { LabVm } from '../../lab/state.js';
+import { planLab, segmentsOf } from '../../lab/topology.js';
+import { parseInventory } from '../../provision/inventory.js';
+
+const PIN = 'SHA256:' + 'x'.repeat(43).replace(/x/g, 'A');
+
+function fakeVms(plan: ReturnType<typeof planLab>): LabVm[] {
+  return plan.map((p, i) => ({
+    name: p.name,
+    role: p.role,
+    image: `/img/${p.image}`,
+    pid: 1000 + i,
+    sshPort: 40000 + i,
+    serialLog: '',
+    qemuLog: '',
+    memoryMiB: 1024,
+    nics: p.nics.map((n) => ({ ...n, localPort: 0 })),
+    pins: [PIN],
+  }));
+}
+
+describe('lab topology and inventory', () => {
+  test('CI lab: IOhyp + 1 guest on one segment, distinct addresses and MACs, no devices', () => {
+    const plan = planLab('ci', 1);
+    assert.deepEqual(plan.map((p) => p.name), ['iohyp1', 'guest1']);
+    assert.deepEqual(segmentsOf(plan), ['lab']);
+    const macs = plan.flatMap((p) => p.nics.map((n) => n.mac));
+    assert.equal(new Set(macs).size, macs.length);
+    assert.ok(plan.every((p) => !p.blk && !p.net));
+  });
+
+  test('vRIO lab with 2 guests: a block and a net device each, a peer on a second segment with an e1000', () => {
+    const plan = planLab('vrio', 2);
+    assert.deepEqual(plan.map((p) => p.name), ['iohyp1', 'guest1', 'guest2', 'peer1']);
+    assert.deepEqual(segmentsOf(plan), ['lab', 'peer']);
+    const guests = plan.filter((p) => p.role === 'guest');
+    assert.deepEqual(guests.map((g) => g.blk?.backing), ['/dev/ram1', '/dev/ram2'], 'one backing ramdisk per guest');
+    assert.equal(new Set(guests.map((g) => g.net?.vnicMac)).size, 2);
+    const peer = plan.find((p) => p.role === 'peer')!;
+    assert.equal(peer.nics[0].model, 'e1000', 'the peer pads short frames (vRIO guest receive bug)');
+    assert.equal(plan[0].nics.find((n) => n.segment === 'peer')?.iface, 'eth2');
+  });
+
+  test('the generated inventories pass the provisioner schema and loader, with the pins and ports of each VM', () => {
+    for (const kernel of ['ci', 'vrio'] as const) {
+      const plan = planLab(kernel, 2);
+      const vms = fakeVms(plan);
+      const yaml = inventoryYaml(labInventory(plan, vms, { kernel, clientKey: '/k/id_ed25519', mtu: kernel === 'ci' ? 1500 : 8100, testModule: 'vrio_test' }));
+      const inv = parseInventory(`lab-${kernel}.yaml`, yaml);
+      assert.deepEqual(inv.hosts.map((h) => h.name), ['iohyp1', 'guest1', 'guest2'], 'the peer is not provisioned');
+      for (const h of inv.hosts) {
+        assert.equal(h.connection.address, '127.0.0.1');
+        assert.equal(h.connection.port, vms.find((v) => v.name === h.name)!.sshPort);
+        assert.deepEqual(h.connection.hostKeys.pins, [PIN]);
+        assert.equal(h.l2.interface, 'eth1');
+      }
+      const g1 = inv.hosts.find((h) => h.name === 'guest1')!;
+      if (kernel === 'ci') {
+        assert.deepEqual(g1.modules.map((m) => m.name), ['vrio_test']);
+        assert.equal(g1.devices.length, 0);
+      } else {
+        assert.deepEqual(g1.devices.map((d) => d.type), ['blk', 'net']);
+        assert.ok(g1.modules.some((m) => m.name === 'vrio_gen' && m.params.g_cpu_affinity === '1'), 'guest front end gets g_cpu_affinity=1');
+        const io = inv.hosts.find((h) => h.name === 'iohyp1')!;
+        assert.ok(io.modules.some((m) => m.name === 'vrio_gen' && m.params.h_cpu_affinity === '1'), 'IOhyp back end gets h_cpu_affinity=1');
+      }
+    }
+  });
+});
+
+describe('L2 hub on loopback', () => {
+  async function sock(port: number): Promise<Socket & { got: Buffer[] }> {
+    const s = createSocket('udp4') as Socket & { got: Buffer[] };
+    s.got = [];
+    s.on('message', (m) => s.got.push(m));
+    await new Promise<void>((r) => s.bind(port, '127.0.0.1', () => r()));
+    return s;
+  }
+  const settle = () => new Promise((r) => setTimeout(r, 150));
+
+  test('repeats each frame to every other member, never back to the sender, and drops strangers', async () => {
+    const [hp, a, b, c, stranger] = await freeUdpPorts(5);
+    const hub = await startHub(hp, [a, b, c]);
+    const [sa, sb, sc, sx] = await Promise.all([sock(a), sock(b), sock(c), sock(stranger)]);
+    try {
+      const frame = randomBytes(1514);
+      sa.send(frame, hp, '127.0.0.1');
+      await settle();
+      assert.deepEqual([sa.got.length, sb.got.length, sc.got.length], [0, 1, 1]);
+      assert.ok(sb.got[0].equals(frame));
+      const jumbo = randomBytes(8100 + 14);
+      sc.send(jumbo, hp, '127.0.0.1');
+      sx.send(Buffer.from('not a member'), hp, '127.0.0.1');
+      await settle();
+      assert.ok(sa.got[0].equals(jumbo) && sb.got[1].equals(jumbo), 'vMTU 8100 frames pass');
+      assert.equal(sx.got.length, 0);
+      assert.deepEqual(hub.stats, { frames: 2, bytes: frame.length + jumbo.length, dropped: 1 });
+    } finally {
+      for (const s of [sa, sb, sc, sx]) s.close();
+      await hub.close();
+    }
+  });
+});
+
+describe('vRIO data checks', () => {
+  test('decrypting with the demo key inverts AES-128-ECB (no padding) over a whole device image', () => {
+    const data = randomBytes(1 << 20);
+    const c = createCipheriv('aes-128-ecb', VRIO_DEMO_KEY, null);
+    c.setAutoPadding(false);
+    const backing = Buffer.concat([c.update(data), c.final()]);
+    assert.ok(!backing.equals(data));
+    assert.ok(decryptBacking(backing).equals(data));
+    assert.equal(VRIO_DEMO_KEY.toString(), 'ABCDEFGHIJKLMNOP');
+  });
+
+  test('sysfs files (a header line and a value line) parse into fields; byte counters add up across devices', () => {
+    const text = [
+      '== blk/bdev0/stats',
+      'bytes_written bytes_read io_ops capacity guest_ip',
+      '1048576 2097152 768 4194304 10.55.0.2',
+      '== blk/bdev1/stats',
+      'bytes_written bytes_read io_ops capacity guest_ip',
+      '4096 0 1 4194304 10.55.0.3',
+    ].join('\n');
+    const e = parseVrioSysfs(text);
+    assert.equal(e.length, 2);
+    assert.equal(e[0].fields.guest_ip, '10.55.0.2');
+    assert.equal(counterSum(e, /writ/), 1048576 + 4096);
+    assert.equal(counterSum(e, /guest_ip/), 0, 'non-numeric fields are not counted');
+  });
+});

@@ -2,10 +2,14 @@
 //   node dist/bench/run.js [--quick] [--only provisioning,build,boot]
 //                          [--hosts 1,10,50] [--runs N] [--network netns|loopback]
 //                          [--out DIR] [--keep-work]
+//   node dist/bench/run.js --render bench/results/<date>.json   (HTML + Markdown again from a saved report)
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
-import { exitCodeOf, UsageError, VrioError } from '../lib/errors.js';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { exitCodeOf, InputError, UsageError, VrioError } from '../lib/errors.js';
+import type { BenchReport } from './model.js';
+import { writeReports, type WrittenReports } from './report/write.js';
 import { defaultOptions, parseHostCounts, parseSections, runBench, type BenchOptions } from './harness.js';
 import { renderMarkdown } from './report/markdown.js';
 
@@ -17,7 +21,8 @@ export const USAGE = `usage: npm run bench -- [--quick] [--only SECTIONS] [--hos
   --runs       runs per measurement, medians reported (default 3; quick: 1)
   --network    where the sshd hosts live (default: netns when root, else loopback)
   --out        where <date>.json/.html/.md go (default bench/results)
-  --keep-work  keep the temp work dir with every tool's log`;
+  --keep-work  keep the temp work dir with every tool's log
+usage: npm run bench -- --render bench/results/<date>.json   (HTML + Markdown again from the JSON)`;
 
 export function optionsFromArgs(argv: string[], log: (m: string) => void): BenchOptions {
   let v;
@@ -57,8 +62,33 @@ export function optionsFromArgs(argv: string[], log: (m: string) => void): Bench
   return o;
 }
 
+/** Re-render the HTML and Markdown of a saved JSON report (e.g. after a report-format change). */
+export function rerender(jsonFile: string): WrittenReports {
+  let report: BenchReport;
+  try {
+    report = JSON.parse(readFileSync(jsonFile, 'utf8')) as BenchReport;
+  } catch (e) {
+    throw new InputError([{ file: jsonFile, pointer: '', rule: 'json', message: `not a readable JSON report: ${(e as Error).message}` }]);
+  }
+  if (report.format !== 1 || !report.machine || !report.startedAt) {
+    throw new InputError([{ file: jsonFile, pointer: '/format', rule: 'const', message: 'not a vrio bench report (format 1)' }]);
+  }
+  return writeReports(report, dirname(resolve(jsonFile)), { json: false });
+}
+
 export async function main(argv: string[]): Promise<number> {
   const log = (m: string) => process.stderr.write(m + '\n');
+  if (argv[0] === '--render') {
+    try {
+      if (argv.length !== 2) throw new UsageError('--render takes exactly one JSON report', USAGE);
+      const f = rerender(argv[1]);
+      log(`reports: ${f.html}\n         ${f.markdown}`);
+      return 0;
+    } catch (e) {
+      log(`error: ${(e as Error).message}`);
+      return exitCodeOf(e);
+    }
+  }
   const ac = new AbortController();
   const onSignal = () => ac.abort(new VrioError('interrupted', { exitCode: 130 }));
   process.once('SIGINT', onSignal);

@@ -17,10 +17,10 @@ export function reportStem(r: BenchReport): string {
   return `${r.startedAt.slice(0, 10)}${r.mode === 'quick' ? '-quick' : ''}`;
 }
 
-export function writeReports(r: BenchReport, dir: string): WrittenReports {
+export function writeReports(r: BenchReport, dir: string, opts: { json?: boolean } = {}): WrittenReports {
   const stem = reportStem(r);
   const out = { json: join(dir, `${stem}.json`), html: join(dir, `${stem}.html`), markdown: join(dir, `${stem}.md`) };
-  writeFileAtomic(out.json, JSON.stringify(r, null, 2) + '\n');
+  if (opts.json !== false) writeFileAtomic(out.json, JSON.stringify(r, null, 2) + '\n');
   writeFileAtomic(out.html, renderHtml(r));
   writeFileAtomic(out.markdown, renderMarkdown(r));
   return out;

@@ -92,7 +92,9 @@ export function loadKnownHosts(files: string[]): KnownHostsEntry[] {
 
 /** Key types known_hosts has for this host, so the handshake asks for those first (like OpenSSH). */
 export function preferredKeyTypes(policy: HostKeyPolicy, host: string, port: number): string[] {
-  return [...new Set(loadKnownHosts(policy.knownHostsFiles).filter((e) => !e.marker && entryMatchesHost(e, host, port)).map((e) => e.type))];
+  const types = loadKnownHosts(policy.knownHostsFiles).filter((e) => !e.marker && entryMatchesHost(e, host, port)).map((e) => e.type);
+  // An RSA key is negotiated under its SHA-2 signature names (OpenSSH >= 8.8 refuses ssh-rsa/SHA-1).
+  return [...new Set(types.flatMap((t) => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t])))];
 }
 
 export function verifyHostKey(v: VerifyInput): HostKeyVerdict {

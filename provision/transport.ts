@@ -65,6 +65,9 @@ export interface Session {
 
 const MAX_OUTPUT = 8 * 1024 * 1024;
 
+/** ssh2's default host-key algorithm order (the fallback after the types known_hosts has). */
+const HOST_KEY_ALGORITHMS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+
 function classify(e: Error & { level?: string; code?: string }, ep: Endpoint): TransportError {
   if (e instanceof TransportError) return e;
   const where = `${ep.user}@${ep.address}:${ep.port}`;
@@ -104,7 +107,7 @@ function connectOnce(ep: Endpoint, opts: ConnectOptions, sock?: NodeJS.ReadableS
         return fail(new TransportError('config', `cannot read identity file ${ep.identityFile}: ${(e as NodeJS.ErrnoException).code}`, { hint: 'fix connection.identityFile in the inventory' }));
       }
     }
-    const types = preferredKeyTypes(ep.hostKeys, ep.address, ep.port);
+    const types = preferredKeyTypes(ep.hostKeys, ep.address, ep.port).filter((t) => HOST_KEY_ALGORITHMS.includes(t));
     const cfg: ConnectConfig = {
       host: sock ? undefined : ep.address,
       port: sock ? undefined : ep.port,
@@ -116,7 +119,8 @@ function connectOnce(ep: Endpoint, opts: ConnectOptions, sock?: NodeJS.ReadableS
       keepaliveInterval: ep.keepaliveMs,
       keepaliveCountMax: 3,
       tryKeyboard: false,
-      algorithms: types.length ? ({ serverHostKey: { prepend: types } } as unknown as ConnectConfig['algorithms']) : undefined,
+      // ssh2's "prepend" leaves algorithms already listed where they are, so give the whole order.
+      algorithms: types.length ? ({ serverHostKey: [...types, ...HOST_KEY_ALGORITHMS.filter((t) => !types.includes(t))] } as ConnectConfig['algorithms']) : undefined,
       hostVerifier: (key: Buffer) => {
         verdict = verifyHostKey({ policy: ep.hostKeys, host: ep.address, port: ep.port, blob: key, acceptNew: Boolean(opts.acceptNew) });
         return verdict.ok;

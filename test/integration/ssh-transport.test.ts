@@ -88,6 +88,21 @@ describe('ssh transport (real sshd)', { skip }, () => {
     s.close();
   });
 
+  it('asks for the key type known_hosts has (like OpenSSH): an RSA entry works when the server also has ed25519', async () => {
+    const s0 = await startSshd({ address: '127.0.0.27', hostKeyTypes: ['ed25519', 'rsa'] });
+    try {
+      const kh = join(dir, 'kh-rsa');
+      const rsa = s0.hostKeys.find((k) => k.type === 'rsa')!;
+      writeFileSync(kh, rsa.knownHostsLine + '\n');
+      const s = await connect(conn(s0, { hostKeys: { knownHostsFiles: [kh], pins: [] } }));
+      assert.equal(s.hostKeyHow, 'known_hosts');
+      assert.equal(s.fingerprint, rsa.fingerprint);
+      s.close();
+    } finally {
+      await s0.stop();
+    }
+  });
+
   it('refuses an unknown key before any command, showing the fingerprint and how to pin it', async () => {
     const started = sessionsStarted(a);
     const e = await refused(connect(conn(a, { hostKeys: { knownHostsFiles: [join(dir, 'none')], pins: [] } })));

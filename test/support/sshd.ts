@@ -9,6 +9,7 @@
 //   s.host, s.port, s.user, s.identityFile                  // connect with these
 //   s.hostKeyFingerprint                                    // 'SHA256:...' (pin it)
 //   s.knownHostsLine                                        // '[127.0.0.2]:PORT ssh-ed25519 AAAA...'
+//   startSshd({ hostKeyTypes: ['ed25519', 'rsa'] }); s.hostKeys // several host keys, each with its line
 //   s.connections()                                         // accepted logins so far (from the log)
 //   s.log()                                                 // sshd's stderr (-e) so far
 //   await s.restart({ newHostKey: true })                   // same address/port, optionally a new key
@@ -22,7 +23,7 @@
 //   const key = makeClientKey(dir)                          // an extra ed25519 client key pair
 //   sshdSupport()                                           // { ok, reason } for test skips
 //
-// Each instance gets its own temp dir with generated host keys (ed25519), a
+// Each instance gets its own temp dir with generated host keys (ed25519 unless asked), a
 // per-instance client key in authorized_keys, and a config run with
 // `sshd -D -e -f config`. Processes are started by this module and killed by
 // their pid only. Network namespaces use 10.201.<n>.0/30 veth pairs that exist
@@ -53,7 +54,11 @@ export interface Netns {
   destroy(): Promise<void>;
 }
 
+export type HostKeyType = 'ed25519' | 'rsa' | 'ecdsa';
+
 export interface SshdOptions {
+  /** Host key types, first = the one `hostKeyFingerprint`/`knownHostsLine` describe (default ['ed25519']). */
+  hostKeyTypes?: HostKeyType[];
   /** Listen address (default 127.0.0.1; any 127.0.0.0/8 address works on Linux). */
   address?: string;
   /** Listen port (default: a free port; 22 inside a netns). */
@@ -76,6 +81,8 @@ export interface SshdInstance {
   clientPublicKey: string;
   hostKeyFingerprint: string;
   hostPublicKey: string;
+  /** Every host key the server offers (restart({ newHostKey }) replaces the first). */
+  hostKeys: { type: HostKeyType; publicKey: string; fingerprint: string; knownHostsLine: string }[];
   knownHostsLine: string;
   dir: string;
   pid: number | undefined;
@@ -180,11 +187,11 @@ export async function createNetns(): Promise<Netns> {
   };
 }
 
-function writeHostKey(dir: string): { file: string; pub: string } {
-  const file = join(dir, 'ssh_host_ed25519_key');
+function writeHostKey(dir: string, type: HostKeyType = 'ed25519'): { file: string; pub: string } {
+  const file = join(dir, `ssh_host_${type}_key`);
   rmSync(file, { force: true });
   rmSync(`${file}.pub`, { force: true });
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'vrio-test-host', '-f', file], { stdio: 'ignore' });
+  execFileSync('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-C', 'vrio-test-host', '-f', file], { stdio: 'ignore' });
   return { file, pub: readFileSync(`${file}.pub`, 'utf8').trim() };
 }
 
@@ -225,7 +232,9 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
   const dir = mkdtempSync(join(tmpdir(), 'vrio-sshd-'));
   const user = userInfo().username;
   const client = makeClientKey(dir, 'client_ed25519');
-  let hostKey = writeHostKey(dir);
+  const types = opts.hostKeyTypes ?? ['ed25519'];
+  let hostKey = writeHostKey(dir, types[0]);
+  const extraKeys = types.slice(1).map((t) => ({ type: t, ...writeHostKey(dir, t) }));
   const host = opts.netns ? opts.netns.address : (opts.address ?? '127.0.0.1');
   const port = opts.port ?? (opts.netns ? 22 : await freePort(host));
   const logFile = join(dir, 'sshd.log');
@@ -236,6 +245,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
     [
       `ListenAddress ${host}:${port}`,
       `HostKey ${hostKey.file}`,
+      ...extraKeys.map((k) => `HostKey ${k.file}`),
       `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
       `PidFile ${join(dir, 'sshd.pid')}`,
       'PermitRootLogin prohibit-password',
@@ -252,6 +262,10 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
     ].join('\n') + '\n',
   );
 
+  const knownLine = (pub: string) => {
+    const [type, b64] = pub.split(/\s+/);
+    return `${port === 22 ? host : `[${host}]:${port}`} ${type} ${b64}`;
+  };
   let child: ChildProcess | undefined;
   const launch = async () => {
     writeFileSync(logFile, '', { flag: 'a' });
@@ -311,8 +325,10 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
       return hostKey.pub;
     },
     get knownHostsLine() {
-      const [type, b64] = hostKey.pub.split(/\s+/);
-      return `${port === 22 ? host : `[${host}]:${port}`} ${type} ${b64}`;
+      return knownLine(hostKey.pub);
+    },
+    get hostKeys() {
+      return [{ type: types[0], file: hostKey.file, pub: hostKey.pub }, ...extraKeys].map((k) => ({ type: k.type, publicKey: k.pub, fingerprint: fingerprintOf(k.pub), knownHostsLine: knownLine(k.pub) }));
     },
     dir,
     get pid() {
@@ -325,7 +341,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
     async restart(o = {}) {
       killTree('SIGTERM');
       await waitExit();
-      if (o.newHostKey) hostKey = writeHostKey(dir);
+      if (o.newHostKey) hostKey = writeHostKey(dir, types[0]);
       await launch();
     },
     async stop() {

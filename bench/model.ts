@@ -50,6 +50,8 @@ export interface ProvisioningResult extends Section {
   hostCounts: number[];
   runsPerCell: number;
   rows: ProvisionRow[];
+  /** Process start-up alone (`vrio --version`, `ansible-playbook --version`): part of every run above. */
+  startup?: Partial<Record<Tool, Samples>>;
 }
 
 /** A named span on a timeline, seconds from the timeline's start. */

@@ -101,6 +101,11 @@ export function renderHtml(r: BenchReport): string {
     body.push('<h3>Settings</h3><dl>');
     for (const [k, v] of Object.entries(p.settings)) body.push(`<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`);
     body.push('</dl>');
+    if (p.startup && (p.startup.vrio || p.startup.ansible)) {
+      body.push(
+        `<p>Process start-up alone, included in every figure above: vrio (<code>vrio --version</code>: node + CLI modules) ${esc(samplesWithRange(p.startup.vrio))}; Ansible (<code>ansible-playbook --version</code>) ${esc(samplesWithRange(p.startup.ansible))}.</p>`,
+      );
+    }
     const notes = rowNotes(p);
     if (notes.length) body.push('<h3>Observations</h3>', `<ul>${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`);
   }

@@ -81,6 +81,13 @@ export function renderMarkdown(r: BenchReport): string {
       '',
     );
     out.push(...provisioningTable(r.provisioning), '');
+    const st = r.provisioning.startup;
+    if (st && (st.vrio || st.ansible)) {
+      out.push(
+        `Process start-up alone, included in every figure above: vrio (\`vrio --version\`: node + CLI modules) ${samplesWithRange(st.vrio)}; Ansible (\`ansible-playbook --version\`) ${samplesWithRange(st.ansible)}.`,
+        '',
+      );
+    }
     const notes = rowNotes(r.provisioning);
     if (notes.length) out.push('Observations:', '', ...notes.map((n) => `- ${n}`), '');
     out.push('Settings:', '', ...Object.entries(r.provisioning.settings).map(([k, v]) => `- ${k}: ${v}`), '');

@@ -7,6 +7,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createFleet, type Fleet, type FleetNetwork } from '../fleet.js';
 import type { Phase, ProvisioningResult, ProvisionRow, Samples, Tool, Workload } from '../model.js';
+import { run } from '../../lib/exec.js';
+import { packageRoot } from '../../lib/paths.js';
 import { loadAverage } from '../machine.js';
 import { speedup, summarize, timed } from '../stats.js';
 import type { ToolDriver } from './drivers.js';
@@ -37,6 +39,7 @@ export async function benchProvisioning(o: ProvisioningOptions): Promise<Provisi
   const settings: Record<string, string> = {};
   const skipped: string[] = [];
   let network: FleetNetwork | undefined;
+  const startup = await measureStartup(o);
   for (const n of o.hostCounts) {
     o.signal?.throwIfAborted();
     o.log(`provisioning: ${n} host(s)`);
@@ -65,7 +68,7 @@ export async function benchProvisioning(o: ProvisioningOptions): Promise<Provisi
           if (notes.length) row.notes = [...new Set(notes)];
           rows.push(row);
           o.log(`  ${w} ${phase}: ${describe(row)}`);
-          o.onProgress?.(result(o, rows, settings, skipped, network));
+          o.onProgress?.({ ...result(o, rows, settings, skipped, network), startup });
         }
       }
       for (const d of o.drivers) await d.close();
@@ -73,7 +76,30 @@ export async function benchProvisioning(o: ProvisioningOptions): Promise<Provisi
       await fleet.destroy();
     }
   }
-  return result(o, rows, settings, skipped, network);
+  return { ...result(o, rows, settings, skipped, network), startup };
+}
+
+/**
+ * Start-up of each tool's process alone, so a reader can tell fixed cost from
+ * per-host cost: node loading the vrio CLI, Python loading ansible-playbook.
+ */
+async function measureStartup(o: ProvisioningOptions): Promise<Partial<Record<Tool, Samples>>> {
+  const out: Partial<Record<Tool, Samples>> = {};
+  const cmds: Record<Tool, [string, string[]]> = {
+    vrio: [process.execPath, [join(packageRoot(), 'dist', 'cli', 'bin.js'), '--version']],
+    ansible: ['ansible-playbook', ['--version']],
+  };
+  for (const d of o.drivers) {
+    const t: number[] = [];
+    for (let i = 0; i < Math.max(3, o.runs); i++) {
+      const [cmd, args] = cmds[d.tool];
+      const r = await timed(() => run(cmd, args, { allowFail: true, timeoutMs: 120_000, signal: o.signal }));
+      if (r.value.code !== 0) break;
+      t.push(r.seconds);
+    }
+    if (t.length) out[d.tool] = summarize(t);
+  }
+  return out;
 }
 
 function result(o: ProvisioningOptions, rows: ProvisionRow[], settingsIn: Record<string, string>, skipped: string[], network: FleetNetwork | undefined): ProvisioningResult {

@@ -67,6 +67,8 @@ describe('bench --quick', { skip: skipReason() }, () => {
       assert.deepEqual(bad, [], 'no failures; warm runs changed nothing; cold write runs changed something');
     }
     assert.match(p.settings.ansible, /forks = number of hosts, pipelining = True/);
+    assert.equal(p.startup?.vrio?.runs.length, 3, 'vrio start-up measured on its own');
+    assert.equal(p.startup?.ansible?.runs.length, 3, 'Ansible start-up measured on its own');
 
     const md = readFileSync(join(out, `${date}-quick.md`), 'utf8');
     assert.match(md, /\| 1 \| write \(files and dirs\) \| warm \|/);

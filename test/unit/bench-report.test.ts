@@ -81,6 +81,17 @@ describe('bench Markdown summary', () => {
     assert.match(md, /- vrio: plan reported host errors \(expected: the bench kernel has no module support\) \(1\/facts\/cold, 1\/facts\/warm, 5\/facts\/cold, 5\/facts\/warm\)/);
   });
 
+  it('separates process start-up from the per-run figures', () => {
+    const r = sample();
+    r.provisioning!.startup = {
+      vrio: { runs: [0.41, 0.4, 0.45], median: 0.41, min: 0.4, max: 0.45 },
+      ansible: { runs: [1.2, 1.1, 1.3], median: 1.2, min: 1.1, max: 1.3 },
+    };
+    const md = renderMarkdown(r);
+    assert.match(md, /Process start-up alone, included in every figure above: vrio \(`vrio --version`: node \+ CLI modules\) 0\.41 s \(0\.40–0\.45 s, n=3\); Ansible \(`ansible-playbook --version`\) 1\.20 s \(1\.10–1\.30 s, n=3\)\./);
+    assert.match(renderHtml(r), /<code>ansible-playbook --version<\/code>\) 1\.20 s/);
+  });
+
   it('escapes table cell separators in free text', () => {
     assert.equal(cell('a|b\nc'), 'a\\|b c');
   });

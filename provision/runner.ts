@@ -45,7 +45,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class Run {
   readonly sessions = new Map<string, Session>();
   readonly results = new Map<string, HostResult>();
-  readonly started = new Map<string, number>();
   readonly rep: Reporter;
   readonly forks: number;
   readonly hosts: Host[];
@@ -182,8 +181,10 @@ export class Run {
     return true;
   }
 
-  startHost(h: Host): void {
-    this.started.set(h.name, Date.now());
+  /** Close a host's connection once no later phase needs it: keeps open sockets bounded at scale. */
+  release(h: Host): void {
+    this.sessions.get(h.name)?.close();
+    this.sessions.delete(h.name);
   }
 
   finish(): RunResult {
@@ -235,6 +236,7 @@ export async function planInventory(inv: Inventory, opts: RunOptions = {}): Prom
   await pool(run.hosts, run.forks, async (h) => {
     const f = await run.facts(h);
     if (!f) return;
+    run.release(h);
     run.result(h).ok++;
     facts.set(h.name, f);
     setup.set(h.name, planSetup(h, f));
@@ -350,6 +352,9 @@ export async function applyInventory(inv: Inventory, opts: RunOptions = {}): Pro
   await setupPhase(run, iohyps);
   run.rep.phase('guest front ends');
   await setupPhase(run, guests);
+  // Hosts the device phase does not touch need no connection any more.
+  const withDevices = guests.filter((g) => g.devices.length);
+  for (const h of [...guests.filter((g) => !g.devices.length), ...iohyps.filter((io) => !withDevices.some((g) => g.iohyp === io.name))]) run.release(h);
   run.rep.phase('devices');
   await devicesPhase(run, iohyps);
   for (const g of guests) if (g.devices.length && !iohyps.some((i) => i.name === g.iohyp)) run.result(g).notes.push(`devices not touched: IOhyp ${g.iohyp} is not selected (--limit)`);
@@ -421,6 +426,7 @@ export async function statusInventory(inv: Inventory, opts: RunOptions = {}): Pr
   const facts: Record<string, Facts> = {};
   await pool(run.hosts, run.forks, async (h) => {
     const f = await run.facts(h, true);
+    run.release(h);
     if (f) {
       facts[h.name] = f;
       run.result(h).ok++;

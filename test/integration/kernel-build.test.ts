@@ -4,11 +4,11 @@
 // gcc; both CI roles share one config, so the kernel is compiled once.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { buildKernelDetailed, type RoleBuild } from '../../builder/kernel/index.js';
 import { loadFragments, mergeFragments, parseConfig } from '../../builder/kernel/fragments.js';
 import { loadManifest, type Manifest } from '../../builder/manifest.js';
@@ -40,6 +40,10 @@ describe('kernel build (Debian linux-source-6.1, CI config)', { skip }, () => {
     dir = mkdtempSync(join(tmpdir(), 'vrio-kernel-it-'));
     file = await writeCiManifest(dir);
     m = loadManifest(file, dir, {}, {});
+  });
+  // About 2 GB of trees and builds: keep them only when asked (to debug).
+  after(() => {
+    if (dir && !process.env.VRIO_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
   });
 
   it('reject a corrupted tarball before anything is extracted', async () => {

@@ -145,6 +145,23 @@ function artifactsOf(role: string, dir: string, man: ImageManifest, clientKey?: 
   };
 }
 
+/**
+ * Check the image inputs that can be wrong (key files, overlays, roles) before
+ * any long step runs: a bad --ssh-key should not cost a kernel build first.
+ */
+export function checkImageInputs(m: Manifest, roles: string[], opts: ImageOptions = {}): void {
+  for (const r of roles) {
+    if (!m.roles[r]) throw new VrioError(`no role '${r}' in the manifest`, { hint: `roles: ${Object.keys(m.roles).join(', ')}` });
+    for (const o of m.roles[r].overlays) {
+      const d = overlayDir(m, o);
+      if (!existsSync(d)) {
+        throw new InputError([{ file: m.file ?? 'builder/defaults/vrio.yaml', pointer: `/roles/${r}/overlays`, rule: 'overlay-exists', message: `overlay directory ${d} does not exist` }]);
+      }
+    }
+  }
+  authorizedKeyLines([...m.image.sshAuthorizedKeys, ...(opts.sshKeys ?? [])]);
+}
+
 /** Build (or reuse) the image of one role from its kernel. */
 export async function buildImage(m: Manifest, roleName: string, kernel: KernelArtifacts, opts: ImageOptions = {}): Promise<ImageArtifacts> {
   const role: RoleSpec | undefined = m.roles[roleName];

@@ -1,6 +1,6 @@
 // `vrio build`: everything — kernel stage, then the images of every enabled role.
 import { buildKernels } from '../../builder/kernel/index.js';
-import { buildImages } from '../../builder/image/index.js';
+import { buildImages, checkImageInputs } from '../../builder/image/index.js';
 import type { Command } from '../command.js';
 import { manifestFromArgs, manifestOptions } from '../manifest-options.js';
 import { imageOptions, imageOptionsFrom, report, rolesFrom } from './image.js';
@@ -16,9 +16,11 @@ export const buildCommand: Command = {
   async run(ctx, values) {
     const m = manifestFromArgs(ctx, values);
     const roles = rolesFrom(m, {});
+    const opts = imageOptionsFrom(values);
+    checkImageInputs(m, roles, opts);
     const started = Date.now();
     const kernels = await buildKernels(m, { offline: Boolean(values.offline), signal: ctx.signal });
-    const images = await buildImages(m, kernels, roles, imageOptionsFrom(values));
+    const images = await buildImages(m, kernels, roles, opts);
     report(ctx, images, (Date.now() - started) / 1000);
     return 0;
   },

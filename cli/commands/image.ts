@@ -1,7 +1,7 @@
 // `vrio image`: the image stage for one or all roles (kernels come from the
 // kernel stage, which is a cached no-op when they are built already).
-import { buildKernels } from '../../builder/kernel/index.js';
-import { buildImages, type ImageFormat, type ImageOptions } from '../../builder/image/index.js';
+import { buildKernelDetailed } from '../../builder/kernel/index.js';
+import { buildImages, checkImageInputs, type ImageFormat, type ImageOptions } from '../../builder/image/index.js';
 import type { ImageArtifacts } from '../../builder/artifacts.js';
 import type { Manifest } from '../../builder/manifest.js';
 import { InputError, UsageError } from '../../lib/errors.js';
@@ -84,8 +84,11 @@ export const imageCommand: Command = {
     const m = manifestFromArgs(ctx, values);
     const roles = rolesFrom(m, values);
     const opts = imageOptionsFrom(values);
+    checkImageInputs(m, roles, opts);
     const started = Date.now();
-    const kernels = await buildKernels(m, { offline: Boolean(values.offline), signal: ctx.signal });
+    // Only the kernels of the roles asked for (a cached no-op when built).
+    const built = await buildKernelDetailed(m, roles, { offline: Boolean(values.offline), signal: ctx.signal });
+    const kernels = Object.fromEntries(Object.entries(built).map(([r, b]) => [r, b.artifacts]));
     const images = await buildImages(m, kernels, roles, opts);
     report(ctx, images, (Date.now() - started) / 1000);
     return 0;

@@ -3,6 +3,10 @@
 // port (`-netdev socket,udp=127.0.0.1:HUB,localaddr=127.0.0.1:MINE`); the hub
 // repeats every frame to all other members. QEMU's own listen/connect socket
 // joins only two VMs; a segment with an IOhyp and several guests needs more.
+// Like a real Ethernet wire, the hub pads frames shorter than the 60-byte
+// minimum (virtio-net does not pad; physical NICs and e1000 do). This matters:
+// the vRIO guest receive path crashes on frames under 54 bytes (upstream bug),
+// e.g. an ARP request sent by another guest's vRIO NIC.
 // Safety: the hub binds 127.0.0.1, accepts datagrams only from its members'
 // loopback ports, and sends only to them. Nothing reaches any other network.
 import { createSocket, type RemoteInfo } from 'node:dgram';
@@ -12,7 +16,11 @@ export interface HubStats {
   frames: number;
   bytes: number;
   dropped: number;
+  padded: number;
 }
+
+/** Minimum Ethernet frame without the FCS. */
+export const MIN_FRAME = 60;
 
 export interface Hub {
   port: number;
@@ -23,7 +31,7 @@ export interface Hub {
 export function startHub(port: number, members: number[], host = '127.0.0.1'): Promise<Hub> {
   return new Promise((resolve, reject) => {
     const sock = createSocket('udp4');
-    const stats: HubStats = { frames: 0, bytes: 0, dropped: 0 };
+    const stats: HubStats = { frames: 0, bytes: 0, dropped: 0, padded: 0 };
     const known = new Set(members);
     sock.on('message', (msg: Buffer, from: RemoteInfo) => {
       if (from.address !== host || !known.has(from.port)) {
@@ -32,7 +40,12 @@ export function startHub(port: number, members: number[], host = '127.0.0.1'): P
       }
       stats.frames++;
       stats.bytes += msg.length;
-      for (const m of members) if (m !== from.port) sock.send(msg, m, host);
+      let frame = msg;
+      if (frame.length < MIN_FRAME) {
+        frame = Buffer.concat([msg, Buffer.alloc(MIN_FRAME - msg.length)]);
+        stats.padded++;
+      }
+      for (const m of members) if (m !== from.port) sock.send(frame, m, host);
     });
     sock.once('error', reject);
     sock.bind(port, host, () => {

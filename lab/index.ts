@@ -254,6 +254,9 @@ function writeKnownHosts(s: LabState): void {
 async function prepareIohyp(ssh: SshSession, plan: PlannedVm[]): Promise<void> {
   const n = plan.filter((p) => p.blk).length;
   await ssh.check(`test -b /dev/ram${n} || modprobe brd rd_nr=${n + 1} rd_size=16384; test -b /dev/ram${n}`, { timeoutMs: 30_000 });
+  // The macvtaps' lower NICs carry no address; they only need to be up.
+  const lowers = plan.flatMap((p) => (p.net ? [p.net.lower] : []));
+  if (lowers.length) await ssh.check(lowers.map((l) => `ip link set ${l} up`).join(' && '), { timeoutMs: 30_000 });
 }
 
 export async function provision(verb: 'apply' | 'teardown' | 'status', s: LabState, allowFail = false): Promise<{ code: number | null; stdout: string }> {

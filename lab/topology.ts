@@ -30,22 +30,25 @@ export const PEER_IP = `${PEER_NET}.100`;
 /**
  * The lab: one IOhyp and N guests on segment "lab" (eth1 everywhere; eth0 is
  * management). With vRIO, every guest also gets a remote block device backed by
- * a ramdisk on the IOhyp and a remote NIC on a macvtap over the IOhyp's eth2,
- * which sits on segment "peer" with a plain peer VM. The peer's NIC is an e1000:
+ * a ramdisk on the IOhyp and a remote NIC on a macvtap over the IOhyp's
+ * eth(1+i), which sits on segment "peer" with a plain peer VM. The peer's NIC is an e1000:
  * it pads short frames to 60 bytes, which the vRIO guest receive path needs
  * (unpadded frames under 54 bytes crash the guest: upstream bug).
  */
 export function planLab(kernel: 'vrio' | 'ci', guests: number): PlannedVm[] {
   const vms: PlannedVm[] = [];
   const iohyp: PlannedVm = { name: 'iohyp1', role: 'iohyp', image: 'iohyp', index: 1, nics: [{ segment: 'lab', iface: 'eth1', mac: macFor(1, 1), ip: `${L2_NET}.1/24`, model: 'virtio-net-pci' }] };
-  if (kernel === 'vrio') iohyp.nics.push({ segment: 'peer', iface: 'eth2', mac: macFor(1, 2), model: 'virtio-net-pci' });
   vms.push(iohyp);
   for (let i = 1; i <= guests; i++) {
     const idx = 1 + i;
     const g: PlannedVm = { name: `guest${i}`, role: 'guest', image: 'guest', index: idx, nics: [{ segment: 'lab', iface: 'eth1', mac: macFor(idx, 1), ip: `${L2_NET}.${idx}/24`, model: 'virtio-net-pci' }] };
     if (kernel === 'vrio') {
       g.blk = { name: 'vdb', backing: `/dev/ram${i}` };
-      g.net = { lower: 'eth2', vnicMac: macFor(idx, 3), ip: `${PEER_NET}.${10 + i}/24` };
+      // One IOhyp NIC per guest under its macvtap: with a shared lower NIC, bridge-mode
+      // macvtaps would pass one guest's unpadded ARP straight to the other guest.
+      const lower = `eth${1 + i}`;
+      iohyp.nics.push({ segment: 'peer', iface: lower, mac: macFor(1, 1 + i), model: 'virtio-net-pci' });
+      g.net = { lower, vnicMac: macFor(idx, 3), ip: `${PEER_NET}.${10 + i}/24` };
     }
     vms.push(g);
   }

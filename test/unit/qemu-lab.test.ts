@@ -50,7 +50,8 @@ describe('lab topology and inventory', () => {
     assert.equal(new Set(guests.map((g) => g.net?.vnicMac)).size, 2);
     const peer = plan.find((p) => p.role === 'peer')!;
     assert.equal(peer.nics[0].model, 'e1000', 'the peer pads short frames (vRIO guest receive bug)');
-    assert.equal(plan[0].nics.find((n) => n.segment === 'peer')?.iface, 'eth2');
+    assert.deepEqual(plan[0].nics.filter((n) => n.segment === 'peer').map((n) => n.iface), ['eth2', 'eth3'], 'one macvtap lower NIC per guest');
+    assert.deepEqual(guests.map((g) => g.net?.lower), ['eth2', 'eth3']);
   });
 
   test('the generated inventories pass the provisioner schema and loader, with the pins and ports of each VM', () => {
@@ -90,7 +91,7 @@ describe('L2 hub on loopback', () => {
   }
   const settle = () => new Promise((r) => setTimeout(r, 150));
 
-  test('repeats each frame to every other member, never back to the sender, and drops strangers', async () => {
+  test('repeats each frame to every other member, never back to the sender, drops strangers, pads short frames', async () => {
     const [hp, a, b, c, stranger] = await freeUdpPorts(5);
     const hub = await startHub(hp, [a, b, c]);
     const [sa, sb, sc, sx] = await Promise.all([sock(a), sock(b), sock(c), sock(stranger)]);
@@ -106,7 +107,12 @@ describe('L2 hub on loopback', () => {
       await settle();
       assert.ok(sa.got[0].equals(jumbo) && sb.got[1].equals(jumbo), 'vMTU 8100 frames pass');
       assert.equal(sx.got.length, 0);
-      assert.deepEqual(hub.stats, { frames: 2, bytes: frame.length + jumbo.length, dropped: 1 });
+      const arp = randomBytes(42);
+      sb.send(arp, hp, '127.0.0.1');
+      await settle();
+      assert.equal(sa.got[1].length, 60, 'a short frame is padded to the Ethernet minimum');
+      assert.ok(sa.got[1].subarray(0, 42).equals(arp) && sa.got[1].subarray(42).equals(Buffer.alloc(18)));
+      assert.deepEqual(hub.stats, { frames: 3, bytes: frame.length + jumbo.length + 42, dropped: 1, padded: 1 });
     } finally {
       for (const s of [sa, sb, sc, sx]) s.close();
       await hub.close();

@@ -94,6 +94,17 @@ export async function runChecks(ssh: SshSession, img: SmokeImage, userChecks: st
   );
   const mods = modulesToLoad(img);
   if (mods.length) {
+    // The role's modules must be loaded by provisioning, with its parameters, not by
+    // the image at boot (e.g. a front end auto-bound to a virtio NIC by its modalias).
+    out.push(
+      await timed('no role modules loaded at boot', async () => {
+        const loaded = (await ssh.check('cut -d" " -f1 /proc/modules', { timeoutMs })).split('\n').filter((m) => mods.includes(m) || /^vrio_/.test(m));
+        if (!loaded.length) return 'none';
+        // Unload them (dependents first: repeat until nothing more goes) so the load check below is real.
+        await ssh.exec(`for pass in 1 2 3 4 5 6; do for m in ${loaded.join(' ')}; do rmmod $m 2>/dev/null; done; done; true`, { timeoutMs });
+        throw new Error(`loaded at boot: ${loaded.join(' ')} (unloaded again for the load check)`);
+      }),
+    );
     out.push(
       await timed('modules load', async () => {
         const r = await ssh.exec(moduleScript(mods, img.kind), { timeoutMs });

@@ -4,9 +4,10 @@
 // teardown restoring the MTU. The image's test module stands in for vRIO
 // (modules override); the vRIO lab runs the same verbs with the real modules.
 //
-// Needs a built image: VRIO_TEST_IMAGE_DIR=<out>/images/<role> (vmlinuz,
-// initramfs.img, manifest.json) and VRIO_TEST_SSH_KEY (the client key the
-// image authorizes; default <out>/keys/id_ed25519). Skipped otherwise.
+// Uses VRIO_TEST_IMAGE_DIR=<out>/images/<role> (vmlinuz, initramfs.img,
+// manifest.json) and VRIO_TEST_SSH_KEY (default <out>/keys/id_ed25519) when
+// set; otherwise the CI test images (built once, content-addressed, shared
+// with the smoke and lab tests). Skipped only when neither can be had.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,11 +19,13 @@ import { startVm, type RunningVm } from '../../builder/qemu/vm.js';
 import { dataPath } from '../../lib/paths.js';
 import { loadInventory, statusInventory } from '../../provision/index.js';
 import { connect } from '../../provision/transport.js';
+import { ciImages } from './smoke-support.js';
 
-const imageDir = process.env.VRIO_TEST_IMAGE_DIR;
+const ci = process.env.VRIO_TEST_IMAGE_DIR ? undefined : await ciImages();
+const imageDir = process.env.VRIO_TEST_IMAGE_DIR ?? (typeof ci === 'object' ? join(ci.out, 'images', 'iohyp') : undefined);
 const key = process.env.VRIO_TEST_SSH_KEY ?? (imageDir ? resolve(imageDir, '../../keys/id_ed25519') : '');
 const skip = !imageDir
-  ? 'set VRIO_TEST_IMAGE_DIR to a built image directory to run the QEMU provisioning test'
+  ? `no image to boot: ${typeof ci === 'string' ? ci : 'set VRIO_TEST_IMAGE_DIR'}`
   : !existsSync(join(imageDir, 'manifest.json')) || !existsSync(key)
     ? `no manifest.json in ${imageDir} or no key ${key}`
     : false;

@@ -38,6 +38,14 @@ export interface ProvisionRow {
   ratio?: number;
   /** Why a tool has no samples here, or anything odd seen. */
   notes?: string[];
+  /**
+   * CPU seconds per run: on the controller (the tool's process and everything
+   * it waited for) and on the hosts (the fleet's sshd sessions and what they
+   * ran). Far less sensitive to other load on the machine than wall time.
+   */
+  cpu?: Partial<Record<Tool, { controller: Samples; hosts: Samples }>>;
+  /** Ansible / vrio of the median total CPU seconds (controller + hosts). */
+  cpuRatio?: number;
   /** When this cell was measured and the 1-minute load then (rows may come from different runs). */
   measuredAt?: string;
   load?: number;

@@ -101,6 +101,21 @@ export function renderHtml(r: BenchReport): string {
     body.push('<h3>Settings</h3><dl>');
     for (const [k, v] of Object.entries(p.settings)) body.push(`<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`);
     body.push('</dl>');
+    const cpuRows = p.rows.filter((row) => row.cpu);
+    if (cpuRows.length) {
+      const c = (row: (typeof cpuRows)[number], t: 'vrio' | 'ansible') => {
+        const x = row.cpu?.[t];
+        return x ? `${x.controller.median.toFixed(2)} + ${x.hosts.median.toFixed(2)}` : '–';
+      };
+      body.push(
+        '<h3>CPU seconds per run (median)</h3>',
+        "<p>The tool on the controller with everything it waited for, plus the sshd sessions on the hosts and what they ran: less sensitive to other load than wall time. Ansible's persistent ssh masters run detached and are not counted (in Ansible's favour).</p>",
+        table(
+          ['Hosts', 'Workload', 'Run', 'vrio (controller + hosts)', 'Ansible (controller + hosts)', 'Ansible / vrio'],
+          cpuRows.map((row) => [String(row.hosts), workloadLabel[row.workload], row.phase, c(row, 'vrio'), c(row, 'ansible'), ratio(row.cpuRatio)]),
+        ),
+      );
+    }
     if (p.startup && (p.startup.vrio || p.startup.ansible)) {
       body.push(
         `<p>Process start-up alone, included in every figure above: vrio (<code>vrio --version</code>: node + CLI modules) ${esc(samplesWithRange(p.startup.vrio))}; Ansible (<code>ansible-playbook --version</code>) ${esc(samplesWithRange(p.startup.ansible))}.</p>`,

@@ -43,6 +43,20 @@ export function provisioningTable(p: ProvisioningResult): string[] {
   return tableOf(['Hosts', 'Workload', 'Run', 'vrio', 'Ansible', 'Ansible / vrio', 'Goal', 'Load'], rows);
 }
 
+/** CPU seconds per cell: controller + hosts, medians; the load-robust companion of the wall-time table. */
+export function cpuTable(p: ProvisioningResult): string[] {
+  const rows = p.rows
+    .filter((r) => r.cpu)
+    .map((r) => {
+      const c = (t: 'vrio' | 'ansible') => {
+        const x = r.cpu?.[t];
+        return x ? `${x.controller.median.toFixed(2)} + ${x.hosts.median.toFixed(2)}` : '–';
+      };
+      return [String(r.hosts), workloadLabel[r.workload], r.phase, c('vrio'), c('ansible'), ratio(r.cpuRatio)];
+    });
+  return rows.length ? tableOf(['Hosts', 'Workload', 'Run', 'vrio CPU s (controller + hosts)', 'Ansible CPU s (controller + hosts)', 'Ansible / vrio'], rows) : [];
+}
+
 export function figureTable(figures: Figure[]): string[] {
   return tableOf(
     ['Figure', 'Value', 'Runs', 'Goal', 'Met', 'Note'],
@@ -81,6 +95,15 @@ export function renderMarkdown(r: BenchReport): string {
       '',
     );
     out.push(...provisioningTable(r.provisioning), '');
+    const cpu = cpuTable(r.provisioning);
+    if (cpu.length) {
+      out.push(
+        'CPU seconds per run (median): the tool on the controller with everything it waited for, plus the sshd sessions on the hosts and what they ran. Less sensitive to other load than wall time; Ansible\'s persistent ssh masters run detached and are not counted (in Ansible\'s favour).',
+        '',
+        ...cpu,
+        '',
+      );
+    }
     const st = r.provisioning.startup;
     if (st && (st.vrio || st.ansible)) {
       out.push(

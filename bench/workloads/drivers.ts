@@ -86,9 +86,16 @@ export function vrioDriver(): ToolDriver {
         const r = await run(process.execPath, [join(packageRoot(), 'dist', 'bench', 'vrio-write.js'), '-i', inventoryFile], {
           logFile,
           signal,
+          allowFail: true,
           timeoutMs: 10 * 60_000,
         });
-        const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { hosts?: number; changed?: number };
+        let out: { hosts?: number; changed?: number; failed?: string[] } = {};
+        try {
+          out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as typeof out;
+        } catch {
+          /* reported below */
+        }
+        if (r.code !== 0) throw new Error(`vrio write exited with ${r.code}: ${(out.failed ?? []).slice(0, 3).join('; ') || r.stderr.trim().split('\n').pop()}`);
         if (out.hosts !== hosts) throw new Error(`vrio write covered ${out.hosts} of ${hosts} hosts`);
         return { changed: out.changed };
       }

@@ -9,6 +9,7 @@ import { createFleet, type Fleet, type FleetNetwork } from '../fleet.js';
 import type { Phase, ProvisioningResult, ProvisionRow, Samples, Tool, Workload } from '../model.js';
 import { run } from '../../lib/exec.js';
 import { packageRoot } from '../../lib/paths.js';
+import { reapedChildrenCpu, treeCpu } from '../cpu.js';
 import { loadAverage } from '../machine.js';
 import { speedup, summarize, timed } from '../stats.js';
 import type { ToolDriver } from './drivers.js';
@@ -29,6 +30,7 @@ export interface ProvisioningOptions {
 
 interface CellState {
   runs: Record<Tool, number[]>;
+  cpu: Record<Tool, { controller: number[]; hosts: number[] }>;
   notes: string[];
   failed: Set<Tool>;
 }
@@ -62,8 +64,15 @@ export async function benchProvisioning(o: ProvisioningOptions): Promise<Provisi
         for (const phase of ['cold', 'warm'] as Phase[]) {
           const cell = await measureCell(fleet, active, w, phase, o, dir);
           const row: ProvisionRow = { hosts: n, workload: w, phase, measuredAt: new Date().toISOString(), load: loadAverage()[0] };
-          for (const d of active) if (cell.runs[d.tool].length) row[d.tool] = summarize(cell.runs[d.tool]);
+          for (const d of active) {
+            if (!cell.runs[d.tool].length) continue;
+            row[d.tool] = summarize(cell.runs[d.tool]);
+            (row.cpu ??= {})[d.tool] = { controller: summarize(cell.cpu[d.tool].controller), hosts: summarize(cell.cpu[d.tool].hosts) };
+          }
           row.ratio = speedup(row.vrio, row.ansible);
+          const total = (t: Tool) => (row.cpu?.[t] ? row.cpu[t]!.controller.median + row.cpu[t]!.hosts.median : undefined);
+          const [cv, ca] = [total('vrio'), total('ansible')];
+          if (cv && ca) row.cpuRatio = ca / cv;
           const notes = [...cell.notes, ...missing.map((d) => `${d.tool}: ${d.unsupported(w)}`)];
           if (notes.length) row.notes = [...new Set(notes)];
           rows.push(row);
@@ -124,7 +133,13 @@ function describe(row: ProvisionRow): string {
 }
 
 async function measureCell(fleet: Fleet, drivers: ToolDriver[], w: Workload, phase: Phase, o: ProvisioningOptions, dir: string): Promise<CellState> {
-  const cell: CellState = { runs: { vrio: [], ansible: [] }, notes: [], failed: new Set() };
+  const cell: CellState = {
+    runs: { vrio: [], ansible: [] },
+    cpu: { vrio: { controller: [], hosts: [] }, ansible: { controller: [], hosts: [] } },
+    notes: [],
+    failed: new Set(),
+  };
+  const sshdPids = fleet.hosts.map((h) => h.sshd.pid);
   for (let i = 0; i < o.runs; i++) {
     // Alternate who goes first, so neither tool always runs right after the other's burst.
     const order = i % 2 ? [...drivers].reverse() : drivers;
@@ -139,8 +154,12 @@ async function measureCell(fleet: Fleet, drivers: ToolDriver[], w: Workload, pha
       }
       const logFile = join(dir, `${w}-${phase}-${d.tool}-${i + 1}.log`);
       try {
+        const c0 = reapedChildrenCpu();
+        const h0 = treeCpu(sshdPids);
         const { seconds, value } = await timed(() => d.run(w, logFile, o.signal));
         cell.runs[d.tool].push(seconds);
+        cell.cpu[d.tool].controller.push(Math.max(0, reapedChildrenCpu() - c0));
+        cell.cpu[d.tool].hosts.push(Math.max(0, treeCpu(sshdPids) - h0));
         if (value.note) cell.notes.push(`${d.tool}: ${value.note}`);
         if (value.changed !== undefined) {
           if (phase === 'warm' && value.changed > 0) cell.notes.push(`${d.tool}: warm run ${i + 1} reported ${value.changed} change(s), expected none`);

@@ -155,6 +155,7 @@ async function fullBuild(o: BuildOptions, key: string, dir: string, obj: string,
     if (seed) {
       log().info(`starting from the build in ${seed.obj} (${seed.distance} config lines differ)`);
       const tmp = tempSibling(obj);
+      mkdirSync(dir, { recursive: true });
       await run('cp', ['-a', '--reflink=auto', seed.obj, tmp], { logFile, signal: o.signal });
       rmSync(join(tmp, '.vrio-extmod'), { recursive: true, force: true });
       await rename(tmp, obj);

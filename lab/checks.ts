@@ -90,7 +90,8 @@ export function counterSum(entries: ReturnType<typeof parseVrioSysfs>, re: RegEx
 }
 
 async function readSysfs(io: SshSession, kind: 'blk' | 'net'): Promise<{ raw: string; entries: ReturnType<typeof parseVrioSysfs> }> {
-  const raw = (await io.check(`for f in /sys/class/vrio/${kind}/*/* /sys/class/vrio/${kind}/*; do [ -f "$f" ] && { echo "== \${f#/sys/class/vrio/}"; cat "$f"; }; done; true`)).toString();
+  // One file per device (bdev<i>, ndev<i>): a header line and a value line.
+  const raw = (await io.check(`for f in /sys/class/vrio/${kind}/[bn]dev*; do [ -f "$f" ] && { echo "== \${f#/sys/class/vrio/}"; cat "$f"; }; done; true`)).toString();
   return { raw, entries: parseVrioSysfs(raw) };
 }
 
@@ -101,11 +102,16 @@ export async function vrioChecks(s: LabState, plan: PlannedVm[], ssh: Map<string
   for (const g of plan.filter((p) => p.role === 'guest')) {
     const gs = ssh.get(g.name)!;
     if (g.blk) {
-      const dev = `/dev/${g.blk.name}`;
+      // The 3.10 front end names its disks vrd<letter> whatever name CREATE asked for
+      // (the IOhyp's sysfs still says the requested name): take that name, else the vRIO disk.
+      const found = (
+        await gs.exec(`for i in $(seq 1 150); do for d in /sys/block/${g.blk.name} /sys/block/vrd*; do [ -e "$d" ] && { basename "$d"; exit 0; }; done; sleep 0.1; done; exit 1`, { timeoutMs: 30_000 })
+      ).stdout.trim();
+      const dev = `/dev/${found || g.blk.name}`;
       const data = randomBytes(1 << 20);
       const before = await readSysfs(io, 'blk').catch(() => undefined);
       await check(out, `${g.name}: ${dev} O_DIRECT write/read 1 MiB`, async () => {
-        await gs.check(`for i in $(seq 1 150); do [ -b ${dev} ] && break; sleep 0.1; done; test -b ${dev}`, { timeoutMs: 30_000 });
+        await gs.check(`test -b ${dev}`, { timeoutMs: 30_000 });
         await gs.check('cat > /tmp/vrio-pattern', { input: data });
         await gs.check(`dd if=/tmp/vrio-pattern of=${dev} bs=4096 count=256 oflag=direct 2>/dev/null`, { timeoutMs: 120_000 });
         const back = (await gs.check(`dd if=${dev} bs=4096 count=256 iflag=direct 2>/dev/null | md5sum`, { timeoutMs: 120_000 })).split(' ')[0];

@@ -207,14 +207,23 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
       if (o.kernel === 'vrio') await prepareIohyp(byName.get('iohyp1')!, plan);
       log().step('vrio provision apply');
       const t1 = Date.now();
-      await provision('apply', state);
+      const applied = await provision('apply', state, true);
       state.timings.provisionSeconds = (Date.now() - t1) / 1000;
-      state.phase = 'provisioned';
-      writeState(state);
+      if (applied.code !== 0) {
+        // The VMs stay up so the failure can be looked at (vrio lab ssh); `lab down` cleans up.
+        const logFile = join(dir, 'provision-apply.log');
+        const tail = readFileSync(logFile, 'utf8').trim().split('\n').filter((l) => /FAILED|exit \d|error/i.test(l)).slice(-6).join('\n');
+        checks = [{ name: 'vrio provision apply', ok: false, detail: `exit ${applied.code} (log: ${logFile})\n${tail}`, seconds: state.timings.provisionSeconds }];
+        log().error(`provision apply failed; the VMs are left running for inspection (vrio lab ssh NAME), vrio lab down cleans up\n${tail}`);
+      } else {
+        state.phase = 'provisioned';
+        writeState(state);
+      }
+      // Checks run even after a failed apply: they show which parts of the vRIO path work.
       if (o.verify) {
         log().step('verifying');
         const t2 = Date.now();
-        checks = o.kernel === 'vrio' ? await vrioChecks(state, plan, byName) : await ciChecks(state, plan, byName, o.testModule ?? 'vrio_test');
+        checks = [...checks, ...(o.kernel === 'vrio' ? await vrioChecks(state, plan, byName) : await ciChecks(state, plan, byName, o.testModule ?? 'vrio_test'))];
         state.timings.verifySeconds = (Date.now() - t2) / 1000;
       }
     } finally {

@@ -34,7 +34,7 @@ export function labInventory(plan: PlannedVm[], vms: LabVm[], o: InventoryInput)
     else if (p.role === 'guest') {
       const devices: unknown[] = [];
       if (p.blk) devices.push({ type: 'blk', name: p.blk.name, backing: p.blk.backing });
-      if (p.net) devices.push({ type: 'net', lower: p.net.lower, mac: p.net.vnicMac });
+      if (p.net) devices.push({ type: 'net', lower: p.net.lower, mac: p.net.vnicMac, macvtap: p.net.macvtap });
       guests[p.name] = { ...common(p), iohyp: 'iohyp1', l2: { interface: l2.iface, mac: l2.mac, ip: l2.ip, segment: 'lab' }, ...(devices.length ? { devices } : {}) };
     }
   }

@@ -20,7 +20,7 @@ export interface PlannedVm {
   nics: PlannedNic[];
   /** Guests: the vRIO devices the inventory asks for. */
   blk?: { name: string; backing: string };
-  net?: { lower: string; vnicMac: string; ip: string };
+  net?: { lower: string; vnicMac: string; ip: string; macvtap: string };
 }
 
 export const L2_NET = '10.55.0';
@@ -48,7 +48,7 @@ export function planLab(kernel: 'vrio' | 'ci', guests: number): PlannedVm[] {
       // macvtaps would pass one guest's unpadded ARP straight to the other guest.
       const lower = `eth${1 + i}`;
       iohyp.nics.push({ segment: 'peer', iface: lower, mac: macFor(1, 1 + i), model: 'virtio-net-pci' });
-      g.net = { lower, vnicMac: macFor(idx, 3), ip: `${PEER_NET}.${10 + i}/24` };
+      g.net = { lower, vnicMac: macFor(idx, 3), ip: `${PEER_NET}.${10 + i}/24`, macvtap: `mtap${i}` };
     }
     vms.push(g);
   }

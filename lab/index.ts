@@ -334,7 +334,7 @@ export async function labMetrics(s: LabState): Promise<string> {
   if (!io) return '';
   const ssh = await SshSession.connect({ host: LOOPBACK, port: io.sshPort, user: 'root', privateKeyFile: s.clientKey, pins: io.pins }, 5000);
   try {
-    const r = await ssh.exec('for f in /sys/class/vrio/blk/*/* /sys/class/vrio/net/*/*; do [ -f "$f" ] && { echo "== ${f#/sys/class/vrio/}"; cat "$f"; }; done; grep -E "^vrio|^vrio_test" /proc/modules | cut -d" " -f1 | tr "\\n" " "', { timeoutMs: 15_000 });
+    const r = await ssh.exec('for f in /sys/class/vrio/blk/bdev* /sys/class/vrio/net/ndev* /sys/class/vrio/core/iocore*; do [ -f "$f" ] && { echo "== ${f#/sys/class/vrio/}"; cat "$f" | tr -s " "; }; done; echo "modules: $(grep -E "^vrio" /proc/modules | cut -d" " -f1 | tr "\\n" " ")"', { timeoutMs: 15_000 });
     return r.stdout.trim();
   } finally {
     ssh.end();

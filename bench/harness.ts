@@ -125,6 +125,13 @@ export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; 
         let result: BuildResult | BootResult;
         try {
           result = await bench({ quick: o.quick, runs: o.runs, workDir: dir, ciDir: join(work, 'ci'), log: o.log, signal: o.signal });
+          // A section that stopped on an interrupt returns what it has: keep it, then stop.
+          if (o.signal?.aborted) {
+            stamp(result);
+            if (s === 'build') report.build = result;
+            else report.boot = result;
+            o.signal.throwIfAborted();
+          }
         } catch (e) {
           if (o.signal?.aborted) throw e;
           o.log(`${s} failed: ${(e as Error).message.split('\n')[0]}`);

@@ -39,74 +39,81 @@ const MILESTONES = [
 
 function kvmUsable(): boolean {
   try {
-    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
-    return true;
-  } catch {
-    return false;
+      accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
   }
-}
 
-/** A boot timeline as spans between consecutive markers, from QEMU start (0). */
-export function bootSpans(events: SmokeBoot['timeline']): Span[] {
-  const sorted = [...events].sort((a, b) => a.t - b.t);
-  const spans: Span[] = [];
-  let prev = { label: 'QEMU start', t: 0 };
-  for (const e of sorted) {
-    if (e.t > prev.t) spans.push({ name: `${prev.label} → ${e.label}`, start: prev.t, end: e.t });
-    prev = { label: e.label, t: e.t };
+  /** A boot timeline as spans between consecutive markers, from QEMU start (0). */
+  export function bootSpans(events: SmokeBoot['timeline']): Span[] {
+    const sorted = [...events].sort((a, b) => a.t - b.t);
+    const spans: Span[] = [];
+    let prev = { label: 'QEMU start', t: 0 };
+    for (const e of sorted) {
+      if (e.t > prev.t) spans.push({ name: `${prev.label} → ${e.label}`, start: prev.t, end: e.t });
+      prev = { label: e.label, t: e.t };
+    }
+    return spans;
   }
-  return spans;
-}
 
-export async function benchBoot(o: BootBenchOptions): Promise<BootResult> {
-  const why = ciUnavailable();
-  if (why) return { status: 'skipped', reason: `no image to boot: the CI test kernel cannot be built here (${why})`, figures: [], timelines: [] };
-  if (!hasVerb('smoke') || !hasVerb('build')) {
-    return { status: 'skipped', reason: "needs the 'vrio build' and 'vrio smoke' verbs (an image to boot)", figures: [], timelines: [] };
-  }
-  const ci = await ensureCi(o.ciDir);
-  const logs = join(o.workDir, 'logs');
-  o.log('boot: making sure the images are built (untimed)');
-  const b = await runVrio(['-m', ci.manifest, 'build', '--json'], { logFile: join(logs, 'build.log'), signal: o.signal, allowFail: true });
-  const images = (b.doc as { images?: Record<string, { dir: string }> } | undefined)?.images;
-  if (b.code !== 0 || !images) return { status: 'failed', reason: `\`vrio build\` failed (exit ${b.code}); log: ${join(logs, 'build.log')}`, figures: [], timelines: [] };
+  export async function benchBoot(o: BootBenchOptions): Promise<BootResult> {
+    const why = ciUnavailable();
+    if (why) return { status: 'skipped', reason: `no image to boot: the CI test kernel cannot be built here (${why})`, figures: [], timelines: [] };
+    if (!hasVerb('smoke') || !hasVerb('build')) {
+      return { status: 'skipped', reason: "needs the 'vrio build' and 'vrio smoke' verbs (an image to boot)", figures: [], timelines: [] };
+    }
+    const ci = await ensureCi(o.ciDir);
+    const logs = join(o.workDir, 'logs');
+    o.log('boot: making sure the images are built (untimed)');
+    const b = await runVrio(['-m', ci.manifest, 'build', '--json'], { logFile: join(logs, 'build.log'), signal: o.signal, allowFail: true });
+    const images = (b.doc as { images?: Record<string, { dir: string }> } | undefined)?.images;
+    if (b.code !== 0 || !images) return { status: 'failed', reason: `\`vrio build\` failed (exit ${b.code}); log: ${join(logs, 'build.log')}`, figures: [], timelines: [] };
 
-  const notes: string[] = [];
-  const accels = ['tcg', ...(kvmUsable() && !o.quick ? ['kvm'] : [])];
-  if (!kvmUsable()) notes.push('KVM not usable here: TCG only');
-  const roles = o.quick ? Object.keys(images).slice(0, 1) : Object.keys(images);
-  // samples[role/firmware/accel][milestone] = seconds
-  const samples = new Map<string, Record<string, number[]>>();
-  const lastTimeline = new Map<string, SmokeBoot['timeline']>();
-  for (const role of roles) {
-    for (const accel of accels) {
-      for (let i = 0; i < o.runs; i++) {
-        o.signal?.throwIfAborted();
-        o.log(`boot: ${role}, BIOS + UEFI, ${accel.toUpperCase()}, run ${i + 1}/${o.runs}`);
-        const logFile = join(logs, `smoke-${role}-${accel}-${i + 1}.log`);
-        const r = await runVrio(['smoke', images[role].dir, '--firmware', 'both', '--media', 'cdrom', '--accel', accel, '--log-dir', join(o.workDir, 'smoke'), '--json'], {
-          logFile,
-          signal: o.signal,
-          allowFail: true,
-        });
-        const rep = r.events.find((e) => e.type === 'smoke-report') as unknown as { boots?: SmokeBoot[] } | undefined;
-        if (!rep?.boots) {
-          notes.push(`smoke ${role} ${accel}: no report (exit ${r.code}); log: ${logFile}`);
-          break;
-        }
-        for (const boot of rep.boots) {
-          const key = `${role}|${boot.firmware}|${accel}`;
-          if (!boot.ok) notes.push(`${role} ${boot.firmware} ${accel} run ${i + 1}: ${boot.error ?? 'failed'}`);
-          const rec = samples.get(key) ?? {};
-          for (const m of MILESTONES) {
-            const ev = boot.timeline.find((e) => e.name === m.name);
-            if (ev) (rec[m.name] ??= []).push(ev.t);
+    const notes: string[] = [];
+    const accels = ['tcg', ...(kvmUsable() && !o.quick ? ['kvm'] : [])];
+    if (!kvmUsable()) notes.push('KVM not usable here: TCG only');
+    const roles = o.quick ? Object.keys(images).slice(0, 1) : Object.keys(images);
+    // samples[role/firmware/accel][milestone] = seconds
+    const samples = new Map<string, Record<string, number[]>>();
+    const lastTimeline = new Map<string, SmokeBoot['timeline']>();
+    try {
+    for (const role of roles) {
+      for (const accel of accels) {
+        for (let i = 0; i < o.runs; i++) {
+          o.signal?.throwIfAborted();
+          o.log(`boot: ${role}, BIOS + UEFI, ${accel.toUpperCase()}, run ${i + 1}/${o.runs}`);
+          const logFile = join(logs, `smoke-${role}-${accel}-${i + 1}.log`);
+          const r = await runVrio(['smoke', images[role].dir, '--firmware', 'both', '--media', 'cdrom', '--accel', accel, '--log-dir', join(o.workDir, 'smoke'), '--json'], {
+            logFile,
+            signal: o.signal,
+            allowFail: true,
+          });
+          const rep = r.events.find((e) => e.type === 'smoke-report') as unknown as { boots?: SmokeBoot[] } | undefined;
+          if (!rep?.boots) {
+            notes.push(`smoke ${role} ${accel}: no report (exit ${r.code}); log: ${logFile}`);
+            break;
           }
-          samples.set(key, rec);
-          if (boot.timeline.length) lastTimeline.set(key, boot.timeline);
+          for (const boot of rep.boots) {
+            const key = `${role}|${boot.firmware}|${accel}`;
+            if (!boot.ok) notes.push(`${role} ${boot.firmware} ${accel} run ${i + 1}: ${boot.error ?? 'failed'}`);
+            const rec = samples.get(key) ?? {};
+            for (const m of MILESTONES) {
+              const ev = boot.timeline.find((e) => e.name === m.name);
+              if (ev) (rec[m.name] ??= []).push(ev.t);
+            }
+            samples.set(key, rec);
+            if (boot.timeline.length) lastTimeline.set(key, boot.timeline);
+          }
         }
       }
     }
+
+  } catch (e) {
+    // Stopped (an interrupt): report the boots measured so far.
+    if (!o.signal?.aborted) throw e;
+    notes.push(`stopped early: ${(e as Error).message.split('\n')[0]}`);
   }
 
   const figures: Figure[] = [];

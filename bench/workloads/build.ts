@@ -71,93 +71,100 @@ export async function benchBuild(o: BuildBenchOptions): Promise<BuildResult> {
   const logs = join(o.workDir, 'logs');
   const kbuild = (tag: string) => runVrio(['kernel', 'build', '-m', manifest, '--json'], { logFile: join(logs, `${tag}.log`), signal: o.signal, allowFail: true });
 
-  // 1. cold build
-  o.log('build: cold `vrio kernel build` of the CI test kernel');
-  const cold = await kbuild('kernel-cold');
-  const coldDoc = kernelDoc(cold, 'cold build');
-  if (!actions(coldDoc).includes('full')) notes.push(`the cold build did not report a full build (${actions(coldDoc).join(', ')})`);
-  timelines.push({ label: 'vrio kernel build (cold)', spans: stepSpans(cold) });
-  figures.push({ id: 'kernel-cold', label: 'Cold `vrio kernel build` (CI test kernel: unpack, patch, config, compile, stage)', value: cold.seconds, unit: 's' });
+  // Cheap figures first, the second full compile (raw make) late: a run stopped
+  // early (a busy machine, an interrupt) still reports what it measured.
+  try {
+    // 1. cold build
+    o.log('build: cold `vrio kernel build` of the CI test kernel');
+    const cold = await kbuild('kernel-cold');
+    const coldDoc = kernelDoc(cold, 'cold build');
+    const role = Object.values(coldDoc.roles)[0];
+    if (!actions(coldDoc).includes('full')) notes.push(`the cold build did not report a full build (${actions(coldDoc).join(', ')})`);
+    timelines.push({ label: 'vrio kernel build (cold)', spans: stepSpans(cold) });
+    figures.push({ id: 'kernel-cold', label: 'Cold `vrio kernel build` (CI test kernel: unpack, patch, config, compile, stage)', value: cold.seconds, unit: 's' });
 
-  // 2. raw make of the same prepared tree, config and flags
-  o.log('build: raw make of the same tree and config');
-  const m = loadManifest(manifest, dir, {}, process.env);
-  const p = await prepareKernel(m, { signal: o.signal });
-  const role = Object.values(coldDoc.roles)[0];
-  const stageConfig = join(role.bzImage, '..', 'config');
-  const rawObj = join(o.workDir, 'raw-make');
-  mkdirSync(rawObj, { recursive: true });
-  copyFileSync(stageConfig, join(rawObj, '.config'));
-  const makeArgs = ['-C', p.tree.src, `O=${rawObj}`, `-j${jobsFor(m.kernel.jobs)}`, ...reproducibleFlags(m.sourceDateEpoch), ...p.makeFlags];
-  const rawCompile = await timed(() => run('make', [...makeArgs, 'bzImage', 'modules'], { logFile: join(logs, 'raw-make.log'), signal: o.signal }));
-  const rawInstall = await timed(() =>
-    run('make', [...makeArgs, `INSTALL_MOD_PATH=${join(rawObj, 'mods')}`, 'INSTALL_MOD_STRIP=1', 'modules_install'], { logFile: join(logs, 'raw-make.log'), signal: o.signal }),
-  );
-  const raw = rawCompile.seconds + rawInstall.seconds;
-  timelines.push({
-    label: 'raw make (same tree)',
-    spans: [
-      { name: 'make bzImage modules', start: 0, end: rawCompile.seconds },
-      { name: 'make modules_install', start: rawCompile.seconds, end: raw },
-    ],
-  });
-  figures.push({ id: 'kernel-raw-make', label: 'Raw `make bzImage modules` + `modules_install`, same tree, config and flags', value: raw, unit: 's' });
-  const compileSpan = stepSpans(cold).find((s) => /compiling the kernel/.test(s.name));
-  if (compileSpan) {
-    const compileTime = compileSpan.end - compileSpan.start;
-    figures.push({
-      id: 'kernel-compile-overhead',
-      label: 'Our compile step vs raw make (progress parsing, staging, depmod)',
-      value: overheadPercent(compileTime, raw),
-      unit: '%',
-      note: `${compileTime.toFixed(1)} s vs ${raw.toFixed(1)} s`,
+    // 2. no-op rebuilds
+    o.log(`build: ${o.runs} no-op \`vrio kernel build\` run(s)`);
+    const noop: number[] = [];
+    for (let i = 0; i < o.runs; i++) {
+      const r = await kbuild(`kernel-noop-${i + 1}`);
+      const d = kernelDoc(r, 'no-op build');
+      if (actions(d).some((a) => a !== 'none')) notes.push(`no-op run ${i + 1} did work: ${actions(d).join(', ')}`);
+      noop.push(r.seconds);
+    }
+    const noopS = summarize(noop);
+    figures.push({ id: 'kernel-noop', label: 'No-op `vrio kernel build` (nothing changed)', value: noopS.median, unit: 's', samples: noopS, goal: '~1 s', goalMet: noopS.median <= 1.5 });
+
+    // 3. one-file change in the test module: only the module rebuilds
+    o.log(`build: ${o.runs} one-file change(s) in the test module`);
+    const patchFile = ci.patchFile;
+    const change: number[] = [];
+    let changeRun: CliRun | undefined;
+    for (let i = 0; i < o.runs; i++) {
+      bumpTestModule(patchFile, 100 + i);
+      const r = await kbuild(`kernel-change-${i + 1}`);
+      const d = kernelDoc(r, 'one-file change');
+      if (!actions(d).every((a) => a === 'modules')) notes.push(`one-file change ${i + 1}: expected a modules-only rebuild, got ${actions(d).join(', ')}`);
+      change.push(r.seconds);
+      changeRun = r;
+    }
+    const changeS = summarize(change);
+    figures.push({ id: 'kernel-module-change', label: 'One-file change in the test module (modules-only rebuild)', value: changeS.median, unit: 's', samples: changeS });
+    if (changeRun) timelines.push({ label: 'one-file change', spans: stepSpans(changeRun) });
+
+    // 4. sizes
+    figures.push({ id: 'kernel-bzimage-size', label: 'bzImage size (CI test kernel)', value: statSync(role.bzImage).size, unit: 'bytes' });
+    figures.push({ id: 'kernel-modules-size', label: 'Staged modules (CI test kernel)', value: dirBytes(role.modulesRoot), unit: 'bytes' });
+
+    // 5. raw make of the same prepared tree, config and flags
+    o.log('build: raw make of the same tree and config');
+    const m = loadManifest(manifest, dir, {}, process.env);
+    const p = await prepareKernel(m, { signal: o.signal });
+    const stageConfig = join(role.bzImage, '..', 'config');
+    const rawObj = join(o.workDir, 'raw-make');
+    mkdirSync(rawObj, { recursive: true });
+    copyFileSync(stageConfig, join(rawObj, '.config'));
+    const makeArgs = ['-C', p.tree.src, `O=${rawObj}`, `-j${jobsFor(m.kernel.jobs)}`, ...reproducibleFlags(m.sourceDateEpoch), ...p.makeFlags];
+    const rawCompile = await timed(() => run('make', [...makeArgs, 'bzImage', 'modules'], { logFile: join(logs, 'raw-make.log'), signal: o.signal }));
+    const rawInstall = await timed(() =>
+      run('make', [...makeArgs, `INSTALL_MOD_PATH=${join(rawObj, 'mods')}`, 'INSTALL_MOD_STRIP=1', 'modules_install'], { logFile: join(logs, 'raw-make.log'), signal: o.signal }),
+    );
+    const raw = rawCompile.seconds + rawInstall.seconds;
+    timelines.push({
+      label: 'raw make (same tree)',
+      spans: [
+        { name: 'make bzImage modules', start: 0, end: rawCompile.seconds },
+        { name: 'make modules_install', start: rawCompile.seconds, end: raw },
+      ],
     });
+    figures.push({ id: 'kernel-raw-make', label: 'Raw `make bzImage modules` + `modules_install`, same tree, config and flags', value: raw, unit: 's' });
+    const compileSpan = stepSpans(cold).find((s) => /compiling the kernel/.test(s.name));
+    if (compileSpan) {
+      const compileTime = compileSpan.end - compileSpan.start;
+      figures.push({
+        id: 'kernel-compile-overhead',
+        label: 'Our compile step vs raw make (progress parsing, staging, depmod)',
+        value: overheadPercent(compileTime, raw),
+        unit: '%',
+        note: `${compileTime.toFixed(1)} s vs ${raw.toFixed(1)} s`,
+      });
+    }
+    figures.push({
+      id: 'kernel-overhead',
+      label: 'Cold `vrio kernel build` vs raw make, all steps',
+      value: overheadPercent(cold.seconds, raw),
+      unit: '%',
+      note: 'includes unpacking the 6.1 tarball and patching, which raw make does not do',
+    });
+
+    // 6. images: the image stage after the kernel
+    if (!hasVerb('build') || !hasVerb('image')) notes.push("image assembly and no-op `vrio build`: this build has no 'vrio build'/'vrio image' verbs yet");
+    else await benchImages(manifest, o, logs, figures, timelines, notes);
+
+  } catch (e) {
+    if (!o.signal?.aborted && figures.length === 0) throw e;
+    notes.push(`stopped early: ${(e as Error).message.split('\n')[0]}`);
   }
-  figures.push({
-    id: 'kernel-overhead',
-    label: 'Cold `vrio kernel build` vs raw make, all steps',
-    value: overheadPercent(cold.seconds, raw),
-    unit: '%',
-    note: 'includes unpacking the 6.1 tarball and patching, which raw make does not do',
-  });
-
-  // 3. no-op rebuilds
-  o.log(`build: ${o.runs} no-op \`vrio kernel build\` run(s)`);
-  const noop: number[] = [];
-  for (let i = 0; i < o.runs; i++) {
-    const r = await kbuild(`kernel-noop-${i + 1}`);
-    const d = kernelDoc(r, 'no-op build');
-    if (actions(d).some((a) => a !== 'none')) notes.push(`no-op run ${i + 1} did work: ${actions(d).join(', ')}`);
-    noop.push(r.seconds);
-  }
-  const noopS = summarize(noop);
-  figures.push({ id: 'kernel-noop', label: 'No-op `vrio kernel build` (nothing changed)', value: noopS.median, unit: 's', samples: noopS, goal: '~1 s', goalMet: noopS.median <= 1.5 });
-
-  // 4. one-file change in the test module: only the module rebuilds
-  o.log(`build: ${o.runs} one-file change(s) in the test module`);
-  const patchFile = ci.patchFile;
-  const change: number[] = [];
-  let changeRun: CliRun | undefined;
-  for (let i = 0; i < o.runs; i++) {
-    bumpTestModule(patchFile, 100 + i);
-    const r = await kbuild(`kernel-change-${i + 1}`);
-    const d = kernelDoc(r, 'one-file change');
-    if (!actions(d).every((a) => a === 'modules')) notes.push(`one-file change ${i + 1}: expected a modules-only rebuild, got ${actions(d).join(', ')}`);
-    change.push(r.seconds);
-    changeRun = r;
-  }
-  const changeS = summarize(change);
-  figures.push({ id: 'kernel-module-change', label: 'One-file change in the test module (modules-only rebuild)', value: changeS.median, unit: 's', samples: changeS });
-  if (changeRun) timelines.push({ label: 'one-file change', spans: stepSpans(changeRun) });
-
-  // 5. sizes
-  figures.push({ id: 'kernel-bzimage-size', label: 'bzImage size (CI test kernel)', value: statSync(role.bzImage).size, unit: 'bytes' });
-  figures.push({ id: 'kernel-modules-size', label: 'Staged modules (CI test kernel)', value: dirBytes(role.modulesRoot), unit: 'bytes' });
-
-  // 6. images: the image stage after the kernel
-  if (!hasVerb('build') || !hasVerb('image')) notes.push("image assembly and no-op `vrio build`: this build has no 'vrio build'/'vrio image' verbs yet");
-  else await benchImages(manifest, o, logs, figures, timelines, notes);
-
   return {
     status: notes.length ? 'partial' : 'ok',
     reason: notes.length ? notes.join('; ') : undefined,

@@ -373,7 +373,7 @@ describe('vRIO fix series, proven in QEMU VMs', { skip: skip ?? false, timeout: 
     lab.stop();
   });
 
-  test('TCP at MTU 1500 (two L2 fragments per full frame): upstream breaks peer -> guest, fixed is md5-equal', async () => {
+  test('TCP at MTU 1500 (two L2 fragments per full frame): fixed is md5-equal peer -> guest (upstream recorded)', async (t) => {
     const res: Record<string, unknown> = {};
     for (const f of [flavours.upstream!, flavours.fixed!]) {
       const lab = new Lab(kernel(), f.initrd, join(work, `${f.name}-lab1500`), join(work, 'vda.img'), 1500);
@@ -389,14 +389,17 @@ describe('vRIO fix series, proven in QEMU VMs', { skip: skip ?? false, timeout: 
         assert.equal(r.sent, 'SEND 16777216 ok');
         assert.ok(r.equal, 'fixed: peer -> guest md5-equal');
         assert.deepEqual(lab.b.warnings(), [], 'fixed: no warnings while receiving');
-        // Guest -> peer at MTU 1500 is recorded, not asserted: under heavy host
-        // load TCP still warns there (tcp_enter_loss/tcp_adjust_pcount; open,
-        // see docs/vrio-fixes.md). At MTU 8100 both directions are asserted below.
+        // Guest -> peer at MTU 1500 is recorded, not asserted: the transport
+        // still rewrites the gso fields of TCP's cloned skbs there (tcp_ack
+        // warnings, once a crash; open, see docs/vrio-fixes.md). At MTU 8100
+        // both directions are asserted below.
         res['fixed guest->peer'] = await transfer(lab.b, lab.c, '10.66.0.3', 5002, 180)
           .then((back) => ({ ...back, warnings: lab.b.warnings() }))
           .catch((e: Error) => ({ error: e.message.split('\n')[0], warnings: lab.b.warnings() }));
       } else {
-        assert.ok(!r.equal || lab.b.warnings().some((w) => /recvmsg/.test(w)), 'upstream: the transfer breaks or TCP warns');
+        // Recorded, not asserted: upstream broke here in 5 of 6 lab runs
+        // (recvmsg bug warnings, transfer stuck), but not every time.
+        t.diagnostic(`upstream peer -> guest at MTU 1500: ${JSON.stringify(res['upstream peer->guest'])}`);
       }
       lab.stop();
     }

@@ -161,6 +161,7 @@ interface Nic { listen: boolean; port: number; mac: string }
 class Vm {
   buf = '';
   exited: number | null = null;
+  private stopped = false;
   private seq = 0;
   private wake?: () => void;
   private proc?: ChildProcessWithoutNullStreams;
@@ -176,8 +177,9 @@ class Vm {
     this.log = createWriteStream(join(this.o.logDir, `${this.name}.log`));
     const p = spawn('qemu-system-x86_64', args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc = p;
-    p.stdout.on('data', (d: Buffer) => { const s = d.toString('latin1'); this.buf += s; this.log?.write(s); this.wake?.(); });
-    p.stderr.on('data', (d: Buffer) => this.log?.write(`[qemu] ${d.toString()}`));
+    // Output can still arrive after stop() ended the log: write only while open.
+    p.stdout.on('data', (d: Buffer) => { const s = d.toString('latin1'); this.buf += s; if (!this.stopped) this.log?.write(s); this.wake?.(); });
+    p.stderr.on('data', (d: Buffer) => { if (!this.stopped) this.log?.write(`[qemu] ${d.toString()}`); });
     p.on('exit', (c) => { this.exited = c ?? -1; this.wake?.(); });
     await this.waitFor(/@@READY@@/, 120_000);
   }
@@ -212,7 +214,12 @@ class Vm {
   }
 
   warnings(): string[] { return [...this.buf.matchAll(WARN_RE)].map((m) => m[0].trim()); }
-  stop(): void { if (this.exited === null) this.proc?.kill('SIGKILL'); this.log?.end(); }
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.exited === null) this.proc?.kill('SIGKILL');
+    this.log?.end();
+  }
 }
 
 // ------------------------------------------------------------ the lab itself

@@ -28,6 +28,8 @@ export interface BenchOptions {
   outDir: string;
   /** Keep the temp work dir (logs of every tool run) instead of removing it. */
   keepWork: boolean;
+  /** A CI work dir (ci.yaml + out/) kept by an earlier --keep-work run: build and boot reuse its kernel. */
+  reuseCi?: string;
   log: (msg: string) => void;
   signal?: AbortSignal;
 }
@@ -124,7 +126,7 @@ export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; 
         const bench = s === 'build' ? benchBuild : benchBoot;
         let result: BuildResult | BootResult;
         try {
-          result = await bench({ quick: o.quick, runs: o.runs, workDir: dir, ciDir: join(work, 'ci'), log: o.log, signal: o.signal });
+          result = await bench({ quick: o.quick, runs: o.runs, workDir: dir, ciDir: o.reuseCi ?? join(work, 'ci'), reuse: Boolean(o.reuseCi), log: o.log, signal: o.signal });
           // A section that stopped on an interrupt returns what it has: keep it, then stop.
           if (o.signal?.aborted) {
             stamp(result);

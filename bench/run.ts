@@ -5,8 +5,8 @@
 //   node dist/bench/run.js --render bench/results/<date>.json   (HTML + Markdown again from a saved report)
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { exitCodeOf, InputError, UsageError, VrioError } from '../lib/errors.js';
 import type { BenchReport } from './model.js';
 import { writeReports, type WrittenReports } from './report/write.js';
@@ -22,6 +22,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--only SECTIONS] [--hos
   --network    where the sshd hosts live (default: netns when root, else loopback)
   --out        where <date>.json/.html/.md go (default bench/results)
   --keep-work  keep the temp work dir with every tool's log
+  --reuse-ci   the ci/ dir of a kept run: build/boot reuse its kernel (no cold build, no raw make)
 usage: npm run bench -- --render bench/results/<date>.json   (HTML + Markdown again from the JSON)`;
 
 export function optionsFromArgs(argv: string[], log: (m: string) => void): BenchOptions {
@@ -37,6 +38,7 @@ export function optionsFromArgs(argv: string[], log: (m: string) => void): Bench
         network: { type: 'string' },
         out: { type: 'string' },
         'keep-work': { type: 'boolean' },
+        'reuse-ci': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -58,6 +60,11 @@ export function optionsFromArgs(argv: string[], log: (m: string) => void): Bench
   }
   if (v.out) o.outDir = resolve(v.out);
   o.keepWork = Boolean(v['keep-work']);
+  if (v['reuse-ci'] !== undefined) {
+    const d = resolve(v['reuse-ci']);
+    if (!existsSync(join(d, 'ci.yaml'))) throw new UsageError(`--reuse-ci ${v['reuse-ci']}: no ci.yaml there`, 'give the ci/ directory of a run kept with --keep-work');
+    o.reuseCi = d;
+  }
   if (v.help) throw new UsageError('help', USAGE);
   return o;
 }

@@ -21,6 +21,8 @@ export interface BuildBenchOptions {
   workDir: string;
   /** Shared with the boot section (which boots the images built here). */
   ciDir: string;
+  /** ciDir holds a CI tree built by an earlier run: no cold build, no raw make. */
+  reuse?: boolean;
   log: (msg: string) => void;
   signal?: AbortSignal;
 }
@@ -74,14 +76,17 @@ export async function benchBuild(o: BuildBenchOptions): Promise<BuildResult> {
   // Cheap figures first, the second full compile (raw make) late: a run stopped
   // early (a busy machine, an interrupt) still reports what it measured.
   try {
-    // 1. cold build
-    o.log('build: cold `vrio kernel build` of the CI test kernel');
-    const cold = await kbuild('kernel-cold');
-    const coldDoc = kernelDoc(cold, 'cold build');
+    // 1. cold build (unless an already built CI tree is reused: then its first run is a no-op)
+    o.log(o.reuse ? `build: reusing the built CI tree in ${o.ciDir} (no cold build)` : 'build: cold `vrio kernel build` of the CI test kernel');
+    const cold = await kbuild(o.reuse ? 'kernel-reused' : 'kernel-cold');
+    const coldDoc = kernelDoc(cold, o.reuse ? 'reused tree' : 'cold build');
     const role = Object.values(coldDoc.roles)[0];
-    if (!actions(coldDoc).includes('full')) notes.push(`the cold build did not report a full build (${actions(coldDoc).join(', ')})`);
-    timelines.push({ label: 'vrio kernel build (cold)', spans: stepSpans(cold) });
-    figures.push({ id: 'kernel-cold', label: 'Cold `vrio kernel build` (CI test kernel: unpack, patch, config, compile, stage)', value: cold.seconds, unit: 's' });
+    if (o.reuse) notes.push(`cold build and raw make not measured in this run: it reused the CI tree built in ${o.ciDir}`);
+    else {
+      if (!actions(coldDoc).includes('full')) notes.push(`the cold build did not report a full build (${actions(coldDoc).join(', ')})`);
+      timelines.push({ label: 'vrio kernel build (cold)', spans: stepSpans(cold) });
+      figures.push({ id: 'kernel-cold', label: 'Cold `vrio kernel build` (CI test kernel: unpack, patch, config, compile, stage)', value: cold.seconds, unit: 's' });
+    }
 
     // 2. no-op rebuilds
     o.log(`build: ${o.runs} no-op \`vrio kernel build\` run(s)`);
@@ -116,46 +121,49 @@ export async function benchBuild(o: BuildBenchOptions): Promise<BuildResult> {
     figures.push({ id: 'kernel-bzimage-size', label: 'bzImage size (CI test kernel)', value: statSync(role.bzImage).size, unit: 'bytes' });
     figures.push({ id: 'kernel-modules-size', label: 'Staged modules (CI test kernel)', value: dirBytes(role.modulesRoot), unit: 'bytes' });
 
-    // 5. raw make of the same prepared tree, config and flags
-    o.log('build: raw make of the same tree and config');
-    const m = loadManifest(manifest, dir, {}, process.env);
-    const p = await prepareKernel(m, { signal: o.signal });
-    const stageConfig = join(role.bzImage, '..', 'config');
-    const rawObj = join(o.workDir, 'raw-make');
-    mkdirSync(rawObj, { recursive: true });
-    copyFileSync(stageConfig, join(rawObj, '.config'));
-    const makeArgs = ['-C', p.tree.src, `O=${rawObj}`, `-j${jobsFor(m.kernel.jobs)}`, ...reproducibleFlags(m.sourceDateEpoch), ...p.makeFlags];
-    const rawCompile = await timed(() => run('make', [...makeArgs, 'bzImage', 'modules'], { logFile: join(logs, 'raw-make.log'), signal: o.signal }));
-    const rawInstall = await timed(() =>
-      run('make', [...makeArgs, `INSTALL_MOD_PATH=${join(rawObj, 'mods')}`, 'INSTALL_MOD_STRIP=1', 'modules_install'], { logFile: join(logs, 'raw-make.log'), signal: o.signal }),
-    );
-    const raw = rawCompile.seconds + rawInstall.seconds;
-    timelines.push({
-      label: 'raw make (same tree)',
-      spans: [
-        { name: 'make bzImage modules', start: 0, end: rawCompile.seconds },
-        { name: 'make modules_install', start: rawCompile.seconds, end: raw },
-      ],
-    });
-    figures.push({ id: 'kernel-raw-make', label: 'Raw `make bzImage modules` + `modules_install`, same tree, config and flags', value: raw, unit: 's' });
-    const compileSpan = stepSpans(cold).find((s) => /compiling the kernel/.test(s.name));
-    if (compileSpan) {
-      const compileTime = compileSpan.end - compileSpan.start;
-      figures.push({
-        id: 'kernel-compile-overhead',
-        label: 'Our compile step vs raw make (progress parsing, staging, depmod)',
-        value: overheadPercent(compileTime, raw),
-        unit: '%',
-        note: `${compileTime.toFixed(1)} s vs ${raw.toFixed(1)} s`,
+    // 5. raw make of the same prepared tree, config and flags (against our cold build)
+    if (!o.reuse) {
+      o.log('build: raw make of the same tree and config');
+      const m = loadManifest(manifest, dir, {}, process.env);
+      const p = await prepareKernel(m, { signal: o.signal });
+      const stageConfig = join(role.bzImage, '..', 'config');
+      const rawObj = join(o.workDir, 'raw-make');
+      mkdirSync(rawObj, { recursive: true });
+      copyFileSync(stageConfig, join(rawObj, '.config'));
+      const makeArgs = ['-C', p.tree.src, `O=${rawObj}`, `-j${jobsFor(m.kernel.jobs)}`, ...reproducibleFlags(m.sourceDateEpoch), ...p.makeFlags];
+      const rawCompile = await timed(() => run('make', [...makeArgs, 'bzImage', 'modules'], { logFile: join(logs, 'raw-make.log'), signal: o.signal }));
+      const rawInstall = await timed(() =>
+        run('make', [...makeArgs, `INSTALL_MOD_PATH=${join(rawObj, 'mods')}`, 'INSTALL_MOD_STRIP=1', 'modules_install'], { logFile: join(logs, 'raw-make.log'), signal: o.signal }),
+      );
+      const raw = rawCompile.seconds + rawInstall.seconds;
+      timelines.push({
+        label: 'raw make (same tree)',
+        spans: [
+          { name: 'make bzImage modules', start: 0, end: rawCompile.seconds },
+          { name: 'make modules_install', start: rawCompile.seconds, end: raw },
+        ],
       });
+      figures.push({ id: 'kernel-raw-make', label: 'Raw `make bzImage modules` + `modules_install`, same tree, config and flags', value: raw, unit: 's' });
+      const compileSpan = stepSpans(cold).find((s) => /compiling the kernel/.test(s.name));
+      if (compileSpan) {
+        const compileTime = compileSpan.end - compileSpan.start;
+        figures.push({
+          id: 'kernel-compile-overhead',
+          label: 'Our compile step vs raw make (progress parsing, staging, depmod)',
+          value: overheadPercent(compileTime, raw),
+          unit: '%',
+          note: `${compileTime.toFixed(1)} s vs ${raw.toFixed(1)} s`,
+        });
+      }
+      figures.push({
+        id: 'kernel-overhead',
+        label: 'Cold `vrio kernel build` vs raw make, all steps',
+        value: overheadPercent(cold.seconds, raw),
+        unit: '%',
+        note: 'includes unpacking the 6.1 tarball and patching, which raw make does not do',
+      });
+
     }
-    figures.push({
-      id: 'kernel-overhead',
-      label: 'Cold `vrio kernel build` vs raw make, all steps',
-      value: overheadPercent(cold.seconds, raw),
-      unit: '%',
-      note: 'includes unpacking the 6.1 tarball and patching, which raw make does not do',
-    });
 
     // 6. images: the image stage after the kernel
     if (!hasVerb('build') || !hasVerb('image')) notes.push("image assembly and no-op `vrio build`: this build has no 'vrio build'/'vrio image' verbs yet");

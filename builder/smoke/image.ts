@@ -100,6 +100,7 @@ export function loadImage(arg: string, cwd: string, o: { key?: string } = {}): S
     kernelRelease: str(pick(m, 'kernel.release', 'kernelRelease', 'release')),
     kernelLine: str(pick(m, 'kernel.line', 'kernelLine')),
     modules,
-    isoSha256: iso ? str(pick(m, `outputs.${basename(iso)}.sha256`)) : undefined,
+    // Output file names contain dots, so no dotted-path lookup here.
+    isoSha256: iso ? str(((m.outputs as Json | undefined)?.[basename(iso)] as Json | undefined)?.sha256) : undefined,
   };
 }

@@ -3,6 +3,7 @@
 // and report a boot timeline. Each QEMU is killed by its pid on every path out.
 import { join } from 'node:path';
 import { VrioError } from '../../lib/errors.js';
+import { sha256File } from '../../lib/fsx.js';
 import { log } from '../../lib/log.js';
 import { chooseAccel, type AccelChoice, type AccelDecision } from '../qemu/accel.js';
 import { macFor, type Accel, type BootSpec, type Media } from '../qemu/args.js';
@@ -137,6 +138,12 @@ export async function smoke(images: SmokeImage[], o: SmokeOptions): Promise<Smok
   if (o.firmware.includes('uefi')) findOvmfCode(); // fail early, before any boot, if OVMF is missing
   const first = images[0];
   const probe: BootSpec | undefined = first?.kernel ? { kind: 'kernel', kernel: first.kernel, append: '' } : first?.iso ? { kind: 'cdrom', iso: first.iso } : undefined;
+  // Boot what was built: an ISO that differs from its manifest's record is refused.
+  for (const img of images) {
+    if (!img.iso || !img.isoSha256) continue;
+    const got = await sha256File(img.iso);
+    if (got !== img.isoSha256) throw new VrioError(`${img.iso}: sha256 ${got} differs from ${img.manifestFile} (${img.isoSha256})`, { hint: 'the ISO was modified or belongs to another build: rebuild the image' });
+  }
   const accel = await chooseAccel(o.accel, probe, o.cacheDir);
   log().info(`accelerator: ${accel.reason}`);
   const boots: BootResult[] = [];

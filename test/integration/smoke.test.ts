@@ -77,6 +77,16 @@ describe('vrio smoke failures', () => {
     assert.deepEqual(pidsWith(logDir), []);
   });
 
+  test('an ISO that differs from its manifest record is refused before booting', async (t) => {
+    if (skip) return t.skip(skip);
+    const dir = imageCopy('guest', 'wrongsha', (m) => ((m.outputs as Record<string, { sha256: string }>)['guest.iso'] = { sha256: '0'.repeat(64) }));
+    const logDir = join(tmp, 'sha-logs');
+    const r = await vrio(['smoke', dir, '--firmware', 'bios', '--media', 'cdrom', '--log-dir', logDir]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /guest\.iso: sha256 [0-9a-f]{64} differs from .*manifest\.json/);
+    assert.deepEqual(pidsWith(logDir), [], 'nothing was booted');
+  });
+
   test('Ctrl-C during a boot: exit 130 and the QEMU it started is killed', async (t) => {
     if (skip) return t.skip(skip);
     const logDir = join(tmp, 'sigint-logs');

@@ -4,7 +4,6 @@
 // state.json (written last) is what marks a build complete.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { rename } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { VrioError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
@@ -116,51 +115,7 @@ async function make(o: BuildOptions, obj: string, logFile: string, args: string[
   });
 }
 
-/** Number of lines in which two .config texts differ (a rough distance). */
-function configDistance(a: string, b: string): number {
-  const sa = new Set(a.split('\n').filter((l) => l.startsWith('CONFIG_') || l.startsWith('# CONFIG_')));
-  const sb = new Set(b.split('\n').filter((l) => l.startsWith('CONFIG_') || l.startsWith('# CONFIG_')));
-  let d = 0;
-  for (const l of sa) if (!sb.has(l)) d++;
-  for (const l of sb) if (!sa.has(l)) d++;
-  return d;
-}
-
-/**
- * A finished build of the same prepared tree with the closest config. A new
- * config starts from a copy of it: kbuild tracks which objects depend on
- * which CONFIG_ symbols, so only what the difference touches is recompiled
- * (the second role of a 3.10 build recompiles a fraction of the tree).
- */
-function findSeed(o: BuildOptions, self: string): { obj: string; distance: number } | undefined {
-  const root = join(o.outputDir, 'kernel', 'builds');
-  if (!existsSync(root)) return undefined;
-  let best: { obj: string; distance: number } | undefined;
-  for (const d of readdirSync(root)) {
-    const dir = join(root, d);
-    if (dir === self || !existsSync(join(dir, 'state.json'))) continue;
-    const obj = join(dir, 'obj');
-    // kbuild's generated O= Makefile names the source tree it belongs to.
-    const mk = join(obj, 'Makefile');
-    if (!existsSync(mk) || !readFileSync(mk, 'utf8').includes(o.tree.src) || !existsSync(join(obj, '.config'))) continue;
-    const distance = configDistance(readFileSync(join(obj, '.config'), 'utf8'), o.configText);
-    if (!best || distance < best.distance) best = { obj, distance };
-  }
-  return best;
-}
-
-async function fullBuild(o: BuildOptions, key: string, dir: string, obj: string, logFile: string): Promise<{ objects: number; warnings: number }> {
-  if (!existsSync(obj)) {
-    const seed = findSeed(o, dir);
-    if (seed) {
-      log().info(`starting from the build in ${seed.obj} (${seed.distance} config lines differ)`);
-      const tmp = tempSibling(obj);
-      mkdirSync(dir, { recursive: true });
-      await run('cp', ['-a', '--reflink=auto', seed.obj, tmp], { logFile, signal: o.signal });
-      rmSync(join(tmp, '.vrio-extmod'), { recursive: true, force: true });
-      await rename(tmp, obj);
-    }
-  }
+async function fullBuild(o: BuildOptions, key: string, obj: string, logFile: string): Promise<{ objects: number; warnings: number }> {
   mkdirSync(obj, { recursive: true });
   const cfg = join(obj, '.config');
   if (!existsSync(cfg) || readFileSync(cfg, 'utf8') !== o.configText) writeFileSync(cfg, o.configText);
@@ -248,7 +203,7 @@ export async function buildKernelTree(o: BuildOptions): Promise<BuildResult> {
     action = 'modules';
   } else {
     log().step(`compiling the kernel for ${o.label} (make -j${o.jobs}; log: ${logFile})`);
-    ({ objects, warnings } = await fullBuild(o, key, dir, obj, logFile));
+    ({ objects, warnings } = await fullBuild(o, key, obj, logFile));
     recordObjects(o.outputDir, key, objects);
     action = 'full';
   }

@@ -138,18 +138,4 @@ describe('kernel build (Debian linux-source-6.1, CI config)', { skip }, () => {
     // The kernel was not relinked: only the staging dir was renewed, by copy.
     assert.equal(statSync(join(again.iohyp.build.obj, 'arch', 'x86', 'boot', 'bzImage')).mtimeMs <= bzTime, true);
   });
-
-  it('start a role with a different config from the closest finished build (only the difference recompiles)', async () => {
-    writeFileSync(join(dir, 'extra.config'), '# CONFIG_VIRTIO_CONSOLE is not set\n');
-    const m2: Manifest = { ...m, roles: { ...m.roles, extra: { ...m.roles.guest, name: 'extra', fragments: [join(dir, 'extra.config')] } } };
-    const r = (await buildKernelDetailed(m2, ['extra'])).extra;
-    assert.equal(r.build.lastAction, 'full');
-    assert.notEqual(r.artifacts.hash, first.iohyp.artifacts.hash);
-    assert.notEqual(r.build.dir, first.iohyp.build.dir);
-    assert.ok(r.build.objects < first.iohyp.build.objects / 2, `${r.build.objects} build steps vs ${first.iohyp.build.objects} for the first build`);
-    const final = parseConfig(readFileSync(r.artifacts.config, 'utf8'));
-    assert.equal(final.get('VIRTIO_CONSOLE') ?? 'n', 'n');
-    assert.equal(final.get('VRIO_TEST'), 'm');
-    assert.equal(modinfo(koPath(r, 'vrio_test'), 'vermagic').split(' ')[0], r.artifacts.release);
-  });
 });

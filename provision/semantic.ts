@@ -18,9 +18,14 @@ export function sameSubnet(a: string, b: string, prefix: number): boolean {
   return ((ipv4ToInt(a) & mask) >>> 0) === ((ipv4ToInt(b) & mask) >>> 0);
 }
 
-/** The macvtap name used when the inventory gives none: "vt" + the MAC's last 4 bytes. */
+/**
+ * The macvtap name used when the inventory gives none: "mvt" + the MAC's last 4
+ * bytes. It must start with 'm': vRIO's back end (hnet.c vtap_open) opens
+ * /dev/<name> as a macvtap only when the name starts with 'm', and treats any
+ * other name as a tun/tap device (TUNSETIFF), which then fails.
+ */
 export function defaultMacvtapName(mac: string): string {
-  return 'vt' + mac.toLowerCase().split(':').slice(2).join('');
+  return 'mvt' + mac.toLowerCase().split(':').slice(2).join('');
 }
 
 export function effectiveMtu(inv: RawInventory, guest: RawGuest): number {

@@ -104,6 +104,7 @@ function cases(): BadCase[] {
   add('undefined ${VAR} reference', setAt(base, '/guests/guest1/connection/identityFile', '${NO_SUCH_VAR_XYZ}'), '/guests/guest1/connection/identityFile', 'any');
   add('a secret in the inventory', setAt(base, '/connection/password', 'hunter2'), '/connection/password');
   add('private key inline', setAt(base, '/connection/identityFile', '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----'), '/connection/identityFile', 'any');
+  add('macvtap name the back end would open as a tun/tap', setAt(base, '/guests/guest2/devices/1/macvtap', 'tap1'), '/guests/guest2/devices/1/macvtap');
   add('no hosts at all', { version: 1 }, '', 'any');
   for (const n of ['Guest1', 'guest 1', 'g;id', '-oProxyCommand', '']) add(`bad host name '${n}'`, setAt(base, `/guests/${n}`, (base as { guests: Record<string, Json> }).guests.guest1), `/guests/${n}`, 'any');
   for (const s of structuralCases(base, 'guests')) out.push(s);

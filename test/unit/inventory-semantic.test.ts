@@ -18,7 +18,7 @@ const cases: [string, (i: Inv) => void, string, string][] = [
   ['two hosts share an SSH endpoint', (i) => (i.guests.g2.address = '192.0.2.11'), '/guests/g2/address', 'unique-address'],
   ['device names repeat in one guest', (i) => i.guests.g1.devices.push({ type: 'blk', name: 'vdb', backing: '/dev/ram5' }), '/guests/g1/devices/1/name', 'unique-device'],
   ['two guests use one backing device', (i) => i.guests.g2.devices.push({ type: 'blk', name: 'vdb', backing: '/dev/ram1' }), '/guests/g2/devices/1/backing', 'unique-backing'],
-  ['two net devices get one macvtap name', (i) => i.guests.g1.devices.push({ type: 'net', lower: 'eth1', mac: '52:54:00:bb:00:02', macvtap: 'vt00aa0003' }), '/guests/g2/devices/0/mac', 'unique-macvtap'],
+  ['two net devices get one macvtap name', (i) => i.guests.g1.devices.push({ type: 'net', lower: 'eth1', mac: '52:54:00:bb:00:02', macvtap: 'mvt00aa0003' }), '/guests/g2/devices/0/mac', 'unique-macvtap'],
   ['macvtap on the vRIO interface', (i) => (i.guests.g2.devices[0].lower = 'eth0'), '/guests/g2/devices/0/lower', 'macvtap-lower'],
   ['guest outside the IOhyp subnet', (i) => (i.guests.g1.l2.ip = '10.56.0.2/24'), '/guests/g1/l2/ip', 'same-segment'],
   ['guest on another named segment', (i) => (i.guests.g1.l2.segment = 'seg2'), '/guests/g1/l2/segment', 'same-segment'],
@@ -114,7 +114,7 @@ describe('inventory resolution', () => {
   it('devices get defaults: segMax 13, features 0x7BE1, a macvtap name from the MAC', () => {
     const r = load(baseInventory());
     assert.deepEqual(r.hosts[1].devices[0], { type: 'blk', name: 'vdb', backing: '/dev/ram1', writeCache: true, segMax: 13, capacity: undefined });
-    assert.deepEqual(r.hosts[2].devices[0], { type: 'net', lower: 'eth1', mac: '52:54:00:aa:00:03', macvtap: 'vt00aa0003', features: '0x7BE1' });
+    assert.deepEqual(r.hosts[2].devices[0], { type: 'net', lower: 'eth1', mac: '52:54:00:aa:00:03', macvtap: 'mvt00aa0003', features: '0x7BE1' });
   });
   it('--limit selects by name, group, role, glob and exclusion', () => {
     const r = load(baseInventory());

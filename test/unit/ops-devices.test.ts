@@ -28,8 +28,8 @@ describe('devices on the IOhyp', () => {
     assert.deepEqual(argvs(p.changes), [
       '/usr/sbin/vrio-iohyp create-blk --iface eth0 --guest-mac 52:54:00:55:00:02 --guest-ip 10.55.0.2 --backing /dev/ram1 --name vdb --write-cache --seg-max 13',
       '/usr/sbin/vrio-iohyp create-blk --iface eth0 --guest-mac 52:54:00:55:00:03 --guest-ip 10.55.0.3 --backing /dev/ram2 --name vdb --seg-max 13',
-      'sh -c ip link add link "$1" name "$2" address "$3" type macvtap mode bridge && ip link set dev "$2" up sh eth1 vt00aa0003 52:54:00:aa:00:03',
-      '/usr/sbin/vrio-iohyp create-net --iface eth0 --guest-mac 52:54:00:55:00:03 --guest-ip 10.55.0.3 --backing vt00aa0003 --mac 52:54:00:aa:00:03 --features 0x7BE1',
+      'sh -c ip link add link "$1" name "$2" address "$3" type macvtap mode bridge && ip link set dev "$2" up sh eth1 mvt00aa0003 52:54:00:aa:00:03',
+      '/usr/sbin/vrio-iohyp create-net --iface eth0 --guest-mac 52:54:00:55:00:03 --guest-ip 10.55.0.3 --backing mvt00aa0003 --mac 52:54:00:aa:00:03 --features 0x7BE1',
     ]);
   });
   it('a failed CREATE is recovered by REMOVE of the same device, then CREATE', () => {
@@ -84,7 +84,7 @@ describe('devices on the IOhyp', () => {
   });
   it('a macvtap with the wrong MAC is replaced', () => {
     const f = ioReady();
-    f.nics.vt00aa0003 = { mtu: 1500, mac: '52:54:00:aa:00:99', up: true, operstate: 'up', kind: 'macvtap', lower: 'eth1', rxQueues: 1, txQueues: 1, ipv4: [] };
+    f.nics.mvt00aa0003 = { mtu: 1500, mac: '52:54:00:aa:00:99', up: true, operstate: 'up', kind: 'macvtap', lower: 'eth1', rxQueues: 1, txQueues: 1, ipv4: [] };
     const p = planDevices(io, f, [{ host: g2, facts: readyGuest(g2, '52:54:00:55:00:03'), ok: true }]);
     assert.deepEqual(p.changes.map((c) => c.kind), ['device-create', 'macvtap-del', 'macvtap-add', 'device-create']);
   });
@@ -109,15 +109,15 @@ describe('teardown', () => {
   it('parses real-format facts (sysfs metrics, saved state)', () => {
     const f = fixtureFacts('iohyp-facts.txt');
     assert.deepEqual(f.vrio.blk[0], { file: 'blk/bdev0', backing: '/dev/ram1', guestIp: '10.55.0.2', guestDevice: 'vdb', capacity: 16777216, bytesWritten: 1048576, bytesRead: 2097152, ioOps: 768 });
-    assert.deepEqual(f.vrio.net[0], { file: 'net/ndev0', backing: 'vt00aa0003', guestIp: '10.55.0.3', bytesSent: 4194304, bytesReceived: 16777216, ioOps: 9000 });
+    assert.deepEqual(f.vrio.net[0], { file: 'net/ndev0', backing: 'mvt00aa0003', guestIp: '10.55.0.3', bytesSent: 4194304, bytesReceived: 16777216, ioOps: 9000 });
     assert.deepEqual(f.modules.vrio_gen.usedBy, ['vrio_hblk', 'vrio_hnet']);
     assert.equal(f.saved?.preloaded, 'tun');
     assert.deepEqual(f.nics.eth0.combined, { current: 1, max: 1 });
-    assert.equal(f.nics.vt00aa0003.kind, 'macvtap');
+    assert.equal(f.nics.mvt00aa0003.kind, 'macvtap');
   });
   it('devices first: REMOVE each guest device, delete the macvtap', () => {
     const p = planDeviceTeardown(io, fixtureFacts('iohyp-facts.txt'), [g1, g2]);
-    assert.deepEqual(p.changes.map((c) => c.summary), ['remove vRIO blk on /dev/ram1 for g1', 'remove vRIO net on vt00aa0003 for g2', 'delete macvtap vt00aa0003']);
+    assert.deepEqual(p.changes.map((c) => c.summary), ['remove vRIO blk on /dev/ram1 for g1', 'remove vRIO net on mvt00aa0003 for g2', 'delete macvtap mvt00aa0003']);
   });
   it('modules in reverse order; support modules apply loaded; settings restored; state cleared', () => {
     const f = fixtureFacts('iohyp-facts.txt');

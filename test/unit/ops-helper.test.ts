@@ -65,7 +65,7 @@ describe('planned helper commands against the real vrio-iohyp', { skip: gcc ? fa
     const b = dump(helper, creates[2].argv);
     assert.equal(cstr(b, 0, 32), 'net');
     assert.equal(b.readUInt32LE(76), 2, 'CREATE_NET');
-    assert.equal(cstr(b, 80, 256), 'vt00aa0003');
+    assert.equal(cstr(b, 80, 256), 'mvt00aa0003');
     assert.equal(b.readBigUInt64LE(376), 0x7be1n);
     assert.equal(mac(b, 384), '52:54:00:aa:00:03');
   });
@@ -80,7 +80,7 @@ describe('planned helper commands against the real vrio-iohyp', { skip: gcc ? fa
   it('teardown REMOVEs are accepted too', () => {
     const f = structuredClone(ioFacts);
     f.vrio.blk.push({ file: 'blk/bdev0', backing: '/dev/ram1', guestIp: '10.55.0.2', guestDevice: 'vdb', capacity: 0, bytesRead: 0, bytesWritten: 0, ioOps: 0 });
-    f.vrio.net.push({ file: 'net/ndev0', backing: 'vt00aa0003', guestIp: '10.55.0.3', bytesSent: 0, bytesReceived: 0, ioOps: 0 });
+    f.vrio.net.push({ file: 'net/ndev0', backing: 'mvt00aa0003', guestIp: '10.55.0.3', bytesSent: 0, bytesReceived: 0, ioOps: 0 });
     const removes = planDeviceTeardown(io, f, [g1, g2]).changes.filter((c) => c.kind === 'device-remove');
     assert.equal(removes.length, 2);
     assert.deepEqual(removes.map((c) => cstr(dump(helper, c.argv), 0, 32)), ['blk', 'net']);

@@ -171,7 +171,7 @@ export function loadManifest(file: string | undefined, cwd: string, overrides: M
   const cli: Record<string, Json> = {};
   if (overrides.cacheDir) cli.cacheDir = overrides.cacheDir;
   if (overrides.outputDir) cli.outputDir = overrides.outputDir;
-  if (overrides.mirrors && Object.keys(overrides.mirrors).length) cli.mirrors = overrides.mirrors;
+  if (overrides.mirrors && Object.keys(overrides.mirrors).length) cli.mirrors = mirrorsBySourceName(overrides.mirrors, (merged.sources ?? {}) as Record<string, SourceSpec>);
   mergeInto(merged, cli, 'command line', origins);
   if (!merged.cacheDir) {
     merged.cacheDir = defaultCacheDir(env);
@@ -236,13 +236,37 @@ export function loadManifest(file: string | undefined, cwd: string, overrides: M
   };
 }
 
-/** Parse repeated `--mirror NAME=PATH` values. */
+/**
+ * `--mirror` keys may name a source ("splitio-kernel") or the repository it is
+ * fetched from ("orbitfp7/SplitIO-kernel"), which is what users know; the
+ * latter is mapped to the git source whose URL ends in that owner/name.
+ */
+function mirrorsBySourceName(mirrors: Record<string, string>, sources: Record<string, SourceSpec>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, path] of Object.entries(mirrors)) {
+    if (!key.includes('/')) {
+      out[key] = path;
+      continue;
+    }
+    const tail = key.toLowerCase().replace(/\.git$/, '');
+    const names = Object.entries(sources)
+      .filter(([, s]) => s.kind === 'git' && s.url.toLowerCase().replace(/\.git$/, '').replace(/\/+$/, '').match(/[/:]([^/:]+\/[^/:]+)$/)?.[1] === tail)
+      .map(([n]) => n);
+    if (!names.length) {
+      throw new InputError([{ file: 'command line', pointer: '/mirror', rule: 'known-source', message: `--mirror ${key}=...: no git source is fetched from a repository named ${key}`, hint: `name a source instead: ${Object.keys(sources).join(', ')}` }]);
+    }
+    for (const n of names) out[n] = path;
+  }
+  return out;
+}
+
+/** Parse repeated `--mirror NAME=PATH` values (NAME: a source, or the repository's owner/name). */
 export function parseMirrorArgs(values: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const v of values ?? []) {
-    const m = /^([a-z][a-z0-9_-]*)=(.+)$/.exec(v);
+    const m = /^([a-z][a-z0-9_-]*|[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*)=(.+)$/.exec(v);
     if (!m) {
-      throw new InputError([{ file: 'command line', pointer: '/mirror', rule: 'mirror-syntax', message: `--mirror '${v}' is not NAME=PATH_OR_URL`, hint: 'e.g. --mirror splitio-kernel=/srv/mirrors/SplitIO-kernel.git' }]);
+      throw new InputError([{ file: 'command line', pointer: '/mirror', rule: 'mirror-syntax', message: `--mirror '${v}' is not NAME=PATH_OR_URL`, hint: 'e.g. --mirror splitio-kernel=/srv/mirrors/SplitIO-kernel.git or --mirror orbitfp7/SplitIO-kernel=/srv/mirrors/SplitIO-kernel.git' }]);
     }
     out[m[1]] = m[2];
   }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadManifest } from '../../builder/manifest.js';
+import { loadManifest, parseMirrorArgs } from '../../builder/manifest.js';
 import { InputError } from '../../lib/errors.js';
 import { tempDir } from '../support/cli.js';
 
@@ -71,6 +71,12 @@ describe('manifest defaults', () => {
     assert.equal(m.cacheDir, '/from/cli');
     assert.equal(m.origins['/cacheDir'], 'command line');
     assert.equal(m.mirrors['splitio-kernel'], '/srv/mirror.git');
+  });
+
+  it('takes a mirror named by the upstream repository (owner/name) as well as by source name', () => {
+    const m = loadManifest(undefined, tmp.dir, { mirrors: parseMirrorArgs(['orbitfp7/SplitIO-kernel=/srv/SplitIO-kernel']) }, {});
+    assert.equal(m.mirrors['splitio-kernel'], '/srv/SplitIO-kernel');
+    assert.throws(() => loadManifest(undefined, tmp.dir, { mirrors: parseMirrorArgs(['someone/else=/srv/x']) }, {}), (e: unknown) => e instanceof InputError && /no git source is fetched from a repository named someone\/else/.test(e.message));
   });
 
   it('accepts a new source and points the kernel at it', () => {

@@ -80,8 +80,9 @@ export async function benchProvisioning(o: ProvisioningOptions): Promise<Provisi
           o.onProgress?.({ ...result(o, rows, settings, skipped, network), startup });
         }
       }
-      for (const d of o.drivers) await d.close();
     } finally {
+      // Also on an interrupt: no persistent ssh master may outlive the fleet.
+      for (const d of o.drivers) await d.close().catch(() => undefined);
       await fleet.destroy();
     }
   }

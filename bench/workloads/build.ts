@@ -109,7 +109,8 @@ export async function benchBuild(o: BuildBenchOptions): Promise<BuildResult> {
       bumpTestModule(patchFile, 100 + i);
       const r = await kbuild(`kernel-change-${i + 1}`);
       const d = kernelDoc(r, 'one-file change');
-      if (!actions(d).every((a) => a === 'modules')) notes.push(`one-file change ${i + 1}: expected a modules-only rebuild, got ${actions(d).join(', ')}`);
+      // Roles sharing one build report 'none' after the first one rebuilt the modules.
+      if (!actions(d).includes('modules') || actions(d).includes('full')) notes.push(`one-file change ${i + 1}: expected a modules-only rebuild, got ${actions(d).join(', ')}`);
       change.push(r.seconds);
       changeRun = r;
     }

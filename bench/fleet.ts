@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeClientKey, netnsSupport, startSshd, type Netns, type SshdInstance } from '../test/support/sshd.js';
+import { makeClientKey, netnsSupport, removeNetns, startSshd, type Netns, type SshdInstance } from '../test/support/sshd.js';
 
 export type FleetNetwork = 'netns' | 'loopback';
 
@@ -70,18 +70,7 @@ async function createBenchNetns(block: number, i: number): Promise<Netns & { inn
   const inner = `vb${tag}i${i}`.slice(0, 15);
   const a = linkAddresses(block, i);
   ip('netns', 'add', name);
-  const destroy = async () => {
-    try {
-      ip('link', 'del', outer);
-    } catch {
-      /* gone with the namespace */
-    }
-    try {
-      ip('netns', 'del', name);
-    } catch {
-      /* already gone */
-    }
-  };
+  const destroy = async () => removeNetns(name, outer);
   try {
     ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', inner);
     ip('link', 'set', inner, 'netns', name);

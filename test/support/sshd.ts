@@ -138,6 +138,21 @@ export async function freePort(address = '127.0.0.1'): Promise<number> {
   });
 }
 
+/** Remove a namespace and our end of its veth pair; either may already be gone. */
+export function removeNetns(name: string, outerLink: string): void {
+  const ip = (...a: string[]) => execFileSync('ip', a, { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    ip('link', 'del', outerLink);
+  } catch {
+    /* gone with the namespace */
+  }
+  try {
+    ip('netns', 'del', name);
+  } catch {
+    /* already gone */
+  }
+}
+
 let nsCounter = 0;
 
 /** A network namespace with a veth pair: 10.201.N.1 (ours) <-> 10.201.N.2 (inside). */
@@ -172,18 +187,7 @@ export async function createNetns(): Promise<Netns> {
     mac,
     address: `10.201.${n}.2`,
     peerAddress: `10.201.${n}.1`,
-    async destroy() {
-      try {
-        ip('link', 'del', outer);
-      } catch {
-        /* gone with the namespace */
-      }
-      try {
-        ip('netns', 'del', name);
-      } catch {
-        /* already gone */
-      }
-    },
+    destroy: async () => removeNetns(name, outer),
   };
 }
 

@@ -46,3 +46,14 @@ export interface Command {
   positionals?: { name: string; min?: number; max?: number };
   run(ctx: CommandContext, values: ParsedValues, positionals: string[]): Promise<number>;
 }
+
+/**
+ * What the CLI knows about a verb before loading it: enough for `vrio --help`
+ * and for finding the verb. `load()` imports the verb's module (and whatever
+ * it needs) only when the verb runs or shows its own help.
+ */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}

@@ -2,11 +2,10 @@
 // to exit codes. Nothing here knows how a verb does its work.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { didYouMean } from '../lib/document.js';
 import { ExitCode, exitCodeOf, InputError, UsageError, VrioError } from '../lib/errors.js';
 import { Logger, setLogger } from '../lib/log.js';
 import { dataPath } from '../lib/paths.js';
-import type { Command, CommandContext, GlobalOptions, OptionSpec, ParsedValues } from './command.js';
+import type { Command, CommandContext, CommandEntry, GlobalOptions, OptionSpec, ParsedValues } from './command.js';
 import { commands } from './commands/index.js';
 
 export const globalOptions: Record<string, OptionSpec> = {
@@ -86,11 +85,11 @@ function leadingWords(argv: string[]): { words: string[]; rest: string[] } {
   return { words, rest };
 }
 
-export function findCommand(words: string[]): { command?: Command; used: number } {
+export function findCommand(words: string[]): { entry?: CommandEntry; used: number } {
   for (let n = Math.min(words.length, 3); n > 0; n--) {
     const name = words.slice(0, n).join(' ');
     const c = commands.find((x) => x.name === name);
-    if (c) return { command: c, used: n };
+    if (c) return { entry: c, used: n };
   }
   return { used: 0 };
 }
@@ -107,7 +106,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       return argv.length === 0 ? ExitCode.USAGE : ExitCode.OK;
     }
   }
-  const { command, used } = findCommand(words);
+  const { entry, used } = findCommand(words);
   const wantsJson = rest.includes('--json');
   const logger = new Logger({
     json: wantsJson,
@@ -116,18 +115,22 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   });
   setLogger(logger);
 
-  if (!command) {
+  if (!entry) {
     const group = commands.filter((c) => c.name.startsWith(words[0] + ' '));
     if (group.length && words.length === 1) {
       process.stdout.write(`vrio ${words[0]} — verbs:\n${group.map((c) => `  ${c.name.padEnd(24)} ${c.summary}`).join('\n')}\n`);
       return ExitCode.USAGE;
     }
     const attempted = words.slice(0, 2).join(' ') || rest[0] || '';
+    // lib/document.js pulls in ajv and yaml: load it only on the error paths.
+    const { didYouMean } = await import('../lib/document.js');
     const dym = didYouMean(words[0] ?? '', [...new Set(commands.map((c) => c.name.split(' ')[0]))]);
     logger.error(`unknown verb '${attempted}'`);
     process.stderr.write(`  hint: ${dym ? `did you mean 'vrio ${dym}'? ` : ''}run 'vrio --help' for the list of verbs\n`);
     return ExitCode.USAGE;
   }
+  // Only the verb that runs is imported (see cli/commands/index.ts).
+  const command = await entry.load();
 
   const options = { ...globalOptions, ...(command.options ?? {}) };
   let values: ParsedValues;
@@ -149,6 +152,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0];
     const m = /Unknown option '(-{1,2})([^']+)'/.exec(msg);
+    const { didYouMean } = await import('../lib/document.js');
     const dym = m ? didYouMean(m[2], Object.keys(options)) : undefined;
     logger.error(msg);
     process.stderr.write(`  hint: ${dym ? `did you mean '--${dym}'? ` : ''}see 'vrio ${command.name} --help'\n`);

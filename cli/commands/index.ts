@@ -1,18 +1,36 @@
 // Every verb, one module each. A verb is listed here by the change that
 // implements it: there are no placeholder verbs.
-import type { Command } from '../command.js';
-import { configSchemaCommand, configShowCommand } from './config.js';
-import { doctorCommand } from './doctor.js';
-import { fetchCommand } from './fetch.js';
-import { kernelBuildCommand, kernelConfigCommand, kernelMenuconfigCommand } from './kernel.js';
-import { cleanCommand } from './clean.js';
-import { inventoryCheckCommand, inventoryImportCommand, inventorySchemaCommand } from './inventory.js';
-import { provisionApplyCommand, provisionPlanCommand, provisionStatusCommand, provisionTeardownCommand } from './provision.js';
-import { buildCommand } from './build.js';
-import { imageCommand } from './image.js';
-import { inspectCommand } from './inspect.js';
-import { smokeCommand } from './smoke.js';
-import { labDownCommand, labSshCommand, labStatusCommand, labUpCommand } from './lab.js';
-import { benchCommand } from './bench.js';
+//
+// Verbs load lazily: importing every verb module (and through them zx, ssh2,
+// ajv, the builder and the provisioner) cost ~0.3 s on a quiet machine and
+// ~2 s under load on every start, even for `vrio --version`. Only the name and
+// summary live here; a verb's module is imported when that verb runs or shows
+// its --help. test/unit/cli.test.ts checks each summary against its module.
+import type { CommandEntry } from '../command.js';
 
-export const commands: Command[] = [configShowCommand, configSchemaCommand, doctorCommand, fetchCommand, kernelBuildCommand, kernelConfigCommand, kernelMenuconfigCommand, cleanCommand, inventoryCheckCommand, inventorySchemaCommand, inventoryImportCommand, provisionPlanCommand, provisionApplyCommand, provisionTeardownCommand, provisionStatusCommand, buildCommand, imageCommand, inspectCommand, smokeCommand, labUpCommand, labDownCommand, labStatusCommand, labSshCommand, benchCommand];
+export const commands: CommandEntry[] = [
+  { name: 'config show', summary: 'print the effective build manifest and where each value came from', load: async () => (await import('./config.js')).configShowCommand },
+  { name: 'config schema', summary: 'print the JSON Schema of the build manifest (for editors: "$schema")', load: async () => (await import('./config.js')).configSchemaCommand },
+  { name: 'doctor', summary: 'check the host tools that build, image, smoke and provision need', load: async () => (await import('./doctor.js')).doctorCommand },
+  { name: 'fetch', summary: 'download and verify every pinned source the build needs into the cache', load: async () => (await import('./fetch.js')).fetchCommand },
+  { name: 'kernel build', summary: 'fetch, patch, configure and compile the kernel and modules of each role', load: async () => (await import('./kernel.js')).kernelBuildCommand },
+  { name: 'kernel config', summary: "print a role's effective kernel config delta (what the fragments set, and the result)", load: async () => (await import('./kernel.js')).kernelConfigCommand },
+  { name: 'kernel menuconfig', summary: "edit a role's kernel config with menuconfig and save the change as a fragment", load: async () => (await import('./kernel.js')).kernelMenuconfigCommand },
+  { name: 'clean', summary: 'remove build outputs (prepared trees, kernel builds, images, logs); --all also empties the download cache', load: async () => (await import('./clean.js')).cleanCommand },
+  { name: 'inventory check', summary: 'validate an inventory (JSON Schema + semantic checks) and show its hosts', load: async () => (await import('./inventory.js')).inventoryCheckCommand },
+  { name: 'inventory schema', summary: 'print the inventory JSON Schema (draft 2020-12; for editors: "$schema")', load: async () => (await import('./inventory.js')).inventorySchemaCommand },
+  { name: 'inventory import', summary: 'convert an Ansible inventory (INI or YAML) into a vrio inventory', load: async () => (await import('./inventory.js')).inventoryImportCommand },
+  { name: 'provision plan', summary: 'show what apply would change on each host (read-only, never changes a host)', load: async () => (await import('./provision.js')).provisionPlanCommand },
+  { name: 'provision apply', summary: 'bring hosts to the inventory: IOhyp back ends, guest front ends, then devices; verify', load: async () => (await import('./provision.js')).provisionApplyCommand },
+  { name: 'provision teardown', summary: 'remove devices, unload modules in reverse order and restore the recorded settings', load: async () => (await import('./provision.js')).provisionTeardownCommand },
+  { name: 'provision status', summary: 'facts and vRIO metrics of each host (read-only)', load: async () => (await import('./provision.js')).provisionStatusCommand },
+  { name: 'build', summary: 'build kernels and images for every enabled role (= kernel build + image)', load: async () => (await import('./build.js')).buildCommand },
+  { name: 'image', summary: 'build the appliance images (ISO, kernel + initramfs, rootfs tar) of each role', load: async () => (await import('./image.js')).imageCommand },
+  { name: 'inspect', summary: 'show what an image holds: role, kernel, packages, host keys, boot entries, modules, files', load: async () => (await import('./inspect.js')).inspectCommand },
+  { name: 'smoke', summary: 'boot images under QEMU (BIOS/UEFI, CD/disk), log in over SSH and check them', load: async () => (await import('./smoke.js')).smokeCommand },
+  { name: 'lab up', summary: "boot an IOhyp and N guests on a private L2 segment, provision them, verify the vRIO path", load: async () => (await import('./lab.js')).labUpCommand },
+  { name: 'lab down', summary: "tear down the lab's vRIO devices and modules, stop exactly its processes, remove its state", load: async () => (await import('./lab.js')).labDownCommand },
+  { name: 'lab status', summary: 'show the lab VMs, their ports and state, and vRIO devices/metrics on the IOhyp', load: async () => (await import('./lab.js')).labStatusCommand },
+  { name: 'lab ssh', summary: 'open an SSH session (or run a command) on a lab VM, host key pinned', load: async () => (await import('./lab.js')).labSshCommand },
+  { name: 'bench', summary: 'benchmark provisioning (vs Ansible), builds and boots; write JSON, HTML and Markdown reports', load: async () => (await import('./bench.js')).benchCommand },
+];

@@ -27,24 +27,27 @@ export function decryptBacking(data: Buffer): Buffer {
   return Buffer.concat([d.update(data), d.final()]);
 }
 
-const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
+export const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
-async function check(out: LabCheck[], name: string, fn: () => Promise<string>): Promise<boolean> {
-  const t = Date.now();
-  let r: LabCheck;
-  try {
-    r = { name, ok: true, detail: await fn(), seconds: (Date.now() - t) / 1000 };
-  } catch (e) {
-    r = { name, ok: false, detail: (e as Error).message, seconds: (Date.now() - t) / 1000 };
-  }
+/** Keep a check's result and show it (a line, or a `lab-check` event with --json). */
+export function record(out: LabCheck[], r: LabCheck): boolean {
   out.push(r);
   const l = log();
-  if (!l.json) l.info(`  ${r.ok ? l.paint('green', 'ok') : l.paint('red', 'FAILED')} ${name}: ${r.detail} (${r.seconds.toFixed(1)} s)`);
+  if (!l.json) l.info(`  ${r.ok ? l.paint('green', 'ok') : l.paint('red', 'FAILED')} ${r.name}: ${r.detail} (${r.seconds.toFixed(1)} s)`);
   else l.event('lab-check', { ...r });
   return r.ok;
 }
 
-const ipOf = (cidr: string | undefined) => (cidr ?? '').split('/')[0];
+export async function check(out: LabCheck[], name: string, fn: () => Promise<string>): Promise<boolean> {
+  const t = Date.now();
+  try {
+    return record(out, { name, ok: true, detail: await fn(), seconds: (Date.now() - t) / 1000 });
+  } catch (e) {
+    return record(out, { name, ok: false, detail: (e as Error).message, seconds: (Date.now() - t) / 1000 });
+  }
+}
+
+export const ipOf = (cidr: string | undefined) => (cidr ?? '').split('/')[0];
 
 export async function ciChecks(s: LabState, plan: PlannedVm[], ssh: Map<string, SshSession>, testModule: string): Promise<LabCheck[]> {
   const out: LabCheck[] = [];
@@ -61,11 +64,25 @@ export async function ciChecks(s: LabState, plan: PlannedVm[], ssh: Map<string, 
   return out;
 }
 
-async function ping(from: SshSession, ip: string): Promise<string> {
+export async function ping(from: SshSession, ip: string): Promise<string> {
   const o = await from.check(`ping -c 3 -W 3 ${ip}`, { timeoutMs: 30_000 });
   const m = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(o);
   const rtt = /= [\d.]+\/([\d.]+)\//.exec(o);
   return `${m ? `${m[2]}/${m[1]} replies` : 'replies'}${rtt ? `, avg ${rtt[1]} ms` : ''}`;
+}
+
+/** One bulk TCP transfer from `from` to `to` (nc on both ends), md5 of what arrived. */
+export async function tcpTransfer(from: SshSession, to: SshSession, toIp: string, bytes: number, port: number, tag: string): Promise<string> {
+  const bulk = randomBytes(bytes);
+  const rx = `/tmp/vrio-rx-${tag}`;
+  await to.check(`rm -f ${rx}; printf '#!/bin/sh\\ncat > ${rx}\\n' > ${rx}.sh; chmod +x ${rx}.sh; (nc -l -p ${port} -e ${rx}.sh >/dev/null 2>&1 &)`);
+  await from.check(`cat > /tmp/vrio-tx-${tag}`, { input: bulk });
+  const t = Date.now();
+  await from.check(`printf '#!/bin/sh\\ncat /tmp/vrio-tx-${tag}\\n' > /tmp/vrio-tx-${tag}.sh; chmod +x /tmp/vrio-tx-${tag}.sh; timeout 300 nc -w 20 ${toIp} ${port} -e /tmp/vrio-tx-${tag}.sh`, { timeoutMs: 330_000 });
+  const sum = (await to.check(`for i in $(seq 1 200); do [ "$(wc -c < ${rx} 2>/dev/null)" = "${bytes}" ] && break; sleep 0.1; done; md5sum ${rx}; rm -f ${rx}`, { timeoutMs: 60_000 })).split(' ')[0];
+  await from.check(`rm -f /tmp/vrio-tx-${tag}`);
+  if (sum !== md5(bulk)) throw new Error(`received md5 ${sum}, sent ${md5(bulk)}`);
+  return `${bytes >> 20} MiB md5 ${sum} in ${((Date.now() - t) / 1000).toFixed(1)} s`;
 }
 
 /** /sys/class/vrio/<kind>/*: each attribute file is a header line and a value line. */
@@ -170,17 +187,7 @@ export async function vrioChecks(s: LabState, plan: PlannedVm[], ssh: Map<string
       if (!ifname) continue;
       const before = await readSysfs(io, 'net').catch(() => undefined);
       await check(out, `${g.name} -> peer ping through the vRIO NIC`, () => ping(gs, PEER_IP));
-      await check(out, `${g.name} -> peer 4 MiB TCP transfer through the vRIO NIC, checksum`, async () => {
-        const bulk = randomBytes(4 << 20);
-        const port = 5000 + plan.indexOf(g);
-        const rx = `/tmp/vrio-rx-${g.name}`;
-        await peer.check(`rm -f ${rx}; printf '#!/bin/sh\\ncat > ${rx}\\n' > ${rx}.sh; chmod +x ${rx}.sh; (nc -l -p ${port} -e ${rx}.sh >/dev/null 2>&1 &)`);
-        await gs.check('cat > /tmp/vrio-bulk', { input: bulk });
-        await gs.check(`printf '#!/bin/sh\\ncat /tmp/vrio-bulk\\n' > /tmp/vrio-tx.sh; chmod +x /tmp/vrio-tx.sh; timeout 120 nc -w 10 ${PEER_IP} ${port} -e /tmp/vrio-tx.sh`, { timeoutMs: 150_000 });
-        const sum = (await peer.check(`for i in $(seq 1 100); do [ "$(wc -c < ${rx} 2>/dev/null)" = "${bulk.length}" ] && break; sleep 0.1; done; md5sum ${rx}`, { timeoutMs: 30_000 })).split(' ')[0];
-        if (sum !== md5(bulk)) throw new Error(`peer received md5 ${sum}, sent ${md5(bulk)}`);
-        return `md5 ${sum}`;
-      });
+      await check(out, `${g.name} -> peer 4 MiB TCP transfer through the vRIO NIC, checksum`, () => tcpTransfer(gs, peer, PEER_IP, 4 << 20, 5000 + plan.indexOf(g), `${g.name}2p`));
       await check(out, `${g.name}: /sys/class/vrio/net counters grew`, async () => {
         const after = await readSysfs(io, 'net');
         const re = /byte|packet|sent|recv|rx|tx/i;

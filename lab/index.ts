@@ -18,6 +18,8 @@ import { killRecordedPid, processCmdline, startVm, type RunningVm } from '../bui
 import { loadImage, type SmokeImage } from '../builder/smoke/image.js';
 import { SshSession, waitForSsh } from '../builder/smoke/ssh.js';
 import { ciChecks, vrioChecks, type LabCheck } from './checks.js';
+import { fixChecks } from './fix-checks.js';
+import { provisionDefaults } from '../provision/defaults.js';
 import { inventoryYaml, labInventory } from './inventory.js';
 import { readState, stateFile, writeState, type LabHub, type LabState, type LabVm } from './state.js';
 import { planLab, segmentsOf, type PlannedVm } from './topology.js';
@@ -33,6 +35,10 @@ export interface LabUpOptions {
   cacheDir?: string;
   /** Run the checks after provisioning (default true). */
   verify: boolean;
+  /** vRIO images: `fixes` adds the bug checks of our fix series (lab/fix-checks.ts). */
+  checks?: 'basic' | 'fixes';
+  /** With `fixes`: create/use/remove cycles per device type (default 50). */
+  cycles?: number;
   /** CI images: the module provision loads in place of the vRIO set (default vrio_test). */
   testModule?: string;
   signal?: AbortSignal;
@@ -109,7 +115,8 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
     rmSync(dir, { recursive: true, force: true });
   }
   const imgs = imagesFor(o.imagesDir, o.kernel, cwd);
-  const plan = planLab(o.kernel, o.guests);
+  const fixes = o.kernel === 'vrio' && o.checks === 'fixes';
+  const plan = planLab(o.kernel, o.guests, fixes ? { peerModel: 'virtio-net-pci' } : {});
   mkdirSync(dir, { recursive: true });
   const t0 = Date.now();
   const accel = await chooseAccel(o.accel, { kind: 'kernel', kernel: imgs.guest.kernel!, append: '' }, o.cacheDir);
@@ -224,6 +231,10 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
         log().step('verifying');
         const t2 = Date.now();
         checks = [...checks, ...(o.kernel === 'vrio' ? await vrioChecks(state, plan, byName) : await ciChecks(state, plan, byName, o.testModule ?? 'vrio_test'))];
+        if (fixes) {
+          log().step('fix-series checks');
+          checks = [...checks, ...(await fixChecks(plan, byName, { cycles: o.cycles ?? 50, helper: provisionDefaults().helper, tcpBytes: 16 << 20 }))];
+        }
         state.timings.verifySeconds = (Date.now() - t2) / 1000;
       }
     } finally {

@@ -19,14 +19,14 @@ function int(flag: string, v: string, min: number, max: number): number {
 export const labUpCommand: Command = {
   name: 'lab up',
   summary: 'boot an IOhyp and N guests on a private L2 segment, provision them, verify the vRIO path',
-  usage: '[--images DIR] [--kernel vrio|ci] [--guests N] [--state-dir DIR]',
+  usage: '[--images DIR] [--kernel vrio|ci] [--guests N] [--checks basic|fixes] [--state-dir DIR]',
   description:
     'Boots the images under QEMU (direct kernel boot) with a management NIC each (SSH on a free 127.0.0.1 port) and private L2 segments made of ' +
     'loopback UDP only, writes an inventory with the host keys pinned from the image manifests, runs `vrio provision apply` on it, then checks: ' +
     'with the 3.10 vRIO images (--kernel vrio, default) a remote block device per guest (O_DIRECT data, encrypted backing, ext2 remount, counters) ' +
     'and a remote NIC per guest (ping and TCP to a peer VM, counters); with the CI test images (--kernel ci) the test module and pings over L2. ' +
     'The VMs keep running: see `vrio lab status`, `vrio lab ssh NAME`, `vrio lab down`.',
-  examples: ['vrio lab up', 'vrio lab up --guests 2', 'vrio lab up --kernel ci --images out-ci', 'VRIO_LAB_IMAGES=/srv/vrio/out vrio lab up --json'],
+  examples: ['vrio lab up', 'vrio lab up --guests 2', 'vrio lab up --guests 2 --checks fixes', 'vrio lab up --kernel ci --images out-ci', 'VRIO_LAB_IMAGES=/srv/vrio/out vrio lab up --json'],
   options: {
     ...stateOpt,
     images: { type: 'string', arg: 'DIR', description: 'output dir of `vrio build` holding images/iohyp and images/guest (env VRIO_LAB_IMAGES; default out)' },
@@ -35,6 +35,8 @@ export const labUpCommand: Command = {
     accel: { type: 'string', arg: 'auto|kvm|tcg', description: 'QEMU accelerator (env VRIO_ACCEL; default auto)' },
     memory: { type: 'string', default: '1024', arg: 'MIB', description: 'memory per VM (vRIO needs about 1 GiB)' },
     timeout: { type: 'string', default: '120', arg: 'SEC', description: 'seconds for all VMs to answer SSH' },
+    checks: { type: 'string', default: 'basic', arg: 'basic|fixes', description: 'fixes: also the bug checks of our vRIO fix series (short frames, 16 MiB TCP both ways for all guests at once, CREATE errors, create/remove loops, kernel logs; peer NIC virtio-net)' },
+    cycles: { type: 'string', default: '50', arg: 'N', description: 'with --checks fixes: create/use/remove cycles per device type' },
     'no-verify': { type: 'boolean', description: 'provision only, skip the checks' },
   },
   async run(ctx, values) {
@@ -42,6 +44,9 @@ export const labUpCommand: Command = {
     if (kernel !== 'vrio' && kernel !== 'ci') throw new UsageError(`--kernel ${kernel}: must be vrio or ci`);
     const accel = ((values.accel as string | undefined) ?? ctx.env.VRIO_ACCEL ?? 'auto') as AccelChoice;
     if (!['auto', 'kvm', 'tcg'].includes(accel)) throw new UsageError(`--accel ${accel}: must be auto, kvm or tcg`);
+    const checks = values.checks as string;
+    if (checks !== 'basic' && checks !== 'fixes') throw new UsageError(`--checks ${checks}: must be basic or fixes`);
+    if (checks === 'fixes' && kernel !== 'vrio') throw new UsageError('--checks fixes needs --kernel vrio: the CI images have no vRIO drivers to check');
     const r = await labUp(
       {
         stateDir: values['state-dir'] as string,
@@ -53,6 +58,8 @@ export const labUpCommand: Command = {
         bootTimeoutSec: int('timeout', values.timeout as string, 5, 3600),
         cacheDir: defaultCacheDir(ctx.env),
         verify: !values['no-verify'],
+        checks,
+        cycles: int('cycles', values.cycles as string, 1, 1000),
         signal: ctx.signal,
       },
       ctx.cwd,

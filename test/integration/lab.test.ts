@@ -24,8 +24,7 @@ interface Check {
 type UpReport = { ok: boolean; phase: string; timings: Record<string, number>; checks: Check[]; vms: { name: string; running: boolean }[] };
 
 /** A 3.10 vRIO image set, or why there is none. */
-function vrioImages(): string | { skip: string } {
-  const dir = process.env.VRIO_LAB_IMAGES ?? dataPath('out');
+function vrioImages(dir = process.env.VRIO_LAB_IMAGES ?? dataPath('out')): string | { skip: string } {
   const m = join(dir, 'images', 'iohyp', 'manifest.json');
   if (!existsSync(m) || !existsSync(join(dir, 'images', 'guest', 'manifest.json')))
     return { skip: `no vRIO images in ${dir} (build them with \`vrio build\`, which needs the SplitIO-kernel sources or --mirror, or set VRIO_LAB_IMAGES)` };
@@ -124,5 +123,49 @@ describe('vrio lab with the 3.10 vRIO images', () => {
     assert.match(down.stderr, /teardown: devices removed/);
     assert.deepEqual(pidsWith(state), []);
     assert.equal(existsSync(state), false);
+  });
+});
+
+describe('vrio lab --checks fixes: the bug checks of our vRIO fix series', () => {
+  const state = join(tmp, 'vrio-fixes-lab');
+  after(async () => {
+    if (existsSync(state)) await vrio(['lab', 'down', '--state-dir', state, '--no-teardown']);
+  });
+  const bugChecks = ['short frames', 'MiB TCP through the vRIO NIC', 'CREATE_NET on a missing macvtap', 'CREATE_BLK on a missing block device', 'correct CREATE_BLK right after', 'cycles of a vRIO block device', 'cycles of a vRIO NIC', 'no kernel warning'];
+  const cycles = process.env.VRIO_LAB_CYCLES ?? '50';
+
+  test('with the fixes (default manifest), IOhyp + 2 guests pass every bug check', async (t) => {
+    const imgs = vrioImages();
+    if (typeof imgs !== 'string') return t.skip(imgs.skip);
+    const r = await vrio(['lab', 'up', '--guests', '2', '--checks', 'fixes', '--cycles', cycles, '--images', imgs, '--state-dir', state, '--json'], { timeoutMs: 60 * 60_000 });
+    const up = jsonLines(r.stdout).find((e) => e.type === 'lab-up') as UpReport | undefined;
+    assert.ok(up, r.stderr);
+    t.diagnostic(`timings: ${JSON.stringify(up.timings)}`);
+    for (const c of up.checks) t.diagnostic(`${c.ok ? 'ok' : 'FAILED'} ${c.name}: ${c.detail}`);
+    for (const what of bugChecks) assert.ok(up.checks.some((c) => c.name.includes(what)), `a '${what}' check ran`);
+    for (const c of up.checks) assert.ok(c.ok, `${c.name}: ${c.detail}`);
+    const down = await vrio(['lab', 'down', '--state-dir', state]);
+    assert.equal(down.code, 0, down.stderr);
+    assert.deepEqual(pidsWith(state), []);
+  });
+
+  // The proof that the checks test something: images built with `kernel.fixes: false`.
+  test('with the fixes off (pure upstream vRIO), the bug checks fail', async (t) => {
+    const dir = process.env.VRIO_LAB_UPSTREAM_IMAGES;
+    if (!dir) return t.skip('set VRIO_LAB_UPSTREAM_IMAGES to the output dir of a `vrio build` with kernel.fixes: false');
+    const imgs = vrioImages(dir);
+    if (typeof imgs !== 'string') return t.skip(imgs.skip);
+    const r = await vrio(['lab', 'up', '--guests', '2', '--checks', 'fixes', '--cycles', '3', '--images', imgs, '--state-dir', state, '--json'], { timeoutMs: 60 * 60_000 });
+    const up = jsonLines(r.stdout).find((e) => e.type === 'lab-up') as UpReport | undefined;
+    assert.ok(up, r.stderr);
+    for (const c of up.checks) t.diagnostic(`${c.ok ? 'ok' : 'FAILED'} ${c.name}: ${c.detail}`);
+    assert.equal(r.code, 1, 'the lab reports failed checks');
+    for (const what of ['short frames', 'CREATE_NET on a missing macvtap', 'CREATE_BLK on a missing block device']) {
+      const c = up.checks.filter((x) => x.name.includes(what));
+      assert.ok(c.length && c.some((x) => !x.ok), `'${what}' fails on upstream vRIO`);
+    }
+    const down = await vrio(['lab', 'down', '--state-dir', state, '--no-teardown']);
+    assert.equal(down.code, 0, down.stderr);
+    assert.deepEqual(pidsWith(state), []);
   });
 });

@@ -121,6 +121,10 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
   const t0 = Date.now();
   const accel = await chooseAccel(o.accel, { kind: 'kernel', kernel: imgs.guest.kernel!, append: '' }, o.cacheDir);
   log().info(`accelerator: ${accel.reason}`);
+  if (o.kernel === 'vrio') {
+    const fx = fixPatchesOf(imgs.guest);
+    log().info(fx === undefined ? 'vRIO fix series: unknown (the image manifest lists no patches)' : fx.length ? `vRIO fix series: ${fx.length} patches (${fx.join(', ')})` : 'vRIO fix series: none (kernel.fixes: false, pure upstream drivers)');
+  }
   const state: LabState = {
     format: 'vrio-lab-state/1',
     dir,
@@ -252,6 +256,16 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
     state.phase = 'failed';
     writeState(state);
     throw e;
+  }
+}
+
+/** The fix patches (kernel-config/patches/*/fixes) the image's kernel was built with, from its manifest. */
+export function fixPatchesOf(img: SmokeImage): string[] | undefined {
+  try {
+    const m = JSON.parse(readFileSync(img.manifestFile, 'utf8')) as { kernel?: { patches?: { name: string; origin: string }[] } };
+    return m.kernel?.patches?.filter((p) => p.origin === 'fixes').map((p) => p.name);
+  } catch {
+    return undefined;
   }
 }
 

@@ -13,7 +13,7 @@ import { dataPath } from '../../lib/paths.js';
 import type { ImageArtifacts, KernelArtifacts } from '../artifacts.js';
 import { lockRole, unpackedPackages } from '../debs/apt.js';
 import type { Manifest, RoleSpec } from '../manifest.js';
-import { collectEntries, compress, initramfsBytes, writeTar } from './archive.js';
+import { CODECS, collectEntries, compress, initramfsBytes, writeTar } from './archive.js';
 import { buildHelper, HELPER_SOURCE } from './helper.js';
 import { writeIso } from './iso.js';
 import { deriveHostKey, dropbearPrivateKey, ensureClientKey, ensureHostSeed, fingerprint, fingerprintOfLine, publicLine } from './keys.js';
@@ -45,8 +45,14 @@ function toolVersion(): string {
   return (JSON.parse(readFileSync(dataPath('package.json'), 'utf8')) as { version: string }).version;
 }
 
-/** Versions of the host tools whose output lands in the image (part of the cache key). */
-async function toolVersions(): Promise<Record<string, string>> {
+let toolVersionsOnce: Promise<Record<string, string>> | undefined;
+
+/** Versions of the host tools whose output lands in the image (part of the cache key); asked once per process. */
+function toolVersions(): Promise<Record<string, string>> {
+  return (toolVersionsOnce ??= queryToolVersions());
+}
+
+async function queryToolVersions(): Promise<Record<string, string>> {
   const pkgs = ['xorriso', 'grub-efi-amd64-bin', 'grub-common', 'isolinux', 'syslinux-common', 'mtools', 'dosfstools', 'musl-tools', 'gcc', 'kmod', 'zstd'];
   const r = await run('dpkg-query', ['-W', '-f', '${Package} ${Version}\\n', ...pkgs], { allowFail: true });
   const out: Record<string, string> = { node: process.version };
@@ -201,7 +207,7 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
   const inputs = {
     vrio: toolVersion(),
     role: { ...role, enabled: undefined },
-    image: { compression: m.image.compression, volumeId: m.image.volumeId, hostKeys: m.image.hostKeys, formats },
+    image: { compression: m.image.compression, codecs: CODECS, volumeId: m.image.volumeId, hostKeys: m.image.hostKeys, formats },
     sourceDateEpoch: m.sourceDateEpoch,
     kernel: { hash: kernel.hash, release: kernel.release, bzImage: await sha256File(kernel.bzImage) },
     packages: locked.map((p) => `${p.name} ${p.version} ${p.sha256}`),
@@ -231,8 +237,13 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
   rmSync(tmpOut, { recursive: true, force: true });
   mkdirSync(tmpOut, { recursive: true });
   try {
-    const unpacked = await unpackedPackages(locked, m.cacheDir);
-    const helper = role.controlHelper ? await buildHelper(join(work, 'helper'), logFile) : undefined;
+    // Independent: the package set (cached unpack) and the helper's compile.
+    const [unpacked, helper] = await Promise.all([
+      unpackedPackages(locked, m.cacheDir),
+      role.controlHelper
+        ? buildHelper(join(work, 'helper'), logFile, { dir: join(m.cacheDir, 'helper'), toolchain: JSON.stringify(tools) })
+        : Promise.resolve(undefined),
+    ]);
 
     const generated: GeneratedFile[] = [
       { path: 'etc/hostname', data: `vrio-${r}\n`, mode: 0o644 },
@@ -277,21 +288,29 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
     const entries = collectEntries(stage);
     bar.done(`${entries.length} entries, ${rootfs.packagesUsed.length} packages used`);
 
-    const outputs: string[] = ['vmlinuz'];
+    // Output hashes are taken from the bytes as they are written (or known
+    // already, like the kernel's), not by reading the files back.
+    const outInfo: Record<string, { sha256: string; size: number }> = {};
     copyFileSync(kernel.bzImage, join(tmpOut, 'vmlinuz'));
+    outInfo['vmlinuz'] = { sha256: inputs.kernel.bzImage, size: statSync(kernel.bzImage).size };
     // The ISO carries the initramfs; it is also written beside it for -kernel boots.
+    // Compression (thread pool or zstd) and the tar run side by side.
     const needInitramfs = formats.includes('initramfs') || formats.includes('iso');
-    if (needInitramfs) {
-      const cpio = initramfsBytes(entries, m.sourceDateEpoch);
-      const data = await compress(cpio, m.image.compression, join(work, 'initramfs.cpio'));
-      writeFileSync(join(tmpOut, 'initramfs.img'), data);
-      outputs.push('initramfs.img');
-      log().info(`initramfs ${r}: ${formatBytes(cpio.length)} -> ${formatBytes(data.length)} (${m.image.compression})`);
-    }
-    if (formats.includes('tar')) {
-      await writeTar(entries, m.sourceDateEpoch, join(tmpOut, 'rootfs.tar'));
-      outputs.push('rootfs.tar');
-    }
+    const initramfsDone = needInitramfs
+      ? (async () => {
+          const cpio = initramfsBytes(entries, m.sourceDateEpoch);
+          const data = await compress(cpio, m.image.compression, join(work, 'initramfs.cpio'));
+          writeFileSync(join(tmpOut, 'initramfs.img'), data);
+          outInfo['initramfs.img'] = { sha256: sha256(data), size: data.length };
+          log().info(`initramfs ${r}: ${formatBytes(cpio.length)} -> ${formatBytes(data.length)} (${m.image.compression})`);
+        })()
+      : Promise.resolve();
+    const tarDone = formats.includes('tar')
+      ? writeTar(entries, m.sourceDateEpoch, join(tmpOut, 'rootfs.tar')).then((info) => void (outInfo['rootfs.tar'] = info))
+      : Promise.resolve();
+    // Both settle before either error is thrown: nothing keeps writing into tmpOut after cleanup.
+    const settled = await Promise.allSettled([initramfsDone, tarDone]);
+    for (const s of settled) if (s.status === 'rejected') throw s.reason;
     const sbom = makeSbom({
       role: r,
       inputHash,
@@ -301,8 +320,9 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
       packages: unpacked.filter((u) => rootfs.packagesUsed.includes(u.pkg.name)),
       helper: helper ? { name: 'vrio-iohyp', sha256: helper.sha256 } : undefined,
     });
-    writeFileSync(join(tmpOut, 'sbom.spdx.json'), JSON.stringify(sbom, null, 2) + '\n');
-    outputs.push('sbom.spdx.json');
+    const sbomText = JSON.stringify(sbom, null, 2) + '\n';
+    writeFileSync(join(tmpOut, 'sbom.spdx.json'), sbomText);
+    outInfo['sbom.spdx.json'] = { sha256: sha256(sbomText), size: Buffer.byteLength(sbomText) };
 
     if (formats.includes('iso')) {
       const isoBar = log().progress(`iso ${r}`);
@@ -322,12 +342,10 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
         },
         join(tmpOut, `${r}.iso`),
       );
-      outputs.push(`${r}.iso`);
+      outInfo[`${r}.iso`] = await outputInfo(join(tmpOut, `${r}.iso`));
       isoBar.done(formatBytes(statSync(join(tmpOut, `${r}.iso`)).size));
     }
 
-    const outInfo: Record<string, { sha256: string; size: number }> = {};
-    for (const o of outputs.sort()) outInfo[o] = await outputInfo(join(tmpOut, o));
     const manifest: ImageManifest = {
       format: 'vrio-image-manifest/1',
       role: r,
@@ -353,12 +371,13 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
       // Whole public keys, for a known_hosts line ("[host]:port " + key).
       hostPublicKeys: hostKey ? { 'ssh-ed25519': publicLine(hostKey, `root@vrio-${r}`) } : {},
       authorizedKeys: authorized.map((l) => fingerprintOfLine(l)),
-      outputs: outInfo,
+      // Sorted by name, as before the hashes were taken on the fly.
+      outputs: Object.fromEntries(Object.entries(outInfo).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     };
     writeFileSync(join(tmpOut, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     await replaceDir(tmpOut, finalDir);
     rmSync(work, { recursive: true, force: true });
-    log().info(`image ${r}: ${Object.entries(outInfo).map(([n, o]) => `${n} ${formatBytes(o.size)}`).join(', ')}`);
+    log().info(`image ${r}: ${Object.entries(manifest.outputs).map(([n, o]) => `${n} ${formatBytes(o.size)}`).join(', ')}`);
     return artifactsOf(r, finalDir, manifest, clientKey);
   } catch (e) {
     rmSync(tmpOut, { recursive: true, force: true });

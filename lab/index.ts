@@ -259,7 +259,7 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
   }
 }
 
-/** The fix patches (kernel-config/patches/*/fixes) the image's kernel was built with, from its manifest. */
+/** The fix patches (kernel-config/patches/<line>/fixes) the image's kernel was built with, from its manifest. */
 export function fixPatchesOf(img: SmokeImage): string[] | undefined {
   try {
     const m = JSON.parse(readFileSync(img.manifestFile, 'utf8')) as { kernel?: { patches?: { name: string; origin: string }[] } };

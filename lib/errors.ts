@@ -93,6 +93,8 @@ export class CommandError extends VrioError {
   readonly code: number | null;
   readonly logFile?: string;
   readonly tail: string;
+  /** The signal that killed the command, if one did. */
+  readonly signal?: string;
   constructor(command: string, code: number | null, tail: string, logFile?: string, signal?: string | null) {
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
     super(
@@ -103,6 +105,7 @@ export class CommandError extends VrioError {
     this.code = code;
     this.logFile = logFile;
     this.tail = tail;
+    this.signal = signal ?? undefined;
   }
 }
 

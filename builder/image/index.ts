@@ -7,7 +7,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSy
 import { join } from 'node:path';
 import { InputError, VrioError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
-import { replaceDir, sha256, sha256File, withLock } from '../../lib/fsx.js';
+import { replaceDir, sha256, sha256File, tempSibling, withLock } from '../../lib/fsx.js';
 import { formatBytes, log } from '../../lib/log.js';
 import { dataPath } from '../../lib/paths.js';
 import type { ImageArtifacts, KernelArtifacts } from '../artifacts.js';
@@ -233,7 +233,8 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   mkdirSync(join(m.outputDir, 'images'), { recursive: true });
-  const tmpOut = join(m.outputDir, 'images', `.${r}.tmp-${process.pid}`);
+  // tempSibling also removes what a killed earlier build left (.<role>.tmp-<pid>-*).
+  const tmpOut = tempSibling(finalDir);
   rmSync(tmpOut, { recursive: true, force: true });
   mkdirSync(tmpOut, { recursive: true });
   try {

@@ -9,6 +9,7 @@ import { VrioError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 import { replaceDir, sha256, tempSibling, writeFileAtomic } from '../../lib/fsx.js';
 import { log } from '../../lib/log.js';
+import { whileMaking } from './objdir.js';
 import type { PreparedTree } from './tree.js';
 
 export interface BuildState {
@@ -45,7 +46,10 @@ export function jobsFor(jobs: number | undefined): number {
 
 /** Reproducible-build variables from SOURCE_DATE_EPOCH. */
 export function reproducibleFlags(epoch: number): string[] {
-  return [`KBUILD_BUILD_TIMESTAMP=${new Date(epoch * 1000).toUTCString()}`, 'KBUILD_BUILD_USER=vrio', 'KBUILD_BUILD_HOST=vrio-appliance'];
+  // KBUILD_BUILD_VERSION: otherwise the "#N" in `uname -v` counts links in this
+  // build dir, so a build that was interrupted and resumed (vmlinux linked
+  // twice) would differ from an uninterrupted one.
+  return [`KBUILD_BUILD_TIMESTAMP=${new Date(epoch * 1000).toUTCString()}`, 'KBUILD_BUILD_USER=vrio', 'KBUILD_BUILD_HOST=vrio-appliance', 'KBUILD_BUILD_VERSION=1'];
 }
 
 /** User make flags replace compat ones with the same variable name. */
@@ -196,18 +200,23 @@ export async function buildKernelTree(o: BuildOptions): Promise<BuildResult> {
   }
   let objects = prev?.objects ?? 0;
   let warnings = prev?.warnings ?? 0;
-  let action: BuildState['lastAction'];
-  // The module-only path needs a finished full build of this exact tree+config.
-  if (prev && existsSync(join(obj, 'Module.symvers'))) {
-    await modulesOnly(o, obj, logFile);
-    action = 'modules';
-  } else {
-    log().step(`compiling the kernel for ${o.label} (make -j${o.jobs}; log: ${logFile})`);
-    ({ objects, warnings } = await fullBuild(o, key, obj, logFile));
-    recordObjects(o.outputDir, key, objects);
-    action = 'full';
-  }
-  const { release, modules } = await stageOutputs(o, obj, stage, logFile);
+  let action: BuildState['lastAction'] = 'full';
+  mkdirSync(obj, { recursive: true });
+  // Under the dirty marker (objdir.ts): a killed run's half-written files are
+  // removed before anything below looks at obj (Module.symvers included).
+  const { release, modules } = await whileMaking(obj, async () => {
+    // The module-only path needs a finished full build of this exact tree+config.
+    if (prev && existsSync(join(obj, 'Module.symvers'))) {
+      await modulesOnly(o, obj, logFile);
+      action = 'modules';
+    } else {
+      log().step(`compiling the kernel for ${o.label} (make -j${o.jobs}; log: ${logFile})`);
+      ({ objects, warnings } = await fullBuild(o, key, obj, logFile));
+      recordObjects(o.outputDir, key, objects);
+      action = 'full';
+    }
+    return stageOutputs(o, obj, stage, logFile);
+  });
   const state: BuildState = { key, moduleKey: o.tree.moduleKey, hash, release, modules, objects, warnings, lastAction: action };
   writeFileAtomic(statePath, JSON.stringify(state, null, 2));
   return { ...state, dir, obj, stage, logFile };

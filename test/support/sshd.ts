@@ -71,6 +71,12 @@ export interface SshdOptions {
   extraAuthorizedKeys?: string[];
   /** Milliseconds to wait for the listener (default 10000). */
   readyTimeoutMs?: number;
+  /**
+   * Start sshd through this command prefix (inside the netns, if any), which must end by
+   * exec'ing its arguments so the spawned pid stays sshd's: e.g. a mount-namespace setup
+   * (test/support/fake-kernel.ts) that gives the host its own /run and module state.
+   */
+  wrapper?: string[];
 }
 
 export interface SshdInstance {
@@ -157,7 +163,11 @@ let nsCounter = 0;
 
 /** A network namespace with a veth pair: 10.201.N.1 (ours) <-> 10.201.N.2 (inside). */
 export async function createNetns(): Promise<Netns> {
-  const n = ((process.pid % 50) * 5 + nsCounter++) % 250;
+  // Skip /30s another test process already uses: two namespaces with one
+  // address would route our connections to the wrong sshd.
+  const used = execFileSync('ip', ['-4', '-o', 'addr', 'show'], { encoding: 'utf8' });
+  let n = ((process.pid % 50) * 5 + nsCounter++) % 250;
+  for (let k = 0; k < 250 && used.includes(` 10.201.${n}.1/30 `); k++) n = ((process.pid % 50) * 5 + nsCounter++) % 250;
   const name = `vrio-t${process.pid}-${n}`;
   const outer = `vt${process.pid % 10000}o${n}`.slice(0, 15);
   const inner = `vt${process.pid % 10000}i${n}`.slice(0, 15);
@@ -276,7 +286,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
     const { openSync, closeSync, statSync } = await import('node:fs');
     const fromByte = statSync(logFile).size;
     const fd = openSync(logFile, 'a');
-    const argv = [SSHD, '-D', '-e', '-f', config];
+    const argv = [...(opts.wrapper ?? []), SSHD, '-D', '-e', '-f', config];
     const cmd = opts.netns ? 'ip' : argv[0];
     const args = opts.netns ? ['netns', 'exec', opts.netns.name, ...argv] : argv.slice(1);
     child = spawn(cmd, args, { stdio: ['ignore', fd, fd], detached: false });

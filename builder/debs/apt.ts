@@ -285,6 +285,7 @@ async function unpackOne(p: LockedPackage, deb: string, cacheDir: string): Promi
   const entries = await unpackDeb(deb, tmp, `package ${p.name} ${p.version}`);
   rmSync(root, { recursive: true, force: true });
   renameSync(tmp, root);
-  writeFileSync(index, JSON.stringify(entries));
+  // Atomic: a kill mid-write must not leave a truncated index that every later build fails to parse.
+  writeFileAtomic(index, JSON.stringify(entries));
   return { pkg: p, deb, root, entries };
 }

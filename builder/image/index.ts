@@ -35,6 +35,11 @@ export interface ImageOptions {
   keysDir?: string;
   /** Rebuild even when the inputs are unchanged. */
   force?: boolean;
+  /**
+   * Stops the build between steps (Ctrl-C). Much of the image work is in this
+   * process (rootfs, cpio), which a SIGINT to the process group does not stop.
+   */
+  signal?: AbortSignal;
 }
 
 export function defaultLockFile(m: Manifest): string {
@@ -175,7 +180,7 @@ export async function buildImage(m: Manifest, roleName: string, kernel: KernelAr
   const formats = [...new Set(opts.formats ?? m.image.formats)].sort() as ImageFormat[];
   if (!formats.length) throw new VrioError('no image formats selected');
   const imagesDir = join(m.outputDir, 'images');
-  return withLock(imagesDir, () => buildLocked(m, role, kernel, formats, opts), { waitMs: 10 * 60_000, what: `image output ${imagesDir}` });
+  return withLock(imagesDir, () => buildLocked(m, role, kernel, formats, opts), { waitMs: 10 * 60_000, what: `image output ${imagesDir}`, signal: opts.signal });
 }
 
 async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts, formats: ImageFormat[], opts: ImageOptions): Promise<ImageArtifacts> {
@@ -245,6 +250,7 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
         ? buildHelper(join(work, 'helper'), logFile, { dir: join(m.cacheDir, 'helper'), toolchain: JSON.stringify(tools) })
         : Promise.resolve(undefined),
     ]);
+    opts.signal?.throwIfAborted();
 
     const generated: GeneratedFile[] = [
       { path: 'etc/hostname', data: `vrio-${r}\n`, mode: 0o644 },
@@ -286,6 +292,7 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
     fixSshModes(stage);
     const missingMods = role.modules.filter((x) => kernel.modules.length && !rootfs.modules.includes(x.replace(/-/g, '_')));
     if (missingMods.length && kernel.modules.length) log().warn(`image ${r}: modules not in the kernel's staged set: ${missingMods.join(', ')}`);
+    opts.signal?.throwIfAborted();
     const entries = collectEntries(stage);
     bar.done(`${entries.length} entries, ${rootfs.packagesUsed.length} packages used`);
 
@@ -325,6 +332,7 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
     writeFileSync(join(tmpOut, 'sbom.spdx.json'), sbomText);
     outInfo['sbom.spdx.json'] = { sha256: sha256(sbomText), size: Buffer.byteLength(sbomText) };
 
+    opts.signal?.throwIfAborted();
     if (formats.includes('iso')) {
       const isoBar = log().progress(`iso ${r}`);
       const contentFile = join(work, 'image.json');
@@ -376,6 +384,7 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
       outputs: Object.fromEntries(Object.entries(outInfo).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     };
     writeFileSync(join(tmpOut, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    opts.signal?.throwIfAborted();
     await replaceDir(tmpOut, finalDir);
     rmSync(work, { recursive: true, force: true });
     log().info(`image ${r}: ${Object.entries(manifest.outputs).map(([n, o]) => `${n} ${formatBytes(o.size)}`).join(', ')}`);
@@ -399,6 +408,7 @@ export async function buildImages(m: Manifest, kernels: Record<string, KernelArt
   for (const r of roles) {
     const k = kernels[r];
     if (!k) throw new VrioError(`no kernel was built for role ${r}`);
+    opts.signal?.throwIfAborted();
     out[r] = await buildImage(m, r, k, opts);
   }
   return out;

@@ -20,7 +20,7 @@ export const buildCommand: Command = {
     checkImageInputs(m, roles, opts);
     const started = Date.now();
     const kernels = await buildKernels(m, { offline: Boolean(values.offline), signal: ctx.signal });
-    const images = await buildImages(m, kernels, roles, opts);
+    const images = await buildImages(m, kernels, roles, { ...opts, signal: ctx.signal });
     report(ctx, images, (Date.now() - started) / 1000);
     return 0;
   },

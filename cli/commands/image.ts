@@ -89,7 +89,7 @@ export const imageCommand: Command = {
     // Only the kernels of the roles asked for (a cached no-op when built).
     const built = await buildKernelDetailed(m, roles, { offline: Boolean(values.offline), signal: ctx.signal });
     const kernels = Object.fromEntries(Object.entries(built).map(([r, b]) => [r, b.artifacts]));
-    const images = await buildImages(m, kernels, roles, opts);
+    const images = await buildImages(m, kernels, roles, { ...opts, signal: ctx.signal });
     report(ctx, images, (Date.now() - started) / 1000);
     return 0;
   },

@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { dataPath } from '../../lib/paths.js';
-import { ciImages, jsonLines, pidsWith, vrio, type CiImages } from './smoke-support.js';
+import { ciImagesFixture, jsonLines, pidsWith, vrio } from './smoke-support.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-lab-it-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -34,21 +34,15 @@ function vrioImages(dir = process.env.VRIO_LAB_IMAGES ?? dataPath('out')): strin
 }
 
 describe('vrio lab with the CI test images', () => {
-  let imgs: CiImages | undefined;
-  let skip: string | false = false;
+  const ci = ciImagesFixture();
   const state = join(tmp, 'ci-lab');
-  before(async () => {
-    const r = await ciImages();
-    if (typeof r === 'string') skip = r;
-    else imgs = r;
-  });
   after(async () => {
     if (existsSync(state)) await vrio(['lab', 'down', '--state-dir', state, '--no-teardown']);
   });
 
   test('up: IOhyp + 1 guest boot, provision loads the test module, ping both ways over L2', async (t) => {
-    if (skip) return t.skip(skip);
-    const r = await vrio(['lab', 'up', '--kernel', 'ci', '--images', imgs!.out, '--state-dir', state, '--json']);
+    if (ci.skip) return t.skip(ci.skip);
+    const r = await vrio(['lab', 'up', '--kernel', 'ci', '--images', ci.imgs!.out, '--state-dir', state, '--json']);
     const up = jsonLines(r.stdout).find((e) => e.type === 'lab-up') as UpReport | undefined;
     assert.ok(up, r.stderr);
     t.diagnostic(`timings: ${JSON.stringify(up.timings)}`);
@@ -63,14 +57,14 @@ describe('vrio lab with the CI test images', () => {
   });
 
   test('a second up on the same state dir is refused while the lab runs', async (t) => {
-    if (skip) return t.skip(skip);
-    const r = await vrio(['lab', 'up', '--kernel', 'ci', '--images', imgs!.out, '--state-dir', state]);
+    if (ci.skip) return t.skip(ci.skip);
+    const r = await vrio(['lab', 'up', '--kernel', 'ci', '--images', ci.imgs!.out, '--state-dir', state]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /already running/);
   });
 
   test('status shows the running VMs; lab ssh runs a command with the pinned host key', async (t) => {
-    if (skip) return t.skip(skip);
+    if (ci.skip) return t.skip(ci.skip);
     const st = await vrio(['lab', 'status', '--state-dir', state, '--json']);
     assert.equal(st.code, 0, st.stderr);
     const s = jsonLines(st.stdout).find((e) => e.type === 'lab-status') as { vms: { name: string; running: boolean }[]; hubs: { running: boolean }[]; metrics: string };
@@ -81,7 +75,7 @@ describe('vrio lab with the CI test images', () => {
   });
 
   test('provision teardown unloads the module; lab down leaves no process and no state', async (t) => {
-    if (skip) return t.skip(skip);
+    if (ci.skip) return t.skip(ci.skip);
     const td = await vrio(['provision', 'teardown', '-i', join(state, 'inventory.yaml')]);
     assert.equal(td.code, 0, td.stderr);
     for (const vm of ['iohyp1', 'guest1']) {

@@ -6,6 +6,7 @@
 // into the persistent test cache (VRIO_TEST_CACHE, default <tmp>/vrio-test-cache,
 // the same place the kernel and image tests use, so the kernel compiles once).
 import { spawn } from 'node:child_process';
+import { before } from 'node:test';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +43,20 @@ export function ciImages(): Promise<CiImages | string> {
     await run(process.execPath, [cliBin(), 'build', '-m', manifest, '--no-color'], { logFile: join(dir, 'smoke-test-build.log'), timeoutMs: 60 * 60_000 });
     return hasImages(join(dir, 'out')) ? { out: join(dir, 'out'), manifest } : `vrio build finished but ${join(dir, 'out', 'images')} lacks iohyp/guest images`;
   })());
+}
+
+/**
+ * For a test file or suite: a `before` hook that gets the CI images, and the
+ * holder the tests read them (or the reason to skip) from.
+ */
+export function ciImagesFixture(): { imgs?: CiImages; skip: string | false } {
+  const f: { imgs?: CiImages; skip: string | false } = { skip: false };
+  before(async () => {
+    const r = await ciImages();
+    if (typeof r === 'string') f.skip = r;
+    else f.imgs = r;
+  });
+  return f;
 }
 
 export interface CliRun {

@@ -8,10 +8,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { dataPath } from '../../lib/paths.js';
-import { ciImages, cliBin, pidsWith, type CiImages } from './smoke-support.js';
+import { ciImagesFixture, cliBin, pidsWith } from './smoke-support.js';
 
 interface Step {
   name?: string;
@@ -29,13 +29,7 @@ const step = (name: string) => {
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-workflow-it-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-let imgs: CiImages | undefined;
-let skip: string | false = false;
-before(async () => {
-  const r = await ciImages();
-  if (typeof r === 'string') skip = r;
-  else imgs = r;
-});
+const ci = ciImagesFixture();
 
 /** Run one workflow step with bash -e, `vrio` on PATH meaning this checkout's CLI. */
 function runStep(script: string, env: Record<string, string>): { code: number | null; stdout: string; stderr: string } {
@@ -63,11 +57,11 @@ describe('docs/examples/github-actions-smoke.yml', () => {
   });
 
   test('its vrio steps run as written: doctor, build (no-op), smoke of both images on all four boot paths', async (t) => {
-    if (skip) return t.skip(skip);
-    const env = { ...job.env, OUT: imgs!.out, MANIFEST: imgs!.manifest ?? '' };
+    if (ci.skip) return t.skip(ci.skip);
+    const env = { ...job.env, OUT: ci.imgs!.out, MANIFEST: ci.imgs!.manifest ?? '' };
     const doctor = runStep(step('Check host tools'), env);
     assert.equal(doctor.code, 0, doctor.stderr + doctor.stdout);
-    if (imgs!.manifest) {
+    if (ci.imgs!.manifest) {
       const build = runStep(step('Build images'), env);
       assert.equal(build.code, 0, build.stderr);
     } else t.diagnostic('VRIO_CI_IMAGES given without a manifest: build step not run');
@@ -87,7 +81,7 @@ describe('docs/examples/github-actions-smoke.yml', () => {
       assert.equal(b.end, 'poweroff', 'the guest powered itself off');
       for (const m of ['kernel', 'ssh-ready', 'ssh-login']) assert.ok(m in tl, `timeline has ${m}`);
       assert.ok(tl.kernel < tl['ssh-ready'] && tl['ssh-ready'] <= tl['ssh-login'], 'timeline is in boot order');
-      const manifest = JSON.parse(readFileSync(join(imgs!.out, 'images', b.image, 'manifest.json'), 'utf8')) as { kernel: { release: string; modules: string[] } };
+      const manifest = JSON.parse(readFileSync(join(ci.imgs!.out, 'images', b.image, 'manifest.json'), 'utf8')) as { kernel: { release: string; modules: string[] } };
       assert.equal(b.checks.find((c) => c.name === 'kernel')?.detail, manifest.kernel.release, 'the running kernel is the image kernel');
       if (manifest.kernel.modules.includes('vrio_test')) {
         assert.match(b.checks.find((c) => c.name === 'modules load')?.detail ?? '', /vrio_test/, 'the test module loads');
@@ -98,6 +92,6 @@ describe('docs/examples/github-actions-smoke.yml', () => {
     assert.equal(paths.size, 8, 'both images x BIOS/UEFI x CD/disk');
     assert.equal(report.ok, true);
     assert.equal(smokeRun.code, 0);
-    assert.deepEqual(pidsWith(join(imgs!.out, 'smoke')), [], 'no QEMU left running');
+    assert.deepEqual(pidsWith(join(ci.imgs!.out, 'smoke')), [], 'no QEMU left running');
   });
 });

@@ -8,42 +8,36 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { ciImages, jsonLines, pidsWith, vrio, type CiImages } from './smoke-support.js';
+import { after, describe, test } from 'node:test';
+import { ciImagesFixture, jsonLines, pidsWith, vrio } from './smoke-support.js';
 
 /** Seconds per boot until SSH: 60 keeps CI under budget with TCG; a loaded workstation may need more. */
 const BOOT_TIMEOUT = process.env.VRIO_SMOKE_TIMEOUT ?? '60';
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-smoke-it-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-let imgs: CiImages | undefined;
-let skip: string | false = false;
-before(async () => {
-  const r = await ciImages();
-  if (typeof r === 'string') skip = r;
-  else imgs = r;
-});
+const ci = ciImagesFixture();
 
 /** A copy of an image dir whose files link to the real ones, with manifest.json edited. */
 function imageCopy(role: string, name: string, edit: (m: Record<string, unknown>) => void): string {
-  const src = join(imgs!.out, 'images', role);
+  const src = join(ci.imgs!.out, 'images', role);
   const dir = join(tmp, name, 'images', role);
   mkdirSync(dir, { recursive: true });
   for (const f of [`${role}.iso`, 'vmlinuz', 'initramfs.img']) symlinkSync(join(src, f), join(dir, f));
   const m = JSON.parse(readFileSync(join(src, 'manifest.json'), 'utf8')) as Record<string, unknown>;
   edit(m);
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m, null, 2));
-  cpSync(join(imgs!.out, 'keys'), join(tmp, name, 'keys'), { recursive: true });
+  cpSync(join(ci.imgs!.out, 'keys'), join(tmp, name, 'keys'), { recursive: true });
   return dir;
 }
 
 describe('vrio smoke failures', () => {
   test('an image without an init fails: exit 1, the kernel panic in the console tail, QEMU gone', async (t) => {
-    if (skip) return t.skip(skip);
+    if (ci.skip) return t.skip(ci.skip);
     // A real hybrid ISO (grub-mkrescue) with the image's kernel and an initramfs that has no /init.
     const tree = join(tmp, 'broken-tree');
     mkdirSync(join(tree, 'boot', 'grub'), { recursive: true });
-    cpSync(join(imgs!.out, 'images', 'guest', 'vmlinuz'), join(tree, 'boot', 'vmlinuz'));
+    cpSync(join(ci.imgs!.out, 'images', 'guest', 'vmlinuz'), join(tree, 'boot', 'vmlinuz'));
     const cpio = execFileSync('cpio', ['-o', '-H', 'newc', '--quiet'], { input: 'README\n', cwd: (writeFileSync(join(tmp, 'README'), 'no init here\n'), tmp) });
     writeFileSync(join(tree, 'boot', 'initramfs.img'), cpio);
     writeFileSync(
@@ -65,7 +59,7 @@ describe('vrio smoke failures', () => {
   });
 
   test('a VM whose host key is not the pinned one is refused, and --json says why', async (t) => {
-    if (skip) return t.skip(skip);
+    if (ci.skip) return t.skip(ci.skip);
     const dir = imageCopy('guest', 'wrongpin', (m) => (m.hostKeys = { 'ssh-ed25519': 'SHA256:' + 'A'.repeat(43) }));
     const logDir = join(tmp, 'pin-logs');
     const r = await vrio(['smoke', dir, '--firmware', 'bios', '--media', 'disk', '--timeout', BOOT_TIMEOUT, '--log-dir', logDir, '--json']);
@@ -78,7 +72,7 @@ describe('vrio smoke failures', () => {
   });
 
   test('an ISO that differs from its manifest record is refused before booting', async (t) => {
-    if (skip) return t.skip(skip);
+    if (ci.skip) return t.skip(ci.skip);
     const dir = imageCopy('guest', 'wrongsha', (m) => ((m.outputs as Record<string, { sha256: string }>)['guest.iso'] = { sha256: '0'.repeat(64) }));
     const logDir = join(tmp, 'sha-logs');
     const r = await vrio(['smoke', dir, '--firmware', 'bios', '--media', 'cdrom', '--log-dir', logDir]);
@@ -88,10 +82,10 @@ describe('vrio smoke failures', () => {
   });
 
   test('Ctrl-C during a boot: exit 130 and the QEMU it started is killed', async (t) => {
-    if (skip) return t.skip(skip);
+    if (ci.skip) return t.skip(ci.skip);
     const logDir = join(tmp, 'sigint-logs');
     let cliPid = 0;
-    const running = vrio(['smoke', join(imgs!.out, 'images', 'guest'), '--firmware', 'bios', '--media', 'cdrom', '--log-dir', logDir], { onSpawn: (p) => (cliPid = p) });
+    const running = vrio(['smoke', join(ci.imgs!.out, 'images', 'guest'), '--firmware', 'bios', '--media', 'cdrom', '--log-dir', logDir], { onSpawn: (p) => (cliPid = p) });
     let qemu: number[] = [];
     for (let i = 0; i < 600 && qemu.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 100));

@@ -50,6 +50,15 @@ export interface VrioNetFact {
   ioOps: number;
 }
 
+/** A path the inventory's files operation manages, as found on the host. */
+export interface FileFact {
+  type: 'file' | 'directory' | 'link' | 'other' | 'missing';
+  /** Permission bits (0 when missing). */
+  mode: number;
+  /** Regular files: sha256 of the content (undefined when unreadable). */
+  sha256?: string;
+}
+
 export interface Facts {
   hostname: string;
   kernel: string;
@@ -67,6 +76,8 @@ export interface Facts {
   vrio: { blk: VrioBlkFact[]; net: VrioNetFact[]; core: VrioStat[] };
   /** What apply recorded before its first change (restored by teardown). */
   saved?: Record<string, string>;
+  /** The paths of the host's inventory files (only those asked about). */
+  files?: Record<string, FileFact>;
 }
 
 export interface FactsQuery {
@@ -74,6 +85,8 @@ export interface FactsQuery {
   modules: string[];
   /** NICs to ask ethtool about. */
   ethtool: string[];
+  /** Paths to stat (and hash, for regular files): the host's inventory files. */
+  files?: string[];
 }
 
 // Read-only by construction (read, test, globs; ip addr show and ethtool -l as
@@ -81,7 +94,7 @@ export interface FactsQuery {
 // each host are most of the cost.
 const SCRIPT = `
 export LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin
-mods=$1; eths=$2; helper=$3; state=$4; sysctls=$5
+mods=$1; eths=$2; helper=$3; state=$4; sysctls=$5; files=$6
 rd() { v=; { read -r v < "$1"; } 2>/dev/null; }
 rd /proc/sys/kernel/osrelease; echo "@kernel $v"
 rd /proc/sys/kernel/hostname; echo "@hostname $v"
@@ -126,13 +139,21 @@ for f in /sys/class/vrio/blk/bdev* /sys/class/vrio/net/ndev* /sys/class/vrio/cor
   echo "@vrio \${f#/sys/class/vrio/}"; cat "$f"; echo; echo "@end"
 done
 if [ -f "$state" ]; then echo "@saved"; cat "$state"; echo; echo "@end"; fi
+# Inventory files: one path per line (the schema forbids control characters).
+[ -z "$files" ] || printf '%s\\n' "$files" | while IFS= read -r p; do
+  if [ -L "$p" ]; then echo "@file link 0 - $p"
+  elif [ -d "$p" ]; then echo "@file directory $(stat -c %a -- "$p") - $p"
+  elif [ -f "$p" ]; then h=$(sha256sum < "$p" 2>/dev/null); echo "@file file $(stat -c %a -- "$p") \${h%% *}- $p"
+  elif [ -e "$p" ]; then echo "@file other $(stat -c %a -- "$p") - $p"
+  else echo "@file missing 0 - $p"; fi
+done
 echo "@done"
 `;
 
 /** The argv that gathers facts (run through the transport as one command). */
 export function factsCommand(q: FactsQuery): string[] {
   const d = provisionDefaults();
-  return shScript(SCRIPT.trim(), [q.modules.join(' '), q.ethtool.join(' '), d.helper, d.stateFile, d.sysctls.map((s) => `${s}=/proc/sys/${s.replace(/\./g, '/')}`).join(' ')]);
+  return shScript(SCRIPT.trim(), [q.modules.join(' '), q.ethtool.join(' '), d.helper, d.stateFile, d.sysctls.map((s) => `${s}=/proc/sys/${s.replace(/\./g, '/')}`).join(' '), (q.files ?? []).join('\n')]);
 }
 
 const num = (s: string | undefined): number => (s === undefined || s === '' || Number.isNaN(Number(s)) ? 0 : Number(s));
@@ -233,6 +254,17 @@ export function parseFacts(out: string): Facts {
       case '@sysctl':
         f.sysctls[w[0]] = w.slice(1).join(' ');
         break;
+      case '@file': {
+        // @file TYPE MODE HASH- PATH (the path may hold spaces: the rest of the line).
+        const [type, mode, hash] = w;
+        const h = (hash ?? '').replace(/-$/, '');
+        (f.files ??= {})[w.slice(3).join(' ')] = {
+          type: (['file', 'directory', 'link', 'other'].includes(type) ? type : 'missing') as FileFact['type'],
+          mode: parseInt(mode ?? '0', 8) || 0,
+          ...(type === 'file' ? { sha256: /^[0-9a-f]{64}$/.test(h) ? h : undefined } : {}),
+        };
+        break;
+      }
       case '@vrio':
       case '@saved': {
         const body: string[] = [];
@@ -270,6 +302,6 @@ export function parseFacts(out: string): Facts {
 }
 
 /** The facts query a host's desired state needs. */
-export function factsQueryFor(modules: string[], nics: string[]): FactsQuery {
-  return { modules: [...new Set(modules)], ethtool: [...new Set(nics)] };
+export function factsQueryFor(modules: string[], nics: string[], files: string[] = []): FactsQuery {
+  return { modules: [...new Set(modules)], ethtool: [...new Set(nics)], ...(files.length ? { files: [...new Set(files)] } : {}) };
 }

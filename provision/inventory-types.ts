@@ -33,6 +33,17 @@ export interface RawHostCommon {
   modules?: RawModule[];
   queues?: number;
   socketMemory?: number;
+  files?: RawFile[];
+}
+
+/** A file or directory a host must (not) have; see provision/ops/files.ts. */
+export interface RawFile {
+  path: string;
+  type?: 'file' | 'directory';
+  content?: string;
+  source?: string;
+  mode?: string;
+  state?: 'present' | 'absent';
 }
 
 export interface RawIohyp extends RawHostCommon {
@@ -66,7 +77,7 @@ export interface RawInventory {
   connection?: RawConnection;
   hostKeys?: { knownHosts?: string | string[] };
   vars?: Record<string, Scalar>;
-  groups?: Record<string, { hosts: string[]; connection?: RawConnection; vars?: Record<string, Scalar> }>;
+  groups?: Record<string, { hosts: string[]; connection?: RawConnection; vars?: Record<string, Scalar>; files?: RawFile[] }>;
   iohyps?: Record<string, RawIohyp>;
   guests?: Record<string, RawGuest>;
 }
@@ -124,6 +135,21 @@ export interface NetDevice {
 }
 export type Device = BlkDevice | NetDevice;
 
+/** A resolved file entry: content loaded (from `content` or `source`), mode numeric. */
+export interface FileSpec {
+  path: string;
+  type: 'file' | 'directory';
+  state: 'present' | 'absent';
+  /** Permission bits, e.g. 0o644. */
+  mode: number;
+  /** Files present only. */
+  content?: Buffer;
+  /** sha256 (hex) of content. */
+  sha256?: string;
+  /** Where the entry was written (JSON pointer), for messages. */
+  pointer: string;
+}
+
 export interface Host {
   name: string;
   role: Role;
@@ -143,6 +169,8 @@ export interface Host {
   /** Guests only. */
   iohyp?: string;
   devices: Device[];
+  /** Files and directories (group entries first, host entries win per path). */
+  files: FileSpec[];
 }
 
 export interface Inventory {

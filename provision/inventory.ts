@@ -8,6 +8,7 @@ import { parseDocumentFile, parseDocumentText, pointerOf, validateDocument, type
 import { InputError, type InputIssue } from '../lib/errors.js';
 import { inventorySchema, provisionDefaults, type Role } from './defaults.js';
 import type { Connection, Device, Endpoint, Host, Inventory, ModuleSpec, RawConnection, RawGuest, RawInventory, RawIohyp, Scalar } from './inventory-types.js';
+import { resolveFiles } from './files-inventory.js';
 import { defaultMacvtapName, semanticIssues } from './semantic.js';
 
 export const BUILTIN_CONNECTION = {
@@ -190,6 +191,12 @@ export function resolveInventory(raw: RawInventory, file: string, env: NodeJS.Pr
       socketMemory: h.socketMemory ?? d.defaultSocketMemory,
       modules: modulesOf(role, name, h),
       customModules: Boolean(h.modules),
+      files: resolveFiles(
+        groupsOf(name).map((g) => ({ list: raw.groups?.[g]?.files ?? [], base: ['groups', g, 'files'] })),
+        { list: h.files ?? [], base: [kindOf(role), name, 'files'] },
+        (src, pointer) => path(subst(src, varsOf(name, h), pointer)),
+        report,
+      ),
     };
     if (role === 'iohyp') {
       const io = h as RawIohyp;

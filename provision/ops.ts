@@ -28,7 +28,12 @@ export type ChangeKind =
   | 'macvtap-del'
   | 'device-create'
   | 'device-remove'
-  | 'clear-state';
+  | 'clear-state'
+  // provision/ops/files.ts
+  | 'file-write'
+  | 'file-mode'
+  | 'dir-create'
+  | 'file-remove';
 
 export interface Change {
   host: string;

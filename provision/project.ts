@@ -4,6 +4,7 @@
 // check that planning the projected state yields nothing (idempotence).
 import type { Facts } from './facts.js';
 import type { Change } from './ops.js';
+import { projectFileChange } from './ops/files.js';
 
 export function projectFacts(facts: Facts, changes: readonly Change[]): Facts {
   const f: Facts = structuredClone(facts);
@@ -59,6 +60,12 @@ export function projectFacts(facts: Facts, changes: readonly Change[]): Facts {
       case 'device-remove':
         if (x.type === 'blk') f.vrio.blk = f.vrio.blk.filter((b) => b.backing !== x.backing);
         else f.vrio.net = f.vrio.net.filter((n) => n.backing !== x.backing);
+        break;
+      case 'file-write':
+      case 'file-mode':
+      case 'dir-create':
+      case 'file-remove':
+        projectFileChange(f, c);
         break;
     }
   }

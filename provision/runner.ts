@@ -7,7 +7,8 @@ import { provisionDefaults } from './defaults.js';
 import { factsCommand, factsQueryFor, parseFacts, type Facts } from './facts.js';
 import type { Host, Inventory } from './inventory-types.js';
 import { limitHosts } from './inventory.js';
-import { guestDeviceProblems, moduleNames, planDevices, planDeviceTeardown, planHostTeardown, planSetup, type Change, type GuestView, type HostPlan } from './ops.js';
+import { guestDeviceProblems, moduleNames, planDevices, planDeviceTeardown, planHostTeardown, type Change, type GuestView, type HostPlan } from './ops.js';
+import { planHost, type Scope } from './ops/files.js';
 import { projectFacts } from './project.js';
 import { silentReporter, type Reporter } from './reporter.js';
 import { exitCodeFor, newHostResult, type HostResult, type RunResult, type Verb } from './results.js';
@@ -25,6 +26,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Seconds to wait for guests to show new devices (default from defaults.yaml). */
   deviceAppearSeconds?: number;
+  /** plan/apply: 'files' works on the inventory's files only (no links, modules or devices). */
+  only?: Scope;
 }
 
 /** Run fn over items with at most `limit` in flight. */
@@ -120,7 +123,7 @@ export class Run {
   async facts(h: Host, quiet = false): Promise<Facts | undefined> {
     const s = await this.session(h);
     if (!s) return undefined;
-    const q = factsQueryFor(moduleNames(h), [h.l2.interface]);
+    const q = factsQueryFor(moduleNames(h), [h.l2.interface], h.files.map((x) => x.path));
     try {
       const r = await this.timed(h, s.exec(factsCommand(q)));
       if (r.timedOut) {
@@ -239,12 +242,12 @@ export async function planInventory(inv: Inventory, opts: RunOptions = {}): Prom
     run.release(h);
     run.result(h).ok++;
     facts.set(h.name, f);
-    setup.set(h.name, planSetup(h, f));
+    setup.set(h.name, planHost(h, f, run.opts.only));
   });
   for (const h of run.hosts) {
     const p = setup.get(h.name);
     if (!p) continue;
-    if (h.role === 'guest') {
+    if (h.role === 'guest' || run.opts.only === 'files') {
       reportPlan(run, p, 'planned');
       run.rep.plan(h.name, p.changes, p.errors, p.notes);
       continue;
@@ -277,7 +280,7 @@ async function setupPhase(run: Run, hosts: Host[]): Promise<void> {
     if (!f) return;
     const r = run.result(h);
     r.ok++;
-    const p = planSetup(h, f);
+    const p = planHost(h, f, run.opts.only);
     r.notes.push(...p.notes);
     if (p.errors.length) {
       for (const e of p.errors) run.fail(h, e);
@@ -292,7 +295,7 @@ async function setupPhase(run: Run, hosts: Host[]): Promise<void> {
     // Verify: the facts now must need nothing more (right modules, right params, MTU ...).
     const after = await run.facts(h, true);
     if (!after) return;
-    const left = planSetup(h, after);
+    const left = planHost(h, after, run.opts.only);
     if (left.changes.length || left.errors.length) run.fail(h, `not converged after apply: ${[...left.changes.map((c) => c.summary), ...left.errors].join('; ')}`);
     else r.ok++;
   });
@@ -348,6 +351,12 @@ export async function applyInventory(inv: Inventory, opts: RunOptions = {}): Pro
   const { run, t0 } = await begin('apply', inv, opts);
   const iohyps = run.hosts.filter((h) => h.role === 'iohyp');
   const guests = run.hosts.filter((h) => h.role === 'guest');
+  if (opts.only === 'files') {
+    // Files need no order between hosts: every host at once.
+    run.rep.phase('files');
+    await setupPhase(run, run.hosts);
+    return end(run, t0);
+  }
   run.rep.phase('IOhyp back ends');
   await setupPhase(run, iohyps);
   run.rep.phase('guest front ends');

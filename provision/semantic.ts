@@ -4,6 +4,7 @@
 import type { InputIssue } from '../lib/errors.js';
 import { didYouMean, pointerOf } from '../lib/document.js';
 import { provisionDefaults } from './defaults.js';
+import { fileIssues } from './files-inventory.js';
 import type { RawGuest, RawInventory, RawIohyp } from './inventory-types.js';
 
 export type Issue = Omit<InputIssue, 'line' | 'column'>;
@@ -184,5 +185,6 @@ export function semanticIssues(inv: RawInventory, file: string): Issue[] {
       cur = jumpOf(cur);
     }
   }
+  issues.push(...fileIssues(inv, file));
   return issues;
 }

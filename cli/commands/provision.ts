@@ -12,6 +12,7 @@ const common: Record<string, OptionSpec> = {
   'accept-new': { type: 'boolean', description: 'record unknown host keys (changed keys are still refused), like OpenSSH accept-new' },
 };
 const diff = { diff: { type: 'boolean', short: 'd', description: 'show before -> after for every change' } } satisfies Record<string, OptionSpec>;
+const only = { only: { type: 'string', arg: 'PART', description: "'files': only the inventory's files: entries (no links, modules or devices)" } } satisfies Record<string, OptionSpec>;
 
 function options(ctx: CommandContext, values: ParsedValues): { file: string; run: RunOptions } {
   const file = values.inventory as string | undefined;
@@ -21,9 +22,11 @@ function options(ctx: CommandContext, values: ParsedValues): { file: string; run
     forks = Number(values.forks);
     if (!Number.isInteger(forks) || forks < 1 || forks > MAX_FORKS) throw new UsageError(`--forks ${values.forks}: must be an integer 1..${MAX_FORKS}`);
   }
+  if (values.only !== undefined && values.only !== 'files') throw new UsageError(`--only ${values.only}: the only part is 'files'`);
   return {
     file: resolve(ctx.cwd, file),
     run: {
+      only: values.only === 'files' ? 'files' : undefined,
       forks,
       limit: values.limit as string[] | undefined,
       acceptNew: Boolean(values['accept-new']),
@@ -41,7 +44,7 @@ export const provisionPlanCommand: Command = {
   usage: '-i INVENTORY [--limit P] [--diff] [--json]',
   description: `Connects, gathers facts in one round trip per host and prints every change apply would make: modules and parameters, MTU/queues/sysctls, macvtaps, vRIO devices. Unlike a check mode, nothing is skipped. ${exitNote}`,
   examples: ['vrio provision plan -i lab.yaml', 'vrio provision plan -i lab.yaml --limit guests --diff', 'vrio provision plan -i lab.yaml --json'],
-  options: { ...common, ...diff },
+  options: { ...common, ...diff, ...only },
   async run(ctx, values) {
     const o = options(ctx, values);
     return (await planInventory(loadInventory(o.file, { env: ctx.env }), o.run)).exitCode;
@@ -51,10 +54,10 @@ export const provisionPlanCommand: Command = {
 export const provisionApplyCommand: Command = {
   name: 'provision apply',
   summary: 'bring hosts to the inventory: IOhyp back ends, guest front ends, then devices; verify',
-  usage: '-i INVENTORY [--limit P] [--forks N] [--diff] [--json]',
-  description: `Applies only the difference, then re-gathers facts to verify (modules with the right parameters, devices in sysfs on the IOhyp and visible in the guest). A second apply changes nothing. ${exitNote}`,
-  examples: ['vrio provision apply -i lab.yaml', 'vrio provision apply -i lab.yaml --limit iohyp1,guest1', 'vrio provision apply -i lab.yaml --json > events.jsonl'],
-  options: { ...common, ...diff },
+  usage: '-i INVENTORY [--limit P] [--forks N] [--only files] [--diff] [--json]',
+  description: `Applies only the difference, then re-gathers facts to verify (files by sha256 and mode, modules with the right parameters, devices in sysfs on the IOhyp and visible in the guest). A second apply changes nothing. ${exitNote}`,
+  examples: ['vrio provision apply -i lab.yaml', 'vrio provision apply -i lab.yaml --limit iohyp1,guest1', 'vrio provision apply -i lab.yaml --only files', 'vrio provision apply -i lab.yaml --json > events.jsonl'],
+  options: { ...common, ...diff, ...only },
   async run(ctx, values) {
     const o = options(ctx, values);
     return (await applyInventory(loadInventory(o.file, { env: ctx.env }), o.run)).exitCode;

@@ -1,0 +1,124 @@
+// The files operation: files and directories a host must have (or not), as
+// pure functions from (facts, desired files) to changes, like provision/ops.ts.
+// Idempotent the way Ansible's copy/file modules are: content compared by
+// sha256 (the facts round trip hashes each file on the host), then the mode;
+// only what differs is written. Writes go to a temp file beside the target and
+// are renamed over it, so a reader never sees half a file.
+import type { Facts, FileFact } from '../facts.js';
+import type { Host } from '../inventory-types.js';
+import { planSetup, type Change, type HostPlan } from '../ops.js';
+import { shScript } from '../shell.js';
+
+/** Largest file content the operation carries (inside one remote command line). */
+export const MAX_FILE_BYTES = 64 * 1024;
+
+/** Which parts of a host's state a run works on (`--only`). */
+export type Scope = 'all' | 'files';
+
+export const modeText = (m: number): string => '0' + m.toString(8).padStart(3, '0');
+
+// base64 so any bytes survive the command line (NUL included); umask 022 for
+// the parent directories mkdir -p creates; the temp file is removed on failure.
+const WRITE = [
+  't="$1.vrio-tmp.$$"',
+  "trap 'rm -f -- \"$t\"' EXIT",
+  'umask 022',
+  'd=${1%/*}; [ -z "$d" ] || mkdir -p -- "$d" || exit 1',
+  'printf %s "$3" | base64 -d > "$t" || exit 1',
+  'chmod "$2" "$t" && mv -f -- "$t" "$1"',
+].join('\n');
+
+const change = (host: Host, kind: Change['kind'], summary: string, argv: string[], data: Record<string, unknown>, diff: Change['diff']): Change => ({
+  host: host.name,
+  kind,
+  summary,
+  data: { kind, ...data },
+  argv,
+  diff,
+});
+
+function describe(f: FileFact | undefined): string | null {
+  if (!f || f.type === 'missing') return null;
+  if (f.type === 'file') return `file ${modeText(f.mode)} sha256:${(f.sha256 ?? '?').slice(0, 12)}`;
+  return `${f.type} ${modeText(f.mode)}`;
+}
+
+/** The changes that bring a host's files to its inventory entries; errors for what it will not touch. */
+export function planFiles(host: Host, facts: Facts): { changes: Change[]; errors: string[] } {
+  const changes: Change[] = [];
+  const errors: string[] = [];
+  for (const spec of host.files) {
+    const cur = facts.files?.[spec.path];
+    const have = cur?.type ?? 'missing';
+    const before = describe(cur);
+    const p = spec.path;
+    if (spec.state === 'absent') {
+      if (have === 'missing') continue;
+      if (have === 'directory' && spec.type !== 'directory') {
+        errors.push(`${p} is a directory: give type: directory to remove it with everything in it`);
+        continue;
+      }
+      const argv = have === 'directory' ? ['rm', '-rf', '--', p] : ['rm', '-f', '--', p];
+      changes.push(change(host, 'file-remove', `remove ${have === 'directory' ? 'directory' : have} ${p}`, argv, { path: p, was: have }, { path: p, before, after: null }));
+      continue;
+    }
+    const mode = modeText(spec.mode);
+    if (spec.type === 'directory') {
+      if (have === 'missing') {
+        changes.push(change(host, 'dir-create', `create directory ${p} (${mode})`, shScript('umask 022; mkdir -p -- "$1" && chmod "$2" -- "$1"', [p, mode]), { path: p, type: 'directory', mode }, { path: p, before, after: `directory ${mode}` }));
+      } else if (have !== 'directory') {
+        errors.push(`${p} exists as a ${have}, not a directory (remove it first, e.g. an entry with state: absent)`);
+      } else if (cur!.mode !== spec.mode) {
+        changes.push(change(host, 'file-mode', `set mode of ${p} ${modeText(cur!.mode)} -> ${mode}`, ['chmod', mode, '--', p], { path: p, mode }, { path: p, before, after: `directory ${mode}` }));
+      }
+      continue;
+    }
+    if (have !== 'missing' && have !== 'file') {
+      errors.push(`${p} exists as a ${have}, not a regular file (vrio does not write through links or over directories)`);
+      continue;
+    }
+    const after = `file ${mode} sha256:${spec.sha256!.slice(0, 12)}`;
+    if (have === 'missing' || cur!.sha256 !== spec.sha256) {
+      const bytes = spec.content!.length;
+      changes.push(
+        change(host, 'file-write', `${have === 'missing' ? 'create' : 'rewrite'} ${p} (${bytes} bytes, ${mode})`, shScript(WRITE, [p, mode, spec.content!.toString('base64')]), { path: p, type: 'file', mode, sha256: spec.sha256, bytes }, { path: p, before, after }),
+      );
+    } else if (cur!.mode !== spec.mode) {
+      changes.push(change(host, 'file-mode', `set mode of ${p} ${modeText(cur!.mode)} -> ${mode}`, ['chmod', mode, '--', p], { path: p, mode }, { path: p, before, after }));
+    }
+  }
+  return { changes, errors };
+}
+
+/**
+ * A host's plan for apply: its files first (configuration such as
+ * /etc/modprobe.d must be in place before modules load), then link, sysctl and
+ * module changes. With scope 'files' only the files.
+ */
+export function planHost(host: Host, facts: Facts, scope: Scope = 'all'): HostPlan {
+  const files = planFiles(host, facts);
+  if (scope === 'files') return { host: host.name, role: host.role, changes: files.changes, errors: files.errors, notes: [] };
+  const setup = planSetup(host, facts);
+  return { ...setup, changes: [...files.changes, ...setup.changes], errors: [...files.errors, ...setup.errors] };
+}
+
+/** What a file change does to the facts (for plan's projection and idempotence checks). */
+export function projectFileChange(facts: Facts, c: Change): void {
+  const x = c.data as { path: string; mode?: string; sha256?: string; type?: 'file' | 'directory' };
+  const files = (facts.files ??= {});
+  const mode = x.mode !== undefined ? parseInt(x.mode, 8) : undefined;
+  switch (c.kind) {
+    case 'file-write':
+      files[x.path] = { type: 'file', mode: mode!, sha256: x.sha256 };
+      break;
+    case 'dir-create':
+      files[x.path] = { type: 'directory', mode: mode! };
+      break;
+    case 'file-mode':
+      if (files[x.path]) files[x.path].mode = mode!;
+      break;
+    case 'file-remove':
+      for (const k of Object.keys(files)) if (k === x.path || k.startsWith(x.path + '/')) files[k] = { type: 'missing', mode: 0 };
+      break;
+  }
+}

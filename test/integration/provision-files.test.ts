@@ -1,0 +1,98 @@
+// The files operation end to end against real OpenSSH servers on loopback:
+// `vrio provision apply --only files` writes directories and files with their
+// content and modes, a second apply changes nothing, drift (content, mode) is
+// found by plan and fixed, state: absent removes, and a host whose path is in
+// the way fails alone while the other host is still done.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { dataPath } from '../../lib/paths.js';
+import { sshdSupport, startSshd, type SshdInstance } from '../support/sshd.js';
+
+const skip = sshdSupport().ok ? false : sshdSupport().reason;
+
+describe('provision files against real sshd hosts', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vrio-files-test-'));
+  const roots = { a: join(dir, 'host-a'), b: join(dir, 'host-b') };
+  let a: SshdInstance, b: SshdInstance;
+  let inv: string;
+  const write = (extraA = '') => {
+    writeFileSync(join(dir, 'issue.txt'), 'from a source file\n');
+    const files = (root: string) => [
+      `      - { path: ${root}/etc/vrio, type: directory }`,
+      `      - { path: ${root}/etc/vrio/modules.conf, content: "vrio_eth l2_packet_size=8100\\n", mode: "0600" }`,
+      `      - { path: ${root}/etc/issue, source: issue.txt, mode: "0640" }`,
+      `      - { path: ${root}/old, state: absent }`,
+    ];
+    const hostYaml = (name: string, s: SshdInstance, root: string, extra = '') =>
+      [`  ${name}:`, `    address: ${s.host}`, `    connection: { port: ${s.port}, identityFile: ${s.identityFile} }`, `    hostKey: "${s.hostKeyFingerprint}"`, '    l2: { interface: lo }', '    modules: [ { name: vrio_test } ]', '    files:', ...files(root), extra].filter(Boolean).join('\n');
+    writeFileSync(inv, ['version: 1', 'connection: { user: root, connectTimeout: 5, retries: 0 }', 'iohyps:', hostYaml('a', a, roots.a, extraA), hostYaml('b', b, roots.b)].join('\n') + '\n');
+  };
+  before(async () => {
+    [a, b] = await Promise.all([startSshd({ address: '127.0.0.1' }), startSshd({ address: '127.0.0.1' })]);
+    inv = join(dir, 'inv.yaml');
+    write();
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const cli = (args: string[]) => {
+    const r = spawnSync(process.execPath, [dataPath('dist/cli/bin.js'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const events = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
+    return { code: r.status, events, stderr: r.stderr, recap: events.find((e) => e.type === 'recap') };
+  };
+  const changed = (events: Record<string, any>[]) => events.filter((e) => e.type === 'change' && e.status === 'changed').map((e) => `${e.host} ${e.change?.kind ?? e.kind}`);
+  const mode = (p: string) => (statSync(p).mode & 0o7777).toString(8);
+
+  it('apply writes every entry with its content and mode, on both hosts', () => {
+    mkdirSync(roots.a, { recursive: true });
+    writeFileSync(join(roots.a, 'old'), 'to be removed');
+    const r = cli(['provision', 'apply', '-i', inv, '--only', 'files', '--json']);
+    assert.equal(r.code, 0, r.stderr + JSON.stringify(r.events.filter((e) => e.type === 'host-error')));
+    for (const root of [roots.a, roots.b]) {
+      assert.equal(readFileSync(join(root, 'etc/vrio/modules.conf'), 'utf8'), 'vrio_eth l2_packet_size=8100\n');
+      assert.equal(mode(join(root, 'etc/vrio/modules.conf')), '600');
+      assert.equal(mode(join(root, 'etc/vrio')), '755');
+      assert.equal(readFileSync(join(root, 'etc/issue'), 'utf8'), 'from a source file\n');
+      assert.equal(mode(join(root, 'etc/issue')), '640');
+    }
+    assert.ok(!existsSync(join(roots.a, 'old')), 'state: absent removed the file');
+    assert.equal(changed(r.events).length, 7, '3 entries per host + one removal on a');
+  });
+
+  it('a second apply changes nothing', () => {
+    const r = cli(['provision', 'apply', '-i', inv, '--only', 'files', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(changed(r.events), []);
+  });
+
+  it('plan finds drift in content and mode without touching the host; apply repairs it', () => {
+    writeFileSync(join(roots.b, 'etc/vrio/modules.conf'), 'edited by hand\n');
+    chmodSync(join(roots.b, 'etc/issue'), 0o666);
+    const p = cli(['provision', 'plan', '-i', inv, '--only', 'files', '--json']);
+    const plan = p.events.find((e) => e.type === 'plan' && e.host === 'b')!;
+    assert.deepEqual(plan.changes.map((c: any) => c.kind), ['file-write', 'file-mode']);
+    assert.equal(readFileSync(join(roots.b, 'etc/vrio/modules.conf'), 'utf8'), 'edited by hand\n', 'plan is read-only');
+    assert.deepEqual(p.events.find((e) => e.type === 'plan' && e.host === 'a')!.changes, []);
+    const r = cli(['provision', 'apply', '-i', inv, '--only', 'files', '--json']);
+    assert.equal(r.code, 0);
+    assert.deepEqual(changed(r.events), ['b file-write', 'b file-mode']);
+    assert.equal(readFileSync(join(roots.b, 'etc/vrio/modules.conf'), 'utf8'), 'vrio_eth l2_packet_size=8100\n');
+    assert.equal(mode(join(roots.b, 'etc/issue')), '640');
+  });
+
+  it('a directory in the way fails that host only, naming the path; nothing runs there', () => {
+    write(`      - { path: ${roots.a}/etc/vrio.d, content: "x" }`);
+    mkdirSync(join(roots.a, 'etc/vrio.d'), { recursive: true });
+    writeFileSync(join(roots.b, 'etc/issue'), 'drift\n');
+    const r = cli(['provision', 'apply', '-i', inv, '--only', 'files', '--json']);
+    assert.equal(r.code, 1);
+    const err = r.events.find((e) => e.type === 'host-error' && e.host === 'a');
+    assert.match(String(err?.message), /etc\/vrio.d exists as a directory, not a regular file/);
+    assert.deepEqual(changed(r.events), ['b file-write'], 'the other host is still brought to its state');
+  });
+});

@@ -204,7 +204,9 @@ export async function buildKernelTree(o: BuildOptions): Promise<BuildResult> {
   mkdirSync(obj, { recursive: true });
   // Under the dirty marker (objdir.ts): a killed run's half-written files are
   // removed before anything below looks at obj (Module.symvers included).
-  const { release, modules } = await whileMaking(obj, async () => {
+  // Staging only reads obj (it writes a temp dir), so it is outside: a kill
+  // while staging costs no rebuild.
+  await whileMaking(obj, async () => {
     // The module-only path needs a finished full build of this exact tree+config.
     if (prev && existsSync(join(obj, 'Module.symvers'))) {
       await modulesOnly(o, obj, logFile);
@@ -215,8 +217,8 @@ export async function buildKernelTree(o: BuildOptions): Promise<BuildResult> {
       recordObjects(o.outputDir, key, objects);
       action = 'full';
     }
-    return stageOutputs(o, obj, stage, logFile);
   });
+  const { release, modules } = await stageOutputs(o, obj, stage, logFile);
   const state: BuildState = { key, moduleKey: o.tree.moduleKey, hash, release, modules, objects, warnings, lastAction: action };
   writeFileAtomic(statePath, JSON.stringify(state, null, 2));
   return { ...state, dir, obj, stage, logFile };

@@ -340,6 +340,7 @@ describe('interrupted and concurrent vrio build (CI kernel)', { skip }, () => {
         assert.ok(elfProblem(newest));
         figures.truncatedObjectInjected = newest.slice(obj.length + 1);
       }
+      process.stdout.write(`# kill point ${figures.killPointsTried}/${killPoints.length} ${p.name}: ${hit ? p.signal : 'missed'}, exit ${stop.code ?? stop.signal}, ${v.verified} outputs verified\n`);
       figures.points.push({
         name: p.name,
         stage: p.stage,

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { parse } from 'yaml';
 import { dataPath } from '../lib/paths.js';
+import type { WriteSpec } from './ansible.js';
 import type { Fleet } from './fleet.js';
 
 /** The subset of provision/inventory.schema.json this benchmark writes. */
@@ -21,7 +22,17 @@ interface BenchHostEntry {
   connection?: { port: number };
   mtu?: number;
   vars: { scratch: string };
+  /** The write workload, as the inventory's files: operation (see writeInventory). */
+  files?: BenchFile[];
 }
+
+export interface BenchFile {
+  path: string;
+  type?: 'directory';
+  content?: string;
+  mode?: string;
+}
+
 
 export function fleetInventory(fleet: Fleet): BenchInventory {
   const inv: BenchInventory = {
@@ -43,6 +54,22 @@ export function fleetInventory(fleet: Fleet): BenchInventory {
     inv.guests[h.name] = { ...common(h), iohyp: first.name, l2: { interface: h.iface, mac: h.mac, ip: h.address } };
   }
   return inv;
+}
+
+/**
+ * The write workload as a user writes it: the same inventory with a files:
+ * list per host under its scratch root (directories 0755 as Ansible's file
+ * task makes them, files with their content and mode), for
+ * `vrio provision apply --only files`.
+ */
+export function writeInventory(inv: BenchInventory, spec: WriteSpec): BenchInventory {
+  const out = structuredClone(inv);
+  const files = (root: string): BenchFile[] => [
+    ...spec.dirs.map((d) => ({ path: `${root}/${d}`, type: 'directory' as const, mode: '0755' })),
+    ...spec.files.map((f) => ({ path: `${root}/${f.path}`, content: f.content, mode: f.mode })),
+  ];
+  for (const h of [...Object.values(out.iohyps), ...Object.values(out.guests)]) h.files = files(h.vars.scratch);
+  return out;
 }
 
 export function inventoryYaml(inv: BenchInventory): string {

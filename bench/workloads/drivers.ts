@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { run } from '../../lib/exec.js';
 import { packageRoot } from '../../lib/paths.js';
 import { commands } from '../../cli/commands/index.js';
-import { closeMasters, runPlaybook, setupAnsible, type AnsibleSetup } from '../ansible.js';
+import { closeMasters, runPlaybook, setupAnsible, writeSpec, type AnsibleSetup } from '../ansible.js';
 import type { Fleet } from '../fleet.js';
-import { fleetInventory, inventoryYaml, toAnsibleIni } from '../inventory.js';
+import { fleetInventory, inventoryYaml, toAnsibleIni, writeInventory } from '../inventory.js';
 import type { Tool, Workload } from '../model.js';
 
 export interface RunOutcome {
@@ -64,6 +64,7 @@ export function hasVerb(name: string): boolean {
 
 export function vrioDriver(): ToolDriver {
   let inventoryFile: string | undefined;
+  let writeInventoryFile: string | undefined;
   let hosts = 0;
   const bin = join(packageRoot(), 'dist', 'cli', 'bin.js');
   return {
@@ -76,6 +77,9 @@ export function vrioDriver(): ToolDriver {
       hosts = fleet.hosts.length;
       inventoryFile = join(dir, 'inventory.yaml');
       writeFileSync(inventoryFile, inventoryYaml(fleetInventory(fleet)));
+      // The write workload: the same hosts with a files: list each.
+      writeInventoryFile = join(dir, 'inventory-write.yaml');
+      writeFileSync(writeInventoryFile, inventoryYaml(writeInventory(fleetInventory(fleet), writeSpec())));
     },
     async resetConnections() {
       /* every vrio run opens its own connections and keeps none */
@@ -83,21 +87,14 @@ export function vrioDriver(): ToolDriver {
     async run(w, logFile, signal) {
       if (!inventoryFile) throw new Error('vrio driver used before prepare()');
       if (w === 'write') {
-        const r = await run(process.execPath, [join(packageRoot(), 'dist', 'bench', 'vrio-write.js'), '-i', inventoryFile], {
+        const r = await run(process.execPath, [bin, 'provision', 'apply', '-i', writeInventoryFile!, '--only', 'files', '--json'], {
           logFile,
           signal,
           allowFail: true,
           timeoutMs: 10 * 60_000,
+          env: { NO_COLOR: '1' },
         });
-        let out: { hosts?: number; changed?: number; failed?: string[] } = {};
-        try {
-          out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as typeof out;
-        } catch {
-          /* reported below */
-        }
-        if (r.code !== 0) throw new Error(`vrio write exited with ${r.code}: ${(out.failed ?? []).slice(0, 3).join('; ') || r.stderr.trim().split('\n').pop()}`);
-        if (out.hosts !== hosts) throw new Error(`vrio write covered ${out.hosts} of ${hosts} hosts`);
-        return { changed: out.changed };
+        return checkApplyOutput(r.stdout, r.code, hosts);
       }
       // A real child process, as a user runs it: node start-up is part of the figure,
       // as Python's is part of Ansible's.
@@ -113,7 +110,7 @@ export function vrioDriver(): ToolDriver {
     async close() {},
     settings: () => ({
       vrio: 'facts + plan: `vrio provision plan -i inventory.yaml --json` (node dist/cli/bin.js, a fresh process per run, default forks = all hosts, facts in one SSH round trip per host)',
-      'vrio write': 'the provisioner has no verb that writes arbitrary files, so node dist/bench/vrio-write.js runs the write set on its inventory loader, ssh2 transport and parallel pool: one idempotent shell round trip per host (an apply of the same changes, not a user-facing verb)',
+      'vrio write': '`vrio provision apply -i inventory-write.yaml --only files --json`: the same write set as the inventory\'s files: entries per host (facts with stat + sha256 in one round trip, then one command per changed entry, then facts again to verify; a no-op run is the one facts round trip)',
     }),
   };
 }
@@ -143,6 +140,31 @@ export function checkPlanOutput(stdout: string, code: number | null, hosts: numb
   const planned = countPlannedHosts(events);
   if (planned !== hosts) throw new Error(`vrio provision plan covered ${planned ?? 0} of ${hosts} hosts`);
   return { note: code === 1 ? 'plan reported host errors (expected: the bench kernel has no module support)' : undefined };
+}
+
+/** An apply --only files run counts only when it exited 0 and reported every host. */
+export function checkApplyOutput(stdout: string, code: number | null, hosts: number): RunOutcome {
+  const events = jsonEvents(stdout);
+  const errs = events.filter((e) => e.type === 'host-error').map((e) => `${String(e.host)}: ${String(e.message)}`);
+  if (code !== 0) throw new Error(`vrio provision apply --only files exited with ${code}${errs.length ? `: ${errs.slice(0, 3).join('; ')}` : ''}`);
+  const reported = new Set(events.filter((e) => e.type === 'host').map((e) => String(e.host))).size;
+  if (reported !== hosts) throw new Error(`vrio provision apply covered ${reported} of ${hosts} hosts`);
+  const changed = events.filter((e) => e.type === 'change' && e.status === 'changed').length;
+  return { changed };
+}
+
+function jsonEvents(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((e): e is Record<string, unknown> => e !== undefined);
 }
 
 /** Hosts that got a plan event (their facts were gathered and the plan computed). */

@@ -219,13 +219,24 @@ function issueFromAjv(file: string, e: ErrorObject, locate: Locator): InputIssue
     }
     case 'pattern':
     case 'format':
-      if (!atKey) message = `${JSON.stringify(e.data)} ${message}`;
+      if (!atKey) message = `${shownValue(e.data)} ${message}`;
       break;
   }
   const schemaHint = ps?.['x-hint'];
   if (!hint && typeof schemaHint === 'string') hint = schemaHint;
   const pos = locate(pointer, atKey);
   return { file, pointer, line: pos?.line, column: pos?.column, rule: e.keyword, message, hint };
+}
+
+/**
+ * A value as quoted in an error message. Never key material (a private key
+ * pasted where a path belongs would otherwise be printed, and land in CI logs),
+ * and never pages of text.
+ */
+export function shownValue(v: unknown): string {
+  if (typeof v === 'string' && (/PRIVATE KEY/.test(v) || /^[A-Za-z0-9+/=\s]{64,}$/.test(v))) return '(a value that looks like private key material, not shown)';
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 120 ? `${s.slice(0, 100)}... (${s.length} characters)` : s;
 }
 
 function getAt(v: unknown): unknown {

@@ -50,6 +50,11 @@ export function inventoryFromDocument(doc: ParsedDocument, opts: LoadOptions = {
 
 type Report = (pointer: string, rule: string, message: string, hint?: string) => void;
 
+/** Key material or other text where a file path belongs (after ${NAME} substitution). */
+function notAPath(v: string): boolean {
+  return /[\u0000-\u001f]/.test(v) || /PRIVATE KEY/.test(v) || v.length > 4096;
+}
+
 function asParam(v: Scalar): string {
   // /sys/module/*/parameters shows bools as Y/N.
   if (typeof v === 'boolean') return v ? 'Y' : 'N';
@@ -114,7 +119,12 @@ export function resolveInventory(raw: RawInventory, file: string, env: NodeJS.Pr
       agent = env.SSH_AUTH_SOCK;
       if (!agent) report(c.agent.pointer, 'agent-available', 'agent: true but SSH_AUTH_SOCK is not set', 'start ssh-agent, or use identityFile');
     } else if (typeof a === 'string') agent = path(str('agent')!);
-    const identity = str('identityFile');
+    let identity = str('identityFile');
+    if (identity !== undefined && notAPath(identity)) {
+      // The value itself is never shown: typically a CI secret variable holding the key.
+      report(c.identityFile.pointer, 'identity-file-path', `identityFile resolves to ${/PRIVATE KEY/.test(identity) ? 'a private key itself' : 'text that is not a file path'}, not to the path of a key file (value not shown)`, 'write the key to a file (mode 0600) and give its path, e.g. identityFile: ~/.ssh/id_ed25519');
+      identity = undefined;
+    }
     if (!identity && !agent && env.SSH_AUTH_SOCK && a !== false) agent = env.SSH_AUTH_SOCK;
     const pins = h.hostKey === undefined ? [] : Array.isArray(h.hostKey) ? h.hostKey : [h.hostKey];
     const addressPtr = pointerOf([kindOf(role), name, 'address']);

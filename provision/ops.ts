@@ -48,6 +48,8 @@ export interface Change {
   recover?: string[];
   /** For --diff: before -> after of the thing changed. */
   diff?: { path: string; before: string | null; after: string | null };
+  /** May run in one remote command with its batchable neighbours (provision/batch.ts). */
+  batch?: boolean;
 }
 
 export interface HostPlan {

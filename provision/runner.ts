@@ -9,6 +9,7 @@ import type { Host, Inventory } from './inventory-types.js';
 import { limitHosts } from './inventory.js';
 import { guestDeviceProblems, moduleNames, planDevices, planDeviceTeardown, planHostTeardown, type Change, type GuestView, type HostPlan } from './ops.js';
 import { planHost, type Scope } from './ops/files.js';
+import { batchArgv, batches, batchStatuses } from './batch.js';
 import { projectFacts } from './project.js';
 import { silentReporter, type Reporter } from './reporter.js';
 import { exitCodeFor, newHostResult, type HostResult, type RunResult, type Verb } from './results.js';
@@ -146,6 +147,13 @@ export class Run {
     const s = await this.session(h);
     if (!s) return false;
     const r = this.result(h);
+    // Leading batchable changes (files) go in as few round trips as possible.
+    const firstOther = changes.findIndex((c) => !c.batch);
+    const lead = changes.slice(0, firstOther < 0 ? changes.length : firstOther);
+    if (lead.length > 1) {
+      for (const b of batches(lead)) if (!(await this.executeBatch(h, s, b, changes))) return false;
+      changes = changes.slice(lead.length);
+    }
     for (const c of changes) {
       if (this.opts.signal?.aborted) {
         this.fail(h, 'interrupted');
@@ -180,6 +188,43 @@ export class Run {
         this.transportFailure(h, e);
         return false;
       }
+    }
+    return true;
+  }
+
+  /** Run a batch in one remote command; per-change results as if run one by one. */
+  private async executeBatch(h: Host, s: Session, batch: Change[], all: Change[]): Promise<boolean> {
+    const r = this.result(h);
+    if (this.opts.signal?.aborted) {
+      this.fail(h, 'interrupted');
+      return false;
+    }
+    let res;
+    try {
+      res = await this.timed(h, s.exec(batchArgv(batch)));
+    } catch (e) {
+      this.transportFailure(h, e);
+      return false;
+    }
+    const rc = batchStatuses(res.stdout);
+    const each = Math.round(res.durationMs / batch.length);
+    for (const [i, c] of batch.entries()) {
+      const code = rc.get(i);
+      if (code === 0) {
+        r.changed++;
+        r.changes.push({ change: c, status: 'changed', durationMs: each, code: 0, recovered: false });
+        this.rep.change(h.name, c, 'changed', each);
+        continue;
+      }
+      const why = res.timedOut ? `timed out after ${h.connection.commandTimeoutMs / 1000}s` : code === undefined ? `not run (batch exit ${res.code ?? res.signal}): ${tail(res.stderr) || '(no output)'}` : `exit ${code}: ${tail(res.stderr) || '(no output)'}`;
+      r.changes.push({ change: c, status: 'failed', durationMs: each, code: code ?? res.code, stderr: res.stderr });
+      this.rep.change(h.name, c, 'failed', each, why);
+      this.fail(h, `${c.summary}: ${why}`);
+      for (const rest of all.slice(all.indexOf(c) + 1)) {
+        r.skipped++;
+        r.changes.push({ change: rest, status: 'skipped', durationMs: 0 });
+      }
+      return false;
     }
     return true;
   }

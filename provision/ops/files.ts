@@ -35,6 +35,8 @@ const change = (host: Host, kind: Change['kind'], summary: string, argv: string[
   data: { kind, ...data },
   argv,
   diff,
+  // Independent of each other and without recovery: one remote command for all.
+  batch: true,
 });
 
 function describe(f: FileFact | undefined): string | null {

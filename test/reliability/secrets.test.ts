@@ -20,33 +20,12 @@ import { after, before, describe, it } from 'node:test';
 import { tempDir, vrio, type CliResult } from '../support/cli.js';
 import { startFakeKernelHost, type FakeKernelHost } from '../support/fake-kernel.js';
 import { printFigures } from '../support/figures.js';
+import { findLeaks, keyNeedles } from '../support/secrets-scan.js';
 import { makeClientKey, netnsSupport, sshdSupport } from '../support/sshd.js';
 
 const skip = !sshdSupport().ok ? sshdSupport().reason : !netnsSupport().ok ? netnsSupport().reason : false;
 
 const MODULES = ['vt_eth', 'vt_gen'];
-
-/** The needles: every line of a private key's body (base64), and its PEM armour. */
-export function keyNeedles(privateKeyPem: string): string[] {
-  const lines = privateKeyPem.split('\n').map((l) => l.trim());
-  return [...new Set([...lines.filter((l) => /^[A-Za-z0-9+/=]{16,}$/.test(l)), 'PRIVATE KEY-----'])];
-}
-
-export interface Leak {
-  where: string;
-  needle: string;
-}
-
-/** Every (place, secret) pair where a secret occurs in the captured text. */
-export function findLeaks(captured: Map<string, string>, secrets: Map<string, string[]>): Leak[] {
-  const out: Leak[] = [];
-  for (const [where, text] of captured)
-    for (const [what, needles] of secrets) {
-      const hit = needles.find((n) => text.includes(n));
-      if (hit) out.push({ where, needle: `${what} (${hit.slice(0, 12)}...)` });
-    }
-  return out;
-}
 
 /** Every regular file below dir, as text (binary files are searched too: secrets are ASCII). */
 function filesBelow(dir: string): [string, string][] {

@@ -1,6 +1,7 @@
 // The `vrio` entry point: finds the verb, parses options, runs it, maps errors
 // to exit codes. Nothing here knows how a verb does its work.
 import { readFileSync } from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import { parseArgs } from 'node:util';
 import { ExitCode, exitCodeOf, InputError, UsageError, VrioError } from '../lib/errors.js';
 import { Logger, setLogger } from '../lib/log.js';
@@ -176,6 +177,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
 
   const ac = new AbortController();
+  // Every host's SSH connection and command listens to this one signal: at 50
+  // hosts Node warned "MaxListenersExceededWarning ... 11 abort listeners".
+  setMaxListeners(0, ac.signal);
   const onSignal = (sig: NodeJS.Signals) => {
     if (ac.signal.aborted) process.exit(ExitCode.INTERRUPTED);
     logger.warn(`${sig} received: stopping (again to force)`);

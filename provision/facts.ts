@@ -139,14 +139,14 @@ for f in /sys/class/vrio/blk/bdev* /sys/class/vrio/net/ndev* /sys/class/vrio/cor
   echo "@vrio \${f#/sys/class/vrio/}"; cat "$f"; echo; echo "@end"
 done
 if [ -f "$state" ]; then echo "@saved"; cat "$state"; echo; echo "@end"; fi
-# Inventory files: one path per line (the schema forbids control characters).
-[ -z "$files" ] || printf '%s\\n' "$files" | while IFS= read -r p; do
-  if [ -L "$p" ]; then echo "@file link 0 - $p"
-  elif [ -d "$p" ]; then echo "@file directory $(stat -c %a -- "$p") - $p"
-  elif [ -f "$p" ]; then h=$(sha256sum < "$p" 2>/dev/null); echo "@file file $(stat -c %a -- "$p") \${h%% *}- $p"
-  elif [ -e "$p" ]; then echo "@file other $(stat -c %a -- "$p") - $p"
-  else echo "@file missing 0 - $p"; fi
-done
+# Inventory files, one path per line (the schema forbids control characters):
+# ONE stat and ONE sha256sum for all of them (missing paths just print nothing).
+if [ -n "$files" ]; then
+  set -f; ifs=$IFS; IFS='
+'; set -- $files; IFS=$ifs; set +f
+  echo "@files"; stat -c '%a %F|%n' -- "$@" 2>/dev/null; echo "@end"
+  echo "@hashes"; sha256sum -- "$@" 2>/dev/null; echo "@end"
+fi
 echo "@done"
 `;
 
@@ -254,15 +254,25 @@ export function parseFacts(out: string): Facts {
       case '@sysctl':
         f.sysctls[w[0]] = w.slice(1).join(' ');
         break;
-      case '@file': {
-        // @file TYPE MODE HASH- PATH (the path may hold spaces: the rest of the line).
-        const [type, mode, hash] = w;
-        const h = (hash ?? '').replace(/-$/, '');
-        (f.files ??= {})[w.slice(3).join(' ')] = {
-          type: (['file', 'directory', 'link', 'other'].includes(type) ? type : 'missing') as FileFact['type'],
-          mode: parseInt(mode ?? '0', 8) || 0,
-          ...(type === 'file' ? { sha256: /^[0-9a-f]{64}$/.test(h) ? h : undefined } : {}),
-        };
+      case '@files':
+      case '@hashes': {
+        const body: string[] = [];
+        while (++i < lines.length && lines[i] !== '@end') body.push(lines[i]);
+        const files = (f.files ??= {});
+        for (const l of body) {
+          if (tag === '@hashes') {
+            // "<sha256>  <path>"; a link's target is hashed too, but a link stays a link.
+            const m = /^([0-9a-f]{64}) [ *](.*)$/.exec(l);
+            if (m && files[m[2]]?.type === 'file') files[m[2]].sha256 = m[1];
+            continue;
+          }
+          // "<mode> <type words>|<path>"
+          const m = /^([0-7]+) ([^|]*)\|(.*)$/.exec(l);
+          if (!m) continue;
+          const t = m[2];
+          const type: FileFact['type'] = /^regular( empty)? file$/.test(t) ? 'file' : t === 'directory' ? 'directory' : t === 'symbolic link' ? 'link' : 'other';
+          files[m[3]] = { type, mode: parseInt(m[1], 8) };
+        }
         break;
       }
       case '@vrio':

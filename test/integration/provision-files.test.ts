@@ -13,6 +13,8 @@ import { dataPath } from '../../lib/paths.js';
 import { sshdSupport, startSshd, type SshdInstance } from '../support/sshd.js';
 
 const skip = sshdSupport().ok ? false : sshdSupport().reason;
+// Bytes no command line carries as text: NUL, invalid UTF-8.
+const BLOB = Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x00, 0xff, 0xfe, 0x0a, 0x00, 0x27]);
 
 describe('provision files against real sshd hosts', { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'vrio-files-test-'));
@@ -21,11 +23,13 @@ describe('provision files against real sshd hosts', { skip }, () => {
   let inv: string;
   const write = (extraA = '') => {
     writeFileSync(join(dir, 'issue.txt'), 'from a source file\n');
+    writeFileSync(join(dir, 'blob.bin'), BLOB);
     const files = (root: string) => [
       `      - { path: ${root}/etc/vrio, type: directory }`,
       `      - { path: ${root}/etc/vrio/modules.conf, content: "vrio_eth l2_packet_size=8100\\n", mode: "0600" }`,
       `      - { path: ${root}/etc/issue, source: issue.txt, mode: "0640" }`,
       `      - { path: ${root}/old, state: absent }`,
+      `      - { path: ${root}/bin/blob, source: blob.bin, mode: "0755" }`,
     ];
     const hostYaml = (name: string, s: SshdInstance, root: string, extra = '') =>
       [`  ${name}:`, `    address: ${s.host}`, `    connection: { port: ${s.port}, identityFile: ${s.identityFile} }`, `    hostKey: "${s.hostKeyFingerprint}"`, '    l2: { interface: lo }', '    modules: [ { name: vrio_test } ]', '    files:', ...files(root), extra].filter(Boolean).join('\n');
@@ -59,9 +63,11 @@ describe('provision files against real sshd hosts', { skip }, () => {
       assert.equal(mode(join(root, 'etc/vrio')), '755');
       assert.equal(readFileSync(join(root, 'etc/issue'), 'utf8'), 'from a source file\n');
       assert.equal(mode(join(root, 'etc/issue')), '640');
+      assert.deepEqual(readFileSync(join(root, 'bin/blob')), BLOB, 'binary content arrives byte for byte');
+      assert.equal(mode(join(root, 'bin/blob')), '755');
     }
     assert.ok(!existsSync(join(roots.a, 'old')), 'state: absent removed the file');
-    assert.equal(changed(r.events).length, 7, '3 entries per host + one removal on a');
+    assert.equal(changed(r.events).length, 9, '4 entries per host + one removal on a');
   });
 
   it('a second apply changes nothing', () => {

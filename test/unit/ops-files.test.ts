@@ -35,8 +35,9 @@ describe('files operation', () => {
     const w = p.changes[1];
     assert.equal(w.data.sha256, sha('vrio_eth\n'));
     assert.equal(w.data.mode, '0600');
-    assert.equal(w.argv.at(-1), Buffer.from('vrio_eth\n').toString('base64'), 'content travels base64-encoded');
-    assert.deepEqual(w.argv.slice(-3, -1), ['/etc/vrio/modules.conf', '0600']);
+    assert.deepEqual(w.argv.slice(-5), ['/etc/vrio/modules.conf', '0600', 'vrio_eth\n', '', '0177'], 'text travels as is; umask 0177 creates it 0600');
+    const bin = planFiles(host([{ path: '/bin/x', content: 'a\u0000b', mode: '0755' }]), factsWith({})).changes[0];
+    assert.deepEqual(bin.argv.slice(-3), [Buffer.from('a\0b').toString('base64'), 'b64', ''], 'a NUL byte goes base64; 0755 needs a chmod');
     assert.match(w.summary, /create \/etc\/vrio\/modules.conf \(9 bytes, 0600\)/);
   });
 
@@ -54,6 +55,7 @@ describe('files operation', () => {
     assert.match(p1.changes[0].summary, /^rewrite /);
     const p2 = planFiles(host(), factsWith({ '/etc/vrio': { type: 'directory', mode: 0o700 }, '/etc/vrio/modules.conf': { ...good, mode: 0o644 } }));
     assert.deepEqual(p2.changes.map((c) => [c.kind, c.argv.join(' ')]), [['file-mode', 'chmod 0755 -- /etc/vrio'], ['file-mode', 'chmod 0600 -- /etc/vrio/modules.conf']]);
+    assert.deepEqual(planFiles(host(), factsWith({})).changes[0].argv, ['mkdir', '-p', '-m', '0755', '--', '/etc/vrio']);
     assert.deepEqual(p2.changes[1].diff, { path: '/etc/vrio/modules.conf', before: `file 0644 sha256:${sha('vrio_eth\n').slice(0, 12)}`, after: `file 0600 sha256:${sha('vrio_eth\n').slice(0, 12)}` });
   });
 
@@ -83,13 +85,16 @@ describe('files operation', () => {
   });
 
   it('reads @file lines from the facts script (paths with spaces, unreadable files)', () => {
-    const f = parseFacts(['@file file 644 ' + sha('a') + '- /etc/a b.conf', '@file directory 755 - /etc/vrio', '@file file 600 - /root/secret', '@file missing 0 - /nope', '@done'].join('\n'));
+    const f = parseFacts(
+      ['@files', '644 regular file|/etc/a b.conf', '755 directory|/etc/vrio', '600 regular empty file|/root/secret', '777 symbolic link|/etc/l', '@end', '@hashes', `${sha('a')}  /etc/a b.conf`, `${sha('t')}  /etc/l`, '@end', '@done'].join('\n'),
+    );
     assert.deepEqual(f.files, {
       '/etc/a b.conf': { type: 'file', mode: 0o644, sha256: sha('a') },
       '/etc/vrio': { type: 'directory', mode: 0o755 },
-      '/root/secret': { type: 'file', mode: 0o600, sha256: undefined },
-      '/nope': { type: 'missing', mode: 0 },
+      '/root/secret': { type: 'file', mode: 0o600 },
+      '/etc/l': { type: 'link', mode: 0o777 },
     });
+    assert.equal(planFiles(host([{ path: '/nope', content: 'x' }]), f).changes[0].kind, 'file-write', 'a path stat did not list is missing');
   });
 });
 

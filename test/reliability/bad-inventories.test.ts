@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InputError } from '../../lib/errors.js';
 import { loadInventory } from '../../provision/index.js';
+import { printFigures } from '../support/figures.js';
 import { leaves, objects, rng, setAt, shellNasties, structuralCases, toYaml, wrongTypeFor, type BadCase, type Json } from '../support/bad-inputs.js';
 import { tempDir, vrio } from '../support/cli.js';
 import { sshdSupport, startSshd, type SshdInstance } from '../support/sshd.js';
@@ -119,7 +120,7 @@ describe(`generated invalid inventories against real sshd hosts (seed ${SEED})`,
     all = cases();
   });
   after(async () => {
-    process.stdout.write(`# bad inventories: ${stats.tried} tried, ${stats.rejected} rejected, ${stats.precise} precise, ${stats.connections} SSH connections opened for them\n`);
+    printFigures('bad inventories', { 'cases tried': stats.tried, 'rejected as bad input': stats.rejected, 'with exact pointer and position': stats.precise, 'SSH connections opened for them': stats.connections });
     await Promise.all(hosts.map((h) => h.stop()));
     tmp.cleanup();
   });

@@ -9,6 +9,7 @@ import { loadManifest } from '../../builder/manifest.js';
 import { InputError } from '../../lib/errors.js';
 import { leaves, objects, rng, setAt, shellNasties, structuralCases, toYaml, wrongTypeFor, type BadCase, type Json } from '../support/bad-inputs.js';
 import { tempDir, vrio } from '../support/cli.js';
+import { printFigures } from '../support/figures.js';
 
 const SEED = 20261125;
 const tmp = tempDir('vrio-badman-');
@@ -104,7 +105,7 @@ const all = cases();
 describe(`generated invalid manifests (seed ${SEED})`, () => {
   const stats = { tried: 0, rejected: 0, precise: 0 };
   after(() => {
-    process.stdout.write(`# bad manifests: ${stats.tried} tried, ${stats.rejected} rejected, ${stats.precise} with the exact pointer and a position\n`);
+    printFigures('bad manifests', { 'cases tried': stats.tried, 'rejected as bad input': stats.rejected, 'with exact pointer and position': stats.precise });
   });
 
   it('generates at least 300 distinct cases', () => {

@@ -24,6 +24,8 @@ const sym = (c: Change): string =>
 
 /** One line per host; `modules` are the ones the inventory wants (so test modules show too). */
 export function factsSummary(f: Facts, modules: string[] = []): string {
+  // --only files reads nothing but the inventory's paths.
+  if (!f.kernel && f.files) return `${Object.keys(f.files).length} of the inventory's paths exist`;
   const loaded = Object.keys(f.modules).filter((m) => m.startsWith('vrio_') || modules.includes(m));
   return `kernel ${f.kernel}, ${formatBytes(f.memAvailableKiB * 1024)} available, modules: ${loaded.length ? loaded.join(' ') : 'none'}, vRIO devices: ${f.vrio.blk.length} blk ${f.vrio.net.length} net`;
 }

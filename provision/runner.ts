@@ -124,7 +124,7 @@ export class Run {
   async facts(h: Host, quiet = false): Promise<Facts | undefined> {
     const s = await this.session(h);
     if (!s) return undefined;
-    const q = factsQueryFor(moduleNames(h), [h.l2.interface], h.files.map((x) => x.path));
+    const q = factsQueryFor(moduleNames(h), [h.l2.interface], h.files.map((x) => x.path), this.opts.only === 'files');
     try {
       const r = await this.timed(h, s.exec(factsCommand(q)));
       if (r.timedOut) {

@@ -177,6 +177,18 @@ describe('secrets never leave a provisioning run', { skip }, () => {
     const inline = cli('key inline', ['-v', 'inventory', 'check', write('inline.yaml', inventory(`identityFile: ${pasted}`))]);
     assert.equal(inline.code, 2);
     assert.match(inline.stderr, /\/connection\/identityFile: \(a value that looks like private key material, not shown\)/);
+    // A private key given where the image wants a public one.
+    for (const json of [[], ['--json']]) {
+      const img = cli(`private key as --ssh-key ${json.join('')}`, [...json, 'image', '--ssh-key', plainKey, '--output-dir', join(work, 'out'), '--cache-dir', join(work, 'cache')]);
+      assert.equal(img.code, 2, 'refused before building');
+      assert.match(img.stderr + img.stdout, /not an OpenSSH public key line/);
+    }
+    // An Ansible inventory with passwords: import drops them, says so, and writes none.
+    const ini = join(keys, 'ansible.ini');
+    writeFileSync(ini, `[iohyps]\nio1 ansible_host=10.0.0.1 ansible_password=${passphrase} ansible_become_pass=${token} vrio_interface=eth1\n`);
+    const imp = cli('inventory import', ['-v', 'inventory', 'import', ini, '-o', join(work, 'imported.yaml')]);
+    assert.match(imp.stderr, /dropped ansible_password: inventories hold no secrets/);
+    cli('inventory import --json', ['--json', 'inventory', 'import', ini]);
     // Inline inventories are the user's own file: only what the TOOL writes counts.
     for (const f of ['inline.yaml']) captured.delete(`file ${join(work, f)}`);
   });

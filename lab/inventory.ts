@@ -11,6 +11,8 @@ export interface InventoryInput {
   mtu: number;
   /** CI images: the test module that stands in for the vRIO modules. */
   testModule: string;
+  /** vrio_gblk initial_request_timeout in microseconds (default 1 s: the VMs run under TCG). */
+  blkRequestTimeoutUs?: number;
 }
 
 export function labInventory(plan: PlannedVm[], vms: LabVm[], o: InventoryInput): Record<string, unknown> {
@@ -35,7 +37,10 @@ export function labInventory(plan: PlannedVm[], vms: LabVm[], o: InventoryInput)
       const devices: unknown[] = [];
       if (p.blk) devices.push({ type: 'blk', name: p.blk.name, backing: p.blk.backing });
       if (p.net) devices.push({ type: 'net', lower: p.net.lower, mac: p.net.vnicMac, macvtap: p.net.macvtap });
-      guests[p.name] = { ...common(p), iohyp: 'iohyp1', l2: { interface: l2.iface, mac: l2.mac, ip: l2.ip, segment: 'lab' }, ...(devices.length ? { devices } : {}) };
+      // The front end resends a block request after 200 ms (upstream default, tuned for
+      // hardware); under TCG an mkfs burst takes longer and requests were dropped after 5 tries.
+      const params = o.kernel === 'vrio' ? { params: { vrio_gblk: { initial_request_timeout: o.blkRequestTimeoutUs ?? 1_000_000 } } } : {};
+      guests[p.name] = { ...common(p), iohyp: 'iohyp1', l2: { interface: l2.iface, mac: l2.mac, ip: l2.ip, segment: 'lab' }, ...params, ...(devices.length ? { devices } : {}) };
     }
   }
   return {

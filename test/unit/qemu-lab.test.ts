@@ -74,6 +74,7 @@ describe('lab topology and inventory', () => {
       } else {
         assert.deepEqual(g1.devices.map((d) => d.type), ['blk', 'net']);
         assert.ok(g1.modules.some((m) => m.name === 'vrio_gen' && m.params.g_cpu_affinity === '1'), 'guest front end gets g_cpu_affinity=1');
+        assert.ok(g1.modules.some((m) => m.name === 'vrio_gblk' && m.params.initial_request_timeout === '1000000'), 'under TCG the block front end waits 1 s before resending');
         const io = inv.hosts.find((h) => h.name === 'iohyp1')!;
         assert.ok(io.modules.some((m) => m.name === 'vrio_gen' && m.params.h_cpu_affinity === '1'), 'IOhyp back end gets h_cpu_affinity=1');
       }

@@ -4,7 +4,7 @@
 //   guest7  changed key   (its host key was regenerated after it was pinned)
 //   guest8  dies mid-apply (sshd and the in-flight command SIGKILLed once the
 //                          host is observed running its 5th change)
-//   guest9  slow          (its NIC's egress is shaped to 32 kbit/s by tc tbf;
+//   guest9  slow          (its NIC's egress is shaped to 8 kbit/s by tc tbf;
 //                          a slow sshd ForceCommand where tbf is missing)
 // and six healthy ones (iohyp1, guest1..guest5). What a user relies on: the
 // healthy and the slow hosts converge, the recap says exactly what happened to
@@ -140,10 +140,11 @@ describe('failure matrix: 10 real sshd hosts, 4 failing at once', { skip }, () =
 
   before(async () => {
     ghostNs = await createNetns();
-    // A slow link: guest9's answers leave at 32 kbit/s (a real qdisc, no sleeps);
-    // the burst exceeds the vMTU apply sets, so no frame is ever too big for it.
+    // A slow link: guest9's answers leave at 8 kbit/s (a real qdisc, no sleeps);
+    // a 2 KB burst holds any frame the host sends us (our side's MTU 1500 caps
+    // the TCP segments, whatever vMTU apply sets on the host's NIC).
     // A kernel without tbf gets a slow server instead (each command answers late).
-    const tbf = ['root', 'tbf', 'rate', '32kbit', 'burst', '10kb', 'limit', '1mb'];
+    const tbf = ['root', 'tbf', 'rate', '8kbit', 'burst', '2kb', 'limit', '1mb'];
     try {
       // VRIO_TEST_SLOW_SERVER=1 exercises the fallback where tbf exists.
       if (process.env.VRIO_TEST_SLOW_SERVER) throw new Error('slow server asked for');

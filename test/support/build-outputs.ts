@@ -29,18 +29,26 @@ function readAt(p: string, offset: number, len: number): Buffer {
 }
 
 /**
- * Why an ELF64 file is not whole, or undefined when it is: the section header
+ * Why an ELF file is not whole, or undefined when it is: the section header
  * table sits at the end of a relocatable/.ko file, so a truncated one points
- * past its end.
+ * past its end. (ELF32 too: the kernel's 16-bit boot code is built as such.)
  */
 export function elfProblem(p: string): string | undefined {
   const size = statSync(p).size;
-  if (size < 64) return `${size} bytes: shorter than an ELF header`;
+  if (size < 52) return `${size} bytes: shorter than an ELF header`;
   const h = readAt(p, 0, 64);
   if (h.readUInt32BE(0) !== 0x7f454c46) return 'no ELF magic';
-  if (h[4] !== 2) return 'not ELF64';
-  const shoff = Number(h.readBigUInt64LE(0x28));
-  const end = shoff + h.readUInt16LE(0x3a) * h.readUInt16LE(0x3c);
+  if (h[5] !== 1) return 'not little-endian ELF';
+  let shoff: number;
+  let entsize: number;
+  let count: number;
+  if (h[4] === 2) {
+    if (size < 64) return `${size} bytes: shorter than an ELF64 header`;
+    [shoff, entsize, count] = [Number(h.readBigUInt64LE(0x28)), h.readUInt16LE(0x3a), h.readUInt16LE(0x3c)];
+  } else if (h[4] === 1) {
+    [shoff, entsize, count] = [h.readUInt32LE(0x20), h.readUInt16LE(0x2e), h.readUInt16LE(0x30)];
+  } else return `unknown ELF class ${h[4]}`;
+  const end = shoff + entsize * count;
   if (end > size) return `section headers end at ${end}, past the file's ${size} bytes (truncated)`;
   return undefined;
 }

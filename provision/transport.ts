@@ -82,6 +82,18 @@ function classify(e: Error & { level?: string; code?: string }, ep: Endpoint): T
   return new TransportError('unreachable', `SSH to ${where} failed: ${e.message}`);
 }
 
+/** ssh2 refuses the identity file before connecting: say which file and what to do (the inventory holds no passphrases). */
+function keyFileError(e: Error, ep: Endpoint): TransportError | undefined {
+  if (!ep.identityFile || !/privateKey/.test(e.message)) return undefined;
+  if (/passphrase/i.test(e.message))
+    return new TransportError('config', `identity file ${ep.identityFile} is passphrase-protected, and inventories hold no passphrases`, {
+      hint: `load it into an agent once (ssh-add ${ep.identityFile}) and set connection.agent: true (or leave identityFile out)`,
+    });
+  return new TransportError('config', `identity file ${ep.identityFile} is not a private key ssh2 can use (${e.message.replace(/^Cannot parse privateKey: /, '')})`, {
+    hint: 'connection.identityFile names the PRIVATE key file (e.g. ~/.ssh/id_ed25519, not the .pub)',
+  });
+}
+
 function connectOnce(ep: Endpoint, opts: ConnectOptions, sock?: NodeJS.ReadableStream): Promise<{ client: Client; verdict: HostKeyVerdict }> {
   return new Promise((resolve, reject) => {
     const client = new Client();
@@ -146,7 +158,7 @@ function connectOnce(ep: Endpoint, opts: ConnectOptions, sock?: NodeJS.ReadableS
     try {
       client.connect(cfg);
     } catch (e) {
-      fail(new TransportError('config', `cannot connect to ${ep.address}:${ep.port}: ${(e as Error).message}`));
+      fail(keyFileError(e as Error, ep) ?? new TransportError('config', `cannot connect to ${ep.address}:${ep.port}: ${(e as Error).message}`));
     }
   });
 }

@@ -160,12 +160,14 @@ describe('secrets never leave a provisioning run', { skip }, () => {
     // The passphrase-protected key with no agent: the inventory has no place for a passphrase.
     const enc = cli('encrypted key, no agent', ['provision', 'plan', '-i', write('enc.yaml', inventory(`identityFile: ${encKey}, agent: false`))]);
     assert.notEqual(enc.code, 0);
-    assert.match(enc.stderr + enc.stdout, /passphrase|encrypted/i);
+    assert.match(enc.stderr, /identity file \S+id_enc is passphrase-protected, and inventories hold no passphrases/);
+    assert.match(enc.stderr, /hint: load it into an agent once \(ssh-add \S+id_enc\) and set connection\.agent: true/);
     // A "key" file that holds a token instead.
     const tokenFile = join(keys, 'token.txt');
     writeFileSync(tokenFile, `${token}\n`);
     const notKey = cli('token file as key', ['--json', 'provision', 'plan', '-i', write('tokenkey.yaml', inventory(`identityFile: ${tokenFile}`))]);
     assert.notEqual(notKey.code, 0);
+    assert.match(notKey.stdout, /identity file \S+token\.txt is not a private key ssh2 can use/);
     // The key's content in the variable the inventory names as its path.
     const viaEnv = cli('key content in ${VAR}', ['provision', 'plan', '-i', write('envkey.yaml', inventory('identityFile: "${VRIO_SSH_KEY}"'))], { VRIO_SSH_KEY: readFileSync(plainKey, 'utf8') });
     assert.equal(viaEnv.code, 2, 'bad input: nothing runs');

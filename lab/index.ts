@@ -80,12 +80,12 @@ async function stopProcesses(s: LabState): Promise<number> {
   return n;
 }
 
-function startHub(s: LabState, segment: string, port: number, members: number[]): LabHub {
+function startHub(s: LabState, segment: string, port: number, members: number[], pad: boolean): LabHub {
   const logFile = join(s.dir, `hub-${segment}.log`);
   const out = openSync(logFile, 'w');
   let child;
   try {
-    child = spawn(process.execPath, [hubBin(), '--port', String(port), ...members.flatMap((m) => ['--member', String(m)]), '--tag', s.dir], {
+    child = spawn(process.execPath, [hubBin(), '--port', String(port), ...members.flatMap((m) => ['--member', String(m)]), ...(pad ? [] : ['--no-pad']), '--tag', s.dir], {
       detached: true,
       stdio: ['ignore', out, out],
     });
@@ -151,7 +151,8 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
     const nicPorts = plan.map((p) => p.nics.map(() => udp[k++]));
     for (const seg of segments) {
       const members = plan.flatMap((p, i) => p.nics.flatMap((n, j) => (n.segment === seg ? [nicPorts[i][j]] : [])));
-      state.hubs.push(startHub(state, seg, hubPort.get(seg)!, members));
+      // The fix checks need the peer's short frames to arrive unpadded (the upstream guest crash).
+      state.hubs.push(startHub(state, seg, hubPort.get(seg)!, members, !fixes));
     }
     writeState(state);
     log().step(`booting ${plan.map((p) => p.name).join(', ')} (${accel.accel.toUpperCase()})`);

@@ -119,6 +119,23 @@ describe('L2 hub on loopback', () => {
       await hub.close();
     }
   });
+
+  test('with padding off (the fix checks), a 42-byte frame arrives as 42 bytes', async () => {
+    const [hp, a, b] = await freeUdpPorts(3);
+    const hub = await startHub(hp, [a, b], { pad: false });
+    const [sa, sb] = await Promise.all([sock(a), sock(b)]);
+    try {
+      const arp = randomBytes(42);
+      sa.send(arp, hp, '127.0.0.1');
+      await settle();
+      assert.equal(sb.got.length, 1);
+      assert.ok(sb.got[0].equals(arp));
+      assert.equal(hub.stats.padded, 0);
+    } finally {
+      for (const s of [sa, sb]) s.close();
+      await hub.close();
+    }
+  });
 });
 
 describe('vRIO data checks', () => {

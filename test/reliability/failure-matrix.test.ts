@@ -279,6 +279,9 @@ describe('failure matrix: 10 real sshd hosts, 4 failing at once', { skip }, () =
   });
 
   it('teardown after a full and after a partial apply removes exactly what exists', async () => {
+    // The slow link has made its point (apply runs); it recovers so the teardown runs stay cheap.
+    const slow = hosts.get(SLOW)!;
+    if (shaper === 'tbf') execFileSync('tc', ['-n', slow.ns.name, 'qdisc', 'del', 'dev', slow.ns.interface!, 'root']);
     stats.runs++;
     const full = vrio(['--json', 'provision', 'teardown', '-i', inv], { timeoutMs: 300_000 });
     assert.equal(full.code, 4, 'the ghost is unreachable, nothing failed');
@@ -316,5 +319,40 @@ describe('failure matrix: 10 real sshd hosts, 4 failing at once', { skip }, () =
       'changed forget the recorded settings (/run/vrio-provision/state)',
     ]);
     for (const n of LIVE) assertPristine(n);
+  });
+
+  it('a host killed mid-teardown: the rerun finishes it, a third teardown changes nothing', async () => {
+    const conv = apply(['--limit', `!${GHOST}`]);
+    assert.equal(conv.code, 0, conv.stderr);
+    for (const n of LIVE) assertConverged(n);
+    // guest8 dies while unloading its 2nd module (vt_blk is already gone).
+    const doomed = hosts.get(DOOMED)!;
+    doomed.hold('vt_gen', 'rmmod');
+    stats.runs++;
+    const run = vrioSpawn(['--json', 'provision', 'teardown', '-i', inv]);
+    let i = 0;
+    while (!doomed.held('vt_gen', 'rmmod') && i++ < 600) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(doomed.held('vt_gen', 'rmmod'));
+    doomed.crash();
+    const td = await run.done;
+    doomed.release('vt_gen', 'rmmod');
+    assert.equal(td.code, 4, 'unreachable hosts, nothing failed');
+    const want: Partial<Record<Name, Expect>> = { [GHOST]: exp('unreachable', 0, 0, 0, 1), [DOOMED]: exp('unreachable', 1, 1, 0, 1) };
+    for (const n of LIVE) if (n !== DOOMED) want[n] = exp('changed', 2, 6);
+    assertHosts(td, want);
+    assert.deepEqual(Object.keys(doomed.modules()), ['vt_eth', 'vt_gen'], 'guest8 kept what was not unloaded yet');
+    assert.notEqual(doomed.stateFile(), null, 'and its record of the original settings');
+
+    await doomed.sshd.restart();
+    stats.runs++;
+    const again = vrio(['provision', 'teardown', '-i', inv, '--limit', `!${GHOST}`], { timeoutMs: 300_000 });
+    assert.equal(again.code, 0, again.stderr);
+    recapLine(again.stdout, DOOMED, exp('changed', 2, 5));
+    for (const n of LIVE) if (n !== DOOMED) recapLine(again.stdout, n, exp('ok', 1, 0));
+    for (const n of LIVE) assertPristine(n);
+    stats.runs++;
+    const third = vrio(['provision', 'teardown', '-i', inv, '--limit', `!${GHOST}`], { timeoutMs: 300_000 });
+    assert.equal(third.code, 0);
+    assert.match(third.stdout, /no changes: every host already is torn down/);
   });
 });

@@ -16,13 +16,15 @@
 // sshd kill/restart like a real kernel's would, and the test reads it directly
 // (host-side verification that never goes through our SSH client).
 //
-// Faults: hold(module) makes the next `modprobe module` announce itself
-// (held(module) turns true) and wait until release() — so a test can kill sshd
-// while a change is in flight, on observed progress instead of a sleep.
+// Faults: hold(module[, 'rmmod']) makes the next `modprobe module` (or rmmod)
+// announce itself (held() turns true) and wait until release() — so a test can
+// kill sshd while a change is in flight, on observed progress, not a sleep.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNetns, startSshd, type Netns, type SshdInstance, type SshdOptions } from './sshd.js';
+
+export type KmodOp = 'modprobe' | 'rmmod';
 
 export interface FakeKernelHost {
   ns: Netns;
@@ -35,11 +37,12 @@ export interface FakeKernelHost {
   stateFile(): string | null;
   /** MTU, up/down and IPv4 addresses of the host's NIC (ip -n, not over SSH). */
   nic(): { mtu: number; up: boolean; ipv4: string[] };
-  hold(module: string): void;
-  held(module: string): boolean;
+  /** The next `modprobe module` (or `rmmod module`) waits, and says so through held(). */
+  hold(module: string, op?: KmodOp): void;
+  held(module: string, op?: KmodOp): boolean;
   /** SIGKILL sshd (listener and sessions) and any held modprobe: the host dies mid-change. */
   crash(): void;
-  release(module: string): void;
+  release(module: string, op?: KmodOp): void;
   stop(): Promise<void>;
 }
 
@@ -54,22 +57,25 @@ name=$1
 [ $# -ge 1 ] || { echo "$me: no module given" >&2; exit 1; }
 shift
 loaded() { grep -q "^$name " "$mods"; }
+# A held operation announces itself and waits. Bounded; gives up when the
+# session that started it is gone (sshd killed: the parent exits or is
+# orphaned to init), like a load or unload that never finished.
+gate() {
+  [ -e "$R/fault/hold-$me-$name" ] || return 0
+  echo $$ > "$R/fault/held-$me-$name"
+  i=0
+  while [ -e "$R/fault/hold-$me-$name" ] && [ $i -lt 600 ]; do
+    kill -0 $PPID 2>/dev/null || exit 1
+    pp=$(cut -d' ' -f4 "$R/realproc/$PPID/stat" 2>/dev/null || echo 1)
+    [ "$pp" != 1 ] || exit 1
+    sleep 0.1; i=$((i+1))
+  done
+}
 case $me in
 modprobe)
   grep -qx "$name" "$R/kernel/available" || { echo "modprobe: FATAL: Module $name not found in directory /lib/modules/fake" >&2; exit 1; }
   loaded && exit 0
-  if [ -e "$R/fault/hold-$name" ]; then
-    echo $$ > "$R/fault/held-$name"
-    i=0
-    # Bounded; gives up when the session that started it is gone (sshd killed:
-    # the parent exits or is orphaned to init), like a load that never finished.
-    while [ -e "$R/fault/hold-$name" ] && [ $i -lt 600 ]; do
-      kill -0 $PPID 2>/dev/null || exit 1
-      pp=$(cut -d' ' -f4 "$R/realproc/$PPID/stat" 2>/dev/null || echo 1)
-      [ "$pp" != 1 ] || exit 1
-      sleep 0.1; i=$((i+1))
-    done
-  fi
+  gate
   mkdir -p "$R/sysmodule/$name/parameters"
   for kv in "$@"; do
     case $kv in *=*) printf '%s\\n' "\${kv#*=}" > "$R/sysmodule/$name/parameters/\${kv%%=*}";; esac
@@ -78,6 +84,7 @@ modprobe)
   ;;
 rmmod)
   loaded || { echo "rmmod: ERROR: Module $name is not currently loaded" >&2; exit 1; }
+  gate
   grep -v "^$name " "$mods" > "$mods.new"; cat "$mods.new" > "$mods"; rm -f "$mods.new"
   rm -rf "$R/sysmodule/$name"
   ;;
@@ -154,7 +161,7 @@ export async function startFakeKernelHost(available: string[], opts: Omit<SshdOp
       const addr = JSON.parse(ip('-j', '-4', '-n', ns.name, 'addr', 'show', 'dev', iface))[0] as { addr_info?: { local: string; prefixlen: number }[] } | undefined;
       return { mtu: link.mtu, up: link.flags.includes('UP'), ipv4: (addr?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`) };
     },
-    hold: (m) => writeFileSync(join(root, 'fault', `hold-${m}`), ''),
+    hold: (m, op = 'modprobe') => writeFileSync(join(root, 'fault', `hold-${op}-${m}`), ''),
     crash() {
       sshd.kill('SIGKILL');
       for (const f of readdirSync(join(root, 'fault')).filter((x) => x.startsWith('held-'))) {
@@ -166,10 +173,10 @@ export async function startFakeKernelHost(available: string[], opts: Omit<SshdOp
         }
       }
     },
-    held: (m) => existsSync(join(root, 'fault', `held-${m}`)),
-    release(m) {
-      rmSync(join(root, 'fault', `hold-${m}`), { force: true });
-      rmSync(join(root, 'fault', `held-${m}`), { force: true });
+    held: (m, op = 'modprobe') => existsSync(join(root, 'fault', `held-${op}-${m}`)),
+    release(m, op = 'modprobe') {
+      rmSync(join(root, 'fault', `hold-${op}-${m}`), { force: true });
+      rmSync(join(root, 'fault', `held-${op}-${m}`), { force: true });
     },
     async stop() {
       await sshd.stop();

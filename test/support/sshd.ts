@@ -20,6 +20,8 @@
 //   const s2 = await startSshd({ netns: ns });              // sshd listens on ns.address:22
 //   await ns.destroy();
 //
+//   startSshd({ netns: ns, wrapper: ['unshare', '-m', ...] }) // run sshd through a setup command that execs it
+//                                                           // (test/support/fake-kernel.ts: own /run, simulated modules)
 //   const key = makeClientKey(dir)                          // an extra ed25519 client key pair
 //   sshdSupport()                                           // { ok, reason } for test skips
 //

@@ -134,6 +134,8 @@ describe('secrets never leave a provisioning run', { skip }, () => {
     const a = cli('apply -v', ['-v', 'provision', 'apply', '-i', inv, '--diff']);
     assert.equal(a.code, 0, a.stderr);
     assert.deepEqual(Object.keys(guest.modules()), MODULES, 'the run really provisioned the host');
+    // What the hosts keep between apply and teardown (teardown removes it).
+    for (const h of [io, guest]) captured.set(`host state file ${h.ns.address}`, h.stateFile() ?? assert.fail('apply recorded no state'));
     cli('apply --json', ['--json', 'provision', 'apply', '-i', inv]);
     cli('status', ['provision', 'status', '-i', inv]);
     cli('status --json -v', ['--json', '-v', 'provision', 'status', '-i', inv]);

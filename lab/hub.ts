@@ -1,35 +1,39 @@
-// A private L2 segment for lab VMs: a tiny Ethernet hub over UDP on the
-// loopback interface. Each QEMU NIC sends its frames as datagrams to the hub's
-// port (`-netdev socket,udp=127.0.0.1:HUB,localaddr=127.0.0.1:MINE`); the hub
-// repeats every frame to all other members. QEMU's own listen/connect socket
-// joins only two VMs; a segment with an IOhyp and several guests needs more.
+// A private L2 segment for lab VMs: a tiny Ethernet hub on the loopback
+// interface. Each QEMU NIC connects to the hub's TCP port
+// (`-netdev socket,connect=127.0.0.1:HUB`; QEMU frames each Ethernet frame with
+// a 4-byte big-endian length) and the hub repeats every frame to all other
+// members. QEMU's own listen/connect socket joins only two VMs; a segment with
+// an IOhyp and several guests needs more.
+//
+// Why TCP and not UDP datagrams: vRIO has no per-frame retransmission (a lost
+// frame of a 128 KiB block message costs a resend of the whole request, and
+// after 5 the request fails with an I/O error). Over UDP, QEMU under TCG could
+// not drain its 208 KiB socket buffer during an mkfs and lost hundreds of
+// frames (RcvbufErrors), so ext2 checks failed. Over TCP nothing is lost: when
+// a member reads slowly, the hub stops reading from the sender until that
+// member has drained (back-pressure, like Ethernet pause frames).
+//
 // Like a real Ethernet wire, the hub pads frames shorter than the 60-byte
 // minimum (virtio-net does not pad; physical NICs and e1000 do). This matters:
-// the vRIO guest receive path crashes on frames under 54 bytes (upstream bug),
-// e.g. an ARP request sent by another guest's vRIO NIC. The fix checks turn
-// padding off (`--no-pad`) to reproduce exactly that.
-// Loss: vRIO has no per-frame retransmission (a lost frame of a 128 KiB block
-// message costs a whole request resend), and a busy hub under TCG lost ~1,500
-// datagrams to a full 208 KiB receive buffer during an mkfs (RcvbufErrors),
-// which ended in dropped block requests. So the hub asks for 4 MiB buffers
-// (the kernel caps them at net.core.rmem_max / wmem_max).
-// Safety: the hub binds 127.0.0.1, accepts datagrams only from its members'
-// loopback ports, and sends only to them. Nothing reaches any other network.
-import { createSocket, type RemoteInfo } from 'node:dgram';
+// the upstream vRIO guest receive path crashes on frames under 54 bytes, e.g.
+// an ARP request. The fix checks turn padding off (`--no-pad`) to reproduce it.
+// Safety: the hub listens on 127.0.0.1 only, refuses connections from any
+// other address and beyond its member count. Nothing reaches any other network.
+import { createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export interface HubStats {
   frames: number;
   bytes: number;
-  dropped: number;
+  /** Connections refused: not from loopback, or more than the members. */
+  refused: number;
   padded: number;
 }
 
 /** Minimum Ethernet frame without the FCS. */
 export const MIN_FRAME = 60;
-
-/** Socket buffers the hub asks for (bytes). */
-export const HUB_BUFFER = 4 << 20;
+/** Largest frame a member may send (vMTU 9000 + header, with room); more means a broken stream. */
+export const MAX_FRAME = 65_536;
 
 export interface Hub {
   port: number;
@@ -37,54 +41,97 @@ export interface Hub {
   close(): Promise<void>;
 }
 
-export function startHub(port: number, members: number[], o: { host?: string; pad?: boolean } = {}): Promise<Hub> {
-  const host = o.host ?? '127.0.0.1';
+const isLoopback = (a: string | undefined) => a === '127.0.0.1' || a === '::ffff:127.0.0.1';
+
+export function startHub(port: number, o: { members: number; pad?: boolean; host?: string }): Promise<Hub> {
   const pad = o.pad ?? true;
-  return new Promise((resolve, reject) => {
-    const sock = createSocket({ type: 'udp4', recvBufferSize: HUB_BUFFER, sendBufferSize: HUB_BUFFER });
-    const stats: HubStats = { frames: 0, bytes: 0, dropped: 0, padded: 0 };
-    const known = new Set(members);
-    sock.on('message', (msg: Buffer, from: RemoteInfo) => {
-      if (from.address !== host || !known.has(from.port)) {
-        stats.dropped++;
-        return;
+  const stats: HubStats = { frames: 0, bytes: 0, refused: 0, padded: 0 };
+  const conns = new Set<Socket>();
+
+  function forward(from: Socket, frame: Buffer): void {
+    stats.frames++;
+    stats.bytes += frame.length;
+    if (pad && frame.length < MIN_FRAME) {
+      frame = Buffer.concat([frame, Buffer.alloc(MIN_FRAME - frame.length)]);
+      stats.padded++;
+    }
+    const msg = Buffer.allocUnsafe(4 + frame.length);
+    msg.writeUInt32BE(frame.length, 0);
+    frame.copy(msg, 4);
+    for (const m of conns) {
+      if (m === from || m.destroyed) continue;
+      if (!m.write(msg)) {
+        // That member is behind: stop reading the sender until it drained.
+        from.pause();
+        m.once('drain', () => from.resume());
       }
-      stats.frames++;
-      stats.bytes += msg.length;
-      let frame = msg;
-      if (pad && frame.length < MIN_FRAME) {
-        frame = Buffer.concat([msg, Buffer.alloc(MIN_FRAME - msg.length)]);
-        stats.padded++;
+    }
+  }
+
+  const server = createServer((c) => {
+    if (!isLoopback(c.remoteAddress) || conns.size >= o.members) {
+      stats.refused++;
+      c.destroy();
+      return;
+    }
+    c.setNoDelay(true);
+    conns.add(c);
+    let buf: Buffer = Buffer.alloc(0);
+    c.on('data', (d: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, d]) : d;
+      while (buf.length >= 4) {
+        const len = buf.readUInt32BE(0);
+        if (len === 0 || len > MAX_FRAME) {
+          c.destroy(); // not QEMU's framing: drop this member rather than forward garbage
+          return;
+        }
+        if (buf.length < 4 + len) break;
+        forward(c, buf.subarray(4, 4 + len));
+        buf = buf.subarray(4 + len);
       }
-      for (const m of members) if (m !== from.port) sock.send(frame, m, host);
     });
-    sock.once('error', reject);
-    sock.bind(port, host, () => {
-      sock.off('error', reject);
-      // A member that is not up yet answers with ICMP port unreachable: not an error for a hub.
-      sock.on('error', () => undefined);
-      resolve({ port: sock.address().port, stats, close: () => new Promise((r) => sock.close(() => r())) });
+    c.on('close', () => conns.delete(c));
+    c.on('error', () => undefined); // a VM that stops closes its end; not the hub's problem
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, o.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      const addr = server.address();
+      resolve({
+        port: typeof addr === 'object' && addr ? addr.port : port,
+        stats,
+        close: () =>
+          new Promise((r) => {
+            for (const c of conns) c.destroy();
+            server.close(() => r());
+          }),
+      });
     });
   });
 }
 
-/** Run as a process: node hub.js --port P --member P1 --member P2 ... [--no-pad] [--tag TEXT] */
+/** The line the hub process prints once it accepts members (the lab waits for it). */
+export const HUB_READY = 'hub listening on';
+
+/** Run as a process: node hub.js --port P --members N [--no-pad] [--tag TEXT] */
 async function main(argv: string[]): Promise<void> {
   let port = 0;
+  let members = 0;
   let pad = true;
-  const members: number[] = [];
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     if (argv[i] === '--port') (port = Number(v)), i++;
-    else if (argv[i] === '--member') members.push(Number(v)), i++;
+    else if (argv[i] === '--members') (members = Number(v)), i++;
     else if (argv[i] === '--no-pad') pad = false;
     else if (argv[i] === '--tag') i++; // identifies the lab in `ps` and for pid checks
   }
-  if (!(port > 0) || members.length < 2 || members.some((m) => !(m > 0 && m < 65536))) {
-    process.stderr.write('usage: hub --port P --member P1 --member P2 [...] [--no-pad] [--tag T]\n');
+  if (!(port > 0 && port < 65536) || !(Number.isInteger(members) && members >= 2 && members <= 64)) {
+    process.stderr.write('usage: hub --port P --members N (2-64) [--no-pad] [--tag T]\n');
     process.exit(2);
   }
-  await startHub(port, members, { pad });
+  const hub = await startHub(port, { members, pad });
+  process.stdout.write(`${HUB_READY} 127.0.0.1:${hub.port} for ${members} members${pad ? '' : ' (no padding)'}\n`);
   process.on('SIGTERM', () => process.exit(0));
 }
 

@@ -12,13 +12,14 @@ import { run } from '../lib/exec.js';
 import { log, table } from '../lib/log.js';
 import { chooseAccel, type AccelChoice } from '../builder/qemu/accel.js';
 import { macFor } from '../builder/qemu/args.js';
-import { freeTcpPort, freeUdpPorts, LOOPBACK } from '../builder/qemu/ports.js';
+import { freeTcpPort, LOOPBACK } from '../builder/qemu/ports.js';
 import { SSH_READY } from '../builder/qemu/timeline.js';
 import { killRecordedPid, processCmdline, startVm, type RunningVm } from '../builder/qemu/vm.js';
 import { loadImage, type SmokeImage } from '../builder/smoke/image.js';
 import { SshSession, waitForSsh } from '../builder/smoke/ssh.js';
 import { ciChecks, vrioChecks, type LabCheck } from './checks.js';
 import { fixChecks } from './fix-checks.js';
+import { HUB_READY } from './hub.js';
 import { provisionDefaults } from '../provision/defaults.js';
 import { inventoryYaml, labInventory } from './inventory.js';
 import { readState, stateFile, writeState, type LabHub, type LabState, type LabVm } from './state.js';
@@ -80,12 +81,12 @@ async function stopProcesses(s: LabState): Promise<number> {
   return n;
 }
 
-function startHub(s: LabState, segment: string, port: number, members: number[], pad: boolean): LabHub {
+async function startHub(s: LabState, segment: string, port: number, members: number, pad: boolean): Promise<LabHub> {
   const logFile = join(s.dir, `hub-${segment}.log`);
   const out = openSync(logFile, 'w');
   let child;
   try {
-    child = spawn(process.execPath, [hubBin(), '--port', String(port), ...members.flatMap((m) => ['--member', String(m)]), ...(pad ? [] : ['--no-pad']), '--tag', s.dir], {
+    child = spawn(process.execPath, [hubBin(), '--port', String(port), '--members', String(members), ...(pad ? [] : ['--no-pad']), '--tag', s.dir], {
       detached: true,
       stdio: ['ignore', out, out],
     });
@@ -94,9 +95,15 @@ function startHub(s: LabState, segment: string, port: number, members: number[],
   }
   child.unref();
   if (!child.pid) throw new VrioError(`could not start the L2 hub for segment ${segment}`);
-  return { segment, pid: child.pid, port, members, log: logFile };
+  const hub = { segment, pid: child.pid, port, members, log: logFile };
+  // QEMU connects at start and gives up if nobody listens: wait for the hub (bounded).
+  for (let i = 0; i < 100 && !readFileSync(logFile, 'utf8').includes(HUB_READY); i++) {
+    if (!processCmdline(child.pid)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!readFileSync(logFile, 'utf8').includes(HUB_READY)) throw new VrioError(`the L2 hub for segment ${segment} did not start: ${readFileSync(logFile, 'utf8').trim() || 'no output'} (log: ${logFile})`);
+  return hub;
 }
-
 
 function bootAppend(img: SmokeImage, p: PlannedVm, cmdline: string): string {
   const l2 = p.nics[0];
@@ -142,17 +149,14 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
   writeState(state);
   const running: RunningVm[] = [];
   try {
-    // Ports: one UDP port per NIC plus one per segment hub, all on loopback.
+    // One TCP port on loopback per segment: its hub; every NIC of the segment connects to it.
     const segments = segmentsOf(plan);
-    const nicCount = plan.reduce((n, p) => n + p.nics.length, 0);
-    const udp = await freeUdpPorts(nicCount + segments.length);
-    const hubPort = new Map(segments.map((s, i) => [s, udp[nicCount + i]]));
-    let k = 0;
-    const nicPorts = plan.map((p) => p.nics.map(() => udp[k++]));
+    const hubPort = new Map<string, number>();
     for (const seg of segments) {
-      const members = plan.flatMap((p, i) => p.nics.flatMap((n, j) => (n.segment === seg ? [nicPorts[i][j]] : [])));
+      hubPort.set(seg, await freeTcpPort());
+      const members = plan.reduce((n, p) => n + p.nics.filter((x) => x.segment === seg).length, 0);
       // The fix checks need the peer's short frames to arrive unpadded (the upstream guest crash).
-      state.hubs.push(startHub(state, seg, hubPort.get(seg)!, members, !fixes));
+      state.hubs.push(await startHub(state, seg, hubPort.get(seg)!, members, !fixes));
     }
     writeState(state);
     log().step(`booting ${plan.map((p) => p.name).join(', ')} (${accel.accel.toUpperCase()})`);
@@ -170,7 +174,7 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
           boot: { kind: 'kernel', kernel: img.kernel!, initrd: img.initramfs, append: bootAppend(img, p, imageCmdline(img)) },
           serialLog: join(vmDir, 'serial.log'),
           management: { sshPort, mac: macFor(p.index, 0) },
-          l2: p.nics.map((n, j) => ({ id: `l2${j}`, mac: n.mac, model: n.model, localPort: nicPorts[i][j], remotePort: hubPort.get(n.segment)! })),
+          l2: p.nics.map((n, j) => ({ id: `l2${j}`, mac: n.mac, model: n.model, transport: 'tcp' as const, hubPort: hubPort.get(n.segment)! })),
         },
         { stderrLog: join(vmDir, 'qemu.log'), detached: true },
       );
@@ -184,7 +188,7 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
         serialLog: vm.spec.serialLog,
         qemuLog: vm.stderrLog,
         memoryMiB: o.memoryMiB,
-        nics: p.nics.map((n, j) => ({ ...n, localPort: nicPorts[i][j] })),
+        nics: p.nics.map((n) => ({ ...n })),
         pins: img.hostKeyPins,
       });
       writeState(state);

@@ -12,7 +12,6 @@ export interface LabNic {
   mac: string;
   ip?: string;
   model: string;
-  localPort: number;
 }
 
 export interface LabVm {
@@ -33,8 +32,10 @@ export interface LabVm {
 export interface LabHub {
   segment: string;
   pid: number;
+  /** TCP port on 127.0.0.1 the segment's NICs connect to. */
   port: number;
-  members: number[];
+  /** How many NICs the segment has (the hub refuses more). */
+  members: number;
   log: string;
 }
 

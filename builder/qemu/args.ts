@@ -17,16 +17,14 @@ export type BootSpec =
 export type NicModel = 'virtio-net-pci' | 'e1000';
 
 /**
- * One NIC on a private L2 segment. Frames travel as UDP datagrams between
- * loopback ports only: QEMU sends to `remotePort` (a segment hub) from `localPort`.
+ * One NIC on a private L2 segment, on loopback only: either UDP datagrams
+ * between two ports (QEMU sends to `remotePort` from `localPort`), or a TCP
+ * connection to a segment hub (lab/hub.ts), which loses no frames.
  */
-export interface L2Nic {
-  id: string;
-  mac: string;
-  model: NicModel;
-  localPort: number;
-  remotePort: number;
-}
+export type L2Nic = { id: string; mac: string; model: NicModel } & (
+  | { transport?: 'udp'; localPort: number; remotePort: number }
+  | { transport: 'tcp'; hubPort: number }
+);
 
 export interface VmSpec {
   name: string;
@@ -91,7 +89,7 @@ export function qemuArgs(spec: VmSpec): string[] {
     a.push('-device', `virtio-net-pci,netdev=mgmt,mac=${m.mac}`);
   }
   for (const n of spec.l2 ?? []) {
-    a.push('-netdev', `socket,id=${n.id},udp=${LOOPBACK}:${n.remotePort},localaddr=${LOOPBACK}:${n.localPort}`);
+    a.push('-netdev', n.transport === 'tcp' ? `socket,id=${n.id},connect=${LOOPBACK}:${n.hubPort}` : `socket,id=${n.id},udp=${LOOPBACK}:${n.remotePort},localaddr=${LOOPBACK}:${n.localPort}`);
     a.push('-device', `${n.model},netdev=${n.id},mac=${n.mac}`);
   }
   if (spec.pidFile) a.push('-pidfile', spec.pidFile);

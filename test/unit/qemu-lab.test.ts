@@ -4,9 +4,9 @@
 // block data went through the vRIO back end.
 import assert from 'node:assert/strict';
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
+import { connect, type Socket } from 'node:net';
+import { once } from 'node:events';
 import { describe, test } from 'node:test';
-import { freeUdpPorts } from '../../builder/qemu/ports.js';
 import { counterSum, decryptBacking, parseVrioSysfs, VRIO_DEMO_KEY } from '../../lab/checks.js';
 import { startHub } from '../../lab/hub.js';
 import { inventoryYaml, labInventory } from '../../lab/inventory.js';
@@ -82,57 +82,86 @@ describe('lab topology and inventory', () => {
   });
 });
 
-describe('L2 hub on loopback', () => {
-  async function sock(port: number): Promise<Socket & { got: Buffer[] }> {
-    const s = createSocket('udp4') as Socket & { got: Buffer[] };
-    s.got = [];
-    s.on('message', (m) => s.got.push(m));
-    await new Promise<void>((r) => s.bind(port, '127.0.0.1', () => r()));
-    return s;
+describe('L2 hub on loopback (TCP, QEMU stream framing)', () => {
+  /** A member the way QEMU's stream socket netdev talks: 4-byte big-endian length, then the frame. */
+  async function member(port: number): Promise<{ c: Socket; got: Buffer[]; send(f: Buffer): void }> {
+    const c = connect(port, '127.0.0.1');
+    await once(c, 'connect');
+    const got: Buffer[] = [];
+    let buf = Buffer.alloc(0);
+    c.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
+        got.push(buf.subarray(4, 4 + buf.readUInt32BE(0)));
+        buf = buf.subarray(4 + buf.readUInt32BE(0));
+      }
+    });
+    const send = (f: Buffer) => {
+      const h = Buffer.alloc(4);
+      h.writeUInt32BE(f.length);
+      c.write(Buffer.concat([h, f]));
+    };
+    return { c, got, send };
   }
   const settle = () => new Promise((r) => setTimeout(r, 150));
 
-  test('repeats each frame to every other member, never back to the sender, drops strangers, pads short frames', async () => {
-    const [hp, a, b, c, stranger] = await freeUdpPorts(5);
-    const hub = await startHub(hp, [a, b, c]);
-    const [sa, sb, sc, sx] = await Promise.all([sock(a), sock(b), sock(c), sock(stranger)]);
+  test('repeats each frame to every other member, never back to the sender, refuses extra members, pads short frames', async () => {
+    const hub = await startHub(0, { members: 3 });
+    const [a, b, c] = [await member(hub.port), await member(hub.port), await member(hub.port)];
+    const extra = connect(hub.port, '127.0.0.1');
     try {
+      await once(extra, 'close');
       const frame = randomBytes(1514);
-      sa.send(frame, hp, '127.0.0.1');
+      a.send(frame);
       await settle();
-      assert.deepEqual([sa.got.length, sb.got.length, sc.got.length], [0, 1, 1]);
-      assert.ok(sb.got[0].equals(frame));
+      assert.deepEqual([a.got.length, b.got.length, c.got.length], [0, 1, 1]);
+      assert.ok(b.got[0].equals(frame));
       const jumbo = randomBytes(8100 + 14);
-      sc.send(jumbo, hp, '127.0.0.1');
-      sx.send(Buffer.from('not a member'), hp, '127.0.0.1');
+      c.send(jumbo);
       await settle();
-      assert.ok(sa.got[0].equals(jumbo) && sb.got[1].equals(jumbo), 'vMTU 8100 frames pass');
-      assert.equal(sx.got.length, 0);
+      assert.ok(a.got[0].equals(jumbo) && b.got[1].equals(jumbo), 'vMTU 8100 frames pass');
       const arp = randomBytes(42);
-      sb.send(arp, hp, '127.0.0.1');
+      b.send(arp);
       await settle();
-      assert.equal(sa.got[1].length, 60, 'a short frame is padded to the Ethernet minimum');
-      assert.ok(sa.got[1].subarray(0, 42).equals(arp) && sa.got[1].subarray(42).equals(Buffer.alloc(18)));
-      assert.deepEqual(hub.stats, { frames: 3, bytes: frame.length + jumbo.length + 42, dropped: 1, padded: 1 });
+      assert.equal(a.got[1].length, 60, 'a short frame is padded to the Ethernet minimum');
+      assert.ok(a.got[1].subarray(0, 42).equals(arp) && a.got[1].subarray(42).equals(Buffer.alloc(18)));
+      assert.deepEqual(hub.stats, { frames: 3, bytes: frame.length + jumbo.length + 42, refused: 1, padded: 1 });
     } finally {
-      for (const s of [sa, sb, sc, sx]) s.close();
+      for (const m of [a, b, c]) m.c.destroy();
+      await hub.close();
+    }
+  });
+
+  test('loses no frame when a member reads slowly: 2,000 frames of 8 KiB arrive complete and in order', async () => {
+    const hub = await startHub(0, { members: 2 });
+    const [a, b] = [await member(hub.port), await member(hub.port)];
+    try {
+      b.c.pause(); // a VM that is busy: its socket fills, the hub must hold the sender back
+      const frames = Array.from({ length: 2000 }, (_, i) => Buffer.concat([Buffer.from([i >> 8, i & 255]), randomBytes(8112)]));
+      for (const f of frames) a.send(f);
+      await settle();
+      b.c.resume();
+      for (let i = 0; i < 100 && b.got.length < frames.length; i++) await settle();
+      assert.equal(b.got.length, frames.length);
+      assert.ok(b.got.every((g, i) => g.equals(frames[i])), 'same bytes, same order');
+    } finally {
+      for (const m of [a, b]) m.c.destroy();
       await hub.close();
     }
   });
 
   test('with padding off (the fix checks), a 42-byte frame arrives as 42 bytes', async () => {
-    const [hp, a, b] = await freeUdpPorts(3);
-    const hub = await startHub(hp, [a, b], { pad: false });
-    const [sa, sb] = await Promise.all([sock(a), sock(b)]);
+    const hub = await startHub(0, { members: 2, pad: false });
+    const [a, b] = [await member(hub.port), await member(hub.port)];
     try {
       const arp = randomBytes(42);
-      sa.send(arp, hp, '127.0.0.1');
+      a.send(arp);
       await settle();
-      assert.equal(sb.got.length, 1);
-      assert.ok(sb.got[0].equals(arp));
+      assert.equal(b.got.length, 1);
+      assert.ok(b.got[0].equals(arp));
       assert.equal(hub.stats.padded, 0);
     } finally {
-      for (const s of [sa, sb]) s.close();
+      for (const m of [a, b]) m.c.destroy();
       await hub.close();
     }
   });

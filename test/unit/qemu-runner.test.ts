@@ -64,23 +64,25 @@ describe('qemu command line', () => {
     assert.ok(valueAfter(a, '-device').includes('virtio-net-pci,netdev=mgmt,mac=52:54:00:10:00:03'));
   });
 
-  test('L2 NICs use UDP sockets on loopback only, in the order given (eth1, eth2 after the management NIC)', () => {
+  test('L2 NICs use UDP or TCP (hub) sockets on loopback only, in the order given (eth1, eth2, eth3 after the management NIC)', () => {
     const a = qemuArgs(
       spec({
         management: { sshPort: 1, mac: macFor(1, 0) },
         l2: [
           { id: 'l2a', mac: macFor(1, 1), model: 'virtio-net-pci', localPort: 5001, remotePort: 6001 },
           { id: 'l2b', mac: macFor(1, 2), model: 'e1000', localPort: 5002, remotePort: 6002 },
+          { id: 'l2c', mac: macFor(1, 3), model: 'virtio-net-pci', transport: 'tcp', hubPort: 7001 },
         ],
       }),
     );
     const nd = valueAfter(a, '-netdev');
-    assert.equal(nd.length, 3);
+    assert.equal(nd.length, 4);
     assert.equal(nd[1], 'socket,id=l2a,udp=127.0.0.1:6001,localaddr=127.0.0.1:5001');
     assert.equal(nd[2], 'socket,id=l2b,udp=127.0.0.1:6002,localaddr=127.0.0.1:5002');
+    assert.equal(nd[3], 'socket,id=l2c,connect=127.0.0.1:7001');
     for (const n of nd.slice(1)) for (const ip of n.match(/\d+\.\d+\.\d+\.\d+/g) ?? []) assert.ok(ip.startsWith('127.'), `${n} leaves loopback`);
     const dev = valueAfter(a, '-device');
-    assert.deepEqual(dev.map((d) => d.split(',')[0]), ['virtio-net-pci', 'virtio-net-pci', 'e1000']);
+    assert.deepEqual(dev.map((d) => d.split(',')[0]), ['virtio-net-pci', 'virtio-net-pci', 'e1000', 'virtio-net-pci']);
   });
 
   test('direct kernel boot passes kernel, initramfs and the command line', () => {

@@ -11,5 +11,15 @@ files=""
 for d in unit reliability integration; do
   [ -d "dist/test/$d" ] && files="$files $(find "dist/test/$d" -name '*.test.js' | sort | tr '\n' ' ')"
 done
+# Every reliability suite appends one "# figures" line here; printed together at the end.
+VRIO_FIGURES_FILE="${VRIO_FIGURES_FILE:-$(mktemp)}"
+export VRIO_FIGURES_FILE
+: > "$VRIO_FIGURES_FILE"
+rc=0
 # shellcheck disable=SC2086
-exec node --test --test-concurrency=1 $files
+node --test --test-concurrency=1 $files || rc=$?
+if [ -s "$VRIO_FIGURES_FILE" ]; then
+  echo "== reliability figures"
+  cat "$VRIO_FIGURES_FILE"
+fi
+exit $rc

@@ -39,10 +39,13 @@ describe('lab fix checks', () => {
     assert.equal(shq('$(reboot)'), `'$(reboot)'`);
   });
 
-  test('the fix checks give the peer a virtio-net NIC (no padding), the basic lab an e1000', () => {
-    const peer = (o?: Parameters<typeof planLab>[2]) => planLab('vrio', 2, o).find((p) => p.role === 'peer')!.nics[0].model;
-    assert.equal(peer(), 'e1000');
-    assert.equal(peer({ peerModel: 'virtio-net-pci' }), 'virtio-net-pci');
+  test('the fix checks give the peer a second, virtio-net NIC (no padding) on its segment; traffic stays on the e1000', () => {
+    const peer = (o?: Parameters<typeof planLab>[2]) => planLab('vrio', 2, o).find((p) => p.role === 'peer')!.nics;
+    assert.deepEqual(peer().map((n) => [n.iface, n.model]), [['eth1', 'e1000']]);
+    assert.deepEqual(peer({ shortFrameNic: true }).map((n) => [n.iface, n.model, n.segment, n.ip]), [
+      ['eth1', 'e1000', 'peer', '10.66.0.100/24'],
+      ['eth2', 'virtio-net-pci', 'peer', undefined],
+    ]);
   });
 
   test('CLI: --checks fixes needs the vRIO images; unknown --checks and --cycles 0 are usage errors', () => {

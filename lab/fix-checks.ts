@@ -77,6 +77,7 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, SshSession>,
       const a = await peer.exec(`ip link set eth2 up; ip addr add ${SHORT_FRAME_SRC}/32 dev eth2 2>/dev/null; arping -c 3 -w 6 -I eth2 -s ${SHORT_FRAME_SRC} ${ipOf(g.net!.ip)}`, { timeoutMs: 30_000 });
       if (!/sent|Sent|ARPING/.test(a.stdout + a.stderr)) throw new Error(`arping on the peer did not run: ${(a.stderr || a.stdout).trim()}`);
       const replies = /Received (\d+) repl/i.exec(a.stdout)?.[1] ?? '?';
+      await peer.check('ip link set eth2 down');
       const up1 = Number((await gs.check('cut -d. -f1 /proc/uptime', { timeoutMs: 15_000 })).trim());
       if (!(up1 >= up0)) throw new Error(`the guest rebooted (uptime ${up0} s -> ${up1} s)`);
       const r = await ping(gs, PEER_IP);

@@ -223,6 +223,7 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
     let checks: LabCheck[] = [];
     try {
       if (o.kernel === 'vrio') await prepareIohyp(byName.get('iohyp1')!, plan);
+      if (fixes) await preparePeer(byName.get('peer1')!);
       log().step('vrio provision apply');
       const t1 = Date.now();
       const applied = await provision('apply', state, true);
@@ -298,6 +299,16 @@ async function prepareIohyp(ssh: SshSession, plan: PlannedVm[]): Promise<void> {
   // The macvtaps' lower NICs carry no address; they only need to be up.
   const lowers = plan.flatMap((p) => (p.net ? [p.net.lower] : []));
   if (lowers.length) await ssh.check(lowers.map((l) => `ip link set ${l} up`).join(' && '), { timeoutMs: 30_000 });
+}
+
+/**
+ * The peer's short-frame NIC (eth2, virtio-net) shares a segment with its e1000:
+ * it must not answer ARP for eth1's address (Linux does by default), or guests
+ * send their traffic to the virtio-net NIC, whose TCP receive broke with
+ * "recvmsg bug" warnings. It stays down until the short-frame check.
+ */
+async function preparePeer(ssh: SshSession): Promise<void> {
+  await ssh.check('sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.eth2.arp_ignore=1 && ip link set eth2 down', { timeoutMs: 30_000 });
 }
 
 export async function provision(verb: 'apply' | 'teardown' | 'status', s: LabState, allowFail = false): Promise<{ code: number | null; stdout: string }> {

@@ -1,14 +1,15 @@
 // The bug checks of our vRIO fix series (kernel-config/patches/3.10/fixes,
 // docs/vrio-fixes.md), run by `vrio lab up --checks fixes` after the basic
 // checks. Each one reproduces an upstream defect the way it was found:
-//   - short frames: the peer gets a virtio-net NIC here (it does not pad), so its
-//     42-byte ARP reaches the guest's vRIO NIC; upstream panics the guest;
 //   - TCP both ways, 16 MiB, md5 on both ends, all guests at once;
 //   - CREATE error paths: CREATE on a missing macvtap / block device must fail
 //     with the real errno (upstream: "Bad address"), leave nothing attached,
 //     and a correct CREATE right after must work;
 //   - create/use/remove loops per device type, with the IOhyp's slab/free
 //     memory before and after (a leak shows up as steady growth);
+//   - short frames, last: the peer gets a virtio-net NIC here (it does not pad)
+//     and the hub stops padding for the check, so a 42-byte ARP reaches the
+//     guest's vRIO NIC; upstream panics the guest;
 //   - no kernel warning, BUG or oops on any VM at the end.
 // With the fixes off (`kernel.fixes: false`) these checks fail: that is how
 // we know they test something.
@@ -27,6 +28,8 @@ export interface FixCheckOptions {
   helper: string;
   /** Bytes per TCP transfer and direction. */
   tcpBytes: number;
+  /** Turn the peer segment's padding of short frames on or off. */
+  setPeerPadding(on: boolean): void;
 }
 
 /** Kernel log lines that mean a driver bug, whatever the check was doing at the time. */
@@ -67,25 +70,7 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, SshSession>,
   const ioPlan = plan.find((p) => p.role === 'iohyp')!;
   if (!peer || !guests.length) return out;
 
-  // 1. Short frames: the peer's virtio-net NIC (eth2, no padding; the hub does not pad
-  //    this segment in this mode) broadcasts 42-byte ARP requests for the guest's vRIO NIC.
-  for (const g of guests) {
-    const gs = ssh.get(g.name)!;
-    await check(out, `${g.name}: short frames (peer's unpadded 42-byte ARP) into the vRIO NIC, guest stays up`, async () => {
-      const up0 = Number((await gs.check('cut -d. -f1 /proc/uptime')).trim());
-      // A /32 source on eth2: arping needs one, and it adds no route beside eth1's subnet.
-      const a = await peer.exec(`ip link set eth2 up; ip addr add ${SHORT_FRAME_SRC}/32 dev eth2 2>/dev/null; arping -c 3 -w 6 -I eth2 -s ${SHORT_FRAME_SRC} ${ipOf(g.net!.ip)}`, { timeoutMs: 30_000 });
-      if (!/sent|Sent|ARPING/.test(a.stdout + a.stderr)) throw new Error(`arping on the peer did not run: ${(a.stderr || a.stdout).trim()}`);
-      const replies = /Received (\d+) repl/i.exec(a.stdout)?.[1] ?? '?';
-      await peer.check('ip link set eth2 down');
-      const up1 = Number((await gs.check('cut -d. -f1 /proc/uptime', { timeoutMs: 15_000 })).trim());
-      if (!(up1 >= up0)) throw new Error(`the guest rebooted (uptime ${up0} s -> ${up1} s)`);
-      const r = await ping(gs, PEER_IP);
-      return `3 ARP requests of 42 bytes sent, ${replies} replies; guest up ${up1} s, then ping peer ${r}`;
-    });
-  }
-
-  // 2. TCP both ways, all guests at once (several guests loading the IOhyp together).
+  // 1. TCP both ways, all guests at once (several guests loading the IOhyp together).
   const dirs = guests.flatMap((g, i) => [
     { g, name: `peer -> ${g.name}`, from: peer, to: ssh.get(g.name)!, toIp: ipOf(g.net!.ip), port: 5100 + 2 * i, tag: `p2${g.name}` },
     { g, name: `${g.name} -> peer`, from: ssh.get(g.name)!, to: peer, toIp: PEER_IP, port: 5101 + 2 * i, tag: `${g.name}2p` },
@@ -102,7 +87,7 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, SshSession>,
     }),
   );
 
-  // 3. CREATE error paths, with guest1 as the target.
+  // 2. CREATE error paths, with guest1 as the target.
   const g1 = guests[0];
   const header = ['--iface', ioPlan.nics[0].iface, '--guest-mac', g1.nics[0].mac, '--guest-ip', ipOf(g1.nics[0].ip)];
   const spareRam = '/dev/ram0'; // prepareIohyp makes rd_nr = guests + 1; guests use ram1..N
@@ -123,7 +108,7 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, SshSession>,
     return `disk count ${n0} -> ${n0 + 1} -> ${n0}`;
   });
 
-  // 4. Loops: create/use/remove per device type.
+  // 3. Loops: create/use/remove per device type.
   const mem0 = memInfo(await io.check('cat /proc/meminfo'));
   await check(out, `${o.cycles} create/use/remove cycles of a vRIO block device`, async () => {
     const block = randomBytes(64 << 10);
@@ -172,6 +157,31 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, SshSession>,
     if (o.cycles >= 10 && growth > 2048) throw new Error(`slab grew by ${growth} kB: ${detail}`);
     return detail;
   });
+
+  // 4. Short frames, last, so the other checks run on a padded wire: the hub stops padding
+  //    the peer segment and the peer's virtio-net NIC (eth2) broadcasts 42-byte ARP
+  //    requests for the guest's vRIO NIC.
+  for (const g of guests) {
+    const gs = ssh.get(g.name)!;
+    await check(out, `${g.name}: short frames (peer's unpadded 42-byte ARP) into the vRIO NIC, guest stays up`, async () => {
+      const up0 = Number((await gs.check('cut -d. -f1 /proc/uptime')).trim());
+      o.setPeerPadding(false);
+      let a;
+      try {
+        // A /32 source on eth2: arping needs one, and it adds no route beside eth1's subnet.
+        a = await peer.exec(`ip link set eth2 up; ip addr add ${SHORT_FRAME_SRC}/32 dev eth2 2>/dev/null; arping -c 3 -w 6 -I eth2 -s ${SHORT_FRAME_SRC} ${ipOf(g.net!.ip)}`, { timeoutMs: 30_000 });
+      } finally {
+        o.setPeerPadding(true);
+        await peer.exec('ip link set eth2 down');
+      }
+      if (!/sent|Sent|ARPING/.test(a.stdout + a.stderr)) throw new Error(`arping on the peer did not run: ${(a.stderr || a.stdout).trim()}`);
+      const replies = /Received (\d+) repl/i.exec(a.stdout)?.[1] ?? '?';
+      const up1 = Number((await gs.check('cut -d. -f1 /proc/uptime', { timeoutMs: 15_000 })).trim());
+      if (!(up1 >= up0)) throw new Error(`the guest rebooted (uptime ${up0} s -> ${up1} s)`);
+      const r = await ping(gs, PEER_IP);
+      return `3 ARP requests of 42 bytes sent, ${replies} replies; guest up ${up1} s, then ping peer ${r}`;
+    });
+  }
 
   // 5. Kernel logs of every VM.
   for (const p of plan) {

@@ -16,7 +16,8 @@
 // Like a real Ethernet wire, the hub pads frames shorter than the 60-byte
 // minimum (virtio-net does not pad; physical NICs and e1000 do). This matters:
 // the upstream vRIO guest receive path crashes on frames under 54 bytes, e.g.
-// an ARP request. The fix checks turn padding off (`--no-pad`) to reproduce it.
+// an ARP request. The fix checks turn padding off for the short-frame check
+// only (SIGUSR1 off, SIGUSR2 on; or `--no-pad` from the start) to reproduce it.
 // Safety: the hub listens on 127.0.0.1 only, refuses connections from any
 // other address and beyond its member count. Nothing reaches any other network.
 import { createServer, type Socket } from 'node:net';
@@ -38,13 +39,15 @@ export const MAX_FRAME = 65_536;
 export interface Hub {
   port: number;
   stats: HubStats;
+  /** Pad short frames to the Ethernet minimum (on by default). */
+  setPad(on: boolean): void;
   close(): Promise<void>;
 }
 
 const isLoopback = (a: string | undefined) => a === '127.0.0.1' || a === '::ffff:127.0.0.1';
 
 export function startHub(port: number, o: { members: number; pad?: boolean; host?: string }): Promise<Hub> {
-  const pad = o.pad ?? true;
+  let pad = o.pad ?? true;
   const stats: HubStats = { frames: 0, bytes: 0, refused: 0, padded: 0 };
   const conns = new Set<Socket>();
 
@@ -101,6 +104,7 @@ export function startHub(port: number, o: { members: number; pad?: boolean; host
       resolve({
         port: typeof addr === 'object' && addr ? addr.port : port,
         stats,
+        setPad: (on) => (pad = on),
         close: () =>
           new Promise((r) => {
             for (const c of conns) c.destroy();
@@ -132,6 +136,8 @@ async function main(argv: string[]): Promise<void> {
   }
   const hub = await startHub(port, { members, pad });
   process.stdout.write(`${HUB_READY} 127.0.0.1:${hub.port} for ${members} members${pad ? '' : ' (no padding)'}\n`);
+  process.on('SIGUSR1', () => hub.setPad(false));
+  process.on('SIGUSR2', () => hub.setPad(true));
   process.on('SIGTERM', () => process.exit(0));
 }
 

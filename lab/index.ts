@@ -155,10 +155,8 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
     for (const seg of segments) {
       hubPort.set(seg, await freeTcpPort());
       const members = plan.reduce((n, p) => n + p.nics.filter((x) => x.segment === seg).length, 0);
-      // The fix checks need the peer's short frames to reach the IOhyp's macvtap unpadded (as
-      // another macvtap's frames would, host-internally): the upstream guest crash. The vRIO
-      // segment itself stays a padded Ethernet wire, like a real NIC.
-      state.hubs.push(await startHub(state, seg, hubPort.get(seg)!, members, !(fixes && seg === 'peer')));
+      // Padded like a real Ethernet wire; the short-frame check turns it off for a moment.
+      state.hubs.push(await startHub(state, seg, hubPort.get(seg)!, members, true));
     }
     writeState(state);
     log().step(`booting ${plan.map((p) => p.name).join(', ')} (${accel.accel.toUpperCase()})`);
@@ -245,7 +243,13 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
         checks = [...checks, ...(o.kernel === 'vrio' ? await vrioChecks(state, plan, byName) : await ciChecks(state, plan, byName, o.testModule ?? 'vrio_test'))];
         if (fixes) {
           log().step('fix-series checks');
-          checks = [...checks, ...(await fixChecks(plan, byName, { cycles: o.cycles ?? 50, helper: provisionDefaults().helper, tcpBytes: 16 << 20 }))];
+          const peerHub = state.hubs.find((h) => h.segment === 'peer');
+          // The peer's short frames must reach the IOhyp's macvtap unpadded (as another
+          // macvtap's frames would, host-internally) for the upstream guest crash; only then.
+          const setPeerPadding = (on: boolean) => {
+            if (peerHub && processCmdline(peerHub.pid)?.includes(dir)) process.kill(peerHub.pid, on ? 'SIGUSR2' : 'SIGUSR1');
+          };
+          checks = [...checks, ...(await fixChecks(plan, byName, { cycles: o.cycles ?? 50, helper: provisionDefaults().helper, tcpBytes: 16 << 20, setPeerPadding }))];
         }
         state.timings.verifySeconds = (Date.now() - t2) / 1000;
       }

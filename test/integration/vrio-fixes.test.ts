@@ -276,6 +276,76 @@ class Lab {
   stop(): void { for (const v of [this.a, this.b, this.c]) v.stop(); }
 }
 
+/**
+ * Two guests on one IOhyp: B1 on A's eth0, B2 on A's eth2 (one vRIO
+ * transport NIC per guest: QEMU's socket netdev joins exactly two VMs), the
+ * peer C on eth1 reaching each guest's vRIO NIC through its own macvtap.
+ * Each guest also gets a vRIO disk (vdb) on its own IOhyp ramdisk.
+ */
+class TwoGuestLab {
+  readonly a: Vm; readonly b1: Vm; readonly b2: Vm; readonly c: Vm;
+  readonly guests: { vm: Vm; id: string; tap: string; vnicMac: string; ip: string; ram: string }[];
+  constructor(kernel: string, initrd: string, dir: string, readonly mtu = 8100) {
+    const p = 21000 + Math.floor(Math.random() * 20000);
+    mkdirSync(dir, { recursive: true });
+    this.a = new Vm('iohyp', { kernel, initrd, mem: 1536, logDir: dir, nics: [{ listen: true, port: p, mac: IOHYP_MAC }, { listen: true, port: p + 1, mac: '52:54:00:5b:00:01' }, { listen: true, port: p + 2, mac: '52:54:00:5c:00:01' }] });
+    this.b1 = new Vm('guest1', { kernel, initrd, mem: 768, logDir: dir, nics: [{ listen: false, port: p, mac: GUEST_MAC }] });
+    this.b2 = new Vm('guest2', { kernel, initrd, mem: 768, logDir: dir, nics: [{ listen: false, port: p + 2, mac: '52:54:00:5c:00:02' }] });
+    this.c = new Vm('peer', { kernel, initrd, mem: 768, logDir: dir, nics: [{ listen: false, port: p + 1, mac: '52:54:00:5b:00:03' }] });
+    this.guests = [
+      { vm: this.b1, id: GUEST, tap: 'mtap1', vnicMac: VNIC_MAC, ip: '10.66.0.2', ram: '/dev/ram1' },
+      { vm: this.b2, id: 'eth2 52:54:00:5c:00:02 10.57.0.2', tap: 'mtap2', vnicMac: '52:54:00:5a:00:20', ip: '10.66.0.4', ram: '/dev/ram2' },
+    ];
+  }
+  vms(): Vm[] { return [this.a, this.b1, this.b2, this.c]; }
+  async up(): Promise<void> {
+    for (const v of this.vms()) await v.start();
+    await this.a.ok(`for i in 0 2; do ip link set eth$i mtu ${this.mtu}; ip link set eth$i up; done; ip addr add 10.55.0.1/24 dev eth0; ip addr add 10.57.0.1/24 dev eth2; ip link set eth1 up`);
+    await this.b1.ok(`ip link set eth0 mtu ${this.mtu}; ip addr add 10.55.0.2/24 dev eth0; ip link set eth0 up`);
+    await this.b2.ok(`ip link set eth0 mtu ${this.mtu}; ip addr add 10.57.0.2/24 dev eth0; ip link set eth0 up`);
+    // The peer's own 3.10 TCP must not prune (see Lab.up()).
+    await this.c.ok('ip addr add 10.66.0.3/24 dev eth0; ip link set eth0 up; sysctl -w net.ipv4.tcp_adv_win_scale=-2');
+    const eth = `l2_packet_size=${this.mtu + 14} l2_packet_list_size=4096 large_packet_list_size=512`;
+    await this.a.ok(`cd /lib/modules && insmod macvlan.ko && insmod macvtap.ko && insmod tun.ko && insmod vrio_eth.ko ${eth} && insmod vrio_gen.ko h_eth_name=eth0,eth2 h_cpu_affinity=1 && insmod vrio_hnet.ko && insmod vrio_hblk.ko && cd /`);
+    for (const g of this.guests) {
+      await g.vm.ok(`cd /lib/modules && insmod vrio_eth.ko ${eth} && insmod vrio_gen.ko g_eth_name=eth0 g_cpu_affinity=1 && insmod vrio_gnet.ko && insmod vrio_gblk.ko initial_request_timeout=1000000 && cd /`);
+      await this.a.ok(`ip link add link eth1 name ${g.tap} address ${g.vnicMac} type macvtap && ip link set ${g.tap} up`);
+      assert.match(await this.ioh(`create-net ${g.id} ${g.tap} ${g.vnicMac} 7be1`), /: ok$/, `${g.vm.name} CREATE_NET`);
+      await g.vm.ok(`for i in $(seq 50); do ip link show eth1 >/dev/null 2>&1 && break; sleep 0.1; done; ip link set eth1 up && ip addr add ${g.ip}/24 dev eth1`);
+      assert.match(await this.ioh(`create-blk ${g.id} ${g.ram} vdb ${64 << 20}`), /: ok$/, `${g.vm.name} CREATE_BLK`);
+      await g.vm.ok('for i in $(seq 50); do [ -b /dev/vdb ] && break; sleep 0.1; done; [ -b /dev/vdb ]');
+      // Static neighbours: the checks are about data, not ARP timing.
+      await this.c.ok(`arp -i eth0 -s ${g.ip} ${g.vnicMac}`);
+      await g.vm.ok('arp -i eth1 -s 10.66.0.3 52:54:00:5b:00:03');
+    }
+  }
+  async ioh(args: string): Promise<string> {
+    const r = await this.a.sh(`ioh ${args}`);
+    return /IOH [^\n]*/.exec(r.out)?.[0].trim() ?? r.out.trim();
+  }
+  stop(): void { for (const v of this.vms()) v.stop(); }
+}
+
+/**
+ * Start a shell job in the background; its exit status is printed as
+ * @@JOB-name rc@@ and its output kept in /tmp/name.out. The '&' is inside
+ * sh -c: a background job of the console shell itself makes busybox ash
+ * stop answering when the job ends.
+ */
+async function job(v: Vm, name: string, cmd: string): Promise<void> {
+  await v.ok(`sh -c '( ( ${cmd} ) >/tmp/${name}.out 2>&1 </dev/null; echo "@@JOB-${name} $?@@" ) &'`);
+}
+async function jobDone(v: Vm, name: string, timeoutMs: number): Promise<{ rc: number; out: string }> {
+  const m = await v.waitFor(new RegExp(`@@JOB-${name} (\\d+)@@`), timeoutMs);
+  return { rc: Number(m[1]), out: (await v.ok(`cat /tmp/${name}.out`)).trim().slice(-400) };
+}
+async function md5(v: Vm, file: string): Promise<string> {
+  return (await v.ok(`md5sum ${file}`)).match(/[0-9a-f]{32}/)![0];
+}
+async function meminfo(v: Vm): Promise<Record<string, number>> {
+  return Object.fromEntries([...(await v.ok('cat /proc/meminfo')).matchAll(/^(\w+):\s+(\d+) kB/gm)].map((m) => [m[1], Number(m[2])]));
+}
+
 /** 16 MiB over TCP from one VM to another; md5 compared; bounded by timeoutS. */
 async function transfer(from: Vm, to: Vm, ip: string, port: number, timeoutS = 300): Promise<{ ms: number; sent: string; equal: boolean }> {
   const sum = (await from.ok('dd if=/dev/urandom of=/tmp/d bs=1M count=16 2>/dev/null; md5sum /tmp/d')).match(/[0-9a-f]{32}/)![0];
@@ -341,7 +411,7 @@ async function bench(b: Vm, dev: string, op: 'r' | 'w', size: number): Promise<{
 describe('vRIO fix series, proven in QEMU VMs', { skip: skip ?? false, timeout: 3 * 60 * 60_000 }, () => {
   let work = '';
   const flavours: Partial<Record<Flavour['name'], Flavour>> = {};
-  const labs: Lab[] = [];
+  const labs: { stop(): void }[] = [];
   const kernel = () => join(OBJ ?? '', 'arch/x86/boot/bzImage');
 
   before(async () => {
@@ -513,5 +583,46 @@ describe('vRIO fix series, proven in QEMU VMs', { skip: skip ?? false, timeout: 
       assert.ok(before0.MemFree - after0.MemFree < 4096, `IOhyp MemFree fell by ${before0.MemFree - after0.MemFree} kB over 100 cycles`);
       assert.ok(after0.Slab - before0.Slab < 2048, `IOhyp Slab grew by ${after0.Slab - before0.Slab} kB over 100 cycles`);
     });
+  });
+
+  // todo, not a gate: under this load the IOhyp<->guest transport link can
+  // go dead (open bug, docs/vrio-fixes.md section 7); the checks still run
+  // and report, and a run that completes must be md5-equal and clean.
+  test('two guests on one IOhyp: block and net traffic at once, md5-equal, no warnings', { todo: 'the transport link can die under load (docs/vrio-fixes.md, section 7)' }, async (t) => {
+    const lab = new TwoGuestLab(kernel(), flavours.fixed!.initrd, join(work, 'two-guests'));
+    labs.push(lab);
+    await lab.up();
+    const [g1, g2] = lab.guests;
+    const before0 = await meminfo(lab.a);
+    for (const v of [lab.b1, lab.b2, lab.c]) await v.ok('dd if=/dev/urandom of=/tmp/d bs=1M count=16 2>/dev/null; dd if=/dev/urandom of=/tmp/x bs=1M count=8 2>/dev/null');
+    const sent = { peer: await md5(lab.c, '/tmp/d'), guest2: await md5(lab.b2, '/tmp/d') };
+    const t0 = Date.now();
+    // At once: peer -> guest1 and guest2 -> peer over TCP (16 MiB each), and
+    // on both guests 8 MiB through vdb twice (64 KiB and 1 MiB O_DIRECT
+    // requests), read back and compared.
+    await job(g1.vm, 'recv', 'timeout 600 tcpx recv 5001 /tmp/r');
+    await job(lab.c, 'recv', 'timeout 600 tcpx recv 5002 /tmp/r');
+    await sleep(500);
+    await job(lab.c, 'send', `timeout 600 tcpx send ${g1.ip} 5001 /tmp/d`);
+    await job(g2.vm, 'send', 'timeout 600 tcpx send 10.66.0.3 5002 /tmp/d');
+    const blk = 'dd if=/tmp/x of=/dev/vdb bs=64k oflag=direct && dd if=/dev/vdb of=/tmp/y bs=64k count=128 iflag=direct && cmp /tmp/x /tmp/y'
+      + ' && dd if=/tmp/x of=/dev/vdb bs=1M seek=16 oflag=direct && dd if=/dev/vdb of=/tmp/z bs=1M skip=16 count=8 iflag=direct && cmp /tmp/x /tmp/z';
+    for (const g of lab.guests) await job(g.vm, 'blk', blk);
+    const jobs: Record<string, { rc: number; out: string }> = {};
+    for (const [v, n] of [[lab.b1, 'blk'], [lab.b2, 'blk'], [lab.c, 'send'], [lab.b2, 'send'], [lab.b1, 'recv'], [lab.c, 'recv']] as const) {
+      jobs[`${v.name} ${n}`] = await jobDone(v, n, 900_000);
+    }
+    const ms = Date.now() - t0;
+    const got = { guest1: await md5(lab.b1, '/tmp/r'), peer: await md5(lab.c, '/tmp/r') };
+    const after0 = await meminfo(lab.a);
+    const warnings = Object.fromEntries(lab.vms().map((v) => [v.name, v.warnings()]));
+    report.twoGuests = { ms, jobs, md5Equal: { peerToGuest1: got.guest1 === sent.peer, guest2ToPeer: got.peer === sent.guest2 },
+      iohypSlabKb: [before0.Slab, after0.Slab], iohypMemFreeKb: [before0.MemFree, after0.MemFree], warnings };
+    t.diagnostic(`two guests: ${JSON.stringify(report.twoGuests)}`);
+    for (const [k, j] of Object.entries(jobs)) assert.equal(j.rc, 0, `${k}: ${j.out}`);
+    assert.equal(got.guest1, sent.peer, 'peer -> guest1 md5-equal');
+    assert.equal(got.peer, sent.guest2, 'guest2 -> peer md5-equal');
+    for (const v of lab.vms()) assert.deepEqual(v.warnings(), [], `${v.name} kernel warnings`);
+    lab.stop();
   });
 });

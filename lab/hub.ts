@@ -11,7 +11,11 @@
 // not drain its 208 KiB socket buffer during an mkfs and lost hundreds of
 // frames (RcvbufErrors), so ext2 checks failed. Over TCP nothing is lost: when
 // a member reads slowly, the hub stops reading from the sender until that
-// member has drained (back-pressure, like Ethernet pause frames).
+// member has drained (back-pressure, like Ethernet pause frames). A member that
+// does not read at all (a NIC that is down: QEMU stops reading its socket)
+// must not stall the segment: after STUCK_MS without draining it is marked
+// stuck, nobody waits for it, and beyond MEMBER_BACKLOG its frames are dropped,
+// as a switch drops for a dead port, until it drains again.
 //
 // Like a real Ethernet wire, the hub pads frames shorter than the 60-byte
 // minimum (virtio-net does not pad; physical NICs and e1000 do). This matters:
@@ -28,6 +32,8 @@ export interface HubStats {
   bytes: number;
   /** Connections refused: not from loopback, or more than the members. */
   refused: number;
+  /** Frames not delivered to a member that did not read (stuck, backlog full). */
+  dropped: number;
   padded: number;
 }
 
@@ -35,6 +41,10 @@ export interface HubStats {
 export const MIN_FRAME = 60;
 /** Largest frame a member may send (vMTU 9000 + header, with room); more means a broken stream. */
 export const MAX_FRAME = 65_536;
+/** How long a sender waits for a slow member before that member counts as stuck. */
+export const STUCK_MS = 200;
+/** Bytes queued for a stuck member before its frames are dropped. */
+export const MEMBER_BACKLOG = 4 << 20;
 
 export interface Hub {
   port: number;
@@ -48,8 +58,27 @@ const isLoopback = (a: string | undefined) => a === '127.0.0.1' || a === '::ffff
 
 export function startHub(port: number, o: { members: number; pad?: boolean; host?: string }): Promise<Hub> {
   let pad = o.pad ?? true;
-  const stats: HubStats = { frames: 0, bytes: 0, refused: 0, padded: 0 };
+  const stats: HubStats = { frames: 0, bytes: 0, refused: 0, dropped: 0, padded: 0 };
   const conns = new Set<Socket>();
+  const stuck = new WeakSet<Socket>();
+
+  /** Hold the sender back until the member drained, or mark the member stuck after STUCK_MS. */
+  function waitFor(member: Socket, sender: Socket): void {
+    sender.pause();
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      member.off('drain', finish);
+      sender.resume();
+    };
+    const timer = setTimeout(() => {
+      stuck.add(member);
+      finish();
+    }, STUCK_MS);
+    member.once('drain', finish);
+  }
 
   function forward(from: Socket, frame: Buffer): void {
     stats.frames++;
@@ -63,11 +92,12 @@ export function startHub(port: number, o: { members: number; pad?: boolean; host
     frame.copy(msg, 4);
     for (const m of conns) {
       if (m === from || m.destroyed) continue;
-      if (!m.write(msg)) {
-        // That member is behind: stop reading the sender until it drained.
-        from.pause();
-        m.once('drain', () => from.resume());
+      if (stuck.has(m) && m.writableLength > MEMBER_BACKLOG) {
+        stats.dropped++;
+        continue;
       }
+      // That member is behind: stop reading the sender until it drained.
+      if (!m.write(msg) && !stuck.has(m)) waitFor(m, from);
     }
   }
 
@@ -79,6 +109,7 @@ export function startHub(port: number, o: { members: number; pad?: boolean; host
     }
     c.setNoDelay(true);
     conns.add(c);
+    c.on('drain', () => stuck.delete(c));
     let buf: Buffer = Buffer.alloc(0);
     c.on('data', (d: Buffer) => {
       buf = buf.length ? Buffer.concat([buf, d]) : d;

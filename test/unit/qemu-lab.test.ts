@@ -125,7 +125,7 @@ describe('L2 hub on loopback (TCP, QEMU stream framing)', () => {
       await settle();
       assert.equal(a.got[1].length, 60, 'a short frame is padded to the Ethernet minimum');
       assert.ok(a.got[1].subarray(0, 42).equals(arp) && a.got[1].subarray(42).equals(Buffer.alloc(18)));
-      assert.deepEqual(hub.stats, { frames: 3, bytes: frame.length + jumbo.length + 42, refused: 1, padded: 1 });
+      assert.deepEqual(hub.stats, { frames: 3, bytes: frame.length + jumbo.length + 42, refused: 1, dropped: 0, padded: 1 });
     } finally {
       for (const m of [a, b, c]) m.c.destroy();
       await hub.close();
@@ -146,6 +146,30 @@ describe('L2 hub on loopback (TCP, QEMU stream framing)', () => {
       assert.ok(b.got.every((g, i) => g.equals(frames[i])), 'same bytes, same order');
     } finally {
       for (const m of [a, b]) m.c.destroy();
+      await hub.close();
+    }
+  });
+
+  test('a member that never reads (a NIC that is down) does not stall the others; it gets frames again once it reads', async () => {
+    const hub = await startHub(0, { members: 3 });
+    const [a, b, dead] = [await member(hub.port), await member(hub.port), await member(hub.port)];
+    try {
+      dead.c.pause();
+      const frames = Array.from({ length: 1500 }, (_, i) => Buffer.concat([Buffer.from([i >> 8, i & 255]), randomBytes(8112)]));
+      for (const f of frames) a.send(f);
+      for (let i = 0; i < 200 && b.got.length < frames.length; i++) await settle();
+      assert.equal(b.got.length, frames.length, 'the reading member got every frame');
+      assert.ok(b.got.every((g, i) => g.equals(frames[i])));
+      assert.ok(hub.stats.dropped > 0, 'frames beyond the stuck member backlog were dropped');
+      dead.c.resume();
+      await settle();
+      const n = dead.got.length;
+      const late = randomBytes(100);
+      a.send(late);
+      for (let i = 0; i < 50 && !dead.got.some((g) => g.equals(late)); i++) await settle();
+      assert.ok(dead.got.length > n && dead.got.some((g) => g.equals(late)), 'the member that reads again gets new frames');
+    } finally {
+      for (const m of [a, b, dead]) m.c.destroy();
       await hub.close();
     }
   });

@@ -380,10 +380,13 @@ async function buildFlavour(work: string, name: Flavour['name'], tools: string):
   // fixes: find how many leading patches are in, then bring it to the
   // wanted state. Reversal goes newest first (later patches touch the
   // same files).
+  // Only the vRIO parts: the rest of src is hard links into SRC, and fixes to
+  // core files (0006) live in the given kernel image, shared by both flavours.
+  const only = ['--include=drivers/vrio/*', '--include=include/linux/vrio/*'];
   let applied = patches.length;
-  while (applied > 0 && (await run('git', ['apply', '--check', '-R', '-p1', ...patches.slice(0, applied).reverse()], { cwd: src, allowFail: true })).code !== 0) applied--;
-  if (name === 'fixed' && applied < patches.length) await run('git', ['apply', '-p1', ...patches.slice(applied)], { cwd: src });
-  if (name === 'upstream' && applied > 0) await run('git', ['apply', '-R', '-p1', ...patches.slice(0, applied).reverse()], { cwd: src });
+  while (applied > 0 && (await run('git', ['apply', '--check', '-R', '-p1', ...only, ...patches.slice(0, applied).reverse()], { cwd: src, allowFail: true })).code !== 0) applied--;
+  if (name === 'fixed' && applied < patches.length) await run('git', ['apply', '-p1', ...only, ...patches.slice(applied)], { cwd: src });
+  if (name === 'upstream' && applied > 0) await run('git', ['apply', '-R', '-p1', ...only, ...patches.slice(0, applied).reverse()], { cwd: src });
   await run('make', ['-C', src, `O=${obj}`, ...MAKEFLAGS, 'M=drivers/vrio', 'modules', '-j2'], { logFile: join(work, `${name}-make.log`), timeoutMs: 15 * 60_000 });
   const root = join(work, `${name}-root`);
   mkdirSync(join(root, 'bin'), { recursive: true });

@@ -7,9 +7,9 @@
 //     and a correct CREATE right after must work;
 //   - create/use/remove loops per device type, with the IOhyp's slab/free
 //     memory before and after (a leak shows up as steady growth);
-//   - short frames, last: the peer gets a virtio-net NIC here (it does not pad)
-//     and the hub stops padding for the check, so a 42-byte ARP reaches the
-//     guest's vRIO NIC; upstream panics the guest;
+//   - short frames: a macvlan beside the guest's macvtap on the IOhyp sends a
+//     42-byte ARP (host-internal, so nothing pads it) to the guest's vRIO NIC;
+//     upstream panics the guest;
 //   - no kernel warning, BUG or oops on any VM at the end.
 // With the fixes off (`kernel.fixes: false`) these checks fail: that is how
 // we know they test something.
@@ -18,7 +18,7 @@ import type { SshSession } from '../builder/smoke/ssh.js';
 import { check, ipOf, md5, ping, record, tcpTransfer, type LabCheck } from './checks.js';
 import { PEER_IP, type PlannedVm } from './topology.js';
 
-/** The peer's address on its short-frame NIC. */
+/** The address of the short-frame sender (a macvlan on the IOhyp). */
 const SHORT_FRAME_SRC = `${PEER_IP.split('.').slice(0, 3).join('.')}.200`;
 
 export interface FixCheckOptions {
@@ -28,8 +28,6 @@ export interface FixCheckOptions {
   helper: string;
   /** Bytes per TCP transfer and direction. */
   tcpBytes: number;
-  /** Turn the peer segment's padding of short frames on or off. */
-  setPeerPadding(on: boolean): void;
 }
 
 /** Kernel log lines that mean a driver bug, whatever the check was doing at the time. */
@@ -158,28 +156,25 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, SshSession>,
     return detail;
   });
 
-  // 4. Short frames, last, so the other checks run on a padded wire: the hub stops padding
-  //    the peer segment and the peer's virtio-net NIC (eth2) broadcasts 42-byte ARP
-  //    requests for the guest's vRIO NIC.
+  // 4. Short frames: a macvlan in bridge mode on the guest's macvtap lower NIC, on the
+  //    IOhyp, broadcasts 42-byte ARP requests for the guest's vRIO NIC. Frames between
+  //    a macvlan and a macvtap of one lower NIC never touch a wire, so nothing pads them:
+  //    the case of two guests' macvtaps on one NIC, which panics the upstream guest.
   for (const g of guests) {
     const gs = ssh.get(g.name)!;
-    await check(out, `${g.name}: short frames (peer's unpadded 42-byte ARP) into the vRIO NIC, guest stays up`, async () => {
+    await check(out, `${g.name}: short frames (unpadded 42-byte ARP from a macvlan beside its macvtap) into the vRIO NIC, guest stays up`, async () => {
       const up0 = Number((await gs.check('cut -d. -f1 /proc/uptime')).trim());
-      o.setPeerPadding(false);
-      let a;
-      try {
-        // A /32 source on eth2: arping needs one, and it adds no route beside eth1's subnet.
-        a = await peer.exec(`ip link set eth2 up; ip addr add ${SHORT_FRAME_SRC}/32 dev eth2 2>/dev/null; arping -c 3 -w 6 -I eth2 -s ${SHORT_FRAME_SRC} ${ipOf(g.net!.ip)}`, { timeoutMs: 30_000 });
-      } finally {
-        o.setPeerPadding(true);
-        await peer.exec('ip link set eth2 down');
-      }
-      if (!/sent|Sent|ARPING/.test(a.stdout + a.stderr)) throw new Error(`arping on the peer did not run: ${(a.stderr || a.stdout).trim()}`);
+      const a = await io.exec(
+        `ip link del mvlshort 2>/dev/null; ip link add link ${g.net!.lower} name mvlshort type macvlan mode bridge && ip addr add ${SHORT_FRAME_SRC}/32 dev mvlshort && ip link set mvlshort up && ` +
+          `arping -c 3 -w 6 -I mvlshort -s ${SHORT_FRAME_SRC} ${ipOf(g.net!.ip)}; r=$?; ip link del mvlshort; exit $r`,
+        { timeoutMs: 30_000 },
+      );
+      if (!/ARPING|sent/i.test(a.stdout + a.stderr)) throw new Error(`arping on the IOhyp did not run (exit ${a.code}): ${(a.stderr || a.stdout).trim()}`);
       const replies = /Received (\d+) repl/i.exec(a.stdout)?.[1] ?? '?';
       const up1 = Number((await gs.check('cut -d. -f1 /proc/uptime', { timeoutMs: 15_000 })).trim());
       if (!(up1 >= up0)) throw new Error(`the guest rebooted (uptime ${up0} s -> ${up1} s)`);
       const r = await ping(gs, PEER_IP);
-      return `3 ARP requests of 42 bytes sent, ${replies} replies; guest up ${up1} s, then ping peer ${r}`;
+      return `3 ARP requests of 42 bytes, ${replies} replies; guest up ${up1} s, then ping peer ${r}`;
     });
   }
 

@@ -20,8 +20,7 @@
 // Like a real Ethernet wire, the hub pads frames shorter than the 60-byte
 // minimum (virtio-net does not pad; physical NICs and e1000 do). This matters:
 // the upstream vRIO guest receive path crashes on frames under 54 bytes, e.g.
-// an ARP request. The fix checks turn padding off for the short-frame check
-// only (SIGUSR1 off, SIGUSR2 on; or `--no-pad` from the start) to reproduce it.
+// an ARP request. (The fix checks send such frames from inside the IOhyp.)
 // Safety: the hub listens on 127.0.0.1 only, refuses connections from any
 // other address and beyond its member count. Nothing reaches any other network.
 import { createServer, type Socket } from 'node:net';
@@ -49,15 +48,12 @@ export const MEMBER_BACKLOG = 4 << 20;
 export interface Hub {
   port: number;
   stats: HubStats;
-  /** Pad short frames to the Ethernet minimum (on by default). */
-  setPad(on: boolean): void;
   close(): Promise<void>;
 }
 
 const isLoopback = (a: string | undefined) => a === '127.0.0.1' || a === '::ffff:127.0.0.1';
 
-export function startHub(port: number, o: { members: number; pad?: boolean; host?: string }): Promise<Hub> {
-  let pad = o.pad ?? true;
+export function startHub(port: number, o: { members: number; host?: string }): Promise<Hub> {
   const stats: HubStats = { frames: 0, bytes: 0, refused: 0, dropped: 0, padded: 0 };
   const conns = new Set<Socket>();
   const stuck = new WeakSet<Socket>();
@@ -83,7 +79,7 @@ export function startHub(port: number, o: { members: number; pad?: boolean; host
   function forward(from: Socket, frame: Buffer): void {
     stats.frames++;
     stats.bytes += frame.length;
-    if (pad && frame.length < MIN_FRAME) {
+    if (frame.length < MIN_FRAME) {
       frame = Buffer.concat([frame, Buffer.alloc(MIN_FRAME - frame.length)]);
       stats.padded++;
     }
@@ -135,7 +131,6 @@ export function startHub(port: number, o: { members: number; pad?: boolean; host
       resolve({
         port: typeof addr === 'object' && addr ? addr.port : port,
         stats,
-        setPad: (on) => (pad = on),
         close: () =>
           new Promise((r) => {
             for (const c of conns) c.destroy();
@@ -149,26 +144,22 @@ export function startHub(port: number, o: { members: number; pad?: boolean; host
 /** The line the hub process prints once it accepts members (the lab waits for it). */
 export const HUB_READY = 'hub listening on';
 
-/** Run as a process: node hub.js --port P --members N [--no-pad] [--tag TEXT] */
+/** Run as a process: node hub.js --port P --members N [--tag TEXT] */
 async function main(argv: string[]): Promise<void> {
   let port = 0;
   let members = 0;
-  let pad = true;
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     if (argv[i] === '--port') (port = Number(v)), i++;
     else if (argv[i] === '--members') (members = Number(v)), i++;
-    else if (argv[i] === '--no-pad') pad = false;
     else if (argv[i] === '--tag') i++; // identifies the lab in `ps` and for pid checks
   }
   if (!(port > 0 && port < 65536) || !(Number.isInteger(members) && members >= 2 && members <= 64)) {
-    process.stderr.write('usage: hub --port P --members N (2-64) [--no-pad] [--tag T]\n');
+    process.stderr.write('usage: hub --port P --members N (2-64) [--tag T]\n');
     process.exit(2);
   }
-  const hub = await startHub(port, { members, pad });
-  process.stdout.write(`${HUB_READY} 127.0.0.1:${hub.port} for ${members} members${pad ? '' : ' (no padding)'}\n`);
-  process.on('SIGUSR1', () => hub.setPad(false));
-  process.on('SIGUSR2', () => hub.setPad(true));
+  const hub = await startHub(port, { members });
+  process.stdout.write(`${HUB_READY} 127.0.0.1:${hub.port} for ${members} members\n`);
   process.on('SIGTERM', () => process.exit(0));
 }
 

@@ -81,12 +81,12 @@ async function stopProcesses(s: LabState): Promise<number> {
   return n;
 }
 
-async function startHub(s: LabState, segment: string, port: number, members: number, pad: boolean): Promise<LabHub> {
+async function startHub(s: LabState, segment: string, port: number, members: number): Promise<LabHub> {
   const logFile = join(s.dir, `hub-${segment}.log`);
   const out = openSync(logFile, 'w');
   let child;
   try {
-    child = spawn(process.execPath, [hubBin(), '--port', String(port), '--members', String(members), ...(pad ? [] : ['--no-pad']), '--tag', s.dir], {
+    child = spawn(process.execPath, [hubBin(), '--port', String(port), '--members', String(members), '--tag', s.dir], {
       detached: true,
       stdio: ['ignore', out, out],
     });
@@ -123,7 +123,7 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
   }
   const imgs = imagesFor(o.imagesDir, o.kernel, cwd);
   const fixes = o.kernel === 'vrio' && o.checks === 'fixes';
-  const plan = planLab(o.kernel, o.guests, { shortFrameNic: fixes });
+  const plan = planLab(o.kernel, o.guests);
   mkdirSync(dir, { recursive: true });
   const t0 = Date.now();
   const accel = await chooseAccel(o.accel, { kind: 'kernel', kernel: imgs.guest.kernel!, append: '' }, o.cacheDir);
@@ -155,8 +155,7 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
     for (const seg of segments) {
       hubPort.set(seg, await freeTcpPort());
       const members = plan.reduce((n, p) => n + p.nics.filter((x) => x.segment === seg).length, 0);
-      // Padded like a real Ethernet wire; the short-frame check turns it off for a moment.
-      state.hubs.push(await startHub(state, seg, hubPort.get(seg)!, members, true));
+      state.hubs.push(await startHub(state, seg, hubPort.get(seg)!, members));
     }
     writeState(state);
     log().step(`booting ${plan.map((p) => p.name).join(', ')} (${accel.accel.toUpperCase()})`);
@@ -221,7 +220,6 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
     let checks: LabCheck[] = [];
     try {
       if (o.kernel === 'vrio') await prepareIohyp(byName.get('iohyp1')!, plan);
-      if (fixes) await preparePeer(byName.get('peer1')!);
       log().step('vrio provision apply');
       const t1 = Date.now();
       const applied = await provision('apply', state, true);
@@ -243,13 +241,7 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
         checks = [...checks, ...(o.kernel === 'vrio' ? await vrioChecks(state, plan, byName) : await ciChecks(state, plan, byName, o.testModule ?? 'vrio_test'))];
         if (fixes) {
           log().step('fix-series checks');
-          const peerHub = state.hubs.find((h) => h.segment === 'peer');
-          // The peer's short frames must reach the IOhyp's macvtap unpadded (as another
-          // macvtap's frames would, host-internally) for the upstream guest crash; only then.
-          const setPeerPadding = (on: boolean) => {
-            if (peerHub && processCmdline(peerHub.pid)?.includes(dir)) process.kill(peerHub.pid, on ? 'SIGUSR2' : 'SIGUSR1');
-          };
-          checks = [...checks, ...(await fixChecks(plan, byName, { cycles: o.cycles ?? 50, helper: provisionDefaults().helper, tcpBytes: 16 << 20, setPeerPadding }))];
+          checks = [...checks, ...(await fixChecks(plan, byName, { cycles: o.cycles ?? 50, helper: provisionDefaults().helper, tcpBytes: 16 << 20 }))];
         }
         state.timings.verifySeconds = (Date.now() - t2) / 1000;
       }
@@ -303,16 +295,6 @@ async function prepareIohyp(ssh: SshSession, plan: PlannedVm[]): Promise<void> {
   // The macvtaps' lower NICs carry no address; they only need to be up.
   const lowers = plan.flatMap((p) => (p.net ? [p.net.lower] : []));
   if (lowers.length) await ssh.check(lowers.map((l) => `ip link set ${l} up`).join(' && '), { timeoutMs: 30_000 });
-}
-
-/**
- * The peer's short-frame NIC (eth2, virtio-net) shares a segment with its e1000:
- * it must not answer ARP for eth1's address (Linux does by default), or guests
- * send their traffic to the virtio-net NIC, whose TCP receive broke with
- * "recvmsg bug" warnings. It stays down until the short-frame check.
- */
-async function preparePeer(ssh: SshSession): Promise<void> {
-  await ssh.check('sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.eth2.arp_ignore=1 && ip link set eth2 down', { timeoutMs: 30_000 });
 }
 
 export async function provision(verb: 'apply' | 'teardown' | 'status', s: LabState, allowFail = false): Promise<{ code: number | null; stdout: string }> {

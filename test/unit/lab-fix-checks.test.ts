@@ -1,12 +1,10 @@
 // The pure parts of the lab's fix-series checks (lab/fix-checks.ts): which
 // kernel log lines count as a driver bug, the IOhyp memory figures the leak
-// check compares, the quoting of helper arguments, the peer NIC that
-// reproduces the short-frame bug, and the CLI's refusal of combinations
+// check compares, the quoting of helper arguments, and the CLI's refusal of combinations
 // that cannot run.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { memInfo, shq, troubleLines } from '../../lab/fix-checks.js';
-import { planLab } from '../../lab/topology.js';
 import { vrio } from '../support/cli.js';
 
 describe('lab fix checks', () => {
@@ -37,15 +35,6 @@ describe('lab fix checks', () => {
     assert.equal(shq('02:00:00:00:99:01'), '02:00:00:00:99:01');
     assert.equal(shq("a b'c"), `'a b'\\''c'`);
     assert.equal(shq('$(reboot)'), `'$(reboot)'`);
-  });
-
-  test('the fix checks give the peer a second, virtio-net NIC (no padding) on its segment; traffic stays on the e1000', () => {
-    const peer = (o?: Parameters<typeof planLab>[2]) => planLab('vrio', 2, o).find((p) => p.role === 'peer')!.nics;
-    assert.deepEqual(peer().map((n) => [n.iface, n.model]), [['eth1', 'e1000']]);
-    assert.deepEqual(peer({ shortFrameNic: true }).map((n) => [n.iface, n.model, n.segment, n.ip]), [
-      ['eth1', 'e1000', 'peer', '10.66.0.100/24'],
-      ['eth2', 'virtio-net-pci', 'peer', undefined],
-    ]);
   });
 
   test('CLI: --checks fixes needs the vRIO images; unknown --checks and --cycles 0 are usage errors', () => {

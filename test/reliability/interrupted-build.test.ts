@@ -24,6 +24,7 @@ import { dataPath } from '../../lib/paths.js';
 import { ciKernelUnavailable, writeCiManifest } from '../fixtures/ci-kernel/manifest.js';
 import { cacheRoot } from '../integration/smoke-support.js';
 import { checkOutputs, elfProblem, staleTemps, walkFiles } from '../support/build-outputs.js';
+import { printFigures } from '../support/figures.js';
 
 const skip = ciKernelUnavailable();
 const POLL_MS = 40;
@@ -235,6 +236,17 @@ function writeFigures(): void {
     `  concurrent builds: kernel stage refused ${s.concurrent.kernelStageRefused}, image stage waited ${s.concurrent.imageStageWaited}, result intact ${s.concurrent.intact}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
+  printFigures('interrupted builds', {
+    'kill points tried': s.killPointsTried,
+    hit: s.killPointsHit,
+    SIGINT: s.sigint,
+    SIGKILL: s.sigkill,
+    'reruns completed': s.rerunsCompleted,
+    'outputs verified': s.outputsVerified,
+    'corrupt artifacts reported as built': s.corruptArtifactsReportedAsBuilt,
+    'images identical to uninterrupted': String(s.imagesIdenticalToUninterrupted),
+    'concurrent build refused/waited': `${s.concurrent.kernelStageRefused}/${s.concurrent.imageStageWaited}`,
+  });
   const file = process.env.VRIO_RELIABILITY_REPORT;
   if (file) writeFileSync(file, JSON.stringify(figures, null, 2) + '\n');
 }

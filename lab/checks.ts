@@ -71,18 +71,44 @@ export async function ping(from: SshSession, ip: string): Promise<string> {
   return `${m ? `${m[2]}/${m[1]} replies` : 'replies'}${rtt ? `, avg ${rtt[1]} ms` : ''}`;
 }
 
-/** One bulk TCP transfer from `from` to `to` (nc on both ends), md5 of what arrived. */
-export async function tcpTransfer(from: SshSession, to: SshSession, toIp: string, bytes: number, port: number, tag: string): Promise<string> {
-  const bulk = randomBytes(bytes);
-  const rx = `/tmp/vrio-rx-${tag}`;
-  await to.check(`rm -f ${rx}; printf '#!/bin/sh\\ncat > ${rx}\\n' > ${rx}.sh; chmod +x ${rx}.sh; (nc -l -p ${port} -e ${rx}.sh >/dev/null 2>&1 &)`);
-  await from.check(`cat > /tmp/vrio-tx-${tag}`, { input: bulk });
+/** One bulk TCP transfer from `from` to `to` over nc, in three steps so several can share a moment. */
+export interface TcpLeg {
+  from: SshSession;
+  to: SshSession;
+  toIp: string;
+  bytes: number;
+  port: number;
+  tag: string;
+}
+
+/** Put random data on the sender and start the receiver's listener; returns the data's md5. */
+export async function tcpPrepare(l: TcpLeg): Promise<string> {
+  const bulk = randomBytes(l.bytes);
+  const rx = `/tmp/vrio-rx-${l.tag}`;
+  await l.to.check(`rm -f ${rx}; printf '#!/bin/sh\\ncat > ${rx}\\n' > ${rx}.sh; chmod +x ${rx}.sh; (nc -l -p ${l.port} -e ${rx}.sh >/dev/null 2>&1 &)`);
+  await l.from.check(`cat > /tmp/vrio-tx-${l.tag}`, { input: bulk });
+  return md5(bulk);
+}
+
+/** Send; returns the seconds the sender took. */
+export async function tcpSend(l: TcpLeg): Promise<number> {
   const t = Date.now();
-  await from.check(`printf '#!/bin/sh\\ncat /tmp/vrio-tx-${tag}\\n' > /tmp/vrio-tx-${tag}.sh; chmod +x /tmp/vrio-tx-${tag}.sh; timeout 300 nc -w 20 ${toIp} ${port} -e /tmp/vrio-tx-${tag}.sh`, { timeoutMs: 330_000 });
-  const sum = (await to.check(`for i in $(seq 1 200); do [ "$(wc -c < ${rx} 2>/dev/null)" = "${bytes}" ] && break; sleep 0.1; done; md5sum ${rx}; rm -f ${rx}`, { timeoutMs: 60_000 })).split(' ')[0];
-  await from.check(`rm -f /tmp/vrio-tx-${tag}`);
-  if (sum !== md5(bulk)) throw new Error(`received md5 ${sum}, sent ${md5(bulk)}`);
-  return `${bytes >> 20} MiB md5 ${sum} in ${((Date.now() - t) / 1000).toFixed(1)} s`;
+  await l.from.check(`printf '#!/bin/sh\\ncat /tmp/vrio-tx-${l.tag}\\n' > /tmp/vrio-tx-${l.tag}.sh; chmod +x /tmp/vrio-tx-${l.tag}.sh; timeout 300 nc -w 20 ${l.toIp} ${l.port} -e /tmp/vrio-tx-${l.tag}.sh`, { timeoutMs: 330_000 });
+  return (Date.now() - t) / 1000;
+}
+
+/** Compare what arrived with what was sent, and clean up both ends. */
+export async function tcpVerify(l: TcpLeg, sent: string, seconds: number): Promise<string> {
+  const rx = `/tmp/vrio-rx-${l.tag}`;
+  const sum = (await l.to.check(`for i in $(seq 1 200); do [ "$(wc -c < ${rx} 2>/dev/null)" = "${l.bytes}" ] && break; sleep 0.1; done; md5sum ${rx}; rm -f ${rx}`, { timeoutMs: 60_000 })).split(' ')[0];
+  await l.from.check(`rm -f /tmp/vrio-tx-${l.tag}`);
+  if (sum !== sent) throw new Error(`received md5 ${sum}, sent ${sent}`);
+  return `${l.bytes >> 20} MiB md5 ${sum} in ${seconds.toFixed(1)} s`;
+}
+
+export async function tcpTransfer(l: TcpLeg): Promise<string> {
+  const sent = await tcpPrepare(l);
+  return tcpVerify(l, sent, await tcpSend(l));
 }
 
 /** /sys/class/vrio/<kind>/*: each attribute file is a header line and a value line. */
@@ -187,7 +213,9 @@ export async function vrioChecks(s: LabState, plan: PlannedVm[], ssh: Map<string
       if (!ifname) continue;
       const before = await readSysfs(io, 'net').catch(() => undefined);
       await check(out, `${g.name} -> peer ping through the vRIO NIC`, () => ping(gs, PEER_IP));
-      await check(out, `${g.name} -> peer 4 MiB TCP transfer through the vRIO NIC, checksum`, () => tcpTransfer(gs, peer, PEER_IP, 4 << 20, 5000 + plan.indexOf(g), `${g.name}2p`));
+      await check(out, `${g.name} -> peer 4 MiB TCP transfer through the vRIO NIC, checksum`, () =>
+        tcpTransfer({ from: gs, to: peer, toIp: PEER_IP, bytes: 4 << 20, port: 5000 + plan.indexOf(g), tag: `${g.name}2p` }),
+      );
       await check(out, `${g.name}: /sys/class/vrio/net counters grew`, async () => {
         const after = await readSysfs(io, 'net');
         const re = /byte|packet|sent|recv|rx|tx/i;

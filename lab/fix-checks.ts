@@ -15,7 +15,7 @@
 // we know they test something.
 import { randomBytes } from 'node:crypto';
 import type { SshSession } from '../builder/smoke/ssh.js';
-import { check, ipOf, md5, ping, record, tcpTransfer, type LabCheck } from './checks.js';
+import { check, ipOf, md5, ping, record, tcpPrepare, tcpSend, tcpVerify, type LabCheck, type TcpLeg } from './checks.js';
 import { PEER_IP, type PlannedVm } from './topology.js';
 
 /** The address of the short-frame sender (a macvlan on the IOhyp). */
@@ -68,22 +68,23 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, SshSession>,
   const ioPlan = plan.find((p) => p.role === 'iohyp')!;
   if (!peer || !guests.length) return out;
 
-  // 1. TCP both ways, all guests at once (several guests loading the IOhyp together).
-  const dirs = guests.flatMap((g, i) => [
-    { g, name: `peer -> ${g.name}`, from: peer, to: ssh.get(g.name)!, toIp: ipOf(g.net!.ip), port: 5100 + 2 * i, tag: `p2${g.name}` },
-    { g, name: `${g.name} -> peer`, from: ssh.get(g.name)!, to: peer, toIp: PEER_IP, port: 5101 + 2 * i, tag: `${g.name}2p` },
+  // 1. TCP both ways, all guests at once (several guests loading the IOhyp together):
+  //    data and listeners are set up one by one, then every sender starts at once.
+  const legs: (TcpLeg & { name: string })[] = guests.flatMap((g, i) => [
+    { name: `peer -> ${g.name}`, from: peer, to: ssh.get(g.name)!, toIp: ipOf(g.net!.ip), bytes: o.tcpBytes, port: 5100 + 2 * i, tag: `p2${g.name}` },
+    { name: `${g.name} -> peer`, from: ssh.get(g.name)!, to: peer, toIp: PEER_IP, bytes: o.tcpBytes, port: 5101 + 2 * i, tag: `${g.name}2p` },
   ]);
+  const sums: (string | Error)[] = [];
+  for (const l of legs) sums.push(await tcpPrepare(l).catch((e: Error) => e));
   const t0 = Date.now();
-  const results = await Promise.allSettled(dirs.map((d) => tcpTransfer(d.from, d.to, d.toIp, o.tcpBytes, d.port, d.tag)));
+  const sent = await Promise.allSettled(legs.map((l, i) => (sums[i] instanceof Error ? Promise.reject(sums[i]) : tcpSend(l))));
   const secs = (Date.now() - t0) / 1000;
-  results.forEach((r, i) =>
-    record(out, {
-      name: `${dirs[i].name} ${o.tcpBytes >> 20} MiB TCP through the vRIO NIC (${dirs.length} transfers at once)`,
-      ok: r.status === 'fulfilled',
-      detail: r.status === 'fulfilled' ? r.value : (r.reason as Error).message,
-      seconds: secs,
-    }),
-  );
+  for (const [i, l] of legs.entries()) {
+    const r = sent[i];
+    const name = `${l.name} ${o.tcpBytes >> 20} MiB TCP through the vRIO NIC (${legs.length} transfers at once)`;
+    if (r.status === 'rejected') record(out, { name, ok: false, detail: (r.reason as Error).message, seconds: secs });
+    else await check(out, name, () => tcpVerify(l, sums[i] as string, r.value));
+  }
 
   // 2. CREATE error paths, with guest1 as the target.
   const g1 = guests[0];
@@ -92,10 +93,11 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, SshSession>,
   const gs1 = ssh.get(g1.name)!;
   const vrdCount = async () => Number((await gs1.check('ls -d /sys/block/vrd* 2>/dev/null | wc -l')).trim());
   await check(out, 'CREATE_NET on a missing macvtap fails with the cause, nothing attached', () =>
-    mustFail(io, [o.helper, 'create-net', ...header, '--backing', 'mvtmissing9', '--mac', '02:00:00:00:99:01', '--features', '0x7BE1'], /No such (file|device)/i, 'CREATE_NET mvtmissing9'),
+    mustFail(io, [o.helper, 'create-net', ...header, '--backing', 'mvtmissing9', '--mac', '02:00:00:00:99:01', '--features', '0x7BE1'], /CREATE ioctl: No such (file|device)/i, 'CREATE_NET mvtmissing9'),
   );
   await check(out, 'CREATE_BLK on a missing block device fails with the cause, nothing attached', () =>
-    mustFail(io, [o.helper, 'create-blk', ...header, '--backing', '/dev/ram99', '--name', 'vrdz'], /No such (file|device)/i, 'CREATE_BLK /dev/ram99'),
+    // --capacity: the helper then does not open the device itself, the back end must report it.
+    mustFail(io, [o.helper, 'create-blk', ...header, '--backing', '/dev/ram99', '--name', 'vrdz', '--capacity', '4194304'], /CREATE ioctl: No such (file|device)/i, 'CREATE_BLK /dev/ram99'),
   );
   await check(out, 'a correct CREATE_BLK right after the failures works, REMOVE takes it away', async () => {
     const n0 = await vrdCount();

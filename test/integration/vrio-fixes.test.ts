@@ -249,12 +249,12 @@ class Lab {
     await this.a.ok(`ip link set eth0 mtu ${this.mtu}; ip addr add 10.55.0.1/24 dev eth0; ip link set eth0 up; ip link set eth1 up`);
     await this.b.ok(`ip link set eth0 mtu ${this.mtu}; ip addr add 10.55.0.2/24 dev eth0; ip link set eth0 up`);
     await this.c.ok('ip addr add 10.66.0.3/24 dev eth0; ip link set eth0 up');
-    // The peer is a measuring instrument, not under test. Its 3.10 TCP breaks
-    // by itself when its receive queue must be pruned (tcp_collapse():
-    // "recvmsg bug" warnings or "kernel BUG at tcp_input.c:4559"), even for
-    // plain TCP from the IOhyp's own stack with no vRIO in the path (see
-    // docs/vrio-fixes.md). A window of a quarter of the buffer keeps it from
-    // pruning, so what the TCP checks measure is the vRIO path.
+    // The peer is a measuring instrument, not under test. Unless the kernel
+    // image has fix 0006, its TCP breaks by itself when its receive queue
+    // must be pruned (tcp_collapse(): "recvmsg bug" warnings or "kernel BUG
+    // at tcp_input.c:4559"), even for plain TCP from the IOhyp's own stack
+    // (docs/vrio-fixes.md). A window of a quarter of the buffer keeps it
+    // from pruning, so what the TCP checks measure is the vRIO path.
     await this.c.ok('sysctl -w net.ipv4.tcp_adv_win_scale=-2');
     const eth = `l2_packet_size=${this.mtu + 14} l2_packet_list_size=4096 large_packet_list_size=512`;
     await this.a.ok(`cd /lib/modules && insmod macvlan.ko && insmod macvtap.ko && insmod tun.ko && insmod vrio_eth.ko ${eth} && insmod vrio_gen.ko h_eth_name=eth0 h_cpu_affinity=1 && insmod vrio_hnet.ko && insmod vrio_hblk.ko && cd /`);

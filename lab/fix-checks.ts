@@ -172,7 +172,7 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, SshSession>,
         { timeoutMs: 30_000 },
       );
       if (!/ARPING|sent/i.test(a.stdout + a.stderr)) throw new Error(`arping on the IOhyp did not run (exit ${a.code}): ${(a.stderr || a.stdout).trim()}`);
-      const replies = /Received (\d+) repl/i.exec(a.stdout)?.[1] ?? '?';
+      const replies = /Received (\d+) (?:repl|resp)/i.exec(a.stdout)?.[1] ?? '?';
       const up1 = Number((await gs.check('cut -d. -f1 /proc/uptime', { timeoutMs: 15_000 })).trim());
       if (!(up1 >= up0)) throw new Error(`the guest rebooted (uptime ${up0} s -> ${up1} s)`);
       const r = await ping(gs, PEER_IP);

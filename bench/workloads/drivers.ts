@@ -122,17 +122,7 @@ export function vrioDriver(): ToolDriver {
  * were still gathered and the plan computed, which is the work measured.
  */
 export function checkPlanOutput(stdout: string, code: number | null, hosts: number): RunOutcome {
-  const events = stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => {
-      try {
-        return JSON.parse(l) as Record<string, unknown>;
-      } catch {
-        return undefined;
-      }
-    })
-    .filter((e): e is Record<string, unknown> => e !== undefined);
+  const events = jsonEvents(stdout);
   if (code === 4 || /unreachable/i.test(events.map((e) => String(e.type)).join(' '))) {
     throw new Error(`vrio provision plan: some hosts were unreachable (exit ${code})`);
   }

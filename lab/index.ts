@@ -97,11 +97,12 @@ async function startHub(s: LabState, segment: string, port: number, members: num
   if (!child.pid) throw new VrioError(`could not start the L2 hub for segment ${segment}`);
   const hub = { segment, pid: child.pid, port, members, log: logFile };
   // QEMU connects at start and gives up if nobody listens: wait for the hub (bounded).
-  for (let i = 0; i < 100 && !readFileSync(logFile, 'utf8').includes(HUB_READY); i++) {
+  let said = '';
+  for (let i = 0; i < 100 && !(said = readFileSync(logFile, 'utf8')).includes(HUB_READY); i++) {
     if (!processCmdline(child.pid)) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  if (!readFileSync(logFile, 'utf8').includes(HUB_READY)) throw new VrioError(`the L2 hub for segment ${segment} did not start: ${readFileSync(logFile, 'utf8').trim() || 'no output'} (log: ${logFile})`);
+  if (!said.includes(HUB_READY)) throw new VrioError(`the L2 hub for segment ${segment} did not start: ${said.trim() || 'no output'} (log: ${logFile})`);
   return hub;
 }
 
@@ -263,23 +264,27 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
   }
 }
 
-/** The fix patches (kernel-config/patches/<line>/fixes) the image's kernel was built with, from its manifest. */
-export function fixPatchesOf(img: SmokeImage): string[] | undefined {
+interface ImageManifestPart {
+  image?: { cmdline?: string };
+  kernel?: { patches?: { name: string; origin: string }[] };
+}
+
+/** The parts of an image's manifest.json the lab reads (undefined when it cannot be read). */
+function imageManifest(img: SmokeImage): ImageManifestPart | undefined {
   try {
-    const m = JSON.parse(readFileSync(img.manifestFile, 'utf8')) as { kernel?: { patches?: { name: string; origin: string }[] } };
-    return m.kernel?.patches?.filter((p) => p.origin === 'fixes').map((p) => p.name);
+    return JSON.parse(readFileSync(img.manifestFile, 'utf8')) as ImageManifestPart;
   } catch {
     return undefined;
   }
 }
 
+/** The fix patches (kernel-config/patches/<line>/fixes) the image's kernel was built with. */
+export function fixPatchesOf(img: SmokeImage): string[] | undefined {
+  return imageManifest(img)?.kernel?.patches?.filter((p) => p.origin === 'fixes').map((p) => p.name);
+}
+
 function imageCmdline(img: SmokeImage): string {
-  try {
-    const m = JSON.parse(readFileSync(img.manifestFile, 'utf8')) as { image?: { cmdline?: string } };
-    return m.image?.cmdline ?? 'console=ttyS0,115200 panic=10';
-  } catch {
-    return 'console=ttyS0,115200 panic=10';
-  }
+  return imageManifest(img)?.image?.cmdline ?? 'console=ttyS0,115200 panic=10';
 }
 
 /** known_hosts for OpenSSH (`vrio lab ssh`), written from keys that matched the image pins. */

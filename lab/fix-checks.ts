@@ -11,10 +11,14 @@
 //     42-byte ARP (host-internal, so nothing pads it) to the guest's vRIO NIC;
 //     upstream panics the guest;
 //   - no kernel warning, BUG or oops on any VM at the end.
+// Before the load, guest1 measures its vRIO disk against a virtio-blk disk of
+// its own by request size (lab/blk-perf.ts): large requests were the slow ones.
 // With the fixes off (`kernel.fixes: false`) these checks fail: that is how
 // we know they test something.
 import { randomBytes } from 'node:crypto';
 import type { SshSession } from '../builder/smoke/ssh.js';
+import { blkPerf, perfTable, PERF_SIZES_KIB, type BlkPerfRow } from './blk-perf.js';
+import { log } from '../lib/log.js';
 import { check, ipOf, md5, ping, record, tcpPrepare, tcpSend, tcpVerify, type LabCheck, type TcpLeg } from './checks.js';
 import { PEER_IP, type PlannedVm } from './topology.js';
 
@@ -28,6 +32,14 @@ export interface FixCheckOptions {
   helper: string;
   /** Bytes per TCP transfer and direction. */
   tcpBytes: number;
+  /** guest1's virtio-blk disk for the throughput comparison (none: not measured). */
+  virtioDisk?: { dev: string; bytes: number };
+}
+
+export interface FixCheckResult {
+  checks: LabCheck[];
+  /** vRIO vs virtio-blk by request size, when measured. */
+  blkPerf?: BlkPerfRow[];
 }
 
 /** Kernel log lines that mean a driver bug, whatever the check was doing at the time. */
@@ -60,13 +72,31 @@ async function until(s: SshSession, cond: string, seconds: number, what: string)
   if (r.code !== 0) throw new Error(`${what} (waited ${seconds} s)`);
 }
 
-export async function fixChecks(plan: PlannedVm[], ssh: Map<string, SshSession>, o: FixCheckOptions): Promise<LabCheck[]> {
+export async function fixChecks(plan: PlannedVm[], ssh: Map<string, SshSession>, o: FixCheckOptions): Promise<FixCheckResult> {
   const out: LabCheck[] = [];
   const io = ssh.get('iohyp1')!;
   const peer = ssh.get('peer1');
   const guests = plan.filter((p) => p.role === 'guest' && p.net && p.blk);
   const ioPlan = plan.find((p) => p.role === 'iohyp')!;
-  if (!peer || !guests.length) return out;
+  if (!peer || !guests.length) return { checks: out };
+
+  // 0. Block throughput by request size on guest1, on a quiet lab (before the load below).
+  let perf: BlkPerfRow[] | undefined;
+  const disk = o.virtioDisk;
+  if (disk) {
+    const gs = ssh.get(guests[0].name)!;
+    await check(out, `${guests[0].name}: block throughput by request size (${PERF_SIZES_KIB.join('/')} KiB, O_DIRECT), vRIO vs virtio-blk`, async () => {
+      const vrd = (await gs.check('ls /sys/block | grep ^vrd | head -1')).trim();
+      if (!vrd) throw new Error('no vRIO disk on the guest');
+      // Make sure the comparison disk is the lab's, not some other virtio disk.
+      const sectors = Number((await gs.check(`cat /sys/block/${disk.dev}/size`)).trim());
+      if (sectors * 512 !== disk.bytes) throw new Error(`/dev/${disk.dev} has ${sectors * 512} bytes, the lab attached ${disk.bytes}`);
+      perf = await blkPerf(gs, `/dev/${vrd}`, `/dev/${disk.dev}`);
+      log().info(perfTable(perf).replace(/^/gm, '    '));
+      const at = (k: number, op: 'read' | 'write') => perf!.find((r) => r.sizeKiB === k && r.op === op)!;
+      return `/dev/${vrd} vs /dev/${disk.dev}, data read back equal; 1 MiB read ${at(1024, 'read').vrio.mbPerSec.toFixed(1)} vs ${at(1024, 'read').virtio.mbPerSec.toFixed(1)} MB/s, 4 KiB read ${at(4, 'read').vrio.avgMs.toFixed(2)} vs ${at(4, 'read').virtio.avgMs.toFixed(2)} ms`;
+    });
+  }
 
   // 1. TCP both ways, all guests at once (several guests loading the IOhyp together):
   //    data and listeners are set up one by one, then every sender starts at once.
@@ -192,5 +222,5 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, SshSession>,
       return `${r.stdout.split('\n').length} log lines, none`;
     });
   }
-  return out;
+  return { checks: out, blkPerf: perf };
 }

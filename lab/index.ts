@@ -4,7 +4,7 @@
 // Every process the lab starts is recorded in the state dir with a marker;
 // `down` stops exactly those and removes the state.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VrioError } from '../lib/errors.js';
@@ -19,6 +19,7 @@ import { loadImage, type SmokeImage } from '../builder/smoke/image.js';
 import { SshSession, waitForSsh } from '../builder/smoke/ssh.js';
 import { ciChecks, vrioChecks, type LabCheck } from './checks.js';
 import { fixChecks } from './fix-checks.js';
+import type { BlkPerfRow } from './blk-perf.js';
 import { HUB_READY } from './hub.js';
 import { provisionDefaults } from '../provision/defaults.js';
 import { inventoryYaml, labInventory } from './inventory.js';
@@ -49,7 +50,12 @@ export interface LabUpResult {
   state: LabState;
   checks: LabCheck[];
   ok: boolean;
+  /** With `--checks fixes`: guest1's block throughput by request size, vRIO vs virtio-blk. */
+  blkPerf?: BlkPerfRow[];
 }
+
+/** guest1's virtio-blk disk for the throughput comparison: as big as the IOhyp's ramdisks. */
+const PERF_DISK = { dev: 'vda', bytes: 16 << 20 };
 
 const cliBin = () => fileURLToPath(new URL('../cli/bin.js', import.meta.url));
 const hubBin = () => fileURLToPath(new URL('./hub.js', import.meta.url));
@@ -164,6 +170,15 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
       const img = imgs[p.image];
       const sshPort = await freeTcpPort();
       const vmDir = join(dir, p.name);
+      // Booted from kernel + initramfs, the VM has no other virtio disk: this one is its vda.
+      const disks: string[] = [];
+      if (fixes && p.name === 'guest1') {
+        mkdirSync(vmDir, { recursive: true });
+        const file = join(vmDir, 'virtio-blk.img');
+        writeFileSync(file, '');
+        truncateSync(file, PERF_DISK.bytes);
+        disks.push(file);
+      }
       const vm = startVm(
         {
           name: `lab-${p.name}`,
@@ -175,6 +190,7 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
           serialLog: join(vmDir, 'serial.log'),
           management: { sshPort, mac: macFor(p.index, 0) },
           l2: p.nics.map((n, j) => ({ id: `l2${j}`, mac: n.mac, model: n.model, transport: 'tcp' as const, hubPort: hubPort.get(n.segment)! })),
+          disks,
         },
         { stderrLog: join(vmDir, 'qemu.log'), detached: true },
       );
@@ -219,6 +235,7 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
 
     const byName = new Map(state.vms.map((v, i) => [v.name, sessions[i]]));
     let checks: LabCheck[] = [];
+    let blkPerf: BlkPerfRow[] | undefined;
     try {
       if (o.kernel === 'vrio') await prepareIohyp(byName.get('iohyp1')!, plan);
       log().step('vrio provision apply');
@@ -242,7 +259,10 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
         checks = [...checks, ...(o.kernel === 'vrio' ? await vrioChecks(state, plan, byName) : await ciChecks(state, plan, byName, o.testModule ?? 'vrio_test'))];
         if (fixes) {
           log().step('fix-series checks');
-          checks = [...checks, ...(await fixChecks(plan, byName, { cycles: o.cycles ?? 50, helper: provisionDefaults().helper, tcpBytes: 16 << 20 }))];
+          const fx = await fixChecks(plan, byName, { cycles: o.cycles ?? 50, helper: provisionDefaults().helper, tcpBytes: 16 << 20, virtioDisk: PERF_DISK });
+          checks = [...checks, ...fx.checks];
+          blkPerf = fx.blkPerf;
+          if (blkPerf) writeFileSync(join(dir, 'blk-perf.json'), JSON.stringify(blkPerf, null, 2) + '\n');
         }
         state.timings.verifySeconds = (Date.now() - t2) / 1000;
       }
@@ -253,7 +273,7 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
     state.phase = ok ? (o.verify ? 'verified' : 'provisioned') : 'failed';
     state.timings.totalSeconds = (Date.now() - t0) / 1000;
     writeState(state);
-    return { state, checks, ok };
+    return { state, checks, ok, blkPerf };
   } catch (e) {
     // Nothing half-up is left behind: stop what we started, keep the logs for the error.
     for (const vm of running) await vm.kill().catch(() => undefined);

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import type { AccelChoice } from '../../builder/qemu/accel.js';
 import { labDown, labMetrics, labStatus, labUp, statusTable } from '../../lab/index.js';
+import { perfTable } from '../../lab/blk-perf.js';
 import { ExitCode, UsageError, VrioError } from '../../lib/errors.js';
 import { defaultCacheDir } from '../../lib/paths.js';
 import type { Command, OptionSpec } from '../command.js';
@@ -21,10 +22,12 @@ export const labUpCommand: Command = {
   summary: 'boot an IOhyp and N guests on a private L2 segment, provision them, verify the vRIO path',
   usage: '[--images DIR] [--kernel vrio|ci] [--guests N] [--checks basic|fixes] [--state-dir DIR]',
   description:
-    'Boots the images under QEMU (direct kernel boot) with a management NIC each (SSH on a free 127.0.0.1 port) and private L2 segments made of ' +
-    'loopback UDP only, writes an inventory with the host keys pinned from the image manifests, runs `vrio provision apply` on it, then checks: ' +
+    'Boots the images under QEMU (direct kernel boot) with a management NIC each (SSH on a free 127.0.0.1 port) and private L2 segments (a hub process ' +
+    'on 127.0.0.1 per segment, QEMU stream sockets with back-pressure), writes an inventory with the host keys pinned from the image manifests, runs `vrio provision apply` on it, then checks: ' +
     'with the 3.10 vRIO images (--kernel vrio, default) a remote block device per guest (O_DIRECT data, encrypted backing, ext2 remount, counters) ' +
     'and a remote NIC per guest (ping and TCP to a peer VM, counters); with the CI test images (--kernel ci) the test module and pings over L2. ' +
+    '--checks fixes adds the bug checks of the vRIO fix series and a block throughput table by request size, vRIO vs a virtio-blk disk in the same guest ' +
+    '(also in <state-dir>/blk-perf.json). ' +
     'The VMs keep running: see `vrio lab status`, `vrio lab ssh NAME`, `vrio lab down`.',
   examples: ['vrio lab up', 'vrio lab up --guests 2', 'vrio lab up --guests 2 --checks fixes', 'vrio lab up --kernel ci --images out-ci', 'VRIO_LAB_IMAGES=/srv/vrio/out vrio lab up --json'],
   options: {
@@ -65,9 +68,10 @@ export const labUpCommand: Command = {
       ctx.cwd,
     );
     const t = r.state.timings;
-    if (ctx.global.json) ctx.log.print(JSON.stringify({ type: 'lab-up', ok: r.ok, phase: r.state.phase, accel: r.state.accel, timings: t, checks: r.checks, vms: labStatus(r.state.dir, ctx.cwd).vms, inventory: r.state.inventory }));
+    if (ctx.global.json) ctx.log.print(JSON.stringify({ type: 'lab-up', ok: r.ok, phase: r.state.phase, accel: r.state.accel, timings: t, checks: r.checks, blkPerf: r.blkPerf, vms: labStatus(r.state.dir, ctx.cwd).vms, inventory: r.state.inventory }));
     else {
       ctx.log.print(statusTable(labStatus(r.state.dir, ctx.cwd)));
+      if (r.blkPerf) ctx.log.print(`\nblock throughput (guest1, O_DIRECT, timed in the guest):\n${perfTable(r.blkPerf)}\n`);
       const passed = r.checks.filter((c) => c.ok).length;
       ctx.log.info(
         `lab ${r.ok ? 'up' : 'up with FAILED checks'}: boot ${t.bootSeconds?.toFixed(1)} s, provision ${t.provisionSeconds?.toFixed(1)} s, checks ${t.verifySeconds?.toFixed(1) ?? '-'} s ` +

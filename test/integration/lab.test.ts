@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { dataPath } from '../../lib/paths.js';
+import { PERF_SIZES_KIB, type BlkPerfRow } from '../../lab/blk-perf.js';
 import { ciImagesFixture, jsonLines, pidsWith, vrio } from './smoke-support.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-lab-it-'));
@@ -21,7 +22,7 @@ interface Check {
   ok: boolean;
   detail: string;
 }
-type UpReport = { ok: boolean; phase: string; timings: Record<string, number>; checks: Check[]; vms: { name: string; running: boolean }[] };
+type UpReport = { ok: boolean; phase: string; timings: Record<string, number>; checks: Check[]; vms: { name: string; running: boolean }[]; blkPerf?: BlkPerfRow[] };
 
 /** A 3.10 vRIO image set, or why there is none. */
 function vrioImages(dir = process.env.VRIO_LAB_IMAGES ?? dataPath('out')): string | { skip: string } {
@@ -138,6 +139,12 @@ describe('vrio lab --checks fixes: the bug checks of our vRIO fix series', () =>
     for (const c of up.checks) t.diagnostic(`${c.ok ? 'ok' : 'FAILED'} ${c.name}: ${c.detail}`);
     for (const what of bugChecks) assert.ok(up.checks.some((c) => c.name.includes(what)), `a '${what}' check ran`);
     for (const c of up.checks) assert.ok(c.ok, `${c.name}: ${c.detail}`);
+    // The throughput table: every size both ways, on both disks, with figures a user can read.
+    const perf = up.blkPerf ?? [];
+    for (const c of perf) t.diagnostic(`${c.op} ${c.sizeKiB} KiB: vRIO ${c.vrio.avgMs.toFixed(2)} ms ${c.vrio.mbPerSec.toFixed(2)} MB/s, virtio-blk ${c.virtio.avgMs.toFixed(2)} ms ${c.virtio.mbPerSec.toFixed(2)} MB/s`);
+    assert.deepEqual(perf.map((c) => `${c.op} ${c.sizeKiB}`), ['write', 'read'].flatMap((op) => PERF_SIZES_KIB.map((k) => `${op} ${k}`)));
+    for (const c of perf) assert.ok(c.vrio.mbPerSec > 0 && c.virtio.mbPerSec > 0 && Number.isFinite(c.vrio.avgMs), `${c.op} ${c.sizeKiB} KiB has figures`);
+    assert.deepEqual(JSON.parse(readFileSync(join(state, 'blk-perf.json'), 'utf8')), perf, 'the table is also kept in the state dir');
     const down = await vrio(['lab', 'down', '--state-dir', state]);
     assert.equal(down.code, 0, down.stderr);
     assert.deepEqual(pidsWith(state), []);

@@ -4,10 +4,11 @@
 // lab attaches to the guest's own QEMU, so the difference is the vRIO path
 // (front end, L2 transport, IOhyp back end), not the storage behind it.
 //
-// Timing happens inside the guest (/proc/uptime around one dd run of many
-// O_DIRECT requests): an SSH round trip under TCG costs tens of ms and would
-// swamp the 4 KiB figures. /proc/uptime counts in 10 ms steps, so every run
-// moves at least 2 MiB (and 8 requests) to stay well above that step.
+// Timing happens inside the guest, around one dd run of many O_DIRECT
+// requests: an SSH round trip under TCG costs tens of ms and would swamp the
+// 4 KiB figures. The clock is the "now at N nsecs" line of /proc/timer_list
+// (busybox date has no nanoseconds); where that file is missing, /proc/uptime
+// (10 ms steps). Every run moves at least 2 MiB in at least 8 requests.
 import { randomBytes } from 'node:crypto';
 import type { SshSession } from '../builder/smoke/ssh.js';
 import { table } from '../lib/log.js';
@@ -39,18 +40,23 @@ const SOURCE = '/tmp/vrio-perf-src';
 /** The largest run writes this much; the source file holds that many random bytes. */
 export const SOURCE_BYTES = Math.max(...PERF_SIZES_KIB.map((k) => k * 1024 * requestsFor(k)));
 
-/** One dd run between two /proc/uptime readings; prints "<start> <end>" in seconds. */
+/** A clock reading in the guest: "<N>ns" from /proc/timer_list, else "<S.CC>s" from /proc/uptime. */
+const CLOCK = `clk() { x=$(grep -m1 '^now at' /proc/timer_list 2>/dev/null | cut -d' ' -f3); if [ -n "$x" ]; then echo "\${x}ns"; else echo "$(cut -d' ' -f1 /proc/uptime)s"; fi; }`;
+
+/** One dd run between two clock readings; prints "<start> <end>". */
 export function perfScript(dev: string, op: PerfOp, sizeKiB: number, requests: number): string {
   if (!/^\/dev\/[a-z0-9]+$/.test(dev)) throw new Error(`not a block device path: ${dev}`);
   const dd = op === 'read' ? `dd if=${dev} of=/dev/null iflag=direct` : `dd if=${SOURCE} of=${dev} oflag=direct`;
-  return `a=$(cut -d' ' -f1 /proc/uptime); ${dd} bs=${sizeKiB * 1024} count=${requests} 2>/tmp/vrio-perf-err || { cat /tmp/vrio-perf-err; exit 3; }; b=$(cut -d' ' -f1 /proc/uptime); echo "$a $b"`;
+  return `${CLOCK}; a=$(clk); ${dd} bs=${sizeKiB * 1024} count=${requests} 2>/tmp/vrio-perf-err || { cat /tmp/vrio-perf-err; exit 3; }; b=$(clk); echo "$a $b"`;
 }
 
-/** The two uptime readings of perfScript's output. */
+/** The two clock readings of perfScript's output. */
 export function parseTiming(out: string, requests: number): PerfSample {
-  const m = /^(\d+\.\d+) (\d+\.\d+)\s*$/m.exec(out);
+  const ns = /^(\d+)ns (\d+)ns\s*$/m.exec(out);
+  if (ns) return { seconds: Math.max(1e-6, Number(BigInt(ns[2]) - BigInt(ns[1])) / 1e9), requests };
+  const m = /^(\d+\.\d+)s (\d+\.\d+)s\s*$/m.exec(out);
   if (!m) throw new Error(`no timing in the guest's output: '${out.trim().slice(0, 200)}'`);
-  // A run shorter than the 10 ms tick reads as 0: count it as one tick, not as infinitely fast.
+  // A run shorter than the 10 ms uptime tick reads as 0: count it as one tick, not as infinitely fast.
   return { seconds: Math.max(0.01, Number(m[2]) - Number(m[1])), requests };
 }
 

@@ -30,9 +30,10 @@ describe('lab block throughput', () => {
     assert.equal(r.requests, 32);
   });
 
-  test('timing: two uptime readings; a run under one tick counts as one tick; no readings is an error naming the output', () => {
-    assert.deepEqual(parseTiming('[  5.1] some kernel line\n123.45 125.95\n', 10), { seconds: 2.5, requests: 10 });
-    assert.equal(parseTiming('7.00 7.00\n', 8).seconds, 0.01);
+  test('timing: two clock readings in ns (timer_list) or uptime seconds; a run under one uptime tick counts as one tick; no readings is an error naming the output', () => {
+    assert.deepEqual(parseTiming('[  5.1] some kernel line\n389719940810ns 389728568850ns\n', 4), { seconds: 0.00862804, requests: 4 });
+    assert.deepEqual(parseTiming('[  5.1] some kernel line\n123.45s 125.95s\n', 10), { seconds: 2.5, requests: 10 });
+    assert.equal(parseTiming('7.00s 7.00s\n', 8).seconds, 0.01);
     assert.throws(() => parseTiming('dd: /dev/vrda: Input/output error', 8), /no timing in the guest's output: 'dd: \/dev\/vrda: Input\/output error'/);
   });
 

@@ -161,7 +161,7 @@ describe('vrio lab --checks fixes: the bug checks of our vRIO fix series', () =>
     assert.ok(up, r.stderr);
     for (const c of up.checks) t.diagnostic(`${c.ok ? 'ok' : 'FAILED'} ${c.name}: ${c.detail}`);
     assert.equal(r.code, 1, 'the lab reports failed checks');
-    for (const what of ['short frames', 'CREATE_NET on a missing macvtap', 'CREATE_BLK on a missing block device']) {
+    for (const what of ['short frames', 'CREATE_NET on a missing macvtap', 'CREATE_BLK on a missing block device', 'block throughput by request size']) {
       const c = up.checks.filter((x) => x.name.includes(what));
       assert.ok(c.length && c.some((x) => !x.ok), `'${what}' fails on upstream vRIO`);
     }

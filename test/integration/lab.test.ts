@@ -10,9 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { dataPath } from '../../lib/paths.js';
 import { PERF_SIZES_KIB, type BlkPerfRow } from '../../lab/blk-perf.js';
-import { ciImagesFixture, jsonLines, pidsWith, vrio } from './smoke-support.js';
+import { ciImagesFixture, jsonLines, pidsWith, vrio, vrioImages } from './smoke-support.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-lab-it-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -23,16 +22,6 @@ interface Check {
   detail: string;
 }
 type UpReport = { ok: boolean; phase: string; timings: Record<string, number>; checks: Check[]; vms: { name: string; running: boolean }[]; blkPerf?: BlkPerfRow[] };
-
-/** A 3.10 vRIO image set, or why there is none. */
-function vrioImages(dir = process.env.VRIO_LAB_IMAGES ?? dataPath('out')): string | { skip: string } {
-  const m = join(dir, 'images', 'iohyp', 'manifest.json');
-  if (!existsSync(m) || !existsSync(join(dir, 'images', 'guest', 'manifest.json')))
-    return { skip: `no vRIO images in ${dir} (build them with \`vrio build\`, which needs the SplitIO-kernel sources or --mirror, or set VRIO_LAB_IMAGES)` };
-  const mods = (JSON.parse(readFileSync(m, 'utf8')) as { kernel?: { modules?: string[] } }).kernel?.modules ?? [];
-  if (!mods.includes('vrio_gen')) return { skip: `the images in ${dir} have no vRIO modules (not a 3.10 vRIO build)` };
-  return dir;
-}
 
 describe('vrio lab with the CI test images', () => {
   const ci = ciImagesFixture();

@@ -105,3 +105,13 @@ export function jsonLines(stdout: string): Record<string, unknown>[] {
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
+
+/** A 3.10 vRIO image set, or why there is none. */
+export function vrioImages(dir = process.env.VRIO_LAB_IMAGES ?? dataPath('out')): string | { skip: string } {
+  const m = join(dir, 'images', 'iohyp', 'manifest.json');
+  if (!existsSync(m) || !existsSync(join(dir, 'images', 'guest', 'manifest.json')))
+    return { skip: `no vRIO images in ${dir} (build them with \`vrio build\`, which needs the SplitIO-kernel sources or --mirror, or set VRIO_LAB_IMAGES)` };
+  const mods = (JSON.parse(readFileSync(m, 'utf8')) as { kernel?: { modules?: string[] } }).kernel?.modules ?? [];
+  if (!mods.includes('vrio_gen')) return { skip: `the images in ${dir} have no vRIO modules (not a 3.10 vRIO build)` };
+  return dir;
+}

@@ -53,11 +53,24 @@ export function macFor(vmIndex: number, nicIndex: number): string {
   return `52:54:00:${h(0x10 + nicIndex)}:${h((vmIndex >> 8) & 0xff)}:${h(vmIndex & 0xff)}`;
 }
 
+/**
+ * `-smp`: under TCG always room for a second vCPU (maxcpus), even with one.
+ * QEMU 7.2's TCG leaves out the guest's memory barriers when the machine can
+ * only ever have one vCPU (translation blocks without CF_PARALLEL), but the
+ * virtio device model runs in another host thread: virtio's event-index
+ * handshake then loses a kick now and then, and a NIC's TX queue stalls for
+ * good (docs/vrio-fixes.md, section 8; fixed upstream in QEMU 8.1). With
+ * maxcpus=2 TCG emits the barriers; the guest still runs one vCPU.
+ */
+export function smpOf(spec: Pick<VmSpec, 'accel' | 'cpus'>): string {
+  return spec.accel === 'tcg' ? `${spec.cpus},maxcpus=${Math.max(2, spec.cpus)}` : String(spec.cpus);
+}
+
 export function qemuArgs(spec: VmSpec): string[] {
   const a: string[] = [];
   a.push('-name', `vrio-${spec.name},process=vrio-${spec.name}`);
   a.push('-machine', 'pc', '-accel', spec.accel);
-  a.push('-m', String(spec.memoryMiB), '-smp', String(spec.cpus));
+  a.push('-m', String(spec.memoryMiB), '-smp', smpOf(spec));
   // No display, no default devices we did not ask for; panics and reboots end QEMU
   // (the images boot with panic=N) so a crashed guest cannot loop forever.
   a.push('-display', 'none', '-vga', 'none', '-nodefaults', '-no-reboot', '-monitor', 'none');

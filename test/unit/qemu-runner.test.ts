@@ -53,6 +53,12 @@ describe('qemu command line', () => {
     assert.deepEqual(valueAfter(a, '-boot'), ['order=c']);
   });
 
+  test('TCG VMs can have a second vCPU (maxcpus=2, so TCG keeps the guest memory barriers virtio needs); KVM as asked', () => {
+    assert.deepEqual(valueAfter(qemuArgs(spec({ accel: 'tcg', cpus: 1 })), '-smp'), ['1,maxcpus=2']);
+    assert.deepEqual(valueAfter(qemuArgs(spec({ accel: 'tcg', cpus: 4 })), '-smp'), ['4,maxcpus=4']);
+    assert.deepEqual(valueAfter(qemuArgs(spec({ accel: 'kvm', cpus: 1 })), '-smp'), ['1']);
+  });
+
   test('UEFI without a firmware file is refused', () => {
     assert.throws(() => qemuArgs(spec({ firmware: 'uefi' })), /ovmfCode/);
   });

@@ -17,8 +17,7 @@
 // we know they test something.
 import { randomBytes } from 'node:crypto';
 import type { SshSession } from '../builder/smoke/ssh.js';
-import { blkPerf, perfTable, PERF_SIZES_KIB, type BlkPerfRow } from './blk-perf.js';
-import { log } from '../lib/log.js';
+import { blkPerf, PERF_SIZES_KIB, type BlkPerfRow } from './blk-perf.js';
 import { check, ipOf, md5, ping, record, tcpPrepare, tcpSend, tcpVerify, type LabCheck, type TcpLeg } from './checks.js';
 import { PEER_IP, type PlannedVm } from './topology.js';
 
@@ -92,7 +91,6 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, SshSession>,
       const sectors = Number((await gs.check(`cat /sys/block/${disk.dev}/size`)).trim());
       if (sectors * 512 !== disk.bytes) throw new Error(`/dev/${disk.dev} has ${sectors * 512} bytes, the lab attached ${disk.bytes}`);
       perf = await blkPerf(gs, `/dev/${vrd}`, `/dev/${disk.dev}`);
-      log().info(perfTable(perf).replace(/^/gm, '    '));
       const at = (k: number, op: 'read' | 'write') => perf!.find((r) => r.sizeKiB === k && r.op === op)!;
       return `/dev/${vrd} vs /dev/${disk.dev}, data read back equal; 1 MiB read ${at(1024, 'read').vrio.mbPerSec.toFixed(1)} vs ${at(1024, 'read').virtio.mbPerSec.toFixed(1)} MB/s, 4 KiB read ${at(4, 'read').vrio.avgMs.toFixed(2)} vs ${at(4, 'read').virtio.avgMs.toFixed(2)} ms`;
     });

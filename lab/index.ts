@@ -112,11 +112,10 @@ async function startHub(s: LabState, segment: string, port: number, members: num
   return hub;
 }
 
-function bootAppend(img: SmokeImage, p: PlannedVm, cmdline: string): string {
+function bootAppend(p: PlannedVm, cmdline: string): string {
   const l2 = p.nics[0];
   const parts = [cmdline, `vrio.hostname=${p.name}`, `vrio.l2=${l2.iface}`];
   if (l2.ip) parts.push(`vrio.ip=${l2.ip}`);
-  void img;
   return parts.join(' ');
 }
 
@@ -186,7 +185,7 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
           memoryMiB: o.memoryMiB,
           cpus: 1,
           firmware: 'bios',
-          boot: { kind: 'kernel', kernel: img.kernel!, initrd: img.initramfs, append: bootAppend(img, p, imageCmdline(img)) },
+          boot: { kind: 'kernel', kernel: img.kernel!, initrd: img.initramfs, append: bootAppend(p, imageCmdline(img)) },
           serialLog: join(vmDir, 'serial.log'),
           management: { sshPort, mac: macFor(p.index, 0) },
           l2: p.nics.map((n, j) => ({ id: `l2${j}`, mac: n.mac, model: n.model, transport: 'tcp' as const, hubPort: hubPort.get(n.segment)! })),

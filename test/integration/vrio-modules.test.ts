@@ -20,12 +20,10 @@ const objdump = (file: string) => execFileSync('objdump', ['-d', file], { encodi
 function vrioModules(imagesDir: string, role: 'iohyp' | 'guest', dir: string): string[] {
   mkdirSync(dir, { recursive: true });
   execFileSync('tar', ['-xf', join(imagesDir, 'images', role, 'rootfs.tar'), '-C', dir, '--wildcards', '*/vrio_*.ko']);
-  const found: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) (e.isDirectory() ? walk(join(d, e.name)) : e.name.endsWith('.ko') && found.push(join(d, e.name)));
-  };
-  walk(dir);
-  return found.sort();
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ko'))
+    .map((f) => join(dir, f))
+    .sort();
 }
 
 describe('floating point in vRIO modules', () => {

@@ -145,12 +145,9 @@ export async function vrioChecks(s: LabState, plan: PlannedVm[], ssh: Map<string
   for (const g of plan.filter((p) => p.role === 'guest')) {
     const gs = ssh.get(g.name)!;
     if (g.blk) {
-      // The 3.10 front end names its disks vrd<letter> whatever name CREATE asked for
-      // (the IOhyp's sysfs still says the requested name): take that name, else the vRIO disk.
-      const found = (
-        await gs.exec(`for i in $(seq 1 150); do for d in /sys/block/${g.blk.name} /sys/block/vrd*; do [ -e "$d" ] && { basename "$d"; exit 0; }; done; sleep 0.1; done; exit 1`, { timeoutMs: 30_000 })
-      ).stdout.trim();
-      const dev = `/dev/${found || g.blk.name}`;
+      // The guest must show the disk under the inventory's name (not the front
+      // end's fallback vrd<letter>): provisioning already waited for it.
+      const dev = `/dev/${g.blk.name}`;
       const data = randomBytes(1 << 20);
       const before = await readSysfs(io, 'blk').catch(() => undefined);
       await check(out, `${g.name}: ${dev} O_DIRECT write/read 1 MiB`, async () => {

@@ -85,8 +85,9 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, SshSession>,
   if (disk) {
     const gs = ssh.get(guests[0].name)!;
     await check(out, `${guests[0].name}: block throughput by request size (${PERF_SIZES_KIB.join('/')} KiB, O_DIRECT), vRIO vs virtio-blk`, async () => {
-      const vrd = (await gs.check('ls /sys/block | grep ^vrd | head -1')).trim();
-      if (!vrd) throw new Error('no vRIO disk on the guest');
+      const vrd = guests[0].blk?.name;
+      if (!vrd) throw new Error('the lab gave the guest no vRIO disk');
+      await gs.check(`test -b /dev/${vrd}`);
       // Make sure the comparison disk is the lab's, not some other virtio disk.
       const sectors = Number((await gs.check(`cat /sys/block/${disk.dev}/size`)).trim());
       if (sectors * 512 !== disk.bytes) throw new Error(`/dev/${disk.dev} has ${sectors * 512} bytes, the lab attached ${disk.bytes}`);
@@ -119,21 +120,24 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, SshSession>,
   const header = ['--iface', ioPlan.nics[0].iface, '--guest-mac', g1.nics[0].mac, '--guest-ip', ipOf(g1.nics[0].ip)];
   const spareRam = '/dev/ram0'; // prepareIohyp makes rd_nr = guests + 1; guests use ram1..N
   const gs1 = ssh.get(g1.name)!;
-  const vrdCount = async () => Number((await gs1.check('ls -d /sys/block/vrd* 2>/dev/null | wc -l')).trim());
+  // The extra disk's name, which the guest must use (VIRTIO_BLK_F_DEV_NAME).
+  const spareName = 'vdz';
   await check(out, 'CREATE_NET on a missing macvtap fails with the cause, nothing attached', () =>
     mustFail(io, [o.helper, 'create-net', ...header, '--backing', 'mvtmissing9', '--mac', '02:00:00:00:99:01', '--features', '0x7BE1'], /CREATE ioctl: No such (file|device)/i, 'CREATE_NET mvtmissing9'),
   );
   await check(out, 'CREATE_BLK on a missing block device fails with the cause, nothing attached', () =>
     // --capacity: the helper then does not open the device itself, the back end must report it.
-    mustFail(io, [o.helper, 'create-blk', ...header, '--backing', '/dev/ram99', '--name', 'vrdz', '--capacity', '4194304'], /CREATE ioctl: No such (file|device)/i, 'CREATE_BLK /dev/ram99'),
+    mustFail(io, [o.helper, 'create-blk', ...header, '--backing', '/dev/ram99', '--name', spareName, '--capacity', '4194304'], /CREATE ioctl: No such (file|device)/i, 'CREATE_BLK /dev/ram99'),
   );
   await check(out, 'a correct CREATE_BLK right after the failures works, REMOVE takes it away', async () => {
-    const n0 = await vrdCount();
-    await io.check([o.helper, 'create-blk', ...header, '--backing', spareRam, '--name', 'vrdz'].map(shq).join(' '), { timeoutMs: 60_000 });
-    await until(gs1, `[ $(ls -d /sys/block/vrd* 2>/dev/null | wc -l) -gt ${n0} ]`, 20, `${g1.name} shows no new vRIO disk after CREATE_BLK`);
+    const disks = async () => (await gs1.check('ls /sys/block')).split(/\s+/).filter((d) => d && !/^(ram|loop)/.test(d));
+    const d0 = await disks();
+    if (d0.includes(spareName)) throw new Error(`${g1.name} already has ${spareName} before CREATE_BLK: ${d0.join(' ')}`);
+    await io.check([o.helper, 'create-blk', ...header, '--backing', spareRam, '--name', spareName].map(shq).join(' '), { timeoutMs: 60_000 });
+    await until(gs1, `[ -e /sys/block/${spareName} ]`, 20, `${g1.name} shows no ${spareName} after CREATE_BLK (disks: ${d0.join(' ')})`);
     await io.check([o.helper, 'remove', ...header, '--backing', spareRam].map(shq).join(' '), { timeoutMs: 60_000 });
-    await until(gs1, `[ $(ls -d /sys/block/vrd* 2>/dev/null | wc -l) -eq ${n0} ]`, 20, `the disk stays on ${g1.name} after REMOVE`);
-    return `disk count ${n0} -> ${n0 + 1} -> ${n0}`;
+    await until(gs1, `[ ! -e /sys/block/${spareName} ]`, 20, `${spareName} stays on ${g1.name} after REMOVE`);
+    return `disks ${d0.join(' ')} -> + ${spareName} -> ${d0.join(' ')}`;
   });
 
   // 3. Loops: create/use/remove per device type.
@@ -142,14 +146,9 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, SshSession>,
     const block = randomBytes(64 << 10);
     await gs1.check('cat > /tmp/vrio-cycle', { input: block });
     for (let i = 1; i <= o.cycles; i++) {
-      const before = (await gs1.check('ls /sys/block | grep ^vrd || true')).split('\n').filter(Boolean);
-      await io.check([o.helper, 'create-blk', ...header, '--backing', spareRam, '--name', 'vrdz'].map(shq).join(' '), { timeoutMs: 60_000 });
-      let dev = '';
-      for (let k = 0; k < 100 && !dev; k++) {
-        dev = (await gs1.check('ls /sys/block | grep ^vrd || true')).split('\n').filter(Boolean).find((d) => !before.includes(d)) ?? '';
-        if (!dev) await new Promise((r) => setTimeout(r, 200));
-      }
-      if (!dev) throw new Error(`cycle ${i}: no new disk on ${g1.name} after CREATE_BLK`);
+      await io.check([o.helper, 'create-blk', ...header, '--backing', spareRam, '--name', spareName].map(shq).join(' '), { timeoutMs: 60_000 });
+      const dev = spareName;
+      await until(gs1, `[ -b /dev/${dev} ]`, 20, `cycle ${i}: no /dev/${dev} on ${g1.name} after CREATE_BLK`);
       const sum = (await gs1.check(`dd if=/tmp/vrio-cycle of=/dev/${dev} bs=64k count=1 oflag=direct 2>/dev/null && dd if=/dev/${dev} bs=64k count=1 iflag=direct 2>/dev/null | md5sum`, { timeoutMs: 60_000 })).split(' ')[0];
       if (sum !== md5(block)) throw new Error(`cycle ${i}: /dev/${dev} read back md5 ${sum}, wrote ${md5(block)}`);
       await io.check([o.helper, 'remove', ...header, '--backing', spareRam].map(shq).join(' '), { timeoutMs: 60_000 });

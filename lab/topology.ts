@@ -44,9 +44,9 @@ export function planLab(kernel: 'vrio' | 'ci', guests: number): PlannedVm[] {
     const idx = 1 + i;
     const g: PlannedVm = { name: `guest${i}`, role: 'guest', image: 'guest', index: idx, nics: [{ segment: 'lab', iface: 'eth1', mac: macFor(idx, 1), ip: `${L2_NET}.${idx}/24`, model: 'virtio-net-pci' }] };
     if (kernel === 'vrio') {
-      // The 3.10 front end names its disks vrd<a,b,..> whatever name CREATE carries;
-      // asking for the name it will use lets provisioning verify the disk by name.
-      g.blk = { name: 'vrda', backing: `/dev/ram${i}` };
+      // The name a user writes in an inventory (docs/provision.md): the guest must
+      // show the disk under it (the helper sets VIRTIO_BLK_F_DEV_NAME).
+      g.blk = { name: 'vdb', backing: `/dev/ram${i}` };
       // One IOhyp NIC per guest under its macvtap: with a shared lower NIC, bridge-mode
       // macvtaps would pass one guest's unpadded ARP straight to the other guest.
       const lower = `eth${1 + i}`;

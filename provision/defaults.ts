@@ -18,7 +18,7 @@ export interface ProvisionDefaults {
   defaultQueues: number;
   defaultSocketMemory: number;
   sysctls: string[];
-  blk: { features: number; featuresWriteCache: number; segMax: number };
+  blk: { segMax: number };
   net: { features: string };
   helper: string;
   stateFile: string;

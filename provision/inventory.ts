@@ -217,7 +217,7 @@ export function resolveInventory(raw: RawInventory, file: string, env: NodeJS.Pr
     const [ip, prefix] = g.l2.ip.split('/');
     const devices: Device[] = (g.devices ?? []).map((dev) =>
       dev.type === 'blk'
-        ? { type: 'blk', name: dev.name, backing: dev.backing, writeCache: dev.writeCache ?? false, segMax: dev.segMax ?? d.blk.segMax, capacity: dev.capacity }
+        ? { type: 'blk', name: dev.name, backing: dev.backing, writeCache: dev.writeCache ?? true, segMax: dev.segMax ?? d.blk.segMax, capacity: dev.capacity }
         : { type: 'net', lower: dev.lower, mac: dev.mac.toLowerCase(), macvtap: dev.macvtap ?? defaultMacvtapName(dev.mac), features: dev.features ?? d.net.features },
     );
     return {

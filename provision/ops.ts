@@ -264,7 +264,7 @@ export function blkCreateArgv(iohyp: Host, guest: Host, dev: BlkDevice): string[
     dev.backing,
     '--name',
     dev.name,
-    ...(dev.writeCache ? ['--write-cache'] : []),
+    ...(dev.writeCache ? [] : ['--no-write-cache']),
     '--seg-max',
     String(dev.segMax),
     ...(dev.capacity !== undefined ? ['--capacity', String(dev.capacity)] : []),

@@ -135,9 +135,14 @@ _Static_assert(offsetof(struct vrio_request, x.remove.device_uid) == 84, "remove
 #define CMD_REMOVE_DEV 3
 #define CMD_SANITY_CHECK 8
 
-/* Upstream tool defaults. */
-#define BLK_FEATURES_DEFAULT 0x204ull
-#define BLK_FEATURE_WCE 0x1000ull
+/* Block features (include/linux/vrio/vrio_common.h bit numbers). Upstream's
+ * tool sent 0x204 (SEG_MAX | WCE) and called 0x1000 "write cache"; bit 12 is
+ * in fact VIRTIO_BLK_F_DEV_NAME: without it the front end ignores the name in
+ * the request and calls the disk vrd<letter>. A name is always given here, so
+ * DEV_NAME is always set: the guest sees the disk under the name asked for. */
+#define BLK_FEATURE_SEG_MAX (1ull << 2)
+#define BLK_FEATURE_WCE (1ull << 9) /* write-back: the guest sends flushes, the back end passes them on */
+#define BLK_FEATURE_DEV_NAME (1ull << 12)
 #define BLK_SEG_MAX_DEFAULT 13u
 #define NET_FEATURES_DEFAULT 0x7BE1ull
 
@@ -145,7 +150,7 @@ _Static_assert(offsetof(struct vrio_request, x.remove.device_uid) == 84, "remove
 
 static void usage_line(FILE *f) {
 	fputs("usage: vrio-iohyp create-blk --iface IF --guest-mac MAC --guest-ip IPV4 --backing PATH --name GUESTNAME\n"
-	      "                             [--write-cache] [--seg-max N] [--capacity BYTES]\n"
+	      "                             [--no-write-cache] [--seg-max N] [--capacity BYTES]\n"
 	      "       vrio-iohyp create-net --iface IF --guest-mac MAC --guest-ip IPV4 --backing MACVTAP --mac VNICMAC [--features HEX]\n"
 	      "       vrio-iohyp remove --iface IF --guest-mac MAC --guest-ip IPV4 --backing PATH_OR_NAME [--kind blk|net]\n"
 	      "       vrio-iohyp remove --id N --uid U [--kind blk|net] [--iface IF --guest-mac MAC --guest-ip IPV4]\n"
@@ -235,6 +240,7 @@ static void parse_opts(const char *verb, int argc, char **argv, struct opts *o) 
 		const char *a = argv[i];
 		const char **slot = NULL;
 		if (!strcmp(a, "--write-cache")) { o->write_cache = 1; continue; }
+		if (!strcmp(a, "--no-write-cache")) { o->write_cache = -1; continue; }
 		if (!strcmp(a, "--json")) { o->json = 1; continue; }
 		if (!strcmp(a, "--iface")) slot = &o->iface;
 		else if (!strcmp(a, "--guest-mac")) slot = &o->guest_mac;
@@ -309,13 +315,15 @@ static void build_create_blk(const struct opts *o, struct vrio_request *r) {
 	fill_header(verb, o, r, "blk");
 	need(verb, "--backing", o->backing);
 	need(verb, "--name", o->name);
-	if (o->features || o->mac || o->id || o->uid || o->kind) bad(verb, "only --write-cache, --seg-max and --capacity may follow the required options");
+	if (o->features || o->mac || o->id || o->uid || o->kind) bad(verb, "only --[no-]write-cache, --seg-max and --capacity may follow the required options");
 	r->cmd = CMD_CREATE_BLK;
 	copy_bounded(o->backing, r->x.create.device_path, sizeof r->x.create.device_path, "backing path");
 	if (o->backing[0] != '/') bad(o->backing, "backing must be an absolute path (e.g. /dev/ram1)");
 	parse_guest_name(o->name, r->x.create.config.blk.device_name);
-	r->x.create.config.blk.features = BLK_FEATURES_DEFAULT | (o->write_cache ? BLK_FEATURE_WCE : 0);
-	r->x.create.config.blk.wce = o->write_cache ? 1 : 0;
+	/* Write-back (upstream's default) unless --no-write-cache. */
+	int wce = o->write_cache >= 0;
+	r->x.create.config.blk.features = BLK_FEATURE_SEG_MAX | BLK_FEATURE_DEV_NAME | (wce ? BLK_FEATURE_WCE : 0);
+	r->x.create.config.blk.wce = (uint8_t)wce;
 	r->x.create.config.blk.seg_max = o->seg_max ? (uint32_t)parse_u64(o->seg_max, 10, "seg-max must be an integer 1-1024", 1, 1024) : BLK_SEG_MAX_DEFAULT;
 	r->x.create.config.blk.capacity = o->capacity ? parse_u64(o->capacity, 10, "capacity must be a positive number of bytes", 1, UINT64_MAX) : backing_size(o->backing);
 }

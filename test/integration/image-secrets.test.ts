@@ -27,9 +27,10 @@ import { tempDir } from '../support/cli.js';
 import { printFigures } from '../support/figures.js';
 import { makeClientKey } from '../support/sshd.js';
 import { findLeaks, keyNeedles } from '../support/secrets-scan.js';
+import { prerequisite } from '../support/prereq.js';
 
 const cacheRoot = process.env.VRIO_TEST_CACHE ?? join(tmpdir(), 'vrio-test-cache');
-const skip = ciKernelUnavailable() ?? false;
+const skip = prerequisite(ciKernelUnavailable());
 const ROLE = 'guest';
 
 function sink(): { stream: Writable; text: () => string } {

@@ -16,10 +16,11 @@ import { ChecksumError } from '../../builder/sources/tarball.js';
 import { Logger, setLogger } from '../../lib/log.js';
 import { dataPath } from '../../lib/paths.js';
 import { CI_TARBALL, ciKernelUnavailable, writeCiManifest } from '../fixtures/ci-kernel/manifest.js';
+import { prerequisite } from '../support/prereq.js';
 
 setLogger(new Logger({ verbosity: process.env.VRIO_TEST_VERBOSE ? 'normal' : 'quiet' }));
 
-const skip = ciKernelUnavailable();
+const skip = prerequisite(ciKernelUnavailable());
 const roles = ['iohyp', 'guest'];
 
 function modinfo(ko: string, field: string): string {

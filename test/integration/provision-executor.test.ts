@@ -14,8 +14,9 @@ import { silentReporter } from '../../provision/reporter.js';
 import { exitCodeFor } from '../../provision/results.js';
 import { pool, Run } from '../../provision/runner.js';
 import { sshdSupport, startSshd, type SshdInstance } from '../support/sshd.js';
+import { prerequisite } from '../support/prereq.js';
 
-const skip = sshdSupport().ok ? false : sshdSupport().reason;
+const skip = prerequisite(sshdSupport().ok ? false : sshdSupport().reason);
 
 describe('change executor (real sshd)', { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'vrio-exec-test-'));

@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { dataPath } from '../../lib/paths.js';
 import { sshdSupport, startSshd, type SshdInstance } from '../support/sshd.js';
+import { prerequisite } from '../support/prereq.js';
 
-const skip = sshdSupport().ok ? false : sshdSupport().reason;
+const skip = prerequisite(sshdSupport().ok ? false : sshdSupport().reason);
 // Bytes no command line carries as text: NUL, invalid UTF-8.
 const BLOB = Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x00, 0xff, 0xfe, 0x0a, 0x00, 0x27]);
 

@@ -1,13 +1,14 @@
 // End to end in QEMU: boot three VMs from a built appliance image (one IOhyp,
 // two guests) and drive `vrio provision` against them: plan, apply, plan-after-
 // apply empty, idempotent re-apply, a parameter change reloading the module,
-// teardown restoring the MTU. The image's test module stands in for vRIO
-// (modules override); the vRIO lab runs the same verbs with the real modules.
+// teardown restoring the MTU. The module is vRIO's own transport, vrio_eth, on
+// the real 3.10 vRIO kernel (modules override; the vRIO lab runs the same verbs
+// with every vRIO module and real devices).
 //
 // Uses VRIO_TEST_IMAGE_DIR=<out>/images/<role> (vmlinuz, initramfs.img,
 // manifest.json) and VRIO_TEST_SSH_KEY (default <out>/keys/id_ed25519) when
-// set; otherwise the CI test images (built once, content-addressed, shared
-// with the smoke and lab tests). Skipped only when neither can be had.
+// set; otherwise the 3.10 vRIO images (test/support/vrio-images.ts, built once,
+// content-addressed, shared with the smoke and lab tests).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,16 +20,19 @@ import { startVm, type RunningVm } from '../../builder/qemu/vm.js';
 import { dataPath } from '../../lib/paths.js';
 import { loadInventory, statusInventory } from '../../provision/index.js';
 import { connect } from '../../provision/transport.js';
-import { ciImages } from './smoke-support.js';
+import { prerequisite } from '../support/prereq.js';
+import { vrioImages } from '../support/vrio-images.js';
 
-const ci = process.env.VRIO_TEST_IMAGE_DIR ? undefined : await ciImages();
+const ci = process.env.VRIO_TEST_IMAGE_DIR ? undefined : await vrioImages();
 const imageDir = process.env.VRIO_TEST_IMAGE_DIR ?? (typeof ci === 'object' ? join(ci.out, 'images', 'iohyp') : undefined);
 const key = process.env.VRIO_TEST_SSH_KEY ?? (imageDir ? resolve(imageDir, '../../keys/id_ed25519') : '');
-const skip = !imageDir
-  ? `no image to boot: ${typeof ci === 'string' ? ci : 'set VRIO_TEST_IMAGE_DIR'}`
-  : !existsSync(join(imageDir, 'manifest.json')) || !existsSync(key)
-    ? `no manifest.json in ${imageDir} or no key ${key}`
-    : false;
+const skip = prerequisite(
+  !imageDir
+    ? `no image to boot: ${typeof ci === 'string' ? ci : 'set VRIO_TEST_IMAGE_DIR'}`
+    : !existsSync(join(imageDir, 'manifest.json')) || !existsSync(key)
+      ? `no manifest.json in ${imageDir} or no key ${key}`
+      : false,
+);
 
 interface Manifest {
   kernel: { modules: string[] };
@@ -71,9 +75,10 @@ describe('provision apply/teardown against QEMU VMs', { skip, timeout: 900_000 }
 
   before(async () => {
     man = JSON.parse(readFileSync(join(imageDir!, 'manifest.json'), 'utf8')) as Manifest;
+    // vRIO's transport module: its list sizes are read back from /sys/module/vrio_eth/parameters.
     module = man.kernel.modules.includes('vrio_test')
       ? { name: 'vrio_test', params: { greeting: 'provisioned' }, change: ['greeting', 'again'] }
-      : { name: 'brd', params: { rd_nr: 2, rd_size: 8192 }, change: ['rd_size', 16384] };
+      : { name: 'vrio_eth', params: { l2_packet_size: 8100, l2_packet_list_size: 64, large_packet_list_size: 64 }, change: ['l2_packet_list_size', 128] };
     for (let i = 0; i < 3; i++) {
       ports.push(await freeTcpPort());
       vms.push(

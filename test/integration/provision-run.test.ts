@@ -12,8 +12,9 @@ import { after, before, describe, it } from 'node:test';
 import { applyInventory, loadInventory, planInventory, statusInventory } from '../../provision/index.js';
 import { dataPath } from '../../lib/paths.js';
 import { createNetns, freePort, netnsSupport, sshdSupport, startSshd, type Netns, type SshdInstance } from '../support/sshd.js';
+import { prerequisite } from '../support/prereq.js';
 
-const skip = !sshdSupport().ok ? sshdSupport().reason : !netnsSupport().ok ? netnsSupport().reason : false;
+const skip = prerequisite(!sshdSupport().ok ? sshdSupport().reason : !netnsSupport().ok ? netnsSupport().reason : false);
 const STATE_FILE = '/run/vrio-provision/state';
 
 interface TestHost {
@@ -175,7 +176,7 @@ describe('provision runs against real sshd hosts in network namespaces', { skip 
     assert.ok(maxConcurrent() >= 2, 'hosts ran in parallel by default');
   });
 
-  it('apply refuses a kernel without module support and changes nothing', { skip: existsSync('/proc/modules') ? 'this machine has loadable modules: apply must not run here' : false }, async () => {
+  it('apply refuses a kernel without module support and changes nothing', { skip: prerequisite(existsSync('/proc/modules') ? 'this machine has loadable modules: apply must not run here' : false) }, async () => {
     const inv = loadInventory(invFile);
     const before = await statusInventory(inv);
     const res = await applyInventory(inv);

@@ -1,21 +1,20 @@
-// Shared by the smoke, workflow and lab tests: where the CI test images are,
-// how to run the CLI, and which QEMU processes are still alive.
+// Shared by the smoke, workflow and lab tests: how to run the CLI, which QEMU
+// processes are still alive, and the 6.1 CI-kernel images of the builder tests.
 //
-// The CI images come from VRIO_CI_IMAGES (an output dir of `vrio build` with
+// The vRIO tests boot the 3.10 vRIO images (test/support/vrio-images.ts). The
+// CI-kernel images come from VRIO_CI_IMAGES (an output dir of `vrio build` with
 // images/iohyp and images/guest) or are built here from the CI kernel fixture
 // into the persistent test cache (VRIO_TEST_CACHE, default <tmp>/vrio-test-cache,
 // the same place the kernel and image tests use, so the kernel compiles once).
 import { spawn } from 'node:child_process';
-import { before } from 'node:test';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { before } from 'node:test';
 import { run } from '../../lib/exec.js';
-import { dataPath } from '../../lib/paths.js';
 import { ciKernelUnavailable, writeCiManifest } from '../fixtures/ci-kernel/manifest.js';
+import { cacheRoot, cliBin } from '../support/vrio-images.js';
 
-export const cacheRoot = process.env.VRIO_TEST_CACHE ?? join(tmpdir(), 'vrio-test-cache');
-export const cliBin = () => dataPath('dist/cli/bin.js');
+export { cacheRoot, cliBin } from '../support/vrio-images.js';
 
 export interface CiImages {
   /** Output dir holding images/iohyp and images/guest. */
@@ -46,14 +45,14 @@ export function ciImages(): Promise<CiImages | string> {
 }
 
 /**
- * For a test file or suite: a `before` hook that gets the CI images, and the
- * holder the tests read them (or the reason to skip) from.
+ * For a test file or suite: a `before` hook that gets the CI-kernel images,
+ * and the holder the tests read them (or why they are missing) from.
  */
-export function ciImagesFixture(): { imgs?: CiImages; skip: string | false } {
-  const f: { imgs?: CiImages; skip: string | false } = { skip: false };
+export function ciImagesFixture(): { imgs?: CiImages; missing: string | false } {
+  const f: { imgs?: CiImages; missing: string | false } = { missing: false };
   before(async () => {
     const r = await ciImages();
-    if (typeof r === 'string') f.skip = r;
+    if (typeof r === 'string') f.missing = r;
     else f.imgs = r;
   });
   return f;
@@ -104,14 +103,4 @@ export function jsonLines(stdout: string): Record<string, unknown>[] {
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-/** A 3.10 vRIO image set, or why there is none. */
-export function vrioImages(dir = process.env.VRIO_LAB_IMAGES ?? dataPath('out')): string | { skip: string } {
-  const m = join(dir, 'images', 'iohyp', 'manifest.json');
-  if (!existsSync(m) || !existsSync(join(dir, 'images', 'guest', 'manifest.json')))
-    return { skip: `no vRIO images in ${dir} (build them with \`vrio build\`, which needs the SplitIO-kernel sources or --mirror, or set VRIO_LAB_IMAGES)` };
-  const mods = (JSON.parse(readFileSync(m, 'utf8')) as { kernel?: { modules?: string[] } }).kernel?.modules ?? [];
-  if (!mods.includes('vrio_gen')) return { skip: `the images in ${dir} have no vRIO modules (not a 3.10 vRIO build)` };
-  return dir;
 }

@@ -1,4 +1,4 @@
-// `vrio smoke` failure paths with real QEMU boots of the CI test images:
+// `vrio smoke` failure paths with real QEMU boots of the 3.10 vRIO images:
 // an image without an init fails with the kernel's panic in the console tail,
 // an image whose pinned host key does not match is refused, and Ctrl-C stops
 // the run and its QEMU. After each, no QEMU started by the run is alive.
@@ -9,14 +9,16 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ciImagesFixture, jsonLines, pidsWith, vrio } from './smoke-support.js';
+import { lacks } from '../support/prereq.js';
+import { vrioImagesFixture } from '../support/vrio-images.js';
+import { jsonLines, pidsWith, vrio } from './smoke-support.js';
 
 /** Seconds per boot until SSH: 60 keeps CI under budget with TCG; a loaded workstation may need more. */
 const BOOT_TIMEOUT = process.env.VRIO_SMOKE_TIMEOUT ?? '60';
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-smoke-it-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-const ci = ciImagesFixture();
+const ci = vrioImagesFixture();
 
 /** A copy of an image dir whose files link to the real ones, with manifest.json edited. */
 function imageCopy(role: string, name: string, edit: (m: Record<string, unknown>) => void): string {
@@ -33,7 +35,7 @@ function imageCopy(role: string, name: string, edit: (m: Record<string, unknown>
 
 describe('vrio smoke failures', () => {
   test('an image without an init fails: exit 1, the kernel panic in the console tail, QEMU gone', async (t) => {
-    if (ci.skip) return t.skip(ci.skip);
+    if (lacks(t, ci.missing)) return;
     // A real hybrid ISO (grub-mkrescue) with the image's kernel and an initramfs that has no /init.
     const tree = join(tmp, 'broken-tree');
     mkdirSync(join(tree, 'boot', 'grub'), { recursive: true });
@@ -59,7 +61,7 @@ describe('vrio smoke failures', () => {
   });
 
   test('a VM whose host key is not the pinned one is refused, and --json says why', async (t) => {
-    if (ci.skip) return t.skip(ci.skip);
+    if (lacks(t, ci.missing)) return;
     const dir = imageCopy('guest', 'wrongpin', (m) => (m.hostKeys = { 'ssh-ed25519': 'SHA256:' + 'A'.repeat(43) }));
     const logDir = join(tmp, 'pin-logs');
     const r = await vrio(['smoke', dir, '--firmware', 'bios', '--media', 'disk', '--timeout', BOOT_TIMEOUT, '--log-dir', logDir, '--json']);
@@ -72,7 +74,7 @@ describe('vrio smoke failures', () => {
   });
 
   test('an ISO that differs from its manifest record is refused before booting', async (t) => {
-    if (ci.skip) return t.skip(ci.skip);
+    if (lacks(t, ci.missing)) return;
     const dir = imageCopy('guest', 'wrongsha', (m) => ((m.outputs as Record<string, { sha256: string }>)['guest.iso'] = { sha256: '0'.repeat(64) }));
     const logDir = join(tmp, 'sha-logs');
     const r = await vrio(['smoke', dir, '--firmware', 'bios', '--media', 'cdrom', '--log-dir', logDir]);
@@ -82,7 +84,7 @@ describe('vrio smoke failures', () => {
   });
 
   test('Ctrl-C during a boot: exit 130 and the QEMU it started is killed', async (t) => {
-    if (ci.skip) return t.skip(ci.skip);
+    if (lacks(t, ci.missing)) return;
     const logDir = join(tmp, 'sigint-logs');
     let cliPid = 0;
     const running = vrio(['smoke', join(ci.imgs!.out, 'images', 'guest'), '--firmware', 'bios', '--media', 'cdrom', '--log-dir', logDir], { onSpawn: (p) => (cliPid = p) });

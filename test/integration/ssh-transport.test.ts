@@ -11,9 +11,10 @@ import { after, before, describe, it } from 'node:test';
 import type { Connection } from '../../provision/inventory-types.js';
 import { connect, TransportError } from '../../provision/transport.js';
 import { freePort, makeClientKey, sshdSupport, startSshd, type SshdInstance } from '../support/sshd.js';
+import { prerequisite } from '../support/prereq.js';
 
 const support = sshdSupport();
-const skip = support.ok ? false : support.reason;
+const skip = prerequisite(support.ok ? false : support.reason);
 
 function conn(s: SshdInstance, o: Partial<Connection> = {}): Connection {
   return {

@@ -3,9 +3,10 @@
 // fixed ones (must pass), in real QEMU VMs joined only over 127.0.0.1.
 //
 // Needs a prepared Linux 3.10 + vRIO tree (series + compat applied, built):
+// the kernel of the default 3.10 images (test/support/vrio-images.ts, built
+// from the pinned source by npm test's prepare step), or one given as
 //   VRIO_FIXES_SRC=<source tree>  VRIO_FIXES_OBJ=<its O= build dir>
 // [VRIO_FIXES_MAKEFLAGS='CC=gcc -fno-pie -fgnu89-inline|HOSTCC=gcc -fcommon']
-// CI has no upstream sources, so without them every check skips with the reason.
 // The vRIO modules are rebuilt twice (upstream, fixed) against that tree; the
 // kernel image is shared. Results (incl. the block latency table) are written
 // to $VRIO_FIXES_REPORT (default <tmp>/vrio-fixes-report.json).
@@ -17,21 +18,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, which } from '../../lib/exec.js';
 import { dataPath } from '../../lib/paths.js';
+import { prerequisite } from '../support/prereq.js';
+import { vrioKernelTree } from '../support/vrio-images.js';
 
-const SRC = process.env.VRIO_FIXES_SRC;
-const OBJ = process.env.VRIO_FIXES_OBJ;
+const given = process.env.VRIO_FIXES_SRC && process.env.VRIO_FIXES_OBJ ? { src: process.env.VRIO_FIXES_SRC, obj: process.env.VRIO_FIXES_OBJ } : await vrioKernelTree();
+const SRC = typeof given === 'string' ? undefined : given.src;
+const OBJ = typeof given === 'string' ? undefined : given.obj;
 const MAKEFLAGS = (process.env.VRIO_FIXES_MAKEFLAGS ?? 'CC=gcc -fno-pie -fgnu89-inline|HOSTCC=gcc -fcommon').split('|');
 const REPORT = process.env.VRIO_FIXES_REPORT ?? join(tmpdir(), 'vrio-fixes-report.json');
 
 function unavailable(): string | undefined {
-  if (!SRC || !OBJ) return 'set VRIO_FIXES_SRC and VRIO_FIXES_OBJ to a prepared Linux 3.10 + vRIO tree and its build dir (CI has no upstream sources)';
+  if (typeof given === 'string' || !SRC || !OBJ) return `no prepared Linux 3.10 + vRIO tree: ${typeof given === 'string' ? given : 'set VRIO_FIXES_SRC and VRIO_FIXES_OBJ'}`;
   if (!existsSync(join(SRC, 'drivers/vrio/eth/eth.c'))) return `${SRC} has no drivers/vrio (not a vRIO tree)`;
   if (!existsSync(join(OBJ, 'arch/x86/boot/bzImage'))) return `${OBJ} has no arch/x86/boot/bzImage (tree not built)`;
   for (const t of ['qemu-system-x86_64', 'musl-gcc', 'cpio', 'gzip', 'make', 'git']) if (!which(t)) return `${t} is not installed`;
   if (!existsSync('/bin/busybox')) return '/bin/busybox (busybox-static) is not installed';
   return undefined;
 }
-const skip = unavailable();
+const skip = prerequisite(unavailable());
 
 // ---------------------------------------------------------------- guest tools
 // Small static helpers put into the test initramfs (compiled here with musl).
@@ -434,7 +438,7 @@ async function bench(b: Vm, dev: string, op: 'r' | 'w', size: number): Promise<{
   return m ? { avgUs: Number(m[1]), mbps: Number(m[2]) } : (/BENCHFAIL[^\n]*/.exec(r.out)?.[0] ?? `failed: ${r.out.slice(-200)}`);
 }
 
-describe('vRIO fix series, proven in QEMU VMs', { skip: skip ?? false, timeout: 3 * 60 * 60_000 }, () => {
+describe('vRIO fix series, proven in QEMU VMs', { skip, timeout: 3 * 60 * 60_000 }, () => {
   let work = '';
   const flavours: Partial<Record<Flavour['name'], Flavour>> = {};
   const labs: { stop(): void }[] = [];

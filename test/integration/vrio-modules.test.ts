@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fpuInstructions } from '../support/fpu-scan.js';
-import { vrioImages } from './smoke-support.js';
+import { lacks } from '../support/prereq.js';
+import { vrioImagesFixture } from '../support/vrio-images.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-mods-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -27,6 +28,8 @@ function vrioModules(imagesDir: string, role: 'iohyp' | 'guest', dir: string): s
 }
 
 describe('floating point in vRIO modules', () => {
+  const fixed = vrioImagesFixture('default');
+  const upstream = vrioImagesFixture('upstream');
   test('the scan finds the x87 code gcc emits for kernel flags (-mno-sse), and none in integer code', () => {
     const src = join(tmp, 'f.c');
     writeFileSync(src, 'unsigned long late(unsigned long t, int lim) { return t * 1.1 < lim; }\nunsigned long late_int(unsigned long t, int lim) { return t + t / 10 < (unsigned long)lim; }\n');
@@ -38,9 +41,8 @@ describe('floating point in vRIO modules', () => {
 
   for (const role of ['iohyp', 'guest'] as const) {
     test(`${role} image: no vRIO module contains x87 or SSE instructions`, (t) => {
-      const imgs = vrioImages();
-      if (typeof imgs !== 'string') return t.skip(imgs.skip);
-      const mods = vrioModules(imgs, role, join(tmp, role));
+      if (lacks(t, fixed.missing)) return;
+      const mods = vrioModules(fixed.imgs!.out, role, join(tmp, role));
       assert.ok(mods.length >= 4, `the ${role} image carries the vRIO modules (found ${mods.length})`);
       for (const m of mods) {
         const uses = fpuInstructions(objdump(m));
@@ -51,11 +53,8 @@ describe('floating point in vRIO modules', () => {
   }
 
   test('upstream images (kernel.fixes: false): vrio_gblk has x87 code in its request timer', (t) => {
-    const dir = process.env.VRIO_LAB_UPSTREAM_IMAGES;
-    if (!dir) return t.skip('set VRIO_LAB_UPSTREAM_IMAGES to the output dir of a `vrio build` with kernel.fixes: false');
-    const imgs = vrioImages(dir);
-    if (typeof imgs !== 'string') return t.skip(imgs.skip);
-    const gblk = vrioModules(imgs, 'guest', join(tmp, 'upstream')).find((m) => m.endsWith('/vrio_gblk.ko'));
+    if (lacks(t, upstream.missing)) return;
+    const gblk = vrioModules(upstream.imgs!.out, 'guest', join(tmp, 'upstream')).find((m) => m.endsWith('/vrio_gblk.ko'));
     assert.ok(gblk, 'the upstream guest image has vrio_gblk.ko');
     const uses = fpuInstructions(objdump(gblk));
     t.diagnostic(`vrio_gblk.ko: ${uses.length} FPU instructions in ${[...new Set(uses.map((u) => u.fn))].join(', ')}`);

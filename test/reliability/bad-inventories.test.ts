@@ -12,6 +12,7 @@ import { printFigures } from '../support/figures.js';
 import { leaves, objects, rng, setAt, shellNasties, structuralCases, toYaml, wrongTypeFor, type BadCase, type Json } from '../support/bad-inputs.js';
 import { tempDir, vrio } from '../support/cli.js';
 import { sshdSupport, startSshd, type SshdInstance } from '../support/sshd.js';
+import { prerequisite } from '../support/prereq.js';
 
 const SEED = 4242;
 const tmp = tempDir('vrio-badinv-');
@@ -112,7 +113,7 @@ function cases(): BadCase[] {
   return out;
 }
 
-describe(`generated invalid inventories against real sshd hosts (seed ${SEED})`, { skip: support.ok ? false : support.reason }, () => {
+describe(`generated invalid inventories against real sshd hosts (seed ${SEED})`, { skip: prerequisite(support.ok ? false : support.reason) }, () => {
   let all: BadCase[] = [];
   const stats = { tried: 0, rejected: 0, precise: 0, connections: -1 };
   before(async () => {

@@ -25,8 +25,9 @@ import { tempDir, vrio, vrioSpawn, type CliResult } from '../support/cli.js';
 import { startFakeKernelHost, type FakeKernelHost } from '../support/fake-kernel.js';
 import { printFigures } from '../support/figures.js';
 import { createNetns, netnsSupport, sshdSupport, type Netns } from '../support/sshd.js';
+import { prerequisite } from '../support/prereq.js';
 
-const skip = !sshdSupport().ok ? sshdSupport().reason : !netnsSupport().ok ? netnsSupport().reason : false;
+const skip = prerequisite(!sshdSupport().ok ? sshdSupport().reason : !netnsSupport().ok ? netnsSupport().reason : false);
 
 // Three modules so a partial apply can stop between them; the 2nd is where guest8 dies.
 const MODULES = [

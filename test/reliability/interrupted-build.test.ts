@@ -25,8 +25,9 @@ import { ciKernelUnavailable, writeCiManifest } from '../fixtures/ci-kernel/mani
 import { cacheRoot } from '../integration/smoke-support.js';
 import { checkOutputs, elfProblem, staleTemps, walkFiles } from '../support/build-outputs.js';
 import { printFigures } from '../support/figures.js';
+import { prerequisite } from '../support/prereq.js';
 
-const skip = ciKernelUnavailable();
+const skip = prerequisite(ciKernelUnavailable());
 const POLL_MS = 40;
 
 type Sig = 'SIGINT' | 'SIGKILL';

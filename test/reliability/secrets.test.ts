@@ -22,8 +22,9 @@ import { startFakeKernelHost, type FakeKernelHost } from '../support/fake-kernel
 import { printFigures } from '../support/figures.js';
 import { findLeaks, keyNeedles } from '../support/secrets-scan.js';
 import { makeClientKey, netnsSupport, sshdSupport } from '../support/sshd.js';
+import { prerequisite } from '../support/prereq.js';
 
-const skip = !sshdSupport().ok ? sshdSupport().reason : !netnsSupport().ok ? netnsSupport().reason : false;
+const skip = prerequisite(!sshdSupport().ok ? sshdSupport().reason : !netnsSupport().ok ? netnsSupport().reason : false);
 
 const MODULES = ['vt_eth', 'vt_gen'];
 

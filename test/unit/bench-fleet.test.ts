@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createFleet } from '../../bench/fleet.js';
 import { sshdSupport } from '../support/sshd.js';
+import { prerequisite } from '../support/prereq.js';
 
 const sup = sshdSupport();
 
@@ -21,7 +22,7 @@ function alive(pid: number | undefined): boolean {
   }
 }
 
-describe('bench fleet', { skip: sup.ok ? false : sup.reason }, () => {
+describe('bench fleet', { skip: prerequisite(sup.ok ? false : sup.reason) }, () => {
   it('starts three hosts on distinct addresses that answer over SSH with pinned host keys, and removes them all', async () => {
     const fleet = await createFleet(3);
     const pids = fleet.hosts.map((h) => h.sshd.pid);
@@ -71,7 +72,7 @@ describe('bench fleet', { skip: sup.ok ? false : sup.reason }, () => {
 });
 
 // Keep the scratch helper honest: a per-host root is under the fleet's own dir.
-describe('bench fleet scratch roots', { skip: sup.ok ? false : sup.reason }, () => {
+describe('bench fleet scratch roots', { skip: prerequisite(sup.ok ? false : sup.reason) }, () => {
   it('puts every scratch root under the fleet directory', async () => {
     const fleet = await createFleet(1);
     try {

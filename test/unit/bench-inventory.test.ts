@@ -17,6 +17,7 @@ import { which } from '../../lib/exec.js';
 import { importAnsible } from '../../provision/ansible.js';
 import { parseInventory } from '../../provision/inventory.js';
 import { vrio } from '../support/cli.js';
+import { prerequisite } from '../support/prereq.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-bench-inv-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -88,7 +89,7 @@ describe('bench inventory', () => {
     assert.match(r.stdout, /h002:[\s\S]*mac: 6a:46:60:50:fa:11/);
   });
 
-  it('is parsed by Ansible itself with the host variables the playbooks use', { skip: which('ansible-inventory') ? false : 'ansible-inventory not installed (apt-get install ansible-core)' }, () => {
+  it('is parsed by Ansible itself with the host variables the playbooks use', { skip: prerequisite(which('ansible-inventory') ? false : 'ansible-inventory not installed (apt-get install ansible-core)') }, () => {
     const ini = join(tmp, 'ansible.ini');
     writeFileSync(ini, toAnsibleIni(fleetInventory(fleetOf(2))));
     const out = JSON.parse(execFileSync('ansible-inventory', ['-i', ini, '--list'], { encoding: 'utf8', env: { ...process.env, ANSIBLE_HOME: join(tmp, 'ansible-home') } })) as {

@@ -12,6 +12,7 @@ import type { BenchReport } from '../../bench/model.js';
 import { which } from '../../lib/exec.js';
 import { packageRoot } from '../../lib/paths.js';
 import { sshdSupport } from '../support/sshd.js';
+import { prerequisite } from '../support/prereq.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-bench-quick-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -39,7 +40,7 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
-describe('bench --quick', { skip: skipReason() }, () => {
+describe('bench --quick', { skip: prerequisite(skipReason()) }, () => {
   it('measures both tools on every cell and writes JSON, HTML and Markdown', { timeout: 300_000 }, async () => {
     const out = join(tmp, 'results');
     const r = await run(['--quick', '--only', 'provisioning', '--hosts', '1', '--out', out]);

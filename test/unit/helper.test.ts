@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildHelper } from '../../builder/image/helper.js';
 import { dataPath } from '../../lib/paths.js';
+import { prerequisite } from '../support/prereq.js';
+import { cacheRoot } from '../support/vrio-images.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-helper-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -51,7 +53,7 @@ function request(f: {
 const HDR = ['--iface', 'eth0', '--guest-mac', '52:54:00:12:34:56', '--guest-ip', '10.55.0.2'];
 
 describe('vrio-iohyp requests (golden bytes)', () => {
-  it('create-blk: 472 bytes, blk config at 376, features 0x1204 with write cache', () => {
+  it('create-blk: 472 bytes, blk config at 376, features 0x1204 (SEG_MAX, WCE, DEV_NAME) with write cache', () => {
     const got = dumped(['create-blk', ...HDR, '--backing', '/dev/ram1', '--name', 'vdb', '--write-cache', '--capacity', '67108864']);
     const want = request({
       device: 'blk', iface: 'eth0', mac: '52:54:00:12:34:56', ip: '10.55.0.2', cmd: 1,
@@ -68,9 +70,13 @@ describe('vrio-iohyp requests (golden bytes)', () => {
     assert.equal(got.toString('hex'), want.toString('hex'));
   });
 
-  it('create-blk without --write-cache: features 0x204, seg_max as given', () => {
-    const got = dumped(['create-blk', ...HDR, '--backing', '/dev/ram1', '--name', 'vdc', '--seg-max', '64', '--capacity', '4096']);
-    assert.equal(got.readBigUInt64LE(440), 0x204n);
+  it('create-blk: write-back and the name bit by default; --no-write-cache clears only WCE; seg_max as given', () => {
+    // Bit 12 is VIRTIO_BLK_F_DEV_NAME: without it the guest ignores the name and says vrd<letter>.
+    const dflt = dumped(['create-blk', ...HDR, '--backing', '/dev/ram1', '--name', 'vdc', '--seg-max', '64', '--capacity', '4096']);
+    assert.equal(dflt.readBigUInt64LE(440), 0x1204n);
+    assert.equal(dflt.readUInt8(468), 1);
+    const got = dumped(['create-blk', ...HDR, '--backing', '/dev/ram1', '--name', 'vdc', '--no-write-cache', '--seg-max', '64', '--capacity', '4096']);
+    assert.equal(got.readBigUInt64LE(440), 0x1004n);
     assert.equal(got.readUInt32LE(460), 64);
     assert.equal(got.readUInt8(468), 0);
   });
@@ -139,7 +145,7 @@ describe('vrio-iohyp validation and exit codes', () => {
     });
   }
 
-  it('exit 3 naming the modules when /dev/iohyp is missing', { skip: existsSync('/dev/iohyp') ? 'this host has /dev/iohyp' : false }, () => {
+  it('exit 3 naming the modules when /dev/iohyp is missing', { skip: prerequisite(existsSync('/dev/iohyp') ? 'this host has /dev/iohyp' : false) }, () => {
     for (const args of [['sanity'], ['create-blk', ...HDR, '--backing', '/dev/null', '--name', 'vdb', '--capacity', '512'], ['remove', '--id', '0', '--uid', '0']]) {
       const r = runHelper(args);
       assert.equal(r.code, 3, r.stderr);
@@ -147,7 +153,7 @@ describe('vrio-iohyp validation and exit codes', () => {
     }
   });
 
-  it('list exits 3 without /sys/class/vrio and prints usage on --help', { skip: existsSync('/sys/class/vrio') ? 'this host has vRIO loaded' : false }, () => {
+  it('list exits 3 without /sys/class/vrio and prints usage on --help', { skip: prerequisite(existsSync('/sys/class/vrio') ? 'this host has vRIO loaded' : false) }, () => {
     const r = runHelper(['list', '--json']);
     assert.equal(r.code, 3);
     assert.match(r.stderr, /\/sys\/class\/vrio: No such file or directory/);
@@ -161,7 +167,8 @@ describe('vrio-iohyp validation and exit codes', () => {
 function preparedTree(): string | undefined {
   const fromEnv = process.env.VRIO_KERNEL_TREE;
   const candidates = fromEnv ? [fromEnv] : [];
-  for (const out of [dataPath('out'), process.env.VRIO_OUTPUT_DIR].filter((x): x is string => !!x)) {
+  // npm test's prepare step builds the 3.10 images (and so a prepared tree) into the test cache.
+  for (const out of [dataPath('out'), process.env.VRIO_OUTPUT_DIR, join(cacheRoot, 'vrio-3.10', 'out')].filter((x): x is string => !!x)) {
     const trees = join(out, 'kernel', 'trees');
     if (existsSync(trees)) for (const t of readdirSync(trees).sort()) candidates.push(join(trees, t, 'src'));
   }
@@ -173,7 +180,7 @@ const tree = preparedTree();
 describe('vrio-iohyp ABI against the pinned kernel headers', () => {
   it(
     'sizeof/offsetof of struct ioctl_param and the ioctl numbers match the helper',
-    { skip: tree ? false : 'no prepared 3.10 tree with include/linux/vrio (run `vrio kernel build` of the vRIO kernel first, or set VRIO_KERNEL_TREE)' },
+    { skip: prerequisite(tree ? false : 'no prepared 3.10 tree with include/linux/vrio (npm test builds one in its prepare step; or run `vrio kernel build` of the vRIO kernel, or set VRIO_KERNEL_TREE)') },
     () => {
       const probe = join(tmp, 'probe.c');
       const fields: [string, string][] = [

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parseTiming, perfMarkdown, perfScript, perfTable, PERF_SIZES_KIB, requestsFor, rowOf, SOURCE_BYTES } from '../../lab/blk-perf.js';
+import { prerequisite } from '../support/prereq.js';
 
 describe('lab block throughput', () => {
   test('every size moves at least 2 MiB in at least 8 requests, so the 10 ms uptime tick stays small', () => {
@@ -57,7 +58,7 @@ describe('lab block throughput', () => {
   // The real script, on a real block device: it must time a real O_DIRECT run and write the data.
   const loop = spawnSync('losetup', ['-f'], { encoding: 'utf8' });
   const canLoop = loop.status === 0 && process.getuid?.() === 0;
-  test('the guest script times a real O_DIRECT dd run on a block device and writes the source data', { skip: canLoop ? false : 'needs root and a free loop device' }, () => {
+  test('the guest script times a real O_DIRECT dd run on a block device and writes the source data', { skip: prerequisite(canLoop ? false : 'needs root and a free loop device') }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'vrio-perf-'));
     const img = join(dir, 'disk.img');
     writeFileSync(img, Buffer.alloc(4 << 20));

@@ -26,7 +26,7 @@ describe('devices on the IOhyp', () => {
     ]);
     assert.deepEqual(p.errors, []);
     assert.deepEqual(argvs(p.changes), [
-      '/usr/sbin/vrio-iohyp create-blk --iface eth0 --guest-mac 52:54:00:55:00:02 --guest-ip 10.55.0.2 --backing /dev/ram1 --name vdb --write-cache --seg-max 13',
+      '/usr/sbin/vrio-iohyp create-blk --iface eth0 --guest-mac 52:54:00:55:00:02 --guest-ip 10.55.0.2 --backing /dev/ram1 --name vdb --seg-max 13',
       '/usr/sbin/vrio-iohyp create-blk --iface eth0 --guest-mac 52:54:00:55:00:03 --guest-ip 10.55.0.3 --backing /dev/ram2 --name vdb --seg-max 13',
       'sh -c ip link add link "$1" name "$2" address "$3" type macvtap mode bridge && ip link set dev "$2" up sh eth1 mvt00aa0003 52:54:00:aa:00:03',
       '/usr/sbin/vrio-iohyp create-net --iface eth0 --guest-mac 52:54:00:55:00:03 --guest-ip 10.55.0.3 --backing mvt00aa0003 --mac 52:54:00:aa:00:03 --features 0x7BE1',

@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { describe, it } from 'node:test';
 import { factsCommand, parseFacts } from '../../provision/facts.js';
+import { prerequisite } from '../support/prereq.js';
 
 const shells: [string, string[]][] = [
   ['dash', ['sh']],
@@ -14,7 +15,7 @@ const shells: [string, string[]][] = [
 
 describe('facts script on this machine', () => {
   for (const [name, prefix] of shells) {
-    const skip = existsSync('/bin/busybox') || name === 'dash' ? false : 'busybox not installed';
+    const skip = prerequisite(existsSync('/bin/busybox') || name === 'dash' ? false : 'busybox not installed');
     it(`${name}: kernel, NICs and sysctls match what the kernel reports`, { skip }, () => {
       const argv = factsCommand({ modules: [], ethtool: ['lo'] });
       const out = execFileSync(prefix[0], [...prefix.slice(1), ...argv.slice(1)], { encoding: 'utf8' });

@@ -12,6 +12,7 @@ import { dataPath } from '../../lib/paths.js';
 import { planDevices, planDeviceTeardown, planSetup } from '../../provision/ops.js';
 import { projectFacts } from '../../provision/project.js';
 import { freshFacts, guestFacts, lab } from './ops-fixtures.js';
+import { prerequisite } from '../support/prereq.js';
 
 const gcc = spawnSync('gcc', ['--version']).status === 0;
 
@@ -23,7 +24,7 @@ const cstr = (b: Buffer, off: number, len: number) => b.subarray(off, off + len)
 const mac = (b: Buffer, off: number) => [...b.subarray(off, off + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
 const ip = (b: Buffer, off: number) => [...b.subarray(off, off + 4)].join('.');
 
-describe('planned helper commands against the real vrio-iohyp', { skip: gcc ? false : 'gcc not installed' }, () => {
+describe('planned helper commands against the real vrio-iohyp', { skip: prerequisite(gcc ? false : 'gcc not installed') }, () => {
   let helper = '';
   before(() => {
     helper = join(mkdtempSync(join(tmpdir(), 'vrio-helper-')), 'vrio-iohyp');
@@ -56,9 +57,9 @@ describe('planned helper commands against the real vrio-iohyp', { skip: gcc ? fa
     assert.equal(b.readBigUInt64LE(448), 16777216n);
     assert.equal(b.readUInt32LE(460), 13);
   });
-  it('create-blk without write cache: features 0x204', () => {
+  it('create-blk with writeCache unset: write-back by default, and the name bit (0x1000) that makes the guest use the name', () => {
     const b = dump(helper, creates[1].argv);
-    assert.equal(b.readBigUInt64LE(440), 0x204n);
+    assert.equal(b.readBigUInt64LE(440), 0x1204n);
     assert.equal(ip(b, 72), '10.55.0.3');
   });
   it('create-net: CREATE_NET on the macvtap, vNIC MAC and features 0x7BE1', () => {

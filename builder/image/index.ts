@@ -3,7 +3,7 @@
 // manifest.json, sbom.spdx.json}. Keyed by a hash of every input: unchanged
 // inputs do no work. Everything is built in a temp directory and renamed into
 // place, so an interrupted build never leaves a half image that looks done.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, VrioError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
@@ -398,7 +398,14 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
 /** Modes that matter to the SSH server's checks (it refuses group/world-writable homes). */
 function fixSshModes(stage: string): void {
   for (const [p, mode] of [['root', 0o700], ['root/.ssh', 0o700]] as const) {
-    if (existsSync(join(stage, p))) chmodSync(join(stage, p), mode);
+    // lstat: a package's `root/.ssh -> /somewhere` must not make us chmod the host's directory.
+    let real = false;
+    try {
+      real = lstatSync(join(stage, 'root')).isDirectory() && lstatSync(join(stage, p)).isDirectory();
+    } catch {
+      /* absent */
+    }
+    if (real) chmodSync(join(stage, p), mode);
   }
 }
 

@@ -17,6 +17,7 @@ import { CODECS, collectEntries, compress, initramfsBytes, writeTar } from './ar
 import { buildHelper, HELPER_SOURCE } from './helper.js';
 import { writeIso } from './iso.js';
 import { deriveHostKey, dropbearPrivateKey, ensureClientKey, ensureHostSeed, fingerprint, fingerprintOfLine, publicLine } from './keys.js';
+import { claimDir } from '../owned-dirs.js';
 import { assembleRootfs, type GeneratedFile } from './rootfs.js';
 import { makeSbom } from './sbom.js';
 
@@ -180,6 +181,7 @@ export async function buildImage(m: Manifest, roleName: string, kernel: KernelAr
   const formats = [...new Set(opts.formats ?? m.image.formats)].sort() as ImageFormat[];
   if (!formats.length) throw new VrioError('no image formats selected');
   const imagesDir = join(m.outputDir, 'images');
+  claimDir(m.outputDir, 'output'); // before withLock creates <outputDir>/images
   return withLock(imagesDir, () => buildLocked(m, role, kernel, formats, opts), { waitMs: 10 * 60_000, what: `image output ${imagesDir}`, signal: opts.signal });
 }
 

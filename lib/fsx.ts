@@ -2,13 +2,13 @@
 // atomic directory replacement, hashing, and a per-directory build lock.
 //
 // Temp names follow one scheme so a later run can find what a killed run left:
-//   .<name>.tmp-<pid>[-<ms>]   a file or directory being built for <name>
+//   .<name>.tmp-<pid>-<random>  a file or directory being built for <name>
 //   <name>.old-<pid>           the previous <name>, moved aside by replaceDir
 // Whenever a new temp for <name> is made, those of dead processes are removed
 // (a SIGKILLed kernel-tree extraction leaves 1.5 GB behind otherwise).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, constants, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { MissingToolError, VrioError } from './errors.js';
@@ -41,7 +41,8 @@ function pidAlive(pid: number): boolean {
 function tempOwner(name: string, base: string): number | undefined {
   for (const prefix of [`.${base}.tmp-`, `${base}.tmp-`, `${base}.old-`]) {
     if (!name.startsWith(prefix)) continue;
-    const m = /^(\d+)(?:-\d+)?$/.exec(name.slice(prefix.length));
+    // <pid>, <pid>-<ms> (older runs) or <pid>-<random hex>.
+    const m = /^(\d+)(?:-[0-9a-f]+)?$/.exec(name.slice(prefix.length));
     if (m) return Number(m[1]);
   }
   return undefined;
@@ -71,13 +72,40 @@ export function removeStaleTemps(finalPath: string): number {
   return n;
 }
 
-/** Write a file via a temp file in the same directory + rename (atomic on POSIX). */
+/**
+ * A fresh temp name beside `finalPath`. The random part makes it unguessable:
+ * a predictable name in a shared directory lets another user plant a symlink
+ * there and have us write through it (the pid alone was such a name).
+ */
+function tempName(finalPath: string): string {
+  return join(dirname(finalPath), `.${basename(finalPath)}.tmp-${process.pid}-${randomBytes(8).toString('hex')}`);
+}
+
+/**
+ * Create `path` as a new file, never opening anything that already exists:
+ * O_EXCL refuses an existing name (a planted file or symlink) and O_NOFOLLOW
+ * refuses a symlink even where O_EXCL alone would not be checked.
+ */
+export function createExclusive(path: string, data: string | Buffer, mode = 0o666): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  try {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
+  } catch (e) {
+    rmSync(path, { force: true }); // ours, half-written (e.g. ENOSPC)
+    throw e;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Write a file via a new temp file in the same directory + rename (atomic on POSIX). */
 export function writeFileAtomic(path: string, data: string | Buffer, mode?: number): void {
   mkdirSync(dirname(path), { recursive: true });
   removeStaleTemps(path);
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
+  const tmp = tempName(path);
+  createExclusive(tmp, data, mode);
   try {
-    writeFileSync(tmp, data, mode === undefined ? undefined : { mode });
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
@@ -87,11 +115,12 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode?: numb
 
 /**
  * A sibling temp path for building a directory or file that is renamed into
- * place. Leftovers of killed runs for the same final path are removed first.
+ * place (the caller creates it, and mkdir fails on an existing name).
+ * Leftovers of killed runs for the same final path are removed first.
  */
 export function tempSibling(finalPath: string): string {
   removeStaleTemps(finalPath);
-  return join(dirname(finalPath), `.${basename(finalPath)}.tmp-${process.pid}-${Date.now()}`);
+  return tempName(finalPath);
 }
 
 /**

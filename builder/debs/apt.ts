@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { VrioError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 import { sha256File, writeFileAtomic } from '../../lib/fsx.js';
+import { claimDir } from '../owned-dirs.js';
 import { log } from '../../lib/log.js';
 import { extractTarSafe, type ExtractedEntry } from './extract.js';
 
@@ -190,6 +191,7 @@ export function debFileName(p: LockedPackage): string {
  * `apt-get download` call for all missing ones); returns name -> path.
  */
 export async function fetchDebs(pkgs: LockedPackage[], cacheDir: string): Promise<Map<string, string>> {
+  claimDir(cacheDir, 'cache');
   const dir = join(cacheDir, 'debs');
   mkdirSync(dir, { recursive: true });
   const paths = new Map<string, string>();

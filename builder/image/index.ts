@@ -3,7 +3,7 @@
 // manifest.json, sbom.spdx.json}. Keyed by a hash of every input: unchanged
 // inputs do no work. Everything is built in a temp directory and renamed into
 // place, so an interrupted build never leaves a half image that looks done.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, VrioError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
@@ -17,6 +17,7 @@ import { CODECS, collectEntries, compress, initramfsBytes, writeTar } from './ar
 import { buildHelper, HELPER_SOURCE } from './helper.js';
 import { writeIso } from './iso.js';
 import { deriveHostKey, dropbearPrivateKey, ensureClientKey, ensureHostSeed, fingerprint, fingerprintOfLine, publicLine } from './keys.js';
+import { claimDir } from '../owned-dirs.js';
 import { assembleRootfs, type GeneratedFile } from './rootfs.js';
 import { makeSbom } from './sbom.js';
 
@@ -180,6 +181,7 @@ export async function buildImage(m: Manifest, roleName: string, kernel: KernelAr
   const formats = [...new Set(opts.formats ?? m.image.formats)].sort() as ImageFormat[];
   if (!formats.length) throw new VrioError('no image formats selected');
   const imagesDir = join(m.outputDir, 'images');
+  claimDir(m.outputDir, 'output'); // before withLock creates <outputDir>/images
   return withLock(imagesDir, () => buildLocked(m, role, kernel, formats, opts), { waitMs: 10 * 60_000, what: `image output ${imagesDir}`, signal: opts.signal });
 }
 
@@ -398,7 +400,14 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
 /** Modes that matter to the SSH server's checks (it refuses group/world-writable homes). */
 function fixSshModes(stage: string): void {
   for (const [p, mode] of [['root', 0o700], ['root/.ssh', 0o700]] as const) {
-    if (existsSync(join(stage, p))) chmodSync(join(stage, p), mode);
+    // lstat: a package's `root/.ssh -> /somewhere` must not make us chmod the host's directory.
+    let real = false;
+    try {
+      real = lstatSync(join(stage, 'root')).isDirectory() && lstatSync(join(stage, p)).isDirectory();
+    } catch {
+      /* absent */
+    }
+    if (real) chmodSync(join(stage, p), mode);
   }
 }
 

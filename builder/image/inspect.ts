@@ -2,15 +2,26 @@
 // manifest.json, a .iso, an initramfs or a rootfs.tar, and reads the content
 // description and file list straight from the artefact (so it also works on
 // a copy that travelled without its manifest).
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
-import { UsageError, VrioError } from '../../lib/errors.js';
+import { ExitCode, MissingToolError, UsageError, VrioError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
-import { readCpio } from '../cpio.js';
+import { readCpioStream } from '../cpio-stream.js';
 import { reportElTorito } from './iso.js';
+
+/**
+ * The most an initramfs may decompress to here. vrio's are tens of MiB; the
+ * limit stops a decompression bomb (a 6.5 MB gzip used 3 GB of memory and
+ * 33 s) early. The archive is streamed, so memory does not grow with it.
+ */
+export const MAX_INITRAMFS_BYTES = 512 * 1024 * 1024;
+/** The most of /etc/vrio/image.json read. */
+const MAX_CONTENT_BYTES = 1024 * 1024;
 
 export interface InspectFile {
   path: string;
@@ -33,30 +44,73 @@ export interface InspectReport {
 }
 
 function detectCompression(b: Buffer): 'gzip' | 'zstd' | 'xz' | 'none' {
-  if (b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
-  if (b.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-  if (b[0] === 0xfd && b.toString('latin1', 1, 6) === '7zXZ\0') return 'xz';
+  if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
+  if (b.length >= 4 && b.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  if (b.length >= 6 && b[0] === 0xfd && b.toString('latin1', 1, 6) === '7zXZ\0') return 'xz';
   return 'none';
 }
 
-async function decompress(file: string): Promise<Buffer> {
-  const raw = readFileSync(file);
-  switch (detectCompression(raw)) {
-    case 'gzip':
-      return gunzipSync(raw);
-    case 'zstd': {
-      const out = join(mkdtempSync(join(tmpdir(), 'vrio-inspect-')), 'x');
-      try {
-        await run('zstd', ['-q', '-d', file, '-o', out]);
-        return readFileSync(out);
-      } finally {
-        rmSync(join(out, '..'), { recursive: true, force: true });
-      }
+/** The first `n` bytes of a file (without reading the rest). */
+function readHead(file: string, n: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(n);
+    return b.subarray(0, readSync(fd, b, 0, n, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Count what passes and stop (destroying the source) past `limit` bytes. */
+async function* capped(src: AsyncIterable<Buffer>, file: string, limit: number): AsyncGenerator<Buffer> {
+  let total = 0;
+  for await (const chunk of src) {
+    total += chunk.length;
+    if (total > limit) {
+      throw new VrioError(`${file}: decompresses to more than ${limit / (1024 * 1024)} MiB, the limit for an initramfs [max-decompressed-size]`, {
+        exitCode: ExitCode.USAGE,
+        hint: 'a decompression bomb, or not a vrio image; vrio stops reading there',
+      });
     }
-    case 'xz':
-      throw new VrioError(`${file}: xz-compressed; vrio writes gzip, zstd or uncompressed initramfs images`);
-    default:
-      return raw;
+    yield chunk;
+  }
+}
+
+/**
+ * The uncompressed bytes of an initramfs, streamed (zstd through a pipe, never
+ * a temp file), handed to `use`; the decompressor is stopped when `use` returns
+ * or throws.
+ */
+async function withDecompressed<T>(file: string, use: (data: AsyncIterable<Buffer>) => Promise<T>): Promise<T> {
+  const kind = detectCompression(readHead(file, 6));
+  if (kind === 'xz') throw new VrioError(`${file}: xz-compressed; vrio writes gzip, zstd or uncompressed initramfs images`);
+  let stream: Readable;
+  let stderr = '';
+  let exited: Promise<number | null> | undefined;
+  const child = kind === 'zstd' ? spawn('zstd', ['-q', '-d', '-c', '--', file], { stdio: ['ignore', 'pipe', 'pipe'] }) : undefined;
+  if (child) {
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    exited = new Promise((resolve, reject) => {
+      child.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new MissingToolError([{ tool: 'zstd', debianPackage: 'zstd', why: 'zstd-compressed initramfs images' }]) : e));
+      child.once('close', resolve);
+    });
+    exited.catch(() => undefined);
+    stream = child.stdout!;
+  } else {
+    const raw = createReadStream(file);
+    stream = kind === 'gzip' ? raw.pipe(createGunzip()) : raw;
+    if (kind === 'gzip') raw.once('error', (e) => stream.destroy(e));
+  }
+  try {
+    const r = await use(capped(stream, file, MAX_INITRAMFS_BYTES));
+    if (exited) {
+      const code = await exited;
+      if (code !== 0) throw new VrioError(`${file}: zstd -d failed (exit ${code}): ${stderr.trim()}`);
+    }
+    return r;
+  } finally {
+    stream.destroy();
+    child?.kill('SIGKILL');
   }
 }
 
@@ -75,8 +129,9 @@ function modulesOf(files: InspectFile[]): string[] {
 async function inspectInitramfs(file: string): Promise<Pick<InspectReport, 'files' | 'content'>> {
   let entries;
   try {
-    entries = readCpio(await decompress(file));
+    entries = await withDecompressed(file, (data) => readCpioStream(data, (path, size) => path === 'etc/vrio/image.json' && size <= MAX_CONTENT_BYTES));
   } catch (e) {
+    if (e instanceof VrioError) throw e;
     throw new VrioError(`${file}: not a (compressed) newc initramfs: ${(e as Error).message}`);
   }
   const files = entries.map((e) => ({ path: e.path, type: e.type, mode: modeString(e.mode), size: e.size, target: e.target }));
@@ -94,6 +149,7 @@ async function inspectTar(file: string): Promise<Pick<InspectReport, 'files' | '
     const path = h.name.replace(/^\.?\//, '');
     files.push({ path, type: h.type === 'directory' ? 'dir' : h.type, mode: modeString(h.mode ?? 0), size: h.size ?? 0, target: h.type === 'symlink' ? h.linkname : undefined });
     if (path === 'etc/vrio/image.json') {
+      if ((h.size ?? 0) > MAX_CONTENT_BYTES) throw new VrioError(`${file}: etc/vrio/image.json is ${h.size} bytes, over the ${MAX_CONTENT_BYTES}-byte limit`, { exitCode: ExitCode.USAGE });
       const chunks: Buffer[] = [];
       for await (const c of entry as AsyncIterable<Buffer>) chunks.push(c);
       content = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
@@ -139,7 +195,7 @@ export async function inspectImage(target: string): Promise<InspectReport> {
       manifest = undefined;
     }
   }
-  const head = readFileSync(file).subarray(0, 0x8006);
+  const head = readHead(file, 0x8006);
   let kind: InspectReport['kind'];
   let part: Pick<InspectReport, 'files' | 'content' | 'boot'>;
   if (head.length >= 0x8006 && head.toString('latin1', 0x8001, 0x8006) === 'CD001') {

@@ -6,7 +6,7 @@
 //   5. the shared-library closure of every ELF file: DT_NEEDED sonames and
 //      the program interpreter, taken from the locked dependency packages
 //      (never from the host), so only the libraries really used go in.
-import { copyFileSync, chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { VrioError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
@@ -16,6 +16,7 @@ import type { KernelArtifacts } from '../artifacts.js';
 import type { UnpackedPackage } from '../debs/apt.js';
 import { readElf } from '../debs/elf.js';
 import { resolveLinkTarget, type ExtractedEntry } from '../debs/extract.js';
+import { fsLookup, resolvePath, Stage, type Node } from './stage-fs.js';
 
 /** Package paths left out of every image: rootfs/exclude.txt (data, not code). */
 let excludedCache: string[] | undefined;
@@ -82,45 +83,15 @@ function excluded(p: string): boolean {
   return excludedPaths().some((x) => p === x || p.startsWith(x + '/'));
 }
 
-function ensureDir(stage: string, rel: string): void {
-  if (!rel) return;
-  mkdirSync(join(stage, rel), { recursive: true, mode: 0o755 });
-}
-
-/** Remove whatever is at the path (a later layer wins), except a directory. */
-function clear(abs: string): boolean {
-  try {
-    const st = lstatSync(abs);
-    if (st.isDirectory()) return false;
-    rmSync(abs, { force: true });
-  } catch {
-    /* nothing there */
-  }
-  return true;
-}
-
-function place(stage: string, rel: string, from: { kind: 'file'; src: string; mode: number } | { kind: 'symlink'; target: string } | { kind: 'data'; data: string | Buffer; mode: number }): void {
-  ensureDir(stage, posix.dirname(rel) === '.' ? '' : posix.dirname(rel));
-  const abs = join(stage, rel);
-  if (!clear(abs)) throw new VrioError(`rootfs: '${rel}' is a directory and cannot be replaced by a file`);
-  if (from.kind === 'symlink') symlinkSync(from.target, abs);
-  else if (from.kind === 'file') {
-    copyFileSync(from.src, abs);
-    chmodSync(abs, from.mode);
-  } else {
-    writeFileSync(abs, from.data);
-    chmodSync(abs, from.mode);
-  }
-}
-
-function copyPackageEntry(stage: string, pkg: UnpackedPackage, e: ExtractedEntry): void {
-  if (e.type === 'dir') ensureDir(stage, e.path);
-  else if (e.type === 'symlink') place(stage, e.path, { kind: 'symlink', target: e.target as string });
-  else place(stage, e.path, { kind: 'file', src: join(pkg.root, e.path), mode: e.mode });
+function copyPackageEntry(stage: Stage, pkg: UnpackedPackage, e: ExtractedEntry): void {
+  const who = `package ${pkg.pkg.name}`;
+  if (e.type === 'dir') stage.mkdirs(e.path, who);
+  else if (e.type === 'symlink') stage.place(e.path, { kind: 'symlink', target: e.target as string }, who);
+  else stage.place(e.path, { kind: 'file', src: join(pkg.root, e.path), mode: e.mode }, who);
 }
 
 /** Copy a directory tree (overlays, modules) onto the stage; later layers win. */
-function copyTree(src: string, stage: string, prefix: string, skip: (rel: string) => boolean = () => false): number {
+function copyTree(src: string, stage: Stage, prefix: string, skip: (rel: string) => boolean = () => false): number {
   let n = 0;
   const walk = (rel: string) => {
     for (const name of readdirSync(join(src, rel)).sort()) {
@@ -130,16 +101,16 @@ function copyTree(src: string, stage: string, prefix: string, skip: (rel: string
       const st = lstatSync(abs);
       const dest = prefix ? `${prefix}/${r}` : r;
       if (st.isDirectory()) {
-        ensureDir(stage, dest);
+        stage.mkdirs(dest, src);
         walk(r);
       } else if (st.isSymbolicLink()) {
         const target = readlinkSync(abs);
         if (resolveLinkTarget(dest, target) === undefined) throw new VrioError(`rootfs: symlink ${abs} -> ${target} points outside the image`);
-        place(stage, dest, { kind: 'symlink', target });
+        stage.place(dest, { kind: 'symlink', target }, src);
         n++;
       } else if (st.isFile()) {
         // Git keeps only the executable bit; normalise to 0755/0644.
-        place(stage, dest, { kind: 'file', src: abs, mode: st.mode & 0o111 ? 0o755 : 0o644 });
+        stage.place(dest, { kind: 'file', src: abs, mode: st.mode & 0o111 ? 0o755 : 0o644 }, src);
         n++;
       } else throw new VrioError(`rootfs: ${abs} is not a file, directory or symlink`);
     }
@@ -168,35 +139,29 @@ interface LibSource {
 }
 
 /** Build the applet links of busybox (its own list of where each applet lives). */
-async function busyboxLinks(stage: string): Promise<number> {
-  const bb = join(stage, 'bin/busybox');
-  if (!existsSync(bb)) return 0;
+async function busyboxLinks(stage: Stage): Promise<number> {
+  if (!stage.lstat('bin/busybox')?.isFile()) return 0;
+  const bb = join(stage.dir, 'bin/busybox');
   // The Debian busybox-static binary is static and runs on any x86_64 host.
   const r = await run(bb, ['--list-full']);
   let n = 0;
   for (const line of r.stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort()) {
     const rel = line.replace(/^\/+/, '');
     if (rel === 'linuxrc' || rel.includes('..')) continue;
-    let exists = false;
-    try {
-      lstatSync(join(stage, rel));
-      exists = true;
-    } catch {
-      /* free */
-    }
-    if (exists) continue; // a real program from a package wins
-    place(stage, rel, { kind: 'symlink', target: '/bin/busybox' });
+    if (stage.lstat(rel)) continue; // a real program from a package wins
+    stage.place(rel, { kind: 'symlink', target: '/bin/busybox' }, 'busybox applet links');
     n++;
   }
   return n;
 }
 
-export async function assembleRootfs(stage: string, plan: RootfsPlan, logFile: string): Promise<RootfsResult> {
-  rmSync(stage, { recursive: true, force: true });
-  mkdirSync(stage, { recursive: true });
+export async function assembleRootfs(stageDir: string, plan: RootfsPlan, logFile: string): Promise<RootfsResult> {
+  rmSync(stageDir, { recursive: true, force: true });
+  mkdirSync(stageDir, { recursive: true });
+  const stage = new Stage(stageDir);
   for (const [d, mode] of SKELETON) {
-    ensureDir(stage, d);
-    chmodSync(join(stage, d), mode);
+    stage.mkdirs(d, 'the skeleton');
+    chmodSync(join(stageDir, d), mode);
   }
   const used = new Set<string>();
 
@@ -213,12 +178,12 @@ export async function assembleRootfs(stage: string, plan: RootfsPlan, logFile: s
   const applets = await busyboxLinks(stage);
   log().debug(`rootfs ${plan.role}: ${applets} busybox applet links`);
   // The kernel runs /init from an initramfs; busybox picks the applet by name.
-  place(stage, 'init', { kind: 'symlink', target: 'bin/busybox' });
+  stage.place('init', { kind: 'symlink', target: 'bin/busybox' }, 'the /init link');
 
   // 3. Overlays, then generated files and helper binaries.
   for (const dir of plan.overlayDirs) copyTree(dir, stage, '');
-  for (const g of plan.generated) place(stage, g.path, { kind: 'data', data: g.data, mode: g.mode });
-  for (const [dest, src] of Object.entries(plan.binaries)) place(stage, dest, { kind: 'file', src, mode: 0o755 });
+  for (const g of plan.generated) stage.place(g.path, { kind: 'data', data: g.data, mode: g.mode }, `generated ${g.path}`);
+  for (const [dest, src] of Object.entries(plan.binaries)) stage.place(dest, { kind: 'file', src, mode: 0o755 }, `helper ${src}`);
 
   // 4. Kernel modules (without the build/source links back into the build tree).
   const k = plan.kernel;
@@ -226,8 +191,8 @@ export async function assembleRootfs(stage: string, plan: RootfsPlan, logFile: s
   const modules: string[] = [];
   if (existsSync(modSrc)) {
     copyTree(modSrc, stage, `lib/modules/${k.release}`, (rel) => rel === 'build' || rel === 'source');
-    await run('depmod', ['-b', stage, k.release], { logFile });
-    for (const f of walkFiles(join(stage, 'lib/modules', k.release))) {
+    await run('depmod', ['-b', stageDir, k.release], { logFile });
+    for (const f of walkFiles(join(stageDir, 'lib/modules', k.release))) {
       const m = /([^/]+)\.ko(\.(xz|gz|zst))?$/.exec(f);
       if (m) modules.push(m[1].replace(/-/g, '_'));
     }
@@ -237,29 +202,35 @@ export async function assembleRootfs(stage: string, plan: RootfsPlan, logFile: s
   // 5. Shared-library closure.
   const byPath = new Map<string, LibSource>();
   const bySoname = new Map<string, LibSource>();
+  const pkgDirs = new Set<string>();
   for (const pkg of [...plan.packages].sort((a, b) => (a.pkg.name < b.pkg.name ? -1 : 1))) {
     for (const e of pkg.entries) {
-      if (e.type === 'dir') continue;
+      for (let d = posix.dirname(e.path); d !== '.' && !pkgDirs.has(d); d = posix.dirname(d)) pkgDirs.add(d);
+      if (e.type === 'dir') {
+        pkgDirs.add(e.path);
+        continue;
+      }
       if (!byPath.has(e.path)) byPath.set(e.path, { pkg, entry: e });
       const dir = posix.dirname(e.path);
       if (LIB_DIRS.includes(dir) && !bySoname.has(posix.basename(e.path))) bySoname.set(posix.basename(e.path), { pkg, entry: e });
     }
   }
   const libraries: Record<string, string> = {};
-  const inStage = (rel: string) => {
-    try {
-      lstatSync(join(stage, rel));
-      return true;
-    } catch {
-      return false;
-    }
+  const inStage = (rel: string) => stage.lstat(rel) !== undefined;
+  // The image as it will be once the closure is in: the stage, else the packages.
+  const inStageFs = fsLookup(stageDir);
+  const lookup = (rel: string): Node => {
+    if (inStage(rel)) return inStageFs(rel);
+    const src = byPath.get(rel);
+    if (src) return src.entry.type === 'symlink' ? { kind: 'link', target: src.entry.target as string } : { kind: 'file' };
+    return pkgDirs.has(rel) ? { kind: 'dir' } : undefined;
   };
   /** Copy a path (following symlink chains inside the packages) into the stage. */
   const pull = (rel: string, depth = 0): string => {
     if (depth > 16) throw new VrioError(`rootfs: symlink loop at ${rel}`);
     const src = byPath.get(rel);
     if (!src) {
-      if (inStage(rel) && !lstatSync(join(stage, rel)).isSymbolicLink()) return rel; // e.g. from an overlay
+      if (inStage(rel) && !stage.lstat(rel)?.isSymbolicLink()) return rel; // e.g. from an overlay
       throw new VrioError(`rootfs: ${rel} is not in any package of the closure`);
     }
     if (!inStage(rel)) {
@@ -268,25 +239,30 @@ export async function assembleRootfs(stage: string, plan: RootfsPlan, logFile: s
       used.add(src.pkg.pkg.name);
     }
     if (src.entry.type === 'symlink') {
-      const target = resolveLinkTarget(rel, src.entry.target as string) as string;
+      // One hop, resolved the way the booted image will: inside the image
+      // (never on the host, and not lexically: `a/up/..` where `up` is a link
+      // is not `a`), intermediate directory links followed, the last not.
+      const to = src.entry.target as string;
+      const target = resolvePath(to.startsWith('/') ? to : `${posix.dirname(rel)}/${to}`, lookup, false);
+      if (target === undefined || target === '') throw new VrioError(`rootfs: symlink ${rel} -> ${to} leads to no file in the image`);
       return pull(target, depth + 1);
     }
     return rel;
   };
   const seen = new Set<string>();
-  const queue = walkFiles(stage).filter((f) => !f.startsWith('lib/modules/'));
+  const queue = walkFiles(stageDir).filter((f) => !f.startsWith('lib/modules/'));
   const problems: string[] = [];
   while (queue.length) {
     const f = queue.shift() as string;
     if (seen.has(f)) continue;
     seen.add(f);
-    const head = readFileSync(join(stage, f));
+    const head = readFileSync(join(stageDir, f));
     const elf = readElf(head);
     if (!elf) continue;
     const wants: string[] = [];
     if (elf.interp) {
       const rel = elf.interp.replace(/^\/+/, '');
-      if (!inStage(rel) || lstatSync(join(stage, rel)).isSymbolicLink()) {
+      if (!inStage(rel) || stage.lstat(rel)?.isSymbolicLink()) {
         try {
           wants.push(pull(rel));
         } catch (e) {
@@ -298,7 +274,7 @@ export async function assembleRootfs(stage: string, plan: RootfsPlan, logFile: s
     if (unmet.length && !elf.interp && !libraries[f]) {
       // A plugin (a shared object no program links to, e.g. a tc module) whose
       // optional dependency is not in the closure: leave it out, say so.
-      rmSync(join(stage, f), { force: true });
+      rmSync(join(stageDir, f), { force: true });
       log().warn(`rootfs ${plan.role}: left out ${f}: needs ${unmet.join(', ')} (not in the package closure)`);
       continue;
     }
@@ -322,5 +298,5 @@ export async function assembleRootfs(stage: string, plan: RootfsPlan, logFile: s
       hint: 'add the Debian package that ships the library to the role package list',
     });
   }
-  return { dir: stage, libraries, packagesUsed: [...used].sort(), modules };
+  return { dir: stageDir, libraries, packagesUsed: [...used].sort(), modules };
 }

@@ -4,11 +4,13 @@
 // packages come from their machine-readable copyright files (the "Files: *"
 // stanza), mapped to SPDX ids by rootfs/licenses.yaml.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parse } from 'yaml';
 import { dataPath } from '../../lib/paths.js';
 import type { KernelArtifacts } from '../artifacts.js';
 import type { UnpackedPackage } from '../debs/apt.js';
+import { readRegularFileIn } from './stage-fs.js';
+
+const COPYRIGHT_MAX = 1024 * 1024;
 
 interface LicenseData {
   debian: Record<string, string>;
@@ -42,12 +44,12 @@ export function debianLicenseToSpdx(expr: string): string {
 export function packageLicense(u: UnpackedPackage): string {
   const fixed = licenses().packages[u.pkg.name];
   if (fixed) return fixed;
-  let text: string;
-  try {
-    text = readFileSync(join(u.root, 'usr/share/doc', u.pkg.name, 'copyright'), 'utf8');
-  } catch {
-    return 'NOASSERTION';
-  }
+  // The copyright file is package content: a symlink in it is resolved inside
+  // the package (never to a host file), and only a regular file is read (never
+  // a FIFO or a device), at most COPYRIGHT_MAX bytes (the "Files: *" stanza is first).
+  const raw = readRegularFileIn(u.root, `usr/share/doc/${u.pkg.name}/copyright`, COPYRIGHT_MAX);
+  if (!raw) return 'NOASSERTION';
+  const text = raw.toString('utf8');
   if (!/^Format:/m.test(text)) return 'NOASSERTION';
   const m = /^Files:\s*\*\s*$[\s\S]*?^License:\s*(.+)$/m.exec(text);
   return m ? debianLicenseToSpdx(m[1]) : 'NOASSERTION';

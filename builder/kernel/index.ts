@@ -15,6 +15,7 @@ import { loadFragments, manifestDirOf } from './fragments.js';
 import { collectSeries, type Series } from './series.js';
 import { hostToolchain } from './toolchain.js';
 import { baseOf, prepareTree, type PreparedTree } from './tree.js';
+import { claimDir } from '../owned-dirs.js';
 
 export interface KernelOptions {
   offline?: boolean;
@@ -42,6 +43,8 @@ export async function fetchSources(m: Manifest, opts: KernelOptions = {}): Promi
 }
 
 async function fetchResolved(m: Manifest, opts: KernelOptions): Promise<Record<string, ResolvedSource>> {
+  claimDir(m.outputDir, 'output'); // the fetch log goes there
+  claimDir(m.cacheDir, 'cache');
   return ensureSources(m, kernelSourceNames(m), { offline: opts.offline, signal: opts.signal, logFile: logPath(m, 'fetch.log') });
 }
 
@@ -131,6 +134,7 @@ async function buildRoles(m: Manifest, roles: string[], opts: KernelOptions): Pr
 /** Build the kernel of one role (with details), under the kernel stage lock. */
 export async function buildKernelDetailed(m: Manifest, roles: string[], opts: KernelOptions = {}): Promise<Record<string, RoleBuild>> {
   for (const r of roles) roleFragments(m, r); // unknown role: usage error before any work
+  claimDir(m.outputDir, 'output'); // before withLock creates <outputDir>/kernel
   return withLock(lockDir(m), () => buildRoles(m, roles, opts), { waitMs: 0, what: `kernel outputs in ${m.outputDir}` });
 }
 

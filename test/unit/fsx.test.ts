@@ -2,12 +2,12 @@
 // of temps that killed runs left behind. Real processes, real SIGKILL.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { VrioError } from '../../lib/errors.js';
-import { isLocked, lockFileOf, removeStaleTemps, replaceDir, tempSibling, withLock, writeFileAtomic } from '../../lib/fsx.js';
+import { createExclusive, isLocked, lockFileOf, removeStaleTemps, replaceDir, tempSibling, withLock, writeFileAtomic } from '../../lib/fsx.js';
 import { Logger, setLogger } from '../../lib/log.js';
 import { dataPath } from '../../lib/paths.js';
 
@@ -93,5 +93,39 @@ describe('temps of killed runs', () => {
     writeFileAtomic(join(dir, 'state.json'), '{}');
     assert.ok(!existsSync(join(dir, `.state.json.tmp-${dead}`)));
     assert.equal(removeStaleTemps(join(dir, 'other')), 1);
+  });
+});
+
+describe('temp files cannot be hijacked (issue #15)', () => {
+  it('writeFileAtomic does not write through a symlink planted at the predictable temp name', () => {
+    const dir = join(root, 'planted');
+    mkdirSync(dir, { recursive: true });
+    const victim = join(root, 'victim');
+    writeFileSync(victim, 'precious\n', { mode: 0o644 });
+    // The names the old scheme used: .<name>.tmp-<pid> (and tempSibling's .<name>.tmp-<pid>-<ms>).
+    const planted = [`.state.json.tmp-${process.pid}`, ...Array.from({ length: 5 }, (_, i) => `.state.json.tmp-${process.pid}-${Date.now() + i}`)];
+    for (const n of planted) symlinkSync(victim, join(dir, n));
+    writeFileAtomic(join(dir, 'state.json'), '{"new":1}\n', 0o600);
+    assert.equal(readFileSync(victim, 'utf8'), 'precious\n', 'the symlink target is untouched');
+    assert.equal(statSync(victim).mode & 0o777, 0o644);
+    const st = lstatSync(join(dir, 'state.json'));
+    assert.ok(st.isFile(), 'the result is a regular file, not the planted link');
+    assert.equal(st.mode & 0o777, 0o600);
+    assert.equal(readFileSync(join(dir, 'state.json'), 'utf8'), '{"new":1}\n');
+    for (const n of planted) assert.equal(readlinkSync(join(dir, n)), victim, `${n} is not ours: left as it was`);
+  });
+
+  it('temp names are unguessable, and creation refuses an existing name or symlink', () => {
+    const final = join(root, 'guess', 'out');
+    mkdirSync(join(root, 'guess'), { recursive: true });
+    const a = tempSibling(final);
+    const b = tempSibling(final);
+    assert.notEqual(a, b);
+    assert.match(a, new RegExp(`/\\.out\\.tmp-${process.pid}-[0-9a-f]{16}$`));
+    const victim = join(root, 'victim2');
+    writeFileSync(victim, 'precious\n');
+    symlinkSync(victim, a);
+    assert.throws(() => createExclusive(a, 'x'), { code: 'EEXIST' });
+    assert.equal(readFileSync(victim, 'utf8'), 'precious\n');
   });
 });

@@ -1,7 +1,8 @@
 // SBOM: Debian licence names map to SPDX expressions; the document is valid
 // SPDX 2.3 in shape (ids, relationships) and depends only on its inputs.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -63,5 +64,48 @@ describe('SBOM', () => {
     assert.equal(by.get('linux')?.licenseDeclared, 'GPL-2.0-only');
     assert.ok(doc.relationships.some((r) => r.relationshipType === 'PATCH_APPLIED' && r.relatedSpdxElement === 'SPDXRef-Kernel'));
     assert.equal(by.get('vrio-iohyp')?.licenseDeclared, 'MIT');
+  });
+});
+
+describe('SBOM licence reader on hostile package content (issue #15)', () => {
+  const dep5 = (lic: string) => `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: ${lic}\n`;
+
+  it('never follows a link out of the package to a host file, directly or through a chain of links', () => {
+    // Host files that must never be read (they sit beside the package roots).
+    const host = join(tmp, 'host-secret');
+    writeFileSync(host, dep5('Host-File-Was-Read'));
+    writeFileSync(join(tmp, 'host-beside-root'), dep5('Host-File-Was-Read'));
+    // 1. an absolute link: in the image it means <root>/..., not the host's file.
+    const abs = pkg('abslink');
+    symlinkSync(host, join(abs.root, 'usr/share/doc/abslink/copyright'));
+    assert.equal(packageLicense(abs), 'NOASSERTION');
+    // 2. a chain: each link alone stays inside, together they climb out on the host
+    //    (a/b/c/up -> ../../.. is the root; esc -> a/b/c/up/.. is the root's parent).
+    const chain = pkg('chain');
+    mkdirSync(join(chain.root, 'a/b/c'), { recursive: true });
+    symlinkSync('../../..', join(chain.root, 'a/b/c/up'));
+    symlinkSync('a/b/c/up/..', join(chain.root, 'esc'));
+    symlinkSync('../../../../esc/host-beside-root', join(chain.root, 'usr/share/doc/chain/copyright'));
+    assert.equal(packageLicense(chain), 'NOASSERTION');
+  });
+
+  it('reads a FIFO or a device as no licence, without hanging; a link inside the package still works', () => {
+    const fifo = pkg('fifo');
+    const r = spawnSync('mkfifo', [join(fifo.root, 'usr/share/doc/fifo/copyright')]);
+    assert.equal(r.status, 0);
+    assert.equal(packageLicense(fifo), 'NOASSERTION');
+    const dev = pkg('devlink');
+    symlinkSync('/dev/zero', join(dev.root, 'usr/share/doc/devlink/copyright'));
+    assert.equal(packageLicense(dev), 'NOASSERTION');
+    const loop = pkg('loop');
+    symlinkSync('copyright', join(loop.root, 'usr/share/doc/loop/copyright'));
+    assert.equal(packageLicense(loop), 'NOASSERTION');
+    // Debian's usual case: the doc directory is a link to a sibling package's.
+    const inside = pkg('libbar1');
+    rmSync(join(inside.root, 'usr/share/doc/libbar1'), { recursive: true });
+    mkdirSync(join(inside.root, 'usr/share/doc/bar-common'));
+    writeFileSync(join(inside.root, 'usr/share/doc/bar-common/copyright'), dep5('MIT'));
+    symlinkSync('bar-common', join(inside.root, 'usr/share/doc/libbar1'));
+    assert.equal(packageLicense(inside), 'MIT');
   });
 });

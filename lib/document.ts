@@ -276,6 +276,49 @@ export function validateDocument<T>(doc: ParsedDocument, schema: object, semanti
   return doc.data as T;
 }
 
+/** A value as it became after ${NAME} substitution, and the pointer of the value it came from. */
+export interface Substituted {
+  pointer: string;
+  value: string;
+}
+
+/**
+ * Hold substituted values to the schema a written-out value must pass: each is
+ * put back at its pointer in a copy of the document, which is validated again.
+ * A pointer can take several values (a shared setting with per-host variables),
+ * so the copies are batches in which each pointer appears once.
+ */
+export function revalidateSubstituted(doc: ParsedDocument, schema: object, subs: readonly Substituted[]): InputIssue[] {
+  const validate = compile(schema);
+  const batches: Map<string, string>[] = [];
+  for (const { pointer, value } of subs) {
+    const b = batches.find((x) => !x.has(pointer) || x.get(pointer) === value) ?? (batches.push(new Map()), batches[batches.length - 1]);
+    b.set(pointer, value);
+  }
+  const issues: InputIssue[] = [];
+  const seen = new Set<string>();
+  for (const batch of batches) {
+    const copy = structuredClone(doc.data) as Record<string, unknown>;
+    for (const [pointer, value] of batch) {
+      const segs = pointerSegments(pointer);
+      let o = copy as Record<string, unknown>;
+      for (const s of segs.slice(0, -1)) o = o[s] as Record<string, unknown>;
+      o[segs[segs.length - 1]] = value;
+    }
+    if (validate(copy)) continue;
+    for (const e of prune(validate.errors ?? [])) {
+      const i = issueFromAjv(doc.file, e, doc.locate);
+      i.message = `after \${NAME} substitution: ${i.message}`;
+      const key = `${i.pointer}|${i.rule}|${i.message}`;
+      if (!seen.has(key)) {
+        seen.add(key);
+        issues.push(i);
+      }
+    }
+  }
+  return issues;
+}
+
 export function loadValidated<T>(file: string, schema: object, semantic?: SemanticCheck<T>): ParsedDocument<T> {
   const doc = parseDocumentFile(file);
   const data = validateDocument<T>(doc, schema, semantic);

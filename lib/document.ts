@@ -356,9 +356,8 @@ export function revalidateSubstituted(doc: ParsedDocument, schema: object, subs:
     const copy = structuredClone(doc.data) as Record<string, unknown>;
     for (const [pointer, value] of batch) {
       const segs = pointerSegments(pointer);
-      let o = copy as Record<string, unknown>;
-      for (const s of segs.slice(0, -1)) o = o[s] as Record<string, unknown>;
-      o[segs[segs.length - 1]] = value;
+      const parent = segs.slice(0, -1).reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), copy);
+      if (parent && typeof parent === 'object' && segs.length) (parent as Record<string, unknown>)[segs[segs.length - 1]] = value;
     }
     if (validate(copy)) continue;
     for (const e of prune(validate.errors ?? [])) {

@@ -76,23 +76,37 @@ export interface ManifestOverrides {
   mirrors?: Record<string, string>;
 }
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 let schemaCache: object | undefined;
 export function manifestSchema(): object {
   return (schemaCache ??= JSON.parse(readFileSync(dataPath('builder/manifest.schema.json'), 'utf8')) as object);
 }
 
+/**
+ * Keys never merged, whatever the schema allows: JSON.parse and YAML make them
+ * ordinary keys, and following `base['__proto__']` would write into
+ * Object.prototype (prototype pollution); `constructor`/`prototype` lead there too.
+ */
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** A deep copy without the unsafe keys. */
+function safeCopy(v: Json): Json {
+  if (Array.isArray(v)) return v.map(safeCopy);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([k]) => !UNSAFE_KEYS.has(k)).map(([k, x]) => [k, safeCopy(x)]));
+  return v;
+}
+
 /** Deep-merge `over` onto `base`: objects merge, everything else replaces. Records origins of leaves. */
-function mergeInto(base: Record<string, Json>, over: Record<string, Json>, origin: string, origins: Record<string, string>, path: string[] = []): void {
+export function mergeInto(base: Record<string, Json>, over: Record<string, Json>, origin: string, origins: Record<string, string>, path: string[] = []): void {
   for (const [k, v] of Object.entries(over)) {
-    if (k === '$schema') continue;
+    if (k === '$schema' || UNSAFE_KEYS.has(k)) continue;
     const p = [...path, k];
-    const cur = base[k];
+    const cur = Object.hasOwn(base, k) ? base[k] : undefined;
     if (v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)) {
       mergeInto(cur as Record<string, Json>, v as Record<string, Json>, origin, origins, p);
     } else {
-      base[k] = structuredClone(v);
+      base[k] = safeCopy(v);
       // forget origins below a replaced subtree, then record the new ones
       const prefix = pointerOf(p);
       for (const o of Object.keys(origins)) if (o === prefix || o.startsWith(prefix + '/')) delete origins[o];
@@ -103,7 +117,7 @@ function mergeInto(base: Record<string, Json>, over: Record<string, Json>, origi
 
 function recordLeaves(v: Json, path: string[], origin: string, origins: Record<string, string>): void {
   if (v && typeof v === 'object' && !Array.isArray(v)) {
-    for (const [k, x] of Object.entries(v)) recordLeaves(x, [...path, k], origin, origins);
+    for (const [k, x] of Object.entries(v)) if (!UNSAFE_KEYS.has(k)) recordLeaves(x, [...path, k], origin, origins);
   } else origins[pointerOf(path)] = origin;
 }
 

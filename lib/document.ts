@@ -256,6 +256,7 @@ export type SemanticCheck<T> = (data: T, file: string) => Omit<InputIssue, 'line
 export function validateDocument<T>(doc: ParsedDocument, schema: object, semantic?: SemanticCheck<T>): T {
   const validate = compile(schema);
   const issues: InputIssue[] = [];
+  let semanticIssues: Omit<InputIssue, 'line' | 'column'>[] = [];
   if (!validate(doc.data)) {
     const seen = new Set<string>();
     for (const e of prune(validate.errors ?? [])) {
@@ -266,14 +267,110 @@ export function validateDocument<T>(doc: ParsedDocument, schema: object, semanti
         issues.push(i);
       }
     }
-  } else if (semantic) {
-    for (const s of semantic(doc.data as T, doc.file)) {
-      const pos = doc.locate(s.pointer);
-      issues.push({ ...s, line: pos?.line, column: pos?.column });
-    }
+    if (semantic) semanticIssues = semanticBesideSchema(doc, semantic, validate.errors ?? []);
+  } else if (semantic) semanticIssues = semantic(doc.data as T, doc.file);
+  for (const s of semanticIssues) {
+    const pos = doc.locate(s.pointer);
+    issues.push({ ...s, line: pos?.line, column: pos?.column });
   }
   if (issues.length) throw new InputError(issues);
   return doc.data as T;
+}
+
+const within = (p: string, root: string) => p === root || p.startsWith(root + '/');
+
+/** A copy of `data` without the values at `pointers` (array slots become holes, so later indexes keep their pointers). */
+function without(data: unknown, pointers: readonly string[]): unknown {
+  const copy = structuredClone(data);
+  for (const p of pointers) {
+    const segs = pointerSegments(p);
+    let o = copy as Record<string, unknown> | undefined;
+    for (const s of segs.slice(0, -1)) o = o && typeof o === 'object' ? (o[s] as Record<string, unknown>) : undefined;
+    if (o && typeof o === 'object' && segs.length) delete o[segs[segs.length - 1]];
+  }
+  return copy;
+}
+
+/**
+ * Semantic checks of a document that failed its schema, so that one run reports
+ * every problem. They run on the well-formed parts: the values the schema refused
+ * are left out (as if not written), so nothing is concluded from them (no "prefix
+ * differs from /undefined"). Semantic checks assume the schema's shapes; if one
+ * still trips over a malformed part, they run again without the entries holding
+ * schema errors (the first two pointer segments, e.g. /guests/g1). Dropped: issues
+ * at or below a refused value, and issues naming a left-out entry ('g1'), which
+ * would call it missing. Leaving out a malformed top-level section (e.g. `guests:
+ * [...]`) would make every reference into it dangling: then the schema errors are
+ * reported alone.
+ */
+function semanticBesideSchema<T>(doc: ParsedDocument, semantic: SemanticCheck<T>, errors: readonly ErrorObject[]): Omit<InputIssue, 'line' | 'column'>[] {
+  const refused: string[] = [];
+  for (const e of errors) {
+    // A missing key is refused where it would be (nothing to leave out), an unknown or badly named key at its name.
+    if (e.keyword === 'required') refused.push(`${e.instancePath}${pointerOf([(e.params as { missingProperty: string }).missingProperty])}`);
+    else if (e.keyword === 'additionalProperties') refused.push(`${e.instancePath}${pointerOf([(e.params as { additionalProperty: string }).additionalProperty])}`);
+    else if (e.propertyName !== undefined || e.keyword === 'propertyNames') refused.push(`${e.instancePath}${pointerOf([e.propertyName ?? (e.params as { propertyName: string }).propertyName])}`);
+    else {
+      const segs = pointerSegments(e.instancePath);
+      const v = segs.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), doc.data);
+      if (segs.length < 2 && v !== null && typeof v === 'object') return [];
+      refused.push(e.instancePath);
+    }
+  }
+  const named = (ptrs: string[]) => ptrs.map((p) => pointerSegments(p)).filter((s) => s.length === 2).map((s) => s[1]);
+  const run = (leftOut: string[]) => {
+    try {
+      const issues = semantic(without(doc.data, [...refused, ...leftOut]) as T, doc.file);
+      const names = named([...refused, ...leftOut]);
+      return issues.filter((i) => ![...refused, ...leftOut].some((r) => within(i.pointer, r)) && !names.some((n) => i.message.includes(`'${n}'`)));
+    } catch {
+      return undefined;
+    }
+  };
+  const entries = [...new Set(refused.map((p) => pointerSegments(p).slice(0, 2)).filter((s) => s.length === 2).map((s) => pointerOf(s)))];
+  return run([]) ?? run(entries) ?? [];
+}
+
+/** A value as it became after ${NAME} substitution, and the pointer of the value it came from. */
+export interface Substituted {
+  pointer: string;
+  value: string;
+}
+
+/**
+ * Hold substituted values to the schema a written-out value must pass: each is
+ * put back at its pointer in a copy of the document, which is validated again.
+ * A pointer can take several values (a shared setting with per-host variables),
+ * so the copies are batches in which each pointer appears once.
+ */
+export function revalidateSubstituted(doc: ParsedDocument, schema: object, subs: readonly Substituted[]): InputIssue[] {
+  const validate = compile(schema);
+  const batches: Map<string, string>[] = [];
+  for (const { pointer, value } of subs) {
+    const b = batches.find((x) => !x.has(pointer) || x.get(pointer) === value) ?? (batches.push(new Map()), batches[batches.length - 1]);
+    b.set(pointer, value);
+  }
+  const issues: InputIssue[] = [];
+  const seen = new Set<string>();
+  for (const batch of batches) {
+    const copy = structuredClone(doc.data) as Record<string, unknown>;
+    for (const [pointer, value] of batch) {
+      const segs = pointerSegments(pointer);
+      const parent = segs.slice(0, -1).reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), copy);
+      if (parent && typeof parent === 'object' && segs.length) (parent as Record<string, unknown>)[segs[segs.length - 1]] = value;
+    }
+    if (validate(copy)) continue;
+    for (const e of prune(validate.errors ?? [])) {
+      const i = issueFromAjv(doc.file, e, doc.locate);
+      i.message = `after \${NAME} substitution: ${i.message}`;
+      const key = `${i.pointer}|${i.rule}|${i.message}`;
+      if (!seen.has(key)) {
+        seen.add(key);
+        issues.push(i);
+      }
+    }
+  }
+  return issues;
 }
 
 export function loadValidated<T>(file: string, schema: object, semantic?: SemanticCheck<T>): ParsedDocument<T> {

@@ -126,10 +126,25 @@ export function verifyHostKey(v: VerifyInput): HostKeyVerdict {
       message: `HOST KEY CHANGED for ${token}: it is now ${fp} but ${sameType.file}:${sameType.line} has ${fingerprint(sameType.blob)}; refusing to connect (possible man-in-the-middle, or the host was rebuilt)`,
       hint: `if the host was reinstalled: ssh-keygen -R '${token}' -f ${sameType.file}, then pin the new key (hostKey: ${fp}) or use --accept-new`,
     };
+  // known_hosts has this host, but only keys of other types. The handshake asked for
+  // those types first (preferredKeyTypes), so a server offering another type does not
+  // hold the key we know: what a man-in-the-middle without it looks like. This is not a
+  // first contact, so --accept-new (which is about first contact) does not apply.
+  // (OpenSSH warns "keys of different type are already known" and refuses when strict.)
+  const otherType = plain[0];
+  if (otherType)
+    return {
+      ok: false,
+      fingerprint: fp,
+      reason: 'changed',
+      message: `HOST KEY CHANGED for ${token}: it offers ${type} ${fp} but ${otherType.file}:${otherType.line} knows it by a ${otherType.type} key (${fingerprint(otherType.blob)}), which it no longer offers; refusing to connect (possible man-in-the-middle, or the host was rebuilt)`,
+      hint: `if the host was reinstalled: ssh-keygen -R '${token}' -f ${otherType.file}, then pin the new key (hostKey: ${fp}) or use --accept-new`,
+    };
   if (v.acceptNew) {
     const file = v.recordTo ?? v.policy.knownHostsFiles[0] ?? join(homedir(), '.ssh', 'known_hosts');
     if (file) {
-      mkdirSync(dirname(file), { recursive: true });
+      // Like ssh: a ~/.ssh (or other directory) we create is private to the user.
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       appendFileSync(file, `${token} ${type} ${v.blob.toString('base64')}\n`, { mode: 0o600 });
     }
     return { ok: true, fingerprint: fp, how: 'accepted-new' };

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocumentFile, parseDocumentText, pointerOf, validateDocument, type ParsedDocument } from '../lib/document.js';
+import { parseDocumentFile, parseDocumentText, pointerOf, revalidateSubstituted, validateDocument, type ParsedDocument, type Substituted } from '../lib/document.js';
 import { InputError, type InputIssue } from '../lib/errors.js';
 import { inventorySchema, provisionDefaults, type Role } from './defaults.js';
 import type { Connection, Device, Endpoint, Host, Inventory, ModuleSpec, RawConnection, RawGuest, RawInventory, RawIohyp, Scalar } from './inventory-types.js';
@@ -40,10 +40,19 @@ export function validateInventory(doc: ParsedDocument): RawInventory {
 export function inventoryFromDocument(doc: ParsedDocument, opts: LoadOptions = {}): Inventory {
   const raw = validateInventory(doc);
   const issues: InputIssue[] = [];
-  const inv = resolveInventory(raw, doc.file, opts.env ?? process.env, (pointer, rule, message, hint) => {
-    const pos = doc.locate(pointer);
-    issues.push({ file: doc.file, pointer, line: pos?.line, column: pos?.column, rule, message, hint });
-  });
+  const substituted: Substituted[] = [];
+  const inv = resolveInventory(
+    raw,
+    doc.file,
+    opts.env ?? process.env,
+    (pointer, rule, message, hint) => {
+      const pos = doc.locate(pointer);
+      issues.push({ file: doc.file, pointer, line: pos?.line, column: pos?.column, rule, message, hint });
+    },
+    (pointer, value) => substituted.push({ pointer, value }),
+  );
+  // A value already reported (e.g. key material where a path belongs) is not reported twice.
+  issues.push(...revalidateSubstituted(doc, inventorySchema(), substituted).filter((i) => !issues.some((x) => x.pointer === i.pointer)));
   if (issues.length) throw new InputError(issues);
   return inv;
 }
@@ -61,7 +70,7 @@ function asParam(v: Scalar): string {
   return String(v);
 }
 
-export function resolveInventory(raw: RawInventory, file: string, env: NodeJS.ProcessEnv, report: Report): Inventory {
+export function resolveInventory(raw: RawInventory, file: string, env: NodeJS.ProcessEnv, report: Report, substituted?: (pointer: string, value: string) => void): Inventory {
   const d = provisionDefaults();
   const baseDir = dirname(resolve(file));
   const groups: Record<string, string[]> = Object.fromEntries(Object.entries(raw.groups ?? {}).map(([g, v]) => [g, [...v.hosts]]));
@@ -89,14 +98,21 @@ export function resolveInventory(raw: RawInventory, file: string, env: NodeJS.Pr
     layer(h.connection, [kindOf(role), name, 'connection']);
     return merged;
   };
-  const subst = (s: string, vars: Record<string, Scalar>, pointer: string): string =>
-    s.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, n: string) => {
-      if (n in vars) return String(vars[n]);
-      const e = env[n];
-      if (e !== undefined && e !== '') return e;
+  // Own keys only: `n in vars` (or env[n]) would resolve ${constructor} or ${toString}
+  // to members every object has. The result is validated again by the caller.
+  const subst = (s: string, vars: Record<string, Scalar>, pointer: string): string => {
+    let resolved = true;
+    const out = s.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, n: string) => {
+      if (Object.hasOwn(vars, n)) return String(vars[n]);
+      const e = Object.hasOwn(env, n) ? env[n] : undefined;
+      if (typeof e === 'string' && e !== '') return e;
       report(pointer, 'unresolved-variable', `\${${n}} is not a variable here and not set in the environment`, `define it under vars: or export ${n}=...`);
+      resolved = false;
       return '';
     });
+    if (resolved && out !== s) substituted?.(pointer, out);
+    return out;
+  };
   const path = (p: string) => {
     if (p === '~' || p.startsWith('~/')) return resolve(homedir(), p.slice(2));
     return isAbsolute(p) ? p : resolve(baseDir, p);

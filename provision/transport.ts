@@ -2,8 +2,8 @@
 // strict host-key checking before anything runs, key or agent auth, an
 // optional jump host, connect/command timeouts, keepalive, and bounded retries
 // with backoff for connection errors only (never for a refused key or auth).
-import { readFileSync } from 'node:fs';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { readPrivateKeyFile, UnprotectedKeyError } from '../lib/keyfile.js';
 import { preferredKeyTypes, verifyHostKey, type HostKeyVerdict } from './hostkeys.js';
 import type { Connection, Endpoint } from './inventory-types.js';
 import { commandLine } from './shell.js';
@@ -114,8 +114,9 @@ function connectOnce(ep: Endpoint, opts: ConnectOptions, sock?: NodeJS.ReadableS
     let privateKey: Buffer | undefined;
     if (ep.identityFile) {
       try {
-        privateKey = readFileSync(ep.identityFile);
+        privateKey = readPrivateKeyFile(ep.identityFile);
       } catch (e) {
+        if (e instanceof UnprotectedKeyError) return fail(new TransportError('config', e.message, { hint: e.hint }));
         return fail(new TransportError('config', `cannot read identity file ${ep.identityFile}: ${(e as NodeJS.ErrnoException).code}`, { hint: 'fix connection.identityFile in the inventory' }));
       }
     }

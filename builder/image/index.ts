@@ -4,7 +4,7 @@
 // inputs do no work. Everything is built in a temp directory and renamed into
 // place, so an interrupted build never leaves a half image that looks done.
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { InputError, VrioError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 import { replaceDir, sha256, sha256File, tempSibling, withLock } from '../../lib/fsx.js';
@@ -230,6 +230,8 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
   if (!opts.force) {
     const hit = cachedImage(finalDir, inputHash);
     if (hit) {
+      // Outputs of a build from before their mode was set are fixed on the way.
+      if (hostKey) protectHostKeyOutputs(finalDir, r);
       log().info(`image ${r}: up to date (${finalDir})`);
       return artifactsOf(r, finalDir, hit, clientKey);
     }
@@ -238,12 +240,15 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
   log().step(`image ${r}: kernel ${kernel.release}, ${role.packages.length} packages, formats ${formats.join(',')}`);
   const work = join(m.outputDir, 'build', 'image', r);
   rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
+  // The work dir (staged rootfs, cpio, ISO tree) and the output dir being written hold
+  // the host private key: only we may enter them until the outputs have their modes.
+  mkdirSync(dirname(work), { recursive: true });
+  mkdirSync(work, { mode: 0o700 });
   mkdirSync(join(m.outputDir, 'images'), { recursive: true });
   // tempSibling also removes what a killed earlier build left (.<role>.tmp-<pid>-*).
   const tmpOut = tempSibling(finalDir);
   rmSync(tmpOut, { recursive: true, force: true });
-  mkdirSync(tmpOut, { recursive: true });
+  mkdirSync(tmpOut, { mode: 0o700 });
   try {
     // Independent: the package set (cached unpack) and the helper's compile.
     const [unpacked, helper] = await Promise.all([
@@ -386,6 +391,8 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
       outputs: Object.fromEntries(Object.entries(outInfo).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     };
     writeFileSync(join(tmpOut, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    if (hostKey) protectHostKeyOutputs(tmpOut, r);
+    chmodSync(tmpOut, 0o755);
     opts.signal?.throwIfAborted();
     await replaceDir(tmpOut, finalDir);
     rmSync(work, { recursive: true, force: true });
@@ -395,6 +402,16 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
     rmSync(tmpOut, { recursive: true, force: true });
     throw e;
   }
+}
+
+/**
+ * The outputs that carry the image's SSH host private key (ISO, initramfs, tar:
+ * /etc/dropbear/dropbear_ed25519_host_key) are readable by their owner only:
+ * anyone who reads one can impersonate every machine booted from the image.
+ * Images whose host keys are made at first boot hold no private key and keep 0644.
+ */
+function protectHostKeyOutputs(dir: string, role: string): void {
+  for (const n of [`${role}.iso`, 'initramfs.img', 'rootfs.tar']) if (existsSync(join(dir, n))) chmodSync(join(dir, n), 0o600);
 }
 
 /** Modes that matter to the SSH server's checks (it refuses group/world-writable homes). */

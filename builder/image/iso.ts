@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
-import { VrioError } from '../../lib/errors.js';
+import { ExitCode, VrioError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 
 export const ISOLINUX_BIN = '/usr/lib/ISOLINUX/isolinux.bin';
@@ -114,9 +114,22 @@ async function efiImage(s: IsoSpec, idFile: string, env: Record<string, string>)
   return img;
 }
 
+/**
+ * What a kernel command line may hold in grub.cfg and isolinux.cfg: GRUB's script
+ * language reads ';', '$', quotes, braces, '#', '\\', '*' and newlines as syntax,
+ * and a newline would start a new isolinux directive. The manifest schema has the
+ * same pattern (roles.<name>.cmdline); this is the last check before the files.
+ */
+export const SAFE_CMDLINE = /^[A-Za-z0-9_.,:/=+@%~ -]*$/;
+
 /** Write the hybrid ISO to `out`. */
 export async function writeIso(s: IsoSpec, out: string): Promise<void> {
   if (!/^[A-Z0-9_]{1,32}$/.test(s.volumeId)) throw new VrioError(`bad ISO volume id '${s.volumeId}'`);
+  if (!SAFE_CMDLINE.test(s.cmdline))
+    throw new VrioError(`kernel command line ${JSON.stringify(s.cmdline)} has characters GRUB or isolinux would interpret, not pass to the kernel`, {
+      exitCode: ExitCode.USAGE,
+      hint: 'roles.<name>.cmdline: plain words of letters, digits and _ . , : / = + @ % ~ -',
+    });
   const env = { SOURCE_DATE_EPOCH: String(s.sourceDateEpoch), TZ: 'UTC', LC_ALL: 'C' };
   const tree = join(s.work, 'tree');
   rmSync(tree, { recursive: true, force: true });

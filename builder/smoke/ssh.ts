@@ -2,9 +2,9 @@
 // checked against the SHA256 fingerprints pinned in the image manifest (never
 // trust-on-first-use), commands run with a timeout. Used by smoke and the lab.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Client, type ClientChannel } from 'ssh2';
 import { VrioError } from '../../lib/errors.js';
+import { readPrivateKeyFile, UnprotectedKeyError } from '../../lib/keyfile.js';
 
 export function sshFingerprint(hostKeyBlob: Buffer): string {
   return 'SHA256:' + createHash('sha256').update(hostKeyBlob).digest('base64').replace(/=+$/, '');
@@ -64,7 +64,7 @@ export class SshSession {
 
   static connect(target: SshTarget, timeoutMs = 10_000): Promise<SshSession> {
     if (target.pins.length === 0) return Promise.reject(new VrioError(`no pinned host key for ${target.host}:${target.port}: refusing to connect`));
-    const key = readFileSync(target.privateKeyFile);
+    const key = readPrivateKeyFile(target.privateKeyFile);
     return new Promise((resolve, reject) => {
       const c = new Client();
       let mismatch: string | undefined;
@@ -151,8 +151,8 @@ export class SshSession {
 
 /**
  * Connect, retrying while the guest's sshd is not up yet (QEMU's forwarder
- * accepts and then drops connections until then). A host key mismatch is
- * final: retrying would not make the key right.
+ * accepts and then drops connections until then). A host key mismatch or an
+ * unprotected key file is final: retrying would not make either right.
  */
 export async function waitForSsh(
   target: SshTarget,
@@ -177,7 +177,7 @@ export async function waitForSsh(
       const left = Math.max(1500, deadline - Date.now());
       return await SshSession.connect(target, o.sshdUp?.() ? left : Math.min(3000, left));
     } catch (e) {
-      if (e instanceof HostKeyMismatch) throw e;
+      if (e instanceof HostKeyMismatch || e instanceof UnprotectedKeyError) throw e;
       last = e;
     }
     if (Date.now() >= deadline) break;

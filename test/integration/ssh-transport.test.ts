@@ -1,14 +1,16 @@
 // The SSH transport against a REAL OpenSSH sshd (test/support/sshd.ts):
 // key auth, pinned keys, known_hosts, unknown/changed keys refused before any
-// command, --accept-new, jump hosts, quoting, timeouts, retries.
+// command, --accept-new (and the modes of what it creates), key types, identity
+// file modes, jump hosts, quoting, timeouts, retries.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Connection } from '../../provision/inventory-types.js';
+import { waitForSsh } from '../../builder/smoke/ssh.js';
 import { connect, TransportError } from '../../provision/transport.js';
 import { freePort, makeClientKey, sshdSupport, startSshd, type SshdInstance } from '../support/sshd.js';
 import { prerequisite } from '../support/prereq.js';
@@ -142,6 +144,81 @@ describe('ssh transport (real sshd)', { skip }, () => {
       assert.equal(sessionsStarted(s0), started, 'no command ran');
     } finally {
       await s0.stop();
+    }
+  });
+
+  it('a key of another type than known_hosts has for the host is a changed key, refused even with --accept-new', async () => {
+    // The server has only ed25519; known_hosts remembers an RSA key for it. We ask for
+    // RSA first (like OpenSSH), so a server offering ed25519 instead does not have the
+    // key we know: what a man-in-the-middle without that key looks like.
+    const s0 = await startSshd({ address: '127.0.0.28' });
+    try {
+      const rsaFile = join(dir, 'other_rsa');
+      execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', rsaFile], { stdio: 'ignore' });
+      const rsaPub = readFileSync(`${rsaFile}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
+      const kh = join(dir, 'kh-other-type');
+      const khText = `[127.0.0.28]:${s0.port} ${rsaPub}\n`;
+      writeFileSync(kh, khText);
+      const policy = { knownHostsFiles: [kh], pins: [] };
+      const started = sessionsStarted(s0);
+      for (const acceptNew of [false, true]) {
+        const e = await refused(connect(conn(s0, { hostKeys: policy }), { acceptNew }));
+        assert.equal(e.kind, 'host-key');
+        assert.match(e.message, /HOST KEY CHANGED/, `acceptNew=${acceptNew}`);
+        assert.match(e.message, /ssh-ed25519/);
+        assert.match(e.message, /ssh-rsa/);
+        assert.ok(e.message.includes(s0.hostKeyFingerprint), 'shows the offered fingerprint');
+        assert.ok(e.message.includes(`${kh}:1`), 'names the known_hosts line');
+        assert.match(e.hint ?? '', /ssh-keygen -R/);
+      }
+      assert.equal(readFileSync(kh, 'utf8'), khText, '--accept-new recorded nothing');
+      assert.equal(sessionsStarted(s0), started, 'no command ran');
+    } finally {
+      await s0.stop();
+    }
+  });
+
+  it('--accept-new creates a missing ~/.ssh as 0700 and known_hosts as 0600 (like ssh)', async () => {
+    const home = join(dir, 'home-new');
+    mkdirSync(home, { mode: 0o755 });
+    const saved = process.env.HOME;
+    const mask = process.umask(0o022);
+    process.env.HOME = home;
+    try {
+      const s = await connect(conn(a, { hostKeys: { knownHostsFiles: [], pins: [] } }), { acceptNew: true });
+      assert.equal(s.hostKeyHow, 'accepted-new');
+      s.close();
+    } finally {
+      process.env.HOME = saved;
+      process.umask(mask);
+    }
+    assert.equal(statSync(join(home, '.ssh')).mode & 0o777, 0o700);
+    assert.equal(statSync(join(home, '.ssh/known_hosts')).mode & 0o777, 0o600);
+  });
+
+  it('refuses an identity file group or others may read (UNPROTECTED PRIVATE KEY FILE, as ssh does), before connecting', async () => {
+    for (const mode of [0o644, 0o640, 0o604, 0o660]) {
+      const key = join(dir, `loose-${mode.toString(8)}`);
+      copyFileSync(a.identityFile, key);
+      chmodSync(key, mode);
+      const before = a.connections();
+      const e = await refused(connect(conn(a, { identityFile: key, retries: 2 })));
+      assert.equal(e.kind, 'config');
+      assert.match(e.message, /UNPROTECTED PRIVATE KEY FILE/);
+      assert.ok(e.message.includes(`0${mode.toString(8)}`) && e.message.includes(key), 'names the file and its mode');
+      assert.equal(e.hint, `chmod 600 ${key}`);
+      assert.equal(a.connections(), before, 'no login with it');
+      // ssh itself refuses the same file: the rule is OpenSSH's.
+      const ssh = spawnSync('ssh', ['-F', 'none', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-p', String(a.port), `${a.user}@${a.host}`, 'true'], { encoding: 'utf8' });
+      assert.match(ssh.stderr, /UNPROTECTED PRIVATE KEY FILE/);
+      // The smoke/lab client follows the same rule, and does not retry it until its timeout.
+      const t0 = Date.now();
+      await assert.rejects(waitForSsh({ host: a.host, port: a.port, user: a.user, privateKeyFile: key, pins: [a.hostKeyFingerprint] }, { timeoutMs: 20_000 }), /UNPROTECTED PRIVATE KEY FILE/);
+      assert.ok(Date.now() - t0 < 5000, 'refused at once');
+      chmodSync(key, 0o600);
+      const s = await connect(conn(a, { identityFile: key }));
+      assert.equal((await s.exec(['true'])).code, 0, 'the same key at 0600 works');
+      s.close();
     }
   });
 

@@ -54,7 +54,7 @@ const badValues: [RegExp, Json[]][] = [
   [/\/makeFlags\/\d+$/, ['noequals', '1X=2', 'A=b\nC=d', '=x', '$(id)']],
   [/\/packages\/\d+$/, ['Busybox', 'a', 'busybox; reboot', 'bash$(id)', '../x', 'pkg name']],
   [/\/modules\/\d+$/, ['a/b', 'x y', 'm;id', '', '../../evil']],
-  [/\/cmdline$/, ['console=ttyS0\ninit=/bin/sh', 'x\ry', 'a'.repeat(2049)]],
+  [/\/cmdline$/, ['console=ttyS0\ninit=/bin/sh', 'x\ry', 'a'.repeat(2049), 'quiet; reboot', 'init=$prefix/x', 'a="b c"', 'a\\b', 'x{y}']],
   [/\/volumeId$/, ['vrio', 'VRIO LIVE', 'A'.repeat(33), '', 'VRIO;ID']],
   [/\/compression$/, ['gz', 'xz', 'GZIP', '']],
   [/\/hostKeys$/, ['random', '', 'BUILD']],

@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir, vrio, type CliResult } from '../support/cli.js';
@@ -167,10 +167,18 @@ describe('secrets never leave a provisioning run', { skip }, () => {
     assert.match(enc.stderr, /hint: load it into an agent once \(ssh-add \S+id_enc\) and set connection\.agent: true/);
     // A "key" file that holds a token instead.
     const tokenFile = join(keys, 'token.txt');
-    writeFileSync(tokenFile, `${token}\n`);
+    writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 }); // a loose mode is refused first (below)
     const notKey = cli('token file as key', ['--json', 'provision', 'plan', '-i', write('tokenkey.yaml', inventory(`identityFile: ${tokenFile}`))]);
     assert.notEqual(notKey.code, 0);
     assert.match(notKey.stdout, /identity file \S+token\.txt is not a private key ssh2 can use/);
+    // A private key group and others may read: refused as ssh refuses it (before any connection).
+    const loose = join(keys, 'id_loose');
+    copyFileSync(plainKey, loose);
+    chmodSync(loose, 0o644);
+    const looseRun = cli('key readable by others', ['-v', 'provision', 'plan', '-i', write('loose.yaml', inventory(`identityFile: ${loose}`))]);
+    assert.notEqual(looseRun.code, 0);
+    assert.match(looseRun.stderr, /UNPROTECTED PRIVATE KEY FILE: permissions 0644 of \S+id_loose are too open/);
+    assert.match(looseRun.stderr, /hint: chmod 600 \S+id_loose/);
     // The key's content in the variable the inventory names as its path.
     const viaEnv = cli('key content in ${VAR}', ['provision', 'plan', '-i', write('envkey.yaml', inventory('identityFile: "${VRIO_SSH_KEY}"'))], { VRIO_SSH_KEY: readFileSync(plainKey, 'utf8') });
     assert.equal(viaEnv.code, 2, 'bad input: nothing runs');

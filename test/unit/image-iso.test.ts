@@ -4,11 +4,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isoDate, reportElTorito, writeIso, type IsoSpec } from '../../builder/image/iso.js';
+import { ExitCode, type VrioError } from '../../lib/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-iso-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -91,4 +92,14 @@ describe('hybrid ISO', () => {
   it('refuses a volume id ISO 9660 cannot hold', async () => {
     await assert.rejects(writeIso({ ...spec('d'), volumeId: 'bad id' }, join(tmp, 'd.iso')), /bad ISO volume id 'bad id'/);
   });
+
+  // The schema rejects these in a manifest already; this is the last line before grub.cfg
+  // and isolinux.cfg, where ';', '$', quotes, braces or a newline would be boot-loader syntax.
+  for (const cmdline of ['quiet; reboot', 'init=$prefix/x', 'a="b c"', "a='b'", 'x\nmenuentry evil {', 'a\\b', 'a}b', 'a # c', 'a`id`']) {
+    it(`refuses a command line the boot loaders would interpret: ${JSON.stringify(cmdline)}`, async () => {
+      const out = join(tmp, 'bad-cmdline.iso');
+      await assert.rejects(writeIso({ ...spec('e'), cmdline }, out), (e: Error) => /kernel command line/.test(e.message) && (e as VrioError).exitCode === ExitCode.USAGE);
+      assert.ok(!existsSync(out), 'no ISO written');
+    });
+  }
 });

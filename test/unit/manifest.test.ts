@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadManifest, parseMirrorArgs } from '../../builder/manifest.js';
+import { loadManifest, mergeInto, parseMirrorArgs, type Json } from '../../builder/manifest.js';
 import { InputError } from '../../lib/errors.js';
 import { tempDir } from '../support/cli.js';
 
@@ -197,4 +197,39 @@ describe('invalid manifests', () => {
     const issues = issuesOf(lines.join('\n') + '\n');
     assert.ok(issues.length >= 1);
   });
+});
+
+describe('merging layers', () => {
+  // Keys that reach Object.prototype through a plain object: JSON.parse (and YAML)
+  // make them ordinary own keys, which a naive deep merge then follows.
+  const hostile = [
+    '{"__proto__": {"vrioPolluted": "yes"}}',
+    '{"kernel": {"__proto__": {"vrioPolluted": "yes"}}}',
+    '{"constructor": {"prototype": {"vrioPolluted": "yes"}}}',
+    '{"roles": {"guest": {"constructor": {"prototype": {"vrioPolluted": "yes"}}}}}',
+    '{"prototype": {"vrioPolluted": "yes"}, "image": {"prototype": 1}}',
+    '{"image": {"fresh": {"__proto__": {"vrioPolluted": "yes"}, "list": [{"constructor": 1}]}}}',
+  ];
+  for (const text of hostile) {
+    it(`skips __proto__, constructor and prototype, leaving Object.prototype untouched: ${text}`, () => {
+      const base: Record<string, Json> = { kernel: { line: '3.10' }, roles: { guest: { kind: 'guest' } }, image: {} };
+      const origins: Record<string, string> = {};
+      try {
+        mergeInto(base, JSON.parse(text) as Record<string, Json>, 'test', origins);
+        assert.equal(({} as Record<string, unknown>).vrioPolluted, undefined, 'Object.prototype is untouched');
+        assert.ok(!Object.prototype.hasOwnProperty.call(Object.prototype, 'vrioPolluted'));
+        const walk = (o: unknown): void => {
+          if (!o || typeof o !== 'object') return;
+          assert.equal(Object.getPrototypeOf(o), Array.isArray(o) ? Array.prototype : Object.prototype);
+          for (const k of ['__proto__', 'constructor', 'prototype']) assert.ok(!Object.prototype.hasOwnProperty.call(o, k), `no own '${k}' key`);
+          Object.values(o).forEach(walk);
+        };
+        walk(base);
+        assert.deepEqual(Object.keys(origins).filter((p) => /__proto__|constructor|prototype/.test(p)), []);
+        assert.equal((base.kernel as Record<string, Json>).line, '3.10', 'the rest still merges');
+      } finally {
+        delete (Object.prototype as Record<string, unknown>).vrioPolluted;
+      }
+    });
+  }
 });

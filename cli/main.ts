@@ -83,6 +83,45 @@ function splitVerb(argv: string[]): { pre: string[]; words: string[]; rest: stri
   return { pre, words, rest: argv.slice(i) };
 }
 
+/** The verb's arguments as the parser sees them (global options given before the verb included). */
+function verbArgs(command: Command, pre: string[], rest: string[]): string[] {
+  return command.passthrough ? withPassthrough([...pre, ...rest], optionsOf(command)) : [...pre, ...rest];
+}
+
+/** Parse against the verb's table: throws on an unknown option, a missing value, a bad choice. */
+function parseVerbArgs(command: Command, args: string[]): { values: ParsedValues; positionals: string[] } {
+  const options = optionsOf(command);
+  const parsed = parseArgs({ args, options: parserOptions(options), allowPositionals: true, strict: true });
+  return { values: normalizeValues(options, parsed.values as ParsedValues), positionals: parsed.positionals };
+}
+
+function positionalError(command: Command, positionals: string[]): string | undefined {
+  const pos = command.positionals;
+  const min = pos?.min ?? 0;
+  const max = pos ? (pos.max ?? Infinity) : 0;
+  if (positionals.length > max) return `unexpected argument '${positionals[max]}' for 'vrio ${command.name}'`;
+  if (positionals.length < min) return `'vrio ${command.name}' needs ${pos?.name ?? 'an argument'}`;
+  return undefined;
+}
+
+/**
+ * Check a command line against the option tables without running anything
+ * (the docs test checks every `vrio ...` line of the docs with it): the error
+ * the CLI would give, or undefined when it would be accepted.
+ */
+export async function checkInvocation(argv: string[]): Promise<string | undefined> {
+  const { pre, words, rest } = splitVerb(argv);
+  const entry = commands.find((c) => c.name === words.join(' '));
+  if (!entry) return words.length || rest.length ? `unknown verb '${[...words, rest[0]].filter(Boolean).join(' ')}'` : undefined;
+  const command = await entry.load();
+  try {
+    const { values, positionals } = parseVerbArgs(command, verbArgs(command, pre, rest));
+    return values.help ? undefined : positionalError(command, positionals);
+  } catch (e) {
+    return (e as Error).message.split('\n')[0];
+  }
+}
+
 /** A logger for errors found before the options are parsed (only --json and --no-color matter then). */
 function earlyLogger(args: string[], env: NodeJS.ProcessEnv): Logger {
   const ours = args.includes('--') ? args.slice(0, args.indexOf('--')) : args;
@@ -124,13 +163,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   // Only the verb that runs is imported (see cli/commands/index.ts).
   const command = await entry.load();
   const options = optionsOf(command);
-  const args = command.passthrough ? withPassthrough([...pre, ...rest], options) : [...pre, ...rest];
+  const args = verbArgs(command, pre, rest);
   let values: ParsedValues;
   let positionals: string[];
   try {
-    const parsed = parseArgs({ args, options: parserOptions(options), allowPositionals: true, strict: true });
-    values = normalizeValues(options, parsed.values as ParsedValues);
-    positionals = parsed.positionals;
+    ({ values, positionals } = parseVerbArgs(command, args));
   } catch (e) {
     const logger = earlyLogger(args, env);
     setLogger(logger);
@@ -154,15 +191,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stdout.write(commandHelp(command) + '\n');
     return ExitCode.OK;
   }
-  const pos = command.positionals;
-  const min = pos?.min ?? 0;
-  const max = pos ? (pos.max ?? Infinity) : 0;
-  if (positionals.length < min || positionals.length > max) {
-    logger.error(
-      positionals.length > max
-        ? `unexpected argument '${positionals[max]}' for 'vrio ${command.name}'`
-        : `'vrio ${command.name}' needs ${pos?.name ?? 'an argument'}`,
-    );
+  const bad = positionalError(command, positionals);
+  if (bad) {
+    logger.error(bad);
     process.stderr.write(`  usage: vrio ${command.name} ${command.usage ?? ''}\n  hint: see 'vrio ${command.name} --help'\n`);
     return ExitCode.USAGE;
   }

@@ -168,6 +168,18 @@ describe('vrio commands in the docs', () => {
     assert.ok(n >= 20, `found ${n} documented vrio commands (the extractor broke?)`);
   });
 
+  it("every verb's --help example parses against the option tables", async () => {
+    const { loadAllCommands } = await import('../../cli/commands/completion.js');
+    const failures: string[] = [];
+    for (const c of await loadAllCommands()) {
+      for (const ex of vrioCommands(c.examples.map((text, i) => ({ line: i + 1, text })))) {
+        const err = await checkInvocation(ex.argv);
+        if (err) failures.push(`vrio ${c.name} --help: ${ex.text}\n    ${err}`);
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+
   it('a changed flag is caught', async () => {
     assert.match((await checkInvocation(['smoke', 'img', '--check', 'true'])) ?? '', /Unknown option '--check'/);
     assert.match((await checkInvocation(['lab', 'up', '--checks', 'all'])) ?? '', /--checks all: must be basic or fixes/);

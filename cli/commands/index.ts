@@ -20,6 +20,7 @@ export const commands: CommandEntry[] = [
   { name: 'config show', group: 'Build', summary: 'print the effective build manifest and where each value came from', load: async () => (await import('./config.js')).configShowCommand },
   { name: 'config schema', group: 'Build', summary: 'print the JSON Schema of the build manifest (for editors: "$schema")', load: async () => (await import('./config.js')).configSchemaCommand },
   { name: 'smoke', group: 'Test under QEMU', summary: 'boot images under QEMU (BIOS/UEFI, CD/disk), log in over SSH and check them', load: async () => (await import('./smoke.js')).smokeCommand },
+  { name: 'run', group: 'Test under QEMU', summary: 'boot an image with its serial console on this terminal and SSH forwarded (Ctrl-A X quits)', load: async () => (await import('./run.js')).runCommand },
   { name: 'lab up', group: 'Test under QEMU', summary: "boot an IOhyp and N guests on a private L2 segment, provision them, verify the vRIO path", load: async () => (await import('./lab.js')).labUpCommand },
   { name: 'lab down', group: 'Test under QEMU', summary: "tear down the lab's vRIO devices and modules, stop exactly its processes, remove its state", load: async () => (await import('./lab.js')).labDownCommand },
   { name: 'lab status', group: 'Test under QEMU', summary: 'show the lab VMs, their ports and state, and vRIO devices/metrics on the IOhyp', load: async () => (await import('./lab.js')).labStatusCommand },

@@ -59,7 +59,7 @@ export function parseHostCounts(s: string): number[] {
 export function parseSections(s: string): SectionName[] {
   const out: SectionName[] = [];
   for (const p of s.split(',').map((x) => x.trim())) {
-    if (!(SECTIONS as readonly string[]).includes(p)) throw new UsageError(`--only '${p}': unknown section`, `sections: ${SECTIONS.join(', ')}`);
+    if (!(SECTIONS as readonly string[]).includes(p)) throw new UsageError(`--sections '${p}': unknown section`, `sections: ${SECTIONS.join(', ')}`);
     out.push(p as SectionName);
   }
   return out;

@@ -1,7 +1,7 @@
 // `npm run bench`: the benchmark entry point (also reachable as `vrio bench`).
-//   node dist/bench/run.js [--quick] [--only provisioning,build,boot]
+//   node dist/bench/run.js [--quick] [--sections provisioning,build,boot]
 //                          [--hosts 1,10,50] [--runs N] [--network netns|loopback]
-//                          [--out DIR] [--keep-work]
+//                          [--output-dir DIR] [--keep-work]
 //   node dist/bench/run.js --render bench/results/<date>.json   (HTML + Markdown again from a saved report)
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -13,14 +13,14 @@ import { writeReports, type WrittenReports } from './report/write.js';
 import { defaultOptions, parseHostCounts, parseSections, runBench, type BenchOptions } from './harness.js';
 import { renderMarkdown } from './report/markdown.js';
 
-export const USAGE = `usage: npm run bench -- [--quick] [--only SECTIONS] [--hosts N,N,...] [--runs N]
-                        [--network netns|loopback] [--out DIR] [--keep-work]
+export const USAGE = `usage: npm run bench -- [--quick] [--sections LIST] [--hosts N,N,...] [--runs N]
+                        [--network netns|loopback] [--output-dir DIR] [--keep-work]
   --quick      N = 1 and 5 hosts, one run each (keeps the harness working in CI)
-  --only       comma-separated sections: provisioning, build, boot (default: all)
+  --sections   comma-separated sections: provisioning, build, boot (default: all)
   --hosts      host counts for the provisioning comparison (default 1,10,50)
   --runs       runs per measurement, medians reported (default 3; quick: 1)
   --network    where the sshd hosts live (default: netns when root, else loopback)
-  --out        where <date>.json/.html/.md go (default bench/results)
+  -o, --output-dir  where <date>.json/.html/.md go (default bench/results)
   --keep-work  keep the temp work dir with every tool's log
   --reuse-ci   the ci/ dir of a kept run: build/boot reuse its kernel (no cold build, no raw make)
 usage: npm run bench -- --render bench/results/<date>.json   (HTML + Markdown again from the JSON)`;
@@ -32,11 +32,11 @@ export function optionsFromArgs(argv: string[], log: (m: string) => void): Bench
       args: argv,
       options: {
         quick: { type: 'boolean' },
-        only: { type: 'string' },
+        sections: { type: 'string' },
         hosts: { type: 'string' },
         runs: { type: 'string' },
         network: { type: 'string' },
-        out: { type: 'string' },
+        'output-dir': { type: 'string', short: 'o' },
         'keep-work': { type: 'boolean' },
         'reuse-ci': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -47,7 +47,7 @@ export function optionsFromArgs(argv: string[], log: (m: string) => void): Bench
     throw new UsageError((e as Error).message.split('\n')[0], USAGE);
   }
   const o = defaultOptions(Boolean(v.quick), log);
-  if (v.only) o.sections = parseSections(v.only);
+  if (v.sections) o.sections = parseSections(v.sections);
   if (v.hosts) o.hostCounts = parseHostCounts(v.hosts);
   if (v.runs !== undefined) {
     const n = Number(v.runs);
@@ -58,7 +58,7 @@ export function optionsFromArgs(argv: string[], log: (m: string) => void): Bench
     if (v.network !== 'netns' && v.network !== 'loopback') throw new UsageError(`--network '${v.network}': expected netns or loopback`);
     o.network = v.network;
   }
-  if (v.out) o.outDir = resolve(v.out);
+  if (v['output-dir']) o.outDir = resolve(v['output-dir']);
   o.keepWork = Boolean(v['keep-work']);
   if (v['reuse-ci'] !== undefined) {
     const d = resolve(v['reuse-ci']);

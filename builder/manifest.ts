@@ -7,6 +7,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { loadValidated, parseDocumentFile, pointerOf, validateDocument, type SemanticCheck } from '../lib/document.js';
 import { InputError } from '../lib/errors.js';
 import { dataPath, defaultCacheDir } from '../lib/paths.js';
+import { setLayers } from './manifest-set.js';
 
 export type SourceSpec =
   | { kind: 'git'; url: string; commit: string; description?: string; license?: string }
@@ -71,6 +72,8 @@ export interface Manifest {
 }
 
 export interface ManifestOverrides {
+  /** `--set KEY=VALUE` arguments, applied in order after the user's file. */
+  set?: readonly string[];
   cacheDir?: string;
   outputDir?: string;
   mirrors?: Record<string, string>;
@@ -182,6 +185,7 @@ export function loadManifest(file: string | undefined, cwd: string, overrides: M
     mergeInto(merged, user.data, userFile, origins);
     locate = user.locate;
   }
+  for (const s of setLayers(overrides.set ?? [], manifestSchema(), semanticChecks)) mergeInto(merged, s.layer, `command line (--set ${s.arg})`, origins);
   const cli: Record<string, Json> = {};
   if (overrides.cacheDir) cli.cacheDir = overrides.cacheDir;
   if (overrides.outputDir) cli.outputDir = overrides.outputDir;

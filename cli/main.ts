@@ -1,22 +1,15 @@
 // The `vrio` entry point: finds the verb, parses options, runs it, maps errors
 // to exit codes. Nothing here knows how a verb does its work.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { setMaxListeners } from 'node:events';
 import { parseArgs } from 'node:util';
 import { ExitCode, exitCodeOf, InputError, UsageError, VrioError } from '../lib/errors.js';
 import { Logger, setLogger } from '../lib/log.js';
 import { dataPath } from '../lib/paths.js';
-import type { Command, CommandContext, CommandEntry, GlobalOptions, OptionSpec, ParsedValues } from './command.js';
+import type { Command, CommandContext, GlobalOptions, ParsedValues } from './command.js';
 import { commands } from './commands/index.js';
-
-export const globalOptions: Record<string, OptionSpec> = {
-  manifest: { type: 'string', short: 'm', arg: 'FILE', description: 'build manifest (default: ./vrio.yaml when present)' },
-  json: { type: 'boolean', description: 'machine-readable output (JSON)' },
-  quiet: { type: 'boolean', short: 'q', description: 'only errors and requested data' },
-  verbose: { type: 'boolean', short: 'v', description: 'show every external command' },
-  'no-color': { type: 'boolean', description: 'no ANSI colours (also: NO_COLOR=1)' },
-  help: { type: 'boolean', short: 'h', description: 'show help' },
-};
+import { globalOptions, HELP_WIDTH, normalizeValues, optionHelp, optionsOf, parserOptions, twoColumns, versionOption, withPassthrough, wrap } from './options.js';
 
 export const exitCodesHelp = `Exit codes:
   0  success
@@ -26,154 +19,192 @@ export const exitCodesHelp = `Exit codes:
   4  some hosts were unreachable
   130 interrupted`;
 
-function version(): string {
+export function version(): string {
   return (JSON.parse(readFileSync(dataPath('package.json'), 'utf8')) as { version: string }).version;
 }
 
-function optionLines(opts: Record<string, OptionSpec>): string[] {
-  return Object.entries(opts).map(([name, o]) => {
-    const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ` ${o.arg ?? 'VALUE'}` : ''}`;
-    const more = o.multiple ? ' (repeatable)' : '';
-    return `  ${flag.padEnd(30)} ${o.description}${more}`;
-  });
+function paragraphs(text: string, indent = 0): string[] {
+  return text.split(/\n\s*\n/).flatMap((p, i) => [...(i ? [''] : []), ...wrap(p, HELP_WIDTH, indent)]);
 }
 
 export function commandHelp(c: Command): string {
-  const lines = [`vrio ${c.name}${c.usage ? ' ' + c.usage : ''}`, '', c.summary];
-  if (c.description) lines.push('', c.description);
-  if (c.options && Object.keys(c.options).length) lines.push('', 'Options:', ...optionLines(c.options));
-  lines.push('', 'Global options:', ...optionLines(globalOptions));
+  const lines = [...wrap(`Usage: vrio ${c.name}${c.usage ? ' ' + c.usage : ''}`, HELP_WIDTH, 6, 0), '', ...paragraphs(c.summary)];
+  if (c.description) lines.push('', ...paragraphs(c.description));
+  lines.push(...optionHelp(optionsOf(c)));
   lines.push('', 'Examples:', ...c.examples.map((e) => `  ${e}`));
   return lines.join('\n');
 }
 
 export function mainHelp(): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
+  const verbs: string[] = [];
+  for (const g of [...new Set(commands.map((c) => c.group))]) verbs.push('', `${g}:`, ...verbList(commands.filter((x) => x.group === g)));
   return [
-    `vrio ${version()} — build vRIO appliance images and provision machines running them`,
+    `vrio ${version()}: build vRIO appliance images and provision machines running them`,
     '',
     'Usage: vrio <verb> [options]      (vrio <verb> --help for details)',
+    ...verbs,
+    ...optionHelp({ ...globalOptions, ...versionOption }),
     '',
-    'Verbs:',
-    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
-    '',
-    'Global options:',
-    ...optionLines(globalOptions),
-    '  --version                      print the version',
+    'Environment: VRIO_MANIFEST (the manifest when no --manifest), VRIO_CACHE_DIR,',
+    'VRIO_ACCEL, NO_COLOR.',
     '',
     exitCodesHelp,
   ].join('\n');
 }
 
-/** Words before the first option, skipping global options (and their values). */
-function leadingWords(argv: string[]): { words: string[]; rest: string[] } {
-  const words: string[] = [];
-  const rest: string[] = [];
-  let i = 0;
-  let collecting = true;
-  while (i < argv.length) {
-    const a = argv[i];
-    if (a.startsWith('-')) {
-      rest.push(a);
-      const name = a.replace(/^--?/, '').split('=')[0];
-      const spec = globalOptions[name] ?? Object.values(globalOptions).find((o) => o.short === name);
-      if (spec?.type === 'string' && !a.includes('=') && i + 1 < argv.length) rest.push(argv[++i]);
-      else if (!spec) collecting = false; // a verb option: verb words are over
-    } else if (collecting) words.push(a);
-    else rest.push(a);
-    i++;
-  }
-  return { words, rest };
+function verbList(entries: { name: string; summary: string }[]): string[] {
+  const width = Math.max(...commands.map((c) => c.name.length)) + 4;
+  return twoColumns(entries.map((c) => [`  ${c.name}`, c.summary]), width);
 }
 
-export function findCommand(words: string[]): { entry?: CommandEntry; used: number } {
-  for (let n = Math.min(words.length, 3); n > 0; n--) {
-    const name = words.slice(0, n).join(' ');
-    const c = commands.find((x) => x.name === name);
-    if (c) return { entry: c, used: n };
+/** Split argv into global options before the verb, the verb's words, and the rest (verb arguments, in order). */
+function splitVerb(argv: string[]): { pre: string[]; words: string[]; rest: string[] } {
+  const globals = { ...globalOptions, ...versionOption };
+  const pre: string[] = [];
+  const words: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const a = argv[i];
+    if (a.startsWith('-') && a !== '-' && a !== '--') {
+      const long = a.startsWith('--') ? a.slice(2).split('=')[0] : undefined;
+      const spec = long ? globals[long] : Object.values(globals).find((o) => o.short === a.slice(1, 2));
+      if (!spec) break; // a verb option: the verb's arguments start here
+      pre.push(a);
+      const inline = long ? a.includes('=') : a.length > 2;
+      if (spec.type === 'string' && !inline && i + 1 < argv.length) pre.push(argv[++i]);
+      i++;
+      continue;
+    }
+    const candidate = [...words, a].join(' ');
+    if (!commands.some((c) => c.name === candidate || c.name.startsWith(candidate + ' '))) break;
+    words.push(a);
+    i++;
   }
-  return { used: 0 };
+  return { pre, words, rest: argv.slice(i) };
+}
+
+/** The verb's arguments as the parser sees them (global options given before the verb included). */
+function verbArgs(command: Command, pre: string[], rest: string[]): string[] {
+  return command.passthrough ? withPassthrough([...pre, ...rest], optionsOf(command)) : [...pre, ...rest];
+}
+
+/** Parse against the verb's table: throws on an unknown option, a missing value, a bad choice. */
+function parseVerbArgs(command: Command, args: string[]): { values: ParsedValues; positionals: string[] } {
+  const options = optionsOf(command);
+  const parsed = parseArgs({ args, options: parserOptions(options), allowPositionals: true, strict: true });
+  return { values: normalizeValues(options, parsed.values as ParsedValues), positionals: parsed.positionals };
+}
+
+function positionalError(command: Command, positionals: string[]): string | undefined {
+  const pos = command.positionals;
+  const min = pos?.min ?? 0;
+  const max = pos ? (pos.max ?? Infinity) : 0;
+  if (positionals.length > max) return `unexpected argument '${positionals[max]}' for 'vrio ${command.name}'`;
+  if (positionals.length < min) return `'vrio ${command.name}' needs ${pos?.name ?? 'an argument'}`;
+  return undefined;
+}
+
+/**
+ * Check a command line against the option tables without running anything
+ * (the docs test checks every `vrio ...` line of the docs with it): the error
+ * the CLI would give, or undefined when it would be accepted.
+ */
+export async function checkInvocation(argv: string[]): Promise<string | undefined> {
+  const { pre, words, rest } = splitVerb(argv);
+  const entry = commands.find((c) => c.name === words.join(' '));
+  if (!entry) return words.length || rest.length ? `unknown verb '${[...words, rest[0]].filter(Boolean).join(' ')}'` : undefined;
+  const command = await entry.load();
+  try {
+    const { values, positionals } = parseVerbArgs(command, verbArgs(command, pre, rest));
+    return values.help ? undefined : positionalError(command, positionals);
+  } catch (e) {
+    return (e as Error).message.split('\n')[0];
+  }
+}
+
+/** A logger for errors found before the options are parsed (only --json and --no-color matter then). */
+function earlyLogger(args: string[], env: NodeJS.ProcessEnv): Logger {
+  const ours = args.includes('--') ? args.slice(0, args.indexOf('--')) : args;
+  return new Logger({ json: ours.includes('--json'), color: ours.includes('--no-color') || env.NO_COLOR ? false : undefined });
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const { words, rest } = leadingWords(argv);
-  if (words.length === 0) {
-    if (rest.includes('--version')) {
-      process.stdout.write(version() + '\n');
-      return ExitCode.OK;
-    }
-    if (rest.includes('--help') || rest.includes('-h') || argv.length === 0) {
-      process.stdout.write(mainHelp() + '\n');
-      return argv.length === 0 ? ExitCode.USAGE : ExitCode.OK;
-    }
-  }
-  const { entry, used } = findCommand(words);
-  const wantsJson = rest.includes('--json');
-  const logger = new Logger({
-    json: wantsJson,
-    verbosity: rest.includes('--quiet') || rest.includes('-q') ? 'quiet' : rest.includes('--verbose') || rest.includes('-v') ? 'verbose' : 'normal',
-    color: rest.includes('--no-color') || env.NO_COLOR ? false : undefined,
-  });
-  setLogger(logger);
-
+  const { pre, words, rest } = splitVerb(argv);
+  const name = words.join(' ');
+  const entry = commands.find((c) => c.name === name);
   if (!entry) {
-    const group = commands.filter((c) => c.name.startsWith(words[0] + ' '));
-    if (group.length && words.length === 1) {
-      process.stdout.write(`vrio ${words[0]} — verbs:\n${group.map((c) => `  ${c.name.padEnd(24)} ${c.summary}`).join('\n')}\n`);
-      return ExitCode.USAGE;
+    const logger = earlyLogger(argv, env);
+    setLogger(logger);
+    if (words.length === 0 && rest.length === 0) {
+      if (pre.includes('--version') || pre.includes('-V')) {
+        process.stdout.write(version() + '\n');
+        return ExitCode.OK;
+      }
+      const help = pre.includes('--help') || pre.includes('-h');
+      process.stdout.write(mainHelp() + '\n');
+      return help ? ExitCode.OK : ExitCode.USAGE;
     }
-    const attempted = words.slice(0, 2).join(' ') || rest[0] || '';
+    const group = commands.filter((c) => c.name.startsWith(name + ' '));
+    if (words.length && (rest.length === 0 || rest[0].startsWith('-'))) {
+      process.stdout.write(`vrio ${name}: verbs:\n${verbList(group).join('\n')}\n`);
+      return rest.includes('--help') || rest.includes('-h') ? ExitCode.OK : ExitCode.USAGE;
+    }
+    const attempted = [...words, rest[0]].filter(Boolean).join(' ');
     // lib/document.js pulls in ajv and yaml: load it only on the error paths.
     const { didYouMean } = await import('../lib/document.js');
-    const dym = didYouMean(words[0] ?? '', [...new Set(commands.map((c) => c.name.split(' ')[0]))]);
+    const first = words[0] ?? rest[0] ?? '';
+    const dym = words.length
+      ? didYouMean(rest[0], group.map((c) => c.name.slice(name.length + 1).split(' ')[0]))
+      : didYouMean(first, [...new Set(commands.map((c) => c.name.split(' ')[0]))]);
     logger.error(`unknown verb '${attempted}'`);
-    process.stderr.write(`  hint: ${dym ? `did you mean 'vrio ${dym}'? ` : ''}run 'vrio --help' for the list of verbs\n`);
+    process.stderr.write(`  hint: ${dym ? `did you mean 'vrio ${words.length ? `${name} ${dym}` : dym}'? ` : ''}run 'vrio --help' for the list of verbs\n`);
     return ExitCode.USAGE;
   }
   // Only the verb that runs is imported (see cli/commands/index.ts).
   const command = await entry.load();
-
-  const options = { ...globalOptions, ...(command.options ?? {}) };
+  const options = optionsOf(command);
+  const args = verbArgs(command, pre, rest);
   let values: ParsedValues;
   let positionals: string[];
   try {
-    const parsed = parseArgs({
-      args: [...words.slice(used), ...rest],
-      options: Object.fromEntries(
-        Object.entries(options).map(([k, o]) => [
-          k,
-          Object.fromEntries(Object.entries({ type: o.type, short: o.short, multiple: o.multiple, default: o.default }).filter(([, v]) => v !== undefined)),
-        ]),
-      ) as unknown as NonNullable<Parameters<typeof parseArgs>[0]>["options"],
-      allowPositionals: true,
-      strict: true,
-    });
-    values = parsed.values as ParsedValues;
-    positionals = parsed.positionals;
+    ({ values, positionals } = parseVerbArgs(command, args));
   } catch (e) {
+    const logger = earlyLogger(args, env);
+    setLogger(logger);
     const msg = (e as Error).message.split('\n')[0];
     const m = /Unknown option '(-{1,2})([^']+)'/.exec(msg);
     const { didYouMean } = await import('../lib/document.js');
     const dym = m ? didYouMean(m[2], Object.keys(options)) : undefined;
     logger.error(msg);
-    process.stderr.write(`  hint: ${dym ? `did you mean '--${dym}'? ` : ''}see 'vrio ${command.name} --help'\n`);
+    const hint = `${e instanceof UsageError && e.hint ? e.hint + '; ' : dym ? `did you mean '--${dym}'? ` : ''}see 'vrio ${command.name} --help'`;
+    process.stderr.write(`  hint: ${hint}\n`);
     return ExitCode.USAGE;
   }
+  const wantsJson = Boolean(values.json);
+  const logger = new Logger({
+    json: wantsJson,
+    verbosity: values.quiet ? 'quiet' : values.verbose ? 'verbose' : 'normal',
+    color: values['no-color'] || env.NO_COLOR ? false : undefined,
+  });
+  setLogger(logger);
   if (values.help) {
     process.stdout.write(commandHelp(command) + '\n');
     return ExitCode.OK;
   }
-  const pos = command.positionals;
-  const min = pos?.min ?? 0;
-  const max = pos ? (pos.max ?? Infinity) : 0;
-  if (positionals.length < min || positionals.length > max) {
-    logger.error(
-      positionals.length > max
-        ? `unexpected argument '${positionals[max]}' for 'vrio ${command.name}'`
-        : `'vrio ${command.name}' needs ${pos?.name ?? 'an argument'}`,
-    );
+  const bad = positionalError(command, positionals);
+  if (bad) {
+    logger.error(bad);
     process.stderr.write(`  usage: vrio ${command.name} ${command.usage ?? ''}\n  hint: see 'vrio ${command.name} --help'\n`);
     return ExitCode.USAGE;
+  }
+  if (values.directory !== undefined) {
+    const dir = resolve(values.directory as string);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      logger.error(`-C ${values.directory}: not a directory`);
+      return ExitCode.USAGE;
+    }
+    // Like git -C: every relative path (options, ./vrio.yaml, out/) is taken from DIR.
+    process.chdir(dir);
   }
 
   const ac = new AbortController();
@@ -188,7 +219,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const global: GlobalOptions = {
-    manifest: values.manifest as string | undefined,
+    manifest: (values.manifest as string | undefined) ?? (env.VRIO_MANIFEST || undefined),
     json: Boolean(values.json),
     quiet: Boolean(values.quiet),
     verbose: Boolean(values.verbose),

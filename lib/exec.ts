@@ -5,6 +5,7 @@ import { accessSync, constants, createWriteStream, mkdirSync, statSync, type Wri
 import { dirname } from 'node:path';
 import { $, quote } from 'zx';
 import { CommandError } from './errors.js';
+import { LineSplitter } from './lines.js';
 import { log } from './log.js';
 
 export interface RunOptions {
@@ -64,19 +65,23 @@ export async function run(cmd: string, args: readonly string[] = [], opts: RunOp
 
   const tailMax = opts.tailLines ?? 25;
   const tail: string[] = [];
-  const feed = (chunk: Buffer) => {
-    logStream?.write(chunk);
-    if (!opts.onLine && !opts.logFile) return;
-    for (const l of chunk.toString('utf8').split('\n')) {
-      if (!l) continue;
-      tail.push(l);
-      if (tail.length > tailMax) tail.shift();
-      opts.onLine?.(l);
-    }
+  const onOutputLine = (l: string) => {
+    tail.push(l);
+    if (tail.length > tailMax) tail.shift();
+    opts.onLine?.(l);
   };
-  p.stdout.on('data', feed);
-  p.stderr.on('data', feed);
+  // One splitter per stream: a chunk boundary is not a line boundary, and
+  // stdout and stderr lines must not be glued together.
+  const streams = [p.stdout, p.stderr].map((s) => {
+    const split = new LineSplitter(onOutputLine);
+    s.on('data', (chunk: Buffer) => {
+      logStream?.write(chunk);
+      if (opts.onLine || opts.logFile) split.push(chunk);
+    });
+    return split;
+  });
   const out = await p;
+  for (const s of streams) s.end();
   await new Promise<void>((r) => (logStream ? logStream.end(r) : r()));
   const result: RunResult = { stdout: out.stdout, stderr: out.stderr, code: out.exitCode, signal: out.signal };
   if (out.exitCode !== 0 && !opts.allowFail) {

@@ -86,10 +86,15 @@ export class Logger {
    * A progress indicator: a redrawn bar on a TTY, otherwise a plain line at most
    * every `plainEverySec` seconds (so CI logs stay readable).
    */
-  progress(label: string, opts: { plainEverySec?: number; unit?: 'count' | 'bytes' } = {}): Progress {
+  progress(label: string, opts: { plainEverySec?: number; jsonEverySec?: number; unit?: 'count' | 'bytes' } = {}): Progress {
     const started = Date.now();
     let lastPlain = 0;
+    let lastJson = 0;
+    let lastBar = 0;
     const every = (opts.plainEverySec ?? 15) * 1000;
+    // --json: a `progress` event at most every 2 s, so a long step is never silent
+    // and a fast one (thousands of updates) does not flood the stream.
+    const jsonEvery = (opts.jsonEverySec ?? 2) * 1000;
     const fmt = (n: number) => (opts.unit === 'bytes' ? formatBytes(n) : String(n));
     const render = (done: number, total: number | undefined, detail?: string): string => {
       const secs = (Date.now() - started) / 1000;
@@ -108,8 +113,16 @@ export class Logger {
     };
     return {
       update: (done, total, detail) => {
-        if (this.json || this.verbosity === 'quiet') return;
+        if (this.json) {
+          if (Date.now() - lastJson < jsonEvery) return;
+          lastJson = Date.now();
+          return this.event('progress', { label, done, ...(total !== undefined ? { total } : {}), ...(detail ? { detail } : {}), seconds: (Date.now() - started) / 1000 });
+        }
+        if (this.verbosity === 'quiet') return;
         if (this.tty) {
+          // A redraw at most every 100 ms: git and make report far more often than a terminal needs.
+          if (Date.now() - lastBar < 100) return;
+          lastBar = Date.now();
           const cols = (process.stderr as { columns?: number }).columns ?? 100;
           this.err.write('\r\x1b[K' + render(done, total, detail).slice(0, cols - 1));
           this.barActive = true;

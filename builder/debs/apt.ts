@@ -164,13 +164,22 @@ function sortedLock(lock: PackageLock): PackageLock {
  * The locked closure for one role: taken from the lock when its requested list
  * is unchanged (and `update` is false), else resolved now and written back.
  */
-export async function lockRole(lockFile: string, role: string, requested: string[], update = false): Promise<LockedPackage[]> {
+/** The role's locked packages when the lock covers exactly `requested` (no resolving, nothing written). */
+export function lockedPackages(lockFile: string, role: string, requested: string[]): LockedPackage[] | undefined {
   const lock = readLock(lockFile);
   const want = [...new Set(requested)].sort();
   const have = lock.roles[role];
-  if (!update && have && JSON.stringify(have.requested) === JSON.stringify(want) && have.closure.every((n) => lock.packages[n])) {
+  if (have && JSON.stringify(have.requested) === JSON.stringify(want) && have.closure.every((n) => lock.packages[n])) {
     return have.closure.map((n) => lock.packages[n]);
   }
+  return undefined;
+}
+
+export async function lockRole(lockFile: string, role: string, requested: string[], update = false): Promise<LockedPackage[]> {
+  const current = update ? undefined : lockedPackages(lockFile, role, requested);
+  if (current) return current;
+  const lock = readLock(lockFile);
+  const want = [...new Set(requested)].sort();
   log().info(`resolving packages for role ${role}: ${want.join(' ')}`);
   const closure = await resolveClosure(want);
   for (const p of closure.values()) lock.packages[p.name] = p;

@@ -11,12 +11,12 @@ import { replaceDir, sha256, sha256File, tempSibling, withLock } from '../../lib
 import { formatBytes, log } from '../../lib/log.js';
 import { dataPath } from '../../lib/paths.js';
 import type { ImageArtifacts, KernelArtifacts } from '../artifacts.js';
-import { lockRole, unpackedPackages } from '../debs/apt.js';
+import { lockedPackages, lockRole, unpackedPackages, type LockedPackage } from '../debs/apt.js';
 import type { Manifest, RoleSpec } from '../manifest.js';
 import { CODECS, collectEntries, compress, initramfsBytes, writeTar } from './archive.js';
 import { buildHelper, HELPER_SOURCE } from './helper.js';
 import { writeIso } from './iso.js';
-import { deriveHostKey, dropbearPrivateKey, ensureClientKey, ensureHostSeed, fingerprint, fingerprintOfLine, publicLine } from './keys.js';
+import { deriveHostKey, dropbearPrivateKey, ensureClientKey, ensureHostSeed, fingerprint, fingerprintOfLine, publicLine, readHostSeed, type Ed25519Key } from './keys.js';
 import { claimDir } from '../owned-dirs.js';
 import { assembleRootfs, type GeneratedFile } from './rootfs.js';
 import { makeSbom } from './sbom.js';
@@ -174,6 +174,66 @@ export function checkImageInputs(m: Manifest, roles: string[], opts: ImageOption
   authorizedKeyLines([...m.image.sshAuthorizedKeys, ...(opts.sshKeys ?? [])]);
 }
 
+/** The image's content-addressed key: a hash of every input that reaches its bytes. */
+async function imageKey(m: Manifest, role: RoleSpec, kernel: Pick<KernelArtifacts, 'hash' | 'release' | 'bzImage'>, formats: ImageFormat[], authorized: string[], hostKey: Ed25519Key | undefined, locked: LockedPackage[]) {
+  const tools = await toolVersions();
+  const overlayDirs = role.overlays.map((o) => overlayDir(m, o));
+  for (const d of overlayDirs) if (!existsSync(d)) throw new VrioError(`role ${role.name}: overlay directory ${d} does not exist`);
+  const inputs = {
+    vrio: toolVersion(),
+    role: { ...role, enabled: undefined },
+    image: { compression: m.image.compression, codecs: CODECS, volumeId: m.image.volumeId, hostKeys: m.image.hostKeys, formats },
+    sourceDateEpoch: m.sourceDateEpoch,
+    kernel: { hash: kernel.hash, release: kernel.release, bzImage: await sha256File(kernel.bzImage) },
+    packages: locked.map((p) => `${p.name} ${p.version} ${p.sha256}`),
+    overlays: overlayDirs.map(treeHash),
+    helper: role.controlHelper ? sha256(readFileSync(dataPath(HELPER_SOURCE))) : null,
+    licenses: sha256(readFileSync(dataPath('rootfs/licenses.yaml'))),
+    exclude: sha256(readFileSync(dataPath('rootfs/exclude.txt'))),
+    authorized: authorized.map((l) => fingerprintOfLine(l)),
+    hostKey: hostKey ? publicLine(hostKey, '') : 'first-boot',
+    tools,
+  };
+  return { inputHash: sha256(JSON.stringify(inputs)), tools, overlayDirs, bzImageSha256: inputs.kernel.bzImage };
+}
+
+/**
+ * Would `buildImage` reuse the image in <out>/images/<role>? Read-only: a
+ * missing client key, host seed or package lock means the build makes one, so
+ * the image is stale without computing its key.
+ */
+export async function imageStatus(m: Manifest, roleName: string, kernel: Pick<KernelArtifacts, 'hash' | 'release' | 'bzImage'>, opts: ImageOptions = {}): Promise<{ fresh: boolean; why: string }> {
+  const role = m.roles[roleName];
+  const formats = [...new Set(opts.formats ?? m.image.formats)].sort() as ImageFormat[];
+  const keysDir = opts.keysDir ?? join(m.outputDir, 'keys');
+  if (opts.force) return { fresh: false, why: '--force' };
+  let authorized = authorizedKeyLines([...m.image.sshAuthorizedKeys, ...(opts.sshKeys ?? [])]);
+  if (!authorized.length) {
+    const pub = join(keysDir, 'id_ed25519.pub');
+    if (!existsSync(pub) || !existsSync(join(keysDir, 'id_ed25519'))) return { fresh: false, why: `no client key yet (${pub} is made)` };
+    authorized = [readFileSync(pub, 'utf8').trim()];
+  }
+  let hostKey: Ed25519Key | undefined;
+  if (m.image.hostKeys === 'build') {
+    const seed = readHostSeed(keysDir);
+    if (!seed) return { fresh: false, why: `no host-key seed yet (${join(keysDir, 'host-seed')} is made)` };
+    hostKey = deriveHostKey(seed, roleName);
+  }
+  const lockFile = opts.lockFile ?? defaultLockFile(m);
+  const locked = opts.updateLock ? undefined : lockedPackages(lockFile, roleName, role.packages);
+  if (!locked) return { fresh: false, why: opts.updateLock ? '--update-lock' : `the package list is not locked in ${lockFile} (resolved again)` };
+  const { inputHash } = await imageKey(m, role, kernel, formats, authorized, hostKey, locked);
+  const dir = join(m.outputDir, 'images', roleName);
+  if (cachedImage(dir, inputHash)) return { fresh: true, why: `${dir} matches input ${inputHash.slice(0, 12)}` };
+  let was: string | undefined;
+  try {
+    was = (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ImageManifest).inputHash;
+  } catch {
+    /* no image yet */
+  }
+  return { fresh: false, why: was === undefined ? `no image in ${dir}` : was === inputHash ? `outputs in ${dir} are incomplete` : `inputs changed (input ${was.slice(0, 12)} -> ${inputHash.slice(0, 12)})` };
+}
+
 /** Build (or reuse) the image of one role from its kernel. */
 export async function buildImage(m: Manifest, roleName: string, kernel: KernelArtifacts, opts: ImageOptions = {}): Promise<ImageArtifacts> {
   const role: RoleSpec | undefined = m.roles[roleName];
@@ -208,25 +268,7 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
   const locked = await lockRole(lockFile, r, role.packages, opts.updateLock);
 
   // --- cache key ---------------------------------------------------------------
-  const tools = await toolVersions();
-  const overlayDirs = role.overlays.map((o) => overlayDir(m, o));
-  for (const d of overlayDirs) if (!existsSync(d)) throw new VrioError(`role ${r}: overlay directory ${d} does not exist`);
-  const inputs = {
-    vrio: toolVersion(),
-    role: { ...role, enabled: undefined },
-    image: { compression: m.image.compression, codecs: CODECS, volumeId: m.image.volumeId, hostKeys: m.image.hostKeys, formats },
-    sourceDateEpoch: m.sourceDateEpoch,
-    kernel: { hash: kernel.hash, release: kernel.release, bzImage: await sha256File(kernel.bzImage) },
-    packages: locked.map((p) => `${p.name} ${p.version} ${p.sha256}`),
-    overlays: overlayDirs.map(treeHash),
-    helper: role.controlHelper ? sha256(readFileSync(dataPath(HELPER_SOURCE))) : null,
-    licenses: sha256(readFileSync(dataPath('rootfs/licenses.yaml'))),
-    exclude: sha256(readFileSync(dataPath('rootfs/exclude.txt'))),
-    authorized: authorized.map((l) => fingerprintOfLine(l)),
-    hostKey: hostKey ? publicLine(hostKey, '') : 'first-boot',
-    tools,
-  };
-  const inputHash = sha256(JSON.stringify(inputs));
+  const { inputHash, tools, overlayDirs, bzImageSha256 } = await imageKey(m, role, kernel, formats, authorized, hostKey, locked);
   if (!opts.force) {
     const hit = cachedImage(finalDir, inputHash);
     if (hit) {
@@ -307,7 +349,7 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
     // already, like the kernel's), not by reading the files back.
     const outInfo: Record<string, { sha256: string; size: number }> = {};
     copyFileSync(kernel.bzImage, join(tmpOut, 'vmlinuz'));
-    outInfo['vmlinuz'] = { sha256: inputs.kernel.bzImage, size: statSync(kernel.bzImage).size };
+    outInfo['vmlinuz'] = { sha256: bzImageSha256, size: statSync(kernel.bzImage).size };
     // The ISO carries the initramfs; it is also written beside it for -kernel boots.
     // Compression (thread pool or zstd) and the tar run side by side.
     const needInitramfs = formats.includes('initramfs') || formats.includes('iso');
@@ -373,7 +415,7 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
         release: kernel.release,
         hash: kernel.hash,
         configSha256: kernel.config && existsSync(kernel.config) ? await sha256File(kernel.config) : null,
-        bzImageSha256: inputs.kernel.bzImage,
+        bzImageSha256: bzImageSha256,
         inputs: kernel.inputs,
         patches: kernel.patches,
         modules: rootfs.modules,

@@ -74,6 +74,13 @@ export function ensureHostSeed(keysDir: string): Buffer {
     mkdirSync(keysDir, { recursive: true, mode: 0o700 });
     writeFileAtomic(file, randomBytes(32).toString('hex') + '\n', 0o600);
   }
+  return readHostSeed(keysDir)!;
+}
+
+/** The host-key seed if one was made (never makes one). */
+export function readHostSeed(keysDir: string): Buffer | undefined {
+  const file = join(keysDir, 'host-seed');
+  if (!existsSync(file)) return undefined;
   const text = readFileSync(file, 'utf8').trim();
   if (!/^[0-9a-f]{64}$/.test(text)) {
     throw new VrioError(`${file}: not a host-key seed (expected 64 hex digits)`, { hint: 'delete it to make a new one (the images then get new host keys)' });

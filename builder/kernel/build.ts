@@ -185,19 +185,32 @@ async function stageOutputs(o: BuildOptions, obj: string, stage: string, logFile
   }
 }
 
-export async function buildKernelTree(o: BuildOptions): Promise<BuildResult> {
+/**
+ * The build of this tree + config + flags as it stands, without doing anything:
+ * `cached` when its staged outputs are complete for these module sources.
+ */
+export function buildCache(o: Pick<BuildOptions, 'outputDir' | 'configText' | 'makeFlags'> & { tree: Pick<PreparedTree, 'key' | 'moduleKey'> }): {
+  key: string;
+  hash: string;
+  prev?: BuildState;
+  cached?: BuildResult;
+  paths: { dir: string; obj: string; stage: string; statePath: string; logFile: string };
+} {
   const key = buildKey(o.tree.key, o.configText, o.makeFlags);
   const dir = join(o.outputDir, 'kernel', 'builds', key.slice(0, 16));
-  const obj = join(dir, 'obj');
-  const stage = join(dir, 'stage');
-  const statePath = join(dir, 'state.json');
-  const logFile = join(o.outputDir, 'logs', `kernel-${key.slice(0, 12)}.log`);
+  const paths = { dir, obj: join(dir, 'obj'), stage: join(dir, 'stage'), statePath: join(dir, 'state.json'), logFile: join(o.outputDir, 'logs', `kernel-${key.slice(0, 12)}.log`) };
   const hash = sha256(`${key}\n${o.tree.moduleKey}`);
-  let prev: BuildState | undefined;
-  if (existsSync(statePath)) prev = JSON.parse(readFileSync(statePath, 'utf8')) as BuildState;
-  if (prev && prev.moduleKey === o.tree.moduleKey && existsSync(join(stage, 'bzImage'))) {
-    return { ...prev, lastAction: 'none', dir, obj, stage, logFile };
-  }
+  const prev = existsSync(paths.statePath) ? (JSON.parse(readFileSync(paths.statePath, 'utf8')) as BuildState) : undefined;
+  const { statePath: _s, ...where } = paths;
+  void _s;
+  const cached = prev && prev.moduleKey === o.tree.moduleKey && existsSync(join(paths.stage, 'bzImage')) ? { ...prev, lastAction: 'none' as const, ...where } : undefined;
+  return { key, hash, prev, cached, paths };
+}
+
+export async function buildKernelTree(o: BuildOptions): Promise<BuildResult> {
+  const { key, hash, prev, cached, paths } = buildCache(o);
+  const { dir, obj, stage, statePath, logFile } = paths;
+  if (cached) return cached;
   let objects = prev?.objects ?? 0;
   let warnings = prev?.warnings ?? 0;
   let action: BuildState['lastAction'] = 'full';

@@ -28,16 +28,17 @@ export function resolveDefconfig(defconfig: string, manifestDir: string): { targ
   return { file: isAbsolute(defconfig) ? defconfig : resolve(manifestDir, defconfig) };
 }
 
-export async function makeConfig(opts: {
+export interface ConfigInputs {
   outputDir: string;
-  tree: PreparedTree;
+  tree: Pick<PreparedTree, 'key'>;
   defconfig: { target?: string; file?: string };
   fragments: Fragment[];
   /** Toolchain make variables (CC=, HOSTCC=): they take part in Kconfig's compiler checks. */
   makeFlags: string[];
-  logFile: string;
-  signal?: AbortSignal;
-}): Promise<RoleConfig> {
+}
+
+/** The config's cache key and where it is (or will be) stored; `text` when it is made already. */
+export function configCache(opts: ConfigInputs): { key: string; dir: string; path: string; wanted: FragmentEntry[]; merged: ReturnType<typeof mergeFragments>; text?: string } {
   const merged = mergeFragments(opts.fragments);
   const wanted = [...merged.values()];
   const key = sha256(
@@ -51,7 +52,12 @@ export async function makeConfig(opts: {
   );
   const dir = join(opts.outputDir, 'kernel', 'configs', key.slice(0, 16));
   const path = join(dir, 'config');
-  if (existsSync(path)) return { key, path, text: readFileSync(path, 'utf8'), wanted };
+  return { key, dir, path, wanted, merged, text: existsSync(path) ? readFileSync(path, 'utf8') : undefined };
+}
+
+export async function makeConfig(opts: ConfigInputs & { tree: PreparedTree; logFile: string; signal?: AbortSignal }): Promise<RoleConfig> {
+  const { key, dir, path, wanted, merged, text: cached } = configCache(opts);
+  if (cached !== undefined) return { key, path, text: cached, wanted };
 
   const obj = tempSibling(join(dir, 'obj'));
   mkdirSync(obj, { recursive: true });

@@ -10,7 +10,7 @@ import { VrioError } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/fsx.js';
 import { dataPath } from '../../lib/paths.js';
 import { replaceDir, tempSibling } from '../../lib/fsx.js';
-import type { Manifest } from '../manifest.js';
+import type { Manifest, SeriesSpec } from '../manifest.js';
 import { formatPatches } from '../sources/git.js';
 import type { ResolvedSource } from '../sources/index.js';
 import { makePatch, type PatchFile, type PatchOrigin } from './patchfile.js';
@@ -33,13 +33,18 @@ function readPatches(files: string[], origin: PatchOrigin, prefix: string): Patc
   return files.map((f) => makePatch(`${prefix}/${basename(f)}`, readFileSync(f, 'utf8'), origin, f));
 }
 
+/** Where the generated upstream series is cached; `.complete` in it marks it done. */
+export function seriesCacheDir(m: Pick<Manifest, 'cacheDir'>, s: SeriesSpec): string {
+  return join(m.cacheDir, 'series', `${s.source}-${s.from.slice(0, 12)}-${s.to.slice(0, 12)}`);
+}
+
 /** The upstream series, generated once per (from, to) into the cache and reused. */
 async function upstreamSeries(m: Manifest, sources: Record<string, ResolvedSource>, logFile: string): Promise<PatchFile[]> {
   const s = m.kernel.series;
   if (!s) return [];
   const src = sources[s.source];
   if (!src || src.kind !== 'git') throw new VrioError(`series source '${s.source}' is not a fetched git source`);
-  const dir = join(m.cacheDir, 'series', `${s.source}-${s.from.slice(0, 12)}-${s.to.slice(0, 12)}`);
+  const dir = seriesCacheDir(m, s);
   if (!existsSync(join(dir, '.complete'))) {
     const tmp = tempSibling(dir);
     await formatPatches(src.repo, s.from, s.to, tmp, logFile);

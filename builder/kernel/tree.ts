@@ -111,6 +111,19 @@ async function refreshModules(root: string, moduleDirs: readonly string[], modul
   }
 }
 
+/** Where the prepared tree of `key` lives, and its state file (written last: the tree is complete). */
+export function treeDir(outputDir: string, key: string): { root: string; state: string } {
+  const root = join(outputDir, 'kernel', 'trees', key.slice(0, 16));
+  return { root, state: join(root, 'state.json') };
+}
+
+/** Without doing anything: is the tree of these keys prepared ('fresh'), prepared with other module sources ('modules'), or not at all? */
+export function treeStatus(outputDir: string, key: string, moduleKey: string): 'fresh' | 'modules' | 'missing' {
+  const { state } = treeDir(outputDir, key);
+  if (!existsSync(state)) return 'missing';
+  return (JSON.parse(readFileSync(state, 'utf8')) as TreeState).moduleKey === moduleKey ? 'fresh' : 'modules';
+}
+
 export async function prepareTree(opts: {
   outputDir: string;
   base: Base;
@@ -121,8 +134,7 @@ export async function prepareTree(opts: {
 }): Promise<PreparedTree> {
   const { base, patches, moduleDirs, logFile } = opts;
   const { key, moduleKey, modules } = treeKeys(base, patches, moduleDirs);
-  const root = join(opts.outputDir, 'kernel', 'trees', key.slice(0, 16));
-  const statePath = join(root, 'state.json');
+  const { root, state: statePath } = treeDir(opts.outputDir, key);
   const result = (modulesRefreshed: boolean): PreparedTree => ({ src: join(root, 'src'), key, moduleKey, moduleDirs: [...moduleDirs], modulesRefreshed });
   if (existsSync(statePath)) {
     const state = JSON.parse(readFileSync(statePath, 'utf8')) as TreeState;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { VrioError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 import { log } from '../../lib/log.js';
+import { gitProgress } from './git-progress.js';
 import { isRemote, type MissingInput } from './missing.js';
 
 export interface GitLocation {
@@ -68,12 +69,15 @@ export async function ensureCommits(opts: {
     log().info(`fetching ${name} ${wanted.map((c) => c.slice(0, 12)).join(', ')} from ${loc.label} ${loc.url}`);
     // Fetch by id. allowAnySHA1InWant lets a local mirror serve unadvertised
     // commits (GitHub already allows reachable ones).
+    // --progress (not --quiet): the kernel tree takes minutes, and its phases are shown as progress.
+    const progress = gitProgress(`fetching ${name}`);
     const r = await run(
       'git',
-      ['--git-dir', repo, '-c', 'uploadpack.allowAnySHA1InWant=true', 'fetch', '--no-tags', '--quiet', loc.url, ...wanted],
-      { allowFail: true, env: gitEnv, logFile, signal },
+      ['--git-dir', repo, '-c', 'uploadpack.allowAnySHA1InWant=true', 'fetch', '--no-tags', '--progress', loc.url, ...wanted],
+      { allowFail: true, env: gitEnv, logFile, signal, onLine: progress.line },
     );
-    if (r.code !== 0) tried.push(`${loc.label} ${loc.url}: ${(r.stderr.trim().split('\n').pop() ?? '').slice(0, 200)}`);
+    progress.end();
+    if (r.code !== 0) tried.push(`${loc.label} ${loc.url}: ${(r.stderr.trim().split(/[\r\n]+/).pop() ?? '').slice(0, 200)}`);
     // Keep what we fetched reachable, so a `git gc` never prunes it.
     const still: string[] = [];
     for (const c of wanted) {

@@ -10,38 +10,35 @@ const SECTIONS = ['provisioning', 'build', 'boot'];
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'benchmark provisioning (vs Ansible), builds and boots; write JSON, HTML and Markdown reports',
-  usage: '[--quick] [--only SECTIONS] [--hosts N,N,...] [--runs N] [--out DIR]',
+  usage: '[--quick] [--sections LIST] [--hosts N,N,...] [--runs N] [--output-dir DIR]',
   description:
     'Provisioning: N real sshd hosts (network namespaces as root, else loopback), the same read-only facts+plan and write workloads for vrio and ' +
     'for Ansible (forks = N, pipelining on), cold and warm runs, medians and ratios. Build: the CI test kernel cold vs raw make, no-op, a one-file ' +
     'module change, image assembly per role, sizes. Boot: `vrio smoke` BIOS/UEFI under TCG and KVM. Takes minutes; not part of the test suite. ' +
     `Sections: ${SECTIONS.join(', ')}.`,
-  examples: ['vrio bench', 'vrio bench --quick', 'vrio bench --only provisioning --hosts 1,10,50 --runs 5', 'vrio bench --only build,boot --out /tmp/bench'],
+  examples: ['vrio bench', 'vrio bench --quick', 'vrio bench --sections provisioning --hosts 1,10,50 --runs 5', 'vrio bench --sections build,boot -o /tmp/bench'],
   options: {
     quick: { type: 'boolean', description: 'N = 1 and 5 hosts, one run each (keeps the harness working in CI)' },
-    only: { type: 'string', arg: 'LIST', description: `comma-separated sections: ${SECTIONS.join(', ')} (default: all)` },
-    hosts: { type: 'string', arg: 'N,N,...', description: 'host counts for the provisioning comparison (default 1,10,50)' },
+    sections: { type: 'string', list: true, choices: SECTIONS, arg: 'LIST', description: `sections to run: ${SECTIONS.join(', ')} (default: all)` },
+    hosts: { type: 'string', list: true, arg: 'N,N,...', description: 'host counts for the provisioning comparison (default 1,10,50)' },
     runs: { type: 'string', arg: 'N', description: 'runs per measurement, medians reported (default 3; quick: 1)' },
-    network: { type: 'string', arg: 'netns|loopback', description: 'where the sshd hosts live (default: netns as root, else loopback)' },
-    out: { type: 'string', short: 'o', arg: 'DIR', description: 'where the reports go (default bench/results in the package)' },
+    network: { type: 'string', choices: ['netns', 'loopback'], arg: 'netns|loopback', description: 'where the sshd hosts live (default: netns as root, else loopback)' },
+    'output-dir': { type: 'string', short: 'o', arg: 'DIR', complete: 'dir', description: 'where the reports go (default bench/results in the package)' },
     'keep-work': { type: 'boolean', description: "keep the temp work dir with every tool's log" },
   },
   async run(ctx, values) {
     const { defaultOptions, parseHostCounts, parseSections, runBench } = await import('../../bench/harness.js');
     const { renderMarkdown } = await import('../../bench/report/markdown.js');
     const o = defaultOptions(Boolean(values.quick), (m) => ctx.log.info(m));
-    if (values.only) o.sections = parseSections(values.only as string);
-    if (values.hosts) o.hostCounts = parseHostCounts(values.hosts as string);
+    if (values.sections) o.sections = parseSections((values.sections as string[]).join(','));
+    if (values.hosts) o.hostCounts = parseHostCounts((values.hosts as string[]).join(','));
     if (values.runs !== undefined) {
       const n = Number(values.runs);
       if (!Number.isInteger(n) || n < 1 || n > 50) throw new UsageError(`--runs ${values.runs}: must be an integer 1..50`);
       o.runs = n;
     }
-    if (values.network !== undefined) {
-      if (values.network !== 'netns' && values.network !== 'loopback') throw new UsageError(`--network ${values.network}: must be netns or loopback`);
-      o.network = values.network;
-    }
-    if (values.out) o.outDir = resolve(ctx.cwd, values.out as string);
+    if (values.network !== undefined) o.network = values.network as 'netns' | 'loopback';
+    if (values['output-dir']) o.outDir = resolve(ctx.cwd, values['output-dir'] as string);
     o.keepWork = Boolean(values['keep-work']);
     o.signal = ctx.signal;
     const { report, files } = await runBench(o);

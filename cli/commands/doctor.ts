@@ -1,5 +1,5 @@
 import { doctor, missingPackages, purposes, type Purpose } from '../../builder/doctor.js';
-import { ExitCode, UsageError } from '../../lib/errors.js';
+import { ExitCode } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 import { table } from '../../lib/log.js';
 import type { Command } from '../command.js';
@@ -8,16 +8,16 @@ import type { Command } from '../command.js';
 export const doctorCommand: Command = {
   name: 'doctor',
   summary: 'check the host tools that build, image, smoke and provision need',
-  usage: '[--for build|image|smoke|provision|test] [--install] [--json]',
+  usage: '[--for build,image,smoke,provision,test] [--install] [--json]',
   description: 'Prints each tool with its Debian package; exit code 3 when a required tool is missing. --install runs apt-get for the missing packages.',
-  examples: ['vrio doctor', 'vrio doctor --for smoke', 'vrio doctor --install', 'vrio doctor --json'],
+  examples: ['vrio doctor', 'vrio doctor --for build,image,smoke', 'vrio doctor --install', 'vrio doctor --json'],
   options: {
-    for: { type: 'string', multiple: true, arg: 'VERB', description: `only tools for these verbs (${purposes.join(', ')})` },
+    for: { type: 'string', list: true, choices: purposes, arg: 'VERBS', description: `only tools for these verbs: ${purposes.join(', ')}` },
     install: { type: 'boolean', description: 'apt-get install the missing packages' },
   },
   async run(ctx, values) {
-    const wanted = (values.for as string[] | undefined)?.flatMap((v) => v.split(',')) ?? purposes.filter((p) => p !== 'test');
-    for (const w of wanted) if (!purposes.includes(w as Purpose)) throw new UsageError(`--for ${w}: unknown verb group`, `one of: ${purposes.join(', ')}`);
+    // Values are checked against `purposes` by the option table.
+    const wanted = (values.for as string[] | undefined) ?? purposes.filter((p) => p !== 'test');
     let report = await doctor(wanted as Purpose[]);
     if (values.install && missingPackages(report).length) {
       const pkgs = missingPackages(report);

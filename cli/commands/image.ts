@@ -4,7 +4,7 @@ import { buildKernelDetailed } from '../../builder/kernel/index.js';
 import { buildImages, checkImageInputs, type ImageFormat, type ImageOptions } from '../../builder/image/index.js';
 import type { ImageArtifacts } from '../../builder/artifacts.js';
 import type { Manifest } from '../../builder/manifest.js';
-import { InputError, UsageError } from '../../lib/errors.js';
+import { UsageError } from '../../lib/errors.js';
 import { formatBytes, formatDuration, table } from '../../lib/log.js';
 import { readFileSync } from 'node:fs';
 import type { CommandContext, OptionSpec, ParsedValues } from '../command.js';
@@ -14,27 +14,19 @@ import { manifestFromArgs, manifestOptions } from '../manifest-options.js';
 const FORMATS: ImageFormat[] = ['iso', 'initramfs', 'tar'];
 
 export const imageOptions: Record<string, OptionSpec> = {
-  format: { type: 'string', short: 'f', arg: 'LIST', description: 'comma-separated: iso,initramfs,tar (default: image.formats of the manifest)' },
-  'ssh-key': { type: 'string', multiple: true, arg: 'FILE', description: "public key file to authorize for root (added to image.sshAuthorizedKeys)" },
-  'lock-file': { type: 'string', arg: 'FILE', description: 'package lock (default: vrio.lock.json beside the manifest, else in the output dir)' },
+  role: { type: 'string', short: 'r', list: true, arg: 'ROLE', description: 'only these roles (default: every enabled role)' },
+  format: { type: 'string', list: true, choices: FORMATS, arg: 'LIST', description: 'image formats: iso, initramfs, tar (default: image.formats of the manifest)' },
+  'ssh-key': { type: 'string', multiple: true, arg: 'FILE', complete: 'file', description: "public key file to authorize for root (added to image.sshAuthorizedKeys)" },
+  'lock-file': { type: 'string', arg: 'FILE', complete: 'file', description: 'package lock (default: vrio.lock.json beside the manifest, else in the output dir)' },
   'update-lock': { type: 'boolean', description: 'resolve the package lists again and rewrite the lock' },
   force: { type: 'boolean', description: 'rebuild even when no input changed' },
   offline: { type: 'boolean', description: 'never use the network for kernel sources' },
 };
 
-export function parseFormats(v: string | undefined): ImageFormat[] | undefined {
-  if (v === undefined) return undefined;
-  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
-  const bad = list.filter((f) => !FORMATS.includes(f as ImageFormat));
-  if (bad.length || !list.length) {
-    throw new InputError([{ file: 'command line', pointer: '/format', rule: 'enum', message: `--format '${v}': ${bad.length ? `unknown format '${bad[0]}'` : 'empty list'}`, hint: `formats: ${FORMATS.join(', ')}` }]);
-  }
-  return list as ImageFormat[];
-}
-
 export function imageOptionsFrom(values: ParsedValues): ImageOptions {
   return {
-    formats: parseFormats(values.format as string | undefined),
+    // Checked against FORMATS by the option table (cli/options.ts).
+    formats: values.format as ImageFormat[] | undefined,
     sshKeys: values['ssh-key'] as string[] | undefined,
     lockFile: values['lock-file'] as string | undefined,
     updateLock: Boolean(values['update-lock']),
@@ -76,7 +68,6 @@ export const imageCommand: Command = {
     'Per role: Debian packages (locked in vrio.lock.json, fetched with apt into the cache, unpacked safely), overlays, the kernel modules and, for the I/O hypervisor, the /dev/iohyp helper, packed as a deterministic initramfs and a hybrid BIOS+UEFI ISO. Outputs go to <out>/images/<role>/ with manifest.json and an SPDX SBOM. Unchanged inputs: no work. The kernel stage runs first (a no-op when built).',
   examples: ['vrio image', 'vrio image --role guest --format initramfs', 'vrio image --ssh-key ~/.ssh/id_ed25519.pub'],
   options: {
-    role: { type: 'string', short: 'r', multiple: true, arg: 'ROLE', description: 'only this role (default: every enabled role)' },
     ...imageOptions,
     ...manifestOptions,
   },

@@ -10,7 +10,7 @@ export const inspectCommand: Command = {
   description: 'IMAGE is an image directory (out/images/<role>), its manifest.json, a .iso, an initramfs.img or a rootfs.tar. Everything is read from the artefact itself.',
   examples: ['vrio inspect out/images/iohyp', 'vrio inspect out/images/guest/guest.iso --files', 'vrio inspect initramfs.img --json'],
   options: { files: { type: 'boolean', description: 'list every file' } },
-  positionals: { name: 'an image (directory, .iso, initramfs or tar)', min: 1, max: 1 },
+  positionals: { name: 'an image (directory, .iso, initramfs or tar)', min: 1, max: 1, complete: 'file' },
   async run(ctx, values, positionals) {
     const r = await inspectImage(positionals[0]);
     if (ctx.global.json) {

@@ -18,7 +18,7 @@ export const inventoryCheckCommand: Command = {
   usage: 'FILE',
   description: 'Every problem is reported with file:line:column, JSON pointer and the rule that failed. Exit 0 when valid, 2 when not.',
   examples: ['vrio inventory check lab.yaml', 'vrio inventory check lab.yaml --json'],
-  positionals: { name: 'FILE', min: 1, max: 1 },
+  positionals: { name: 'FILE', min: 1, max: 1, complete: 'file' },
   async run(ctx, _values, [file]) {
     const inv = loadInventory(resolve(ctx.cwd, file), { env: ctx.env });
     if (ctx.global.json) {
@@ -65,8 +65,8 @@ export const inventoryImportCommand: Command = {
   description:
     "Maps hosts, groups, ansible_host/port/user/ssh_private_key_file and ProxyJump. Hosts get their vRIO role from an 'iohyps'/'guests' group or vrio_role; vrio_interface, vrio_iohyp, vrio_mac, vrio_ip, vrio_l2_address, vrio_mtu fill in the rest. Secrets are dropped with a warning. What is still missing is listed after the conversion.",
   examples: ['vrio inventory import hosts.ini > inventory.yaml', 'vrio inventory import inventory/hosts.yaml --output vrio-inventory.yaml'],
-  options: { output: { type: 'string', short: 'o', arg: 'FILE', description: 'write here (atomically) instead of stdout' } },
-  positionals: { name: 'ANSIBLE_INVENTORY', min: 1, max: 1 },
+  options: { output: { type: 'string', arg: 'FILE', complete: 'file', description: 'write here (atomically) instead of stdout' } },
+  positionals: { name: 'ANSIBLE_INVENTORY', min: 1, max: 1, complete: 'file' },
   async run(ctx, values, [file]) {
     let text: string;
     try {

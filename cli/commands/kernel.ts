@@ -21,7 +21,7 @@ export const kernelBuildCommand: Command = {
     'Every step is cached by the hash of its inputs: an unchanged input does no work, and a change only under drivers/vrio rebuilds just the modules. Roles with the same final config share one build. Outputs: <out>/kernel/builds/<hash>/stage/{bzImage,System.map,config,modules/}.',
   examples: ['vrio kernel build', 'vrio kernel build --role guest', 'vrio kernel build --mirror splitio-kernel=~/src/SplitIO-kernel --offline'],
   options: {
-    role: { type: 'string', short: 'r', multiple: true, arg: 'ROLE', description: 'only this role (default: every enabled role)' },
+    role: { type: 'string', short: 'r', list: true, arg: 'ROLE', description: 'only these roles (default: every enabled role)' },
     ...offlineOption,
     ...manifestOptions,
   },
@@ -98,12 +98,12 @@ export const kernelConfigCommand: Command = {
 export const kernelMenuconfigCommand: Command = {
   name: 'kernel menuconfig',
   summary: "edit a role's kernel config with menuconfig and save the change as a fragment",
-  usage: '--role R [--output FILE]',
+  usage: '--role R [--fragment FILE]',
   description: 'Runs `make menuconfig` on the role\'s final config; every symbol you change is written to a fragment file (default ./<role>-menuconfig.config). Add that file to roles.<role>.fragments in vrio.yaml to use it.',
-  examples: ['vrio kernel menuconfig --role guest', 'vrio kernel menuconfig --role iohyp --output kernel/iohyp-extra.config'],
+  examples: ['vrio kernel menuconfig --role guest', 'vrio kernel menuconfig --role iohyp --fragment kernel/iohyp-extra.config'],
   options: {
     role: { type: 'string', short: 'r', arg: 'ROLE', description: 'the role (required)' },
-    output: { type: 'string', arg: 'FILE', description: 'fragment to write (default ./<role>-menuconfig.config)' },
+    fragment: { type: 'string', arg: 'FILE', complete: 'file', description: 'fragment to write (default ./<role>-menuconfig.config)' },
     ...offlineOption,
     ...manifestOptions,
   },
@@ -127,7 +127,7 @@ export const kernelMenuconfigCommand: Command = {
         ctx.log.info('no changes');
         return 0;
       }
-      const out = resolve(ctx.cwd, (values.output as string | undefined) ?? `${role}-menuconfig.config`);
+      const out = resolve(ctx.cwd, (values.fragment as string | undefined) ?? `${role}-menuconfig.config`);
       const prior = existsSync(out) ? readFileSync(out, 'utf8') : '';
       writeFileAtomic(out, renderFragment(delta, `changes made with vrio kernel menuconfig --role ${role}`, prior));
       ctx.log.info(`${delta.length} changed symbols written to ${out}`);

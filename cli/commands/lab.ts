@@ -8,7 +8,7 @@ import { defaultCacheDir } from '../../lib/paths.js';
 import type { Command, OptionSpec } from '../command.js';
 
 const stateOpt: Record<string, OptionSpec> = {
-  'state-dir': { type: 'string', default: 'out/lab', arg: 'DIR', description: "the lab's state: pids, ports, logs, inventory" },
+  'state-dir': { type: 'string', default: 'out/lab', arg: 'DIR', complete: 'dir', description: "the lab's state: pids, ports, logs, inventory" },
 };
 
 function int(flag: string, v: string, min: number, max: number): number {
@@ -32,13 +32,13 @@ export const labUpCommand: Command = {
   examples: ['vrio lab up', 'vrio lab up --guests 2', 'vrio lab up --guests 2 --checks fixes', 'vrio lab up --kernel ci --images out-ci', 'VRIO_LAB_IMAGES=/srv/vrio/out vrio lab up --json'],
   options: {
     ...stateOpt,
-    images: { type: 'string', arg: 'DIR', description: 'output dir of `vrio build` holding images/iohyp and images/guest (env VRIO_LAB_IMAGES; default out)' },
-    kernel: { type: 'string', default: 'vrio', arg: 'vrio|ci', description: 'vrio: the 3.10 vRIO images, full checks; ci: the small test images (module + L2 checks)' },
+    images: { type: 'string', arg: 'DIR', complete: 'dir', description: 'output dir of `vrio build` holding images/iohyp and images/guest (env VRIO_LAB_IMAGES; default out)' },
+    kernel: { type: 'string', default: 'vrio', choices: ['vrio', 'ci'], arg: 'vrio|ci', description: 'vrio: the 3.10 vRIO images, full checks; ci: the small test images (module + L2 checks)' },
     guests: { type: 'string', default: '1', arg: 'N', description: 'number of guest VMs (1-8)' },
-    accel: { type: 'string', arg: 'auto|kvm|tcg', description: 'QEMU accelerator (env VRIO_ACCEL; default auto)' },
+    accel: { type: 'string', choices: ['auto', 'kvm', 'tcg'], arg: 'auto|kvm|tcg', description: 'QEMU accelerator (env VRIO_ACCEL; default auto)' },
     memory: { type: 'string', default: '1024', arg: 'MIB', description: 'memory per VM (vRIO needs about 1 GiB)' },
     timeout: { type: 'string', default: '120', arg: 'SEC', description: 'seconds for all VMs to answer SSH' },
-    checks: { type: 'string', default: 'basic', arg: 'basic|fixes', description: 'fixes: also the bug checks of our vRIO fix series (short frames, 16 MiB TCP both ways for all guests at once, CREATE errors, create/remove loops, kernel logs; peer NIC virtio-net)' },
+    checks: { type: 'string', default: 'basic', choices: ['basic', 'fixes'], arg: 'basic|fixes', description: 'fixes: also the bug checks of our vRIO fix series (short frames, 16 MiB TCP both ways for all guests at once, CREATE errors, create/remove loops, kernel logs; peer NIC virtio-net)' },
     cycles: { type: 'string', default: '50', arg: 'N', description: 'with --checks fixes: create/use/remove cycles per device type' },
     'no-verify': { type: 'boolean', description: 'provision only, skip the checks' },
   },
@@ -126,10 +126,12 @@ export const labStatusCommand: Command = {
 export const labSshCommand: Command = {
   name: 'lab ssh',
   summary: 'open an SSH session (or run a command) on a lab VM, host key pinned',
-  usage: 'NAME [COMMAND...] [--state-dir DIR]',
-  examples: ['vrio lab ssh guest1', 'vrio lab ssh iohyp1 cat /sys/class/vrio/blk/*/*'],
+  usage: '[--state-dir DIR] NAME [COMMAND [ARG...]]',
+  description: 'Everything after NAME is the remote command, options included (no -- needed); our own options go before NAME.',
+  examples: ['vrio lab ssh guest1', 'vrio lab ssh guest1 ls -la /sys/class/vrio', 'vrio lab ssh iohyp1 cat /sys/class/vrio/blk/*/*'],
   options: { ...stateOpt },
   positionals: { name: 'NAME [COMMAND...]', min: 1 },
+  passthrough: true,
   async run(ctx, values, positionals) {
     const st = labStatus(values['state-dir'] as string, ctx.cwd);
     if (!st.state) throw new VrioError(`no lab in ${resolve(ctx.cwd, values['state-dir'] as string)}`, { hint: 'vrio lab up' });

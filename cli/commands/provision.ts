@@ -6,13 +6,13 @@ import { applyInventory, loadInventory, logReporter, MAX_FORKS, planInventory, s
 import type { Command, CommandContext, OptionSpec, ParsedValues } from '../command.js';
 
 const common: Record<string, OptionSpec> = {
-  inventory: { type: 'string', short: 'i', arg: 'FILE', description: 'the inventory (YAML or JSON)' },
-  limit: { type: 'string', short: 'l', multiple: true, arg: 'PATTERN', description: "only these hosts: names, groups, 'iohyps'/'guests', globs, !exclude" },
+  inventory: { type: 'string', short: 'i', arg: 'FILE', complete: 'file', description: 'the inventory (YAML or JSON)' },
+  limit: { type: 'string', short: 'l', list: true, arg: 'PATTERNS', description: "only these hosts: names, groups, 'iohyps'/'guests', globs, !exclude" },
   forks: { type: 'string', short: 'f', arg: 'N', description: `hosts worked on at once (default: all, at most ${MAX_FORKS})` },
   'accept-new': { type: 'boolean', description: 'record unknown host keys (changed keys are still refused), like OpenSSH accept-new' },
 };
 const diff = { diff: { type: 'boolean', short: 'd', description: 'show before -> after for every change' } } satisfies Record<string, OptionSpec>;
-const only = { only: { type: 'string', arg: 'PART', description: "'files': only the inventory's files: entries (no links, modules or devices)" } } satisfies Record<string, OptionSpec>;
+const only = { only: { type: 'string', choices: ['files'], arg: 'PART', description: "'files': only the inventory's files: entries (no links, modules or devices)" } } satisfies Record<string, OptionSpec>;
 
 function options(ctx: CommandContext, values: ParsedValues): { file: string; run: RunOptions } {
   const file = values.inventory as string | undefined;
@@ -22,7 +22,6 @@ function options(ctx: CommandContext, values: ParsedValues): { file: string; run
     forks = Number(values.forks);
     if (!Number.isInteger(forks) || forks < 1 || forks > MAX_FORKS) throw new UsageError(`--forks ${values.forks}: must be an integer 1..${MAX_FORKS}`);
   }
-  if (values.only !== undefined && values.only !== 'files') throw new UsageError(`--only ${values.only}: the only part is 'files'`);
   return {
     file: resolve(ctx.cwd, file),
     run: {

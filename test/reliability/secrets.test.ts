@@ -199,7 +199,7 @@ describe('secrets never leave a provisioning run', { skip }, () => {
     // An Ansible inventory with passwords: import drops them, says so, and writes none.
     const ini = join(keys, 'ansible.ini');
     writeFileSync(ini, `[iohyps]\nio1 ansible_host=10.0.0.1 ansible_password=${passphrase} ansible_become_pass=${token} vrio_interface=eth1\n`);
-    const imp = cli('inventory import', ['-v', 'inventory', 'import', ini, '-o', join(work, 'imported.yaml')]);
+    const imp = cli('inventory import', ['-v', 'inventory', 'import', ini, '--output', join(work, 'imported.yaml')]);
     assert.match(imp.stderr, /dropped ansible_password: inventories hold no secrets/);
     cli('inventory import --json', ['--json', 'inventory', 'import', ini]);
     // Inline inventories are the user's own file: only what the TOOL writes counts.

@@ -43,7 +43,7 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 describe('bench --quick', { skip: prerequisite(skipReason()) }, () => {
   it('measures both tools on every cell and writes JSON, HTML and Markdown', { timeout: 300_000 }, async () => {
     const out = join(tmp, 'results');
-    const r = await run(['--quick', '--only', 'provisioning', '--hosts', '1', '--out', out]);
+    const r = await run(['--quick', '--sections', 'provisioning', '--hosts', '1', '--output-dir', out]);
     assert.equal(r.code, 0, r.stderr.slice(-3000));
     const date = new Date().toISOString().slice(0, 10);
     // The run may straddle midnight: take the date the report names.
@@ -93,8 +93,8 @@ describe('bench --quick', { skip: prerequisite(skipReason()) }, () => {
     const r = await run(['--hosts', '0,x']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--hosts '0,x': expected a comma-separated list of host counts, each an integer 1\.\.250/);
-    const s = await run(['--only', 'provisoning']);
+    const s = await run(['--sections', 'provisoning']);
     assert.equal(s.code, 2);
-    assert.match(s.stderr, /--only 'provisoning': unknown section/);
+    assert.match(s.stderr, /--sections 'provisoning': unknown section/);
   });
 });

@@ -1,0 +1,41 @@
+// `vrio completion bash|zsh|fish` and `vrio man`: generated from the option tables.
+import { ExitCode } from '../../lib/errors.js';
+import type { Command } from '../command.js';
+import { completionScript, SHELLS, type Shell } from '../completion.js';
+import { exitCodesHelp, version } from '../main.js';
+import { manPage } from '../man.js';
+import { commands } from './index.js';
+
+/** Every verb's full definition (loads every verb module: only for these generators). */
+export async function loadAllCommands(): Promise<Command[]> {
+  return Promise.all(commands.map((e) => e.load()));
+}
+
+export const completionCommand: Command = {
+  name: 'completion',
+  summary: 'print the shell completion script for bash, zsh or fish',
+  usage: 'bash|zsh|fish',
+  description:
+    'bash: source <(vrio completion bash), or save it as /etc/bash_completion.d/vrio. ' +
+    'zsh: source <(vrio completion zsh). fish: vrio completion fish > ~/.config/fish/completions/vrio.fish.',
+  examples: ['vrio completion bash > /etc/bash_completion.d/vrio', 'source <(vrio completion zsh)', 'vrio completion fish > ~/.config/fish/completions/vrio.fish'],
+  positionals: { name: 'a shell: bash, zsh or fish', min: 1, max: 1 },
+  async run(ctx, _values, [shell]) {
+    if (!(SHELLS as readonly string[]).includes(shell)) {
+      ctx.log.error(`unknown shell '${shell}': must be ${SHELLS.join(', ')}`);
+      return ExitCode.USAGE;
+    }
+    ctx.log.print(completionScript(shell as Shell, await loadAllCommands()));
+    return ExitCode.OK;
+  },
+};
+
+export const manCommand: Command = {
+  name: 'man',
+  summary: 'print the vrio(1) man page (roff), generated from the option tables',
+  examples: ['vrio man | man -l -', 'vrio man > /usr/local/share/man/man1/vrio.1'],
+  async run(ctx) {
+    ctx.log.print(manPage(await loadAllCommands(), version(), exitCodesHelp));
+    return ExitCode.OK;
+  },
+};

@@ -75,9 +75,16 @@ describe('fragments', () => {
   });
 
   it('ship every built-in fragment parseable, with the options the roles need', () => {
-    const frags = loadFragments(['base', 'qemu', 'iohyp', 'guest', 'small'], '/');
-    const merged = mergeFragments(frags.slice(0, 3));
-    for (const s of ['MACVLAN', 'MACVTAP', 'TUN', 'BRIDGE', 'STP', 'LLC']) assert.equal(merged.get(s)?.value, 'm', s);
+    const frags = loadFragments(['base', 'qemu', 'vrio', 'iohyp', 'guest', 'small'], '/');
+    // Both roles: base + qemu + vrio + the role's own fragment, the same options for both
+    // (so one kernel build serves both roles).
+    for (const role of [frags[3], frags[4]]) {
+      const merged = mergeFragments([...frags.slice(0, 3), role]);
+      for (const s of ['MACVLAN', 'MACVTAP', 'TUN', 'BRIDGE', 'STP', 'LLC']) assert.equal(merged.get(s)?.value, 'm', `${role.name}: ${s}`);
+      assert.equal(merged.get('EXT2_FS')?.value, 'y', `${role.name}: EXT2_FS`);
+    }
+    assert.deepEqual([frags[3].entries, frags[4].entries], [[], []], 'no role-only options: one kernel for both roles');
+    const merged = mergeFragments(frags.slice(0, 4));
     for (const s of ['VIRTIO_PCI', 'VIRTIO_NET', 'VIRTIO_BLK', 'BLK_DEV_RAM', 'DEVTMPFS', 'BLK_DEV_INITRD', 'SERIAL_8250_CONSOLE', 'EFI']) assert.equal(merged.get(s)?.value, 'y', s);
     for (const s of ['MODULE_SIG', 'FTRACE', 'DEBUG_INFO']) assert.equal(merged.get(s)?.value, 'n', s);
     assert.equal(fragmentPath('base', '/x'), dataPath('kernel-config/fragments/base.config'));

@@ -11,10 +11,6 @@ set -e
 cd "$(dirname "$0")/.."
 rm -rf dist
 npx tsc -p .
-files=""
-for d in unit reliability integration; do
-  [ -d "dist/test/$d" ] && files="$files $(find "dist/test/$d" -name '*.test.js' | sort | tr '\n' ' ')"
-done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Every reliability suite appends one "# figures" line here; printed together at the end.
@@ -23,16 +19,21 @@ export VRIO_FIGURES_FILE
 : > "$VRIO_FIGURES_FILE"
 rc=0
 node dist/test/support/prepare.js "$work/prepare.jsonl" || rc=$?
+# One node --test per directory, in this order: node sorts the files it is
+# given, which would put integration (alphabetically first) before unit.
 if [ "$rc" -eq 0 ]; then
-  # shellcheck disable=SC2086
-  node --test --test-concurrency=1 \
-    --test-reporter=spec --test-reporter-destination=stdout \
-    --test-reporter=./dist/test/support/summary-reporter.js --test-reporter-destination="$work/summary.json" \
-    $files || rc=$?
+  for d in unit reliability integration; do
+    [ -d "dist/test/$d" ] || continue
+    # shellcheck disable=SC2046
+    node --test --test-concurrency=1 \
+      --test-reporter=spec --test-reporter-destination=stdout \
+      --test-reporter=./dist/test/support/summary-reporter.js --test-reporter-destination="$work/summary-$d.json" \
+      $(find "dist/test/$d" -name '*.test.js' | sort) || rc=$?
+  done
 fi
 if [ -s "$VRIO_FIGURES_FILE" ]; then
   echo "== reliability figures"
   cat "$VRIO_FIGURES_FILE"
 fi
-node dist/test/support/print-summary.js "$work/prepare.jsonl" "$work/summary.json" || rc=1
+node dist/test/support/print-summary.js "$work/prepare.jsonl" "$work"/summary-*.json || rc=1
 exit $rc

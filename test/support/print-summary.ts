@@ -1,7 +1,7 @@
 // The end of `npm test`: the per-suite timing table (prepare steps, then each
 // test file), the list of skipped tests, and under CI=true a failure when any
 // test was skipped (a skip in CI means a prerequisite CI should provide is missing).
-//   node dist/test/support/print-summary.js PREPARE_TIMINGS REPORTER_SUMMARY
+//   node dist/test/support/print-summary.js PREPARE_TIMINGS REPORTER_SUMMARY...
 import { existsSync, readFileSync } from 'node:fs';
 import { strictPrerequisites } from './prereq.js';
 
@@ -13,9 +13,15 @@ interface Row {
   skip: number;
 }
 
-const [prepFile, summaryFile] = process.argv.slice(2);
+const [prepFile, ...summaryFiles] = process.argv.slice(2);
 const prep: Row[] = existsSync(prepFile) ? readFileSync(prepFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row) : [];
-const summary = existsSync(summaryFile) && readFileSync(summaryFile, 'utf8').trim() ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as { rows: Row[]; skipped: string[] }) : { rows: [], skipped: [] };
+const summary: { rows: Row[]; skipped: string[] } = { rows: [], skipped: [] };
+for (const f of summaryFiles) {
+  if (!existsSync(f) || !readFileSync(f, 'utf8').trim()) continue;
+  const s = JSON.parse(readFileSync(f, 'utf8')) as { rows: Row[]; skipped: string[] };
+  summary.rows.push(...s.rows);
+  summary.skipped.push(...s.skipped);
+}
 
 const rows = [...prep, ...summary.rows];
 const fmt = (s: number) => (s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(1)}s`);

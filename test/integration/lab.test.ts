@@ -172,7 +172,8 @@ describe('vrio lab with the 3.10 vRIO images', () => {
       const inv = parse(readFileSync(file, 'utf8')) as { guests: Record<string, { devices?: { type: string; name?: string }[] }> };
       for (const [g, spec] of Object.entries(inv.guests)) {
         for (const d of (spec.devices ?? []).filter((x) => x.type === 'blk')) {
-          const io = await vrio(['lab', 'ssh', '--state-dir', state, g, '--', 'sh', '-c', `dd if=/dev/urandom of=/tmp/x bs=64k count=4 2>/dev/null && dd if=/tmp/x of=/dev/${d.name} bs=64k oflag=direct 2>/dev/null && dd if=/dev/${d.name} bs=64k count=4 iflag=direct 2>/dev/null | cmp - /tmp/x && echo same`]);
+          // One argument: like ssh, lab ssh hands the words to the remote shell joined by spaces.
+          const io = await vrio(['lab', 'ssh', '--state-dir', state, g, '--', `dd if=/dev/urandom of=/tmp/x bs=64k count=4 2>/dev/null && dd if=/tmp/x of=/dev/${d.name} bs=64k oflag=direct 2>/dev/null && dd if=/dev/${d.name} bs=64k count=4 iflag=direct 2>/dev/null | cmp - /tmp/x && echo same`]);
           assert.match(io.stdout, /same/, `${g}: /dev/${d.name} reads back what was written (${io.stderr})`);
         }
       }

@@ -93,7 +93,10 @@ export async function tcpPrepare(l: TcpLeg): Promise<string> {
 /** Send; returns the seconds the sender took. */
 export async function tcpSend(l: TcpLeg): Promise<number> {
   const t = Date.now();
-  await l.from.check(`printf '#!/bin/sh\\ncat /tmp/vrio-tx-${l.tag}\\n' > /tmp/vrio-tx-${l.tag}.sh; chmod +x /tmp/vrio-tx-${l.tag}.sh; timeout 300 nc -w 20 ${l.toIp} ${l.port} -e /tmp/vrio-tx-${l.tag}.sh`, { timeoutMs: 330_000 });
+  // A stalled transfer (upstream vRIO's TCP bugs) must fail, not hold the lab for
+  // minutes: allow 128 KiB/s at the least (TCG runs 2-5 MB/s with four at once).
+  const limit = Math.max(60, Math.ceil(l.bytes / (128 << 10)));
+  await l.from.check(`printf '#!/bin/sh\\ncat /tmp/vrio-tx-${l.tag}\\n' > /tmp/vrio-tx-${l.tag}.sh; chmod +x /tmp/vrio-tx-${l.tag}.sh; timeout ${limit} nc -w 20 ${l.toIp} ${l.port} -e /tmp/vrio-tx-${l.tag}.sh`, { timeoutMs: (limit + 30) * 1000 });
   return (Date.now() - t) / 1000;
 }
 

@@ -161,7 +161,7 @@ export function parseAnsibleIni(text: string, file: string): Parsed {
 export function parseAnsibleYaml(text: string, file: string): Parsed {
   const p: Parsed = { groups: new Map(), hostVars: new Map(), hostOrder: [] };
   // lib/document: size and depth limits, and line numbers for errors.
-  const parsed = parseDocumentText(file, text);
+  const parsed = parseDocumentText(file, text, { maxItems: MAX_IMPORTED_HOSTS });
   const doc = parsed.data as Record<string, unknown> | null;
   const walk = (name: string, node: Record<string, unknown> | null, depth: number, at: string[]) => {
     if (depth > 32) return;

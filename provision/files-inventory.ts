@@ -1,9 +1,9 @@
 // The inventory side of the files operation: checks JSON Schema cannot express
 // (semantic rules) and resolution into FileSpec (group entries first, host
 // entries win per path; `source` read relative to the inventory, content hashed).
-import { readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { pointerOf } from '../lib/document.js';
+import { readRegularFile, ReadRefused } from '../lib/regular-file.js';
 import type { FileSpec, RawFile, RawInventory } from './inventory-types.js';
 import { MAX_FILE_BYTES } from './ops/files.js';
 import type { Issue } from './semantic.js';
@@ -95,11 +95,14 @@ export function resolveFiles(
         else if (f.source !== undefined) {
           const src = resolveSource(f.source, `${pointer}/source`);
           try {
-            const size = statSync(src).size;
-            if (size > MAX_FILE_BYTES) report(`${pointer}/source`, 'file-size', `${src} is ${size} bytes; files carry at most ${MAX_FILE_BYTES} bytes`, 'put bigger files into the image (an overlay) or a package');
-            else content = readFileSync(src);
+            // A FIFO or a device (/dev/zero) would be read forever: refused unread.
+            content = readRegularFile(src, MAX_FILE_BYTES);
           } catch (e) {
-            report(`${pointer}/source`, 'file-source', `cannot read ${src} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'a path relative to the inventory file, or absolute');
+            if (!(e instanceof ReadRefused)) throw e;
+            const x = e.failure;
+            if (x.kind === 'too-large') report(`${pointer}/source`, 'file-size', `${src} is ${x.size} bytes; files carry at most ${MAX_FILE_BYTES} bytes`, 'put bigger files into the image (an overlay) or a package');
+            else if (x.kind === 'not-regular') report(`${pointer}/source`, 'file-source', `${src} is ${x.what}, not a regular file`, 'source names a regular file (its content is copied once, when the inventory is loaded)');
+            else report(`${pointer}/source`, 'file-source', `cannot read ${src} (${x.code})`, 'a path relative to the inventory file, or absolute');
           }
         }
         if (content && content.length > MAX_FILE_BYTES) report(`${pointer}/content`, 'file-size', `content is ${content.length} bytes; at most ${MAX_FILE_BYTES}`);

@@ -85,7 +85,8 @@ export function planFiles(host: Host, facts: Facts): { changes: Change[]; errors
       continue;
     }
     if (have !== 'missing' && have !== 'file') {
-      errors.push(`${p} exists as a ${have}, not a regular file (vrio does not write through links or over directories)`);
+      const what = have === 'other' ? 'FIFO, device or socket' : have;
+      errors.push(`${p} exists as a ${what}, not a regular file (vrio does not write through links, over directories or into special files)`);
       continue;
     }
     const after = `file ${mode} sha256:${spec.sha256!.slice(0, 12)}`;

@@ -3,9 +3,10 @@
 // argv, and the command sshd was asked to run), then searched for a 0600
 // secret. Also: content that used to overrun the argument limit (40 KB of
 // quotes; two 10 kB files in one batch), a symlink planted at every name the
-// old temp file could have had, and a FIFO at a managed path.
+// old temp file could have had, and a FIFO (and a link to /dev/zero) at a
+// managed path, which the facts script used to read forever.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,7 +42,7 @@ describe('provision files: no content in process arguments, hostile paths', { sk
     writeFileSync(inv, yaml.join('\n') + '\n');
   };
   const cli = (args: string[]) => {
-    const r = spawnSync(process.execPath, [dataPath('dist/cli/bin.js'), ...args, '-i', inv], { encoding: 'utf8', timeout: 90_000, env: { ...process.env, NO_COLOR: '1' } });
+    const r = spawnSync(process.execPath, [dataPath('dist/cli/bin.js'), ...args, '-i', inv], { encoding: 'utf8', timeout: 90_000, killSignal: 'SIGKILL', env: { ...process.env, NO_COLOR: '1' } });
     const events = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
     return { code: r.status, signal: r.signal, out: r.stdout + r.stderr, events };
   };
@@ -127,6 +128,24 @@ describe('provision files: no content in process arguments, hostile paths', { sk
       assert.deepEqual(readdirSync(join(root, 'etc')).filter((f) => f.startsWith('planted.conf.vrio-') && !f.startsWith('planted.conf.vrio-tmp.')), [], 'no temp file left');
     } finally {
       for (const f of readdirSync(join(root, 'etc'))) if (f.startsWith('planted.conf.vrio-tmp.')) rmSync(join(root, 'etc', f), { force: true });
+    }
+  });
+
+  it('a FIFO and a link to /dev/zero at managed paths: facts finish, each is reported, nothing hangs', () => {
+    const fifo = join(root, 'etc/fifo.conf');
+    const zero = join(root, 'etc/zero.conf');
+    execFileSync('mkfifo', [fifo]);
+    symlinkSync('/dev/zero', zero);
+    inventory([`{ path: ${fifo}, content: "x" }`, `{ path: ${zero}, content: "y" }`]);
+    // commandTimeout is 30 s: a facts script stuck on the FIFO ends as "timed out".
+    for (const only of [['--only', 'files'], []]) {
+      const r = cli(['provision', 'plan', ...only, '--json']);
+      assert.equal(r.signal, null, 'the CLI ended by itself');
+      assert.equal(r.code, 1, r.out);
+      assert.ok(!/timed out/.test(r.out), `facts finished:\n${r.out}`);
+      const errors = r.events.find((e) => e.type === 'plan')!.errors as string[];
+      assert.ok(errors.includes(`${fifo} exists as a FIFO, device or socket, not a regular file (vrio does not write through links, over directories or into special files)`), errors.join('\n'));
+      assert.ok(errors.some((e) => e.startsWith(`${zero} exists as a link, not a regular file`)), errors.join('\n'));
     }
   });
 });

@@ -106,6 +106,7 @@ describe('vrio inventory import: hostile host ranges are bad input', () => {
     const r = spawnSync(process.execPath, [dataPath('dist/cli/bin.js'), 'inventory', 'import', f], {
       encoding: 'utf8',
       timeout: 20_000,
+      killSignal: 'SIGKILL',
       env: { ...process.env, NO_COLOR: '1', NODE_OPTIONS: '--max-old-space-size=256' },
     });
     return { f, code: r.status, signal: r.signal, stderr: r.stderr, stdout: r.stdout, ms: Date.now() - t0 };

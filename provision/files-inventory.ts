@@ -47,12 +47,16 @@ export function fileIssues(inv: RawInventory, file: string): Issue[] {
 
   // Per host, after merging: two groups that set one path differently, and a
   // file that would have to be a directory of another entry.
+  // Only groups with files matter here; their members are looked up in a set, not scanned per host.
+  const withFiles = Object.entries(inv.groups ?? {})
+    .filter(([, grp]) => grp.files?.length)
+    .map(([g, grp]) => ({ g, files: grp.files!, members: new Set(grp.hosts) }));
   for (const [n, kind, list] of hostEntries(inv)) {
     const own = new Set((list ?? []).map((f) => f.path));
     const fromGroup = new Map<string, { g: string; i: number; f: RawFile }>();
-    for (const [g, grp] of Object.entries(inv.groups ?? {})) {
-      if (!grp.hosts.includes(n)) continue;
-      (grp.files ?? []).forEach((f, i) => {
+    for (const { g, files, members } of withFiles) {
+      if (!members.has(n)) continue;
+      files.forEach((f, i) => {
         if (own.has(f.path)) return;
         const prev = fromGroup.get(f.path);
         if (prev && JSON.stringify(prev.f) !== JSON.stringify(f))

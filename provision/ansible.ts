@@ -94,10 +94,10 @@ export function expandHostPattern(s: string, budget = MAX_IMPORTED_HOSTS): strin
     literals.push(s.slice(at, m.index));
     const values = rangeValues(m[1], m[2], m[3], budget);
     total *= values.length;
-    if (total > budget) throw new HostPatternError(`${s} expands to ${total > 1e15 ? 'more than 10^15' : total} hosts, more than the ${budget} allowed`);
     ranges.push(values);
     at = m.index + m[0].length;
   }
+  if (total > budget) throw new HostPatternError(`${s} expands to ${total > 1e15 ? 'more than 10^15' : total} hosts, more than the ${budget} allowed`);
   const tail = s.slice(at);
   if (!ranges.length) return [s];
   // An odometer over the ranges, last range fastest (Ansible's order).

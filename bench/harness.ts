@@ -13,10 +13,11 @@ import type { BenchReport, BootResult, BuildResult, ProvisionRow, Section } from
 import { reportStem, writeReports, type WrittenReports } from './report/write.js';
 import { benchBoot } from './workloads/boot.js';
 import { benchBuild } from './workloads/build.js';
+import { benchInventoryCheck } from './workloads/inventory-check.js';
 import { ansibleDriver, vrioDriver } from './workloads/drivers.js';
 import { benchProvisioning } from './workloads/provisioning.js';
 
-export const SECTIONS = ['provisioning', 'build', 'boot'] as const;
+export const SECTIONS = ['provisioning', 'build', 'boot', 'inventory'] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -121,6 +122,10 @@ export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; 
           throw e;
         }
         stamp(report.provisioning);
+      } else if (s === 'inventory') {
+        // Quick mode keeps the harness working with a tenth of the hosts.
+        report.inventory = await benchInventoryCheck({ runs: o.runs, workDir: dir, log: o.log, hosts: o.quick ? 1_000 : 10_000, groups: 30 });
+        stamp(report.inventory);
       } else {
         // A build or boot failure is a finding, not a reason to drop the other sections.
         const bench = s === 'build' ? benchBuild : benchBoot;

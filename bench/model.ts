@@ -124,5 +124,7 @@ export interface BenchReport {
   provisioning?: ProvisioningResult;
   build?: BuildResult;
   boot?: BootResult;
+  /** `vrio inventory check` of a big generated inventory (bench/workloads/inventory-check.ts). */
+  inventory?: BuildResult;
   notes: string[];
 }

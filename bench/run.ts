@@ -16,7 +16,7 @@ import { renderMarkdown } from './report/markdown.js';
 export const USAGE = `usage: npm run bench -- [--quick] [--sections LIST] [--hosts N,N,...] [--runs N]
                         [--network netns|loopback] [--output-dir DIR] [--keep-work]
   --quick      N = 1 and 5 hosts, one run each (keeps the harness working in CI)
-  --sections   comma-separated sections: provisioning, build, boot (default: all)
+  --sections   comma-separated sections: provisioning, build, boot, inventory (default: all)
   --hosts      host counts for the provisioning comparison (default 1,10,50)
   --runs       runs per measurement, medians reported (default 3; quick: 1)
   --network    where the sshd hosts live (default: netns when root, else loopback)

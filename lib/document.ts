@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { Composer, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, YAMLParseError, type CST, type Document, type Node as YamlNode } from 'yaml';
 import { InputError, type InputIssue } from './errors.js';
+import { readRegularFile, ReadRefused } from './regular-file.js';
 
 // ajv and ajv-formats are CommonJS with a `default` export; under NodeNext the
 // import may be the module object or the class itself depending on the loader.
@@ -25,6 +26,7 @@ export interface ParsedDocument<T = unknown> {
 /** Limits that keep hostile documents (alias bombs, deep nesting) cheap to reject. */
 const MAX_BYTES = 4 * 1024 * 1024;
 const MAX_DEPTH = 64;
+const MAX_ITEMS = 10_000;
 
 export function pointerSegments(pointer: string): string[] {
   if (pointer === '') return [];
@@ -38,15 +40,102 @@ export function pointerOf(segments: (string | number)[]): string {
   return segments.map((s) => '/' + String(s).replace(/~/g, '~0').replace(/\//g, '~1')).join('');
 }
 
-function depthOf(v: unknown, d = 0): number {
-  if (d > MAX_DEPTH) return d;
-  if (Array.isArray(v)) return Math.max(d, ...v.map((x) => depthOf(x, d + 1)));
-  if (v && typeof v === 'object') return Math.max(d, ...Object.values(v).map((x) => depthOf(x, d + 1)));
-  return d;
+/**
+ * The first collection that holds more than `maxItems` entries, or whose
+ * entries sit deeper than MAX_DEPTH levels (the root is level 0). Iterative,
+ * and it counts before it looks inside: a 900,000-element array used to be
+ * spread into Math.max's arguments (a stack overflow), and schema validation
+ * of one with every error collected took minutes.
+ */
+function shapeProblem(root: unknown, maxItems: number): { path: (string | number)[]; rule: string; message: string } | undefined {
+  const todo: { v: object; path: (string | number)[] }[] = root !== null && typeof root === 'object' ? [{ v: root, path: [] }] : [];
+  while (todo.length) {
+    const { v, path } = todo.pop()!;
+    const list = Array.isArray(v);
+    const keys = list ? undefined : Object.keys(v);
+    const n = list ? v.length : keys!.length;
+    if (n > maxItems) return { path, rule: 'max-items', message: `${list ? 'a list' : 'a map'} of ${n} entries; at most ${maxItems}` };
+    if (n && path.length + 1 > MAX_DEPTH) return { path, rule: 'max-depth', message: `nesting deeper than ${MAX_DEPTH} levels` };
+    for (let i = 0; i < n; i++) {
+      const k = list ? i : keys![i];
+      const x = (v as Record<string | number, unknown>)[k];
+      if (x !== null && typeof x === 'object') todo.push({ v: x, path: [...path, k] });
+    }
+  }
+  return undefined;
 }
 
-/** Parse YAML or JSON text into data plus a pointer -> line:column locator. */
-export function parseDocumentText(file: string, bytes: Buffer | string): ParsedDocument {
+/**
+ * The YAML syntax tree of `text`, refused as soon as the parser's stack (one
+ * entry per open collection, give or take the document's own) passes the depth
+ * limit, or the collection being built gets far more entries than allowed. The
+ * library builds values from this tree recursively and slowly: a 2 MB '[[[...'
+ * took 30 s and 1.1 GB to end in a stack overflow, a 900,000-element list 13 s
+ * and 1 GB. Checked while the tree is built, such a document costs
+ * milliseconds; the exact limits are checked on the data (shapeProblem).
+ */
+function syntaxTree(text: string, lc: LineCounter, maxItems: number, refuse: (offset: number, rule: 'max-depth' | 'max-items') => never): CST.Token[] {
+  const parser = new Parser(lc.addNewLine);
+  lc.addNewLine(0);
+  const tokens: CST.Token[] = [];
+  for (const lexeme of new Lexer().lex(text, false)) {
+    for (const t of parser.next(lexeme)) tokens.push(t);
+    if (parser.stack.length > MAX_DEPTH + 2) refuse(parser.offset, 'max-depth');
+    const top = parser.stack[parser.stack.length - 1] as { items?: unknown[] } | undefined;
+    // Twice the limit: a tree item is not always one entry (shapeProblem counts exactly).
+    if (top?.items && top.items.length > 2 * maxItems + 2) refuse(parser.offset, 'max-items');
+  }
+  for (const t of parser.end()) tokens.push(t);
+  return tokens;
+}
+
+/**
+ * Map keys that repeat, as the library's DUPLICATE_KEY errors. The library's
+ * own check (uniqueKeys) compares each key with every earlier one: 10,000
+ * hosts under guests: were 50 million comparisons. A set per map is linear.
+ */
+function duplicateKeys(doc: Document.Parsed): YAMLParseError[] {
+  const errors: YAMLParseError[] = [];
+  const todo: unknown[] = [doc.contents];
+  while (todo.length) {
+    const node = todo.pop();
+    if (isMap(node)) {
+      const seen = new Set<unknown>();
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? pair.key.value : pair.key;
+        if (seen.has(key) && isScalar(pair.key)) {
+          const at = pair.key.range ?? [0, 0];
+          errors.push(new YAMLParseError([at[0], at[1]], 'DUPLICATE_KEY', 'Map keys must be unique'));
+        }
+        seen.add(key);
+        todo.push(pair.key, pair.value);
+      }
+    } else if (isSeq(node)) for (const item of node.items) todo.push(item);
+  }
+  return errors;
+}
+
+/** parseDocument of the yaml library, from a syntax tree already built. */
+function composeDocument(tokens: CST.Token[], length: number): Document.Parsed {
+  const composer = new Composer({ uniqueKeys: false, prettyErrors: false, strict: true });
+  let doc: Document.Parsed | undefined;
+  for (const d of composer.compose(tokens, true, length)) {
+    if (!doc) doc = d;
+    else {
+      doc.errors.push(new YAMLParseError([d.range[0], d.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
+      break;
+    }
+  }
+  for (const e of duplicateKeys(doc!)) doc!.errors.push(e);
+  return doc!;
+}
+
+export interface ParseOptions {
+  /** Most entries one list or map may hold (default 10,000: an inventory's most hosts). */
+  maxItems?: number;
+}
+
+export function parseDocumentText(file: string, bytes: Buffer | string, opts: ParseOptions = {}): ParsedDocument {
   const issue = (message: string, rule: string, line?: number, column?: number): InputError =>
     new InputError([{ file, pointer: '', line, column, rule, message }]);
   const buf = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
@@ -70,6 +159,12 @@ export function parseDocumentText(file: string, bytes: Buffer | string): ParsedD
     const line = before.split('\n').length;
     throw issue('file is not valid UTF-8', 'utf-8', line, before.length - before.lastIndexOf('\n'));
   }
+  const lc = new LineCounter();
+  const maxItems = opts.maxItems ?? MAX_ITEMS;
+  const tokens = syntaxTree(text, lc, maxItems, (offset, rule) => {
+    const p = lc.linePos(offset);
+    throw issue(rule === 'max-depth' ? `nesting deeper than ${MAX_DEPTH} levels` : `a list or map of more than ${maxItems} entries`, rule, p.line, p.col);
+  });
   const isJson = /\.json$/i.test(file);
   if (isJson) {
     try {
@@ -81,8 +176,7 @@ export function parseDocumentText(file: string, bytes: Buffer | string): ParsedD
       throw issue(`JSON syntax error: ${(e as Error).message}`, 'json-syntax', pre.split('\n').length, pos - pre.lastIndexOf('\n'));
     }
   }
-  const lc = new LineCounter();
-  const doc: Document.Parsed = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true });
+  const doc = composeDocument(tokens, text.length);
   if (doc.errors.length) {
     const issues: InputIssue[] = doc.errors.map((err) => {
       const p = lc.linePos(err.pos[0]);
@@ -104,7 +198,6 @@ export function parseDocumentText(file: string, bytes: Buffer | string): ParsedD
   } catch (e) {
     throw issue(`document rejected: ${(e as Error).message}`, 'yaml-aliases');
   }
-  if (depthOf(data) > MAX_DEPTH) throw issue(`nesting deeper than ${MAX_DEPTH} levels`, 'max-depth');
 
   const locate: Locator = (pointer, atKey = false) => {
     let node: unknown = doc.contents;
@@ -129,18 +222,34 @@ export function parseDocumentText(file: string, bytes: Buffer | string): ParsedD
     const p = lc.linePos(range[0]);
     return { line: p.line, column: p.col };
   };
+  const bad = shapeProblem(data, maxItems);
+  if (bad) {
+    const pointer = pointerOf(bad.path);
+    const pos = locate(pointer);
+    throw new InputError([{ file, pointer, line: pos?.line, column: pos?.column, rule: bad.rule, message: bad.message }]);
+  }
   return { file, data, locate };
 }
 
-export function parseDocumentFile(file: string): ParsedDocument {
-  let bytes: Buffer;
+/** A document file's bytes: a regular file within the size limit (a FIFO or device is refused, not read forever). */
+export function readDocumentFile(file: string): Buffer {
   try {
-    bytes = readFileSync(file);
+    return readRegularFile(file, MAX_BYTES);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError([{ file, pointer: '', rule: 'readable', message: code === 'ENOENT' ? 'file does not exist' : `cannot read file (${code})` }]);
+    if (!(e instanceof ReadRefused)) throw e;
+    const f = e.failure;
+    const [rule, message] =
+      f.kind === 'not-regular'
+        ? ['regular-file', `${f.what}, not a regular file`]
+        : f.kind === 'too-large'
+          ? ['max-size', `file is larger than ${MAX_BYTES} bytes (${f.size})`]
+          : ['readable', f.code === 'ENOENT' ? 'file does not exist' : `cannot read file (${f.code})`];
+    throw new InputError([{ file, pointer: '', rule, message }]);
   }
-  return parseDocumentText(file, bytes);
+}
+
+export function parseDocumentFile(file: string): ParsedDocument {
+  return parseDocumentText(file, readDocumentFile(file));
 }
 
 // ---- schema validation ----------------------------------------------------

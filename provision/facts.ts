@@ -91,6 +91,16 @@ export interface FactsQuery {
   filesOnly?: boolean;
 }
 
+// The sha256 of the regular files among "$@", between @hashes and @end. Only
+// those: sha256sum waits forever on a FIFO (for a writer) and reads /dev/zero
+// forever; a link stays a link (never followed). Leaves "$@" changed.
+const HASH_REGULAR = `echo "@hashes"
+r=; for f; do [ -f "$f" ] && [ ! -h "$f" ] && r="$r$f
+"; done
+set -f; IFS='
+'; set -- $r; unset IFS; set +f
+[ $# -eq 0 ] || sha256sum -- "$@" 2>/dev/null; echo "@end"`;
+
 // Read-only by construction (read, test, globs; ip addr show and ethtool -l as
 // queries). Shell builtins instead of cat/head/tr: at 50+ hosts the forks on
 // each host are most of the cost.
@@ -147,7 +157,7 @@ if [ -n "$files" ]; then
   set -f; ifs=$IFS; IFS='
 '; set -- $files; IFS=$ifs; set +f
   echo "@files"; stat -c '%a %F|%n' -- "$@" 2>/dev/null; echo "@end"
-  echo "@hashes"; sha256sum -- "$@" 2>/dev/null; echo "@end"
+  ${HASH_REGULAR}
 fi
 echo "@done"
 `;
@@ -160,7 +170,7 @@ set -f; IFS='
 '; set -- $1; unset IFS; set +f
 if [ $# -gt 0 ]; then
   echo "@files"; stat -c '%a %F|%n' -- "$@" 2>/dev/null; echo "@end"
-  echo "@hashes"; sha256sum -- "$@" 2>/dev/null; echo "@end"
+  ${HASH_REGULAR}
 fi
 echo "@done"
 `;
@@ -277,7 +287,7 @@ export function parseFacts(out: string): Facts {
         const files = (f.files ??= {});
         for (const l of body) {
           if (tag === '@hashes') {
-            // "<sha256>  <path>"; a link's target is hashed too, but a link stays a link.
+            // "<sha256>  <path>": regular files only (HASH_REGULAR).
             const m = /^([0-9a-f]{64}) [ *](.*)$/.exec(l);
             if (m && files[m[2]]?.type === 'file') files[m[2]].sha256 = m[1];
             continue;

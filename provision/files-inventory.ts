@@ -1,9 +1,9 @@
 // The inventory side of the files operation: checks JSON Schema cannot express
 // (semantic rules) and resolution into FileSpec (group entries first, host
 // entries win per path; `source` read relative to the inventory, content hashed).
-import { readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { pointerOf } from '../lib/document.js';
+import { readRegularFile, ReadRefused } from '../lib/regular-file.js';
 import type { FileSpec, RawFile, RawInventory } from './inventory-types.js';
 import { MAX_FILE_BYTES } from './ops/files.js';
 import type { Issue } from './semantic.js';
@@ -47,12 +47,16 @@ export function fileIssues(inv: RawInventory, file: string): Issue[] {
 
   // Per host, after merging: two groups that set one path differently, and a
   // file that would have to be a directory of another entry.
+  // Only groups with files matter here; their members are looked up in a set, not scanned per host.
+  const withFiles = Object.entries(inv.groups ?? {})
+    .filter(([, grp]) => grp.files?.length)
+    .map(([g, grp]) => ({ g, files: grp.files!, members: new Set(grp.hosts) }));
   for (const [n, kind, list] of hostEntries(inv)) {
     const own = new Set((list ?? []).map((f) => f.path));
     const fromGroup = new Map<string, { g: string; i: number; f: RawFile }>();
-    for (const [g, grp] of Object.entries(inv.groups ?? {})) {
-      if (!grp.hosts.includes(n)) continue;
-      (grp.files ?? []).forEach((f, i) => {
+    for (const { g, files, members } of withFiles) {
+      if (!members.has(n)) continue;
+      files.forEach((f, i) => {
         if (own.has(f.path)) return;
         const prev = fromGroup.get(f.path);
         if (prev && JSON.stringify(prev.f) !== JSON.stringify(f))
@@ -95,11 +99,14 @@ export function resolveFiles(
         else if (f.source !== undefined) {
           const src = resolveSource(f.source, `${pointer}/source`);
           try {
-            const size = statSync(src).size;
-            if (size > MAX_FILE_BYTES) report(`${pointer}/source`, 'file-size', `${src} is ${size} bytes; files carry at most ${MAX_FILE_BYTES} bytes`, 'put bigger files into the image (an overlay) or a package');
-            else content = readFileSync(src);
+            // A FIFO or a device (/dev/zero) would be read forever: refused unread.
+            content = readRegularFile(src, MAX_FILE_BYTES);
           } catch (e) {
-            report(`${pointer}/source`, 'file-source', `cannot read ${src} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'a path relative to the inventory file, or absolute');
+            if (!(e instanceof ReadRefused)) throw e;
+            const x = e.failure;
+            if (x.kind === 'too-large') report(`${pointer}/source`, 'file-size', `${src} is ${x.size} bytes; files carry at most ${MAX_FILE_BYTES} bytes`, 'put bigger files into the image (an overlay) or a package');
+            else if (x.kind === 'not-regular') report(`${pointer}/source`, 'file-source', `${src} is ${x.what}, not a regular file`, 'source names a regular file (its content is copied once, when the inventory is loaded)');
+            else report(`${pointer}/source`, 'file-source', `cannot read ${src} (${x.code})`, 'a path relative to the inventory file, or absolute');
           }
         }
         if (content && content.length > MAX_FILE_BYTES) report(`${pointer}/content`, 'file-size', `content is ${content.length} bytes; at most ${MAX_FILE_BYTES}`);

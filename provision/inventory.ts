@@ -9,6 +9,7 @@ import { InputError, type InputIssue } from '../lib/errors.js';
 import { inventorySchema, provisionDefaults, type Role } from './defaults.js';
 import type { Connection, Device, Endpoint, Host, Inventory, ModuleSpec, RawConnection, RawGuest, RawInventory, RawIohyp, Scalar } from './inventory-types.js';
 import { resolveFiles } from './files-inventory.js';
+import { groupsByHost } from './groups.js';
 import { defaultMacvtapName, semanticIssues } from './semantic.js';
 
 export const BUILTIN_CONNECTION = {
@@ -74,7 +75,8 @@ export function resolveInventory(raw: RawInventory, file: string, env: NodeJS.Pr
   const d = provisionDefaults();
   const baseDir = dirname(resolve(file));
   const groups: Record<string, string[]> = Object.fromEntries(Object.entries(raw.groups ?? {}).map(([g, v]) => [g, [...v.hosts]]));
-  const groupsOf = (name: string) => Object.keys(groups).filter((g) => groups[g].includes(name));
+  const byHost = groupsByHost(Object.entries(groups));
+  const groupsOf = (name: string): string[] => byHost.get(name) ?? [];
   const entries: [Role, string, RawIohyp | RawGuest][] = [
     ...Object.entries(raw.iohyps ?? {}).map(([n, h]) => ['iohyp', n, h] as [Role, string, RawIohyp]),
     ...Object.entries(raw.guests ?? {}).map(([n, h]) => ['guest', n, h] as [Role, string, RawGuest]),
@@ -205,12 +207,13 @@ export function resolveInventory(raw: RawInventory, file: string, env: NodeJS.Pr
     h.mtu ?? (role === 'guest' ? raw.iohyps?.[(h as RawGuest).iohyp]?.mtu : undefined) ?? d.defaultMtu;
 
   const hosts: Host[] = entries.map(([role, name, h]) => {
+    const vars = varsOf(name, h);
     const base = {
       name,
       role,
       pointer: pointerOf([kindOf(role), name]),
-      groups: groupsOf(name),
-      vars: varsOf(name, h),
+      groups: [...groupsOf(name)],
+      vars,
       connection: connectionOf(name, h, role),
       mtu: mtuOf(role, h),
       queues: h.queues ?? d.defaultQueues,
@@ -220,7 +223,7 @@ export function resolveInventory(raw: RawInventory, file: string, env: NodeJS.Pr
       files: resolveFiles(
         groupsOf(name).map((g) => ({ list: raw.groups?.[g]?.files ?? [], base: ['groups', g, 'files'] })),
         { list: h.files ?? [], base: [kindOf(role), name, 'files'] },
-        (src, pointer) => path(subst(src, varsOf(name, h), pointer)),
+        (src, pointer) => path(subst(src, vars, pointer)),
         report,
       ),
     };
@@ -253,13 +256,15 @@ export function limitHosts(inv: Inventory, patterns: string[] | undefined): Host
   const match = (h: Host, w: string): boolean => {
     if (w === 'all' || w === '*') return true;
     if (w === 'iohyps' || w === 'guests') return h.role === w.slice(0, -1);
-    if (inv.groups[w]?.includes(h.name)) return true;
+    if (members.get(w)?.has(h.name)) return true;
     if (w.includes('*') || w.includes('?')) {
       const re = new RegExp('^' + w.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
       return re.test(h.name);
     }
     return h.name === w;
   };
+  // One set per group named (not a scan of its list per host).
+  const members = new Map(words.map((w) => w.replace(/^!/, '')).filter((w) => inv.groups[w]).map((w) => [w, new Set(inv.groups[w])]));
   const inc = words.filter((w) => !w.startsWith('!'));
   const exc = words.filter((w) => w.startsWith('!')).map((w) => w.slice(1));
   return inv.hosts.filter((h) => (inc.length === 0 || inc.some((w) => match(h, w))) && !exc.some((w) => match(h, w)));

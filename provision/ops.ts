@@ -13,6 +13,7 @@
 import { provisionDefaults } from './defaults.js';
 import type { Facts } from './facts.js';
 import type { BlkDevice, Host, NetDevice } from './inventory-types.js';
+import type { Payload } from './payload.js';
 import { shScript } from './shell.js';
 
 export type ChangeKind =
@@ -44,6 +45,8 @@ export interface Change {
   data: Record<string, unknown>;
   /** The remote command, as an argument array (quoted by the transport). */
   argv: string[];
+  /** What the command reads on stdin (a file's content): never in argv, shown only as sha256 and size. */
+  stdin?: Payload;
   /** Run when argv fails, then argv once more (REMOVE then CREATE). */
   recover?: string[];
   /** For --diff: before -> after of the thing changed. */

@@ -9,7 +9,7 @@ import type { Host, Inventory } from './inventory-types.js';
 import { limitHosts } from './inventory.js';
 import { guestDeviceProblems, moduleNames, planDevices, planDeviceTeardown, planHostTeardown, type Change, type GuestView, type HostPlan } from './ops.js';
 import { planHost, type Scope } from './ops/files.js';
-import { batchArgv, batches, batchStatuses } from './batch.js';
+import { BATCH_ARGV, batches, batchScript, batchStatuses } from './batch.js';
 import { projectFacts } from './project.js';
 import { silentReporter, type Reporter } from './reporter.js';
 import { exitCodeFor, newHostResult, type HostResult, type RunResult, type Verb } from './results.js';
@@ -160,13 +160,14 @@ export class Run {
         return false;
       }
       try {
-        let res = await this.timed(h, s.exec(c.argv));
+        const input = c.stdin?.bytes();
+        let res = await this.timed(h, s.exec(c.argv, { input }));
         let recovered = false;
         if (res.code === 1 && c.recover) {
           // A failed CREATE leaves the back end attached; a plain retry fails with EFAULT.
           this.rep.change(h.name, c, 'recovering', res.durationMs, `${firstLine(res.stderr)}; REMOVE then CREATE`);
           await this.timed(h, s.exec(c.recover));
-          res = await this.timed(h, s.exec(c.argv));
+          res = await this.timed(h, s.exec(c.argv, { input }));
           recovered = res.code === 0;
         }
         if (res.code === 0) {
@@ -201,7 +202,7 @@ export class Run {
     }
     let res;
     try {
-      res = await this.timed(h, s.exec(batchArgv(batch)));
+      res = await this.timed(h, s.exec(BATCH_ARGV, { input: batchScript(batch) }));
     } catch (e) {
       this.transportFailure(h, e);
       return false;

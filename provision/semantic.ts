@@ -5,6 +5,7 @@ import type { InputIssue } from '../lib/errors.js';
 import { didYouMean, pointerOf } from '../lib/document.js';
 import { provisionDefaults } from './defaults.js';
 import { fileIssues } from './files-inventory.js';
+import { groupsByHost } from './groups.js';
 import type { RawGuest, RawInventory, RawIohyp } from './inventory-types.js';
 
 export type Issue = Omit<InputIssue, 'line' | 'column'>;
@@ -52,7 +53,8 @@ export function semanticIssues(inv: RawInventory, file: string): Issue[] {
   const endpoints = new Map<string, string>();
   const portOf = (h: RawIohyp | RawGuest, groupsOf: string[]) =>
     h.connection?.port ?? groupsOf.map((g) => inv.groups?.[g]?.connection?.port).find((p) => p !== undefined) ?? inv.connection?.port ?? 22;
-  const memberOf = (name: string) => Object.entries(inv.groups ?? {}).filter(([, g]) => g.hosts.includes(name)).map(([n]) => n);
+  const byHost = groupsByHost(Object.entries(inv.groups ?? {}).map(([n, g]) => [n, g.hosts]));
+  const memberOf = (name: string): string[] => byHost.get(name) ?? [];
 
   const ips = new Map<string, string>();
   const macs = new Map<string, string>();

@@ -39,7 +39,8 @@ export interface ExecResult {
 
 export interface ExecOptions {
   timeoutMs?: number;
-  input?: string;
+  /** The command's stdin (content that must not be in its arguments). */
+  input?: string | Buffer;
 }
 
 export interface ConnectOptions {

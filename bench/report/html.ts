@@ -135,6 +135,8 @@ export function renderHtml(r: BenchReport): string {
     if (r.boot.timelines.length) body.push(timelineChart('Boot: QEMU start to kernel, init, SSH ready', r.boot.timelines));
     if (r.boot.figures.length) body.push(figureTable(r.boot.figures));
   }
+  body.push('<h2>Inventory check</h2>', state('Inventory check', r.inventory));
+  if (r.inventory?.figures.length) body.push('<p>Whole process (<code>vrio inventory check FILE</code>, start-up included); medians.</p>', figureTable(r.inventory.figures));
   if (r.notes.length) body.push('<h2>Notes</h2>', `<ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`);
 
   return `<!doctype html>

@@ -121,6 +121,9 @@ export function renderMarkdown(r: BenchReport): string {
   out.push('## Boot', '');
   out.push(...sectionState('Boot', r.boot));
   if (r.boot && r.boot.figures.length) out.push(...figureTable(r.boot.figures), '');
+  out.push('## Inventory check', '');
+  out.push(...sectionState('Inventory check', r.inventory));
+  if (r.inventory && r.inventory.figures.length) out.push('Whole process (`vrio inventory check FILE`, start-up included); medians.', '', ...figureTable(r.inventory.figures), '');
   if (r.notes.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   return out.join('\n');
 }

@@ -7,9 +7,14 @@
 import type { Facts, FileFact } from '../facts.js';
 import type { Host } from '../inventory-types.js';
 import { planSetup, type Change, type HostPlan } from '../ops.js';
+import { Payload } from '../payload.js';
 import { shScript } from '../shell.js';
 
-/** Largest file content the operation carries (inside one remote command line). */
+/**
+ * Largest file content the operation carries. The content travels on the
+ * command's stdin, so this is no command-line limit: it keeps the inventory a
+ * list of small configuration files (bigger ones belong in the image).
+ */
 export const MAX_FILE_BYTES = 64 * 1024;
 
 /** Which parts of a host's state a run works on (`--only`). */
@@ -17,32 +22,19 @@ export type Scope = 'all' | 'files';
 
 export const modeText = (m: number): string => '0' + m.toString(8).padStart(3, '0');
 
-// $1 path, $2 mode, $3 content, $4 "b64" when $3 is base64 (bytes a command
-// line cannot carry: NUL, or not UTF-8), $5 the umask that creates the file
-// with exactly mode $2, or empty when chmod must set it (x or special bits).
-// Builtins where possible: at 50 hosts every fork on a host counts. Parents
-// get mode 0755; the temp file is removed on failure.
+// $1 path, $2 mode; the content on stdin (provision/payload.ts), never in an
+// argument. The temp file comes from mktemp in the target's directory: created
+// O_EXCL with a random name and mode 0600, so a symlink planted at a guessable
+// name (the old "$1.vrio-tmp.$$") cannot redirect the write, and nobody reads
+// the content before the final mode is set. Parents get mode 0755; the temp
+// file is removed on failure.
 const WRITE = [
-  't="$1.vrio-tmp.$$"',
-  "trap 'rm -f -- \"$t\"' EXIT",
   'd=${1%/*}; [ -z "$d" ] || [ -d "$d" ] || (umask 022 && mkdir -p -- "$d") || exit 1',
-  'if [ -n "$5" ]; then umask "$5"; else umask 077; fi',
-  'if [ "$4" = b64 ]; then printf %s "$3" | base64 -d > "$t"; else printf %s "$3" > "$t"; fi || exit 1',
-  '[ -n "$5" ] || chmod "$2" "$t" || exit 1',
-  'mv -f -- "$t" "$1"',
+  't=$(mktemp "$1.vrio-XXXXXX") || exit 1',
+  "trap 'rm -f -- \"$t\"' EXIT",
+  'cat > "$t" && chmod "$2" "$t" && mv -f -- "$t" "$1" || exit 1',
+  't=',
 ].join('\n');
-
-/** Content as a shell argument: the text itself when it survives one, else base64. */
-function contentArg(content: Buffer): { text: string; b64: boolean } {
-  const text = content.toString('utf8');
-  if (!text.includes('\0') && Buffer.from(text, 'utf8').equals(content)) return { text, b64: false };
-  return { text: content.toString('base64'), b64: true };
-}
-
-/** A umask that makes a new file (created 0666 & ~umask) exactly `mode`, or '' when there is none. */
-function umaskFor(mode: number): string {
-  return mode & ~0o666 ? '' : '0' + (0o777 & ~mode).toString(8).padStart(3, '0');
-}
 
 const change = (host: Host, kind: Change['kind'], summary: string, argv: string[], data: Record<string, unknown>, diff: Change['diff']): Change => ({
   host: host.name,
@@ -93,16 +85,15 @@ export function planFiles(host: Host, facts: Facts): { changes: Change[]; errors
       continue;
     }
     if (have !== 'missing' && have !== 'file') {
-      errors.push(`${p} exists as a ${have}, not a regular file (vrio does not write through links or over directories)`);
+      const what = have === 'other' ? 'FIFO, device or socket' : have;
+      errors.push(`${p} exists as a ${what}, not a regular file (vrio does not write through links, over directories or into special files)`);
       continue;
     }
     const after = `file ${mode} sha256:${spec.sha256!.slice(0, 12)}`;
     if (have === 'missing' || cur!.sha256 !== spec.sha256) {
-      const bytes = spec.content!.length;
-      const arg = contentArg(spec.content!);
-      changes.push(
-        change(host, 'file-write', `${have === 'missing' ? 'create' : 'rewrite'} ${p} (${bytes} bytes, ${mode})`, shScript(WRITE, [p, mode, arg.text, arg.b64 ? 'b64' : '', umaskFor(spec.mode)]), { path: p, type: 'file', mode, sha256: spec.sha256, bytes }, { path: p, before, after }),
-      );
+      const content = new Payload(spec.content!);
+      const c = change(host, 'file-write', `${have === 'missing' ? 'create' : 'rewrite'} ${p} (${content.size} bytes, sha256:${content.sha256.slice(0, 12)}, ${mode})`, shScript(WRITE, [p, mode]), { path: p, type: 'file', mode, sha256: content.sha256, bytes: content.size }, { path: p, before, after });
+      changes.push({ ...c, stdin: content });
     } else if (cur!.mode !== spec.mode) {
       changes.push(change(host, 'file-mode', `set mode of ${p} ${modeText(cur!.mode)} -> ${mode}`, ['chmod', mode, '--', p], { path: p, mode }, { path: p, before, after }));
     }

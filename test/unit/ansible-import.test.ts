@@ -1,6 +1,11 @@
 // Converting Ansible inventories (INI and YAML) into ours.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { dataPath } from '../../lib/paths.js';
 import { stringify } from 'yaml';
 import { expandHostPattern, importAnsible } from '../../provision/ansible.js';
 import { parseInventory } from '../../provision/inventory.js';
@@ -85,5 +90,75 @@ describe('ansible import', () => {
     assert.deepEqual(expandHostPattern('web[01:03].lan'), ['web01.lan', 'web02.lan', 'web03.lan']);
     assert.deepEqual(expandHostPattern('db-[a:c]'), ['db-a', 'db-b', 'db-c']);
     assert.deepEqual(expandHostPattern('n[0:10:5]'), ['n0', 'n5', 'n10']);
+  });
+});
+
+// Hostile ranges through the real CLI. Each run has a timeout (a hang fails
+// the test instead of stalling it) and a small heap (a runaway expansion dies
+// in seconds, not after eating the machine's memory).
+describe('vrio inventory import: hostile host ranges are bad input', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vrio-ansible-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const importFile = (name: string, text: string) => {
+    const f = join(dir, name);
+    writeFileSync(f, text);
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, [dataPath('dist/cli/bin.js'), 'inventory', 'import', f], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      killSignal: 'SIGKILL',
+      env: { ...process.env, NO_COLOR: '1', NODE_OPTIONS: '--max-old-space-size=256' },
+    });
+    return { f, code: r.status, signal: r.signal, stderr: r.stderr, stdout: r.stdout, ms: Date.now() - t0 };
+  };
+
+  it('a step of 0 (INI) exits 2 naming file:line and the rule, at once', () => {
+    const r = importFile('step0.ini', '[iohyps]\nio1 vrio_interface=eth0\nio[1:5:0] vrio_interface=eth0\n');
+    assert.equal(r.signal, null, `killed after ${r.ms} ms (hang)`);
+    assert.equal(r.code, 2, r.stderr);
+    assert.ok(r.stderr.includes(`${r.f}:3:1: (root): range [1:5:0]: the step must be 1 or more [host-range]`), r.stderr);
+    assert.equal(r.stdout, '', 'nothing half-converted is printed');
+  });
+
+  it('a step of 0 (YAML) exits 2 naming file:line and the JSON pointer', () => {
+    const r = importFile('step0.yml', 'all:\n  children:\n    guests:\n      hosts:\n        "g[a:c:0]":\n');
+    assert.equal(r.signal, null, `killed after ${r.ms} ms (hang)`);
+    assert.equal(r.code, 2, r.stderr);
+    assert.ok(r.stderr.includes(`${r.f}:5:9: /all/children/guests/hosts/g[a:c:0]: range [a:c:0]: the step must be 1 or more [host-range]`), r.stderr);
+  });
+
+  it('five ranges in one pattern (10^10 hosts) exit 2 with the count, no stack overflow', () => {
+    const r = importFile('nested.ini', '[guests]\ng[0:99][0:99][0:99][0:99][0:99]\n');
+    assert.equal(r.signal, null, `killed after ${r.ms} ms (hang)`);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /nested\.ini:2:1: \(root\): g\[0:99\]\[0:99\]\[0:99\]\[0:99\]\[0:99\] expands to 10000000000 hosts, more than the 100000 allowed \[host-range\]/);
+    assert.doesNotMatch(r.stderr, /Maximum call stack|heap/);
+  });
+
+  it('patterns that fit alone are capped in total across the file', () => {
+    const r = importFile('total.ini', '[guests]\na[0:59999]\nb[0:59999]\n');
+    assert.equal(r.signal, null, `killed after ${r.ms} ms (hang)`);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /total\.ini:3:1: .*more than the 40000 allowed \[host-range\]/);
+    assert.match(r.stderr, /hint: at most 100000 hosts per import/);
+  });
+
+  it('backwards and mixed ranges are refused, not silently empty', () => {
+    for (const [pattern, why] of [['h[9:1]', 'the start must not be after the end'], ['h[1:z]', 'give two numbers or two single letters']]) {
+      const r = importFile('odd.ini', `[guests]\n${pattern}\n`);
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(r.stderr.includes(why), r.stderr);
+    }
+  });
+
+  it('a chain of 20,000 child groups imports (no recursion over children)', () => {
+    const n = 20_000;
+    const lines = ['[guests:children]', 'c0'];
+    for (let i = 0; i < n - 1; i++) lines.push(`[c${i}:children]`, `c${i + 1}`);
+    lines.push(`[c${n - 1}]`, 'g1 vrio_iohyp=io1 vrio_interface=eth0 vrio_mac=52:54:00:00:00:02 vrio_ip=10.0.0.2', '[iohyps]', 'io1 vrio_interface=eth0');
+    const r = importFile('chain.ini', lines.join('\n') + '\n');
+    assert.equal(r.signal, null, `killed after ${r.ms} ms (hang)`);
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    assert.match(r.stdout, /^guests:\n  g1:/m);
   });
 });

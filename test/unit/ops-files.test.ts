@@ -35,10 +35,14 @@ describe('files operation', () => {
     const w = p.changes[1];
     assert.equal(w.data.sha256, sha('vrio_eth\n'));
     assert.equal(w.data.mode, '0600');
-    assert.deepEqual(w.argv.slice(-5), ['/etc/vrio/modules.conf', '0600', 'vrio_eth\n', '', '0177'], 'text travels as is; umask 0177 creates it 0600');
+    assert.deepEqual(w.argv.slice(-2), ['/etc/vrio/modules.conf', '0600'], 'path and mode only');
+    assert.ok(!w.argv.some((a) => a.includes('vrio_eth')), 'the content is in no argument');
+    assert.deepEqual(w.stdin?.bytes(), Buffer.from('vrio_eth\n'), 'the content goes on stdin');
+    assert.equal(JSON.stringify(w).includes('vrio_eth'), false, 'and serializes as sha256 and size only');
+    assert.deepEqual(JSON.parse(JSON.stringify(w.stdin)), { sha256: sha('vrio_eth\n'), size: 9 });
     const bin = planFiles(host([{ path: '/bin/x', content: 'a\u0000b', mode: '0755' }]), factsWith({})).changes[0];
-    assert.deepEqual(bin.argv.slice(-3), [Buffer.from('a\0b').toString('base64'), 'b64', ''], 'a NUL byte goes base64; 0755 needs a chmod');
-    assert.match(w.summary, /create \/etc\/vrio\/modules.conf \(9 bytes, 0600\)/);
+    assert.deepEqual(bin.stdin?.bytes(), Buffer.from('a\0b'), 'bytes travel as they are, NUL included');
+    assert.match(w.summary, new RegExp(`create /etc/vrio/modules.conf \\(9 bytes, sha256:${sha('vrio_eth\n').slice(0, 12)}, 0600\\)`));
   });
 
   it('converged: the projected facts need nothing more', () => {

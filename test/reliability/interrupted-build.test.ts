@@ -17,6 +17,7 @@ import { closeSync, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, read
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDocument } from 'yaml';
 import { DIRTY_MARKER } from '../../builder/kernel/objdir.js';
 import { isLocked, lockFileOf } from '../../lib/fsx.js';
@@ -325,7 +326,8 @@ describe('interrupted and concurrent vrio build (CI kernel)', { skip }, () => {
         assert.ok(Date.now() < deadline, `${p.name}: the trigger did not fire within 40 minutes\n${run.output().slice(-3000)}`);
         await new Promise((r) => setTimeout(r, POLL_MS));
       }
-      const stop = await Promise.race([run.done, new Promise<undefined>((r) => setTimeout(r, 180_000))]);
+      // unref: a pending 3-minute guard must not keep the test process alive after the last kill.
+      const stop = await Promise.race([run.done, sleep(180_000, undefined, { ref: false })]);
       if (!stop) {
         process.kill(-run.pid, 'SIGKILL');
         assert.fail(`${p.name}: vrio build did not stop within 180s of ${p.signal}\n${run.output().slice(-3000)}`);

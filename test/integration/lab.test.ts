@@ -197,9 +197,12 @@ describe('vrio lab with the 3.10 vRIO images', () => {
 describe('vrio lab --checks fixes: the bug checks of our vRIO fix series', () => {
   const fixed = vrioImagesFixture('default');
   const upstream = vrioImagesFixture('upstream');
+  // One state dir per test: a failed check leaves its lab up until after(),
+  // and the next test must still get a lab of its own (and its own verdict).
   const state = join(tmp, 'vrio-fixes-lab');
+  const upstreamState = join(tmp, 'vrio-upstream-lab');
   after(async () => {
-    if (existsSync(state)) await vrio(['lab', 'down', '--state-dir', state, '--no-teardown']);
+    for (const dir of [state, upstreamState]) if (existsSync(dir)) await vrio(['lab', 'down', '--state-dir', dir, '--no-teardown']);
   });
   const bugChecks = ['short frames', 'MiB TCP through the vRIO NIC', 'CREATE_NET on a missing macvtap', 'CREATE_BLK on a missing block device', 'correct CREATE_BLK right after', 'cycles of a vRIO block device', 'cycles of a vRIO NIC', 'no kernel warning'];
   // 5 create/use/remove cycles per device type keep CI's run short; 50 is the thorough run.
@@ -228,7 +231,7 @@ describe('vrio lab --checks fixes: the bug checks of our vRIO fix series', () =>
   // The proof that the checks test something: images built with `kernel.fixes: false`.
   test('with the fixes off (pure upstream vRIO), the bug checks fail', async (t) => {
     if (lacks(t, upstream.missing)) return;
-    const r = await vrio(['lab', 'up', '--guests', '2', '--checks', 'fixes', '--cycles', '3', '--images', upstream.imgs!.out, '--state-dir', state, '--json'], { timeoutMs: 60 * 60_000 });
+    const r = await vrio(['lab', 'up', '--guests', '2', '--checks', 'fixes', '--cycles', '3', '--images', upstream.imgs!.out, '--state-dir', upstreamState, '--json'], { timeoutMs: 60 * 60_000 });
     const up = jsonLines(r.stdout).find((e) => e.type === 'lab-up') as UpReport | undefined;
     assert.ok(up, r.stderr);
     for (const c of up.checks) t.diagnostic(`${c.ok ? 'ok' : 'FAILED'} ${c.name}: ${c.detail}`);
@@ -237,8 +240,8 @@ describe('vrio lab --checks fixes: the bug checks of our vRIO fix series', () =>
       const c = up.checks.filter((x) => x.name.includes(what));
       assert.ok(c.length && c.some((x) => !x.ok), `'${what}' fails on upstream vRIO`);
     }
-    const down = await vrio(['lab', 'down', '--state-dir', state, '--no-teardown']);
+    const down = await vrio(['lab', 'down', '--state-dir', upstreamState, '--no-teardown']);
     assert.equal(down.code, 0, down.stderr);
-    assert.deepEqual(pidsWith(state), []);
+    assert.deepEqual(pidsWith(upstreamState), []);
   });
 });

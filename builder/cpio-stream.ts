@@ -2,15 +2,7 @@
 // necessarily build (`vrio inspect`): it never holds more than one header and
 // the few file bodies the caller asks for, so memory stays small whatever the
 // archive says, and the caller bounds the bytes it is fed.
-import type { CpioEntryType, CpioReadEntry } from './cpio.js';
-
-const typeBits: [CpioEntryType, number][] = [
-  ['file', 0o100000],
-  ['dir', 0o040000],
-  ['symlink', 0o120000],
-  ['char', 0o020000],
-  ['block', 0o060000],
-];
+import { parseHeader, readEntry, typeOfMode, type CpioReadEntry } from './cpio.js';
 
 const pad4 = (n: number) => (4 - (n % 4)) % 4;
 
@@ -75,35 +67,20 @@ export async function readCpioStream(src: AsyncIterable<Buffer>, keep: (path: st
   const r = new ByteReader(src);
   const out: CpioReadEntry[] = [];
   while (await r.skipZeros()) {
-    const head = (await r.take(110, 'header')).toString('ascii');
-    const magic = head.slice(0, 6);
-    if (magic !== '070701' && magic !== '070702') throw new Error(`cpio: bad magic in entry ${out.length + 1}`);
-    const field = (i: number) => parseInt(head.slice(6 + i * 8, 14 + i * 8), 16);
-    const [mode, uid, gid, mtime, size, rmaj, rmin, namesize] = [field(1), field(2), field(3), field(5), field(6), field(9), field(10), field(11)];
+    const h = parseHeader((await r.take(110, 'header')).toString('ascii'));
+    if (h.magic !== '070701' && h.magic !== '070702') throw new Error(`cpio: bad magic in entry ${out.length + 1}`);
+    const { namesize, size } = h;
     if (!(namesize >= 1 && namesize <= 4096)) throw new Error(`cpio: bad name size ${namesize} in entry ${out.length + 1}`);
     const name = (await r.take(namesize, 'name')).toString('utf8', 0, namesize - 1);
     await r.skip(pad4(r.pos), 'header');
-    const fmt = mode & 0o170000;
-    const type = typeBits.find(([, v]) => v === fmt)?.[0];
+    const type = typeOfMode(h.mode);
     if (type === 'symlink' && size > 4096) throw new Error(`cpio: symlink '${name}' has a ${size}-byte target`);
     let data: Buffer | undefined;
     if (name !== 'TRAILER!!!' && (type === 'symlink' || (type === 'file' && keep(name.replace(/^\.?\//, ''), size)))) data = await r.take(size, `data of '${name}'`);
     else await r.skip(size, `data of '${name}'`);
     await r.skip(pad4(r.pos), `data of '${name}'`);
     if (name === 'TRAILER!!!') continue;
-    if (!type) throw new Error(`cpio: unsupported mode ${mode.toString(8)} for '${name}'`);
-    out.push({
-      path: name.replace(/^\.?\//, ''),
-      type,
-      mode: mode & 0o7777,
-      mtime,
-      uid,
-      gid,
-      size,
-      ...(type === 'file' && data ? { data } : {}),
-      ...(type === 'symlink' && data ? { target: data.toString('utf8') } : {}),
-      ...(type === 'char' || type === 'block' ? { major: rmaj, minor: rmin } : {}),
-    });
+    out.push(readEntry(h, name, data));
   }
   return out;
 }

@@ -104,6 +104,48 @@ export interface CpioReadEntry extends CpioEntry {
   size: number;
 }
 
+/** The fields of a newc header (110 ASCII bytes from the magic on) a reader needs. */
+export interface CpioHeader {
+  magic: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  size: number;
+  rmaj: number;
+  rmin: number;
+  namesize: number;
+}
+
+export function parseHeader(head: string): CpioHeader {
+  const field = (i: number) => parseInt(head.slice(6 + i * 8, 14 + i * 8), 16);
+  return { magic: head.slice(0, 6), mode: field(1), uid: field(2), gid: field(3), mtime: field(5), size: field(6), rmaj: field(9), rmin: field(10), namesize: field(11) };
+}
+
+/** The entry type a header's mode names, if it is one we read. */
+export function typeOfMode(mode: number): CpioEntryType | undefined {
+  const fmt = mode & 0o170000;
+  return (Object.keys(typeBits) as CpioEntryType[]).find((t) => typeBits[t] === fmt);
+}
+
+/** One read entry from its header, name and (when kept) data: shared by the buffer and the streaming reader. */
+export function readEntry(h: CpioHeader, name: string, data: Buffer | undefined): CpioReadEntry {
+  const type = typeOfMode(h.mode);
+  if (!type) throw new Error(`cpio: unsupported mode ${h.mode.toString(8)} for '${name}'`);
+  return {
+    path: name.replace(/^\.?\//, ''),
+    type,
+    mode: h.mode & 0o7777,
+    mtime: h.mtime,
+    uid: h.uid,
+    gid: h.gid,
+    size: h.size,
+    ...(type === 'file' && data ? { data } : {}),
+    ...(type === 'symlink' && data ? { target: data.toString('utf8') } : {}),
+    ...(type === 'char' || type === 'block' ? { major: h.rmaj, minor: h.rmin } : {}),
+  };
+}
+
 /**
  * Read a newc archive (uncompressed). Concatenated archives (as the kernel
  * accepts: e.g. an early microcode archive followed by the main one) are read
@@ -112,7 +154,6 @@ export interface CpioReadEntry extends CpioEntry {
 export function readCpio(buf: Buffer): CpioReadEntry[] {
   const out: CpioReadEntry[] = [];
   let off = 0;
-  const field = (o: number, i: number) => parseInt(buf.toString('ascii', o + 6 + i * 8, o + 14 + i * 8), 16);
   while (off < buf.length) {
     if (buf[off] === 0) {
       off++;
@@ -121,38 +162,17 @@ export function readCpio(buf: Buffer): CpioReadEntry[] {
     const magic = buf.toString('ascii', off, off + 6);
     if (magic !== MAGIC && magic !== '070702') throw new Error(`cpio: bad magic at offset ${off}`);
     if (off + 110 > buf.length) throw new Error('cpio: truncated header');
-    const mode = field(off, 1);
-    const uid = field(off, 2);
-    const gid = field(off, 3);
-    const mtime = field(off, 5);
-    const size = field(off, 6);
-    const rmaj = field(off, 9);
-    const rmin = field(off, 10);
-    const namesize = field(off, 11);
+    const h = parseHeader(buf.toString('ascii', off, off + 110));
     const nameStart = off + 110;
-    const name = buf.toString('utf8', nameStart, nameStart + namesize - 1);
-    let dataStart = nameStart + namesize;
+    const name = buf.toString('utf8', nameStart, nameStart + h.namesize - 1);
+    let dataStart = nameStart + h.namesize;
     dataStart += pad4(dataStart);
-    if (dataStart + size > buf.length) throw new Error(`cpio: truncated data of '${name}'`);
-    const data = buf.subarray(dataStart, dataStart + size);
-    off = dataStart + size;
+    if (dataStart + h.size > buf.length) throw new Error(`cpio: truncated data of '${name}'`);
+    const data = buf.subarray(dataStart, dataStart + h.size);
+    off = dataStart + h.size;
     off += pad4(off);
     if (name === TRAILER) continue;
-    const fmt = mode & 0o170000;
-    const type: CpioEntryType | undefined = (Object.entries(typeBits).find(([, v]) => v === fmt)?.[0] as CpioEntryType | undefined);
-    if (!type) throw new Error(`cpio: unsupported mode ${mode.toString(8)} for '${name}'`);
-    out.push({
-      path: name.replace(/^\.?\//, ''),
-      type,
-      mode: mode & 0o7777,
-      mtime,
-      uid,
-      gid,
-      size,
-      ...(type === 'file' ? { data: Buffer.from(data) } : {}),
-      ...(type === 'symlink' ? { target: data.toString('utf8') } : {}),
-      ...(type === 'char' || type === 'block' ? { major: rmaj, minor: rmin } : {}),
-    });
+    out.push(readEntry(h, name, Buffer.from(data)));
   }
   return out;
 }

@@ -21,7 +21,7 @@ export const cliBin = () => dataPath('dist/cli/bin.js');
 
 /** The offline mirror of orbitfp7/SplitIO-kernel, when this checkout has one beside it. */
 export function splitioBundle(): string | undefined {
-  const p = process.env.VRIO_SPLITIO_MIRROR ?? resolve(dataPath(), '..', 'shared', 'mirrors', 'SplitIO-kernel.bundle');
+  const p = process.env.VRIO_SPLITIO_MIRROR ?? resolve(dataPath(), '../shared/mirrors/SplitIO-kernel.bundle');
   return existsSync(p) ? p : undefined;
 }
 

@@ -7,7 +7,7 @@
 // then the bug checks of our fix series, which must pass with the fixes and
 // fail on pure upstream vRIO.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -69,6 +69,22 @@ function adaptExample(yamlText: string, lab: LabInventory): string {
 
 type UpReport = { ok: boolean; phase: string; timings: Record<string, number>; checks: Check[]; vms: { name: string; running: boolean }[]; blkPerf?: BlkPerfRow[] };
 
+/**
+ * Every check passed, or a failure that carries the last kernel messages of
+ * every VM of the lab (its serial console log in the state dir): a check that
+ * fails once in many CI runs must leave enough behind to be understood.
+ */
+function assertChecks(up: UpReport, state: string): void {
+  const failed = up.checks.filter((c) => !c.ok);
+  if (failed.length === 0) return;
+  const tails = existsSync(state)
+    ? readdirSync(state, { withFileTypes: true })
+        .filter((d) => d.isDirectory() && existsSync(join(state, d.name, 'serial.log')))
+        .map((d) => `--- ${d.name} console, last lines:\n${readFileSync(join(state, d.name, 'serial.log'), 'utf8').split('\n').slice(-40).join('\n')}`)
+    : [];
+  assert.fail(`${failed.map((c) => `${c.name}: ${c.detail}`).join('\n')}\n${tails.join('\n')}`);
+}
+
 describe('vrio lab with the CI test images', () => {
   const ci = ciImagesFixture();
   const state = join(tmp, 'ci-lab');
@@ -82,7 +98,7 @@ describe('vrio lab with the CI test images', () => {
     const up = jsonLines(r.stdout).find((e) => e.type === 'lab-up') as UpReport | undefined;
     assert.ok(up, r.stderr);
     t.diagnostic(`timings: ${JSON.stringify(up.timings)}`);
-    for (const c of up.checks) assert.ok(c.ok, `${c.name}: ${c.detail}`);
+    assertChecks(up, state);
     assert.equal(r.code, 0, r.stderr);
     const names = up.checks.map((c) => c.name);
     assert.ok(names.includes('iohyp1: vrio_test loaded by provision') && names.includes('guest1: vrio_test loaded by provision'));
@@ -148,7 +164,7 @@ describe('vrio lab with the 3.10 vRIO images', () => {
       // The inventory's disk name reaches the guest (not the front end's vrd<letter>).
       assert.ok(up.checks.some((c) => c.name.startsWith(g) && c.name.includes('/dev/vdb O_DIRECT')), `${g}: the disk is /dev/vdb`);
     }
-    for (const c of up.checks) assert.ok(c.ok, `${c.name}: ${c.detail}`);
+    assertChecks(up, state);
     assert.equal(r.code, 0);
   });
 
@@ -216,7 +232,7 @@ describe('vrio lab --checks fixes: the bug checks of our vRIO fix series', () =>
     t.diagnostic(`timings: ${JSON.stringify(up.timings)}`);
     for (const c of up.checks) t.diagnostic(`${c.ok ? 'ok' : 'FAILED'} ${c.name}: ${c.detail}`);
     for (const what of bugChecks) assert.ok(up.checks.some((c) => c.name.includes(what)), `a '${what}' check ran`);
-    for (const c of up.checks) assert.ok(c.ok, `${c.name}: ${c.detail}`);
+    assertChecks(up, state);
     // The throughput table: every size both ways, on both disks, with figures a user can read.
     const perf = up.blkPerf ?? [];
     for (const c of perf) t.diagnostic(`${c.op} ${c.sizeKiB} KiB: vRIO ${c.vrio.avgMs.toFixed(2)} ms ${c.vrio.mbPerSec.toFixed(2)} MB/s, virtio-blk ${c.virtio.avgMs.toFixed(2)} ms ${c.virtio.mbPerSec.toFixed(2)} MB/s`);

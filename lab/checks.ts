@@ -65,10 +65,15 @@ export async function ciChecks(s: LabState, plan: PlannedVm[], ssh: Map<string, 
 }
 
 export async function ping(from: SshSession, ip: string): Promise<string> {
-  const o = await from.check(`ping -c 3 -W 3 ${ip}`, { timeoutMs: 30_000 });
+  // ping itself ends within ~6 s (3 probes, -W 3); the SSH command around it
+  // gets 90 s because four TCG guests on two host cores can stall one of them
+  // for tens of seconds (seen once in CI at 30 s). A slow answer is reported.
+  const started = Date.now();
+  const o = await from.check(`ping -c 3 -W 3 ${ip}`, { timeoutMs: 90_000 });
+  const secs = (Date.now() - started) / 1000;
   const m = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(o);
   const rtt = /= [\d.]+\/([\d.]+)\//.exec(o);
-  return `${m ? `${m[2]}/${m[1]} replies` : 'replies'}${rtt ? `, avg ${rtt[1]} ms` : ''}`;
+  return `${m ? `${m[2]}/${m[1]} replies` : 'replies'}${rtt ? `, avg ${rtt[1]} ms` : ''}${secs > 10 ? ` (the command took ${secs.toFixed(0)} s)` : ''}`;
 }
 
 /** One bulk TCP transfer from `from` to `to` over nc, in three steps so several can share a moment. */

@@ -54,9 +54,12 @@ export function parserOptions(options: Record<string, OptionSpec>): ParseArgsOpt
   for (const [name, o] of Object.entries(options)) {
     out[name] = { type: o.type };
     if (o.short) out[name].short = o.short;
-    if (o.multiple || o.list) out[name].multiple = true;
-    // A list's default goes through the same splitting as a given value.
-    if (o.default !== undefined) out[name].default = o.list && typeof o.default === 'string' ? [o.default] : o.default;
+    // Every value option is parsed as repeatable, so a single-value option
+    // given twice is seen (and refused in normalizeValues) instead of the
+    // last one silently winning (`-i a.yaml -i b.yaml`).
+    if (o.type === 'string') out[name].multiple = true;
+    // A default goes through the same splitting and unwrapping as a given value.
+    if (o.default !== undefined) out[name].default = o.type === 'string' && typeof o.default === 'string' ? [o.default] : o.default;
   }
   return out as ParseArgsOptions;
 }
@@ -70,7 +73,12 @@ export function normalizeValues(options: Record<string, OptionSpec>, values: Par
   for (const [name, o] of Object.entries(options)) {
     const v = out[name];
     if (v === undefined || typeof v === 'boolean') continue;
-    const items = o.list ? (v as string[]).flatMap((x) => x.split(',')).map((x) => x.trim()) : Array.isArray(v) ? v : [v];
+    if (o.type === 'string' && !o.list && !o.multiple && Array.isArray(v)) {
+      if (v.length > 1) throw new UsageError(`--${name} given ${v.length} times (${v.map((x) => `'${x}'`).join(', ')}): it takes one value`, `give --${name} once`);
+      out[name] = v[0];
+    }
+    const one = out[name] as string | string[];
+    const items = o.list ? (one as string[]).flatMap((x) => x.split(',')).map((x) => x.trim()) : Array.isArray(one) ? one : [one];
     if (o.list) {
       if (items.some((x) => x === '')) throw new UsageError(`--${name} '${(v as string[]).join(',')}': empty list item`, `e.g. --${name} ${o.choices?.slice(0, 2).join(',') ?? 'a,b'}`);
       out[name] = items;

@@ -24,7 +24,8 @@ export interface ParsedDocument<T = unknown> {
 }
 
 /** Limits that keep hostile documents (alias bombs, deep nesting) cheap to reject. */
-const MAX_BYTES = 4 * 1024 * 1024;
+export const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
+const MAX_BYTES = MAX_DOCUMENT_BYTES;
 const MAX_DEPTH = 64;
 const MAX_ITEMS = 10_000;
 

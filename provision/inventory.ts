@@ -29,7 +29,7 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Inventory {
   return inventoryFromDocument(parseDocumentFile(file), opts);
 }
 
-export function parseInventory(file: string, text: string, opts: LoadOptions = {}): Inventory {
+export function parseInventory(file: string, text: string | Buffer, opts: LoadOptions = {}): Inventory {
   return inventoryFromDocument(parseDocumentText(file, text), opts);
 }
 
@@ -247,25 +247,4 @@ export function resolveInventory(raw: RawInventory, file: string, env: NodeJS.Pr
     };
   });
   return { file, hosts, groups };
-}
-
-/** Hosts selected by --limit patterns: host names, group names, 'iohyps'/'guests', '*' globs; '!x' excludes. */
-export function limitHosts(inv: Inventory, patterns: string[] | undefined): Host[] {
-  if (!patterns?.length) return inv.hosts;
-  const words = patterns.flatMap((p) => p.split(',')).map((p) => p.trim()).filter(Boolean);
-  const match = (h: Host, w: string): boolean => {
-    if (w === 'all' || w === '*') return true;
-    if (w === 'iohyps' || w === 'guests') return h.role === w.slice(0, -1);
-    if (members.get(w)?.has(h.name)) return true;
-    if (w.includes('*') || w.includes('?')) {
-      const re = new RegExp('^' + w.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
-      return re.test(h.name);
-    }
-    return h.name === w;
-  };
-  // One set per group named (not a scan of its list per host).
-  const members = new Map(words.map((w) => w.replace(/^!/, '')).filter((w) => inv.groups[w]).map((w) => [w, new Set(inv.groups[w])]));
-  const inc = words.filter((w) => !w.startsWith('!'));
-  const exc = words.filter((w) => w.startsWith('!')).map((w) => w.slice(1));
-  return inv.hosts.filter((h) => (inc.length === 0 || inc.some((w) => match(h, w))) && !exc.some((w) => match(h, w)));
 }

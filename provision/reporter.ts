@@ -93,7 +93,7 @@ export function logReporter(log: Logger, opts: { diff?: boolean } = {}): Reporte
       if (json) {
         for (const h of r.hosts)
           log.event('host', { host: h.host, role: h.role, status: hostStatus(h), ok: h.ok, changed: h.changed, failed: h.failed, unreachable: h.unreachable ? 1 : 0, skipped: h.skipped, durationMs: h.durationMs, errors: h.errors, notes: h.notes });
-        return log.event('recap', { verb: r.verb, exitCode: r.exitCode, durationMs: r.durationMs, hosts: r.hosts.length, ...countStatuses(r) });
+        return log.event('recap', { verb: r.verb, exitCode: r.exitCode, durationMs: r.durationMs, hosts: r.hosts.length, ...countStatuses(r), ...(r.batches && r.batches.length > 1 ? { batches: r.batches } : {}), ...(r.stopped ? { stopped: r.stopped } : {}) });
       }
       log.print(recapText(r, log));
     },
@@ -102,7 +102,11 @@ export function logReporter(log: Logger, opts: { diff?: boolean } = {}): Reporte
 
 function countStatuses(r: RunResult): Record<string, number> {
   const out: Record<string, number> = { ok: 0, changed: 0, failed: 0, unreachable: 0 };
-  for (const h of r.hosts) out[hostStatus(h)]++;
+  for (const h of r.hosts) {
+    const st = hostStatus(h);
+    if (st === 'not-started') out.notStarted = (out.notStarted ?? 0) + 1;
+    else out[st]++;
+  }
   return out;
 }
 
@@ -113,7 +117,7 @@ export function recapText(r: RunResult, log?: Logger): string {
   const lines = [paint('bold', `RECAP ${r.verb} — ${r.hosts.length} host${r.hosts.length === 1 ? '' : 's'} in ${formatDuration(r.durationMs / 1000)}`)];
   for (const h of r.hosts) {
     const st = hostStatus(h);
-    const color = st === 'ok' ? 'green' : st === 'changed' ? 'yellow' : 'red';
+    const color = st === 'ok' ? 'green' : st === 'changed' ? 'yellow' : st === 'not-started' ? 'dim' : 'red';
     const planned = h.changes.filter((c) => c.status === 'planned').length;
     const cols = [
       `ok=${h.ok}`.padEnd(6),
@@ -122,12 +126,16 @@ export function recapText(r: RunResult, log?: Logger): string {
       `failed=${h.failed}`.padEnd(9),
       `skipped=${h.skipped}`.padEnd(10),
       `time=${formatDuration(h.durationMs / 1000)}`,
+      ...(h.notStarted ? ['not started'] : []),
     ];
     lines.push(`${paint(color, h.host.padEnd(w))} : ${h.role.padEnd(5)}  ${cols.join(' ')}`);
   }
   const c = countStatuses(r);
+  if (r.batches && r.batches.length > 1)
+    lines.push(`batches: ${r.batches.map((b, i) => `${i + 1}) ${b.hosts.join(',')}${b.failed ? ` ${b.failed} failed` : ' ok'}`).join('; ')}`);
+  if (r.stopped) lines.push(paint('red', `stopped: ${r.stopped}; later batches not started`));
   if ((r.verb === 'apply' || r.verb === 'teardown') && r.exitCode === 0 && r.hosts.every((h) => h.changed === 0))
     lines.push(paint('green', `no changes: every host already ${r.verb === 'apply' ? 'matches the inventory' : 'is torn down'}`));
-  lines.push(`exit ${r.exitCode}: ${c.ok} ok, ${c.changed} ${r.verb === 'plan' ? 'with changes' : 'changed'}, ${c.failed} failed, ${c.unreachable} unreachable`);
+  lines.push(`exit ${r.exitCode}: ${c.ok} ok, ${c.changed} ${r.verb === 'plan' ? 'with changes' : 'changed'}, ${c.failed} failed, ${c.unreachable} unreachable${c.notStarted ? `, ${c.notStarted} not started` : ''}`);
   return lines.join('\n');
 }

@@ -6,13 +6,14 @@
 import { provisionDefaults } from './defaults.js';
 import { factsCommand, factsQueryFor, parseFacts, type Facts } from './facts.js';
 import type { Host, Inventory } from './inventory-types.js';
-import { limitHosts } from './inventory.js';
+import { selectHosts } from './host-patterns.js';
 import { guestDeviceProblems, moduleNames, planDevices, planDeviceTeardown, planHostTeardown, type Change, type GuestView, type HostPlan } from './ops.js';
 import { planHost, type Scope } from './ops/files.js';
 import { BATCH_ARGV, batches, batchScript, batchStatuses } from './batch.js';
 import { projectFacts } from './project.js';
 import { silentReporter, type Reporter } from './reporter.js';
-import { exitCodeFor, newHostResult, type HostResult, type RunResult, type Verb } from './results.js';
+import { exitCodeFor, hostStatus, newHostResult, type BatchResult, type HostResult, type RunResult, type Verb } from './results.js';
+import { batchStops, rollingBatches, type Serial } from './serial.js';
 import { connect, TransportError, type Session } from './transport.js';
 
 export const MAX_FORKS = 64;
@@ -20,7 +21,7 @@ export const MAX_FORKS = 64;
 export interface RunOptions {
   /** Hosts worked on at once (default: all, at most MAX_FORKS). */
   forks?: number;
-  /** --limit patterns (host, group, 'iohyps'/'guests', globs, !exclude). */
+  /** --limit patterns (Ansible's: hosts, groups, 'iohyps'/'guests', globs, ~regex, &and, !not). */
   limit?: string[];
   acceptNew?: boolean;
   reporter?: Reporter;
@@ -29,6 +30,10 @@ export interface RunOptions {
   deviceAppearSeconds?: number;
   /** plan/apply: 'files' works on the inventory's files only (no links, modules or devices). */
   only?: Scope;
+  /** apply/teardown: work in batches of this many hosts (or percent), each IOhyp with its guests. */
+  serial?: Serial;
+  /** apply/teardown: stop before the next batch when more than this percent of a batch failed. */
+  maxFailPercent?: number;
 }
 
 /** Run fn over items with at most `limit` in flight. */
@@ -52,6 +57,8 @@ export class Run {
   readonly rep: Reporter;
   readonly forks: number;
   readonly hosts: Host[];
+  readonly batches: BatchResult[] = [];
+  stopped?: string;
 
   constructor(
     readonly verb: Verb,
@@ -59,7 +66,7 @@ export class Run {
     readonly opts: RunOptions,
   ) {
     this.rep = opts.reporter ?? silentReporter();
-    this.hosts = limitHosts(inv, opts.limit);
+    this.hosts = selectHosts(inv, opts.limit).hosts;
     this.forks = Math.max(1, Math.min(opts.forks ?? this.hosts.length, MAX_FORKS, Math.max(1, this.hosts.length)));
     for (const h of this.hosts) this.results.set(h.name, newHostResult(h.name, h.role));
   }
@@ -239,7 +246,7 @@ export class Run {
   finish(): RunResult {
     for (const s of this.sessions.values()) s.close();
     const hosts = this.hosts.map((h) => this.result(h));
-    return { verb: this.verb, hosts, durationMs: 0, exitCode: exitCodeFor(hosts) };
+    return { verb: this.verb, hosts, durationMs: 0, exitCode: exitCodeFor(hosts), batches: this.batches, ...(this.stopped ? { stopped: this.stopped } : {}) };
   }
 
   guestsOf(io: Host): Host[] {
@@ -272,6 +279,31 @@ function end(run: Run, t0: number): RunResult {
   res.durationMs = Date.now() - t0;
   run.rep.recap(res);
   return res;
+}
+
+/**
+ * Run `batch` over the rolling batches of the selected hosts (one batch
+ * without --serial). A batch that fails beyond the budget stops the run: the
+ * hosts of later batches are not started and say why.
+ */
+async function rolling(run: Run, batch: (hosts: Host[]) => Promise<void>): Promise<void> {
+  const batches = rollingBatches(run.hosts, run.opts.serial);
+  for (const [i, hosts] of batches.entries()) {
+    if (batches.length > 1) run.rep.phase(`batch ${i + 1}/${batches.length}: ${hosts.map((h) => h.name).join(', ')}`);
+    await batch(hosts);
+    const failed = hosts.filter((h) => ['failed', 'unreachable'].includes(hostStatus(run.result(h)))).length;
+    run.batches.push({ hosts: hosts.map((h) => h.name), failed });
+    if (i === batches.length - 1 || !batchStops(failed, hosts.length, run.opts.maxFailPercent)) continue;
+    const budget = run.opts.maxFailPercent === undefined ? 'all of them' : `more than --max-fail-percent ${run.opts.maxFailPercent}`;
+    run.stopped = `batch ${i + 1}/${batches.length}: ${failed} of ${hosts.length} hosts failed (${budget})`;
+    for (const h of batches.slice(i + 1).flat()) {
+      const r = run.result(h);
+      r.notStarted = true;
+      r.notes.push(`not started: ${run.stopped}`);
+      run.rep.note(h.name, `not started: ${run.stopped}`);
+    }
+    return;
+  }
 }
 
 // ---- plan -------------------------------------------------------------------
@@ -395,13 +427,19 @@ async function devicesPhase(run: Run, iohyps: Host[]): Promise<void> {
 /** Bring every selected host to the inventory's state: IOhyp back ends, then guest front ends, then devices. */
 export async function applyInventory(inv: Inventory, opts: RunOptions = {}): Promise<RunResult> {
   const { run, t0 } = await begin('apply', inv, opts);
-  const iohyps = run.hosts.filter((h) => h.role === 'iohyp');
-  const guests = run.hosts.filter((h) => h.role === 'guest');
-  if (opts.only === 'files') {
+  await rolling(run, (hosts) => applyHosts(run, hosts));
+  return end(run, t0);
+}
+
+/** One batch of apply (every selected host without --serial). */
+async function applyHosts(run: Run, hosts: Host[]): Promise<void> {
+  const iohyps = hosts.filter((h) => h.role === 'iohyp');
+  const guests = hosts.filter((h) => h.role === 'guest');
+  if (run.opts.only === 'files') {
     // Files need no order between hosts: every host at once.
     run.rep.phase('files');
-    await setupPhase(run, run.hosts);
-    return end(run, t0);
+    await setupPhase(run, hosts);
+    return;
   }
   run.rep.phase('IOhyp back ends');
   await setupPhase(run, iohyps);
@@ -412,8 +450,7 @@ export async function applyInventory(inv: Inventory, opts: RunOptions = {}): Pro
   for (const h of [...guests.filter((g) => !g.devices.length), ...iohyps.filter((io) => !withDevices.some((g) => g.iohyp === io.name))]) run.release(h);
   run.rep.phase('devices');
   await devicesPhase(run, iohyps);
-  for (const g of guests) if (g.devices.length && !iohyps.some((i) => i.name === g.iohyp)) run.result(g).notes.push(`devices not touched: IOhyp ${g.iohyp} is not selected (--limit)`);
-  return end(run, t0);
+  for (const g of guests) if (g.devices.length && !run.hosts.some((i) => i.name === g.iohyp)) run.result(g).notes.push(`devices not touched: IOhyp ${g.iohyp} is not selected (--limit)`);
 }
 
 // ---- teardown -----------------------------------------------------------------
@@ -440,8 +477,15 @@ async function hostTeardownPhase(run: Run, hosts: Host[]): Promise<void> {
 /** Reverse of apply: devices on the IOhyps, then guest front ends, then IOhyp back ends; settings restored. */
 export async function teardownInventory(inv: Inventory, opts: RunOptions = {}): Promise<RunResult> {
   const { run, t0 } = await begin('teardown', inv, opts);
-  const iohyps = run.hosts.filter((h) => h.role === 'iohyp');
-  const guests = run.hosts.filter((h) => h.role === 'guest');
+  await rolling(run, (hosts) => teardownHosts(run, hosts));
+  return end(run, t0);
+}
+
+/** One batch of teardown (every selected host without --serial). */
+async function teardownHosts(run: Run, hosts: Host[]): Promise<void> {
+  const inv = run.inv;
+  const iohyps = hosts.filter((h) => h.role === 'iohyp');
+  const guests = hosts.filter((h) => h.role === 'guest');
   run.rep.phase('devices');
   await pool(iohyps, run.forks, async (io) => {
     // Every device of every inventory guest of this IOhyp, selected or not: the back end goes.
@@ -466,7 +510,6 @@ export async function teardownInventory(inv: Inventory, opts: RunOptions = {}): 
   await hostTeardownPhase(run, guests.filter((g) => !(g.devices.length && stuck.has(g.iohyp!))));
   run.rep.phase('IOhyp back ends');
   await hostTeardownPhase(run, iohyps.filter((h) => run.healthy(h)));
-  return end(run, t0);
 }
 
 // ---- status -------------------------------------------------------------------

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import { limitHosts, parseInventory } from '../../provision/inventory.js';
+import { selectHosts } from '../../provision/host-patterns.js';
+import { parseInventory } from '../../provision/inventory.js';
 import { baseInventory, issuesOf } from './inventory-fixtures.js';
 
 type Inv = Record<string, any>;
@@ -118,7 +119,7 @@ describe('inventory resolution', () => {
   });
   it('--limit selects by name, group, role, glob and exclusion', () => {
     const r = load(baseInventory());
-    const names = (p: string[]) => limitHosts(r, p).map((h) => h.name);
+    const names = (p: string[]) => selectHosts(r, p).hosts.map((h) => h.name);
     assert.deepEqual(names(['g1']), ['g1']);
     assert.deepEqual(names(['guests']), ['g1', 'g2']);
     assert.deepEqual(names(['lab', '!g2']), ['io1', 'g1']);

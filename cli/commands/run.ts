@@ -5,12 +5,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chooseAccel, type AccelChoice } from '../../builder/qemu/accel.js';
-import { macFor, qemuArgs, type BootSpec } from '../../builder/qemu/args.js';
-import { findOvmfCode, type Firmware } from '../../builder/qemu/firmware.js';
-import { freeTcpPort, LOOPBACK } from '../../builder/qemu/ports.js';
-import { qemuBinary } from '../../builder/qemu/vm.js';
-import { loadImage } from '../../builder/smoke/image.js';
+import { chooseAccel, type AccelChoice } from '../../vm/accel.js';
+import { macFor, qemuArgs, type BootSpec } from '../../vm/args.js';
+import { findOvmfCode, type Firmware } from '../../vm/firmware.js';
+import { freeTcpPort, LOOPBACK } from '../../vm/ports.js';
+import { qemuBinary } from '../../vm/vm.js';
+import { loadImage } from '../../vm/image.js';
 import { ExitCode, UsageError, VrioError } from '../../lib/errors.js';
 import { defaultCacheDir } from '../../lib/paths.js';
 import type { Command } from '../command.js';

@@ -8,11 +8,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { macFor, qemuArgs, type VmSpec } from '../../builder/qemu/args.js';
-import { cleanLine, ConsoleFollower } from '../../builder/qemu/console.js';
-import { freeTcpPort, freeUdpPorts } from '../../builder/qemu/ports.js';
-import { formatTimeline, timeline } from '../../builder/qemu/timeline.js';
-import { killRecordedPid, processCmdline } from '../../builder/qemu/vm.js';
+import { macFor, qemuArgs, type VmSpec } from '../../vm/args.js';
+import { cleanLine, ConsoleFollower } from '../../vm/console.js';
+import { freeTcpPort, freeUdpPorts } from '../../vm/ports.js';
+import { formatTimeline, timeline } from '../../vm/timeline.js';
+import { killRecordedPid, processCmdline } from '../../vm/vm.js';
 import { sshFingerprint } from '../../builder/smoke/ssh.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-qemu-unit-'));

@@ -3,7 +3,7 @@
 // before QEMU starts. Booting itself is not tested here (no QEMU in unit tests).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { qemuArgs } from '../../builder/qemu/args.js';
+import { qemuArgs } from '../../vm/args.js';
 import { withConsoleOnStdio } from '../../cli/commands/run.js';
 import { vrio } from '../support/cli.js';
 

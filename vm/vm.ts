@@ -7,9 +7,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { commandLine, which } from '../../lib/exec.js';
-import { MissingToolError, VrioError } from '../../lib/errors.js';
-import { log } from '../../lib/log.js';
+import { commandLine, which } from '../lib/exec.js';
+import { MissingToolError, VrioError } from '../lib/errors.js';
+import { log } from '../lib/log.js';
 import { qemuArgs, type VmSpec } from './args.js';
 import { ConsoleFollower } from './console.js';
 

@@ -7,9 +7,9 @@
 import { constants, existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../lib/fsx.js';
-import { log } from '../../lib/log.js';
-import { run } from '../../lib/exec.js';
+import { writeFileAtomic } from '../lib/fsx.js';
+import { log } from '../lib/log.js';
+import { run } from '../lib/exec.js';
 import type { Accel, BootSpec } from './args.js';
 import { startVm } from './vm.js';
 

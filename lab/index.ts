@@ -3,8 +3,7 @@
 // provision them from a generated inventory, and verify the vRIO path.
 // Every process the lab starts is recorded in the state dir with a marker;
 // `down` stops exactly those and removes the state.
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VrioError } from '../lib/errors.js';
@@ -20,7 +19,7 @@ import { SshSession, waitForSsh } from '../builder/smoke/ssh.js';
 import { ciChecks, vrioChecks, type LabCheck } from './checks.js';
 import { fixChecks } from './fix-checks.js';
 import type { BlkPerfRow } from './blk-perf.js';
-import { HUB_READY } from './hub.js';
+import { launchHub } from '../vm/hub-process.js';
 import { provisionDefaults } from '../provision/defaults.js';
 import { inventoryYaml, labInventory } from './inventory.js';
 import { readState, stateFile, writeState, type LabHub, type LabState, type LabVm } from './state.js';
@@ -58,7 +57,6 @@ export interface LabUpResult {
 const PERF_DISK = { dev: 'vda', bytes: 16 << 20 };
 
 const cliBin = () => fileURLToPath(new URL('../cli/bin.js', import.meta.url));
-const hubBin = () => fileURLToPath(new URL('./hub.js', import.meta.url));
 
 function imagesFor(dir: string, kernel: 'vrio' | 'ci', cwd: string): Record<'iohyp' | 'guest', SmokeImage> {
   const root = resolve(cwd, dir);
@@ -89,27 +87,8 @@ async function stopProcesses(s: LabState): Promise<number> {
 
 async function startHub(s: LabState, segment: string, port: number, members: number): Promise<LabHub> {
   const logFile = join(s.dir, `hub-${segment}.log`);
-  const out = openSync(logFile, 'w');
-  let child;
-  try {
-    child = spawn(process.execPath, [hubBin(), '--port', String(port), '--members', String(members), '--tag', s.dir], {
-      detached: true,
-      stdio: ['ignore', out, out],
-    });
-  } finally {
-    closeSync(out);
-  }
-  child.unref();
-  if (!child.pid) throw new VrioError(`could not start the L2 hub for segment ${segment}`);
-  const hub = { segment, pid: child.pid, port, members, log: logFile };
-  // QEMU connects at start and gives up if nobody listens: wait for the hub (bounded).
-  let said = '';
-  for (let i = 0; i < 100 && !(said = readFileSync(logFile, 'utf8')).includes(HUB_READY); i++) {
-    if (!processCmdline(child.pid)) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  if (!said.includes(HUB_READY)) throw new VrioError(`the L2 hub for segment ${segment} did not start: ${said.trim() || 'no output'} (log: ${logFile})`);
-  return hub;
+  const pid = await launchHub({ segment, port, members, tag: s.dir, logFile });
+  return { segment, pid, port, members, log: logFile };
 }
 
 function bootAppend(p: PlannedVm, cmdline: string): string {
@@ -403,5 +382,3 @@ export function statusTable(st: ReturnType<typeof labStatus>): string {
 
 export { type LabCheck } from './checks.js';
 export { readState } from './state.js';
-// The hub also runs as its own process (hubBin); exporting it keeps it in the build.
-export { startHub as startL2Hub } from './hub.js';

@@ -19,7 +19,7 @@ export type NicModel = 'virtio-net-pci' | 'e1000';
 /**
  * One NIC on a private L2 segment, on loopback only: either UDP datagrams
  * between two ports (QEMU sends to `remotePort` from `localPort`), or a TCP
- * connection to a segment hub (lab/hub.ts), which loses no frames, or a TCP
+ * connection to a segment hub (hub.ts), which loses no frames, or a TCP
  * link of exactly two VMs: one listens ('tcp-listen'), the other connects to
  * that port as to a hub ('tcp').
  */

@@ -8,7 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { counterSum, decryptBacking, parseVrioSysfs, VRIO_DEMO_KEY } from '../../lab/checks.js';
-import { startHub } from '../../lab/hub.js';
+import { startHub } from '../../vm/hub.js';
 import { inventoryYaml, labInventory } from '../../lab/inventory.js';
 import type { LabVm } from '../../lab/state.js';
 import { planLab, segmentsOf } from '../../lab/topology.js';

@@ -3,6 +3,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, hostname, release, totalmem } from 'node:os';
+import { qemuVersion } from '../vm/vm.js';
 import type { MachineFacts } from './model.js';
 
 export function loadAverage(): number[] {
@@ -65,7 +66,7 @@ export function machineFacts(): MachineFacts {
       openssh: sshVersion(),
       gcc: toolVersion('gcc', ['--version']),
       make: toolVersion('make', ['--version']),
-      qemu: toolVersion('qemu-system-x86_64', ['--version']),
+      qemu: qemuVersion(),
       xorriso: toolVersion('xorriso', ['-version'], (o) => /xorriso ([\d.]+)/.exec(o)?.[0] ?? firstLine(o)),
     },
   };

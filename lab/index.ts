@@ -3,25 +3,23 @@
 // provision them from a generated inventory, and verify the vRIO path.
 // Every process the lab starts is recorded in the state dir with a marker;
 // `down` stops exactly those and removes the state.
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { VrioError } from '../lib/errors.js';
-import { run } from '../lib/exec.js';
-import { log, table } from '../lib/log.js';
-import { chooseAccel, type AccelChoice } from '../builder/qemu/accel.js';
-import { macFor } from '../builder/qemu/args.js';
-import { freeTcpPort, LOOPBACK } from '../builder/qemu/ports.js';
-import { SSH_READY } from '../builder/qemu/timeline.js';
-import { killRecordedPid, processCmdline, startVm, type RunningVm } from '../builder/qemu/vm.js';
-import { loadImage, type SmokeImage } from '../builder/smoke/image.js';
+import { ExitCode, VrioError } from '../lib/errors.js';
+import { log, Logger, table } from '../lib/log.js';
+import { chooseAccel, type AccelChoice } from '../vm/accel.js';
+import { macFor } from '../vm/args.js';
+import { freeTcpPort, LOOPBACK } from '../vm/ports.js';
+import { SSH_READY } from '../vm/timeline.js';
+import { killRecordedPid, processCmdline, startVm, type RunningVm } from '../vm/vm.js';
+import { loadImage, type SmokeImage } from '../vm/image.js';
 import { SshSession, waitForSsh } from '../builder/smoke/ssh.js';
 import { ciChecks, vrioChecks, type LabCheck } from './checks.js';
 import { fixChecks } from './fix-checks.js';
 import type { BlkPerfRow } from './blk-perf.js';
-import { HUB_READY } from './hub.js';
+import { launchHub } from '../vm/hub-process.js';
 import { provisionDefaults } from '../provision/defaults.js';
+import { applyInventory, loadInventory, logReporter, teardownInventory, type RunResult } from '../provision/index.js';
 import { inventoryYaml, labInventory } from './inventory.js';
 import { readState, stateFile, writeState, type LabHub, type LabState, type LabVm } from './state.js';
 import { planLab, segmentsOf, type PlannedVm } from './topology.js';
@@ -57,8 +55,6 @@ export interface LabUpResult {
 /** guest1's virtio-blk disk for the throughput comparison: as big as the IOhyp's ramdisks. */
 const PERF_DISK = { dev: 'vda', bytes: 16 << 20 };
 
-const cliBin = () => fileURLToPath(new URL('../cli/bin.js', import.meta.url));
-const hubBin = () => fileURLToPath(new URL('./hub.js', import.meta.url));
 
 function imagesFor(dir: string, kernel: 'vrio' | 'ci', cwd: string): Record<'iohyp' | 'guest', SmokeImage> {
   const root = resolve(cwd, dir);
@@ -89,27 +85,8 @@ async function stopProcesses(s: LabState): Promise<number> {
 
 async function startHub(s: LabState, segment: string, port: number, members: number): Promise<LabHub> {
   const logFile = join(s.dir, `hub-${segment}.log`);
-  const out = openSync(logFile, 'w');
-  let child;
-  try {
-    child = spawn(process.execPath, [hubBin(), '--port', String(port), '--members', String(members), '--tag', s.dir], {
-      detached: true,
-      stdio: ['ignore', out, out],
-    });
-  } finally {
-    closeSync(out);
-  }
-  child.unref();
-  if (!child.pid) throw new VrioError(`could not start the L2 hub for segment ${segment}`);
-  const hub = { segment, pid: child.pid, port, members, log: logFile };
-  // QEMU connects at start and gives up if nobody listens: wait for the hub (bounded).
-  let said = '';
-  for (let i = 0; i < 100 && !(said = readFileSync(logFile, 'utf8')).includes(HUB_READY); i++) {
-    if (!processCmdline(child.pid)) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  if (!said.includes(HUB_READY)) throw new VrioError(`the L2 hub for segment ${segment} did not start: ${said.trim() || 'no output'} (log: ${logFile})`);
-  return hub;
+  const pid = await launchHub({ segment, port, members, tag: s.dir, logFile });
+  return { segment, pid, port, members, log: logFile };
 }
 
 function bootAppend(p: PlannedVm, cmdline: string): string {
@@ -239,13 +216,12 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
       if (o.kernel === 'vrio') await prepareIohyp(byName.get('iohyp1')!, plan);
       log().step('vrio provision apply');
       const t1 = Date.now();
-      const applied = await provision('apply', state, true);
+      const applied = await provision('apply', state, o.signal);
       state.timings.provisionSeconds = (Date.now() - t1) / 1000;
       if (applied.code !== 0) {
         // The VMs stay up so the failure can be looked at (vrio lab ssh); `lab down` cleans up.
-        const logFile = join(dir, 'provision-apply.log');
-        const tail = readFileSync(logFile, 'utf8').trim().split('\n').filter((l) => /FAILED|exit \d|error/i.test(l)).slice(-6).join('\n');
-        checks = [{ name: 'vrio provision apply', ok: false, detail: `exit ${applied.code} (log: ${logFile})\n${tail}`, seconds: state.timings.provisionSeconds }];
+        const tail = provisionFailures(applied);
+        checks = [{ name: 'vrio provision apply', ok: false, detail: `exit ${applied.code} (log: ${applied.logFile})\n${tail}`, seconds: state.timings.provisionSeconds }];
         log().error(`provision apply failed; the VMs are left running for inspection (vrio lab ssh NAME), vrio lab down cleans up\n${tail}`);
       } else {
         state.phase = 'provisioned';
@@ -321,10 +297,49 @@ async function prepareIohyp(ssh: SshSession, plan: PlannedVm[]): Promise<void> {
   if (lowers.length) await ssh.check(lowers.map((l) => `ip link set ${l} up`).join(' && '), { timeoutMs: 30_000 });
 }
 
-export async function provision(verb: 'apply' | 'teardown' | 'status', s: LabState, allowFail = false): Promise<{ code: number | null; stdout: string }> {
+export interface LabProvision {
+  /** The exit code `vrio provision VERB` would have: 0 ok, 1 a host failed, 2 bad inventory, 4 unreachable. */
+  code: number;
+  /** What the provisioner printed, as the CLI verb prints it (the lab's console stays quiet). */
+  logFile: string;
+  result?: RunResult;
+  /** Why the run did not even start (e.g. the inventory was refused). */
+  error?: string;
+}
+
+/**
+ * `vrio provision VERB -i <lab inventory>`, run in this process: the same
+ * functions and reporter as the CLI verb, its output into provision-VERB.log,
+ * the typed result back. Bounded like the child process it replaces (10 min).
+ */
+export async function provision(verb: 'apply' | 'teardown', s: LabState, signal?: AbortSignal): Promise<LabProvision> {
   const logFile = join(s.dir, `provision-${verb}.log`);
-  const r = await run(process.execPath, [cliBin(), 'provision', verb, '-i', s.inventory, '--no-color'], { logFile, allowFail, timeoutMs: 10 * 60_000 });
-  return { code: r.code, stdout: r.stdout };
+  const out = createWriteStream(logFile, { flags: 'a' });
+  const plog = new Logger({ out, err: out, color: false, tty: false });
+  const bounded = AbortSignal.any([AbortSignal.timeout(10 * 60_000), ...(signal ? [signal] : [])]);
+  try {
+    const inv = loadInventory(s.inventory, { env: process.env });
+    const opts = { signal: bounded, reporter: logReporter(plog) };
+    const result = verb === 'apply' ? await applyInventory(inv, opts) : await teardownInventory(inv, opts);
+    return { code: result.exitCode, logFile, result };
+  } catch (e) {
+    if (signal?.aborted) throw e;
+    const error = (e as Error).message;
+    plog.error(error);
+    return { code: e instanceof VrioError ? e.exitCode : ExitCode.FAILED, logFile, error };
+  } finally {
+    await new Promise<void>((r) => out.end(r));
+  }
+}
+
+/** What went wrong in a failed provision run, one line per problem (the last 6), for the lab's error output. */
+export function provisionFailures(p: LabProvision): string {
+  if (p.error) return p.error;
+  const lines = (p.result?.hosts ?? []).flatMap((h) => [
+    ...h.changes.filter((c) => c.status === 'failed').map((c) => `${h.host} FAILED ${c.change.summary}${c.code !== undefined ? ` (exit ${c.code})` : ''}${c.stderr?.trim() ? `: ${c.stderr.trim().split('\n').slice(-1)[0]}` : ''}`),
+    ...h.errors.map((e) => `${h.host} ${h.unreachable ? 'UNREACHABLE' : 'FAILED'} ${e}`),
+  ]);
+  return lines.slice(-6).join('\n');
 }
 
 export interface LabDownResult {
@@ -344,8 +359,8 @@ export async function labDown(stateDir: string, cwd: string, o: { teardown: bool
   const alive = s.vms.filter((v) => processCmdline(v.pid)?.includes(dir));
   if (o.teardown && s.phase !== 'booting' && alive.length === s.vms.length && existsSync(s.inventory)) {
     log().step('vrio provision teardown');
-    const r = await provision('teardown', s, true);
-    teardown = { ok: r.code === 0, detail: r.code === 0 ? 'devices removed, modules unloaded' : `provision teardown exited ${r.code} (log: ${join(dir, 'provision-teardown.log')})` };
+    const r = await provision('teardown', s);
+    teardown = { ok: r.code === 0, detail: r.code === 0 ? 'devices removed, modules unloaded' : `provision teardown exited ${r.code} (log: ${r.logFile})` };
   }
   const stopped = await stopProcesses(s);
   for (const v of s.vms) await waitPidGone(v.pid, dir);
@@ -403,5 +418,3 @@ export function statusTable(st: ReturnType<typeof labStatus>): string {
 
 export { type LabCheck } from './checks.js';
 export { readState } from './state.js';
-// The hub also runs as its own process (hubBin); exporting it keeps it in the build.
-export { startHub as startL2Hub } from './hub.js';

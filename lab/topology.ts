@@ -1,7 +1,7 @@
 // Who is in the lab and how they are wired: names, roles, L2 segments,
 // addresses, MACs. Pure data from (kernel, number of guests), so the plan is
 // the same on every run and testable without booting anything.
-import { macFor } from '../builder/qemu/args.js';
+import { macFor } from '../vm/args.js';
 
 export interface PlannedNic {
   segment: string;

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { dataPath } from '../../lib/paths.js';
-import type { SmokeImage } from './image.js';
+import type { SmokeImage } from '../../vm/image.js';
 import type { SshSession } from './ssh.js';
 
 interface ChecksData {

@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import { VrioError } from '../../lib/errors.js';
 import { sha256File } from '../../lib/fsx.js';
 import { log } from '../../lib/log.js';
-import { chooseAccel, type AccelChoice, type AccelDecision } from '../qemu/accel.js';
-import { macFor, type Accel, type BootSpec, type Media } from '../qemu/args.js';
-import { findOvmfCode, type Firmware } from '../qemu/firmware.js';
-import { freeTcpPort, LOOPBACK } from '../qemu/ports.js';
-import { SSH_READY, timeline, type TimelineEvent } from '../qemu/timeline.js';
-import { startVm } from '../qemu/vm.js';
+import { chooseAccel, type AccelChoice, type AccelDecision } from '../../vm/accel.js';
+import { macFor, type Accel, type BootSpec, type Media } from '../../vm/args.js';
+import { findOvmfCode, type Firmware } from '../../vm/firmware.js';
+import { freeTcpPort, LOOPBACK } from '../../vm/ports.js';
+import { SSH_READY, timeline, type TimelineEvent } from '../../vm/timeline.js';
+import { startVm } from '../../vm/vm.js';
 import { runChecks, type CheckResult } from './checks.js';
-import type { SmokeImage } from './image.js';
+import type { SmokeImage } from '../../vm/image.js';
 import { waitForSsh, type SshSession } from './ssh.js';
 
 export interface SmokeOptions {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import type { AccelChoice } from '../../builder/qemu/accel.js';
+import type { AccelChoice } from '../../vm/accel.js';
 import { labDown, labMetrics, labStatus, labUp, statusTable } from '../../lab/index.js';
 import { perfTable } from '../../lab/blk-perf.js';
 import { ExitCode, UsageError, VrioError } from '../../lib/errors.js';

@@ -2,27 +2,17 @@
 // terminal and SSH forwarded from 127.0.0.1 (like `mkosi qemu`). Ctrl-A X quits
 // QEMU, Ctrl-A C switches to its monitor. Built from the same pieces as smoke
 // (loadImage, chooseAccel, qemuArgs); only the serial console differs.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chooseAccel, type AccelChoice } from '../../builder/qemu/accel.js';
-import { macFor, qemuArgs, type BootSpec } from '../../builder/qemu/args.js';
-import { findOvmfCode, type Firmware } from '../../builder/qemu/firmware.js';
-import { freeTcpPort, LOOPBACK } from '../../builder/qemu/ports.js';
-import { qemuBinary } from '../../builder/qemu/vm.js';
-import { loadImage } from '../../builder/smoke/image.js';
-import { ExitCode, UsageError, VrioError } from '../../lib/errors.js';
+import { chooseAccel, type AccelChoice } from '../../vm/accel.js';
+import { macFor, type BootSpec } from '../../vm/args.js';
+import { findOvmfCode, type Firmware } from '../../vm/firmware.js';
+import { freeTcpPort, LOOPBACK } from '../../vm/ports.js';
+import { runOnTerminal } from '../../vm/vm.js';
+import { loadImage } from '../../vm/image.js';
+import { ExitCode, UsageError } from '../../lib/errors.js';
 import { defaultCacheDir } from '../../lib/paths.js';
 import type { Command } from '../command.js';
-
-/** qemuArgs writes the serial console to a file; here it is this terminal, multiplexed with the monitor (Ctrl-A). */
-export function withConsoleOnStdio(args: string[], serialLog: string): string[] {
-  const i = args.indexOf(`file,id=ser0,path=${serialLog}`);
-  if (i < 1 || args[i - 1] !== '-chardev') throw new VrioError('internal: the serial chardev is not in the QEMU arguments');
-  const out = [...args];
-  out.splice(i - 1, 2, '-chardev', 'stdio,id=ser0,mux=on,signal=off', '-mon', 'chardev=ser0,mode=readline');
-  return out;
-}
 
 export const runCommand: Command = {
   name: 'run',
@@ -66,26 +56,21 @@ export const runCommand: Command = {
     const accel = await chooseAccel(want, probe, defaultCacheDir(ctx.env));
     const dir = resolve(ctx.cwd, 'out', 'run', img.name);
     mkdirSync(dir, { recursive: true });
-    const serialLog = join(dir, 'serial.log');
-    const args = withConsoleOnStdio(
-      qemuArgs({
-        name: `run-${img.name}`,
-        accel: accel.accel,
-        memoryMiB: memory,
-        cpus: 1,
-        firmware,
-        ovmfCode: firmware === 'uefi' ? findOvmfCode(ctx.env) : undefined,
-        boot,
-        serialLog,
-        management: { sshPort, mac: macFor(1, 0) },
-      }),
-      serialLog,
-    );
+    const spec = {
+      name: `run-${img.name}`,
+      accel: accel.accel,
+      memoryMiB: memory,
+      cpus: 1,
+      firmware,
+      ovmfCode: firmware === 'uefi' ? findOvmfCode(ctx.env) : undefined,
+      boot,
+      serialLog: join(dir, 'serial.log'),
+      serial: 'terminal' as const,
+      management: { sshPort, mac: macFor(1, 0) },
+    };
     ctx.log.info(`booting ${img.name} (${firmware}, ${media}, ${accel.accel.toUpperCase()}: ${accel.reason}); Ctrl-A X quits`);
     ctx.log.info(`ssh: ssh -i ${img.clientKey} -p ${sshPort} -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no root@${LOOPBACK}`);
     ctx.log.info(`its host key must be ${img.hostKeyPins.join(' or ')}`);
-    const r = spawnSync(qemuBinary(), args, { stdio: 'inherit' });
-    if (r.error) throw new VrioError(`cannot run QEMU: ${r.error.message}`);
-    return r.status === 0 ? ExitCode.OK : ExitCode.FAILED;
+    return runOnTerminal(spec) === 0 ? ExitCode.OK : ExitCode.FAILED;
   },
 };

@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { smoke, type SmokeOptions } from '../../builder/smoke/index.js';
-import { loadImage } from '../../builder/smoke/image.js';
-import type { AccelChoice } from '../../builder/qemu/accel.js';
-import type { Media } from '../../builder/qemu/args.js';
-import type { Firmware } from '../../builder/qemu/firmware.js';
+import { loadImage } from '../../vm/image.js';
+import type { AccelChoice } from '../../vm/accel.js';
+import type { Media } from '../../vm/args.js';
+import type { Firmware } from '../../vm/firmware.js';
 import { ExitCode, UsageError } from '../../lib/errors.js';
 import { defaultCacheDir } from '../../lib/paths.js';
 import type { Command } from '../command.js';

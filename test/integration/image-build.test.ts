@@ -10,9 +10,8 @@
 // packaged kernel (apt), which exercises the same image path (also with
 // VRIO_TEST_IMAGE_KERNEL=distro).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
@@ -25,6 +24,10 @@ import { buildKernel } from '../../builder/kernel/index.js';
 import { loadManifest, type Manifest } from '../../builder/manifest.js';
 import { sha256File } from '../../lib/fsx.js';
 import { Logger, setLogger } from '../../lib/log.js';
+import { macFor } from '../../vm/args.js';
+import { freeTcpPort } from '../../vm/ports.js';
+import { SSH_READY } from '../../vm/timeline.js';
+import { startVm } from '../../vm/vm.js';
 import { ciKernelUnavailable, writeCiManifest } from '../fixtures/ci-kernel/manifest.js';
 
 setLogger(new Logger({ verbosity: 'quiet' }));
@@ -160,44 +163,34 @@ describe(`appliance images from a real kernel`, () => {
   });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-    s.on('error', reject);
-  });
-}
-
 describe('the kernel boots the initramfs (QEMU, -kernel)', () => {
   it('reaches "vrio: ssh ready", shows the pinned host key, takes the client key, loads modules, powers off', async () => {
     const img = first.iohyp;
     const man = JSON.parse(readFileSync(img.manifest, 'utf8'));
-    const port = await freePort();
-    const qemu = spawn(
-      'qemu-system-x86_64',
-      [
+    const port = await freeTcpPort();
+    const dir = join(tmp, 'boot');
+    const vm = startVm(
+      {
+        name: 'image-build-iohyp',
         // TCG: always works (KVM choice and its quirks belong to the smoke tests).
-        '-machine', 'q35,accel=tcg', '-m', '512', '-smp', '1', '-nographic', '-no-reboot',
-        '-kernel', img.kernel, '-initrd', img.initramfs as string,
-        '-append', 'console=ttyS0,115200 panic=-1 vrio.l2=eth1 vrio.ip=10.55.0.1/24',
-        '-netdev', `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${port}-:22`, '-device', 'virtio-net-pci,netdev=n0',
+        machine: 'q35',
+        accel: 'tcg',
+        memoryMiB: 512,
+        cpus: 1,
+        firmware: 'bios',
+        boot: { kind: 'kernel', kernel: img.kernel, initrd: img.initramfs as string, append: 'console=ttyS0,115200 panic=-1 vrio.l2=eth1 vrio.ip=10.55.0.1/24' },
+        serialLog: join(dir, 'serial.log'),
+        management: { sshPort: port, mac: macFor(1, 0) },
         // The L2 NIC on a private segment nobody else joins (a loopback socket).
-        '-netdev', `socket,id=n1,listen=127.0.0.1:${await freePort()}`, '-device', 'virtio-net-pci,netdev=n1',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+        l2: [{ id: 'n1', mac: macFor(1, 1), model: 'virtio-net-pci', transport: 'tcp-listen', listenPort: await freeTcpPort() }],
+      },
+      { stderrLog: join(dir, 'qemu.log') },
     );
-    let consoleLog = '';
-    qemu.stdout.on('data', (c: Buffer) => (consoleLog += c.toString('latin1')));
-    qemu.stderr.on('data', (c: Buffer) => (consoleLog += c.toString('latin1')));
-    const exited = new Promise<number | null>((r) => qemu.on('exit', (code) => r(code)));
+    const consoleLog = () => vm.serial.lines.map((l) => l.text).join('\n');
     try {
-      for (let i = 0; i < 600 && !consoleLog.includes('vrio: ssh ready'); i++) await new Promise((r) => setTimeout(r, 500));
-      assert.ok(consoleLog.includes('vrio: ssh ready'), `no "vrio: ssh ready" on the console:\n${consoleLog.slice(-3000)}`);
-      assert.ok(consoleLog.includes(`vrio: host key ssh-ed25519 ${img.hostKeys['ssh-ed25519']}`), 'the console shows the fingerprint from manifest.json');
-      assert.match(consoleLog, /vrio: eth1 10\.55\.0\.1\/24/);
+      await vm.serial.waitFor(SSH_READY, { timeoutMs: 300_000, stopIf: () => vm.exitReason() }).catch((e: Error) => assert.fail(`no "vrio: ssh ready" on the console (${e.message}):\n${vm.serial.tail(60)}`));
+      assert.ok(consoleLog().includes(`vrio: host key ssh-ed25519 ${img.hostKeys['ssh-ed25519']}`), 'the console shows the fingerprint from manifest.json');
+      assert.match(consoleLog(), /vrio: eth1 10\.55\.0\.1\/24/);
       // Strict host key checking against the key recorded in manifest.json.
       const known = join(tmp, 'known_hosts');
       writeFileSync(known, `[127.0.0.1]:${port} ${man.hostPublicKeys['ssh-ed25519']}\n`);
@@ -212,10 +205,10 @@ describe('the kernel boots the initramfs (QEMU, -kernel)', () => {
       assert.equal(r.status, 3, r.stdout + r.stderr);
       assert.match(r.stderr, /vrio-iohyp: \/dev\/iohyp: No such file or directory/);
       ssh('poweroff');
-      const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 120_000))]);
-      assert.equal(code, 0, 'QEMU exits by itself after poweroff');
+      const end = await vm.waitOrKill(120_000);
+      assert.ok(!end.killed && end.exit.code === 0, `QEMU exits by itself after poweroff: ${vm.exitReason()}`);
     } finally {
-      if (qemu.exitCode === null) qemu.kill('SIGKILL');
+      await vm.kill();
     }
   });
 });

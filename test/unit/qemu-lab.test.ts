@@ -4,14 +4,21 @@
 // block data went through the vRIO back end.
 import assert from 'node:assert/strict';
 import { createCipheriv, randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { counterSum, decryptBacking, parseVrioSysfs, VRIO_DEMO_KEY } from '../../lab/checks.js';
-import { startHub } from '../../lab/hub.js';
+import { startHub } from '../../vm/hub.js';
 import { inventoryYaml, labInventory } from '../../lab/inventory.js';
 import type { LabVm } from '../../lab/state.js';
 import { planLab, segmentsOf } from '../../lab/topology.js';
+import { provision, provisionFailures } from '../../lab/index.js';
+import type { LabState } from '../../lab/state.js';
+import { freeTcpPort } from '../../vm/ports.js';
 import { parseInventory } from '../../provision/inventory.js';
 
 const PIN = 'SHA256:' + 'x'.repeat(43).replace(/x/g, 'A');
@@ -200,5 +207,42 @@ describe('vRIO data checks', () => {
     assert.equal(e[0].fields.guest_ip, '10.55.0.2');
     assert.equal(counterSum(e, /writ/), 1048576 + 4096);
     assert.equal(counterSum(e, /guest_ip/), 0, 'non-numeric fields are not counted');
+  });
+});
+
+describe('the lab runs the provisioner in its own process', () => {
+  const labState = (dir: string, inventory: string): LabState => ({
+    format: 'vrio-lab-state/1', dir, createdAt: '', kernel: 'ci', accel: 'tcg', imagesDir: dir, clientKey: join(dir, 'id_ed25519'), inventory, vms: [], hubs: [], phase: 'booted', timings: {},
+  });
+
+  test('VMs that do not answer SSH: exit 4 (as `vrio provision apply` exits) with the reason per host; the output is in provision-apply.log', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'vrio-lab-prov-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id_ed25519')]);
+    const plan = planLab('ci', 1);
+    const vms = fakeVms(plan);
+    // Ports nobody listens on: the hosts are unreachable at once (connection refused).
+    for (const v of vms) v.sshPort = await freeTcpPort();
+    const inventory = join(dir, 'inventory.yaml');
+    writeFileSync(inventory, inventoryYaml(labInventory(plan, vms, { kernel: 'ci', clientKey: join(dir, 'id_ed25519'), mtu: 1500, testModule: 'vrio_test' })));
+    const r = await provision('apply', labState(dir, inventory));
+    assert.equal(r.code, 4);
+    assert.deepEqual(r.result?.hosts.map((h) => [h.host, h.unreachable]), [['iohyp1', true], ['guest1', true]]);
+    assert.equal(r.logFile, join(dir, 'provision-apply.log'));
+    assert.match(readFileSync(r.logFile, 'utf8'), /RECAP apply/);
+    const why = provisionFailures(r).split('\n');
+    assert.equal(why.length, 2);
+    assert.match(why[0], /^iohyp1 UNREACHABLE /);
+  });
+
+  test('an inventory the provisioner refuses: exit 2 and its message, written to the log too', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'vrio-lab-prov-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const inventory = join(dir, 'inventory.yaml');
+    writeFileSync(inventory, 'iohyps: [not, a, map]\n');
+    const r = await provision('teardown', labState(dir, inventory));
+    assert.equal(r.code, 2);
+    assert.ok(r.error && provisionFailures(r) === r.error);
+    assert.ok(readFileSync(join(dir, 'provision-teardown.log'), 'utf8').includes(r.error.split('\n')[0]));
   });
 });

@@ -8,11 +8,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { macFor, qemuArgs, type VmSpec } from '../../builder/qemu/args.js';
-import { cleanLine, ConsoleFollower } from '../../builder/qemu/console.js';
-import { freeTcpPort, freeUdpPorts } from '../../builder/qemu/ports.js';
-import { formatTimeline, timeline } from '../../builder/qemu/timeline.js';
-import { killRecordedPid, processCmdline } from '../../builder/qemu/vm.js';
+import { macFor, qemuArgs, type VmSpec } from '../../vm/args.js';
+import { cleanLine, ConsoleFollower } from '../../vm/console.js';
+import { freeTcpPort, freeUdpPorts } from '../../vm/ports.js';
+import { formatTimeline, timeline } from '../../vm/timeline.js';
+import { ConsoleSession } from '../../vm/console-session.js';
+import { killRecordedPid, processCmdline, startVm } from '../../vm/vm.js';
 import { sshFingerprint } from '../../builder/smoke/ssh.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-qemu-unit-'));
@@ -91,6 +92,33 @@ describe('qemu command line', () => {
     assert.deepEqual(dev.map((d) => d.split(',')[0]), ['virtio-net-pci', 'virtio-net-pci', 'e1000', 'virtio-net-pci']);
   });
 
+  test('a two-VM TCP link: one side listens on loopback, the other connects to it as to a hub', () => {
+    const a = qemuArgs(spec({ l2: [{ id: 'n0', mac: macFor(1, 1), model: 'virtio-net-pci', transport: 'tcp-listen', listenPort: 7002 }] }));
+    assert.deepEqual(valueAfter(a, '-netdev'), ['socket,id=n0,listen=127.0.0.1:7002']);
+  });
+
+  test('extra disks: plain, or with the host page cache bypassed (cache=none, aio=threads)', () => {
+    const a = qemuArgs(spec({ boot: { kind: 'kernel', kernel: '/k', append: '' }, disks: ['/d/a.img', { file: '/d/b.img', cache: 'none' }] }));
+    assert.deepEqual(valueAfter(a, '-drive'), ['file=/d/a.img,format=raw,if=virtio', 'file=/d/b.img,if=virtio,format=raw,cache=none,aio=threads']);
+  });
+
+  test('machine type: pc unless q35 is asked for', () => {
+    assert.deepEqual(valueAfter(qemuArgs(spec()), '-machine'), ['pc']);
+    assert.deepEqual(valueAfter(qemuArgs(spec({ machine: 'q35' })), '-machine'), ['q35']);
+  });
+
+  test('serial session: the console is QEMU stdio (its keyboard and screen) and still logged to the serial log; one serial port only', () => {
+    const a = qemuArgs(spec({ serial: 'session' }));
+    assert.deepEqual(valueAfter(a, '-chardev'), ['stdio,id=ser0,logfile=/s/serial.log']);
+    assert.deepEqual(valueAfter(a, '-serial'), ['chardev:ser0']);
+    assert.ok(!a.includes('-mon'), 'no monitor on the session console');
+  });
+
+  test('a console session cannot be detached, and a terminal console is not started in the background', () => {
+    assert.throws(() => startVm(spec({ serial: 'session' }), { stderrLog: join(tmp, 'q.log'), detached: true }), /console session needs an attached VM/);
+    assert.throws(() => startVm(spec({ serial: 'terminal' }), { stderrLog: join(tmp, 'q.log') }), /runOnTerminal/);
+  });
+
   test('direct kernel boot passes kernel, initramfs and the command line', () => {
     const a = qemuArgs(spec({ boot: { kind: 'kernel', kernel: '/k/vmlinuz', initrd: '/k/initramfs.img', append: 'console=ttyS0 vrio.l2=eth1 vrio.ip=10.55.0.2/24' } }));
     assert.deepEqual(valueAfter(a, '-kernel'), ['/k/vmlinuz']);
@@ -103,6 +131,38 @@ describe('qemu command line', () => {
     for (let v = 0; v < 40; v++) for (let n = 0; n < 4; n++) macs.add(macFor(v, n));
     assert.equal(macs.size, 160);
     for (const m of macs) assert.match(m, /^52:54:00(:[0-9a-f]{2}){3}$/);
+  });
+});
+
+describe('console session (a real shell on the other end of the pipes, as on a VM console)', () => {
+  test('runs commands one after another with their exit status and output; kernel lines are cut from the output, kept in the text', async () => {
+    const sh = spawn('sh', [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const exited = new Promise<void>((r) => sh.once('exit', () => r()));
+    let gone: string | undefined;
+    void exited.then(() => (gone = 'sh ended'));
+    const c = new ConsoleSession('t', sh.stdin, sh.stdout, () => gone, exited);
+    try {
+      const a = await c.run('echo hello; echo "[   12.345678] vrio: a kernel line"; echo world', 10_000);
+      assert.deepEqual(a, { rc: 0, out: 'hello\nworld\n' });
+      assert.match(c.text, /\[   12\.345678\] vrio: a kernel line/);
+      assert.equal((await c.run('false', 10_000)).rc, 1);
+      await assert.rejects(c.run('exit 7', 10_000), /^VrioError: t: VM stopped \(sh ended\); console tail:/);
+    } finally {
+      sh.kill('SIGKILL');
+    }
+  });
+
+  test('a wait that is never met ends at its timeout with the console tail', async () => {
+    const sh = spawn('sh', [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const exited = new Promise<void>((r) => sh.once('exit', () => r()));
+    const c = new ConsoleSession('t', sh.stdin, sh.stdout, () => undefined, exited);
+    try {
+      c.send('echo booted\n');
+      await c.waitFor(/booted/, 10_000);
+      await assert.rejects(c.waitFor(/never/, 300), /t: no \/never\/ within 300 ms; console tail:\nbooted/);
+    } finally {
+      sh.kill('SIGKILL');
+    }
   });
 });
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { deviceNodes, moduleParams, moduleScript, modulesToLoad, unloadScript } from '../../builder/smoke/checks.js';
-import { loadImage, type SmokeImage } from '../../builder/smoke/image.js';
+import { loadImage, type SmokeImage } from '../../vm/image.js';
 import { InputError } from '../../lib/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-smoke-unit-'));

@@ -4,7 +4,7 @@
 // SSH host keys) and the client key that logs in as root.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { InputError, VrioError } from '../../lib/errors.js';
+import { InputError, VrioError } from '../lib/errors.js';
 
 export interface SmokeImage {
   /** Short name for output: the role, else the directory name. */

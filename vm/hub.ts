@@ -1,4 +1,4 @@
-// A private L2 segment for lab VMs: a tiny Ethernet hub on the loopback
+// A private L2 segment for VMs (the lab's): a tiny Ethernet hub on the loopback
 // interface. Each QEMU NIC connects to the hub's TCP port
 // (`-netdev socket,connect=127.0.0.1:HUB`; QEMU frames each Ethernet frame with
 // a 4-byte big-endian length) and the hub repeats every frame to all other

@@ -2,7 +2,7 @@
 // into timestamped lines. QEMU owns the file; we only read what it appended,
 // polling, because fs.watch is unreliable for files written by another process.
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
-import { VrioError } from '../../lib/errors.js';
+import { VrioError } from '../lib/errors.js';
 
 export interface ConsoleLine {
   /** Seconds since the VM was started. */

@@ -2,7 +2,7 @@
 // it is attached as a read-only pflash drive (no VARS store: every boot starts
 // from the firmware defaults, which is what a smoke test wants).
 import { existsSync } from 'node:fs';
-import { MissingToolError } from '../../lib/errors.js';
+import { MissingToolError } from '../lib/errors.js';
 
 export type Firmware = 'bios' | 'uefi';
 

@@ -4,14 +4,15 @@
 // process exit (the 'exit' hook below, for anything a caller forgot).
 // Lab VMs outlive the CLI process; they are started detached and stopped by
 // the pid recorded in the lab's state dir (see killRecordedPid).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { commandLine, which } from '../../lib/exec.js';
-import { MissingToolError, VrioError } from '../../lib/errors.js';
-import { log } from '../../lib/log.js';
+import { commandLine, which } from '../lib/exec.js';
+import { MissingToolError, VrioError } from '../lib/errors.js';
+import { log } from '../lib/log.js';
 import { qemuArgs, type VmSpec } from './args.js';
 import { ConsoleFollower } from './console.js';
+import { ConsoleSession } from './console-session.js';
 
 export const QEMU = 'qemu-system-x86_64';
 
@@ -47,6 +48,15 @@ export function qemuBinary(): string {
   return q;
 }
 
+/** First line of `qemu-system-x86_64 --version`; "missing" when it is not installed, "unknown" when it says nothing. */
+export function qemuVersion(): string {
+  try {
+    return execFileSync(QEMU, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 }).trim().split('\n')[0]?.trim() || 'unknown';
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unknown';
+  }
+}
+
 export interface StartOptions {
   /** QEMU's own stdout/stderr (its error messages) go here. */
   stderrLog: string;
@@ -57,6 +67,8 @@ export interface StartOptions {
 export class RunningVm {
   readonly serial: ConsoleFollower;
   readonly firmware?: ConsoleFollower;
+  /** The console's keyboard and screen, when the spec asked for serial 'session'. */
+  readonly console?: ConsoleSession;
   exit?: ExitInfo;
   readonly exited: Promise<ExitInfo>;
 
@@ -79,6 +91,7 @@ export class RunningVm {
         resolve(this.exit);
       });
     });
+    if (spec.serial === 'session') this.console = new ConsoleSession(spec.name, child.stdin!, child.stdout!, () => this.exitReason(), this.exited);
   }
 
   get running(): boolean {
@@ -124,6 +137,8 @@ function readTail(file: string, n: number): string {
 }
 
 export function startVm(spec: VmSpec, opts: StartOptions): RunningVm {
+  if (spec.serial === 'terminal') throw new VrioError('internal: a VM on this terminal runs with runOnTerminal');
+  if (spec.serial === 'session' && opts.detached) throw new VrioError('internal: a console session needs an attached VM');
   const bin = qemuBinary();
   for (const f of [spec.serialLog, spec.firmwareLog, opts.stderrLog, spec.pidFile]) {
     if (!f) continue;
@@ -137,7 +152,9 @@ export function startVm(spec: VmSpec, opts: StartOptions): RunningVm {
   const t0 = Date.now();
   let child: ChildProcess;
   try {
-    child = spawn(bin, args, { stdio: ['ignore', errFd, errFd], detached: Boolean(opts.detached) });
+    // A console session talks to QEMU's stdin/stdout (the serial console); QEMU's own messages stay on stderr.
+    const stdio = spec.serial === 'session' ? (['pipe', 'pipe', errFd] as const) : (['ignore', errFd, errFd] as const);
+    child = spawn(bin, args, { stdio: [...stdio], detached: Boolean(opts.detached) });
   } finally {
     closeSync(errFd);
   }
@@ -148,6 +165,20 @@ export function startVm(spec: VmSpec, opts: StartOptions): RunningVm {
     live.add(child.pid);
   }
   return new RunningVm(spec, child.pid, t0, opts.stderrLog, command, child);
+}
+
+/**
+ * Boot with the serial console (and QEMU's monitor, Ctrl-A C) on this
+ * process's terminal and wait until QEMU ends: `vrio run`. Returns QEMU's exit status.
+ */
+export function runOnTerminal(spec: VmSpec): number | null {
+  if (spec.serial !== 'terminal') throw new VrioError("internal: runOnTerminal needs serial 'terminal'");
+  const args = qemuArgs(spec);
+  const bin = qemuBinary();
+  log().debug(`$ ${commandLine(bin, args)}`);
+  const r = spawnSync(bin, args, { stdio: 'inherit' });
+  if (r.error) throw new VrioError(`cannot run QEMU: ${r.error.message}`);
+  return r.status;
 }
 
 /** The command line of a live process, or undefined when it is gone. */

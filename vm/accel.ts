@@ -7,11 +7,10 @@
 import { constants, existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../lib/fsx.js';
-import { log } from '../../lib/log.js';
-import { run } from '../../lib/exec.js';
+import { writeFileAtomic } from '../lib/fsx.js';
+import { log } from '../lib/log.js';
 import type { Accel, BootSpec } from './args.js';
-import { startVm } from './vm.js';
+import { qemuVersion, startVm } from './vm.js';
 
 export type AccelChoice = 'auto' | Accel;
 
@@ -29,11 +28,6 @@ export function kvmOpenable(dev = '/dev/kvm'): { ok: boolean; why: string } {
   } catch (e) {
     return { ok: false, why: `${dev} cannot be opened (${(e as NodeJS.ErrnoException).code}); add the user to group kvm` };
   }
-}
-
-async function qemuVersion(): Promise<string> {
-  const r = await run('qemu-system-x86_64', ['--version'], { allowFail: true });
-  return r.stdout.split('\n')[0]?.trim() ?? 'unknown';
 }
 
 function bootId(): string {
@@ -75,7 +69,7 @@ export async function chooseAccel(want: AccelChoice, probeBoot: BootSpec | undef
     return { accel: 'kvm', reason: 'KVM requested' };
   }
   if (!dev.ok) return { accel: 'tcg', reason: `TCG: ${dev.why}` };
-  const key = `${bootId()} ${await qemuVersion()}`;
+  const key = `${bootId()} ${qemuVersion()}`;
   const cacheFile = cacheDir ? join(cacheDir, 'kvm-probe.json') : undefined;
   if (cacheFile && existsSync(cacheFile)) {
     try {

@@ -2,22 +2,12 @@
 // =accept-new: pinned SHA256 fingerprints and/or known_hosts files. An unknown
 // or changed key is refused before any command runs, with the fingerprint and
 // how to pin it.
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fingerprint, keyType } from '../lib/ssh/fingerprint.js';
 import type { HostKeyPolicy } from './inventory-types.js';
-
-export function fingerprint(blob: Buffer): string {
-  return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
-}
-
-/** The key type inside an SSH public-key blob (e.g. "ssh-ed25519"). */
-export function keyType(blob: Buffer): string {
-  if (blob.length < 4) return 'unknown';
-  const n = blob.readUInt32BE(0);
-  return blob.subarray(4, 4 + n).toString('latin1');
-}
 
 export interface KnownHostsEntry {
   file: string;

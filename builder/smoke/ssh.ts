@@ -1,21 +1,10 @@
 // A minimal SSH client for VMs we booted: key auth as root, the host key
 // checked against the SHA256 fingerprints pinned in the image manifest (never
 // trust-on-first-use), commands run with a timeout. Used by smoke and the lab.
-import { createHash } from 'node:crypto';
 import { Client, type ClientChannel } from 'ssh2';
 import { VrioError } from '../../lib/errors.js';
 import { readPrivateKeyFile, UnprotectedKeyError } from '../../lib/keyfile.js';
-
-export function sshFingerprint(hostKeyBlob: Buffer): string {
-  return 'SHA256:' + createHash('sha256').update(hostKeyBlob).digest('base64').replace(/=+$/, '');
-}
-
-/** The key type named inside an SSH public key blob (string length + name). */
-export function keyType(blob: Buffer | undefined): string {
-  if (!blob || blob.length < 4) return 'unknown';
-  const n = blob.readUInt32BE(0);
-  return blob.subarray(4, 4 + n).toString('latin1');
-}
+import { fingerprint, keyType } from '../../lib/ssh/fingerprint.js';
 
 export interface SshTarget {
   host: string;
@@ -72,7 +61,7 @@ export class SshSession {
       let settled = false;
       c.once('ready', () => {
         settled = true;
-        resolve(new SshSession(c, target, { type: keyType(presented), blob: presented ?? Buffer.alloc(0) }));
+        resolve(new SshSession(c, target, { type: presented ? keyType(presented) : 'unknown', blob: presented ?? Buffer.alloc(0) }));
       });
       // 'on', not 'once': ssh2 may emit more than one error for one failed handshake.
       c.on('error', (e) => {
@@ -93,7 +82,7 @@ export class SshSession {
         privateKey: key,
         readyTimeout: timeoutMs,
         hostVerifier: (blob: Buffer) => {
-          const fp = sshFingerprint(blob);
+          const fp = fingerprint(blob);
           presented = blob;
           if (target.pins.includes(fp)) return true;
           mismatch = fp;

@@ -6,7 +6,7 @@ import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { readPrivateKeyFile, UnprotectedKeyError } from '../lib/keyfile.js';
 import { preferredKeyTypes, verifyHostKey, type HostKeyVerdict } from './hostkeys.js';
 import type { Connection, Endpoint } from './inventory-types.js';
-import { commandLine } from './shell.js';
+import { commandLine } from '../lib/shell.js';
 
 export type TransportErrorKind = 'unreachable' | 'timeout' | 'host-key' | 'auth' | 'disconnected' | 'config';
 

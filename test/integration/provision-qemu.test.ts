@@ -19,7 +19,7 @@ import { freeTcpPort, freeUdpPort } from '../../builder/qemu/ports.js';
 import { startVm, type RunningVm } from '../../builder/qemu/vm.js';
 import { dataPath } from '../../lib/paths.js';
 import { loadInventory, statusInventory } from '../../provision/index.js';
-import { connect } from '../../provision/transport.js';
+import { connect } from '../../lib/ssh/client.js';
 import { prerequisite } from '../support/prereq.js';
 import { vrioImages } from '../support/vrio-images.js';
 

@@ -6,8 +6,13 @@ import { createHmac } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fingerprint, keyType } from '../lib/ssh/fingerprint.js';
-import type { HostKeyPolicy } from './inventory-types.js';
+import { fingerprint, keyType } from './fingerprint.js';
+
+export interface HostKeyPolicy {
+  knownHostsFiles: string[];
+  /** 'SHA256:...' pins; when any are given, the key must match one of them. */
+  pins: string[];
+}
 
 export interface KnownHostsEntry {
   file: string;

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { parse } from 'yaml';
 import { dataPath } from '../lib/paths.js';
+import { quote } from '../lib/shell.js';
 import type { WriteSpec } from './ansible.js';
 import type { Fleet } from './fleet.js';
 
@@ -92,11 +93,8 @@ export function requiredModules(): Record<'iohyp' | 'guest', string[]> {
   }
 }
 
-function iniValue(v: string | number): string {
-  const s = String(v);
-  // INI inventory values are split like a shell line: quote anything else.
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
+// INI inventory values are split like a shell line: quoted like one.
+const iniValue = (v: string | number): string => quote(String(v));
 
 /**
  * Our inventory as an Ansible INI inventory, in the variable names

@@ -10,7 +10,7 @@
 // (busybox date has no nanoseconds); where that file is missing, /proc/uptime
 // (10 ms steps). Every run moves at least 2 MiB in at least 8 requests.
 import { randomBytes } from 'node:crypto';
-import type { SshSession } from '../builder/smoke/ssh.js';
+import type { Session } from '../lib/ssh/client.js';
 import { table } from '../lib/log.js';
 import { md5 } from './checks.js';
 
@@ -85,7 +85,7 @@ export function perfMarkdown(rows: BlkPerfRow[]): string {
   return [head, ...rows.map((r) => `| ${r.op} | ${sizeLabel(r.sizeKiB)} | ${r.requests} | ${fixed(r.vrio.avgMs)} ms | ${fixed(r.vrio.mbPerSec)} | ${fixed(r.virtio.avgMs)} ms | ${fixed(r.virtio.mbPerSec)} |`)].join('\n');
 }
 
-async function timed(gs: SshSession, dev: string, op: PerfOp, sizeKiB: number): Promise<PerfSample> {
+async function timed(gs: Session, dev: string, op: PerfOp, sizeKiB: number): Promise<PerfSample> {
   const n = requestsFor(sizeKiB);
   const r = await gs.exec(perfScript(dev, op, sizeKiB, n), { timeoutMs: 300_000 });
   if (r.code !== 0) throw new Error(`${op} ${sizeLabel(sizeKiB)} on ${dev} failed (exit ${r.code}): ${(r.stdout + r.stderr).trim().slice(0, 300)}`);
@@ -98,7 +98,7 @@ async function timed(gs: SshSession, dev: string, op: PerfOp, sizeKiB: number): 
  * afterwards: the last write run's bytes must read back md5-equal from both
  * disks, so a run that silently did nothing cannot pass as fast.
  */
-export async function blkPerf(gs: SshSession, vrioDev: string, virtioDev: string): Promise<BlkPerfRow[]> {
+export async function blkPerf(gs: Session, vrioDev: string, virtioDev: string): Promise<BlkPerfRow[]> {
   const src = randomBytes(SOURCE_BYTES);
   await gs.check(`cat > ${SOURCE}`, { input: src });
   const rows: BlkPerfRow[] = [];

@@ -7,7 +7,7 @@
 // (ping, bulk TCP with checksum), and the IOhyp's /sys/class/vrio counters.
 import { createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { log } from '../lib/log.js';
-import type { SshSession } from '../builder/smoke/ssh.js';
+import type { Session } from '../lib/ssh/client.js';
 import type { LabState } from './state.js';
 import { PEER_IP, type PlannedVm } from './topology.js';
 
@@ -49,7 +49,7 @@ export async function check(out: LabCheck[], name: string, fn: () => Promise<str
 
 export const ipOf = (cidr: string | undefined) => (cidr ?? '').split('/')[0];
 
-export async function ciChecks(s: LabState, plan: PlannedVm[], ssh: Map<string, SshSession>, testModule: string): Promise<LabCheck[]> {
+export async function ciChecks(s: LabState, plan: PlannedVm[], ssh: Map<string, Session>, testModule: string): Promise<LabCheck[]> {
   const out: LabCheck[] = [];
   if (!/^[a-z0-9_]+$/.test(testModule)) throw new Error(`bad module name ${testModule}`);
   for (const p of plan) {
@@ -64,7 +64,7 @@ export async function ciChecks(s: LabState, plan: PlannedVm[], ssh: Map<string, 
   return out;
 }
 
-export async function ping(from: SshSession, ip: string): Promise<string> {
+export async function ping(from: Session, ip: string): Promise<string> {
   // ping itself ends within ~6 s (3 probes, -W 3); the SSH command around it
   // gets 90 s because four TCG guests on two host cores can stall one of them
   // for tens of seconds (seen once in CI at 30 s). A slow answer is reported.
@@ -78,8 +78,8 @@ export async function ping(from: SshSession, ip: string): Promise<string> {
 
 /** One bulk TCP transfer from `from` to `to` over nc, in three steps so several can share a moment. */
 export interface TcpLeg {
-  from: SshSession;
-  to: SshSession;
+  from: Session;
+  to: Session;
   toIp: string;
   bytes: number;
   port: number;
@@ -140,13 +140,13 @@ export function counterSum(entries: ReturnType<typeof parseVrioSysfs>, re: RegEx
   return sum;
 }
 
-async function readSysfs(io: SshSession, kind: 'blk' | 'net'): Promise<{ raw: string; entries: ReturnType<typeof parseVrioSysfs> }> {
+async function readSysfs(io: Session, kind: 'blk' | 'net'): Promise<{ raw: string; entries: ReturnType<typeof parseVrioSysfs> }> {
   // One file per device (bdev<i>, ndev<i>): a header line and a value line.
   const raw = (await io.check(`for f in /sys/class/vrio/${kind}/[bn]dev*; do [ -f "$f" ] && { echo "== \${f#/sys/class/vrio/}"; cat "$f"; }; done; true`)).toString();
   return { raw, entries: parseVrioSysfs(raw) };
 }
 
-export async function vrioChecks(s: LabState, plan: PlannedVm[], ssh: Map<string, SshSession>): Promise<LabCheck[]> {
+export async function vrioChecks(s: LabState, plan: PlannedVm[], ssh: Map<string, Session>): Promise<LabCheck[]> {
   const out: LabCheck[] = [];
   const io = ssh.get('iohyp1')!;
   const peer = ssh.get('peer1');

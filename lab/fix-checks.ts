@@ -16,7 +16,7 @@
 // With the fixes off (`kernel.fixes: false`) these checks fail: that is how
 // we know they test something.
 import { randomBytes } from 'node:crypto';
-import type { SshSession } from '../builder/smoke/ssh.js';
+import type { Session } from '../lib/ssh/client.js';
 import { blkPerf, PERF_SIZES_KIB, type BlkPerfRow } from './blk-perf.js';
 import { check, ipOf, md5, ping, record, tcpPrepare, tcpSend, tcpVerify, type LabCheck, type TcpLeg } from './checks.js';
 import { PEER_IP, type PlannedVm } from './topology.js';
@@ -55,23 +55,21 @@ export function memInfo(text: string): { slabKb: number; freeKb: number } {
 }
 
 /** A helper run that must fail: its exit code and the message it printed. */
-async function mustFail(io: SshSession, argv: string[], expect: RegExp, what: string): Promise<string> {
-  const r = await io.exec(argv.map(shq).join(' '), { timeoutMs: 60_000 });
+async function mustFail(io: Session, argv: string[], expect: RegExp, what: string): Promise<string> {
+  const r = await io.exec(argv, { timeoutMs: 60_000 });
   const msg = (r.stderr + r.stdout).trim().split('\n').slice(-1)[0] ?? '';
   if (r.code === 0) throw new Error(`${what}: CREATE succeeded (exit 0) although the back-end device does not exist`);
   if (!expect.test(msg)) throw new Error(`${what}: failed (exit ${r.code}) but the message does not name the cause: '${msg}' (expected ${expect})`);
   return `exit ${r.code}: ${msg}`;
 }
 
-export const shq = (s: string) => (/^[A-Za-z0-9_./:=,@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-
 /** Wait (bounded) until a shell condition holds on a VM. */
-async function until(s: SshSession, cond: string, seconds: number, what: string): Promise<void> {
+async function until(s: Session, cond: string, seconds: number, what: string): Promise<void> {
   const r = await s.exec(`for i in $(seq 1 ${seconds * 10}); do ${cond} && exit 0; sleep 0.1; done; exit 1`, { timeoutMs: (seconds + 15) * 1000 });
   if (r.code !== 0) throw new Error(`${what} (waited ${seconds} s)`);
 }
 
-export async function fixChecks(plan: PlannedVm[], ssh: Map<string, SshSession>, o: FixCheckOptions): Promise<FixCheckResult> {
+export async function fixChecks(plan: PlannedVm[], ssh: Map<string, Session>, o: FixCheckOptions): Promise<FixCheckResult> {
   const out: LabCheck[] = [];
   const io = ssh.get('iohyp1')!;
   const peer = ssh.get('peer1');
@@ -133,9 +131,9 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, SshSession>,
     const disks = async () => (await gs1.check('ls /sys/block')).split(/\s+/).filter((d) => d && !/^(ram|loop)/.test(d));
     const d0 = await disks();
     if (d0.includes(spareName)) throw new Error(`${g1.name} already has ${spareName} before CREATE_BLK: ${d0.join(' ')}`);
-    await io.check([o.helper, 'create-blk', ...header, '--backing', spareRam, '--name', spareName].map(shq).join(' '), { timeoutMs: 60_000 });
+    await io.check([o.helper, 'create-blk', ...header, '--backing', spareRam, '--name', spareName], { timeoutMs: 60_000 });
     await until(gs1, `[ -e /sys/block/${spareName} ]`, 20, `${g1.name} shows no ${spareName} after CREATE_BLK (disks: ${d0.join(' ')})`);
-    await io.check([o.helper, 'remove', ...header, '--backing', spareRam].map(shq).join(' '), { timeoutMs: 60_000 });
+    await io.check([o.helper, 'remove', ...header, '--backing', spareRam], { timeoutMs: 60_000 });
     await until(gs1, `[ ! -e /sys/block/${spareName} ]`, 20, `${spareName} stays on ${g1.name} after REMOVE`);
     return `disks ${d0.join(' ')} -> + ${spareName} -> ${d0.join(' ')}`;
   });
@@ -146,12 +144,12 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, SshSession>,
     const block = randomBytes(64 << 10);
     await gs1.check('cat > /tmp/vrio-cycle', { input: block });
     for (let i = 1; i <= o.cycles; i++) {
-      await io.check([o.helper, 'create-blk', ...header, '--backing', spareRam, '--name', spareName].map(shq).join(' '), { timeoutMs: 60_000 });
+      await io.check([o.helper, 'create-blk', ...header, '--backing', spareRam, '--name', spareName], { timeoutMs: 60_000 });
       const dev = spareName;
       await until(gs1, `[ -b /dev/${dev} ]`, 20, `cycle ${i}: no /dev/${dev} on ${g1.name} after CREATE_BLK`);
       const sum = (await gs1.check(`dd if=/tmp/vrio-cycle of=/dev/${dev} bs=64k count=1 oflag=direct 2>/dev/null && dd if=/dev/${dev} bs=64k count=1 iflag=direct 2>/dev/null | md5sum`, { timeoutMs: 60_000 })).split(' ')[0];
       if (sum !== md5(block)) throw new Error(`cycle ${i}: /dev/${dev} read back md5 ${sum}, wrote ${md5(block)}`);
-      await io.check([o.helper, 'remove', ...header, '--backing', spareRam].map(shq).join(' '), { timeoutMs: 60_000 });
+      await io.check([o.helper, 'remove', ...header, '--backing', spareRam], { timeoutMs: 60_000 });
       await until(gs1, `[ ! -e /sys/block/${dev} ]`, 20, `cycle ${i}: /dev/${dev} still there after REMOVE`);
     }
     return `${o.cycles} cycles, 64 KiB O_DIRECT md5-equal each time`;
@@ -163,12 +161,12 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, SshSession>,
     await io.check(`ip link del mvtcycle 2>/dev/null; ip link add link ${g1.net!.lower} name mvtcycle address ${cycMac} type macvtap mode bridge && ip link set mvtcycle up`);
     try {
       for (let i = 1; i <= o.cycles; i++) {
-        await io.check([o.helper, 'create-net', ...header, '--backing', 'mvtcycle', '--mac', cycMac, '--features', '0x7BE1'].map(shq).join(' '), { timeoutMs: 60_000 });
+        await io.check([o.helper, 'create-net', ...header, '--backing', 'mvtcycle', '--mac', cycMac, '--features', '0x7BE1'], { timeoutMs: 60_000 });
         const find = `for n in /sys/class/net/*; do [ "$(cat $n/address)" = "${cycMac}" ] && basename $n; done`;
         await until(gs1, `[ -n "$(${find})" ]`, 20, `cycle ${i}: no NIC with ${cycMac} on ${g1.name} after CREATE_NET`);
         await gs1.check(`n=$(${find}); ip addr add ${cycIp}/24 dev $n 2>/dev/null; ip link set $n up`);
         await peer.check(`ping -c 1 -W 5 ${cycIp} >/dev/null || ping -c 2 -W 5 ${cycIp} >/dev/null`, { timeoutMs: 30_000 });
-        await io.check([o.helper, 'remove', ...header, '--backing', 'mvtcycle'].map(shq).join(' '), { timeoutMs: 60_000 });
+        await io.check([o.helper, 'remove', ...header, '--backing', 'mvtcycle'], { timeoutMs: 60_000 });
         await until(gs1, `[ -z "$(${find})" ]`, 20, `cycle ${i}: the NIC ${cycMac} stays on ${g1.name} after REMOVE`);
       }
     } finally {

@@ -7,13 +7,14 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, truncat
 import { join, resolve } from 'node:path';
 import { ExitCode, VrioError } from '../lib/errors.js';
 import { log, Logger, table } from '../lib/log.js';
+import { connect, type Session } from '../lib/ssh/client.js';
+import { pinnedConnection, waitForSsh } from '../lib/ssh/wait.js';
 import { chooseAccel, type AccelChoice } from '../vm/accel.js';
 import { macFor } from '../vm/args.js';
 import { freeTcpPort, LOOPBACK } from '../vm/ports.js';
 import { SSH_READY } from '../vm/timeline.js';
 import { killRecordedPid, processCmdline, startVm, type RunningVm } from '../vm/vm.js';
 import { loadImage, type SmokeImage } from '../vm/image.js';
-import { SshSession, waitForSsh } from '../builder/smoke/ssh.js';
 import { ciChecks, vrioChecks, type LabCheck } from './checks.js';
 import { fixChecks } from './fix-checks.js';
 import type { BlkPerfRow } from './blk-perf.js';
@@ -189,7 +190,7 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
     const sessions = await Promise.all(
       state.vms.map(async (v, i) => {
         const ssh = await waitForSsh(
-          { host: LOOPBACK, port: v.sshPort, user: 'root', privateKeyFile: state.clientKey, pins: v.pins },
+          { name: v.name, address: LOOPBACK, port: v.sshPort, user: 'root', identityFile: state.clientKey, pins: v.pins },
           { timeoutMs: o.bootTimeoutSec * 1000, signal: o.signal, stopIf: () => running[i].exitReason(), sshdUp: () => Boolean(running[i].serial.find(SSH_READY)) },
         ).catch((e: Error) => {
           throw new VrioError(`${v.name}: ${e.message}\n  console tail (${v.serialLog}):\n${running[i].serial.tail(15).split('\n').map((l) => `    | ${l}`).join('\n')}`);
@@ -242,7 +243,7 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
         state.timings.verifySeconds = (Date.now() - t2) / 1000;
       }
     } finally {
-      for (const s of sessions) s.end();
+      for (const s of sessions) s.close();
     }
     const ok = checks.every((c) => c.ok);
     state.phase = ok ? (o.verify ? 'verified' : 'provisioned') : 'failed';
@@ -289,7 +290,7 @@ function writeKnownHosts(s: LabState): void {
 }
 
 /** Backing ramdisks for the guests' block devices (brd is a module on some kernels). */
-async function prepareIohyp(ssh: SshSession, plan: PlannedVm[]): Promise<void> {
+async function prepareIohyp(ssh: Session, plan: PlannedVm[]): Promise<void> {
   const n = plan.filter((p) => p.blk).length;
   await ssh.check(`test -b /dev/ram${n} || modprobe brd rd_nr=${n + 1} rd_size=16384; test -b /dev/ram${n}`, { timeoutMs: 30_000 });
   // The macvtaps' lower NICs carry no address; they only need to be up.
@@ -400,12 +401,12 @@ export function labStatus(stateDir: string, cwd: string): { state?: LabState; vm
 export async function labMetrics(s: LabState): Promise<string> {
   const io = s.vms.find((v) => v.role === 'iohyp');
   if (!io) return '';
-  const ssh = await SshSession.connect({ host: LOOPBACK, port: io.sshPort, user: 'root', privateKeyFile: s.clientKey, pins: io.pins }, 5000);
+  const ssh = await connect(pinnedConnection({ name: io.name, address: LOOPBACK, port: io.sshPort, user: 'root', identityFile: s.clientKey, pins: io.pins, connectTimeoutMs: 5000 }));
   try {
     const r = await ssh.exec('for f in /sys/class/vrio/blk/bdev* /sys/class/vrio/net/ndev* /sys/class/vrio/core/iocore*; do [ -f "$f" ] && { echo "== ${f#/sys/class/vrio/}"; cat "$f" | tr -s " "; }; done; echo "modules: $(grep -E "^vrio" /proc/modules | cut -d" " -f1 | tr "\\n" " ")"', { timeoutMs: 15_000 });
     return r.stdout.trim();
   } finally {
-    ssh.end();
+    ssh.close();
   }
 }
 

@@ -12,7 +12,7 @@
 // was visible to every user of the host, and its quoting, measured before the
 // second round of it, overran the 128 KiB argument limit for 40 KB of quotes.)
 import type { Change } from './ops.js';
-import { commandLine } from './shell.js';
+import { commandLine } from '../lib/shell.js';
 
 /** Bytes of script per batch: bounds one exec's size (and so its time on a slow link). */
 export const MAX_BATCH_BYTES = 128 * 1024;

@@ -2,7 +2,7 @@
 // POSIX sh script (busybox-compatible), parsed into a typed object. Operations
 // compare facts with the inventory; nothing here changes the host.
 import { provisionDefaults } from './defaults.js';
-import { shScript } from './shell.js';
+import { shScript } from '../lib/shell.js';
 
 export interface ModuleFact {
   refcount: number;

@@ -2,6 +2,7 @@
 // the rest of the provisioner sees it (Host: every default and group merged,
 // ${NAME} references resolved, paths absolute).
 import type { Role } from './defaults.js';
+import type { Connection } from '../lib/ssh/client.js';
 
 export type Scalar = string | number | boolean;
 
@@ -83,32 +84,6 @@ export interface RawInventory {
 }
 
 // ---- resolved -------------------------------------------------------------
-
-export interface Endpoint {
-  /** Inventory name when the endpoint is an inventory host. */
-  name: string;
-  address: string;
-  port: number;
-  user: string;
-  identityFile?: string;
-  /** Agent socket path, or undefined for none. */
-  agent?: string;
-  hostKeys: HostKeyPolicy;
-  connectTimeoutMs: number;
-  keepaliveMs: number;
-  retries: number;
-}
-
-export interface Connection extends Endpoint {
-  commandTimeoutMs: number;
-  jump?: Endpoint;
-}
-
-export interface HostKeyPolicy {
-  knownHostsFiles: string[];
-  /** 'SHA256:...' pins; when any are given, the key must match one of them. */
-  pins: string[];
-}
 
 export interface ModuleSpec {
   name: string;

@@ -14,7 +14,7 @@ import { provisionDefaults } from './defaults.js';
 import type { Facts } from './facts.js';
 import type { BlkDevice, Host, NetDevice } from './inventory-types.js';
 import type { Payload } from './payload.js';
-import { shScript } from './shell.js';
+import { shScript } from '../lib/shell.js';
 
 export type ChangeKind =
   | 'save-state'

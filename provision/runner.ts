@@ -14,7 +14,7 @@ import { projectFacts } from './project.js';
 import { silentReporter, type Reporter } from './reporter.js';
 import { exitCodeFor, hostStatus, newHostResult, type BatchResult, type HostResult, type RunResult, type Verb } from './results.js';
 import { batchStops, rollingBatches, type Serial } from './serial.js';
-import { connect, TransportError, type Session } from './transport.js';
+import { connect, TransportError, type Session } from '../lib/ssh/client.js';
 
 export const MAX_FORKS = 64;
 
@@ -133,7 +133,7 @@ export class Run {
     if (!s) return undefined;
     const q = factsQueryFor(moduleNames(h), [h.l2.interface], h.files.map((x) => x.path), this.opts.only === 'files');
     try {
-      const r = await this.timed(h, s.exec(factsCommand(q)));
+      const r = await this.timed(h, s.exec(factsCommand(q), { onTimeout: 'result' }));
       if (r.timedOut) {
         this.fail(h, `gathering facts timed out after ${h.connection.commandTimeoutMs / 1000}s`, 'raise connection.commandTimeout for slow hosts');
         return undefined;
@@ -168,13 +168,13 @@ export class Run {
       }
       try {
         const input = c.stdin?.bytes();
-        let res = await this.timed(h, s.exec(c.argv, { input }));
+        let res = await this.timed(h, s.exec(c.argv, { input, onTimeout: 'result' }));
         let recovered = false;
         if (res.code === 1 && c.recover) {
           // A failed CREATE leaves the back end attached; a plain retry fails with EFAULT.
           this.rep.change(h.name, c, 'recovering', res.durationMs, `${firstLine(res.stderr)}; REMOVE then CREATE`);
-          await this.timed(h, s.exec(c.recover));
-          res = await this.timed(h, s.exec(c.argv, { input }));
+          await this.timed(h, s.exec(c.recover, { onTimeout: 'result' }));
+          res = await this.timed(h, s.exec(c.argv, { input, onTimeout: 'result' }));
           recovered = res.code === 0;
         }
         if (res.code === 0) {
@@ -209,7 +209,7 @@ export class Run {
     }
     let res;
     try {
-      res = await this.timed(h, s.exec(BATCH_ARGV, { input: batchScript(batch) }));
+      res = await this.timed(h, s.exec(BATCH_ARGV, { input: batchScript(batch), onTimeout: 'result' }));
     } catch (e) {
       this.transportFailure(h, e);
       return false;

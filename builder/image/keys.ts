@@ -10,12 +10,13 @@
 // The client key that logs into the images (when the manifest names no
 // authorized keys) is an ordinary random ed25519 key made once with
 // ssh-keygen and kept in <output>/keys/id_ed25519.
-import { createHash, createHmac, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VrioError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 import { writeFileAtomic } from '../../lib/fsx.js';
+import { fingerprint as blobFingerprint } from '../../lib/ssh/fingerprint.js';
 
 export interface Ed25519Key {
   seed: Buffer;
@@ -48,15 +49,9 @@ export function publicLine(k: Ed25519Key, comment: string): string {
   return `ssh-ed25519 ${publicBlob(k).toString('base64')} ${comment}`;
 }
 
-/** OpenSSH-style fingerprint, e.g. "SHA256:nXls3z1a...". */
+/** OpenSSH-style fingerprint of the key, e.g. "SHA256:nXls3z1a...". */
 export function fingerprint(k: Ed25519Key): string {
-  return 'SHA256:' + createHash('sha256').update(publicBlob(k)).digest('base64').replace(/=+$/, '');
-}
-
-/** Fingerprint of an OpenSSH public key line ("ssh-ed25519 AAAA... comment"). */
-export function fingerprintOfLine(line: string): string {
-  const b64 = line.trim().split(/\s+/)[1] ?? '';
-  return 'SHA256:' + createHash('sha256').update(Buffer.from(b64, 'base64')).digest('base64').replace(/=+$/, '');
+  return blobFingerprint(publicBlob(k));
 }
 
 /**

@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { dataPath } from '../../lib/paths.js';
+import type { Session } from '../../lib/ssh/client.js';
 import type { SmokeImage } from '../../vm/image.js';
-import type { SshSession } from './ssh.js';
 
 interface ChecksData {
   moduleParams: Record<string, Partial<Record<'all' | 'iohyp' | 'guest', Record<string, string | number>>>>;
@@ -82,7 +82,7 @@ async function timed(name: string, fn: () => Promise<string>): Promise<CheckResu
   }
 }
 
-export async function runChecks(ssh: SshSession, img: SmokeImage, userChecks: string[]): Promise<CheckResult[]> {
+export async function runChecks(ssh: Session, img: SmokeImage, userChecks: string[]): Promise<CheckResult[]> {
   const timeoutMs = checksData().commandTimeoutSeconds * 1000;
   const out: CheckResult[] = [];
   out.push(

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { VrioError } from '../../lib/errors.js';
 import { sha256File } from '../../lib/fsx.js';
 import { log } from '../../lib/log.js';
+import type { Session } from '../../lib/ssh/client.js';
+import { waitForSsh } from '../../lib/ssh/wait.js';
 import { chooseAccel, type AccelChoice, type AccelDecision } from '../../vm/accel.js';
 import { macFor, type Accel, type BootSpec, type Media } from '../../vm/args.js';
 import { findOvmfCode, type Firmware } from '../../vm/firmware.js';
@@ -13,7 +15,6 @@ import { SSH_READY, timeline, type TimelineEvent } from '../../vm/timeline.js';
 import { startVm } from '../../vm/vm.js';
 import { runChecks, type CheckResult } from './checks.js';
 import type { SmokeImage } from '../../vm/image.js';
-import { waitForSsh, type SshSession } from './ssh.js';
 
 export interface SmokeOptions {
   firmware: Firmware[];
@@ -79,17 +80,17 @@ export async function smokeBoot(img: SmokeImage, firmware: Firmware, media: Medi
       },
       { stderrLog: join(dir, 'qemu.log') },
     );
-    let ssh: SshSession | undefined;
+    let ssh: Session | undefined;
     try {
       ssh = await waitForSsh(
-        { host: LOOPBACK, port: sshPort, user: 'root', privateKeyFile: img.clientKey, pins: img.hostKeyPins },
+        { name: `${img.name}-${firmware}-${media}`, address: LOOPBACK, port: sshPort, user: 'root', identityFile: img.clientKey, pins: img.hostKeyPins },
         { timeoutMs: o.bootTimeoutSec * 1000, signal: o.signal, stopIf: () => vm.exitReason(), sshdUp: () => Boolean(vm.serial.find(SSH_READY)) },
       );
       const loginAt = (Date.now() - vm.t0) / 1000;
       result.checks = await runChecks(ssh, img, o.checks);
       // Power off from inside; detach so the SSH command returns before the VM goes away.
       await ssh.exec('sync; (sleep 0.3; poweroff -f || echo o > /proc/sysrq-trigger) >/dev/null 2>&1 </dev/null &', { timeoutMs: 10_000 }).catch(() => undefined);
-      ssh.end();
+      ssh.close();
       ssh = undefined;
       // A kernel without ACPI power-off (e.g. the small CI kernel under OVMF) halts
       // instead: once it says so on the console the shutdown is complete and QEMU is ended by pid.
@@ -126,7 +127,7 @@ export async function smokeBoot(img: SmokeImage, firmware: Firmware, media: Medi
       if (o.signal?.aborted) throw e;
       break;
     } finally {
-      ssh?.end();
+      ssh?.close();
       await vm.kill();
     }
   }

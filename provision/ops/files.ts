@@ -8,7 +8,7 @@ import type { Facts, FileFact } from '../facts.js';
 import type { Host } from '../inventory-types.js';
 import { planSetup, type Change, type HostPlan } from '../ops.js';
 import { Payload } from '../payload.js';
-import { shScript } from '../shell.js';
+import { shScript } from '../../lib/shell.js';
 
 /**
  * Largest file content the operation carries. The content travels on the

@@ -19,7 +19,7 @@ import { freeTcpPort, freeUdpPort } from '../../vm/ports.js';
 import { startVm, type RunningVm } from '../../vm/vm.js';
 import { dataPath } from '../../lib/paths.js';
 import { loadInventory, statusInventory } from '../../provision/index.js';
-import { connect } from '../../provision/transport.js';
+import { connect } from '../../lib/ssh/client.js';
 import { prerequisite } from '../support/prereq.js';
 import { vrioImages } from '../support/vrio-images.js';
 

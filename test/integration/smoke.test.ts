@@ -69,7 +69,7 @@ describe('vrio smoke failures', () => {
     const report = jsonLines(r.stdout).find((e) => e.type === 'smoke-report') as { ok: boolean; boots: { ok: boolean; error: string }[] };
     assert.equal(report.ok, false);
     assert.equal(report.boots.length, 1);
-    assert.match(report.boots[0].error, /not one of the pinned keys/);
+    assert.match(report.boots[0].error, /^host key of \[127\.0\.0\.1\]:\d+ is SHA256:\S+, which matches none of the pinned fingerprints \(SHA256:A{43}\): refusing to connect/);
     assert.deepEqual(pidsWith(logDir), []);
   });
 

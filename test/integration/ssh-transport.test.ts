@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { getEventListeners } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Connection } from '../../provision/inventory-types.js';
-import { waitForSsh } from '../../builder/smoke/ssh.js';
-import { connect, TransportError } from '../../provision/transport.js';
+import { connect, TransportError, type Connection } from '../../lib/ssh/client.js';
+import { waitForSsh } from '../../lib/ssh/wait.js';
 import { freePort, makeClientKey, sshdSupport, startSshd, type SshdInstance } from '../support/sshd.js';
 import { prerequisite } from '../support/prereq.js';
 
@@ -213,7 +213,7 @@ describe('ssh transport (real sshd)', { skip }, () => {
       assert.match(ssh.stderr, /UNPROTECTED PRIVATE KEY FILE/);
       // The smoke/lab client follows the same rule, and does not retry it until its timeout.
       const t0 = Date.now();
-      await assert.rejects(waitForSsh({ host: a.host, port: a.port, user: a.user, privateKeyFile: key, pins: [a.hostKeyFingerprint] }, { timeoutMs: 20_000 }), /UNPROTECTED PRIVATE KEY FILE/);
+      await assert.rejects(waitForSsh({ name: 'a', address: a.host, port: a.port, user: a.user, identityFile: key, pins: [a.hostKeyFingerprint] }, { timeoutMs: 20_000 }), /UNPROTECTED PRIVATE KEY FILE/);
       assert.ok(Date.now() - t0 < 5000, 'refused at once');
       chmodSync(key, 0o600);
       const s = await connect(conn(a, { identityFile: key }));
@@ -269,8 +269,13 @@ describe('ssh transport (real sshd)', { skip }, () => {
 
   it('a command over its timeout is stopped and the connection stays usable', async () => {
     const s = await connect(conn(a));
-    const r = await s.exec(['sleep', '30'], { timeoutMs: 500 });
+    const r = await s.exec(['sleep', '30'], { timeoutMs: 500, onTimeout: 'result' });
     assert.equal(r.timedOut, true);
+    assert.equal((await s.exec(['echo', 'still here'])).stdout, 'still here\n');
+    // By default a timeout is an error naming the host and the command, not an exit code to misread.
+    const e = await refused(s.exec('sleep 30; echo late', { timeoutMs: 500 }));
+    assert.equal(e.kind, 'command-timeout');
+    assert.equal(e.message, `command timed out after 1 s on h (${a.host}:${a.port}): sleep 30; echo late`);
     assert.equal((await s.exec(['echo', 'still here'])).stdout, 'still here\n');
     s.close();
   });
@@ -303,5 +308,100 @@ describe('ssh transport (real sshd)', { skip }, () => {
     } finally {
       await s0.stop();
     }
+  });
+});
+
+// Smoke and the lab log in to the VMs they boot with the same client: shell
+// lines of their own, check(), binary output, waiting for a late sshd, pins
+// from the image manifest.
+describe('the one SSH client for smoke and the lab (real sshd)', { skip }, () => {
+  let a: SshdInstance;
+  before(async () => {
+    a = await startSshd({ address: '127.0.0.28' });
+  });
+  after(async () => {
+    await a?.stop();
+  });
+  const target = (s: SshdInstance, pins = [s.hostKeyFingerprint]) => ({ name: 'vm1', address: s.host, port: s.port, user: s.user, identityFile: s.identityFile, pins });
+
+  it('check(): stdout on exit 0; otherwise an error naming the command, the VM, host:port, exit code and the last stderr lines', async () => {
+    const s = await waitForSsh(target(a), { timeoutMs: 20_000 });
+    try {
+      assert.equal(await s.check('echo one; echo two'), 'one\ntwo\n');
+      await assert.rejects(s.check("echo a >&2; echo b >&2; echo c >&2; echo d >&2; exit 3"), (e: Error) => {
+        assert.equal(e.message, `'echo a >&2; echo b >&2; echo c >&2; echo d >&2; exit 3' failed on vm1 (${a.host}:${a.port}) (exit 3): b | c | d`);
+        return true;
+      });
+      // An argv is quoted word by word, also in the error.
+      await assert.rejects(s.check(['ls', '/no such dir']), /^VrioError: 'ls '\/no such dir'' failed on vm1 .*\(exit [12]\): .*no such dir/);
+      await assert.rejects(s.check('sleep 30', { timeoutMs: 500 }), /command timed out after 1 s on vm1 \(127\.0\.0\.28:\d+\): sleep 30/);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('stdin input, binary stdout as bytes, and UTF-8 split across SSH packets arrives intact', async () => {
+    const s = await waitForSsh(target(a), { timeoutMs: 20_000 });
+    try {
+      const bin = Buffer.from(Array.from({ length: 1 << 20 }, (_, i) => (i * 7) & 0xff));
+      const r = await s.exec('cat', { input: bin });
+      assert.equal(r.code, 0);
+      assert.ok(r.stdoutBuf.equals(bin), 'the bytes come back unchanged');
+      // 3-byte lines ('é' is 2 bytes): 32 KiB SSH packets end inside a character.
+      const text = 'é\n'.repeat(100_000);
+      const t = await s.exec(['cat'], { input: text });
+      assert.equal(t.stdout.length, text.length);
+      assert.ok(!t.stdout.includes('\ufffd'), 'no character was split into replacement characters');
+      assert.equal(t.stdout, text);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('waitForSsh: retries until a late sshd answers, then gives the key it presented (for known_hosts)', async () => {
+    const port = await freePort('127.0.0.29');
+    let late: SshdInstance | undefined;
+    const starting = new Promise<void>((r) => setTimeout(r, 1500)).then(async () => {
+      late = await startSshd({ address: '127.0.0.29', port });
+    });
+    try {
+      // The pin is only known once the server exists: take it from the key it will have.
+      await starting;
+      const s = await waitForSsh(target(late!), { timeoutMs: 20_000 });
+      assert.equal(s.hostKey.type, 'ssh-ed25519');
+      assert.equal(`${s.hostKey.type} ${s.hostKey.blob.toString('base64')}`, late!.hostPublicKey.split(' ').slice(0, 2).join(' '));
+      assert.equal(s.fingerprint, late!.hostKeyFingerprint);
+      s.close();
+    } finally {
+      await starting.catch(() => undefined);
+      await late?.stop();
+    }
+  });
+
+  it('waitForSsh: nobody listening gives "not ready after" with the last error; a key matching no pin is final at once', async () => {
+    const port = await freePort('127.0.0.29');
+    const t0 = Date.now();
+    await assert.rejects(waitForSsh({ ...target(a), port }, { timeoutMs: 2000 }), (e: Error) => {
+      assert.match(e.message, new RegExp(`^SSH to vm1 \\(127\\.0\\.0\\.28:${port}\\) not ready after 2 s \\(last error: cannot reach .*ECONNREFUSED\\)$`));
+      return true;
+    });
+    assert.ok(Date.now() - t0 >= 2000, 'it kept trying until its deadline');
+    const t1 = Date.now();
+    const pin = 'SHA256:' + 'A'.repeat(43);
+    await assert.rejects(waitForSsh(target(a, [pin]), { timeoutMs: 20_000 }), (e: Error) => {
+      assert.ok(e instanceof TransportError && e.kind === 'host-key');
+      assert.ok(e.message.includes(`is ${a.hostKeyFingerprint}, which matches none of the pinned fingerprints (${pin})`), e.message);
+      return true;
+    });
+    assert.ok(Date.now() - t1 < 5000, 'refused at once, not retried until the deadline');
+  });
+
+  it('failed attempts leave no listener on the caller\'s abort signal (waitForSsh makes hundreds of them)', async () => {
+    const ac = new AbortController();
+    const port = await freePort('127.0.0.29');
+    await assert.rejects(connect({ ...conn(a), address: '127.0.0.29', port, retries: 3 }, { signal: ac.signal, backoffMs: 10 }), /cannot reach/);
+    assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+    await assert.rejects(waitForSsh({ ...target(a), port }, { timeoutMs: 1500, signal: ac.signal }), /not ready after/);
+    assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
   });
 });

@@ -31,11 +31,11 @@
 // their pid only. Network namespaces use 10.201.<n>.0/30 veth pairs that exist
 // only while the test runs.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { fingerprintOfLine } from '../../lib/ssh/fingerprint.js';
 
 const SSHD = '/usr/sbin/sshd';
 
@@ -127,12 +127,6 @@ export function makeClientKey(dir: string, name = 'id_ed25519'): ClientKey {
   const file = join(dir, name);
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'vrio-test', '-f', file], { stdio: 'ignore' });
   return { privateKeyFile: file, publicKey: readFileSync(`${file}.pub`, 'utf8').trim() };
-}
-
-/** 'SHA256:<base64 without padding>' of an OpenSSH public key line, as ssh-keygen -l shows it. */
-export function fingerprintOf(publicKeyLine: string): string {
-  const blob = Buffer.from(publicKeyLine.trim().split(/\s+/)[1], 'base64');
-  return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
 }
 
 export async function freePort(address = '127.0.0.1'): Promise<number> {
@@ -335,7 +329,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
     identityFile: client.privateKeyFile,
     clientPublicKey: client.publicKey,
     get hostKeyFingerprint() {
-      return fingerprintOf(hostKey.pub);
+      return fingerprintOfLine(hostKey.pub);
     },
     get hostPublicKey() {
       return hostKey.pub;
@@ -344,7 +338,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
       return knownLine(hostKey.pub);
     },
     get hostKeys() {
-      return [{ type: types[0], file: hostKey.file, pub: hostKey.pub }, ...extraKeys].map((k) => ({ type: k.type, publicKey: k.pub, fingerprint: fingerprintOf(k.pub), knownHostsLine: knownLine(k.pub) }));
+      return [{ type: types[0], file: hostKey.file, pub: hostKey.pub }, ...extraKeys].map((k) => ({ type: k.type, publicKey: k.pub, fingerprint: fingerprintOfLine(k.pub), knownHostsLine: knownLine(k.pub) }));
     },
     dir,
     get pid() {

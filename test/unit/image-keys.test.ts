@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { deriveHostKey, dropbearPrivateKey, ensureClientKey, ensureHostSeed, fingerprint, fingerprintOfLine, publicLine } from '../../builder/image/keys.js';
+import { deriveHostKey, dropbearPrivateKey, ensureClientKey, ensureHostSeed, fingerprint, publicLine } from '../../builder/image/keys.js';
+import { fingerprintOfLine } from '../../lib/ssh/fingerprint.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-keys-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -4,7 +4,7 @@
 // that cannot run.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { memInfo, shq, troubleLines } from '../../lab/fix-checks.js';
+import { memInfo, troubleLines } from '../../lab/fix-checks.js';
 import { vrio } from '../support/cli.js';
 
 describe('lab fix checks', () => {
@@ -28,13 +28,6 @@ describe('lab fix checks', () => {
     const m = memInfo('MemTotal:        1012345 kB\nMemFree:          877123 kB\nSlab:               4412 kB\n');
     assert.deepEqual(m, { slabKb: 4412, freeKb: 877123 });
     assert.ok(Number.isNaN(memInfo('MemTotal: 1 kB\n').slabKb));
-  });
-
-  test('helper arguments are quoted for the remote shell when they need it', () => {
-    assert.equal(shq('/dev/ram0'), '/dev/ram0');
-    assert.equal(shq('02:00:00:00:99:01'), '02:00:00:00:99:01');
-    assert.equal(shq("a b'c"), `'a b'\\''c'`);
-    assert.equal(shq('$(reboot)'), `'$(reboot)'`);
   });
 
   test('CLI: --checks fixes needs the vRIO images; unknown --checks and --cycles 0 are usage errors', () => {

@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { BATCH_ARGV, batches, batchScript, batchStatuses, MAX_BATCH_BYTES } from '../../provision/batch.js';
 import type { Change } from '../../provision/ops.js';
 import { Payload } from '../../provision/payload.js';
-import { shScript } from '../../provision/shell.js';
+import { shScript } from '../../lib/shell.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-batch-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

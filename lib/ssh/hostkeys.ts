@@ -2,21 +2,16 @@
 // =accept-new: pinned SHA256 fingerprints and/or known_hosts files. An unknown
 // or changed key is refused before any command runs, with the fingerprint and
 // how to pin it.
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { HostKeyPolicy } from './inventory-types.js';
+import { fingerprint, keyType } from './fingerprint.js';
 
-export function fingerprint(blob: Buffer): string {
-  return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
-}
-
-/** The key type inside an SSH public-key blob (e.g. "ssh-ed25519"). */
-export function keyType(blob: Buffer): string {
-  if (blob.length < 4) return 'unknown';
-  const n = blob.readUInt32BE(0);
-  return blob.subarray(4, 4 + n).toString('latin1');
+export interface HostKeyPolicy {
+  knownHostsFiles: string[];
+  /** 'SHA256:...' pins; when any are given, the key must match one of them. */
+  pins: string[];
 }
 
 export interface KnownHostsEntry {

@@ -1,6 +1,7 @@
-// Turning argument arrays into one POSIX sh command line. Every value that
-// reaches a remote shell goes through quote(): commands are never built by
-// concatenating user input.
+// Turning argument arrays into one POSIX sh command line: the one quoting
+// module (SSH commands of provision, smoke and the lab, Ansible INI values).
+// Every value that reaches a remote shell goes through quote(): commands are
+// never built by concatenating user input.
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 

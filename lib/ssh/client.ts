@@ -1,25 +1,48 @@
-// SSH transport on ssh2: one connection per host reused for all its commands,
-// strict host-key checking before anything runs, key or agent auth, an
-// optional jump host, connect/command timeouts, keepalive, and bounded retries
-// with backoff for connection errors only (never for a refused key or auth).
+// The one SSH client (ssh2), for provision, smoke and the lab: one connection
+// per host reused for all its commands, strict host-key checking before
+// anything runs (pins and/or known_hosts), key or agent auth, an optional jump
+// host, connect/command timeouts, keepalive, and bounded retries with backoff
+// for connection errors only (never for a refused key or auth). Booted VMs are
+// waited for with waitForSsh (wait.ts).
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
-import { readPrivateKeyFile, UnprotectedKeyError } from '../lib/keyfile.js';
-import { preferredKeyTypes, verifyHostKey, type HostKeyVerdict } from './hostkeys.js';
-import type { Connection, Endpoint } from './inventory-types.js';
-import { commandLine } from './shell.js';
+import { VrioError } from '../errors.js';
+import { readPrivateKeyFile, UnprotectedKeyError } from '../keyfile.js';
+import { commandLine } from '../shell.js';
+import { keyType } from './fingerprint.js';
+import { preferredKeyTypes, verifyHostKey, type HostKeyPolicy, type HostKeyVerdict } from './hostkeys.js';
 
-export type TransportErrorKind = 'unreachable' | 'timeout' | 'host-key' | 'auth' | 'disconnected' | 'config';
+export interface Endpoint {
+  /** Inventory name when the endpoint is an inventory host (the VM's name for smoke and the lab). */
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  identityFile?: string;
+  /** Agent socket path, or undefined for none. */
+  agent?: string;
+  hostKeys: HostKeyPolicy;
+  connectTimeoutMs: number;
+  /** 0: no keepalive. */
+  keepaliveMs: number;
+  retries: number;
+}
 
-export class TransportError extends Error {
+export interface Connection extends Endpoint {
+  commandTimeoutMs: number;
+  jump?: Endpoint;
+}
+
+/** `command-timeout`: a command ran past its timeout (only with onTimeout: 'throw'). */
+export type TransportErrorKind = 'unreachable' | 'timeout' | 'host-key' | 'auth' | 'disconnected' | 'config' | 'command-timeout';
+
+export class TransportError extends VrioError {
   readonly kind: TransportErrorKind;
-  readonly hint?: string;
   /** The server's key fingerprint when the error is about it. */
   readonly fingerprint?: string;
   constructor(kind: TransportErrorKind, message: string, opts: { hint?: string; fingerprint?: string } = {}) {
-    super(message);
+    super(message, { hint: opts.hint });
     this.name = 'TransportError';
     this.kind = kind;
-    this.hint = opts.hint;
     this.fingerprint = opts.fingerprint;
   }
   /** Worth another attempt: the network, not the server's identity or our credentials. */
@@ -29,18 +52,29 @@ export class TransportError extends Error {
 }
 
 export interface ExecResult {
+  /** null when the command was killed by a signal, timed out or its channel died. */
   code: number | null;
   signal?: string;
   stdout: string;
+  /** stdout as bytes (binary data such as a block device's contents). */
+  stdoutBuf: Buffer;
   stderr: string;
   durationMs: number;
   timedOut: boolean;
 }
 
 export interface ExecOptions {
+  /** Default: the connection's commandTimeoutMs. */
   timeoutMs?: number;
   /** The command's stdin (content that must not be in its arguments). */
   input?: string | Buffer;
+  /**
+   * What a command over its timeout gives: 'throw' (default) rejects with a
+   * 'command-timeout' TransportError naming the host and command; 'result'
+   * resolves with timedOut: true (the provisioner reports it per change).
+   * Either way the command is killed and the connection stays usable.
+   */
+  onTimeout?: 'throw' | 'result';
 }
 
 export interface ConnectOptions {
@@ -57,9 +91,18 @@ export interface Session {
   readonly host: string;
   readonly fingerprint: string;
   readonly hostKeyHow: string;
+  /** The host key the server presented (it passed the check): the lab writes a known_hosts for OpenSSH from it. */
+  readonly hostKey: { type: string; blob: Buffer };
   /** Connection attempts it took (1 = first try). */
   readonly attempts: number;
-  exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Run a command: an argv array is quoted word by word (lib/shell.ts); a
+   * string is a command line for the remote shell as it is (a script of ours,
+   * never user input pasted in).
+   */
+  exec(command: string | readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** Run and require exit 0; returns stdout. The error names the command, host, exit code and stderr's last lines. */
+  check(command: string | readonly string[], opts?: Omit<ExecOptions, 'onTimeout'>): Promise<string>;
   close(): void;
   readonly closed: boolean;
 }
@@ -95,15 +138,24 @@ function keyFileError(e: Error, ep: Endpoint): TransportError | undefined {
   });
 }
 
-function connectOnce(ep: Endpoint, opts: ConnectOptions, sock?: NodeJS.ReadableStream): Promise<{ client: Client; verdict: HostKeyVerdict }> {
+interface Connected {
+  client: Client;
+  verdict: HostKeyVerdict;
+  hostKey: Buffer;
+}
+
+function connectOnce(ep: Endpoint, opts: ConnectOptions, sock?: NodeJS.ReadableStream): Promise<Connected> {
   return new Promise((resolve, reject) => {
     const client = new Client();
     let verdict: HostKeyVerdict | undefined;
+    let presented: Buffer | undefined;
     let settled = false;
     const fail = (err: TransportError) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      // A caller retrying with one signal (waitForSsh: hundreds of attempts) must not pile up listeners.
+      opts.signal?.removeEventListener('abort', onAbort);
       client.end();
       client.destroy();
       reject(err);
@@ -136,6 +188,7 @@ function connectOnce(ep: Endpoint, opts: ConnectOptions, sock?: NodeJS.ReadableS
       // ssh2's "prepend" leaves algorithms already listed where they are, so give the whole order.
       algorithms: types.length ? ({ serverHostKey: [...types, ...HOST_KEY_ALGORITHMS.filter((t) => !types.includes(t))] } as ConnectConfig['algorithms']) : undefined,
       hostVerifier: (key: Buffer) => {
+        presented = key;
         verdict = verifyHostKey({ policy: ep.hostKeys, host: ep.address, port: ep.port, blob: key, acceptNew: Boolean(opts.acceptNew) });
         return verdict.ok;
       },
@@ -147,7 +200,7 @@ function connectOnce(ep: Endpoint, opts: ConnectOptions, sock?: NodeJS.ReadableS
       opts.signal?.removeEventListener('abort', onAbort);
       // Small request/response packets: Nagle would add ~40 ms per round trip.
       client.setNoDelay(true);
-      resolve({ client, verdict: verdict! });
+      resolve({ client, verdict: verdict!, hostKey: presented! });
     });
     client.on('error', (e: Error & { level?: string; code?: string }) => {
       if (verdict && !verdict.ok) return fail(new TransportError('host-key', verdict.message, { hint: verdict.hint, fingerprint: verdict.fingerprint }));
@@ -176,8 +229,9 @@ async function viaJump(jump: Client, target: Endpoint): Promise<NodeJS.ReadableS
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((r) => {
-    const t = setTimeout(r, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+    const wake = () => (clearTimeout(t), signal?.removeEventListener('abort', wake), r());
+    const t = setTimeout(wake, ms);
+    signal?.addEventListener('abort', wake, { once: true });
   });
 
 /** Connect (through the jump host if any) with bounded retries for connection errors. */
@@ -195,8 +249,7 @@ export async function connect(conn: Connection, opts: ConnectOptions = {}): Prom
         jumpClient = j.client;
         sock = await viaJump(j.client, conn);
       }
-      const { client, verdict } = await connectOnce(conn, opts, sock);
-      return makeSession(conn, client, verdict, attempt, jumpClient);
+      return makeSession(conn, await connectOnce(conn, opts, sock), attempt, jumpClient);
     } catch (e) {
       jumpClient?.end();
       const err = e instanceof TransportError ? e : classify(e as Error, conn);
@@ -208,22 +261,24 @@ export async function connect(conn: Connection, opts: ConnectOptions = {}): Prom
   }
 }
 
-function makeSession(conn: Connection, client: Client, verdict: HostKeyVerdict, attempts: number, jump?: Client): Session {
+function makeSession(conn: Connection, { client, verdict, hostKey }: Connected, attempts: number, jump?: Client): Session {
+  const where = `${conn.name} (${conn.address}:${conn.port})`;
   let closed = false;
   let lost: TransportError | undefined;
   const live = new Set<(e: TransportError) => void>();
   const onLost = (why: string) => {
     if (closed) return;
     closed = true;
-    lost = new TransportError('disconnected', `connection to ${conn.name} (${conn.address}:${conn.port}) lost: ${why}`);
+    lost = new TransportError('disconnected', `connection to ${where} lost: ${why}`);
     for (const f of live) f(lost);
   };
   client.on('close', () => onLost('the server closed it'));
   client.on('error', (e) => onLost(e.message));
-  return {
+  const session: Session = {
     host: conn.name,
     fingerprint: verdict.fingerprint,
     hostKeyHow: verdict.ok ? verdict.how : 'refused',
+    hostKey: { type: keyType(hostKey), blob: hostKey },
     attempts,
     get closed() {
       return closed;
@@ -233,32 +288,33 @@ function makeSession(conn: Connection, client: Client, verdict: HostKeyVerdict, 
       client.end();
       jump?.end();
     },
-    exec(argv, o = {}) {
+    exec(command, o = {}) {
       if (lost) return Promise.reject(lost);
-      if (closed) return Promise.reject(new TransportError('disconnected', `connection to ${conn.name} is closed`));
-      const cmd = commandLine(argv);
+      if (closed) return Promise.reject(new TransportError('disconnected', `connection to ${where} is closed`));
+      const cmd = typeof command === 'string' ? command : commandLine(command);
       const timeoutMs = o.timeoutMs ?? conn.commandTimeoutMs;
       const started = Date.now();
       return new Promise<ExecResult>((resolve, reject) => {
-        let stdout = '';
-        let stderr = '';
+        const out = new Output();
+        const err = new Output();
         let timedOut = false;
         let done = false;
         let channel: ClientChannel | undefined;
-        const finish = (r: Omit<ExecResult, 'durationMs' | 'stdout' | 'stderr' | 'timedOut'>) => {
-          if (done) return;
+        const settle = () => {
+          if (done) return false;
           done = true;
           clearTimeout(timer);
           live.delete(onDrop);
-          resolve({ ...r, stdout, stderr, timedOut, durationMs: Date.now() - started });
+          return true;
         };
-        const onDrop = (e: TransportError) => {
-          if (done) return;
-          done = true;
-          clearTimeout(timer);
-          live.delete(onDrop);
-          reject(e);
+        const finish = (r: Pick<ExecResult, 'code' | 'signal'>) => {
+          if (!settle()) return;
+          if (timedOut && o.onTimeout !== 'result')
+            return reject(new TransportError('command-timeout', `command timed out after ${Math.round(timeoutMs / 1000)} s on ${where}: ${cmd}`));
+          const stdoutBuf = out.bytes();
+          resolve({ ...r, stdout: stdoutBuf.toString('utf8'), stdoutBuf, stderr: err.bytes().toString('utf8'), timedOut, durationMs: Date.now() - started });
         };
+        const onDrop = (e: TransportError) => settle() && reject(e);
         live.add(onDrop);
         const timer = setTimeout(() => {
           timedOut = true;
@@ -271,8 +327,8 @@ function makeSession(conn: Connection, client: Client, verdict: HostKeyVerdict, 
           channel?.close();
           finish({ code: null, signal: 'TIMEOUT' });
         }, timeoutMs);
-        client.exec(cmd, (err, stream) => {
-          if (err) return onDrop(new TransportError('disconnected', `cannot run a command on ${conn.name}: ${err.message}`));
+        client.exec(cmd, (e, stream) => {
+          if (e) return onDrop(new TransportError('disconnected', `cannot run a command on ${where}: ${e.message}`));
           channel = stream;
           let code: number | null = null;
           let sig: string | undefined;
@@ -280,12 +336,8 @@ function makeSession(conn: Connection, client: Client, verdict: HostKeyVerdict, 
             code = c;
             sig = s ?? undefined;
           });
-          stream.on('data', (b: Buffer) => {
-            if (stdout.length < MAX_OUTPUT) stdout += b.toString('utf8');
-          });
-          stream.stderr.on('data', (b: Buffer) => {
-            if (stderr.length < MAX_OUTPUT) stderr += b.toString('utf8');
-          });
+          stream.on('data', (b: Buffer) => out.add(b));
+          stream.stderr.on('data', (b: Buffer) => err.add(b));
           stream.on('close', () => {
             // No exit status at all means the channel died with the connection.
             if (code === null && sig === undefined && !timedOut) {
@@ -299,5 +351,31 @@ function makeSession(conn: Connection, client: Client, verdict: HostKeyVerdict, 
         });
       });
     },
+    async check(command, o = {}) {
+      const r = await session.exec(command, { ...o, onTimeout: 'throw' });
+      if (r.code !== 0) {
+        const why = r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}` : '';
+        throw new VrioError(`'${typeof command === 'string' ? command : commandLine(command)}' failed on ${where} (exit ${r.code ?? r.signal})${why}`);
+      }
+      return r.stdout;
+    },
   };
+  return session;
+}
+
+/**
+ * A command's output as bytes, up to MAX_OUTPUT: decoded once at the end, so a
+ * UTF-8 character split across two SSH packets is not mangled.
+ */
+class Output {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  add(b: Buffer): void {
+    if (this.size >= MAX_OUTPUT) return;
+    this.chunks.push(b);
+    this.size += b.length;
+  }
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
 }

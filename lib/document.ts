@@ -409,7 +409,8 @@ function without(data: unknown, pointers: readonly string[]): unknown {
  * still trips over a malformed part, they run again without the entries holding
  * schema errors (the first two pointer segments, e.g. /guests/g1). Dropped: issues
  * at or below a refused value, and issues naming a left-out entry ('g1'), which
- * would call it missing. Leaving out a malformed top-level section (e.g. `guests:
+ * would call it missing, and issues about the whole document once entries are left
+ * out ('no hosts' when the only hosts were). Leaving out a malformed top-level section (e.g. `guests:
  * [...]`) would make every reference into it dangling: then the schema errors are
  * reported alone.
  */
@@ -432,7 +433,8 @@ function semanticBesideSchema<T>(doc: ParsedDocument, semantic: SemanticCheck<T>
     try {
       const issues = semantic(without(doc.data, [...refused, ...leftOut]) as T, doc.file);
       const names = named([...refused, ...leftOut]);
-      return issues.filter((i) => ![...refused, ...leftOut].some((r) => within(i.pointer, r)) && !names.some((n) => i.message.includes(`'${n}'`)));
+      // With whole entries left out, a verdict on the whole document ('the inventory has no hosts') may be about the gap.
+      return issues.filter((i) => ![...refused, ...leftOut].some((r) => within(i.pointer, r)) && !names.some((n) => i.message.includes(`'${n}'`)) && !(leftOut.length && i.pointer === ''));
     } catch {
       return undefined;
     }

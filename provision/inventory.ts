@@ -11,7 +11,7 @@ import type { Connection, Endpoint } from '../lib/ssh/client.js';
 import type { Device, Host, Inventory, ModuleSpec, RawConnection, RawGuest, RawInventory, RawIohyp, Scalar } from './inventory-types.js';
 import { resolveFiles } from './files-inventory.js';
 import { groupsByHost } from './groups.js';
-import { defaultMacvtapName, semanticIssues } from './semantic.js';
+import { defaultMacvtapName, effectivePacketSize, semanticIssues } from './semantic.js';
 
 export const BUILTIN_CONNECTION = {
   user: 'root',
@@ -48,6 +48,8 @@ export function inventoryFromDocument(doc: ParsedDocument, opts: LoadOptions = {
     doc.file,
     opts.env ?? process.env,
     (pointer, rule, message, hint) => {
+      // A setting every host inherits is resolved once per host: say its problem once.
+      if (issues.some((i) => i.pointer === pointer && i.rule === rule && i.message === message)) return;
       const pos = doc.locate(pointer);
       issues.push({ file: doc.file, pointer, line: pos?.line, column: pos?.column, rule, message, hint });
     },
@@ -187,7 +189,7 @@ export function resolveInventory(raw: RawInventory, file: string, env: NodeJS.Pr
     const mtu = mtuOf(role, h);
     const p = h.params ?? {};
     const eth = {
-      l2_packet_size: p.vrio_eth?.l2_packet_size ?? d.l2PacketSize[String(mtu)] ?? mtu + 14,
+      l2_packet_size: effectivePacketSize(h, mtu),
       l2_packet_list_size: p.vrio_eth?.l2_packet_list_size ?? d.vrioEthDefaults.l2_packet_list_size,
       large_packet_list_size: p.vrio_eth?.large_packet_list_size ?? d.vrioEthDefaults.large_packet_list_size,
     };

@@ -88,10 +88,15 @@ export function paramMismatch(wanted: Record<string, string>, loaded: Record<str
     .map(([k, v]) => `${k}=${loaded[k]} (want ${v})`);
 }
 
+/**
+ * A parameter value as the kernel shows it: a bool given as 1/0 (or true/false)
+ * reads back Y/N. An int 1 or 0 then compares equal to Y or N, which no real
+ * parameter can show for the other type, so nothing is missed.
+ */
 function normalizeParam(v: string): string {
   const t = v.trim();
   if (t === 'Y' || t === '1' || t === 'true') return 'Y';
-  if (t === 'N' || t === '0' || t === 'false') return t === '0' ? '0' : 'N';
+  if (t === 'N' || t === '0' || t === 'false') return 'N';
   return t;
 }
 

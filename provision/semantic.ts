@@ -35,6 +35,16 @@ export function effectiveMtu(inv: RawInventory, guest: RawGuest): number {
   return guest.mtu ?? inv.iohyps?.[guest.iohyp]?.mtu ?? d.defaultMtu;
 }
 
+/**
+ * The vrio_eth l2_packet_size a host loads: its own, else the one measured for
+ * its vMTU, else vMTU + the Ethernet header. Both ends of a link must agree on
+ * this value, not on whether they spell it out.
+ */
+export function effectivePacketSize(h: RawIohyp | RawGuest, mtu: number): number {
+  // The schema makes it an integer; the raw type is any scalar.
+  return Number(h.params?.vrio_eth?.l2_packet_size ?? provisionDefaults().l2PacketSize[String(mtu)] ?? mtu + 14);
+}
+
 export function semanticIssues(inv: RawInventory, file: string): Issue[] {
   const d = provisionDefaults();
   const issues: Issue[] = [];
@@ -119,10 +129,13 @@ export function semanticIssues(inv: RawInventory, file: string): Issue[] {
       const gm = effectiveMtu(inv, g);
       const im = io.mtu ?? d.defaultMtu;
       if (gm !== im) add(['guests', name, 'mtu'], 'same-mtu', `vMTU ${gm} differs from its IOhyp's vMTU ${im}`, 'both ends of a vRIO link need the same vMTU and l2_packet_size');
-      const gp = g.params?.vrio_eth?.l2_packet_size;
-      const ipkt = io.params?.vrio_eth?.l2_packet_size;
-      if ((gp ?? ipkt) !== (ipkt ?? gp))
-        add(['guests', name, 'params', 'vrio_eth', 'l2_packet_size'], 'same-packet-size', `l2_packet_size ${gp} differs from the IOhyp's ${ipkt}`);
+      // Compared as loaded (an unset one is the measured default), so one end
+      // spelling out the default is fine and one end changing it is not. Only
+      // when the vMTUs agree: otherwise same-mtu already says what to fix.
+      const gp = effectivePacketSize(g, gm);
+      const ipkt = effectivePacketSize(io, im);
+      if (gm === im && !g.modules && !io.modules && gp !== ipkt)
+        add(['guests', name, 'params', 'vrio_eth', 'l2_packet_size'], 'same-packet-size', `l2_packet_size ${gp} differs from the IOhyp's ${ipkt}`, `set the same params.vrio_eth.l2_packet_size on guest '${name}' and IOhyp '${g.iohyp}' (or on neither)`);
       if ((g.devices?.length ?? 0) > 0 && (io.modules || g.modules))
         add(['guests', name, 'devices'], 'devices-need-vrio', `devices need the vRIO modules, but ${io.modules ? `IOhyp '${g.iohyp}'` : 'this guest'} replaces them with 'modules'`);
     }

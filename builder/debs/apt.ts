@@ -286,7 +286,8 @@ export async function unpackedPackages(pkgs: LockedPackage[], cacheDir: string):
 async function unpackOne(p: LockedPackage, deb: string, cacheDir: string): Promise<UnpackedPackage> {
   const base = join(cacheDir, 'debs', 'unpacked');
   const root = join(base, p.sha256);
-  const index = `${root}.json`;
+  // v2: entries carry setuid/setgid/sticky bits (v1 indexes dropped them), so a v1 cache is unpacked again.
+  const index = `${root}.v2.json`;
   if (existsSync(root) && existsSync(index)) {
     return { pkg: p, deb, root, entries: JSON.parse(readFileSync(index, 'utf8')) as ExtractedEntry[] };
   }

@@ -29,6 +29,7 @@ export interface ExtractedEntry {
   /** Normalised path relative to the root, without a leading "./" or "/". */
   path: string;
   type: 'file' | 'dir' | 'symlink' | 'hardlink';
+  /** Permission bits as the package gives them, setuid/setgid/sticky included (0o7777). */
   mode: number;
   size: number;
   /** Symlink target as stored, or the hard link's source path (normalised). */
@@ -173,12 +174,15 @@ export async function extractTarSafe(
         entry.resume();
         continue;
       }
-      const mode = (header.mode ?? 0o644) & 0o777;
+      // The entry keeps the package's setuid/setgid/sticky bits for the image;
+      // the unpacked copy on this machine (a cache of untrusted files) never has them.
+      const mode = (header.mode ?? 0o644) & 0o7777;
+      const diskMode = mode & 0o777;
       const abs = posix.join(dest, rel);
       ensureParents(dest, rel, fail);
       if (kind === 'dir') {
         if (clearSlot(abs) === 'none') mkdirSync(abs, { mode: 0o755 });
-        chmodSync(abs, mode | 0o700);
+        chmodSync(abs, diskMode | 0o700);
         entries.push({ path: rel, type: 'dir', mode, size: 0 });
         entry.resume();
         continue;
@@ -211,7 +215,7 @@ export async function extractTarSafe(
       if (total + size > limits.maxTotalBytes) fail('max-total-size', `archive content exceeds ${limits.maxTotalBytes} bytes`);
       if (clearSlot(abs) === 'dir') fail('replace-dir', 'a file would replace a directory');
       // 'wx' = O_CREAT|O_EXCL: never opens (and follows) something that appeared meanwhile.
-      const fh = await open(abs, 'wx', mode | 0o600);
+      const fh = await open(abs, 'wx', diskMode | 0o600);
       let got = 0;
       try {
         for await (const chunk of entry as AsyncIterable<Buffer>) {
@@ -223,7 +227,7 @@ export async function extractTarSafe(
         await fh.close();
       }
       total += got;
-      chmodSync(abs, mode);
+      chmodSync(abs, diskMode);
       files.add(rel);
       entries.push({ path: rel, type: 'file', mode, size: got });
     }

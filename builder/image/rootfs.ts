@@ -85,7 +85,13 @@ function excluded(p: string): boolean {
 
 function copyPackageEntry(stage: Stage, pkg: UnpackedPackage, e: ExtractedEntry): void {
   const who = `package ${pkg.pkg.name}`;
-  if (e.type === 'dir') stage.mkdirs(e.path, who);
+  if (e.type === 'dir') {
+    // A directory takes the mode of the package that creates it (a sticky spool, a
+    // setgid mail dir), as with dpkg; one that exists already keeps its mode.
+    const existed = stage.lstat(e.path) !== undefined;
+    stage.mkdirs(e.path, who);
+    if (!existed) chmodSync(join(stage.dir, e.path), e.mode);
+  }
   else if (e.type === 'symlink') stage.place(e.path, { kind: 'symlink', target: e.target as string }, who);
   else stage.place(e.path, { kind: 'file', src: join(pkg.root, e.path), mode: e.mode }, who);
 }

@@ -3,7 +3,8 @@
 // apply empty, idempotent re-apply, a parameter change reloading the module,
 // teardown restoring the MTU. The module is vRIO's own transport, vrio_eth, on
 // the real 3.10 vRIO kernel (modules override; the vRIO lab runs the same verbs
-// with every vRIO module and real devices).
+// with every vRIO module and real devices). Last, the module behaviour the
+// fake kernel copies is checked on this real kernel (kmod-checks.ts).
 //
 // Uses VRIO_TEST_IMAGE_DIR=<out>/images/<role> (vmlinuz, initramfs.img,
 // manifest.json) and VRIO_TEST_SSH_KEY (default <out>/keys/id_ed25519) when
@@ -20,6 +21,7 @@ import { startVm, type RunningVm } from '../../vm/vm.js';
 import { dataPath } from '../../lib/paths.js';
 import { loadInventory, statusInventory } from '../../provision/index.js';
 import { connect } from '../../lib/ssh/client.js';
+import { checkKmodSteps } from '../support/kmod-checks.js';
 import { prerequisite } from '../support/prereq.js';
 import { vrioImages } from '../support/vrio-images.js';
 
@@ -167,6 +169,20 @@ describe('provision apply/teardown against QEMU VMs', { skip, timeout: 900_000 }
       assert.equal(st.facts[n].modules[module.name], undefined);
       assert.equal(st.facts[n].saved, undefined);
       assert.deepEqual(st.facts[n].nics.eth1.ipv4, []);
+    }
+  });
+
+  // Last, on a torn-down host: the module behaviour the fake kernel copies
+  // (test/support/kmod-checks.ts; test/reliability/fake-kernel.test.ts runs the
+  // same steps on the fake), pinned on the real 3.10 kernel and the image's kmod.
+  it('the real kernel gives the output the fake kernel is held to (dependencies, use counts, Y/N bools, refused parameters)', async (t) => {
+    if (!man.kernel.modules.includes('vrio_gen')) return t.skip('the image has no vRIO modules (a CI test image)');
+    const host = loadInventory(inv).hosts.find((h) => h.name === 'guest2')!;
+    const session = await connect(host.connection);
+    try {
+      await checkKmodSteps(async (script) => (await session.exec(['sh', '-c', script])).stdout, (l) => t.diagnostic(l));
+    } finally {
+      session.close();
     }
   });
 });

@@ -22,7 +22,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir, vrio, vrioSpawn, type CliResult } from '../support/cli.js';
-import { startFakeKernelHost, type FakeKernelHost } from '../support/fake-kernel.js';
+import { startFakeKernelHost, type FakeKernelHost, type FakeModule } from '../support/fake-kernel.js';
 import { printFigures } from '../support/figures.js';
 import { createNetns, netnsSupport, sshdSupport, type Netns } from '../support/sshd.js';
 import { prerequisite } from '../support/prereq.js';
@@ -35,6 +35,12 @@ const MODULES = [
   { name: 'vt_gen', params: { cpu_affinity: '1' } },
   { name: 'vt_blk', params: {} },
 ];
+// As the fake kernel offers them: each uses the ones before it, as vRIO's do.
+const FAKE_MODULES: Record<string, FakeModule> = {
+  vt_eth: { params: { l2_packet_size: 'int' } },
+  vt_gen: { deps: ['vt_eth'], params: { cpu_affinity: 'int' } },
+  vt_blk: { deps: ['vt_gen', 'vt_eth'] },
+};
 const MTU = 8100;
 
 type Name = 'iohyp1' | `guest${1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9}`;
@@ -155,7 +161,7 @@ describe('failure matrix: 10 real sshd hosts, 4 failing at once', { skip }, () =
       shaper = 'ForceCommand';
     }
     const live = await Promise.all(
-      LIVE.map((n) => startFakeKernelHost(MODULES.map((m) => m.name), n === SLOW && shaper === 'ForceCommand' ? { extraConfig: ['ForceCommand sleep 0.5; eval "$SSH_ORIGINAL_COMMAND"'] } : {})),
+      LIVE.map((n) => startFakeKernelHost(FAKE_MODULES, n === SLOW && shaper === 'ForceCommand' ? { extraConfig: ['ForceCommand sleep 0.5; eval "$SSH_ORIGINAL_COMMAND"'] } : {})),
     );
     LIVE.forEach((n, i) => hosts.set(n, live[i]));
     for (const n of LIVE) pinned.set(n, hosts.get(n)!.sshd.hostKeyFingerprint);

@@ -40,7 +40,7 @@ describe('rolling changes: 10 real sshd hosts in 5 cells, --serial and --max-fai
 
   before(async () => {
     // g3 and g4 lack vt_gen: their apply fails at the second module (batch 2 of --serial 4).
-    const started = await Promise.all(names.map((n) => startFakeKernelHost(n === 'g3' || n === 'g4' ? ['vt_eth'] : MODULES)));
+    const started = await Promise.all(names.map((n) => startFakeKernelHost(Object.fromEntries((n === 'g3' || n === 'g4' ? ['vt_eth'] : MODULES).map((m) => [m, {}])))));
     names.forEach((n, i) => hosts.set(n, started[i]));
     const entry = (n: string, extra: string) => {
       const h = hosts.get(n)!;

@@ -94,7 +94,7 @@ describe('secrets never leave a provisioning run', { skip }, () => {
     encKey = join(keys, 'id_enc');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'vrio-test-enc', '-f', encKey], { stdio: 'ignore' });
     const authorized = [plainKey, encKey].map((k) => readFileSync(`${k}.pub`, 'utf8').trim());
-    [io, guest] = await Promise.all([0, 1].map(() => startFakeKernelHost(MODULES, { extraAuthorizedKeys: authorized })));
+    [io, guest] = await Promise.all([0, 1].map(() => startFakeKernelHost({ vt_eth: { params: { l2_packet_size: 'int' } }, vt_gen: { deps: ['vt_eth'] } }, { extraAuthorizedKeys: authorized })));
     // An agent we start and stop by pid, holding the encrypted key (unlocked
     // with the passphrase through SSH_ASKPASS, as a desktop would).
     agentSock = join(tmp.dir, 'agent.sock');

@@ -26,12 +26,41 @@ import { createNetns, startSshd, type Netns, type SshdInstance, type SshdOptions
 
 export type KmodOp = 'modprobe' | 'rmmod';
 
+/** Parameter types as `modinfo` names them (an array: 'int[]', 'charp[]'). */
+export type ParamType = 'bool' | 'int' | 'long' | 'charp' | 'int[]' | 'charp[]';
+
+/** A module the fake kernel can load: the modules it uses (modinfo's depends) and its parameters. */
+export interface FakeModule {
+  deps?: string[];
+  params?: Record<string, ParamType>;
+}
+
+/**
+ * Modules of the 3.10 vRIO images as `modinfo` reports them for that build
+ * (depends, parm types), for tests that want the real shapes. The behaviour
+ * checks in kmod-checks.ts run on these names against both kernels.
+ */
+export const KERNEL_310_MODULES: Record<string, FakeModule> = {
+  macvlan: {},
+  macvtap: { deps: ['macvlan'] },
+  tun: {},
+  vrio_eth: { params: { l2_packet_size: 'int', l2_packet_list_size: 'int', large_packet_list_size: 'int', extensive_unit_test: 'int', debug_lp_min: 'int', is_using_rdtsc: 'int', l2p_rx_work_cycles: 'long', l2p_tx_work_cycles: 'long', rx_work_cycles: 'long', rx_dropped_packets: 'int' } },
+  vrio_gen: {
+    deps: ['vrio_eth'],
+    params: { unit_test: 'int', work_queue_size: 'int', poll_budget: 'int', total_packets: 'int', contended_packets: 'int', is_using_rdtsc: 'int', iohyp_schedule_on_empty_loop: 'bool', h_eth_name: 'charp[]', g_eth_name: 'charp[]', g_cpu_affinity: 'int[]', h_cpu_affinity: 'int[]' },
+  },
+  vrio_hblk: { deps: ['vrio_gen', 'vrio_eth'], params: { debug_drop_response: 'int', debug_recv_zero_copy: 'int', debug_send_zero_copy: 'int', debug_batch_responses: 'int', debug_batch_max_size: 'int', num_outstanding_reqs: 'int' } },
+  vrio_hnet: { deps: ['vrio_eth', 'vrio_gen', 'tun', 'macvtap'], params: { zcopytx: 'int', use_tap_bridge: 'int', VHOST_NET_WEIGHT: 'int' } },
+  vrio_gblk: { deps: ['vrio_gen', 'vrio_eth'], params: { debug_drop_response: 'int', debug_retries: 'int', use_bio: 'bool', num_outstanding_reqs: 'int', initial_request_timeout: 'int' } },
+  vrio_gnet: { deps: ['vrio_gen', 'vrio_eth'], params: { XMIT_WEIGHT: 'int', napi_weight: 'int', csum: 'bool', gso: 'bool', is_using_rdtsc: 'int', rx_work_cycles: 'long' } },
+};
+
 export interface FakeKernelHost {
   ns: Netns;
   sshd: SshdInstance;
   /** The host's state directory (modules, /run, /sys/module). */
   root: string;
-  /** Loaded modules and their parameters, read from the host's state (not over SSH). */
+  /** Loaded modules in load order and their parameters as the kernel shows them, read from the host's state (not over SSH). */
   modules(): Record<string, Record<string, string>>;
   /** The provisioner's state file as the host has it, or null. */
   stateFile(): string | null;
@@ -47,16 +76,31 @@ export interface FakeKernelHost {
 }
 
 // The kmod stand-in: dispatches on the name it is called by, like kmod does.
+// It behaves as kmod 30 on the images' Linux 3.10 where the provisioner
+// depends on it, each behaviour pinned against the real kernel by the steps in
+// kmod-checks.ts:
+//   - modprobe loads the modules a module uses first (without parameters);
+//     a loaded module is left as it is (exit 0, its parameters unchanged);
+//   - a parameter the module does not have, or a value its type refuses, fails
+//     the load with EINVAL (this kernel has no dynamic debug, whose hook would
+//     turn an unknown parameter into ENOENT) and nothing is loaded;
+//   - bools read back as Y/N (3.10 takes y/Y/1/n/N/0 by the first character,
+//     no "true"), ints in decimal, strings and arrays as given;
+//   - /proc/modules: newest first, "name size users-count user1,user2, Live
+//     addr" ('-' without users); rmmod of a module in use fails naming its users.
+// State: kernel/available ("name dep,dep"), kernel/params/NAME ("param type"),
+// kernel/order (loaded, newest first), sysmodule/NAME/{parameters,holders,refcnt}.
 // Paths are substituted at write time; POSIX sh only.
 const KMOD = `#!/bin/sh
 # vrio test fake kmod (see test/support/fake-kernel.ts)
 R=@ROOT@
-mods=$R/kernel/modules
+K=$R/kernel
 me=\${0##*/}
-name=$1
 [ $# -ge 1 ] || { echo "$me: no module given" >&2; exit 1; }
+name=$1
 shift
-loaded() { grep -q "^$name " "$mods"; }
+loaded() { grep -qx "$1" "$K/order"; }
+depsof() { awk -v m="$1" '$1 == m && $2 != "-" { gsub(",", " ", $2); print $2 }' "$K/available"; }
 # A held operation announces itself and waits. Bounded; gives up when the
 # session that started it is gone (sshd killed: the parent exits or is
 # orphaned to init), like a load or unload that never finished.
@@ -71,22 +115,65 @@ gate() {
     sleep 0.1; i=$((i+1))
   done
 }
+# /proc/modules and refcnt from the state.
+render() {
+  : > "$K/modules.new"
+  while read -r m; do
+    users=$(ls "$R/sysmodule/$m/holders" | tr '\\n' ,)
+    n=$(ls "$R/sysmodule/$m/holders" | wc -l)
+    echo "$n" > "$R/sysmodule/$m/refcnt"
+    echo "$m 16384 $n \${users:--} Live 0x0000000000000000" >> "$K/modules.new"
+  done < "$K/order"
+  cat "$K/modules.new" > "$K/modules"; rm -f "$K/modules.new"
+}
+# An int as strict_strtol(base 0) takes it (0x hex, 0 octal), printed in decimal.
+int() {
+  case $1 in
+  0x*) case \${1#0x} in ''|*[!0-9a-fA-F]*) return 1;; esac;;
+  -[0-9]*|[0-9]*) case \${1#-} in *[!0-9]*) return 1;; esac;;
+  *) return 1;;
+  esac
+  echo $(($1))
+}
+# The value the kernel keeps for one parameter, or failure (EINVAL).
+value() { # type, value, given-with-=
+  case $1 in
+  bool) if [ "$3" = n ]; then echo Y; return; fi
+        case $2 in [yY1]*) echo Y;; [nN0]*) echo N;; *) return 1;; esac;;
+  int|long) [ "$3" = y ] && int "$2";;
+  charp|'charp[]') [ "$3" = y ] && printf '%s\\n' "$2";;
+  'int[]') [ "$3" = y ] || return 1; out=; for e in $(echo "$2" | tr , ' '); do e=$(int "$e") || return 1; out=\${out:+$out,}$e; done; echo "$out";;
+  *) return 1;;
+  esac
+}
 case $me in
 modprobe)
-  grep -qx "$name" "$R/kernel/available" || { echo "modprobe: FATAL: Module $name not found in directory /lib/modules/fake" >&2; exit 1; }
-  loaded && exit 0
+  grep -q "^$name " "$K/available" || { echo "modprobe: FATAL: Module $name not found in directory /lib/modules/$(uname -r)" >&2; exit 1; }
+  loaded "$name" && exit 0
   gate
-  mkdir -p "$R/sysmodule/$name/parameters"
+  for d in $(depsof "$name"); do "$0" "$d" || exit 1; done
+  rm -rf "$K/new"; mkdir -p "$K/new"
   for kv in "$@"; do
-    case $kv in *=*) printf '%s\\n' "\${kv#*=}" > "$R/sysmodule/$name/parameters/\${kv%%=*}";; esac
+    k=$(printf '%s' "\${kv%%=*}" | tr - _)
+    case $kv in *=*) v=\${kv#*=}; eq=y;; *) v=; eq=n;; esac
+    t=$(awk -v k="$k" '$1 == k { print $2 }' "$K/params/$name" 2>/dev/null)
+    value "$t" "$v" $eq > "$K/new/$k" || { rm -rf "$K/new"; echo "modprobe: ERROR: could not insert '$name': Invalid argument" >&2; exit 1; }
   done
-  echo "$name 16384 0 - Live 0x0000000000000000" >> "$mods"
+  mkdir -p "$R/sysmodule/$name/holders"
+  mv "$K/new" "$R/sysmodule/$name/parameters"
+  for d in $(depsof "$name"); do : > "$R/sysmodule/$d/holders/$name"; done
+  { echo "$name"; cat "$K/order"; } > "$K/order.new"; mv "$K/order.new" "$K/order"
+  render
   ;;
 rmmod)
-  loaded || { echo "rmmod: ERROR: Module $name is not currently loaded" >&2; exit 1; }
+  loaded "$name" || { echo "rmmod: ERROR: Module $name is not currently loaded" >&2; exit 1; }
+  users=$(ls "$R/sysmodule/$name/holders")
+  [ -z "$users" ] || { echo "rmmod: ERROR: Module $name is in use by: $(echo $users)" >&2; exit 1; }
   gate
-  grep -v "^$name " "$mods" > "$mods.new"; cat "$mods.new" > "$mods"; rm -f "$mods.new"
+  for d in $(depsof "$name"); do rm -f "$R/sysmodule/$d/holders/$name"; done
+  grep -vx "$name" "$K/order" > "$K/order.new"; mv "$K/order.new" "$K/order"
   rm -rf "$R/sysmodule/$name"
+  render
   ;;
 *) echo "$me: not simulated" >&2; exit 1 ;;
 esac
@@ -119,13 +206,15 @@ function kmodPath(): string {
 }
 
 /** A real sshd in its own netns and mount namespace with a module-capable fake kernel offering `available` modules. */
-export async function startFakeKernelHost(available: string[], opts: Omit<SshdOptions, 'netns' | 'wrapper'> & { ns?: Netns } = {}): Promise<FakeKernelHost> {
+export async function startFakeKernelHost(available: Record<string, FakeModule>, opts: Omit<SshdOptions, 'netns' | 'wrapper'> & { ns?: Netns } = {}): Promise<FakeKernelHost> {
   const ns = opts.ns ?? (await createNetns());
   // sshd's temp dir is made by startSshd; the kernel state needs its own dir first.
   const root = execFileSync('mktemp', ['-d', '/tmp/vrio-fakekernel-XXXXXX'], { encoding: 'utf8' }).trim();
-  for (const d of ['kernel', 'sysmodule', 'run', 'fault', 'realproc']) mkdirSync(join(root, d), { recursive: true });
+  for (const d of ['kernel/params', 'sysmodule', 'run', 'fault', 'realproc']) mkdirSync(join(root, d), { recursive: true });
   writeFileSync(join(root, 'kernel/modules'), '');
-  writeFileSync(join(root, 'kernel/available'), available.join('\n') + '\n');
+  writeFileSync(join(root, 'kernel/order'), '');
+  writeFileSync(join(root, 'kernel/available'), Object.entries(available).map(([n, m]) => `${n} ${m.deps?.join(',') || '-'}\n`).join(''));
+  for (const [n, m] of Object.entries(available)) writeFileSync(join(root, 'kernel/params', n), Object.entries(m.params ?? {}).map(([p, t]) => `${p} ${t}\n`).join(''));
   writeFileSync(join(root, 'kmod'), KMOD.replace('@ROOT@', root));
   chmodSync(join(root, 'kmod'), 0o755);
   let sshd: SshdInstance;
@@ -143,9 +232,7 @@ export async function startFakeKernelHost(available: string[], opts: Omit<SshdOp
     root,
     modules() {
       const out: Record<string, Record<string, string>> = {};
-      for (const l of readFileSync(join(root, 'kernel/modules'), 'utf8').split('\n')) {
-        const name = l.split(' ')[0];
-        if (!name) continue;
+      for (const name of readFileSync(join(root, 'kernel/order'), 'utf8').split('\n').filter(Boolean).reverse()) {
         const pdir = join(root, 'sysmodule', name, 'parameters');
         out[name] = {};
         if (existsSync(pdir)) for (const p of readdirSync(pdir)) out[name][p] = readFileSync(join(pdir, p), 'utf8').trim();

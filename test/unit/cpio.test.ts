@@ -63,6 +63,26 @@ describe('cpio newc writer', () => {
     assert.equal(lstatSync(join(dest, 'bin/hello')).mode & 0o777, 0o755);
   });
 
+  it('keeps setuid, setgid and sticky bits (our reader and the real cpio -tv)', () => {
+    const special: CpioEntry[] = [
+      { path: 'tmp', type: 'dir', mode: 0o1777 },
+      { path: 'var', type: 'dir', mode: 0o755 },
+      { path: 'var/mail', type: 'dir', mode: 0o2775 },
+      { path: 'su', type: 'file', mode: 0o4755, data: Buffer.from('x') },
+      { path: 'wall', type: 'file', mode: 0o2755, data: Buffer.from('x') },
+      { path: 'both', type: 'file', mode: 0o6711, data: Buffer.from('x') },
+    ];
+    const a = writeCpio(special, EPOCH);
+    assert.deepEqual(
+      readCpio(a).map((e) => [e.path, e.mode.toString(8)]),
+      special.map((e) => [e.path, e.mode.toString(8)]).sort((x, y) => (x[0] < y[0] ? -1 : 1)),
+    );
+    const r = cpio(['-tv', '--quiet'], a);
+    assert.equal(r.status, 0, r.stderr);
+    const modeOf = (p: string) => r.stdout.split('\n').find((l) => l.endsWith(` ${p}`))?.split(/\s+/)[0];
+    assert.deepEqual(['tmp', 'var/mail', 'su', 'wall', 'both'].map(modeOf), ['drwxrwxrwt', 'drwxrwsr-x', '-rwsr-xr-x', '-rwxr-sr-x', '-rws--s--x']);
+  });
+
   it('gives the same bytes for any input order', () => {
     const shuffled = [...sample].reverse();
     assert.ok(writeCpio(shuffled, EPOCH).equals(archive));

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type { KernelArtifacts } from '../../builder/artifacts.js';
+import { readCpio } from '../../builder/cpio.js';
 import { buildImage, type ImageFormat } from '../../builder/image/index.js';
 import { ISOLINUX_BIN } from '../../builder/image/iso.js';
 import { loadManifest } from '../../builder/manifest.js';
@@ -79,6 +80,9 @@ describe('image output modes', () => {
     const cpio = gunzipSync(readFileSync(join(art.dir, 'initramfs.img'))).toString('latin1');
     assert.ok(cpio.includes('etc/dropbear/dropbear_ed25519_host_key'));
     for (const n of secret) assert.equal(modeOf(join(art.dir, n)), 0o600, `${n} is 0600`);
+    // Inside: /tmp keeps its sticky bit (anyone may create, only the owner delete), /root stays private.
+    const inside = new Map(readCpio(gunzipSync(readFileSync(join(art.dir, 'initramfs.img')))).map((e) => [e.path, e.mode]));
+    assert.deepEqual([inside.get('tmp'), inside.get('root')], [0o1777, 0o700], 'initramfs: /tmp 1777, /root 0700');
     for (const n of readdirSync(art.dir).filter((x) => !secret.includes(x))) assert.equal(modeOf(join(art.dir, n)), 0o644, `${n} stays 0644`);
     assert.equal(modeOf(art.dir), 0o755);
     // Outputs of an older build (0644) are reused by the cache, and fixed on the way.

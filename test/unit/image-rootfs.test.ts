@@ -9,10 +9,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KernelArtifacts } from '../../builder/artifacts.js';
-import type { UnpackedPackage } from '../../builder/debs/apt.js';
+import { readCpio } from '../../builder/cpio.js';
+import { unpackDeb, type UnpackedPackage } from '../../builder/debs/apt.js';
 import type { ExtractedEntry } from '../../builder/debs/extract.js';
+import { collectEntries, initramfsBytes } from '../../builder/image/archive.js';
 import { assembleRootfs, type RootfsPlan } from '../../builder/image/rootfs.js';
 import { Logger, setLogger } from '../../lib/log.js';
+import { controlTar, makeDeb, makeTar } from '../support/deb-archives.js';
 
 setLogger(new Logger({ verbosity: 'quiet' }));
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-rootfs-'));
@@ -128,3 +131,51 @@ describe('rootfs assembly', () => {
     assert.ok(existsSync(join(stage, 'usr/bin/tool')));
   });
 });
+
+// What the package says is what the appliance gets: a .deb's setuid, setgid
+// and sticky bits survive extraction (builder/debs/extract.ts), the staged
+// rootfs and the initramfs. Checked against `dpkg-deb -c`, Debian's own
+// reading of the archive. (The images' own packages have no such bits today;
+// a role's `packages:` may add some, e.g. util-linux's setuid mount.)
+describe('rootfs: mode bits from the packages', () => {
+  it('setuid/setgid files and sticky/setgid directories of a .deb keep their bits into the initramfs', async () => {
+    const script = '#!/bin/sh\nexit 0\n';
+    const data = await makeTar([
+      { name: './', type: 'directory' },
+      { name: './usr/', type: 'directory' },
+      { name: './usr/bin/', type: 'directory' },
+      { name: './usr/bin/su-like', body: script, mode: 0o4755 },
+      { name: './usr/bin/wall-like', body: script, mode: 0o2755 },
+      { name: './usr/bin/plain', body: script, mode: 0o755 },
+      { name: './var/', type: 'directory' },
+      { name: './var/spool/', type: 'directory', mode: 0o1777 },
+      { name: './var/mail/', type: 'directory', mode: 0o2775 },
+    ]);
+    const deb = join(tmp, 'modes.deb');
+    writeFileSync(deb, makeDeb(await controlTar('modes'), data));
+    const root = join(tmp, 'modes-unpacked');
+    const entries = await unpackDeb(deb, root, 'package modes');
+    assert.equal(lstatSync(join(root, 'usr/bin/su-like')).mode & 0o7000, 0, 'the unpacked cache on this machine holds no setuid file');
+    const pkg: UnpackedPackage = { pkg: { name: 'modes', version: '1.0', arch: 'amd64', sha256: 'm'.repeat(64), size: 1, source: 'modes', depends: [] }, deb, root, entries };
+    const stage = join(tmp, 'stage-modes');
+    await assembleRootfs(stage, plan(['modes'], [pkg]), join(tmp, 'log'));
+    const image = new Map(readCpio(initramfsBytes(collectEntries(stage), 1700000000)).map((e) => [e.path, e.mode]));
+    // dpkg-deb -c: "-rwsr-xr-x root/root 15 2023-... ./usr/bin/su-like"
+    const listed = spawnSync('dpkg-deb', ['-c', deb], { encoding: 'utf8' });
+    assert.equal(listed.status, 0, listed.stderr);
+    const want = listed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/\s+/))
+      .map((f) => [f[5].replace(/^\.\/|\/$/g, ''), f[0]] as const)
+      .filter(([p]) => p !== '');
+    assert.ok(want.some(([, m]) => /[sStT]/.test(m)), 'the package has special bits to keep');
+    for (const [p, m] of want) assert.equal(image.has(p) ? symbolic(m[0], image.get(p)!) : 'missing', m, `${p} in the initramfs as in the .deb`);
+  });
+});
+
+/** ls-style mode string ("drwxrwxrwt") for a type letter and permission bits. */
+function symbolic(type: string, mode: number): string {
+  const rwx = (bits: number, special: boolean, s: string) => `${bits & 4 ? 'r' : '-'}${bits & 2 ? 'w' : '-'}${special ? (bits & 1 ? s : s.toUpperCase()) : bits & 1 ? 'x' : '-'}`;
+  return type + rwx(mode >> 6, (mode & 0o4000) !== 0, 's') + rwx(mode >> 3, (mode & 0o2000) !== 0, 's') + rwx(mode, (mode & 0o1000) !== 0, 't');
+}

@@ -1,5 +1,6 @@
 // Shared fixtures for the inventory tests: one valid inventory to mutate, and
 // a helper returning the issues a document produces.
+import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
 import { InputError } from '../../lib/errors.js';
 import { parseInventory } from '../../provision/inventory.js';
@@ -55,3 +56,23 @@ export function issuesOf(inv: unknown, file = 'inv.yaml', env: NodeJS.ProcessEnv
   return [];
 }
 
+
+/** One expected issue: [JSON pointer, rule]. */
+export type Expected = [pointer: string, rule: string];
+
+/**
+ * Assert that an inventory gives EXACTLY these issues (any order, repeats
+ * counted): a missing one is a check that stopped working, an extra one is a
+ * false error a user would have to argue with. Returns the issues.
+ */
+export function assertIssues(inv: unknown, expected: Expected[], env: NodeJS.ProcessEnv = {}): InputError['issues'] {
+  const issues = issuesOf(inv, 'inv.yaml', env);
+  const key = ([p, r]: Expected) => `${p} [${r}]`;
+  assert.deepEqual(
+    issues.map((i) => key([i.pointer, i.rule])).sort(),
+    expected.map(key).sort(),
+    `issues:\n${issues.map((i) => `  ${i.pointer} [${i.rule}] ${i.message}`).join('\n') || '  (none)'}`,
+  );
+  for (const i of issues) assert.ok(i.line, `${i.pointer} [${i.rule}] has a line`);
+  return issues;
+}

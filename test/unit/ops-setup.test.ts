@@ -150,3 +150,34 @@ describe('setup: CI test images (modules override)', () => {
     assert.deepEqual(p.changes.map((c) => c.argv.join(' ')), ['rmmod vrio_test', 'modprobe vrio_test greeting=hi count=2']);
   });
 });
+
+// The kernel shows a bool parameter as Y or N whatever it was given
+// (param_get_bool; checked against the real 3.10 kernel in
+// test/integration/provision-qemu.test.ts, the fake kernel does the same).
+// What a user sees: the second apply changes nothing, however the inventory
+// spells the bool; a bool the kernel really has the other way is reloaded.
+describe('setup: bool module parameters as the kernel reads them back', () => {
+  const host = (csum: unknown) =>
+    lab((i) => {
+      delete i.guests;
+      i.iohyps.io1.modules = [{ name: 'vrio_gnet', params: { csum } }];
+      i.iohyps.io1.mtu = 1500;
+    }).io;
+  const converged = (readBack: string) => {
+    const f = freshFacts({ modules: { vrio_gnet: { refcount: 0, usedBy: [], params: { csum: readBack } } } });
+    f.nics.eth0.mtu = 1500;
+    f.nics.eth0.ipv4 = ['10.55.0.1/24'];
+    f.saved = {};
+    return f;
+  };
+  for (const [written, readBack] of [[true, 'Y'], [false, 'N'], [1, 'Y'], [0, 'N'], ['Y', 'Y'], ['N', 'N']] as const) {
+    it(`csum: ${JSON.stringify(written)} in the inventory, ${readBack} in /sys/module: nothing to do`, () => {
+      assert.deepEqual(planSetup(host(written), converged(readBack)).changes, []);
+    });
+  }
+  for (const [written, readBack] of [[1, 'N'], [0, 'Y'], [true, 'N']] as const) {
+    it(`csum: ${JSON.stringify(written)} in the inventory, ${readBack} in /sys/module: reloaded`, () => {
+      assert.deepEqual(planSetup(host(written), converged(readBack)).changes.map((c) => c.argv.join(' ')), ['rmmod vrio_gnet', `modprobe vrio_gnet csum=${written === true ? 'Y' : written}`]);
+    });
+  }
+});

@@ -1,8 +1,9 @@
 // Inline SVG charts for the HTML report: no scripts, no external files, so the
 // report opens anywhere and can be attached to an issue as one file. Written
-// by hand (about 250 lines) rather than with a charting library: the libraries
-// that render SVG without a browser (vega, plotly's server side) are large and
-// need a DOM or a canvas, for three kinds of chart.
+// by hand (about 230 lines) rather than with a charting library: d3 needs a DOM
+// (jsdom) to build SVG outside a browser, and vega, which can, is a runtime
+// dependency of several megabytes with its own spec language, for three kinds
+// of chart (lines over a log axis, timelines, failed marks).
 //
 // Every time and ratio axis is logarithmic (scale.ts), points sit at their real
 // x, and a measurement that failed is drawn as a red "failed" mark with its

@@ -72,6 +72,8 @@ export interface Span {
 export interface Timeline {
   label: string;
   spans: Span[];
+  /** Why this run did not finish (e.g. SSH never became ready): its spans are not a duration to compare. */
+  failed?: string;
 }
 
 /** One figure in a table: a time, a size or a percentage. */

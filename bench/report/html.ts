@@ -1,47 +1,40 @@
-// The self-contained HTML report: tables plus inline SVG charts (provisioning
-// time vs hosts for both tools, build step timeline, boot timeline). One file,
-// no scripts, no network.
-import type { BenchReport, Figure, Phase, ProvisioningResult, Section, Workload } from '../model.js';
+// The self-contained HTML report: tables plus inline SVG charts (the speed-up
+// of vrio over each peer, each tool's time per workload, build and boot
+// timelines, the trend over earlier runs). One file, no scripts, no network.
+// Every text is escaped; the Markdown code spans the labels share with the
+// Markdown report (`vrio build`) become <code>, so no Markdown shows as-is.
+import type { BenchReport, Figure, Section } from '../model.js';
+import { ratioCharts, timeCharts, trendCharts, withFailures } from './charts.js';
 import { figureValue, goalMark, provisioningGoal, ratio, rowNotes, samplesWithRange, sectionMeta, workloadLabel } from './format.js';
-import { esc, lineChart, timelineChart, type Series } from './svg.js';
+import { runsFor, type History } from './history.js';
+import { esc, timelineChart } from './svg.js';
+
+/** Escaped text with its `code spans` as <code>. */
+export function inline(s: string): string {
+  return esc(s).replace(/`([^`]+)`/g, '<code>$1</code>');
+}
 
 function table(headers: string[], rows: string[][]): string {
-  return `<table><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
-    .map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`)
+  return `<table><thead><tr>${headers.map((h) => `<th>${inline(h)}</th>`).join('')}</tr></thead><tbody>${rows
+    .map((r) => `<tr>${r.map((c) => `<td>${inline(c)}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;
+}
+
+function list(items: string[]): string {
+  return `<ul>${items.map((n) => `<li>${inline(n)}</li>`).join('')}</ul>`;
 }
 
 function state(name: string, s: Section | undefined): string {
   if (!s) return `<p class="note">${esc(name)}: not run.</p>`;
   const meta = sectionMeta(s) ? `<p>${esc(sectionMeta(s))}</p>` : '';
-  if (s.status !== 'ok') return `${meta}<p class="note">${esc(name)} ${esc(s.status)}${s.reason ? `: ${esc(s.reason)}` : ''}</p>`;
-  return meta;
+  if (s.status === 'ok') return meta;
+  const why = (s.reason ?? 'no reason recorded').split('; ');
+  const head = `<p class="note">${esc(name)} ${esc(s.status)}${why.length === 1 ? `: ${inline(why[0])}</p>` : ':</p>'}`;
+  return `${meta}${head}${why.length > 1 ? `<div class="note">${list(why)}</div>` : ''}`;
 }
 
-export function provisioningCharts(p: ProvisioningResult): string {
-  const charts: string[] = [];
-  const combos: [Workload, Phase][] = [
-    ['facts', 'cold'],
-    ['facts', 'warm'],
-    ['write', 'cold'],
-    ['write', 'warm'],
-  ];
-  for (const [w, ph] of combos) {
-    const rows = p.rows.filter((r) => r.workload === w && r.phase === ph);
-    if (!rows.length) continue;
-    const series: Series[] = [];
-    for (const tool of ['vrio', 'ansible'] as const) {
-      const points = rows
-        .filter((r) => r[tool])
-        .map((r) => ({ x: r.hosts, y: r[tool]!.median, lo: r[tool]!.min, hi: r[tool]!.max }));
-      if (points.length) series.push({ name: tool === 'vrio' ? 'vrio' : 'Ansible', points, color: tool === 'vrio' ? '#1f77b4' : '#d62728' });
-    }
-    if (!series.length) continue;
-    charts.push(
-      lineChart({ title: `${workloadLabel[w]}, ${ph} run`, xLabel: 'hosts', yLabel: 'seconds (median, min–max)', series, categoricalX: true }),
-    );
-  }
-  return `<div class="charts">${charts.join('\n')}</div>`;
+function charts(svgs: string[]): string {
+  return svgs.length ? `<div class="charts">${svgs.join('\n')}</div>` : '';
 }
 
 function figureTable(figures: Figure[]): string {
@@ -56,7 +49,12 @@ table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px soli
 th{background:#f4f4f4}.charts{display:flex;flex-wrap:wrap;gap:12px}.note{color:#a15c00}code{background:#f4f4f4;padding:1px 4px}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}dt{font-weight:bold}`;
 
-export function renderHtml(r: BenchReport): string {
+export interface HtmlOptions {
+  /** Earlier runs for the trend charts, and where they came from. */
+  history?: History;
+}
+
+export function renderHtml(r: BenchReport, o: HtmlOptions = {}): string {
   const m = r.machine;
   const load = (l?: number[]) => (l && l.length ? l.map((x) => x.toFixed(2)).join(' / ') : 'unknown');
   const body: string[] = [];
@@ -78,7 +76,12 @@ export function renderHtml(r: BenchReport): string {
   body.push('<h2>Provisioning: vrio vs Ansible</h2>', state('Provisioning', r.provisioning));
   const p = r.provisioning;
   if (p && p.rows.length) {
-    body.push(provisioningCharts(p));
+    body.push(
+      `<p>How many times faster vrio is than Ansible, per workload and host count (ratio of the medians of ${p.runsPerCell} run(s); above 1× vrio is faster; warm runs dashed). A red cross marks a cell where a tool failed; its tooltip says why.</p>`,
+      charts(ratioCharts(p)),
+      '<h3>Time per workload</h3>',
+      charts(timeCharts(p)),
+    );
     body.push(
       table(
         ['Hosts', 'Workload', 'Run', 'vrio', 'Ansible', 'Ansible / vrio', 'Goal', 'Load (1 min)', 'Measured'],
@@ -99,7 +102,7 @@ export function renderHtml(r: BenchReport): string {
       ),
     );
     body.push('<h3>Settings</h3><dl>');
-    for (const [k, v] of Object.entries(p.settings)) body.push(`<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`);
+    for (const [k, v] of Object.entries(p.settings)) body.push(`<dt>${esc(k)}</dt><dd>${inline(v)}</dd>`);
     body.push('</dl>');
     const cpuRows = p.rows.filter((row) => row.cpu);
     if (cpuRows.length) {
@@ -118,26 +121,33 @@ export function renderHtml(r: BenchReport): string {
     }
     if (p.startup && (p.startup.vrio || p.startup.ansible)) {
       body.push(
-        `<p>Process start-up alone, included in every figure above: vrio (<code>vrio --version</code>: node + CLI modules) ${esc(samplesWithRange(p.startup.vrio))}; Ansible (<code>ansible-playbook --version</code>) ${esc(samplesWithRange(p.startup.ansible))}.</p>`,
+        `<p>${inline(`Process start-up alone, included in every figure above: vrio (\`vrio --version\`: node + CLI modules) ${samplesWithRange(p.startup.vrio)}; Ansible (\`ansible-playbook --version\`) ${samplesWithRange(p.startup.ansible)}.`)}</p>`,
       );
     }
     const notes = rowNotes(p);
-    if (notes.length) body.push('<h3>Observations</h3>', `<ul>${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`);
+    if (notes.length) body.push('<h3>Observations</h3>', list(notes));
   }
 
   body.push('<h2>Build</h2>', state('Build', r.build));
   if (r.build) {
-    if (r.build.timelines.length) body.push(timelineChart('Build steps', r.build.timelines));
+    if (r.build.timelines.length) body.push(timelineChart('Build steps', withFailures(r.build, r.build.timelines)));
     if (r.build.figures.length) body.push(figureTable(r.build.figures));
   }
   body.push('<h2>Boot</h2>', state('Boot', r.boot));
   if (r.boot) {
-    if (r.boot.timelines.length) body.push(timelineChart('Boot: QEMU start to kernel, init, SSH ready', r.boot.timelines));
+    if (r.boot.timelines.length) body.push(timelineChart('Boot: QEMU start to kernel, init, SSH ready', withFailures(r.boot, r.boot.timelines)));
     if (r.boot.figures.length) body.push(figureTable(r.boot.figures));
   }
   body.push('<h2>Inventory check</h2>', state('Inventory check', r.inventory));
   if (r.inventory?.figures.length) body.push('<p>Whole process (<code>vrio inventory check FILE</code>, start-up included); medians.</p>', figureTable(r.inventory.figures));
-  if (r.notes.length) body.push('<h2>Notes</h2>', `<ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`);
+  const runs = runsFor(r, o.history?.reports ?? []);
+  const trends = trendCharts(runs);
+  if (trends.length) {
+    const from = o.history?.dir ? ` (${runs.length - 1} earlier ${r.mode} run(s) from ${o.history.dir})` : '';
+    body.push('<h2>Over time</h2>', `<p>${esc(`This run and every earlier saved ${r.mode} report${from}, one point per run.`)}</p>`, charts(trends));
+    if (o.history?.skipped.length) body.push('<p class="note">Left out:</p>', `<div class="note">${list(o.history.skipped)}</div>`);
+  }
+  if (r.notes.length) body.push('<h2>Notes</h2>', list(r.notes));
 
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>vrio-appliance benchmark ${esc(r.startedAt.slice(0, 10))}</title>

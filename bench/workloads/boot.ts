@@ -78,6 +78,7 @@ function kvmUsable(): boolean {
     // samples[role/firmware/accel][milestone] = seconds
     const samples = new Map<string, Record<string, number[]>>();
     const lastTimeline = new Map<string, SmokeBoot['timeline']>();
+    const lastError = new Map<string, string>();
     // /dev/kvm can exist and still not boot (nested virtualisation): when a
     // whole KVM run reaches SSH nowhere, the other KVM runs (60 s timeouts each,
     // 12 minutes in the 2026-11-25 run) are skipped.
@@ -109,7 +110,12 @@ function kvmUsable(): boolean {
               if (ev) (rec[m.name] ??= []).push(ev.t);
             }
             samples.set(key, rec);
-            if (boot.timeline.length) lastTimeline.set(key, boot.timeline);
+            if (boot.timeline.length) {
+              lastTimeline.set(key, boot.timeline);
+              // The report draws a failed boot as failed, not as its few spans.
+              if (boot.ok) lastError.delete(key);
+              else lastError.set(key, boot.error ?? 'failed');
+            }
           }
           if (accel === 'kvm' && rep.boots.every((x) => !x.timeline.some((e) => e.name === 'ssh-ready'))) {
             kvmBroken = true;
@@ -141,7 +147,8 @@ function kvmUsable(): boolean {
       figures.push({ id: `boot-${role}-${firmware}-${accel}-${m.name}`, label: `${what}: QEMU start to ${m.label}`, value: s.median, unit: 's', samples: s, ...goal });
     }
     const tl = lastTimeline.get(key);
-    if (tl) timelines.push({ label: what, spans: bootSpans(tl) });
+    const failed = lastError.get(key);
+    if (tl) timelines.push({ label: what, spans: bootSpans(tl), ...(failed ? { failed } : {}) });
   }
   return {
     status: figures.length === 0 ? 'failed' : notes.length ? 'partial' : 'ok',

@@ -10,7 +10,7 @@ const SECTIONS = ['provisioning', 'build', 'boot'];
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'benchmark provisioning (vs Ansible), builds and boots; write JSON, HTML and Markdown reports',
-  usage: '[--quick] [--sections LIST] [--hosts N,N,...] [--runs N] [--output-dir DIR]',
+  usage: '[--quick] [--sections LIST] [--hosts N,N,...] [--runs N] [--output-dir DIR] [--history DIR]',
   description:
     'Provisioning: N real sshd hosts (network namespaces as root, else loopback), the same read-only facts+plan and write workloads for vrio and ' +
     'for Ansible (forks = N, pipelining on), cold and warm runs, medians and ratios. Build: the CI test kernel cold vs raw make, no-op, a one-file ' +
@@ -23,7 +23,8 @@ export const benchCommand: Command = {
     hosts: { type: 'string', list: true, arg: 'N,N,...', description: 'host counts for the provisioning comparison (default 1,10,50)' },
     runs: { type: 'string', arg: 'N', description: 'runs per measurement, medians reported (default 3; quick: 1)' },
     network: { type: 'string', choices: ['netns', 'loopback'], arg: 'netns|loopback', description: 'where the sshd hosts live (default: netns as root, else loopback)' },
-    'output-dir': { type: 'string', short: 'o', arg: 'DIR', complete: 'dir', description: 'where the reports go (default bench/results in the package)' },
+    'output-dir': { type: 'string', short: 'o', arg: 'DIR', complete: 'dir', description: 'where the reports go (default: the working directory); the HTML trend charts read the earlier reports there' },
+    history: { type: 'string', arg: 'DIR', complete: 'dir', description: 'read the earlier reports for the trend charts from DIR (default: the output directory)' },
     'keep-work': { type: 'boolean', description: "keep the temp work dir with every tool's log" },
   },
   async run(ctx, values) {
@@ -38,10 +39,16 @@ export const benchCommand: Command = {
       o.runs = n;
     }
     if (values.network !== undefined) o.network = values.network as 'netns' | 'loopback';
-    if (values['output-dir']) o.outDir = resolve(ctx.cwd, values['output-dir'] as string);
+    // The reports land where the user is, never inside the installed package.
+    o.outDir = resolve(ctx.cwd, (values['output-dir'] as string | undefined) ?? '.');
     o.keepWork = Boolean(values['keep-work']);
     o.signal = ctx.signal;
     const { report, files } = await runBench(o);
+    if (values.history !== undefined) {
+      // The run wrote its HTML with the output directory's history: draw it again with DIR's.
+      const { writeReports } = await import('../../bench/report/write.js');
+      writeReports(report, o.outDir, { json: false, history: resolve(ctx.cwd, values.history as string) });
+    }
     if (ctx.global.json) ctx.log.print(JSON.stringify({ type: 'bench-report', files, report }));
     else {
       ctx.log.print(renderMarkdown(report));

@@ -2,14 +2,15 @@
 // Markdown table the README quotes, the self-contained HTML with inline SVG
 // charts, and the three files written per run.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { BenchReport } from '../../bench/model.js';
-import { renderHtml } from '../../bench/report/html.js';
+import { inline, renderHtml } from '../../bench/report/html.js';
 import { cell, renderMarkdown } from '../../bench/report/markdown.js';
-import { lineChart, niceMax, timelineChart } from '../../bench/report/svg.js';
+import { logScale, tickLabel } from '../../bench/report/scale.js';
+import { timelineChart, xyChart } from '../../bench/report/svg.js';
 import { writeReports } from '../../bench/report/write.js';
 import { carryOver } from '../../bench/harness.js';
 import { dataPath } from '../../lib/paths.js';
@@ -17,6 +18,27 @@ import { dataPath } from '../../lib/paths.js';
 const sample = (): BenchReport => JSON.parse(readFileSync(dataPath('bench', 'testdata', 'quick-report.json'), 'utf8')) as BenchReport;
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-bench-report-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function svgsOf(html: string): string[] {
+  return html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
+}
+
+/** The plotted points of a chart: series, data values and drawn position. */
+function pointsOf(svg: string): { series: string; x: number; y: number; cx: number; cy: number }[] {
+  return [...svg.matchAll(/<circle class="point" data-series="([^"]*)" data-x="([^"]*)" data-y="([^"]*)" cx="([^"]*)" cy="([^"]*)"/g)].map((m) => ({
+    series: m[1],
+    x: Number(m[2]),
+    y: Number(m[3]),
+    cx: Number(m[4]),
+    cy: Number(m[5]),
+  }));
+}
+
+/** Labelled ticks of an axis: value -> position (x or y). */
+function ticksOf(svg: string, axis: 'x' | 'y'): Map<number, number> {
+  const re = new RegExp(`<text class="tick-${axis}" data-v="([^"]*)" x="([^"]*)" y="([^"]*)"`, 'g');
+  return new Map([...svg.matchAll(re)].map((m) => [Number(m[1]), axis === 'x' ? Number(m[2]) : Number(m[3]) - 4]));
+}
 
 /** A build and boot section in the shapes the suites produce. */
 function withBuildAndBoot(r: BenchReport): BenchReport {
@@ -106,22 +128,115 @@ describe('bench HTML report', () => {
     assert.match(html, /^<!doctype html>/);
   });
 
-  it('draws provisioning time vs hosts for both tools, the build timeline and the boot timeline', () => {
-    const html = renderHtml(withBuildAndBoot(sample()));
-    const svgs = html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
-    // facts cold/warm + write cold/warm, build steps, boot
-    assert.equal(svgs.length, 6);
+  it('leads with the speed-up of vrio over Ansible per workload and host count, then each tool over hosts, the build and boot timelines and the trend', () => {
+    const r = withBuildAndBoot(sample());
+    const html = renderHtml(r);
+    const titles = svgsOf(html).map((svg) => /aria-label="([^"]*)"/.exec(svg)![1]);
     assert.equal((html.match(/<svg/g) ?? []).length, (html.match(/<\/svg>/g) ?? []).length);
-    const prov = svgs[0];
-    assert.match(prov, /facts \+ plan \(read-only\), cold run/);
-    assert.match(prov, />vrio</);
-    assert.match(prov, />Ansible</);
-    // one point per host count per tool
-    const hostCounts = sample().provisioning!.hostCounts.length;
-    assert.equal((prov.match(/<circle/g) ?? []).length, 2 * hostCounts);
-    assert.match(svgs[4], /Build steps/);
-    assert.match(svgs[4], /compiling/);
-    assert.match(svgs[5], /SSH ready|init to SSH/);
+    assert.deepEqual(titles, [
+      'vrio vs Ansible: times faster (wall time)',
+      'facts + plan (read-only), cold run',
+      'facts + plan (read-only), warm run',
+      'write (files and dirs), cold run',
+      'write (files and dirs), warm run',
+      'Build steps',
+      'Boot: QEMU start to kernel, init, SSH ready',
+      'Provisioning over time',
+      'Build, boot and inventory check over time (figures with a goal)',
+    ]);
+  });
+
+  it('plots the ratio of every cell at its host count, with the last value written beside each line', () => {
+    const r = sample();
+    const ratioSvg = svgsOf(renderHtml(r))[0];
+    const pts = pointsOf(ratioSvg);
+    const rows = r.provisioning!.rows;
+    assert.equal(pts.length, rows.length);
+    for (const row of rows) {
+      const p = pts.find((q) => q.series === `${row.workload} ${row.phase}` && q.x === row.hosts);
+      assert.ok(p, `${row.hosts} ${row.workload} ${row.phase} plotted`);
+      assert.equal(p.y, row.ratio);
+    }
+    // 5 hosts, write warm: 12.18 -> "12×"
+    assert.match(ratioSvg, /class="end-label"[^>]*>write warm 12×</);
+    assert.match(ratioSvg, />1× = as fast</);
+  });
+
+  it('draws the goals on the ratio chart when a run has them (50 hosts)', () => {
+    const r = sample();
+    for (const row of r.provisioning!.rows) if (row.hosts === 5) row.hosts = 50;
+    const ratioSvg = svgsOf(renderHtml(r))[0];
+    assert.match(ratioSvg, />goal 5× \(cold\)</);
+    assert.match(ratioSvg, />goal 10× \(warm\)</);
+  });
+
+  it('puts host counts at their real place on a log axis, not at equal steps', () => {
+    const r = sample(); // 1 and 5 hosts
+    const svg = svgsOf(renderHtml(r))[1];
+    const tick = ticksOf(svg, 'x');
+    assert.deepEqual([...tick.keys()].filter((v) => [1, 10].includes(v)), [1, 10]);
+    const decade = tick.get(10)! - tick.get(1)!;
+    const at = (hosts: number) => pointsOf(svg).find((p) => p.series === 'vrio' && p.x === hosts)!.cx;
+    assert.ok(Math.abs(at(1) - tick.get(1)!) < 0.2, 'x = 1 at the tick 1');
+    assert.ok(Math.abs(at(5) - at(1) - Math.log10(5) * decade) < 0.2, `5 hosts at log10(5) of a decade: ${at(5) - at(1)} vs ${Math.log10(5) * decade}`);
+  });
+
+  it('uses a log time axis: Ansible at 100 s does not flatten vrio at 1 s', () => {
+    const r = sample();
+    const svg = svgsOf(renderHtml(r))[1];
+    const tick = ticksOf(svg, 'y');
+    const decades = [...tick.keys()].filter((v) => Math.log10(v) % 1 === 0);
+    assert.ok(decades.length >= 2, `decade ticks: ${decades}`);
+    // every decade the same height
+    const gaps = decades.slice(1).map((v, i) => tick.get(decades[i])! - tick.get(v)!);
+    for (const g of gaps) assert.ok(Math.abs(g - gaps[0]) < 0.2, `decades equally tall: ${gaps}`);
+    const row = r.provisioning!.rows[0];
+    const vrio = pointsOf(svg).find((p) => p.series === 'vrio' && p.x === row.hosts)!;
+    const expected = tick.get(decades[0])! - Math.log10(row.vrio!.median / decades[0]) * gaps[0];
+    assert.ok(Math.abs(vrio.cy - expected) < 0.2, `vrio at its log height: ${vrio.cy} vs ${expected}`);
+  });
+
+  it('marks a failed measurement as failed, with the reason as its tooltip, and draws no point for it', () => {
+    const r = sample();
+    const row = r.provisioning!.rows.find((x) => x.hosts === 5 && x.workload === 'facts' && x.phase === 'cold')!;
+    delete row.ansible;
+    delete row.ratio;
+    row.notes = ['ansible failed: ssh: connect to host 10.213.0.6: Connection refused (log: /tmp/w/facts-cold-ansible-1.log)'];
+    const svgs = svgsOf(renderHtml(r));
+    const time = svgs[1];
+    assert.equal(pointsOf(time).filter((p) => p.series === 'Ansible' && p.x === 5).length, 0, 'no Ansible point at 5 hosts');
+    const mark = /<g class="failed" data-series="Ansible" data-x="5"><title>([^<]*)<\/title>[\s\S]*?>failed<\/text><\/g>/.exec(time);
+    assert.ok(mark, 'a failed mark for Ansible at 5 hosts');
+    assert.match(mark[1], /Ansible, 5 hosts: failed: ansible failed: ssh: connect to host 10\.213\.0\.6: Connection refused/);
+    assert.match(svgs[0], /<g class="failed" data-series="facts cold" data-x="5"><title>facts cold, 5 hosts: failed: ansible failed: ssh: connect/);
+  });
+
+  it('marks a failed boot as a failed row, not as the short bar of the steps it reached', () => {
+    const r = withBuildAndBoot(sample());
+    r.boot!.timelines.push({ label: 'iohyp, BIOS, KVM', spans: [{ name: 'firmware', start: 0, end: 0.105 }], failed: 'SSH to 127.0.0.1:43451 not ready after 60 s' });
+    const boot = svgsOf(renderHtml(r)).find((s) => s.includes('aria-label="Boot'))!;
+    assert.match(boot, /<g class="failed" data-row="iohyp, BIOS, KVM"><title>iohyp, BIOS, KVM: failed: SSH to 127\.0\.0\.1:43451 not ready after 60 s<\/title>/);
+    assert.match(boot, /✕ failed: SSH to 127\.0\.0\.1:43451/);
+    assert.equal((boot.match(/<rect class="span"/g) ?? []).length, 3, 'only the TCG row has bars');
+  });
+
+  it('reads a failed boot from the section reason of a report saved before timelines said so', () => {
+    const r = JSON.parse(readFileSync(dataPath('bench', 'testdata', 'full-report.json'), 'utf8')) as BenchReport;
+    assert.equal(r.boot!.timelines.some((t) => t.failed), false);
+    const boot = svgsOf(renderHtml(r)).find((s) => s.includes('aria-label="Boot'))!;
+    assert.match(boot, /<g class="failed" data-row="iohyp, BIOS, KVM"><title>iohyp, BIOS, KVM: failed: SSH never became ready</);
+    assert.equal((boot.match(/<rect class="span"/g) ?? []).length, r.boot!.timelines.filter((t) => t.label !== 'iohyp, BIOS, KVM').reduce((n, t) => n + t.spans.length, 0));
+  });
+
+  it('shows no Markdown: code spans become <code>, everything escaped', () => {
+    const r = JSON.parse(readFileSync(dataPath('bench', 'testdata', 'full-report.json'), 'utf8')) as BenchReport;
+    r.build!.figures.push({ id: 'x', label: 'Odd `a<b> & c` label', value: 1, unit: 's' });
+    const html = renderHtml(r);
+    assert.doesNotMatch(html, /`/, 'no backtick anywhere in the page');
+    assert.match(html, /<td>Cold <code>vrio kernel build<\/code> \(CI test kernel/);
+    assert.match(html, /<dd>facts \+ plan: <code>vrio provision plan -i inventory\.yaml --json<\/code>/);
+    assert.match(html, /<td>Odd <code>a&lt;b&gt; &amp; c<\/code> label<\/td>/);
+    assert.equal(inline('`x` and <y>'), '<code>x</code> and &lt;y&gt;');
   });
 
   it('escapes text from tool output and notes', () => {
@@ -133,19 +248,91 @@ describe('bench HTML report', () => {
   });
 });
 
-describe('bench SVG charts', () => {
-  it('scales the y axis to a round number above the largest value or whisker', () => {
-    assert.equal(niceMax(21.5), 25);
-    assert.equal(niceMax(0.8), 1);
-    assert.equal(niceMax(101), 200);
-    const svg = lineChart({ title: 't', xLabel: 'hosts', yLabel: 's', series: [{ name: 'A', points: [{ x: 1, y: 3, lo: 2, hi: 4.2 }] }] });
-    assert.match(svg, />5</, 'top tick is 5 (whisker 4.2)');
+describe('bench report trend over runs', () => {
+  const earlierRun = (date: string, scale: number): BenchReport => {
+    const r = withBuildAndBoot(sample());
+    r.startedAt = `${date}T10:00:00.000Z`;
+    for (const row of r.provisioning!.rows) for (const s of [row.vrio, row.ansible]) if (s) s.median *= scale;
+    return r;
+  };
+
+  it('draws one point per earlier report in the output directory, one series per workload and tool, and names what it left out', () => {
+    const out = join(tmp, 'trend');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, '2026-11-20-quick.json'), JSON.stringify(earlierRun('2026-11-20', 2)));
+    writeFileSync(join(out, '2026-11-22-quick.json'), JSON.stringify(earlierRun('2026-11-22', 1.5)));
+    writeFileSync(join(out, '2026-11-23-quick.json'), '{ not json');
+    writeFileSync(join(out, 'package.json'), '{"name": "not a report"}'); // the working directory holds other JSON
+    const full = earlierRun('2026-11-21', 3);
+    full.mode = 'full';
+    writeFileSync(join(out, '2026-11-21.json'), JSON.stringify(full)); // a full run: not compared with quick ones
+    const files = writeReports(withBuildAndBoot(sample()), out);
+    const html = readFileSync(files.html, 'utf8');
+    const trend = svgsOf(html).find((s) => s.includes('aria-label="Provisioning over time"'))!;
+    const pts = pointsOf(trend);
+    const names = [...new Set(pts.map((p) => p.series))];
+    assert.deepEqual(names.sort(), ['Ansible, facts cold, 5 hosts', 'Ansible, facts warm, 5 hosts', 'Ansible, write cold, 5 hosts', 'Ansible, write warm, 5 hosts', 'vrio, facts cold, 5 hosts', 'vrio, facts warm, 5 hosts', 'vrio, write cold, 5 hosts', 'vrio, write warm, 5 hosts']);
+    const vrio = pts.filter((p) => p.series === 'vrio, facts cold, 5 hosts').sort((a, b) => a.x - b.x);
+    const now = sample().provisioning!.rows.find((x) => x.hosts === 5 && x.workload === 'facts' && x.phase === 'cold')!.vrio!.median;
+    assert.deepEqual(vrio.map((p) => [new Date(p.x).toISOString().slice(0, 10), Number(p.y.toFixed(6))]), [
+      ['2026-11-20', Number((now * 2).toFixed(6))],
+      ['2026-11-22', Number((now * 1.5).toFixed(6))],
+      ['2026-11-25', Number(now.toFixed(6))],
+    ]);
+    assert.ok(vrio[0].cx < vrio[1].cx && vrio[1].cx < vrio[2].cx, 'oldest on the left');
+    assert.match(html, /Left out:[\s\S]*2026-11-23-quick\.json: /);
+    assert.doesNotMatch(html, /package\.json/);
+    const figs = svgsOf(html).find((s) => s.includes('over time (figures with a goal)'))!;
+    assert.equal(pointsOf(figs).filter((p) => p.series === 'No-op build').length, 3);
   });
 
-  it('puts each timeline span on a shared axis with its duration in the tooltip', () => {
-    const svg = timelineChart('t', [{ label: 'row', spans: [{ name: 'a', start: 0, end: 2 }, { name: 'b', start: 2, end: 5 }] }]);
-    assert.match(svg, /row: b 2–5 s \(3 s\)/);
-    assert.equal((svg.match(/<rect[^>]*opacity/g) ?? []).length, 2);
+  it('reads the history from another directory when told to (--history)', () => {
+    const hist = join(tmp, 'history');
+    mkdirSync(hist, { recursive: true });
+    writeFileSync(join(hist, '2026-11-20-quick.json'), JSON.stringify(earlierRun('2026-11-20', 2)));
+    const files = writeReports(sample(), join(tmp, 'trend-elsewhere'), { history: hist });
+    const trend = svgsOf(readFileSync(files.html, 'utf8')).find((s) => s.includes('aria-label="Provisioning over time"'))!;
+    assert.equal(pointsOf(trend).filter((p) => p.series === 'vrio, facts cold, 5 hosts').length, 2);
+  });
+});
+
+describe('bench SVG charts', () => {
+  it('log axes span whole decades around the data, at most five', () => {
+    const s = logScale([1, 10, 50]);
+    assert.deepEqual([s.lo, s.hi, s.decades], [1, 100, 2]);
+    assert.deepEqual(s.ticks, [1, 10, 100]);
+    assert.deepEqual(s.minorTicks, [2, 5, 20, 50]);
+    assert.equal(s.at(10), 0.5);
+    assert.ok(Math.abs(s.at(50) - Math.log10(50) / 2) < 1e-12);
+    const t = logScale([0, 0.063, 350]); // a span starting at 0 s is drawn from the axis start
+    assert.deepEqual([t.lo, t.hi], [0.01, 1000]);
+    assert.equal(t.at(0), 0);
+    assert.equal(logScale([0.001, 5000]).lo, 0.1, 'at most five decades');
+    assert.deepEqual([logScale([4.4, 31], { include: [1] }).lo, logScale([4.4, 31], { include: [1] }).hi], [1, 100]);
+    assert.equal(tickLabel(0.1 * 3), '0.3');
+  });
+
+  it('puts equal ratios at equal distances: ticks 1, 10, 100 evenly spaced', () => {
+    const svg = xyChart({ title: 't', xLabel: 'x', yLabel: 'y', x: 'log', series: [{ name: 'A', points: [{ x: 1, y: 0.5 }, { x: 50, y: 80 }] }], format: String, xFormat: String });
+    for (const axis of ['x', 'y'] as const) {
+      const tick = ticksOf(svg, axis);
+      const d1 = tick.get(10)! - tick.get(1)!;
+      const d2 = tick.get(100)! - tick.get(10)!;
+      assert.ok(Math.abs(d1 - d2) < 0.2 && Math.abs(d1) > 50, `${axis}: ${d1} vs ${d2}`);
+    }
+  });
+
+  it('shows a 4.9 s rebuild beside a 350 s cold build: the timeline axis is logarithmic', () => {
+    const svg = timelineChart('t', [
+      { label: 'cold', spans: [{ name: 'a', start: 0, end: 40 }, { name: 'b', start: 40, end: 350 }] },
+      { label: 'rebuild', spans: [{ name: 'c', start: 1, end: 4.9 }] },
+    ]);
+    const widths = [...svg.matchAll(/<rect class="span" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    const [a, b, c] = widths;
+    const axis = a[1] + b[1];
+    assert.ok(c[1] / axis > 0.2, `the rebuild spans ${((100 * c[1]) / axis).toFixed(0)} % of the cold build's length`);
+    assert.match(svg, /rebuild: c 1–4\.9 s \(3\.9 s\)/);
+    assert.match(svg, />seconds since the start \(log scale\)</);
   });
 });
 

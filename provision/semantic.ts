@@ -1,14 +1,12 @@
 // Checks an inventory must pass that JSON Schema cannot express: names that
 // must be unique across the whole file, references between hosts, and vRIO's
 // own constraints (same L2 segment, matching vMTU, a measured packet size).
-import type { InputIssue } from '../lib/errors.js';
 import { didYouMean, pointerOf } from '../lib/document.js';
 import { provisionDefaults } from './defaults.js';
 import { fileIssues } from './files-inventory.js';
 import { groupsByHost } from './groups.js';
+import type { Issue } from './issue.js';
 import type { RawGuest, RawInventory, RawIohyp } from './inventory-types.js';
-
-export type Issue = Omit<InputIssue, 'line' | 'column'>;
 
 export function ipv4ToInt(ip: string): number {
   return ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeClientKey, netnsSupport, removeNetns, startSshd, type Netns, type SshdInstance } from '../test/support/sshd.js';
+import { makeClientKey, netnsSupport, removeNetns, startSshd, type Netns, type SshdInstance } from './sshd.js';
 
 export type FleetNetwork = 'netns' | 'loopback';
 

@@ -25,7 +25,7 @@ import { buildKernel } from '../../builder/kernel/index.js';
 import { loadManifest, type Manifest } from '../../builder/manifest.js';
 import { sha256File } from '../../lib/fsx.js';
 import { Logger, setLogger } from '../../lib/log.js';
-import { ciKernelUnavailable, writeCiManifest } from '../fixtures/ci-kernel/manifest.js';
+import { ciKernelUnavailable, writeCiManifest } from '../../bench/ci-kernel/manifest.js';
 
 setLogger(new Logger({ verbosity: 'quiet' }));
 const cacheRoot = process.env.VRIO_TEST_CACHE ?? join(tmpdir(), 'vrio-test-cache');

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import type { ImageArtifacts, KernelArtifacts } from '../../builder/artifacts.js';
-import { distroKernel } from '../../builder/image/distro-kernel.js';
+import { distroKernel } from '../support/distro-kernel.js';
 import { buildImage } from '../../builder/image/index.js';
 import { inspectImage } from '../../builder/image/inspect.js';
 import { buildKernel } from '../../builder/kernel/index.js';

@@ -150,3 +150,16 @@ export function layerViolations(graph: ImportGraph, layers: Record<string, numbe
   }
   return out;
 }
+
+/** The modules reachable from the entry points by following imports (dynamic ones too). */
+export function reachable(graph: ImportGraph, entries: string[]): Set<string> {
+  const seen = new Set<string>();
+  const todo = [...entries];
+  while (todo.length) {
+    const v = todo.pop()!;
+    if (seen.has(v)) continue;
+    seen.add(v);
+    todo.push(...(graph.get(v) ?? []));
+  }
+  return seen;
+}

@@ -163,3 +163,13 @@ export function reachable(graph: ImportGraph, entries: string[]): Set<string> {
   }
   return seen;
 }
+
+/**
+ * Modules that sit beside a folder of modules of the same name (provision/ops.ts
+ * next to provision/ops/): a reader cannot tell which holds what. Paths are
+ * root-relative; a folder of data files only (bench/ansible/) does not count.
+ */
+export function modulesBesideFolders(graph: ImportGraph): string[] {
+  const folders = new Set([...graph.keys()].map((f) => f.slice(0, f.lastIndexOf('/'))));
+  return [...graph.keys()].filter((f) => folders.has(f.replace(/\.ts$/, ''))).sort();
+}

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { packageRoot } from '../../lib/paths.js';
-import { cycles, LAYERS, layerViolations, NOT_PRODUCT, productGraph, reachable, tsFolders, type ImportGraph } from '../support/import-graph.js';
+import { cycles, LAYERS, layerViolations, NOT_PRODUCT, modulesBesideFolders, productGraph, reachable, tsFolders, type ImportGraph } from '../support/import-graph.js';
 
 const root = packageRoot();
 const product = tsFolders(root).filter((d) => !NOT_PRODUCT.includes(d));
@@ -38,6 +38,10 @@ describe('import graph checks (on made-up graphs)', () => {
   it('reaches modules through static and dynamic imports, not the unimported', () => {
     const r = reachable(g({ 'cli/bin.ts': ['cli/main.ts'], 'cli/main.ts': ['cli/v.ts', 'lib/a.ts'], 'cli/v.ts': [], 'lib/a.ts': [], 'lib/only-tests.ts': ['lib/a.ts'] }), ['cli/bin.ts']);
     assert.deepEqual([...r].sort(), ['cli/bin.ts', 'cli/main.ts', 'cli/v.ts', 'lib/a.ts']);
+  });
+
+  it('finds a module beside a folder of modules of its name, not one beside a data folder', () => {
+    assert.deepEqual(modulesBesideFolders(g({ 'p/ops.ts': [], 'p/ops/files.ts': [], 'p/ops/x/y.ts': [], 'p/ops/x.ts': [], 'b/ansible.ts': [] })), ['p/ops.ts', 'p/ops/x.ts']);
   });
 
   it('flags an upward import, an import of test/ and an unplaced folder; allows down and sideways', () => {
@@ -82,5 +86,9 @@ describe('the product code', () => {
     for (const e of [...ENTRY_POINTS, ...KNOWN_UNREACHABLE]) assert.ok(graph.has(e), `${e} no longer exists: update ENTRY_POINTS / KNOWN_UNREACHABLE in this test`);
     const unused = [...graph.keys()].filter((f) => !r.has(f) && !KNOWN_UNREACHABLE.includes(f)).sort();
     assert.deepEqual(unused, [], `product modules no entry point imports (dead, or test-only: move them under test/support/):\n${unused.join('\n')}`);
+  });
+
+  it('has no module beside a folder of modules of the same name (say which one holds what)', () => {
+    assert.deepEqual(modulesBesideFolders(graph), []);
   });
 });

@@ -4,10 +4,10 @@
 // removed by destroy(): namespaces, veth pairs, sshd processes (by pid), and
 // the per-host scratch roots under the fleet's temp directory.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeClientKey, netnsSupport, removeNetns, startSshd, type Netns, type SshdInstance } from '../test/support/sshd.js';
+import { makeClientKey, netnsSupport, removeNetns, startSshd, type Netns, type SshdInstance } from './sshd.js';
 
 export type FleetNetwork = 'netns' | 'loopback';
 
@@ -158,14 +158,5 @@ export async function createFleet(count: number, opts: FleetOptions = {}): Promi
   } catch (e) {
     await destroy();
     throw e;
-  }
-}
-
-/** sshd's own log lines for a host (for error messages). */
-export function hostLog(h: BenchHost): string {
-  try {
-    return readFileSync(h.sshd.logFile, 'utf8');
-  } catch {
-    return '';
   }
 }

@@ -1,27 +1,15 @@
 // The `vrio` entry point: finds the verb, parses options, runs it, maps errors
 // to exit codes. Nothing here knows how a verb does its work.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setMaxListeners } from 'node:events';
 import { parseArgs } from 'node:util';
 import { ExitCode, exitCodeOf, InputError, UsageError, VrioError } from '../lib/errors.js';
 import { Logger, setLogger } from '../lib/log.js';
-import { dataPath } from '../lib/paths.js';
+import { exitCodesHelp, version } from './about.js';
 import type { Command, CommandContext, GlobalOptions, ParsedValues } from './command.js';
 import { commands } from './commands/index.js';
 import { globalOptions, HELP_WIDTH, normalizeValues, optionHelp, optionsOf, parserOptions, twoColumns, versionOption, withPassthrough, wrap } from './options.js';
-
-export const exitCodesHelp = `Exit codes:
-  0  success
-  1  failed (a build step, a check, a host)
-  2  bad input: usage, manifest, inventory
-  3  a required host tool is missing (see: vrio doctor)
-  4  some hosts were unreachable
-  130 interrupted`;
-
-export function version(): string {
-  return (JSON.parse(readFileSync(dataPath('package.json'), 'utf8')) as { version: string }).version;
-}
 
 function paragraphs(text: string, indent = 0): string[] {
   return text.split(/\n\s*\n/).flatMap((p, i) => [...(i ? [''] : []), ...wrap(p, HELP_WIDTH, indent)]);

@@ -2,7 +2,6 @@
 // a JSON Schema (draft 2020-12) and optional semantic checks. Every problem is
 // reported with file, JSON pointer, line:column and the rule that failed, and
 // all problems are collected before anything runs.
-import { readFileSync } from 'node:fs';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
@@ -489,8 +488,4 @@ export function loadValidated<T>(file: string, schema: object, semantic?: Semant
   const doc = parseDocumentFile(file);
   const data = validateDocument<T>(doc, schema, semantic);
   return { ...doc, data };
-}
-
-export function readJson<T = unknown>(path: string): T {
-  return JSON.parse(readFileSync(path, 'utf8')) as T;
 }

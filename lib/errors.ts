@@ -10,7 +10,6 @@ export const ExitCode = {
   UNREACHABLE: 4,
   INTERRUPTED: 130,
 } as const;
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 export interface ErrorOptions {
   exitCode?: number;

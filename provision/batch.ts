@@ -11,7 +11,7 @@
 // argv applies. (The batch used to be one `sh -c BODY` argument: the content
 // was visible to every user of the host, and its quoting, measured before the
 // second round of it, overran the 128 KiB argument limit for 40 KB of quotes.)
-import type { Change } from './ops.js';
+import type { Change } from './ops/change.js';
 import { commandLine } from '../lib/shell.js';
 
 /** Bytes of script per batch: bounds one exec's size (and so its time on a slow link). */

@@ -195,8 +195,8 @@ export function parseVrioStat(file: string, text: string): VrioStat {
   return { file, fields };
 }
 
-export function parseFacts(out: string): Facts {
-  const f: Facts = {
+function emptyFacts(): Facts {
+  return {
     hostname: '',
     kernel: '',
     memTotalKiB: 0,
@@ -211,130 +211,153 @@ export function parseFacts(out: string): Facts {
     sysctls: {},
     vrio: { blk: [], net: [], core: [] },
   };
+}
+
+/** Tags whose lines up to '@end' are one record. */
+const BLOCK_TAGS = new Set(['@files', '@hashes', '@vrio', '@saved']);
+
+/** Facts from the output of factsCommand: one tagged line per fact, blocks up to '@end'. */
+export function parseFacts(out: string): Facts {
+  const f = emptyFacts();
   if (!/^@done$/m.test(out)) throw new Error('facts output is incomplete (no @done marker)');
   const lines = out.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    const [tag, ...w] = line.split(' ');
-    switch (tag) {
-      case '@kernel':
-        f.kernel = w.join(' ');
-        break;
-      case '@hostname':
-        f.hostname = w.join(' ');
-        break;
-      case '@mem':
-        if (w[0] === 'MemTotal:') f.memTotalKiB = num(w[1]);
-        else f.memAvailableKiB = num(w[1]);
-        break;
-      case '@module':
-        f.modules[w[0]] = { refcount: num(w[1]), usedBy: (w[2] ?? '-').split(',').filter((x) => x && x !== '-'), params: {} };
-        break;
-      case '@param': {
-        const m = f.modules[w[0]];
-        if (m) m.params[w[1]] = w.slice(2).join(' ');
-        break;
-      }
-      case '@modules-supported':
-        f.modulesSupported = true;
-        break;
-      case '@iohyp':
-        f.iohypDevice = true;
-        break;
-      case '@helper':
-        f.helper = true;
-        break;
-      case '@tool':
-        f.tools[w[0]] = true;
-        break;
-      case '@nic': {
-        const [name, mtu, mac, oper, flags, kind, lower, rx, tx] = w;
-        f.nics[name] = {
-          mtu: num(mtu),
-          mac: (mac ?? '').toLowerCase(),
-          operstate: oper ?? 'unknown',
-          up: (parseInt(flags ?? '0', 16) & 1) === 1,
-          kind: kind === 'macvtap' ? 'macvtap' : undefined,
-          lower: lower && lower !== '-' ? lower : undefined,
-          rxQueues: num(rx),
-          txQueues: num(tx),
-          ipv4: [],
-        };
-        break;
-      }
-      case '@addr':
-        f.nics[w[0]]?.ipv4.push(w[1]);
-        break;
-      case '@combined': {
-        const n = f.nics[w[0]];
-        if (!n) break;
-        const v = num(w[1]);
-        // ethtool -l prints "Pre-set maximums" first, then "Current hardware settings".
-        if (!n.combined) n.combined = { max: v, current: v };
-        else n.combined.current = v;
-        break;
-      }
-      case '@block':
-        f.blockDevices.push(w[0]);
-        break;
-      case '@sysctl':
-        f.sysctls[w[0]] = w.slice(1).join(' ');
-        break;
-      case '@files':
-      case '@hashes': {
-        const body: string[] = [];
-        while (++i < lines.length && lines[i] !== '@end') body.push(lines[i]);
-        const files = (f.files ??= {});
-        for (const l of body) {
-          if (tag === '@hashes') {
-            // "<sha256>  <path>": regular files only (HASH_REGULAR).
-            const m = /^([0-9a-f]{64}) [ *](.*)$/.exec(l);
-            if (m && files[m[2]]?.type === 'file') files[m[2]].sha256 = m[1];
-            continue;
-          }
-          // "<mode> <type words>|<path>"
-          const m = /^([0-7]+) ([^|]*)\|(.*)$/.exec(l);
-          if (!m) continue;
-          const t = m[2];
-          const type: FileFact['type'] = /^regular( empty)? file$/.test(t) ? 'file' : t === 'directory' ? 'directory' : t === 'symbolic link' ? 'link' : 'other';
-          files[m[3]] = { type, mode: parseInt(m[1], 8) };
-        }
-        break;
-      }
-      case '@vrio':
-      case '@saved': {
-        const body: string[] = [];
-        while (++i < lines.length && lines[i] !== '@end') body.push(lines[i]);
-        if (tag === '@saved') {
-          f.saved = {};
-          for (const l of body) {
-            const eq = l.indexOf('=');
-            if (eq > 0) f.saved[l.slice(0, eq)] = l.slice(eq + 1);
-          }
-          break;
-        }
-        const file = w[0];
-        const stat = parseVrioStat(file, body.join('\n'));
-        const x = stat.fields;
-        if (file.startsWith('blk/'))
-          f.vrio.blk.push({
-            file,
-            backing: x.Backend_Device_Path ?? '',
-            guestIp: x.Guest_IP_Address ?? '',
-            guestDevice: x.Guest_Device_Name ?? '',
-            capacity: num(x.Capacity),
-            bytesWritten: num(x.Bytes_Written),
-            bytesRead: num(x.Bytes_Read),
-            ioOps: num(x.IO_Operations),
-          });
-        else if (file.startsWith('net/'))
-          f.vrio.net.push({ file, backing: x.Backend_Device ?? '', guestIp: x.Guest_IP ?? '', bytesSent: num(x.Bytes_Sent), bytesReceived: num(x.Bytes_Received), ioOps: num(x.IO_Operations) });
-        else f.vrio.core.push(stat);
-        break;
-      }
+    const [tag, ...w] = lines[i].split(' ');
+    if (!BLOCK_TAGS.has(tag)) {
+      applyLine(f, tag, w);
+      continue;
     }
+    const body: string[] = [];
+    while (++i < lines.length && lines[i] !== '@end') body.push(lines[i]);
+    if (tag === '@files') applyFileModes(f, body);
+    else if (tag === '@hashes') applyFileHashes(f, body);
+    else if (tag === '@saved') applySaved(f, body);
+    else applyVrioStat(f, w[0], body);
   }
   return f;
+}
+
+/** One single-line fact; unknown tags are ignored. */
+function applyLine(f: Facts, tag: string, w: string[]): void {
+  switch (tag) {
+    case '@kernel':
+      f.kernel = w.join(' ');
+      break;
+    case '@hostname':
+      f.hostname = w.join(' ');
+      break;
+    case '@mem':
+      if (w[0] === 'MemTotal:') f.memTotalKiB = num(w[1]);
+      else f.memAvailableKiB = num(w[1]);
+      break;
+    case '@module':
+      f.modules[w[0]] = { refcount: num(w[1]), usedBy: (w[2] ?? '-').split(',').filter((x) => x && x !== '-'), params: {} };
+      break;
+    case '@param': {
+      const m = f.modules[w[0]];
+      if (m) m.params[w[1]] = w.slice(2).join(' ');
+      break;
+    }
+    case '@modules-supported':
+      f.modulesSupported = true;
+      break;
+    case '@iohyp':
+      f.iohypDevice = true;
+      break;
+    case '@helper':
+      f.helper = true;
+      break;
+    case '@tool':
+      f.tools[w[0]] = true;
+      break;
+    case '@nic':
+      applyNic(f, w);
+      break;
+    case '@addr':
+      f.nics[w[0]]?.ipv4.push(w[1]);
+      break;
+    case '@combined': {
+      const n = f.nics[w[0]];
+      if (!n) break;
+      const v = num(w[1]);
+      // ethtool -l prints "Pre-set maximums" first, then "Current hardware settings".
+      if (!n.combined) n.combined = { max: v, current: v };
+      else n.combined.current = v;
+      break;
+    }
+    case '@block':
+      f.blockDevices.push(w[0]);
+      break;
+    case '@sysctl':
+      f.sysctls[w[0]] = w.slice(1).join(' ');
+      break;
+  }
+}
+
+/** "@nic name mtu mac operstate flags kind lower rxQueues txQueues". */
+function applyNic(f: Facts, w: string[]): void {
+  const [name, mtu, mac, oper, flags, kind, lower, rx, tx] = w;
+  f.nics[name] = {
+    mtu: num(mtu),
+    mac: (mac ?? '').toLowerCase(),
+    operstate: oper ?? 'unknown',
+    up: (parseInt(flags ?? '0', 16) & 1) === 1,
+    kind: kind === 'macvtap' ? 'macvtap' : undefined,
+    lower: lower && lower !== '-' ? lower : undefined,
+    rxQueues: num(rx),
+    txQueues: num(tx),
+    ipv4: [],
+  };
+}
+
+/** '@files' block: "<mode> <type words>|<path>" per file. */
+function applyFileModes(f: Facts, body: string[]): void {
+  const files = (f.files ??= {});
+  for (const l of body) {
+    const m = /^([0-7]+) ([^|]*)\|(.*)$/.exec(l);
+    if (!m) continue;
+    const t = m[2];
+    const type: FileFact['type'] = /^regular( empty)? file$/.test(t) ? 'file' : t === 'directory' ? 'directory' : t === 'symbolic link' ? 'link' : 'other';
+    files[m[3]] = { type, mode: parseInt(m[1], 8) };
+  }
+}
+
+/** '@hashes' block: "<sha256>  <path>", regular files only (HASH_REGULAR). */
+function applyFileHashes(f: Facts, body: string[]): void {
+  const files = (f.files ??= {});
+  for (const l of body) {
+    const m = /^([0-9a-f]{64}) [ *](.*)$/.exec(l);
+    if (m && files[m[2]]?.type === 'file') files[m[2]].sha256 = m[1];
+  }
+}
+
+/** '@saved' block: the settings a run recorded before changing them, "key=value" per line. */
+function applySaved(f: Facts, body: string[]): void {
+  f.saved = {};
+  for (const l of body) {
+    const eq = l.indexOf('=');
+    if (eq > 0) f.saved[l.slice(0, eq)] = l.slice(eq + 1);
+  }
+}
+
+/** '@vrio <file>' block: one /sys/class/vrio stat file, as a block or net device or the core's. */
+function applyVrioStat(f: Facts, file: string, body: string[]): void {
+  const stat = parseVrioStat(file, body.join('\n'));
+  const x = stat.fields;
+  if (file.startsWith('blk/'))
+    f.vrio.blk.push({
+      file,
+      backing: x.Backend_Device_Path ?? '',
+      guestIp: x.Guest_IP_Address ?? '',
+      guestDevice: x.Guest_Device_Name ?? '',
+      capacity: num(x.Capacity),
+      bytesWritten: num(x.Bytes_Written),
+      bytesRead: num(x.Bytes_Read),
+      ioOps: num(x.IO_Operations),
+    });
+  else if (file.startsWith('net/'))
+    f.vrio.net.push({ file, backing: x.Backend_Device ?? '', guestIp: x.Guest_IP ?? '', bytesSent: num(x.Bytes_Sent), bytesReceived: num(x.Bytes_Received), ioOps: num(x.IO_Operations) });
+  else f.vrio.core.push(stat);
 }
 
 /** The facts query a host's desired state needs. */

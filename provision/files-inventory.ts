@@ -6,7 +6,7 @@ import { pointerOf } from '../lib/document.js';
 import { readRegularFile, ReadRefused } from '../lib/regular-file.js';
 import type { FileSpec, RawFile, RawInventory } from './inventory-types.js';
 import { MAX_FILE_BYTES } from './ops/files.js';
-import type { Issue } from './semantic.js';
+import type { Issue } from './issue.js';
 
 type Path = (string | number)[];
 

@@ -8,4 +8,4 @@ export { inventorySchema, provisionDefaults } from './defaults.js';
 export { importAnsible } from './ansible.js';
 export type { Inventory, Host, RawInventory } from './inventory-types.js';
 export type { Facts } from './facts.js';
-export type { Change, HostPlan } from './ops.js';
+export type { Change, HostPlan } from './ops/change.js';

@@ -74,180 +74,230 @@ function asParam(v: Scalar): string {
   return String(v);
 }
 
+type RawHost = RawIohyp | RawGuest;
+
+/** What resolving every host needs: the raw inventory, where it lives, the environment and where problems go. */
+interface Resolution {
+  raw: RawInventory;
+  env: NodeJS.ProcessEnv;
+  report: Report;
+  substituted?: (pointer: string, value: string) => void;
+  d: ReturnType<typeof provisionDefaults>;
+  /** Relative paths are relative to the inventory's directory. */
+  baseDir: string;
+  groups: Record<string, string[]>;
+  groupsOf: (name: string) => string[];
+  rawOf: Map<string, { role: Role; h: RawHost }>;
+  knownHostsFiles: string[];
+}
+
+/** The inventory's hosts with defaults, groups, ${NAME} references and paths resolved; problems go to `report`. */
 export function resolveInventory(raw: RawInventory, file: string, env: NodeJS.ProcessEnv, report: Report, substituted?: (pointer: string, value: string) => void): Inventory {
-  const d = provisionDefaults();
-  const baseDir = dirname(resolve(file));
   const groups: Record<string, string[]> = Object.fromEntries(Object.entries(raw.groups ?? {}).map(([g, v]) => [g, [...v.hosts]]));
   const byHost = groupsByHost(Object.entries(groups));
-  const groupsOf = (name: string): string[] => byHost.get(name) ?? [];
-  const entries: [Role, string, RawIohyp | RawGuest][] = [
+  const entries: [Role, string, RawHost][] = [
     ...Object.entries(raw.iohyps ?? {}).map(([n, h]) => ['iohyp', n, h] as [Role, string, RawIohyp]),
     ...Object.entries(raw.guests ?? {}).map(([n, h]) => ['guest', n, h] as [Role, string, RawGuest]),
   ];
-  const rawOf = new Map(entries.map(([role, n, h]) => [n, { role, h }]));
-  const kindOf = (role: Role) => (role === 'iohyp' ? 'iohyps' : 'guests');
-
-  const varsOf = (name: string, h: RawIohyp | RawGuest): Record<string, Scalar> => {
-    const v: Record<string, Scalar> = { ...(raw.vars ?? {}) };
-    for (const g of groupsOf(name)) Object.assign(v, raw.groups?.[g]?.vars ?? {});
-    return Object.assign(v, h.vars ?? {});
+  const r: Resolution = {
+    raw,
+    env,
+    report,
+    substituted,
+    d: provisionDefaults(),
+    baseDir: dirname(resolve(file)),
+    groups,
+    groupsOf: (name) => byHost.get(name) ?? [],
+    rawOf: new Map(entries.map(([role, n, h]) => [n, { role, h }])),
+    knownHostsFiles: [],
   };
-  // Merged connection settings with the pointer each value came from.
-  const mergedConn = (name: string, h: RawIohyp | RawGuest, role: Role) => {
-    const merged: Record<string, { value: unknown; pointer: string }> = {};
-    const layer = (c: RawConnection | undefined, base: (string | number)[]) => {
-      for (const [k, v] of Object.entries(c ?? {})) merged[k] = { value: v, pointer: pointerOf([...base, k]) };
-    };
-    layer(raw.connection, ['connection']);
-    for (const g of groupsOf(name)) layer(raw.groups?.[g]?.connection, ['groups', g, 'connection']);
-    layer(h.connection, [kindOf(role), name, 'connection']);
-    return merged;
-  };
-  // Own keys only: `n in vars` (or env[n]) would resolve ${constructor} or ${toString}
-  // to members every object has. The result is validated again by the caller.
-  const subst = (s: string, vars: Record<string, Scalar>, pointer: string): string => {
-    let resolved = true;
-    const out = s.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, n: string) => {
-      if (Object.hasOwn(vars, n)) return String(vars[n]);
-      const e = Object.hasOwn(env, n) ? env[n] : undefined;
-      if (typeof e === 'string' && e !== '') return e;
-      report(pointer, 'unresolved-variable', `\${${n}} is not a variable here and not set in the environment`, `define it under vars: or export ${n}=...`);
-      resolved = false;
-      return '';
-    });
-    if (resolved && out !== s) substituted?.(pointer, out);
-    return out;
-  };
-  const path = (p: string) => {
-    if (p === '~' || p.startsWith('~/')) return resolve(homedir(), p.slice(2));
-    return isAbsolute(p) ? p : resolve(baseDir, p);
-  };
-
-  const kh = raw.hostKeys?.knownHosts;
-  const khList = kh === undefined ? undefined : Array.isArray(kh) ? kh : [kh];
-  const knownHostsFiles = khList
-    ? khList.map((k, i) => path(subst(k, raw.vars ?? {}, pointerOf(['hostKeys', 'knownHosts', ...(Array.isArray(kh) ? [i] : [])]))))
-    : [resolve(homedir(), '.ssh/known_hosts')].filter((f) => existsSync(f));
-
-  const endpointOf = (name: string, h: RawIohyp | RawGuest, role: Role): Endpoint & { commandTimeoutMs: number; jumpSpec?: { value: string; pointer: string } } => {
-    const vars = varsOf(name, h);
-    const c = mergedConn(name, h, role);
-    const get = <T>(k: keyof RawConnection, dflt: T): T => (c[k]?.value as T | undefined) ?? dflt;
-    const str = (k: keyof RawConnection) => (c[k] && typeof c[k].value === 'string' ? subst(c[k].value as string, vars, c[k].pointer) : undefined);
-    let agent: string | undefined;
-    const a = c.agent?.value;
-    if (a === true) {
-      agent = env.SSH_AUTH_SOCK;
-      if (!agent) report(c.agent.pointer, 'agent-available', 'agent: true but SSH_AUTH_SOCK is not set', 'start ssh-agent, or use identityFile');
-    } else if (typeof a === 'string') agent = path(str('agent')!);
-    let identity = str('identityFile');
-    if (identity !== undefined && notAPath(identity)) {
-      // The value itself is never shown: typically a CI secret variable holding the key.
-      report(c.identityFile.pointer, 'identity-file-path', `identityFile resolves to ${/PRIVATE KEY/.test(identity) ? 'a private key itself' : 'text that is not a file path'}, not to the path of a key file (value not shown)`, 'write the key to a file (mode 0600) and give its path, e.g. identityFile: ~/.ssh/id_ed25519');
-      identity = undefined;
-    }
-    if (!identity && !agent && env.SSH_AUTH_SOCK && a !== false) agent = env.SSH_AUTH_SOCK;
-    const pins = h.hostKey === undefined ? [] : Array.isArray(h.hostKey) ? h.hostKey : [h.hostKey];
-    const addressPtr = pointerOf([kindOf(role), name, 'address']);
-    return {
-      name,
-      address: h.address ? subst(h.address, vars, addressPtr) : name,
-      port: get('port', BUILTIN_CONNECTION.port),
-      user: str('user') ?? BUILTIN_CONNECTION.user,
-      identityFile: identity ? path(identity) : undefined,
-      agent,
-      hostKeys: { knownHostsFiles, pins },
-      connectTimeoutMs: get('connectTimeout', BUILTIN_CONNECTION.connectTimeout) * 1000,
-      commandTimeoutMs: get('commandTimeout', BUILTIN_CONNECTION.commandTimeout) * 1000,
-      keepaliveMs: get('keepaliveInterval', BUILTIN_CONNECTION.keepaliveInterval) * 1000,
-      retries: get('retries', BUILTIN_CONNECTION.retries),
-      jumpSpec: c.jump ? { value: c.jump.value as string, pointer: c.jump.pointer } : undefined,
-    };
-  };
-
-  const connectionOf = (name: string, h: RawIohyp | RawGuest, role: Role): Connection => {
-    const { jumpSpec, ...ep } = endpointOf(name, h, role);
-    let jump: Endpoint | undefined;
-    if (jumpSpec && jumpSpec.value !== name) {
-      const target = rawOf.get(jumpSpec.value);
-      if (target) {
-        // An inventory host as jump: its own address, credentials and pins.
-        const { jumpSpec: _j, commandTimeoutMs: _c, ...jep } = endpointOf(jumpSpec.value, target.h, target.role);
-        jump = jep;
-      } else {
-        const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(jumpSpec.value)!;
-        const port = m[3] ? Number(m[3]) : 22;
-        if (port < 1 || port > 65535) report(jumpSpec.pointer, 'port-range', `jump port ${port} is not 1..65535`);
-        jump = { ...ep, name: jumpSpec.value, address: m[2].replace(/^\[|\]$/g, ''), port, user: m[1] ?? ep.user, hostKeys: { knownHostsFiles, pins: [] } };
-      }
-    }
-    return { ...ep, jump };
-  };
-
-  const modulesOf = (role: Role, name: string, h: RawIohyp | RawGuest): ModuleSpec[] => {
-    if (h.modules) return h.modules.map((m) => ({ name: m.name, params: Object.fromEntries(Object.entries(m.params ?? {}).map(([k, v]) => [k, asParam(v)])), support: false }));
-    const mtu = mtuOf(role, h);
-    const p = h.params ?? {};
-    const eth = {
-      l2_packet_size: effectivePacketSize(h, mtu),
-      l2_packet_list_size: p.vrio_eth?.l2_packet_list_size ?? d.vrioEthDefaults.l2_packet_list_size,
-      large_packet_list_size: p.vrio_eth?.large_packet_list_size ?? d.vrioEthDefaults.large_packet_list_size,
-    };
-    const side = role === 'iohyp' ? 'h' : 'g';
-    const gen = { [`${side}_eth_name`]: h.l2?.interface ?? '', [`${side}_cpu_affinity`]: h.cpuAffinity ?? d.defaultCpuAffinity, ...(p.vrio_gen ?? {}) };
-    const set = d.modules[role];
-    const paramsFor: Record<string, Record<string, Scalar>> = { vrio_eth: eth, vrio_gen: gen };
-    return [
-      ...set.support.map((m) => ({ name: m, params: {}, support: true })),
-      ...set.vrio.map((m) => ({
-        name: m,
-        params: Object.fromEntries(Object.entries(paramsFor[m] ?? p[m] ?? {}).map(([k, v]) => [k, asParam(v)])),
-        support: false,
-      })),
-    ];
-  };
-  const mtuOf = (role: Role, h: RawIohyp | RawGuest): number =>
-    h.mtu ?? (role === 'guest' ? raw.iohyps?.[(h as RawGuest).iohyp]?.mtu : undefined) ?? d.defaultMtu;
-
-  const hosts: Host[] = entries.map(([role, name, h]) => {
-    const vars = varsOf(name, h);
-    const base = {
-      name,
-      role,
-      pointer: pointerOf([kindOf(role), name]),
-      groups: [...groupsOf(name)],
-      vars,
-      connection: connectionOf(name, h, role),
-      mtu: mtuOf(role, h),
-      queues: h.queues ?? d.defaultQueues,
-      socketMemory: h.socketMemory ?? d.defaultSocketMemory,
-      modules: modulesOf(role, name, h),
-      customModules: Boolean(h.modules),
-      files: resolveFiles(
-        groupsOf(name).map((g) => ({ list: raw.groups?.[g]?.files ?? [], base: ['groups', g, 'files'] })),
-        { list: h.files ?? [], base: [kindOf(role), name, 'files'] },
-        (src, pointer) => path(subst(src, vars, pointer)),
-        report,
-      ),
-    };
-    if (role === 'iohyp') {
-      const io = h as RawIohyp;
-      const [ip, prefix] = io.l2.address?.split('/') ?? [];
-      return { ...base, l2: { interface: io.l2.interface, address: io.l2.address, ip, prefix: prefix ? Number(prefix) : undefined, segment: io.l2.segment }, devices: [] };
-    }
-    const g = h as RawGuest;
-    const [ip, prefix] = g.l2.ip.split('/');
-    const devices: Device[] = (g.devices ?? []).map((dev) =>
-      dev.type === 'blk'
-        ? { type: 'blk', name: dev.name, backing: dev.backing, writeCache: dev.writeCache ?? true, segMax: dev.segMax ?? d.blk.segMax, capacity: dev.capacity }
-        : { type: 'net', lower: dev.lower, mac: dev.mac.toLowerCase(), macvtap: dev.macvtap ?? defaultMacvtapName(dev.mac), features: dev.features ?? d.net.features },
-    );
-    return {
-      ...base,
-      iohyp: g.iohyp,
-      l2: { interface: g.l2.interface, mac: g.l2.mac.toLowerCase(), ip, prefix: prefix ? Number(prefix) : undefined, segment: g.l2.segment },
-      devices,
-    };
-  });
+  r.knownHostsFiles = knownHostsFilesOf(r);
+  const hosts: Host[] = entries.map(([role, name, h]) => hostOf(r, role, name, h));
   return { file, hosts, groups };
+}
+
+const kindOf = (role: Role) => (role === 'iohyp' ? 'iohyps' : 'guests');
+
+/** A host's variables: the inventory's, then its groups', then its own. */
+function varsOf(r: Resolution, name: string, h: RawHost): Record<string, Scalar> {
+  const v: Record<string, Scalar> = { ...(r.raw.vars ?? {}) };
+  for (const g of r.groupsOf(name)) Object.assign(v, r.raw.groups?.[g]?.vars ?? {});
+  return Object.assign(v, h.vars ?? {});
+}
+
+/** Merged connection settings with the pointer each value came from. */
+function mergedConn(r: Resolution, name: string, h: RawHost, role: Role): Record<string, { value: unknown; pointer: string }> {
+  const merged: Record<string, { value: unknown; pointer: string }> = {};
+  const layer = (c: RawConnection | undefined, base: (string | number)[]) => {
+    for (const [k, v] of Object.entries(c ?? {})) merged[k] = { value: v, pointer: pointerOf([...base, k]) };
+  };
+  layer(r.raw.connection, ['connection']);
+  for (const g of r.groupsOf(name)) layer(r.raw.groups?.[g]?.connection, ['groups', g, 'connection']);
+  layer(h.connection, [kindOf(role), name, 'connection']);
+  return merged;
+}
+
+/**
+ * ${NAME} from the host's variables, else the environment. Own keys only:
+ * `n in vars` (or env[n]) would resolve ${constructor} or ${toString} to
+ * members every object has. The result is validated again by the caller.
+ */
+function subst(r: Resolution, s: string, vars: Record<string, Scalar>, pointer: string): string {
+  let resolved = true;
+  const out = s.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, n: string) => {
+    if (Object.hasOwn(vars, n)) return String(vars[n]);
+    const e = Object.hasOwn(r.env, n) ? r.env[n] : undefined;
+    if (typeof e === 'string' && e !== '') return e;
+    r.report(pointer, 'unresolved-variable', `\${${n}} is not a variable here and not set in the environment`, `define it under vars: or export ${n}=...`);
+    resolved = false;
+    return '';
+  });
+  if (resolved && out !== s) r.substituted?.(pointer, out);
+  return out;
+}
+
+/** A path from the inventory: ~ is the home directory, relative is relative to the inventory file. */
+function pathOf(r: Resolution, p: string): string {
+  if (p === '~' || p.startsWith('~/')) return resolve(homedir(), p.slice(2));
+  return isAbsolute(p) ? p : resolve(r.baseDir, p);
+}
+
+/** hostKeys.knownHosts (one file or a list), else ~/.ssh/known_hosts when it exists. */
+function knownHostsFilesOf(r: Resolution): string[] {
+  const kh = r.raw.hostKeys?.knownHosts;
+  const khList = kh === undefined ? undefined : Array.isArray(kh) ? kh : [kh];
+  return khList
+    ? khList.map((k, i) => pathOf(r, subst(r, k, r.raw.vars ?? {}, pointerOf(['hostKeys', 'knownHosts', ...(Array.isArray(kh) ? [i] : [])]))))
+    : [resolve(homedir(), '.ssh/known_hosts')].filter((f) => existsSync(f));
+}
+
+/** How to reach a host (address, user, credentials, pinned keys, timeouts) and its jump setting, unresolved. */
+function endpointOf(r: Resolution, name: string, h: RawHost, role: Role): Endpoint & { commandTimeoutMs: number; jumpSpec?: { value: string; pointer: string } } {
+  const { env, report, knownHostsFiles } = r;
+  const vars = varsOf(r, name, h);
+  const c = mergedConn(r, name, h, role);
+  const get = <T>(k: keyof RawConnection, dflt: T): T => (c[k]?.value as T | undefined) ?? dflt;
+  const str = (k: keyof RawConnection) => (c[k] && typeof c[k].value === 'string' ? subst(r, c[k].value as string, vars, c[k].pointer) : undefined);
+  let agent: string | undefined;
+  const a = c.agent?.value;
+  if (a === true) {
+    agent = env.SSH_AUTH_SOCK;
+    if (!agent) report(c.agent.pointer, 'agent-available', 'agent: true but SSH_AUTH_SOCK is not set', 'start ssh-agent, or use identityFile');
+  } else if (typeof a === 'string') agent = pathOf(r, str('agent')!);
+  let identity = str('identityFile');
+  if (identity !== undefined && notAPath(identity)) {
+    // The value itself is never shown: typically a CI secret variable holding the key.
+    report(c.identityFile.pointer, 'identity-file-path', `identityFile resolves to ${/PRIVATE KEY/.test(identity) ? 'a private key itself' : 'text that is not a file path'}, not to the path of a key file (value not shown)`, 'write the key to a file (mode 0600) and give its path, e.g. identityFile: ~/.ssh/id_ed25519');
+    identity = undefined;
+  }
+  if (!identity && !agent && env.SSH_AUTH_SOCK && a !== false) agent = env.SSH_AUTH_SOCK;
+  const pins = h.hostKey === undefined ? [] : Array.isArray(h.hostKey) ? h.hostKey : [h.hostKey];
+  const addressPtr = pointerOf([kindOf(role), name, 'address']);
+  return {
+    name,
+    address: h.address ? subst(r, h.address, vars, addressPtr) : name,
+    port: get('port', BUILTIN_CONNECTION.port),
+    user: str('user') ?? BUILTIN_CONNECTION.user,
+    identityFile: identity ? pathOf(r, identity) : undefined,
+    agent,
+    hostKeys: { knownHostsFiles, pins },
+    connectTimeoutMs: get('connectTimeout', BUILTIN_CONNECTION.connectTimeout) * 1000,
+    commandTimeoutMs: get('commandTimeout', BUILTIN_CONNECTION.commandTimeout) * 1000,
+    keepaliveMs: get('keepaliveInterval', BUILTIN_CONNECTION.keepaliveInterval) * 1000,
+    retries: get('retries', BUILTIN_CONNECTION.retries),
+    jumpSpec: c.jump ? { value: c.jump.value as string, pointer: c.jump.pointer } : undefined,
+  };
+}
+
+/** The host's endpoint with its jump host resolved: an inventory host, or user@host:port. */
+function connectionOf(r: Resolution, name: string, h: RawHost, role: Role): Connection {
+  const { jumpSpec, ...ep } = endpointOf(r, name, h, role);
+  let jump: Endpoint | undefined;
+  if (jumpSpec && jumpSpec.value !== name) {
+    const target = r.rawOf.get(jumpSpec.value);
+    if (target) {
+      // An inventory host as jump: its own address, credentials and pins.
+      const { jumpSpec: _j, commandTimeoutMs: _c, ...jep } = endpointOf(r, jumpSpec.value, target.h, target.role);
+      jump = jep;
+    } else {
+      const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(jumpSpec.value)!;
+      const port = m[3] ? Number(m[3]) : 22;
+      if (port < 1 || port > 65535) r.report(jumpSpec.pointer, 'port-range', `jump port ${port} is not 1..65535`);
+      jump = { ...ep, name: jumpSpec.value, address: m[2].replace(/^\[|\]$/g, ''), port, user: m[1] ?? ep.user, hostKeys: { knownHostsFiles: r.knownHostsFiles, pins: [] } };
+    }
+  }
+  return { ...ep, jump };
+}
+
+/** The host's own module list, else the role's vRIO modules with parameters from its MTU, NIC and params. */
+function modulesOf(r: Resolution, role: Role, h: RawHost): ModuleSpec[] {
+  const { d } = r;
+  if (h.modules) return h.modules.map((m) => ({ name: m.name, params: Object.fromEntries(Object.entries(m.params ?? {}).map(([k, v]) => [k, asParam(v)])), support: false }));
+  const mtu = mtuOf(r, role, h);
+  const p = h.params ?? {};
+  const eth = {
+    l2_packet_size: effectivePacketSize(h, mtu),
+    l2_packet_list_size: p.vrio_eth?.l2_packet_list_size ?? d.vrioEthDefaults.l2_packet_list_size,
+    large_packet_list_size: p.vrio_eth?.large_packet_list_size ?? d.vrioEthDefaults.large_packet_list_size,
+  };
+  const side = role === 'iohyp' ? 'h' : 'g';
+  const gen = { [`${side}_eth_name`]: h.l2?.interface ?? '', [`${side}_cpu_affinity`]: h.cpuAffinity ?? d.defaultCpuAffinity, ...(p.vrio_gen ?? {}) };
+  const set = d.modules[role];
+  const paramsFor: Record<string, Record<string, Scalar>> = { vrio_eth: eth, vrio_gen: gen };
+  return [
+    ...set.support.map((m) => ({ name: m, params: {}, support: true })),
+    ...set.vrio.map((m) => ({
+      name: m,
+      params: Object.fromEntries(Object.entries(paramsFor[m] ?? p[m] ?? {}).map(([k, v]) => [k, asParam(v)])),
+      support: false,
+    })),
+  ];
+}
+
+/** The host's MTU, else (a guest) its IOhyp's, else the default. */
+function mtuOf(r: Resolution, role: Role, h: RawHost): number {
+  return h.mtu ?? (role === 'guest' ? r.raw.iohyps?.[(h as RawGuest).iohyp]?.mtu : undefined) ?? r.d.defaultMtu;
+}
+
+/** One resolved host: what every role has, then its L2 side (and a guest's devices). */
+function hostOf(r: Resolution, role: Role, name: string, h: RawHost): Host {
+  const { raw, d } = r;
+  const vars = varsOf(r, name, h);
+  const base = {
+    name,
+    role,
+    pointer: pointerOf([kindOf(role), name]),
+    groups: [...r.groupsOf(name)],
+    vars,
+    connection: connectionOf(r, name, h, role),
+    mtu: mtuOf(r, role, h),
+    queues: h.queues ?? d.defaultQueues,
+    socketMemory: h.socketMemory ?? d.defaultSocketMemory,
+    modules: modulesOf(r, role, h),
+    customModules: Boolean(h.modules),
+    files: resolveFiles(
+      r.groupsOf(name).map((g) => ({ list: raw.groups?.[g]?.files ?? [], base: ['groups', g, 'files'] })),
+      { list: h.files ?? [], base: [kindOf(role), name, 'files'] },
+      (src, pointer) => pathOf(r, subst(r, src, vars, pointer)),
+      r.report,
+    ),
+  };
+  if (role === 'iohyp') {
+    const io = h as RawIohyp;
+    const [ip, prefix] = io.l2.address?.split('/') ?? [];
+    return { ...base, l2: { interface: io.l2.interface, address: io.l2.address, ip, prefix: prefix ? Number(prefix) : undefined, segment: io.l2.segment }, devices: [] };
+  }
+  const g = h as RawGuest;
+  const [ip, prefix] = g.l2.ip.split('/');
+  const devices: Device[] = (g.devices ?? []).map((dev) =>
+    dev.type === 'blk'
+      ? { type: 'blk', name: dev.name, backing: dev.backing, writeCache: dev.writeCache ?? true, segMax: dev.segMax ?? d.blk.segMax, capacity: dev.capacity }
+      : { type: 'net', lower: dev.lower, mac: dev.mac.toLowerCase(), macvtap: dev.macvtap ?? defaultMacvtapName(dev.mac), features: dev.features ?? d.net.features },
+  );
+  return {
+    ...base,
+    iohyp: g.iohyp,
+    l2: { interface: g.l2.interface, mac: g.l2.mac.toLowerCase(), ip, prefix: prefix ? Number(prefix) : undefined, segment: g.l2.segment },
+    devices,
+  };
 }

@@ -3,8 +3,8 @@
 // hooks; it never prints by itself.
 import { formatBytes, formatDuration, type Logger } from '../lib/log.js';
 import type { Facts } from './facts.js';
-import type { Change } from './ops.js';
-import { hostStatus, type HostResult, type RunResult, type Verb } from './results.js';
+import type { Change } from './ops/change.js';
+import { hostStatus, type RunResult, type Verb } from './results.js';
 
 export interface Reporter {
   start(verb: Verb, hosts: { name: string; role: string }[], forks: number): void;

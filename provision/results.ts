@@ -1,7 +1,7 @@
 // What a run produced, per host and per change: the data behind the recap,
 // the --json events and the library API.
 import type { Facts } from './facts.js';
-import type { Change } from './ops.js';
+import type { Change } from './ops/change.js';
 
 export type Verb = 'plan' | 'apply' | 'teardown' | 'status';
 

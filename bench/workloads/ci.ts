@@ -2,7 +2,7 @@
 // directory, so the boot section can use the images the build section made.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ciKernelUnavailable, writeCiManifest } from '../../test/fixtures/ci-kernel/manifest.js';
+import { ciKernelUnavailable, writeCiManifest } from '../ci-kernel/manifest.js';
 
 export interface CiSetup {
   dir: string;

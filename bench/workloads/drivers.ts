@@ -4,7 +4,6 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../lib/exec.js';
 import { packageRoot } from '../../lib/paths.js';
-import { commands } from '../../cli/commands/index.js';
 import { closeMasters, runPlaybook, setupAnsible, writeSpec, type AnsibleSetup } from '../ansible.js';
 import type { Fleet } from '../fleet.js';
 import { fleetInventory, inventoryYaml, toAnsibleIni, writeInventory } from '../inventory.js';
@@ -19,8 +18,6 @@ export interface RunOutcome {
 
 export interface ToolDriver {
   tool: Tool;
-  /** Why this tool cannot run the workload here, or undefined when it can. */
-  unsupported(w: Workload): string | undefined;
   prepare(fleet: Fleet, dir: string): Promise<void>;
   /** Forget any connection state, so the next run is a cold one. */
   resetConnections(): Promise<void>;
@@ -34,7 +31,6 @@ export function ansibleDriver(): ToolDriver {
   let setup: AnsibleSetup | undefined;
   return {
     tool: 'ansible',
-    unsupported: () => undefined,
     async prepare(fleet, dir) {
       const ini = toAnsibleIni(fleetInventory(fleet));
       setup = setupAnsible(join(dir, 'ansible'), ini, { forks: fleet.hosts.length, knownHostsFile: fleet.knownHostsFile });
@@ -57,11 +53,6 @@ export function ansibleDriver(): ToolDriver {
   };
 }
 
-/** Whether this build of vrio has a verb (the provisioner lands concurrently). */
-export function hasVerb(name: string): boolean {
-  return commands.some((c) => c.name === name);
-}
-
 export function vrioDriver(): ToolDriver {
   let inventoryFile: string | undefined;
   let writeInventoryFile: string | undefined;
@@ -69,10 +60,6 @@ export function vrioDriver(): ToolDriver {
   const bin = join(packageRoot(), 'dist', 'cli', 'bin.js');
   return {
     tool: 'vrio',
-    unsupported(w) {
-      if (w === 'facts') return hasVerb('provision plan') ? undefined : "this build has no 'vrio provision plan' verb yet";
-      return undefined;
-    },
     async prepare(fleet, dir) {
       hosts = fleet.hosts.length;
       inventoryFile = join(dir, 'inventory.yaml');

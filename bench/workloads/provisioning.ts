@@ -39,7 +39,6 @@ export async function benchProvisioning(o: ProvisioningOptions): Promise<Provisi
   const workloads = o.workloads ?? ['facts', 'write'];
   const rows: ProvisionRow[] = [];
   const settings: Record<string, string> = {};
-  const skipped: string[] = [];
   let network: FleetNetwork | undefined;
   const startup = await measureStartup(o);
   for (const n of o.hostCounts) {
@@ -55,16 +54,10 @@ export async function benchProvisioning(o: ProvisioningOptions): Promise<Provisi
         Object.assign(settings, d.settings(n));
       }
       for (const w of workloads) {
-        const active = o.drivers.filter((d) => {
-          const why = d.unsupported(w);
-          if (why) skipped.push(`${d.tool}, ${w}: ${why}`);
-          return !why;
-        });
-        const missing = o.drivers.filter((d) => !active.includes(d));
         for (const phase of ['cold', 'warm'] as Phase[]) {
-          const cell = await measureCell(fleet, active, w, phase, o, dir);
+          const cell = await measureCell(fleet, o.drivers, w, phase, o, dir);
           const row: ProvisionRow = { hosts: n, workload: w, phase, measuredAt: new Date().toISOString(), load: loadAverage()[0] };
-          for (const d of active) {
+          for (const d of o.drivers) {
             if (!cell.runs[d.tool].length) continue;
             row[d.tool] = summarize(cell.runs[d.tool]);
             (row.cpu ??= {})[d.tool] = { controller: summarize(cell.cpu[d.tool].controller), hosts: summarize(cell.cpu[d.tool].hosts) };
@@ -73,11 +66,10 @@ export async function benchProvisioning(o: ProvisioningOptions): Promise<Provisi
           const total = (t: Tool) => (row.cpu?.[t] ? row.cpu[t]!.controller.median + row.cpu[t]!.hosts.median : undefined);
           const [cv, ca] = [total('vrio'), total('ansible')];
           if (cv && ca) row.cpuRatio = ca / cv;
-          const notes = [...cell.notes, ...missing.map((d) => `${d.tool}: ${d.unsupported(w)}`)];
-          if (notes.length) row.notes = [...new Set(notes)];
+          if (cell.notes.length) row.notes = [...new Set(cell.notes)];
           rows.push(row);
           o.log(`  ${w} ${phase}: ${describe(row)}`);
-          o.onProgress?.({ ...result(o, rows, settings, skipped, network), startup });
+          o.onProgress?.({ ...result(o, rows, settings, network), startup });
         }
       }
     } finally {
@@ -86,7 +78,7 @@ export async function benchProvisioning(o: ProvisioningOptions): Promise<Provisi
       await fleet.destroy();
     }
   }
-  return { ...result(o, rows, settings, skipped, network), startup };
+  return { ...result(o, rows, settings, network), startup };
 }
 
 /**
@@ -112,15 +104,13 @@ async function measureStartup(o: ProvisioningOptions): Promise<Partial<Record<To
   return out;
 }
 
-function result(o: ProvisioningOptions, rows: ProvisionRow[], settingsIn: Record<string, string>, skipped: string[], network: FleetNetwork | undefined): ProvisioningResult {
+function result(o: ProvisioningOptions, rows: ProvisionRow[], settingsIn: Record<string, string>, network: FleetNetwork | undefined): ProvisioningResult {
   const settings = { ...settingsIn };
   settings.hosts = `each host is a real OpenSSH sshd on its own address (${network === 'netns' ? 'one network namespace + veth pair per host' : '127.0.0.0/8 loopback addresses'}), created and removed by the bench; the first host is the I/O hypervisor, the others its guests`;
   settings.runs = `${o.runs} run(s) per cell; cold = scratch roots removed and persistent SSH connections closed before each run; warm = the same run again with nothing to do`;
   const anyRows = rows.some((r) => r.vrio || r.ansible);
-  const uniqueSkips = [...new Set(skipped)];
   return {
-    status: !anyRows ? 'failed' : uniqueSkips.length || rows.some((r) => !r.vrio || !r.ansible) ? 'partial' : 'ok',
-    reason: uniqueSkips.length ? uniqueSkips.join('; ') : undefined,
+    status: !anyRows ? 'failed' : rows.some((r) => !r.vrio || !r.ansible) ? 'partial' : 'ok',
     settings,
     hostCounts: o.hostCounts,
     runsPerCell: o.runs,

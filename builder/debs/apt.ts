@@ -5,7 +5,7 @@
 // content-addressed directory. A later build with the same lock never asks apt
 // for anything the cache already holds.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { VrioError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';

@@ -12,14 +12,14 @@ import { formatBytes, log } from '../../lib/log.js';
 import { dataPath } from '../../lib/paths.js';
 import { fingerprintOfLine } from '../../lib/ssh/fingerprint.js';
 import type { ImageArtifacts, KernelArtifacts } from '../artifacts.js';
-import { lockedPackages, lockRole, unpackedPackages, type LockedPackage } from '../debs/apt.js';
+import { lockedPackages, lockRole, unpackedPackages, type LockedPackage, type UnpackedPackage } from '../debs/apt.js';
 import type { Manifest, RoleSpec } from '../manifest.js';
 import { CODECS, collectEntries, compress, initramfsBytes, writeTar } from './archive.js';
-import { buildHelper, HELPER_SOURCE } from './helper.js';
+import { buildHelper, HELPER_SOURCE, type BuiltHelper } from './helper.js';
 import { writeIso } from './iso.js';
 import { deriveHostKey, dropbearPrivateKey, ensureClientKey, ensureHostSeed, fingerprint, publicLine, readHostSeed, type Ed25519Key } from './keys.js';
 import { claimDir } from '../owned-dirs.js';
-import { assembleRootfs, type GeneratedFile } from './rootfs.js';
+import { assembleRootfs, type GeneratedFile, type RootfsResult } from './rootfs.js';
 import { makeSbom } from './sbom.js';
 
 export type ImageFormat = 'iso' | 'initramfs' | 'tar';
@@ -246,13 +246,82 @@ export async function buildImage(m: Manifest, roleName: string, kernel: KernelAr
   return withLock(imagesDir, () => buildLocked(m, role, kernel, formats, opts), { waitMs: 10 * 60_000, what: `image output ${imagesDir}`, signal: opts.signal });
 }
 
+/** The SSH keys that go into one role's image. */
+interface ImageKeys {
+  /** The client key made for the build when the manifest authorizes none. */
+  clientKey: string | undefined;
+  authorized: string[];
+  hostKey: Ed25519Key | undefined;
+  /** Type -> fingerprint, as the manifest and /etc/vrio/host-keys list them. */
+  hostKeys: Record<string, string>;
+}
+
+/** One image being built: its inputs and where it writes. */
+interface ImageBuild {
+  m: Manifest;
+  role: RoleSpec;
+  kernel: KernelArtifacts;
+  formats: ImageFormat[];
+  opts: ImageOptions;
+  keys: ImageKeys;
+  locked: LockedPackage[];
+  key: Awaited<ReturnType<typeof imageKey>>;
+  logFile: string;
+  /** Scratch (staged rootfs, cpio, ISO tree), removed after a good build. */
+  work: string;
+  /** The image dir being written, renamed over the final dir when complete. */
+  tmpOut: string;
+}
+
+type OutputInfo = Record<string, { sha256: string; size: number }>;
+
 async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts, formats: ImageFormat[], opts: ImageOptions): Promise<ImageArtifacts> {
   const r = role.name;
-  const logFile = join(m.outputDir, 'logs', `image-${r}.log`);
   const finalDir = join(m.outputDir, 'images', r);
-  const keysDir = opts.keysDir ?? join(m.outputDir, 'keys');
+  const keys = await imageKeys(m, r, opts);
+  const locked = await lockRole(opts.lockFile ?? defaultLockFile(m), r, role.packages, opts.updateLock);
+  const key = await imageKey(m, role, kernel, formats, keys.authorized, keys.hostKey, locked);
+  if (!opts.force) {
+    const hit = cachedImage(finalDir, key.inputHash);
+    if (hit) {
+      // Outputs of a build from before their mode was set are fixed on the way.
+      if (keys.hostKey) protectHostKeyOutputs(finalDir, r);
+      log().info(`image ${r}: up to date (${finalDir})`);
+      return artifactsOf(r, finalDir, hit, keys.clientKey);
+    }
+  }
 
-  // --- keys ------------------------------------------------------------------
+  log().step(`image ${r}: kernel ${kernel.release}, ${role.packages.length} packages, formats ${formats.join(',')}`);
+  const { work, tmpOut } = makeWorkDirs(m, r, finalDir);
+  const b: ImageBuild = { m, role, kernel, formats, opts, keys, locked, key, logFile: join(m.outputDir, 'logs', `image-${r}.log`), work, tmpOut };
+  try {
+    // Independent: the package set (cached unpack) and the helper's compile.
+    const [unpacked, helper] = await Promise.all([
+      unpackedPackages(locked, m.cacheDir),
+      role.controlHelper
+        ? buildHelper(join(work, 'helper'), b.logFile, { dir: join(m.cacheDir, 'helper'), toolchain: JSON.stringify(key.tools) })
+        : Promise.resolve(undefined),
+    ]);
+    opts.signal?.throwIfAborted();
+    const content = imageContent(b);
+    const { rootfs, entries } = await stageRootfs(b, unpacked, helper, generatedFiles(b, content));
+    const outInfo: OutputInfo = {};
+    await writeKernelAndArchives(b, entries, outInfo);
+    writeSbom(b, unpacked, rootfs, helper, outInfo);
+    opts.signal?.throwIfAborted();
+    if (formats.includes('iso')) await writeImageIso(b, content, outInfo);
+    const manifest = await imageManifest(b, rootfs, helper, outInfo);
+    await publishImage(b, manifest, finalDir);
+    return artifactsOf(r, finalDir, manifest, keys.clientKey);
+  } catch (e) {
+    rmSync(tmpOut, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** The authorized keys (the manifest's, else a client key made once) and the host key derived from the seed. */
+async function imageKeys(m: Manifest, r: string, opts: ImageOptions): Promise<ImageKeys> {
+  const keysDir = opts.keysDir ?? join(m.outputDir, 'keys');
   const keyFiles = [...m.image.sshAuthorizedKeys, ...(opts.sshKeys ?? [])];
   let clientKey: string | undefined;
   let authorized = authorizedKeyLines(keyFiles);
@@ -263,24 +332,11 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
   }
   const hostKey = m.image.hostKeys === 'build' ? deriveHostKey(ensureHostSeed(keysDir), r) : undefined;
   const hostKeys: Record<string, string> = hostKey ? { 'ssh-ed25519': fingerprint(hostKey) } : {};
+  return { clientKey, authorized, hostKey, hostKeys };
+}
 
-  // --- packages --------------------------------------------------------------
-  const lockFile = opts.lockFile ?? defaultLockFile(m);
-  const locked = await lockRole(lockFile, r, role.packages, opts.updateLock);
-
-  // --- cache key ---------------------------------------------------------------
-  const { inputHash, tools, overlayDirs, bzImageSha256 } = await imageKey(m, role, kernel, formats, authorized, hostKey, locked);
-  if (!opts.force) {
-    const hit = cachedImage(finalDir, inputHash);
-    if (hit) {
-      // Outputs of a build from before their mode was set are fixed on the way.
-      if (hostKey) protectHostKeyOutputs(finalDir, r);
-      log().info(`image ${r}: up to date (${finalDir})`);
-      return artifactsOf(r, finalDir, hit, clientKey);
-    }
-  }
-
-  log().step(`image ${r}: kernel ${kernel.release}, ${role.packages.length} packages, formats ${formats.join(',')}`);
+/** A fresh work dir and temp output dir, both 0700 until the outputs have their modes. */
+function makeWorkDirs(m: Manifest, r: string, finalDir: string): { work: string; tmpOut: string } {
   const work = join(m.outputDir, 'build', 'image', r);
   rmSync(work, { recursive: true, force: true });
   // The work dir (staged rootfs, cpio, ISO tree) and the output dir being written hold
@@ -292,159 +348,186 @@ async function buildLocked(m: Manifest, role: RoleSpec, kernel: KernelArtifacts,
   const tmpOut = tempSibling(finalDir);
   rmSync(tmpOut, { recursive: true, force: true });
   mkdirSync(tmpOut, { mode: 0o700 });
-  try {
-    // Independent: the package set (cached unpack) and the helper's compile.
-    const [unpacked, helper] = await Promise.all([
-      unpackedPackages(locked, m.cacheDir),
-      role.controlHelper
-        ? buildHelper(join(work, 'helper'), logFile, { dir: join(m.cacheDir, 'helper'), toolchain: JSON.stringify(tools) })
-        : Promise.resolve(undefined),
-    ]);
-    opts.signal?.throwIfAborted();
+  return { work, tmpOut };
+}
 
-    const generated: GeneratedFile[] = [
-      { path: 'etc/hostname', data: `vrio-${r}\n`, mode: 0o644 },
-      { path: 'etc/vrio/role', data: `${r}\nkind=${role.kind}\n`, mode: 0o644 },
-      { path: 'etc/vrio/host-keys', data: Object.entries(hostKeys).map(([t, f]) => `${t} ${f}\n`).join(''), mode: 0o644 },
-      { path: 'root/.ssh/authorized_keys', data: authorized.join('\n') + '\n', mode: 0o600 },
-    ];
-    if (hostKey) {
-      generated.push({ path: 'etc/dropbear/dropbear_ed25519_host_key', data: dropbearPrivateKey(hostKey), mode: 0o600 });
-      generated.push({ path: 'etc/dropbear/dropbear_ed25519_host_key.pub', data: publicLine(hostKey, `root@vrio-${r}`) + '\n', mode: 0o644 });
-    }
-    const content = {
-      role: r,
-      kind: role.kind,
-      inputHash,
-      kernel: { release: kernel.release, hash: kernel.hash },
-      packages: Object.fromEntries(locked.map((p) => [p.name, p.version])),
-      hostKeys,
-      modules: role.modules,
-      sourceDateEpoch: m.sourceDateEpoch,
-    };
-    generated.push({ path: 'etc/vrio/image.json', data: JSON.stringify(content, null, 2) + '\n', mode: 0o644 });
+/** /etc/vrio/image.json in the image (and vrio/image.json on the ISO): what the image is. */
+function imageContent(b: ImageBuild): Record<string, unknown> {
+  const { m, role, kernel } = b;
+  return {
+    role: role.name,
+    kind: role.kind,
+    inputHash: b.key.inputHash,
+    kernel: { release: kernel.release, hash: kernel.hash },
+    packages: Object.fromEntries(b.locked.map((p) => [p.name, p.version])),
+    hostKeys: b.keys.hostKeys,
+    modules: role.modules,
+    sourceDateEpoch: m.sourceDateEpoch,
+  };
+}
 
-    const bar = log().progress(`rootfs ${r}`);
-    const stage = join(work, 'rootfs');
-    const rootfs = await assembleRootfs(
-      stage,
-      {
-        role: r,
-        packages: unpacked,
-        requested: role.packages,
-        kernel,
-        overlayDirs,
-        generated,
-        binaries: helper ? { 'usr/sbin/vrio-iohyp': helper.path } : {},
-      },
-      logFile,
-    );
-    fixSshModes(stage);
-    const missingMods = role.modules.filter((x) => kernel.modules.length && !rootfs.modules.includes(x.replace(/-/g, '_')));
-    if (missingMods.length && kernel.modules.length) log().warn(`image ${r}: modules not in the kernel's staged set: ${missingMods.join(', ')}`);
-    opts.signal?.throwIfAborted();
-    const entries = collectEntries(stage);
-    bar.done(`${entries.length} entries, ${rootfs.packagesUsed.length} packages used`);
-
-    // Output hashes are taken from the bytes as they are written (or known
-    // already, like the kernel's), not by reading the files back.
-    const outInfo: Record<string, { sha256: string; size: number }> = {};
-    copyFileSync(kernel.bzImage, join(tmpOut, 'vmlinuz'));
-    outInfo['vmlinuz'] = { sha256: bzImageSha256, size: statSync(kernel.bzImage).size };
-    // The ISO carries the initramfs; it is also written beside it for -kernel boots.
-    // Compression (thread pool or zstd) and the tar run side by side.
-    const needInitramfs = formats.includes('initramfs') || formats.includes('iso');
-    const initramfsDone = needInitramfs
-      ? (async () => {
-          const cpio = initramfsBytes(entries, m.sourceDateEpoch);
-          const data = await compress(cpio, m.image.compression, join(work, 'initramfs.cpio'));
-          writeFileSync(join(tmpOut, 'initramfs.img'), data);
-          outInfo['initramfs.img'] = { sha256: sha256(data), size: data.length };
-          log().info(`initramfs ${r}: ${formatBytes(cpio.length)} -> ${formatBytes(data.length)} (${m.image.compression})`);
-        })()
-      : Promise.resolve();
-    const tarDone = formats.includes('tar')
-      ? writeTar(entries, m.sourceDateEpoch, join(tmpOut, 'rootfs.tar')).then((info) => void (outInfo['rootfs.tar'] = info))
-      : Promise.resolve();
-    // Both settle before either error is thrown: nothing keeps writing into tmpOut after cleanup.
-    const settled = await Promise.allSettled([initramfsDone, tarDone]);
-    for (const s of settled) if (s.status === 'rejected') throw s.reason;
-    const sbom = makeSbom({
-      role: r,
-      inputHash,
-      sourceDateEpoch: m.sourceDateEpoch,
-      toolVersion: toolVersion(),
-      kernel,
-      packages: unpacked.filter((u) => rootfs.packagesUsed.includes(u.pkg.name)),
-      helper: helper ? { name: 'vrio-iohyp', sha256: helper.sha256 } : undefined,
-    });
-    const sbomText = JSON.stringify(sbom, null, 2) + '\n';
-    writeFileSync(join(tmpOut, 'sbom.spdx.json'), sbomText);
-    outInfo['sbom.spdx.json'] = { sha256: sha256(sbomText), size: Buffer.byteLength(sbomText) };
-
-    opts.signal?.throwIfAborted();
-    if (formats.includes('iso')) {
-      const isoBar = log().progress(`iso ${r}`);
-      const contentFile = join(work, 'image.json');
-      writeFileSync(contentFile, JSON.stringify(content, null, 2) + '\n');
-      await writeIso(
-        {
-          volumeId: m.image.volumeId,
-          title: `vRIO ${r} (${kernel.release})`,
-          cmdline: role.cmdline,
-          kernel: kernel.bzImage,
-          initramfs: join(tmpOut, 'initramfs.img'),
-          extra: { 'vrio/image.json': contentFile, 'vrio/sbom.spdx.json': join(tmpOut, 'sbom.spdx.json') },
-          sourceDateEpoch: m.sourceDateEpoch,
-          work: join(work, 'iso'),
-          logFile,
-        },
-        join(tmpOut, `${r}.iso`),
-      );
-      outInfo[`${r}.iso`] = await outputInfo(join(tmpOut, `${r}.iso`));
-      isoBar.done(formatBytes(statSync(join(tmpOut, `${r}.iso`)).size));
-    }
-
-    const manifest: ImageManifest = {
-      format: 'vrio-image-manifest/1',
-      role: r,
-      kind: role.kind,
-      inputHash,
-      sourceDateEpoch: m.sourceDateEpoch,
-      builtBy: `vrio-appliance ${toolVersion()}`,
-      kernel: {
-        release: kernel.release,
-        hash: kernel.hash,
-        configSha256: kernel.config && existsSync(kernel.config) ? await sha256File(kernel.config) : null,
-        bzImageSha256: bzImageSha256,
-        inputs: kernel.inputs,
-        patches: kernel.patches,
-        modules: rootfs.modules,
-      },
-      image: { formats, compression: m.image.compression, volumeId: m.image.volumeId, cmdline: role.cmdline, overlays: role.overlays, hostKeyMode: m.image.hostKeys },
-      packages: locked.map((p) => ({ name: p.name, version: p.version, arch: p.arch, sha256: p.sha256, used: rootfs.packagesUsed.includes(p.name) })),
-      libraries: rootfs.libraries,
-      helper: helper ? { path: '/usr/sbin/vrio-iohyp', compiler: helper.compiler, sha256: helper.sha256 } : null,
-      tools,
-      hostKeys,
-      // Whole public keys, for a known_hosts line ("[host]:port " + key).
-      hostPublicKeys: hostKey ? { 'ssh-ed25519': publicLine(hostKey, `root@vrio-${r}`) } : {},
-      authorizedKeys: authorized.map((l) => fingerprintOfLine(l)),
-      // Sorted by name, as before the hashes were taken on the fly.
-      outputs: Object.fromEntries(Object.entries(outInfo).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-    };
-    writeFileSync(join(tmpOut, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-    if (hostKey) protectHostKeyOutputs(tmpOut, r);
-    chmodSync(tmpOut, 0o755);
-    opts.signal?.throwIfAborted();
-    await replaceDir(tmpOut, finalDir);
-    rmSync(work, { recursive: true, force: true });
-    log().info(`image ${r}: ${Object.entries(manifest.outputs).map(([n, o]) => `${n} ${formatBytes(o.size)}`).join(', ')}`);
-    return artifactsOf(r, finalDir, manifest, clientKey);
-  } catch (e) {
-    rmSync(tmpOut, { recursive: true, force: true });
-    throw e;
+/** The files the build writes into the rootfs: name, role, keys, image.json. */
+function generatedFiles(b: ImageBuild, content: Record<string, unknown>): GeneratedFile[] {
+  const r = b.role.name;
+  const { hostKey, hostKeys, authorized } = b.keys;
+  const generated: GeneratedFile[] = [
+    { path: 'etc/hostname', data: `vrio-${r}\n`, mode: 0o644 },
+    { path: 'etc/vrio/role', data: `${r}\nkind=${b.role.kind}\n`, mode: 0o644 },
+    { path: 'etc/vrio/host-keys', data: Object.entries(hostKeys).map(([t, f]) => `${t} ${f}\n`).join(''), mode: 0o644 },
+    { path: 'root/.ssh/authorized_keys', data: authorized.join('\n') + '\n', mode: 0o600 },
+  ];
+  if (hostKey) {
+    generated.push({ path: 'etc/dropbear/dropbear_ed25519_host_key', data: dropbearPrivateKey(hostKey), mode: 0o600 });
+    generated.push({ path: 'etc/dropbear/dropbear_ed25519_host_key.pub', data: publicLine(hostKey, `root@vrio-${r}`) + '\n', mode: 0o644 });
   }
+  generated.push({ path: 'etc/vrio/image.json', data: JSON.stringify(content, null, 2) + '\n', mode: 0o644 });
+  return generated;
+}
+
+/** The rootfs staged in the work dir, and its entries for the archives. */
+async function stageRootfs(b: ImageBuild, unpacked: UnpackedPackage[], helper: BuiltHelper | undefined, generated: GeneratedFile[]): Promise<{ rootfs: RootfsResult; entries: ReturnType<typeof collectEntries> }> {
+  const { role, kernel } = b;
+  const r = role.name;
+  const bar = log().progress(`rootfs ${r}`);
+  const stage = join(b.work, 'rootfs');
+  const rootfs = await assembleRootfs(
+    stage,
+    {
+      role: r,
+      packages: unpacked,
+      requested: role.packages,
+      kernel,
+      overlayDirs: b.key.overlayDirs,
+      generated,
+      binaries: helper ? { 'usr/sbin/vrio-iohyp': helper.path } : {},
+    },
+    b.logFile,
+  );
+  fixSshModes(stage);
+  const missingMods = role.modules.filter((x) => kernel.modules.length && !rootfs.modules.includes(x.replace(/-/g, '_')));
+  if (missingMods.length && kernel.modules.length) log().warn(`image ${r}: modules not in the kernel's staged set: ${missingMods.join(', ')}`);
+  b.opts.signal?.throwIfAborted();
+  const entries = collectEntries(stage);
+  bar.done(`${entries.length} entries, ${rootfs.packagesUsed.length} packages used`);
+  return { rootfs, entries };
+}
+
+/**
+ * vmlinuz, initramfs.img and rootfs.tar into the temp output dir. Output hashes
+ * are taken from the bytes as they are written (or known already, like the
+ * kernel's), not by reading the files back.
+ */
+async function writeKernelAndArchives(b: ImageBuild, entries: ReturnType<typeof collectEntries>, outInfo: OutputInfo): Promise<void> {
+  const { m, kernel, formats, tmpOut } = b;
+  const r = b.role.name;
+  copyFileSync(kernel.bzImage, join(tmpOut, 'vmlinuz'));
+  outInfo['vmlinuz'] = { sha256: b.key.bzImageSha256, size: statSync(kernel.bzImage).size };
+  // The ISO carries the initramfs; it is also written beside it for -kernel boots.
+  // Compression (thread pool or zstd) and the tar run side by side.
+  const needInitramfs = formats.includes('initramfs') || formats.includes('iso');
+  const initramfsDone = needInitramfs
+    ? (async () => {
+        const cpio = initramfsBytes(entries, m.sourceDateEpoch);
+        const data = await compress(cpio, m.image.compression, join(b.work, 'initramfs.cpio'));
+        writeFileSync(join(tmpOut, 'initramfs.img'), data);
+        outInfo['initramfs.img'] = { sha256: sha256(data), size: data.length };
+        log().info(`initramfs ${r}: ${formatBytes(cpio.length)} -> ${formatBytes(data.length)} (${m.image.compression})`);
+      })()
+    : Promise.resolve();
+  const tarDone = formats.includes('tar')
+    ? writeTar(entries, m.sourceDateEpoch, join(tmpOut, 'rootfs.tar')).then((info) => void (outInfo['rootfs.tar'] = info))
+    : Promise.resolve();
+  // Both settle before either error is thrown: nothing keeps writing into tmpOut after cleanup.
+  const settled = await Promise.allSettled([initramfsDone, tarDone]);
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+}
+
+/** sbom.spdx.json: the packages the rootfs really uses, the kernel and the helper. */
+function writeSbom(b: ImageBuild, unpacked: UnpackedPackage[], rootfs: RootfsResult, helper: BuiltHelper | undefined, outInfo: OutputInfo): void {
+  const sbom = makeSbom({
+    role: b.role.name,
+    inputHash: b.key.inputHash,
+    sourceDateEpoch: b.m.sourceDateEpoch,
+    toolVersion: toolVersion(),
+    kernel: b.kernel,
+    packages: unpacked.filter((u) => rootfs.packagesUsed.includes(u.pkg.name)),
+    helper: helper ? { name: 'vrio-iohyp', sha256: helper.sha256 } : undefined,
+  });
+  const sbomText = JSON.stringify(sbom, null, 2) + '\n';
+  writeFileSync(join(b.tmpOut, 'sbom.spdx.json'), sbomText);
+  outInfo['sbom.spdx.json'] = { sha256: sha256(sbomText), size: Buffer.byteLength(sbomText) };
+}
+
+/** <role>.iso: kernel + initramfs, with image.json and the SBOM beside them. */
+async function writeImageIso(b: ImageBuild, content: Record<string, unknown>, outInfo: OutputInfo): Promise<void> {
+  const { m, role, kernel, work, tmpOut } = b;
+  const r = role.name;
+  const isoBar = log().progress(`iso ${r}`);
+  const contentFile = join(work, 'image.json');
+  writeFileSync(contentFile, JSON.stringify(content, null, 2) + '\n');
+  await writeIso(
+    {
+      volumeId: m.image.volumeId,
+      title: `vRIO ${r} (${kernel.release})`,
+      cmdline: role.cmdline,
+      kernel: kernel.bzImage,
+      initramfs: join(tmpOut, 'initramfs.img'),
+      extra: { 'vrio/image.json': contentFile, 'vrio/sbom.spdx.json': join(tmpOut, 'sbom.spdx.json') },
+      sourceDateEpoch: m.sourceDateEpoch,
+      work: join(work, 'iso'),
+      logFile: b.logFile,
+    },
+    join(tmpOut, `${r}.iso`),
+  );
+  outInfo[`${r}.iso`] = await outputInfo(join(tmpOut, `${r}.iso`));
+  isoBar.done(formatBytes(statSync(join(tmpOut, `${r}.iso`)).size));
+}
+
+/** manifest.json: every input and output of the image, with the host keys to pin. */
+async function imageManifest(b: ImageBuild, rootfs: RootfsResult, helper: BuiltHelper | undefined, outInfo: OutputInfo): Promise<ImageManifest> {
+  const { m, role, kernel, formats, locked } = b;
+  const { hostKey, hostKeys, authorized } = b.keys;
+  const r = role.name;
+  return {
+    format: 'vrio-image-manifest/1',
+    role: r,
+    kind: role.kind,
+    inputHash: b.key.inputHash,
+    sourceDateEpoch: m.sourceDateEpoch,
+    builtBy: `vrio-appliance ${toolVersion()}`,
+    kernel: {
+      release: kernel.release,
+      hash: kernel.hash,
+      configSha256: kernel.config && existsSync(kernel.config) ? await sha256File(kernel.config) : null,
+      bzImageSha256: b.key.bzImageSha256,
+      inputs: kernel.inputs,
+      patches: kernel.patches,
+      modules: rootfs.modules,
+    },
+    image: { formats, compression: m.image.compression, volumeId: m.image.volumeId, cmdline: role.cmdline, overlays: role.overlays, hostKeyMode: m.image.hostKeys },
+    packages: locked.map((p) => ({ name: p.name, version: p.version, arch: p.arch, sha256: p.sha256, used: rootfs.packagesUsed.includes(p.name) })),
+    libraries: rootfs.libraries,
+    helper: helper ? { path: '/usr/sbin/vrio-iohyp', compiler: helper.compiler, sha256: helper.sha256 } : null,
+    tools: b.key.tools,
+    hostKeys,
+    // Whole public keys, for a known_hosts line ("[host]:port " + key).
+    hostPublicKeys: hostKey ? { 'ssh-ed25519': publicLine(hostKey, `root@vrio-${r}`) } : {},
+    authorizedKeys: authorized.map((l) => fingerprintOfLine(l)),
+    // Sorted by name, as before the hashes were taken on the fly.
+    outputs: Object.fromEntries(Object.entries(outInfo).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+  };
+}
+
+/** manifest.json last, modes set, then the temp dir renamed over the final one: no half image ever looks done. */
+async function publishImage(b: ImageBuild, manifest: ImageManifest, finalDir: string): Promise<void> {
+  const { tmpOut } = b;
+  writeFileSync(join(tmpOut, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  if (b.keys.hostKey) protectHostKeyOutputs(tmpOut, b.role.name);
+  chmodSync(tmpOut, 0o755);
+  b.opts.signal?.throwIfAborted();
+  await replaceDir(tmpOut, finalDir);
+  rmSync(b.work, { recursive: true, force: true });
+  log().info(`image ${b.role.name}: ${Object.entries(manifest.outputs).map(([n, o]) => `${n} ${formatBytes(o.size)}`).join(', ')}`);
 }
 
 /**

@@ -2,7 +2,7 @@
 // flags) under <out>/kernel/builds/<key>/ — not per role, so roles with the
 // same config build once. Outputs are staged into a temp dir and renamed, and
 // state.json (written last) is what marks a build complete.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { VrioError } from '../../lib/errors.js';
@@ -235,8 +235,4 @@ export async function buildKernelTree(o: BuildOptions): Promise<BuildResult> {
   const state: BuildState = { key, moduleKey: o.tree.moduleKey, hash, release, modules, objects, warnings, lastAction: action };
   writeFileAtomic(statePath, JSON.stringify(state, null, 2));
   return { ...state, dir, obj, stage, logFile };
-}
-
-export function fileSize(p: string): number {
-  return statSync(p).size;
 }

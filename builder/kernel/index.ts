@@ -5,7 +5,6 @@
 import { join } from 'node:path';
 import { UsageError } from '../../lib/errors.js';
 import { withLock } from '../../lib/fsx.js';
-import { log } from '../../lib/log.js';
 import type { KernelArtifacts } from '../artifacts.js';
 import type { Manifest } from '../manifest.js';
 import { ensureSources, kernelSourceNames, type ResolvedSource } from '../sources/index.js';
@@ -148,13 +147,3 @@ export function enabledRoles(m: Manifest): string[] {
     .map((r) => r.name);
 }
 
-/** All enabled roles; roles with the same final config share one build. */
-export async function buildKernels(m: Manifest, opts: KernelOptions = {}): Promise<Record<string, KernelArtifacts>> {
-  const roles = enabledRoles(m);
-  if (roles.length === 0) {
-    log().warn('no enabled roles: nothing to build');
-    return {};
-  }
-  const r = await buildKernelDetailed(m, roles, opts);
-  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.artifacts]));
-}

@@ -2,16 +2,17 @@
 import { ExitCode } from '../../lib/errors.js';
 import type { Command } from '../command.js';
 import { completionScript, SHELLS, type Shell } from '../completion.js';
-import { exitCodesHelp, version } from '../main.js';
+import { exitCodesHelp, version } from '../about.js';
 import { manPage } from '../man.js';
-import { commands } from './index.js';
 
-/** Every verb's full definition (loads every verb module: only for these generators). */
-export async function loadAllCommands(): Promise<Command[]> {
-  return Promise.all(commands.map((e) => e.load()));
-}
+/**
+ * Both verbs get every verb's definition from the verb table
+ * (cli/commands/index.ts), which passes its loadAllCommands in: importing the
+ * table from here would make it import itself through this module.
+ */
+type AllCommands = () => Promise<Command[]>;
 
-export const completionCommand: Command = {
+export const completionCommand = (loadAllCommands: AllCommands): Command => ({
   name: 'completion',
   summary: 'print the shell completion script for bash, zsh or fish',
   usage: 'bash|zsh|fish',
@@ -28,9 +29,9 @@ export const completionCommand: Command = {
     ctx.log.print(completionScript(shell as Shell, await loadAllCommands()));
     return ExitCode.OK;
   },
-};
+});
 
-export const manCommand: Command = {
+export const manCommand = (loadAllCommands: AllCommands): Command => ({
   name: 'man',
   summary: 'print the vrio(1) man page (roff), generated from the option tables',
   examples: ['vrio man | man -l -', 'vrio man > /usr/local/share/man/man1/vrio.1'],
@@ -38,4 +39,4 @@ export const manCommand: Command = {
     ctx.log.print(manPage(await loadAllCommands(), version(), exitCodesHelp));
     return ExitCode.OK;
   },
-};
+});

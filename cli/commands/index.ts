@@ -6,7 +6,7 @@
 // ~2 s under load on every start, even for `vrio --version`. Only the name and
 // summary live here; a verb's module is imported when that verb runs or shows
 // its --help. test/unit/cli.test.ts checks each summary against its module.
-import type { CommandEntry } from '../command.js';
+import type { Command, CommandEntry } from '../command.js';
 
 export const commands: CommandEntry[] = [
   { name: 'build', group: 'Build', summary: 'build kernels and images for every enabled role (= kernel build + image)', load: async () => (await import('./build.js')).buildCommand },
@@ -34,6 +34,11 @@ export const commands: CommandEntry[] = [
   { name: 'provision status', group: 'Provision', summary: 'facts and vRIO metrics of each host (read-only)', load: async () => (await import('./provision.js')).provisionStatusCommand },
   { name: 'doctor', group: 'Other', summary: 'check the host tools that build, image, smoke and provision need', load: async () => (await import('./doctor.js')).doctorCommand },
   { name: 'bench', group: 'Other', summary: 'benchmark provisioning (vs Ansible), builds and boots; write JSON, HTML and Markdown reports', load: async () => (await import('./bench.js')).benchCommand },
-  { name: 'completion', group: 'Other', summary: 'print the shell completion script for bash, zsh or fish', load: async () => (await import('./completion.js')).completionCommand },
-  { name: 'man', group: 'Other', summary: 'print the vrio(1) man page (roff), generated from the option tables', load: async () => (await import('./completion.js')).manCommand },
+  { name: 'completion', group: 'Other', summary: 'print the shell completion script for bash, zsh or fish', load: async () => (await import('./completion.js')).completionCommand(loadAllCommands) },
+  { name: 'man', group: 'Other', summary: 'print the vrio(1) man page (roff), generated from the option tables', load: async () => (await import('./completion.js')).manCommand(loadAllCommands) },
 ];
+
+/** Every verb's full definition (loads every verb module: for `vrio completion` and `vrio man` only). */
+export async function loadAllCommands(): Promise<Command[]> {
+  return Promise.all(commands.map((e) => e.load()));
+}

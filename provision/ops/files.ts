@@ -1,12 +1,12 @@
 // The files operation: files and directories a host must have (or not), as
-// pure functions from (facts, desired files) to changes, like provision/ops.ts.
+// pure functions from (facts, desired files) to changes, like ops/vrio.ts.
 // Idempotent the way Ansible's copy/file modules are: content compared by
 // sha256 (the facts round trip hashes each file on the host), then the mode;
 // only what differs is written. Writes go to a temp file beside the target and
 // are renamed over it, so a reader never sees half a file.
 import type { Facts, FileFact } from '../facts.js';
 import type { Host } from '../inventory-types.js';
-import { planSetup, type Change, type HostPlan } from '../ops.js';
+import type { Change } from './change.js';
 import { Payload } from '../payload.js';
 import { shScript } from '../../lib/shell.js';
 
@@ -16,9 +16,6 @@ import { shScript } from '../../lib/shell.js';
  * list of small configuration files (bigger ones belong in the image).
  */
 export const MAX_FILE_BYTES = 64 * 1024;
-
-/** Which parts of a host's state a run works on (`--only`). */
-export type Scope = 'all' | 'files';
 
 export const modeText = (m: number): string => '0' + m.toString(8).padStart(3, '0');
 
@@ -99,18 +96,6 @@ export function planFiles(host: Host, facts: Facts): { changes: Change[]; errors
     }
   }
   return { changes, errors };
-}
-
-/**
- * A host's plan for apply: its files first (configuration such as
- * /etc/modprobe.d must be in place before modules load), then link, sysctl and
- * module changes. With scope 'files' only the files.
- */
-export function planHost(host: Host, facts: Facts, scope: Scope = 'all'): HostPlan {
-  const files = planFiles(host, facts);
-  if (scope === 'files') return { host: host.name, role: host.role, changes: files.changes, errors: files.errors, notes: [] };
-  const setup = planSetup(host, facts);
-  return { ...setup, changes: [...files.changes, ...setup.changes], errors: [...files.errors, ...setup.errors] };
 }
 
 /** What a file change does to the facts (for plan's projection and idempotence checks). */

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import type { ImageArtifacts, KernelArtifacts } from '../../builder/artifacts.js';
-import { distroKernel } from '../../builder/image/distro-kernel.js';
+import { distroKernel } from '../support/distro-kernel.js';
 import { buildImage } from '../../builder/image/index.js';
 import { inspectImage } from '../../builder/image/inspect.js';
 import { buildKernel } from '../../builder/kernel/index.js';
@@ -28,7 +28,7 @@ import { macFor } from '../../vm/args.js';
 import { freeTcpPort } from '../../vm/ports.js';
 import { SSH_READY } from '../../vm/timeline.js';
 import { startVm } from '../../vm/vm.js';
-import { ciKernelUnavailable, writeCiManifest } from '../fixtures/ci-kernel/manifest.js';
+import { ciKernelUnavailable, writeCiManifest } from '../../bench/ci-kernel/manifest.js';
 
 setLogger(new Logger({ verbosity: 'quiet' }));
 const cacheRoot = process.env.VRIO_TEST_CACHE ?? join(tmpdir(), 'vrio-test-cache');

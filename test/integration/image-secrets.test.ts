@@ -22,7 +22,7 @@ import { deriveHostKey } from '../../builder/image/keys.js';
 import { buildKernel } from '../../builder/kernel/index.js';
 import { loadManifest } from '../../builder/manifest.js';
 import { Logger, setLogger } from '../../lib/log.js';
-import { ciKernelUnavailable, writeCiManifest } from '../fixtures/ci-kernel/manifest.js';
+import { ciKernelUnavailable, writeCiManifest } from '../../bench/ci-kernel/manifest.js';
 import { tempDir } from '../support/cli.js';
 import { printFigures } from '../support/figures.js';
 import { makeClientKey } from '../support/sshd.js';

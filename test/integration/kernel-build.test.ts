@@ -19,7 +19,7 @@ import { loadManifest, type Manifest } from '../../builder/manifest.js';
 import { ChecksumError } from '../../builder/sources/tarball.js';
 import { Logger, setLogger } from '../../lib/log.js';
 import { dataPath } from '../../lib/paths.js';
-import { CI_TARBALL, ciKernelUnavailable, writeCiManifest } from '../fixtures/ci-kernel/manifest.js';
+import { CI_TARBALL, ciKernelUnavailable, writeCiManifest } from '../../bench/ci-kernel/manifest.js';
 import { cacheRoot } from '../support/vrio-images.js';
 import { prerequisite } from '../support/prereq.js';
 

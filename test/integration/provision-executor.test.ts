@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadInventory } from '../../provision/inventory.js';
-import type { Change } from '../../provision/ops.js';
+import type { Change } from '../../provision/ops/change.js';
 import type { Reporter } from '../../provision/reporter.js';
 import { silentReporter } from '../../provision/reporter.js';
 import { exitCodeFor } from '../../provision/results.js';

@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before } from 'node:test';
 import { run } from '../../lib/exec.js';
-import { ciKernelUnavailable, writeCiManifest } from '../fixtures/ci-kernel/manifest.js';
+import { ciKernelUnavailable, writeCiManifest } from '../../bench/ci-kernel/manifest.js';
 import { cacheRoot, cliBin } from '../support/vrio-images.js';
 
 export { cacheRoot, cliBin } from '../support/vrio-images.js';

@@ -22,7 +22,7 @@ import { parseDocument } from 'yaml';
 import { DIRTY_MARKER } from '../../builder/kernel/objdir.js';
 import { isLocked, lockFileOf } from '../../lib/fsx.js';
 import { dataPath } from '../../lib/paths.js';
-import { ciKernelUnavailable, writeCiManifest } from '../fixtures/ci-kernel/manifest.js';
+import { ciKernelUnavailable, writeCiManifest } from '../../bench/ci-kernel/manifest.js';
 import { cacheRoot } from '../integration/smoke-support.js';
 import { checkOutputs, elfProblem, staleTemps, walkFiles } from '../support/build-outputs.js';
 import { printFigures } from '../support/figures.js';

@@ -5,7 +5,7 @@
 // failing build stops the run with its log instead of failing many tests.
 //   node dist/test/support/prepare.js TIMINGS_FILE
 import { appendFileSync } from 'node:fs';
-import { ciKernelUnavailable } from '../fixtures/ci-kernel/manifest.js';
+import { ciKernelUnavailable } from '../../bench/ci-kernel/manifest.js';
 import { ciImages } from '../integration/smoke-support.js';
 import { MissingPrerequisite, strictPrerequisites } from './prereq.js';
 import { vrioImages } from './vrio-images.js';

@@ -86,7 +86,7 @@ describe('bench: boot timeline', () => {
 describe('bench: the one-file change', () => {
   it('changes only the revision line of the test module inside the patch', () => {
     const patch = join(tmp, 'module.patch');
-    copyFileSync(dataPath('test/fixtures/ci-kernel/patches/0001-misc-add-vrio_test-module.patch'), patch);
+    copyFileSync(dataPath('bench/ci-kernel/patches/0001-misc-add-vrio_test-module.patch'), patch);
     const before = readFileSync(patch, 'utf8');
     bumpTestModule(patch, 101);
     const after = readFileSync(patch, 'utf8');
@@ -97,7 +97,7 @@ describe('bench: the one-file change', () => {
 
   it('refuses a patch without the line rather than measuring a no-op', () => {
     const patch = join(tmp, 'other.patch');
-    copyFileSync(dataPath('test/fixtures/ci-kernel/vrio-test.config'), patch);
+    copyFileSync(dataPath('bench/ci-kernel/vrio-test.config'), patch);
     assert.throws(() => bumpTestModule(patch, 2), /no VRIO_TEST_REVISION line/);
   });
 });

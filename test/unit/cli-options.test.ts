@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadAllCommands } from '../../cli/commands/completion.js';
+import { loadAllCommands } from '../../cli/commands/index.js';
 import { commands } from '../../cli/commands/index.js';
 import { optionsOf, RESERVED_SHORTS, withPassthrough } from '../../cli/options.js';
 import { which } from '../../lib/exec.js';

@@ -169,7 +169,7 @@ describe('vrio commands in the docs', () => {
   });
 
   it("every verb's --help example parses against the option tables", async () => {
-    const { loadAllCommands } = await import('../../cli/commands/completion.js');
+    const { loadAllCommands } = await import('../../cli/commands/index.js');
     const failures: string[] = [];
     for (const c of await loadAllCommands()) {
       for (const ex of vrioCommands(c.examples.map((text, i) => ({ line: i + 1, text })))) {

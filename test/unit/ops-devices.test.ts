@@ -3,8 +3,9 @@
 // order, restoring recorded settings, and no-ops when converged.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { guestSees, planDevices, planDeviceTeardown, planHostTeardown, planSetup, type Change } from '../../provision/ops.js';
-import { projectFacts } from '../../provision/project.js';
+import type { Change } from '../../provision/ops/change.js';
+import { projectFacts } from '../../provision/ops/projection.js';
+import { guestSees, planDevices, planDeviceTeardown, planHostTeardown, planSetup } from '../../provision/ops/vrio.js';
 import { fixtureFacts, freshFacts, guestFacts, lab } from './ops-fixtures.js';
 
 const argvs = (cs: Change[]) => cs.map((c) => c.argv.join(' '));

@@ -10,8 +10,9 @@ import { after, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { parseFacts, type FileFact } from '../../provision/facts.js';
 import { parseInventory } from '../../provision/inventory.js';
-import { planFiles, planHost } from '../../provision/ops/files.js';
-import { projectFacts } from '../../provision/project.js';
+import { planFiles } from '../../provision/ops/files.js';
+import { planHost } from '../../provision/ops/plan.js';
+import { projectFacts } from '../../provision/ops/projection.js';
 import { baseInventory, issuesOf } from './inventory-fixtures.js';
 import { freshFacts, lab } from './ops-fixtures.js';
 

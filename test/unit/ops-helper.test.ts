@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { dataPath } from '../../lib/paths.js';
-import { planDevices, planDeviceTeardown, planSetup } from '../../provision/ops.js';
-import { projectFacts } from '../../provision/project.js';
+import { projectFacts } from '../../provision/ops/projection.js';
+import { planDevices, planDeviceTeardown, planSetup } from '../../provision/ops/vrio.js';
 import { freshFacts, guestFacts, lab } from './ops-fixtures.js';
 import { prerequisite } from '../support/prereq.js';
 

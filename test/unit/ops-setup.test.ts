@@ -2,8 +2,9 @@
 // parameters, reloads, refusals, and no-op when converged.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { planSetup, type Change } from '../../provision/ops.js';
-import { projectFacts } from '../../provision/project.js';
+import type { Change } from '../../provision/ops/change.js';
+import { projectFacts } from '../../provision/ops/projection.js';
+import { planSetup } from '../../provision/ops/vrio.js';
 import { freshFacts, guestFacts, lab, nic } from './ops-fixtures.js';
 
 const kinds = (cs: Change[]) => cs.map((c) => c.kind);

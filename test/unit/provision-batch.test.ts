@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BATCH_ARGV, batches, batchScript, batchStatuses, MAX_BATCH_BYTES } from '../../provision/batch.js';
-import type { Change } from '../../provision/ops.js';
+import type { Change } from '../../provision/ops/change.js';
 import { Payload } from '../../provision/payload.js';
 import { shScript } from '../../lib/shell.js';
 

@@ -1,6 +1,7 @@
-// Operations as data: pure functions from (facts, desired state) to an ordered
-// list of changes. No SSH, no I/O: the unit tests feed fixture facts and compare
-// plans, and `plan` shows exactly what `apply` would run.
+// The vRIO operations: kernel modules with their parameters, the links and
+// sysctls they need (setup), the devices an IOhyp creates for its guests, and
+// the teardown of all of it. Pure functions from (facts, inventory) to changes
+// (provision/ops/plan.ts explains the whole planner).
 //
 // What shapes them (measured, see vrio-reference.md):
 // - load order back end: support (macvlan, macvtap, tun) -> vrio_eth -> vrio_gen
@@ -10,60 +11,11 @@
 // - a guest's front end must be loaded before any CREATE for it;
 // - a failed CREATE leaves the back end attached: REMOVE then CREATE recovers;
 // - vrio_eth's list sizes cost memory: refuse a load that cannot fit.
-import { provisionDefaults } from './defaults.js';
-import type { Facts } from './facts.js';
-import type { BlkDevice, Host, NetDevice } from './inventory-types.js';
-import type { Payload } from './payload.js';
-import { shScript } from '../lib/shell.js';
-
-export type ChangeKind =
-  | 'save-state'
-  | 'sysctl'
-  | 'mtu'
-  | 'queues'
-  | 'link-up'
-  | 'address'
-  | 'module-load'
-  | 'module-unload'
-  | 'macvtap-add'
-  | 'macvtap-del'
-  | 'device-create'
-  | 'device-remove'
-  | 'clear-state'
-  // provision/ops/files.ts
-  | 'file-write'
-  | 'file-mode'
-  | 'dir-create'
-  | 'file-remove';
-
-export interface Change {
-  host: string;
-  kind: ChangeKind;
-  /** One human line, e.g. "load vrio_gen h_eth_name=eth0 h_cpu_affinity=1". */
-  summary: string;
-  /** Machine form (what, on which object, with which values). */
-  data: Record<string, unknown>;
-  /** The remote command, as an argument array (quoted by the transport). */
-  argv: string[];
-  /** What the command reads on stdin (a file's content): never in argv, shown only as sha256 and size. */
-  stdin?: Payload;
-  /** Run when argv fails, then argv once more (REMOVE then CREATE). */
-  recover?: string[];
-  /** For --diff: before -> after of the thing changed. */
-  diff?: { path: string; before: string | null; after: string | null };
-  /** May run in one remote command with its batchable neighbours (provision/batch.ts). */
-  batch?: boolean;
-}
-
-export interface HostPlan {
-  host: string;
-  role: Host['role'];
-  changes: Change[];
-  /** Reasons the host cannot be brought to the desired state (nothing runs for it). */
-  errors: string[];
-  /** Things worth knowing that do not block (e.g. devices left alone). */
-  notes: string[];
-}
+import { provisionDefaults } from '../defaults.js';
+import type { Facts } from '../facts.js';
+import type { BlkDevice, Host, NetDevice } from '../inventory-types.js';
+import { shScript } from '../../lib/shell.js';
+import type { Change, ChangeKind, HostPlan } from './change.js';
 
 const d = () => provisionDefaults();
 const change = (host: Host, kind: ChangeKind, summary: string, argv: string[], data: Record<string, unknown>, extra: Partial<Change> = {}): Change => ({

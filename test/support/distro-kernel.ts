@@ -8,8 +8,8 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, s
 import { dirname, join } from 'node:path';
 import { VrioError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
-import type { KernelArtifacts } from '../artifacts.js';
-import { parseDepends, resolveClosure, unpackedPackages, type LockedPackage } from '../debs/apt.js';
+import type { KernelArtifacts } from '../../builder/artifacts.js';
+import { parseDepends, resolveClosure, unpackedPackages, type LockedPackage } from '../../builder/debs/apt.js';
 
 /** Modules that make a distro kernel useful for the appliances under QEMU or on hardware. */
 export const DISTRO_KERNEL_MODULES = [

@@ -2,9 +2,9 @@
 // `plan` compute device changes that depend on earlier changes (the guest's
 // front end loaded by the same run) without touching any host, and lets tests
 // check that planning the projected state yields nothing (idempotence).
-import type { Facts } from './facts.js';
-import type { Change } from './ops.js';
-import { projectFileChange } from './ops/files.js';
+import type { Facts } from '../facts.js';
+import type { Change } from './change.js';
+import { projectFileChange } from './files.js';
 
 export function projectFacts(facts: Facts, changes: readonly Change[]): Facts {
   const f: Facts = structuredClone(facts);

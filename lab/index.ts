@@ -22,7 +22,7 @@ import { launchHub } from '../vm/hub-process.js';
 import { provisionDefaults } from '../provision/defaults.js';
 import { applyInventory, loadInventory, logReporter, teardownInventory, type RunResult } from '../provision/index.js';
 import { inventoryYaml, labInventory } from './inventory.js';
-import { readState, stateFile, writeState, type LabHub, type LabState, type LabVm } from './state.js';
+import { readState, stateFile, writeState, type LabHub, type LabState } from './state.js';
 import { planLab, segmentsOf, type PlannedVm } from './topology.js';
 
 export interface LabUpOptions {
@@ -143,7 +143,7 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
     }
     writeState(state);
     log().step(`booting ${plan.map((p) => p.name).join(', ')} (${accel.accel.toUpperCase()})`);
-    for (const [i, p] of plan.entries()) {
+    for (const p of plan) {
       const img = imgs[p.image];
       const sshPort = await freeTcpPort();
       const vmDir = join(dir, p.name);

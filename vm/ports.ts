@@ -2,7 +2,6 @@
 // (bind to 0), we close the socket and hand the number to QEMU. There is a
 // small window in which another process could take it; callers that start
 // QEMU retry with a fresh port when QEMU reports the port is in use.
-import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 
 export const LOOPBACK = '127.0.0.1';
@@ -20,27 +19,3 @@ export function freeTcpPort(): Promise<number> {
   });
 }
 
-export function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, LOOPBACK, () => {
-      const port = s.address().port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Distinct free UDP ports (asked one after another while all stay bound, so they differ). */
-export async function freeUdpPorts(n: number): Promise<number[]> {
-  const socks = await Promise.all(
-    Array.from({ length: n }, () => new Promise<ReturnType<typeof createSocket>>((resolve, reject) => {
-      const s = createSocket('udp4');
-      s.once('error', reject);
-      s.bind(0, LOOPBACK, () => resolve(s));
-    })),
-  );
-  const ports = socks.map((s) => s.address().port);
-  await Promise.all(socks.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return ports;
-}

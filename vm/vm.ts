@@ -5,7 +5,7 @@
 // Lab VMs outlive the CLI process; they are started detached and stopped by
 // the pid recorded in the lab's state dir (see killRecordedPid).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { commandLine, which } from '../lib/exec.js';
 import { MissingToolError, VrioError } from '../lib/errors.js';
@@ -35,11 +35,6 @@ function hookExit(): void {
       }
     }
   });
-}
-
-/** Pids of attached QEMU processes this process started and has not yet seen exit (for tests). */
-export function livePids(): number[] {
-  return [...live];
 }
 
 export function qemuBinary(): string {
@@ -216,10 +211,4 @@ export async function killRecordedPid(pid: number, mustContain: string, timeoutM
   }
   for (let i = 0; i < 50 && processCmdline(pid)?.includes(mustContain); i++) await new Promise((r) => setTimeout(r, 100));
   return true;
-}
-
-export function pidFromFile(file: string): number | undefined {
-  if (!existsSync(file)) return undefined;
-  const n = Number(readFileSync(file, 'utf8').trim());
-  return Number.isInteger(n) && n > 0 ? n : undefined;
 }

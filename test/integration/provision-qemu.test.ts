@@ -16,7 +16,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freeTcpPort, freeUdpPort } from '../../vm/ports.js';
+import { freeTcpPort } from '../../vm/ports.js';
+import { freeUdpPorts } from '../support/udp-ports.js';
 import { startVm, type RunningVm } from '../../vm/vm.js';
 import { dataPath } from '../../lib/paths.js';
 import { loadInventory, statusInventory } from '../../provision/index.js';
@@ -95,7 +96,7 @@ describe('provision apply/teardown against QEMU VMs', { skip, timeout: 900_000 }
             boot: { kind: 'kernel', kernel: join(imageDir!, 'vmlinuz'), initrd: join(imageDir!, 'initramfs.img'), append: `${man.image.cmdline.replace('console=tty0 ', '')} no_timer_check` },
             serialLog: join(dir, `vm${i}.serial.log`),
             management: { sshPort: ports[i], mac: `52:54:00:20:00:0${i + 1}` },
-            l2: [{ id: 'l2', mac: macs[i], model: 'virtio-net-pci', localPort: await freeUdpPort(), remotePort: await freeUdpPort() }],
+            l2: [{ id: 'l2', mac: macs[i], model: 'virtio-net-pci', ...(await freeUdpPorts(2).then(([localPort, remotePort]) => ({ localPort, remotePort }))) }],
           },
           { stderrLog: join(dir, `vm${i}.qemu.log`) },
         ),

@@ -2,15 +2,16 @@
 // would see, console following and the boot timeline, loopback ports, and
 // killing exactly the recorded process.
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { macFor, qemuArgs, type VmSpec } from '../../vm/args.js';
 import { cleanLine, ConsoleFollower } from '../../vm/console.js';
-import { freeTcpPort, freeUdpPorts } from '../../vm/ports.js';
+import { freeTcpPort } from '../../vm/ports.js';
+import { freeUdpPorts } from '../support/udp-ports.js';
 import { formatTimeline, timeline } from '../../vm/timeline.js';
 import { ConsoleSession } from '../../vm/console-session.js';
 import { killRecordedPid, processCmdline, startVm } from '../../vm/vm.js';

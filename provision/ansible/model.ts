@@ -8,7 +8,8 @@ export type Vars = Record<string, PyValue>;
 
 export interface Group {
   name: string;
-  hosts: string[];
+  /** Direct members, in the order they were added. */
+  hosts: Set<string>;
   children: string[];
   parents: string[];
   vars: Vars;
@@ -48,7 +49,7 @@ export class Inventory {
 
   addGroup(name: string): Group {
     let g = this.groups.get(name);
-    if (!g) this.groups.set(name, (g = { name, hosts: [], children: [], parents: [], vars: {}, fileVars: {}, depth: 0, priority: 1 }));
+    if (!g) this.groups.set(name, (g = { name, hosts: new Set(), children: [], parents: [], vars: {}, fileVars: {}, depth: 0, priority: 1 }));
     return g;
   }
 
@@ -63,8 +64,8 @@ export class Inventory {
     if (group) {
       const g = this.groups.get(group);
       if (!g) throw new AnsibleParseError(`Could not find group ${group} in inventory`);
-      if (!g.hosts.includes(name)) {
-        g.hosts.push(name);
+      if (!g.hosts.has(name)) {
+        g.hosts.add(name);
         h.groups.push(group);
       }
     }
@@ -123,7 +124,7 @@ export class Inventory {
       const others = h.groups.filter((g) => g !== 'all' && g !== 'ungrouped');
       if (h.groups.includes('ungrouped')) {
         if (others.length) {
-          ungrouped.hosts = ungrouped.hosts.filter((x) => x !== h.name);
+          ungrouped.hosts.delete(h.name);
           h.groups = h.groups.filter((g) => g !== 'ungrouped');
         }
       } else if (!others.length) this.addHost(h.name, 'ungrouped');

@@ -81,11 +81,11 @@ export interface Figures {
 const first = (v: Record<string, unknown>, ...keys: string[]) => keys.map((k) => v[k]).find((x) => x !== undefined && x !== null);
 const MAPPED = /^ansible_(ssh_)?(host|port|user)$|^ansible_(ssh_)?private_key_file$|^ansible_(ssh_)?timeout$|^ansible_connection$/;
 
-/** Compare one file; returns the figures and the mismatches (empty when it matches). */
-export function compareFile(file: string, f: Figures, root: string, opts: MapOptions = { iohyps: ['all'] }): string[] {
+/** Compare one file (with what Ansible makes of `truthFrom`, by default the file itself); fills in the figures, returns the mismatches. */
+export function compareFile(file: string, f: Figures, root: string, opts: MapOptions = { iohyps: ['all'] }, truthFrom = file): string[] {
   const bad: string[] = [];
   const name = relative(root, file);
-  const truth = ansibleList(file);
+  const truth = ansibleList(truthFrom);
   f.files++;
   let ours;
   try {
@@ -102,7 +102,7 @@ export function compareFile(file: string, f: Figures, root: string, opts: MapOpt
   f.warnings += ours.warnings.length;
   const inv = ours.inventory;
   for (const io of Object.values(inv.iohyps ?? {})) io.l2.interface = 'eth1';
-  const hostsTotal = Object.keys(inv.iohyps ?? {}).length;
+  const hostsTotal = Object.keys(inv.iohyps ?? {}).length + Object.keys(inv.guests ?? {}).length;
   const resolved = hostsTotal ? parseInventory(`${name}.yaml`, stringify(inv), { env: {} }) : { hosts: [] };
   const byName = new Map(resolved.hosts.map((h) => [h.name, h]));
   const warned = (word: string) => ours.warnings.some((w) => w.includes(word));
@@ -127,7 +127,11 @@ export function compareFile(file: string, f: Figures, root: string, opts: MapOpt
     check('address', first(hv, 'ansible_ssh_host', 'ansible_host') ?? h, r.connection.address);
     check('port', first(hv, 'ansible_ssh_port', 'ansible_port') ?? 22, r.connection.port);
     check('user', first(hv, 'ansible_ssh_user', 'ansible_user') ?? 'root', r.connection.user);
-    const wantGroups = [...truth.groups[h]].sort();
+    // iohyps/guests groups are our roles, not groups.
+    const roleGroup = (g: string) => /^(iohyps?|guests?)$/i.test(g);
+    const roleFromGroups = truth.groups[h].find(roleGroup);
+    if (roleFromGroups && !roleFromGroups.toLowerCase().startsWith(r.role)) bad.push(`${name}: host ${h} is in Ansible group ${roleFromGroups} but imported as ${r.role}`);
+    const wantGroups = truth.groups[h].filter((g) => !roleGroup(g)).sort();
     const gotGroups = [...r.groups].sort();
     if (JSON.stringify(wantGroups) === JSON.stringify(gotGroups)) f.groups++;
     else bad.push(`${name}: host ${h}: groups ${gotGroups.join(',')}, Ansible says ${wantGroups.join(',')}`);
@@ -150,6 +154,7 @@ export function compareFile(file: string, f: Figures, root: string, opts: MapOpt
     for (const k of Object.keys(r.vars)) if (!(k in hv)) bad.push(`${name}: host ${h}: has ${k}, which Ansible does not give it`);
     if (varsOk) f.vars++;
   }
+  for (const h of ours.names.keys()) if (!(h in truth.hostvars)) bad.push(`${name}: we import host ${h}, which Ansible does not have`);
   if (hostsTotal !== ours.names.size) bad.push(`${name}: ${hostsTotal} hosts written, ${ours.names.size} named`);
   return bad;
 }

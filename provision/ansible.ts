@@ -13,7 +13,7 @@ import { mapInventory, RoleTargetError, type MapOptions } from './ansible/mappin
 import { AnsibleParseError } from './ansible/model.js';
 import { readVarsDirs, VarsFileError } from './ansible/vars-dirs.js';
 
-export { expandHostPattern, HostPatternError, MAX_IMPORTED_HOSTS } from './ansible/patterns.js';
+export { expandHostPattern } from './ansible/patterns.js';
 export type { MapOptions } from './ansible/mapping.js';
 
 export interface ImportResult {

@@ -1,11 +1,11 @@
 // vrio inventory check|schema|import: validate, publish the schema, convert Ansible inventories.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { parseDocumentText, validateDocument } from '../../lib/document.js';
-import { InputError, formatIssue } from '../../lib/errors.js';
+import { ExitCode, InputError, VrioError, formatIssue } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/fsx.js';
 import { table } from '../../lib/log.js';
-import { importAnsible } from '../../provision/ansible.js';
+import { importAnsibleFile } from '../../provision/ansible.js';
 import { inventorySchema } from '../../provision/defaults.js';
 import { loadInventory } from '../../provision/inventory.js';
 import { semanticIssues } from '../../provision/semantic.js';
@@ -60,35 +60,50 @@ export const inventorySchemaCommand: Command = {
 
 export const inventoryImportCommand: Command = {
   name: 'inventory import',
-  summary: 'convert an Ansible inventory (INI or YAML) into a vrio inventory',
-  usage: 'ANSIBLE_INVENTORY [--output FILE]',
+  summary: 'convert an Ansible inventory (INI, YAML or ansible-inventory --list JSON) into a vrio inventory',
+  usage: 'ANSIBLE_INVENTORY [--output FILE] [--iohyps GROUP,..] [--guests GROUP,..] [--draft]',
   description:
-    "Maps hosts, groups, ansible_host/port/user/ssh_private_key_file and ProxyJump. Hosts get their vRIO role from an 'iohyps'/'guests' group or vrio_role; vrio_interface, vrio_iohyp, vrio_mac, vrio_ip, vrio_l2_address, vrio_mtu fill in the rest. Secrets are dropped with a warning. What is still missing is listed after the conversion.",
-  examples: ['vrio inventory import hosts.ini > inventory.yaml', 'vrio inventory import inventory/hosts.yaml --output vrio-inventory.yaml'],
-  options: { output: { type: 'string', arg: 'FILE', complete: 'file', description: 'write here (atomically) instead of stdout' } },
+    "Reads the file as ansible-inventory does (INI or YAML by content, group_vars/ and host_vars/ beside it, Ansible's variable precedence) and maps hosts, groups, ansible_host/port/user/ssh_private_key_file and ProxyJump. Hosts get their vRIO role from an 'iohyps'/'guests' group, vrio_role, or --iohyps/--guests; vrio_interface, vrio_iohyp, vrio_mac, vrio_ip, vrio_l2_address, vrio_mtu fill in the rest. Every setting that is not imported is named in a warning. Exit 2 when nothing was imported or the result would not pass 'vrio inventory check' (--draft still writes it, to edit).",
+  examples: ['vrio inventory import hosts.ini > inventory.yaml', 'vrio inventory import inventory/hosts.yaml --output vrio-inventory.yaml', 'ansible-inventory -i inventory/ --list > all.json && vrio inventory import all.json --iohyps storage --guests compute --draft'],
+  options: {
+    output: { type: 'string', arg: 'FILE', complete: 'file', description: 'write here (atomically) instead of stdout' },
+    iohyps: { type: 'string', arg: 'GROUP,..', description: 'Ansible groups (or hosts) whose hosts are IOhyps' },
+    guests: { type: 'string', arg: 'GROUP,..', description: 'Ansible groups (or hosts) whose hosts are guests' },
+    draft: { type: 'boolean', description: 'write the result even when it needs edits before use (the exit code is still 2)' },
+  },
   positionals: { name: 'ANSIBLE_INVENTORY', min: 1, max: 1, complete: 'file' },
   async run(ctx, values, [file]) {
-    let text: string;
-    try {
-      text = readFileSync(resolve(ctx.cwd, file), 'utf8');
-    } catch (e) {
-      throw new InputError([{ file, pointer: '', rule: 'readable', message: `cannot read file (${(e as NodeJS.ErrnoException).code})` }]);
-    }
-    const { inventory, warnings } = importAnsible(text, file);
-    const yaml = `# Imported from ${file} by 'vrio inventory import'.\n` + stringify(inventory, { lineWidth: 0 });
+    const list = (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+    const { inventory, warnings } = importAnsibleFile(resolve(ctx.cwd, file), { iohyps: list(values.iohyps), guests: list(values.guests) }, file);
     const out = values.output as string | undefined;
-    if (out) writeFileAtomic(resolve(ctx.cwd, out), yaml);
-    else ctx.log.print(yaml);
-    for (const w of warnings) ctx.log.warn(w);
-    // Say what still needs filling in before the inventory is usable.
     const target = out ?? 'imported.yaml';
-    try {
-      validateDocument(parseDocumentText(target, yaml), inventorySchema(), semanticIssues);
-      ctx.log.info(`${target}: valid`);
-    } catch (e) {
-      if (!(e instanceof InputError)) throw e;
-      ctx.log.warn(`the imported inventory needs edits before use:\n${e.issues.map((i) => '  ' + formatIssue(i)).join('\n')}`);
+    const yaml = `# Imported from ${file} by 'vrio inventory import'.\n` + stringify(inventory, { lineWidth: 0 });
+    for (const w of warnings) ctx.log.warn(w);
+    const hosts = Object.keys(inventory.iohyps ?? {}).length + Object.keys(inventory.guests ?? {}).length;
+    let problems: string[] = [];
+    if (hosts) {
+      try {
+        validateDocument(parseDocumentText(target, yaml), inventorySchema(), semanticIssues);
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+        problems = e.issues.map((i) => formatIssue(i));
+      }
     }
-    return 0;
+    const usable = hosts > 0 && !problems.length;
+    if (usable || values.draft) {
+      if (out) writeFileAtomic(resolve(ctx.cwd, out), yaml);
+      else ctx.log.print(yaml);
+    }
+    if (usable) {
+      ctx.log.info(`${target}: valid (${hosts} host${hosts === 1 ? '' : 's'})`);
+      return 0;
+    }
+    const why = hosts ? `the result needs edits before use:\n${problems.map((p) => '  ' + p).join('\n')}` : `${file}: no host was imported (see the warnings above)`;
+    throw new VrioError(why, {
+      exitCode: ExitCode.USAGE,
+      hint: hosts
+        ? `set the missing vrio_* variables in the Ansible inventory (or group_vars/), or rerun with --draft and edit the result${values.draft ? '' : ' (nothing was written)'}`
+        : "give hosts a vRIO role: an 'iohyps' or 'guests' group, vrio_role, or --iohyps/--guests GROUP",
+    });
   },
 };

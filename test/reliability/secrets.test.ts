@@ -200,7 +200,7 @@ describe('secrets never leave a provisioning run', { skip }, () => {
     const ini = join(keys, 'ansible.ini');
     writeFileSync(ini, `[iohyps]\nio1 ansible_host=10.0.0.1 ansible_password=${passphrase} ansible_become_pass=${token} vrio_interface=eth1\n`);
     const imp = cli('inventory import', ['-v', 'inventory', 'import', ini, '--output', join(work, 'imported.yaml')]);
-    assert.match(imp.stderr, /dropped ansible_password: inventories hold no secrets/);
+    assert.match(imp.stderr, /ansible_password \(host io1\): not imported: a secret: inventories hold no secrets/);
     cli('inventory import --json', ['--json', 'inventory', 'import', ini]);
     // Inline inventories are the user's own file: only what the TOOL writes counts.
     for (const f of ['inline.yaml']) captured.delete(`file ${join(work, f)}`);

@@ -5,7 +5,7 @@ export { requireHosts, selectHosts } from './host-patterns.js';
 export { logReporter, silentReporter, recapText, type Reporter } from './reporter.js';
 export { exitCodeFor, hostStatus, type HostResult, type RunResult, type ChangeResult, type Verb } from './results.js';
 export { inventorySchema, provisionDefaults } from './defaults.js';
-export { importAnsible } from './ansible.js';
+export { importAnsible } from './ansible/index.js';
 export type { Inventory, Host, RawInventory } from './inventory-types.js';
 export type { Facts } from './facts.js';
 export type { Change, HostPlan } from './ops/change.js';

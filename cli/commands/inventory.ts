@@ -5,7 +5,7 @@ import { parseDocumentText, validateDocument } from '../../lib/document.js';
 import { ExitCode, InputError, VrioError, formatIssue } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/fsx.js';
 import { table } from '../../lib/log.js';
-import { importAnsibleFile } from '../../provision/ansible.js';
+import { importAnsibleFile } from '../../provision/ansible/index.js';
 import { inventorySchema } from '../../provision/defaults.js';
 import { loadInventory } from '../../provision/inventory.js';
 import { semanticIssues } from '../../provision/semantic.js';
@@ -64,7 +64,7 @@ export const inventoryImportCommand: Command = {
   usage: 'ANSIBLE_INVENTORY [--output FILE] [--iohyps GROUP,..] [--guests GROUP,..] [--draft]',
   description:
     "Reads the file as ansible-inventory does (INI or YAML by content, group_vars/ and host_vars/ beside it, Ansible's variable precedence) and maps hosts, groups, ansible_host/port/user/ssh_private_key_file and ProxyJump. Hosts get their vRIO role from an 'iohyps'/'guests' group, vrio_role, or --iohyps/--guests; vrio_interface, vrio_iohyp, vrio_mac, vrio_ip, vrio_l2_address, vrio_mtu fill in the rest. Every setting that is not imported is named in a warning. Exit 2 when nothing was imported or the result would not pass 'vrio inventory check' (--draft still writes it, to edit).",
-  examples: ['vrio inventory import hosts.ini > inventory.yaml', 'vrio inventory import inventory/hosts.yaml --output vrio-inventory.yaml', 'ansible-inventory -i inventory/ --list > all.json && vrio inventory import all.json --iohyps storage --guests compute --draft'],
+  examples: ['vrio inventory import hosts.ini > inventory.yaml', 'vrio inventory import inventory/hosts.yaml --output vrio-inventory.yaml', 'vrio inventory import all.json --iohyps storage --guests compute --draft'],
   options: {
     output: { type: 'string', arg: 'FILE', complete: 'file', description: 'write here (atomically) instead of stdout' },
     iohyps: { type: 'string', arg: 'GROUP,..', description: 'Ansible groups (or hosts) whose hosts are IOhyps' },

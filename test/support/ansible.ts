@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { relative } from 'node:path';
 import { stringify } from 'yaml';
 import { InputError } from '../../lib/errors.js';
-import { importAnsibleFile, type MapOptions } from '../../provision/ansible.js';
+import { importAnsibleFile, type MapOptions } from '../../provision/ansible/index.js';
 import { parseInventory } from '../../provision/inventory.js';
 
 /** Why the reference is missing, or false when ansible-inventory runs. */

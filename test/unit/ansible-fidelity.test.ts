@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { InputError } from '../../lib/errors.js';
 import { dataPath } from '../../lib/paths.js';
-import { importAnsible, importAnsibleFile } from '../../provision/ansible.js';
+import { importAnsible, importAnsibleFile } from '../../provision/ansible/index.js';
 import { ansibleList, ansibleMissing, compareFile, emptyFigures } from '../support/ansible.js';
 import { prerequisite } from '../support/prereq.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { dataPath } from '../../lib/paths.js';
 import { stringify } from 'yaml';
-import { expandHostPattern, importAnsible } from '../../provision/ansible.js';
+import { expandHostPattern, importAnsible } from '../../provision/ansible/index.js';
 import { parseInventory } from '../../provision/inventory.js';
 
 const INI = `

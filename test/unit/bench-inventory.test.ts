@@ -14,7 +14,7 @@ import type { Fleet } from '../../bench/fleet.js';
 import { fleetInventory, inventoryYaml, toAnsibleIni, writeInventory } from '../../bench/inventory.js';
 import { planFiles } from '../../provision/ops/files.js';
 import { which } from '../../lib/exec.js';
-import { importAnsible } from '../../provision/ansible.js';
+import { importAnsible } from '../../provision/ansible/index.js';
 import { parseInventory } from '../../provision/inventory.js';
 import { vrio } from '../support/cli.js';
 import { prerequisite } from '../support/prereq.js';

@@ -1,20 +1,20 @@
 // `vrio inventory import`: read an Ansible inventory the way ansible-inventory
 // does (INI, YAML, or `ansible-inventory --list` JSON, plus group_vars/ and
-// host_vars/ beside it) and write ours. The pieces live in ./ansible/:
+// host_vars/ beside it) and write ours. The pieces live beside it:
 // literal.ts (INI values), patterns.ts (host:port, ranges), ini.ts and
 // yaml.ts (the two file plugins), script-json.ts, vars-dirs.ts, model.ts
 // (groups, depth, priority, variable precedence), mapping.ts (to our format).
 import { readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { InputError, type InputIssue } from '../lib/errors.js';
-import type { RawInventory } from './inventory-types.js';
-import { loadAnsibleText, NotAnInventory, type Format } from './ansible/load.js';
-import { mapInventory, RoleTargetError, type MapOptions } from './ansible/mapping.js';
-import { AnsibleParseError } from './ansible/model.js';
-import { readVarsDirs, VarsFileError } from './ansible/vars-dirs.js';
+import { InputError, type InputIssue } from '../../lib/errors.js';
+import type { RawInventory } from '../inventory-types.js';
+import { loadAnsibleText, NotAnInventory, type Format } from './load.js';
+import { mapInventory, RoleTargetError, type MapOptions } from './mapping.js';
+import { AnsibleParseError } from './model.js';
+import { readVarsDirs, VarsFileError } from './vars-dirs.js';
 
-export { expandHostPattern } from './ansible/patterns.js';
-export type { MapOptions } from './ansible/mapping.js';
+export { expandHostPattern } from './patterns.js';
+export type { MapOptions } from './mapping.js';
 
 export interface ImportResult {
   inventory: RawInventory;

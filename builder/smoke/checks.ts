@@ -34,19 +34,17 @@ const paramValue = /^[A-Za-z0-9_.:-]{0,64}$/;
 export function moduleParams(mod: string, kind: SmokeImage['kind']): Record<string, string> {
   const p = checksData().moduleParams[mod];
   if (!p) return {};
-  const merged = { ...(p.all ?? {}), ...(kind === 'iohyp' || kind === 'guest' ? (p[kind] ?? {}) : {}) };
+  const merged = { ...(p.all ?? {}), ...(p[kind] ?? {}) };
   return Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, String(v)]));
 }
 
 export function modulesToLoad(img: SmokeImage): string[] {
-  if (img.kind === 'unknown') return [];
   const wanted = checksData().roleModules[img.kind];
   // An image that does not record its modules gets the full vRIO set tried.
   return img.modules.length ? wanted.filter((m) => img.modules.includes(m)) : wanted.filter((m) => m.startsWith('vrio_') && m !== 'vrio_test');
 }
 
 export function deviceNodes(mods: string[], kind: SmokeImage['kind']): string[] {
-  if (kind === 'unknown') return [];
   return mods.flatMap((m) => checksData().deviceNodes[m]?.[kind] ?? []);
 }
 

@@ -31,6 +31,8 @@ export interface KernelSpec {
   fragments: string[];
   makeFlags: string[];
   jobs?: number;
+  /** Tree directories built as modules only (default: builder/kernel's DEFAULT_MODULE_DIRS). */
+  moduleDirs?: string[];
 }
 
 export type RoleKind = 'iohyp' | 'guest';

@@ -7,7 +7,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocumentFile, parseDocumentText, pointerOf, revalidateSubstituted, validateDocument, type ParsedDocument, type Substituted } from '../lib/document.js';
 import { InputError, type InputIssue } from '../lib/errors.js';
 import { inventorySchema, provisionDefaults, type Role } from './defaults.js';
-import type { Connection, Device, Endpoint, Host, Inventory, ModuleSpec, RawConnection, RawGuest, RawInventory, RawIohyp, Scalar } from './inventory-types.js';
+import type { Connection, Device, Endpoint, Host, Inventory, ModuleSpec, RawConnection, RawGuest, RawInventory, RawIohyp, RawVrioParams, Scalar } from './inventory-types.js';
 import { resolveFiles } from './files-inventory.js';
 import { groupsByHost } from './groups.js';
 import { defaultMacvtapName, semanticIssues } from './semantic.js';
@@ -198,7 +198,7 @@ export function resolveInventory(raw: RawInventory, file: string, env: NodeJS.Pr
       ...set.support.map((m) => ({ name: m, params: {}, support: true })),
       ...set.vrio.map((m) => ({
         name: m,
-        params: Object.fromEntries(Object.entries(paramsFor[m] ?? p[m] ?? {}).map(([k, v]) => [k, asParam(v)])),
+        params: Object.fromEntries(Object.entries(paramsFor[m] ?? p[m as keyof RawVrioParams] ?? {}).map(([k, v]) => [k, asParam(v)])),
         support: false,
       })),
     ];

@@ -5,10 +5,15 @@ import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { parse } from 'yaml';
 import { dataPath } from '../lib/paths.js';
+import { checkBuiltInventory } from '../provision/inventory.js';
 import type { WriteSpec } from './ansible.js';
 import type { Fleet } from './fleet.js';
 
-/** The subset of provision/inventory.schema.json this benchmark writes. */
+/**
+ * The subset of provision/inventory.schema.json this benchmark writes: a
+ * RawInventory (checkBuiltInventory takes only one) whose fields the Ansible
+ * conversion needs are required.
+ */
 export interface BenchInventory {
   version: 1;
   connection: { user: string; identityFile: string; connectTimeout: number; retries: number };
@@ -53,7 +58,7 @@ export function fleetInventory(fleet: Fleet): BenchInventory {
   for (const h of rest) {
     inv.guests[h.name] = { ...common(h), iohyp: first.name, l2: { interface: h.iface, mac: h.mac, ip: h.address } };
   }
-  return inv;
+  return checkBuiltInventory(inv, 'benchmark inventory (generated)');
 }
 
 /**
@@ -69,7 +74,7 @@ export function writeInventory(inv: BenchInventory, spec: WriteSpec): BenchInven
     ...spec.files.map((f) => ({ path: `${root}/${f.path}`, content: f.content, mode: f.mode })),
   ];
   for (const h of [...Object.values(out.iohyps), ...Object.values(out.guests)]) h.files = files(h.vars.scratch);
-  return out;
+  return checkBuiltInventory(out, 'benchmark write inventory (generated)');
 }
 
 export function inventoryYaml(inv: BenchInventory): string {

@@ -38,6 +38,16 @@ export function validateInventory(doc: ParsedDocument): RawInventory {
   return validateDocument<RawInventory>(doc, inventorySchema(), semanticIssues);
 }
 
+/**
+ * An inventory built in code (the lab's, the benchmark's), held to the same
+ * schema and semantic checks as a user's file before it is written: `what`
+ * names it in the error, as a file name would.
+ */
+export function checkBuiltInventory<T extends RawInventory>(inv: T, what: string): T {
+  validateInventory({ file: what, data: inv, locate: () => undefined });
+  return inv;
+}
+
 export function inventoryFromDocument(doc: ParsedDocument, opts: LoadOptions = {}): Inventory {
   const raw = validateInventory(doc);
   const issues: InputIssue[] = [];

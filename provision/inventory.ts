@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocumentFile, parseDocumentText, pointerOf, revalidateSubstituted, validateDocument, type ParsedDocument, type Substituted } from '../lib/document.js';
 import { InputError, type InputIssue } from '../lib/errors.js';
+import { linkParams } from '../lib/vrio-modules.js';
 import { inventorySchema, provisionDefaults, type Role } from './defaults.js';
 import type { Connection, Device, Endpoint, Host, Inventory, ModuleSpec, RawConnection, RawGuest, RawInventory, RawIohyp, RawVrioParams, Scalar } from './inventory-types.js';
 import { resolveFiles } from './files-inventory.js';
@@ -200,8 +201,7 @@ export function resolveInventory(raw: RawInventory, file: string, env: NodeJS.Pr
       l2_packet_list_size: p.vrio_eth?.l2_packet_list_size ?? d.vrioEthDefaults.l2_packet_list_size,
       large_packet_list_size: p.vrio_eth?.large_packet_list_size ?? d.vrioEthDefaults.large_packet_list_size,
     };
-    const side = role === 'iohyp' ? 'h' : 'g';
-    const gen = { [`${side}_eth_name`]: h.l2?.interface ?? '', [`${side}_cpu_affinity`]: h.cpuAffinity ?? d.defaultCpuAffinity, ...(p.vrio_gen ?? {}) };
+    const gen = { ...linkParams(role, h.l2?.interface ?? '', mtu, h.cpuAffinity).vrio_gen, ...(p.vrio_gen ?? {}) };
     const set = d.modules[role];
     const paramsFor: Record<string, Record<string, Scalar>> = { vrio_eth: eth, vrio_gen: gen };
     return [

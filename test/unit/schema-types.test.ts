@@ -1,7 +1,8 @@
 // The TypeScript types at the module edges are kept by hand beside their JSON
 // Schemas (the data the validator uses). These tests compile the sources and
 // compare each type with its schema key by key, so neither can change alone:
-// the image manifest, the inventory as written, and the build manifest.
+// the image manifest, the inventory as written, the build manifest and vRIO's
+// module data.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
@@ -30,6 +31,11 @@ describe('types match their schemas', () => {
       schemaOnly: ['/$schema'],
     });
     assert.deepEqual(drift, []);
+  });
+
+  test('vRIO module data: VrioModules = kernel-config/vrio-modules.schema.json', () => {
+    const { VrioModules } = exportedTypeShapes(dataPath('lib/vrio-modules.ts'), ['VrioModules']);
+    assert.deepEqual(schemaTypeDrift(schema('kernel-config/vrio-modules.schema.json'), VrioModules, { optionality: true }), []);
   });
 
   test('the comparison finds drift: a key, an optional flag, a value type and an enum member', () => {

@@ -1,5 +1,6 @@
 // The build manifest: built-in defaults (builder/defaults/vrio.yaml, the package
-// lists in rootfs/packages/, the pins in kernel-config/pins.yaml) overridden by
+// lists in rootfs/packages/, the modules in kernel-config/vrio-modules.yaml, the
+// pins in kernel-config/pins.yaml) overridden by
 // the user's vrio.yaml, then by CLI values. Every layer is schema-checked before
 // merging, and every effective value remembers which layer it came from.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -7,6 +8,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { loadValidated, parseDocumentFile, pointerOf, validateDocument, type SemanticCheck } from '../lib/document.js';
 import { InputError } from '../lib/errors.js';
 import { dataPath, defaultCacheDir } from '../lib/paths.js';
+import { vrioModules } from '../lib/vrio-modules.js';
 import { setLayers } from './manifest-set.js';
 
 export type SourceSpec =
@@ -31,6 +33,8 @@ export interface KernelSpec {
   fragments: string[];
   makeFlags: string[];
   jobs?: number;
+  /** Tree directories built as modules only (default: builder/kernel's DEFAULT_MODULE_DIRS). */
+  moduleDirs?: string[];
 }
 
 export type RoleKind = 'iohyp' | 'guest';
@@ -140,10 +144,16 @@ function defaultLayer(origins: Record<string, string>): Record<string, Json> {
   const pinsAsManifest = { ...pins, data: { sources: pins.data } };
   validateDocument(pinsAsManifest, manifestSchema());
   mergeInto(base, { sources: pins.data as Json }, 'default (kernel-config/pins.yaml)', origins);
+  // The standard roles' modules: vRIO's module knowledge lives in one file (smoke and the provisioner read it too).
+  const roles = base.roles as Record<string, Record<string, Json>>;
+  for (const [role, mods] of Object.entries(vrioModules().roles)) {
+    if (!roles[role]) continue;
+    roles[role].modules = mods.image;
+    recordLeaves(mods.image, ['roles', role, 'modules'], 'default (kernel-config/vrio-modules.yaml)', origins);
+  }
   const pkgDir = dataPath('rootfs/packages');
   for (const f of existsSync(pkgDir) ? readdirSync(pkgDir).sort() : []) {
     const role = f.replace(/\.txt$/, '');
-    const roles = base.roles as Record<string, Record<string, Json>>;
     if (f.endsWith('.txt') && roles[role]) {
       roles[role].packages = readPackageList(join(pkgDir, f));
       recordLeaves(roles[role].packages, ['roles', role, 'packages'], `default (rootfs/packages/${f})`, origins);

@@ -3,7 +3,7 @@
 // provision them from a generated inventory, and verify the vRIO path.
 // Every process the lab starts is recorded in the state dir with a marker;
 // `down` stops exactly those and removes the state.
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ExitCode, VrioError } from '../lib/errors.js';
 import { log, Logger, table } from '../lib/log.js';
@@ -114,7 +114,7 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
   log().info(`accelerator: ${accel.reason}`);
   if (o.kernel === 'vrio') {
     const fx = fixPatchesOf(imgs.guest);
-    log().info(fx === undefined ? 'vRIO fix series: unknown (the image manifest lists no patches)' : fx.length ? `vRIO fix series: ${fx.length} patches (${fx.join(', ')})` : 'vRIO fix series: none (kernel.fixes: false, pure upstream drivers)');
+    log().info(fx.length ? `vRIO fix series: ${fx.length} patches (${fx.join(', ')})` : 'vRIO fix series: none (kernel.fixes: false, pure upstream drivers)');
   }
   const state: LabState = {
     format: 'vrio-lab-state/1',
@@ -163,7 +163,7 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
           memoryMiB: o.memoryMiB,
           cpus: 1,
           firmware: 'bios',
-          boot: { kind: 'kernel', kernel: img.kernel!, initrd: img.initramfs, append: bootAppend(p, imageCmdline(img)) },
+          boot: { kind: 'kernel', kernel: img.kernel!, initrd: img.initramfs, append: bootAppend(p, img.manifest.image.cmdline) },
           serialLog: join(vmDir, 'serial.log'),
           management: { sshPort, mac: macFor(p.index, 0) },
           l2: p.nics.map((n, j) => ({ id: `l2${j}`, mac: n.mac, model: n.model, transport: 'tcp' as const, hubPort: hubPort.get(n.segment)! })),
@@ -260,27 +260,9 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
   }
 }
 
-interface ImageManifestPart {
-  image?: { cmdline?: string };
-  kernel?: { patches?: { name: string; origin: string }[] };
-}
-
-/** The parts of an image's manifest.json the lab reads (undefined when it cannot be read). */
-function imageManifest(img: SmokeImage): ImageManifestPart | undefined {
-  try {
-    return JSON.parse(readFileSync(img.manifestFile, 'utf8')) as ImageManifestPart;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The fix patches (kernel-config/patches/<line>/fixes) the image's kernel was built with. */
-export function fixPatchesOf(img: SmokeImage): string[] | undefined {
-  return imageManifest(img)?.kernel?.patches?.filter((p) => p.origin === 'fixes').map((p) => p.name);
-}
-
-function imageCmdline(img: SmokeImage): string {
-  return imageManifest(img)?.image?.cmdline ?? 'console=ttyS0,115200 panic=10';
+export function fixPatchesOf(img: SmokeImage): string[] {
+  return img.manifest.kernel.patches.filter((p) => p.origin === 'fixes').map((p) => p.name);
 }
 
 /** known_hosts for OpenSSH (`vrio lab ssh`), written from keys that matched the image pins. */

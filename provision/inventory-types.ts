@@ -30,11 +30,22 @@ export interface RawHostCommon {
   vars?: Record<string, Scalar>;
   mtu?: number;
   cpuAffinity?: number;
-  params?: Record<string, Record<string, Scalar>>;
+  params?: RawVrioParams;
   modules?: RawModule[];
   queues?: number;
   socketMemory?: number;
   files?: RawFile[];
+}
+
+/** Extra vRIO module parameters, per module (the schema's vrioParams). */
+export interface RawVrioParams {
+  vrio_eth?: { l2_packet_size?: number; l2_packet_list_size?: number; large_packet_list_size?: number };
+  vrio_gen?: { work_queue_size?: number; poll_budget?: number };
+  vrio_hblk?: { num_outstanding_reqs?: number };
+  vrio_hnet?: { VHOST_NET_WEIGHT?: number; zcopytx?: number };
+  vrio_gblk?: { use_bio?: boolean; initial_request_timeout?: number; num_outstanding_reqs?: number };
+  /** No parameters (the key is allowed and must stay empty). */
+  vrio_gnet?: Record<never, never>;
 }
 
 /** A file or directory a host must (not) have; see provision/ops/files.ts. */
@@ -74,6 +85,7 @@ export interface RawGuest extends RawHostCommon {
 }
 
 export interface RawInventory {
+  $schema?: string;
   version: 1;
   connection?: RawConnection;
   hostKeys?: { knownHosts?: string | string[] };

@@ -6,9 +6,10 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocumentFile, parseDocumentText, pointerOf, revalidateSubstituted, validateDocument, type ParsedDocument, type Substituted } from '../lib/document.js';
 import { InputError, type InputIssue } from '../lib/errors.js';
+import { linkParams } from '../lib/vrio-modules.js';
 import { inventorySchema, provisionDefaults, type Role } from './defaults.js';
 import type { Connection, Endpoint } from '../lib/ssh/client.js';
-import type { Device, Host, Inventory, ModuleSpec, RawConnection, RawGuest, RawInventory, RawIohyp, Scalar } from './inventory-types.js';
+import type { Device, Host, Inventory, ModuleSpec, RawConnection, RawGuest, RawInventory, RawIohyp, RawVrioParams, Scalar } from './inventory-types.js';
 import { resolveFiles } from './files-inventory.js';
 import { groupsByHost } from './groups.js';
 import { defaultMacvtapName, effectivePacketSize, semanticIssues } from './semantic.js';
@@ -37,6 +38,16 @@ export function parseInventory(file: string, text: string | Buffer, opts: LoadOp
 /** Schema + semantic checks only; returns the raw document. */
 export function validateInventory(doc: ParsedDocument): RawInventory {
   return validateDocument<RawInventory>(doc, inventorySchema(), semanticIssues);
+}
+
+/**
+ * An inventory built in code (the lab's, the benchmark's), held to the same
+ * schema and semantic checks as a user's file before it is written: `what`
+ * names it in the error, as a file name would.
+ */
+export function checkBuiltInventory<T extends RawInventory>(inv: T, what: string): T {
+  validateInventory({ file: what, data: inv, locate: () => undefined });
+  return inv;
 }
 
 export function inventoryFromDocument(doc: ParsedDocument, opts: LoadOptions = {}): Inventory {
@@ -240,15 +251,14 @@ function modulesOf(r: Resolution, role: Role, h: RawHost): ModuleSpec[] {
     l2_packet_list_size: p.vrio_eth?.l2_packet_list_size ?? d.vrioEthDefaults.l2_packet_list_size,
     large_packet_list_size: p.vrio_eth?.large_packet_list_size ?? d.vrioEthDefaults.large_packet_list_size,
   };
-  const side = role === 'iohyp' ? 'h' : 'g';
-  const gen = { [`${side}_eth_name`]: h.l2?.interface ?? '', [`${side}_cpu_affinity`]: h.cpuAffinity ?? d.defaultCpuAffinity, ...(p.vrio_gen ?? {}) };
+  const gen = { ...linkParams(role, h.l2?.interface ?? '', mtu, h.cpuAffinity).vrio_gen, ...(p.vrio_gen ?? {}) };
   const set = d.modules[role];
   const paramsFor: Record<string, Record<string, Scalar>> = { vrio_eth: eth, vrio_gen: gen };
   return [
     ...set.support.map((m) => ({ name: m, params: {}, support: true })),
     ...set.vrio.map((m) => ({
       name: m,
-      params: Object.fromEntries(Object.entries(paramsFor[m] ?? p[m] ?? {}).map(([k, v]) => [k, asParam(v)])),
+      params: Object.fromEntries(Object.entries(paramsFor[m] ?? p[m as keyof RawVrioParams] ?? {}).map(([k, v]) => [k, asParam(v)])),
       support: false,
     })),
   ];

@@ -5,6 +5,7 @@
 // image verbs exist, image assembly per role and a no-op `vrio build`.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readImageManifest } from '../../builder/image/image-manifest.js';
 import { loadManifest } from '../../builder/manifest.js';
 import { jobsFor, reproducibleFlags } from '../../builder/kernel/build.js';
 import { prepareKernel } from '../../builder/kernel/index.js';
@@ -212,8 +213,8 @@ async function benchImages(manifest: string, o: BuildBenchOptions, logs: string,
       figures.push({ id: `image-${role}`, label: `Image assembly, role ${role} (\`vrio image --force\`; kernel and packages cached)`, value: s.median, unit: 's', samples: s, goal: '<= 5 s', goalMet: s.median <= 5 });
     }
     try {
-      const man = JSON.parse(readFileSync(doc.images[role].manifest, 'utf8')) as { outputs?: Record<string, { size: number }> };
-      for (const [name, out] of Object.entries(man.outputs ?? {})) figures.push({ id: `image-${role}-${name}-size`, label: `${role}: ${name}`, value: out.size, unit: 'bytes' });
+      const man = readImageManifest(doc.images[role].manifest);
+      for (const [name, out] of Object.entries(man.outputs)) figures.push({ id: `image-${role}-${name}-size`, label: `${role}: ${name}`, value: out.size, unit: 'bytes' });
     } catch (e) {
       notes.push(`image sizes of ${role}: ${(e as Error).message}`);
     }

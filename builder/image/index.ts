@@ -19,6 +19,7 @@ import { buildHelper, HELPER_SOURCE, type BuiltHelper } from './helper.js';
 import { writeIso } from './iso.js';
 import { deriveHostKey, dropbearPrivateKey, ensureClientKey, ensureHostSeed, fingerprint, publicLine, readHostSeed, type Ed25519Key } from './keys.js';
 import { claimDir } from '../owned-dirs.js';
+import { checkImageManifest, IMAGE_MANIFEST_FORMAT, readImageManifest, type ImageManifest } from './image-manifest.js';
 import { assembleRootfs, type GeneratedFile, type RootfsResult } from './rootfs.js';
 import { makeSbom } from './sbom.js';
 
@@ -121,19 +122,11 @@ function outputInfo(file: string): Promise<{ sha256: string; size: number }> {
   return sha256File(file).then((h) => ({ sha256: h, size: statSync(file).size }));
 }
 
-interface ImageManifest {
-  format: 'vrio-image-manifest/1';
-  role: string;
-  inputHash: string;
-  outputs: Record<string, { sha256: string; size: number }>;
-  hostKeys: Record<string, string>;
-  [k: string]: unknown;
-}
-
 /** A finished image dir whose manifest matches `inputHash` and whose outputs are intact (by size). */
 function cachedImage(dir: string, inputHash: string): ImageManifest | undefined {
   try {
-    const man = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ImageManifest;
+    // An unreadable manifest, or one of another format version, means: build again.
+    const man = readImageManifest(join(dir, 'manifest.json'));
     if (man.inputHash !== inputHash) return undefined;
     for (const [name, o] of Object.entries(man.outputs)) if (statSync(join(dir, name)).size !== o.size) return undefined;
     return man;
@@ -228,7 +221,7 @@ export async function imageStatus(m: Manifest, roleName: string, kernel: Pick<Ke
   if (cachedImage(dir, inputHash)) return { fresh: true, why: `${dir} matches input ${inputHash.slice(0, 12)}` };
   let was: string | undefined;
   try {
-    was = (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ImageManifest).inputHash;
+    was = readImageManifest(join(dir, 'manifest.json')).inputHash;
   } catch {
     /* no image yet */
   }
@@ -489,7 +482,7 @@ async function imageManifest(b: ImageBuild, rootfs: RootfsResult, helper: BuiltH
   const { hostKey, hostKeys, authorized } = b.keys;
   const r = role.name;
   return {
-    format: 'vrio-image-manifest/1',
+    format: IMAGE_MANIFEST_FORMAT,
     role: r,
     kind: role.kind,
     inputHash: b.key.inputHash,
@@ -521,6 +514,7 @@ async function imageManifest(b: ImageBuild, rootfs: RootfsResult, helper: BuiltH
 /** manifest.json last, modes set, then the temp dir renamed over the final one: no half image ever looks done. */
 async function publishImage(b: ImageBuild, manifest: ImageManifest, finalDir: string): Promise<void> {
   const { tmpOut } = b;
+  checkImageManifest(manifest, join(finalDir, 'manifest.json'));
   writeFileSync(join(tmpOut, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   if (b.keys.hostKey) protectHostKeyOutputs(tmpOut, b.role.name);
   chmodSync(tmpOut, 0o755);

@@ -3,7 +3,7 @@
 // description and file list straight from the artefact (so it also works on
 // a copy that travelled without its manifest).
 import { spawn } from 'node:child_process';
-import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -12,6 +12,7 @@ import { extract as tarExtract } from 'tar-stream';
 import { ExitCode, MissingToolError, UsageError, VrioError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 import { readCpioStream } from '../cpio-stream.js';
+import { readImageManifest, type ImageManifest } from './image-manifest.js';
 import { reportElTorito } from './iso.js';
 
 /**
@@ -36,8 +37,8 @@ export interface InspectReport {
   kind: 'dir' | 'iso' | 'initramfs' | 'tar';
   /** /etc/vrio/image.json (role, kernel, packages, host keys) when present. */
   content?: Record<string, unknown>;
-  /** manifest.json beside the image, when present. */
-  manifest?: Record<string, unknown>;
+  /** manifest.json beside the image, when present (and of this vrio's format). */
+  manifest?: ImageManifest;
   boot?: { bios: boolean; uefi: boolean };
   files: InspectFile[];
   modules: string[];
@@ -179,18 +180,19 @@ export async function inspectImage(target: string): Promise<InspectReport> {
   let file = target;
   if (statSync(target).isDirectory()) dir = target;
   else if (basename(target) === 'manifest.json') dir = join(target, '..');
-  let manifest: Record<string, unknown> | undefined;
+  let manifest: ImageManifest | undefined;
   if (dir) {
     const mf = join(dir, 'manifest.json');
     if (!existsSync(mf)) throw new UsageError(`${dir}: no manifest.json here: not an image directory`);
-    manifest = JSON.parse(readFileSync(mf, 'utf8')) as Record<string, unknown>;
-    const role = String(manifest.role ?? '');
+    manifest = readImageManifest(mf);
+    const role = manifest.role;
     const pick = [`${role}.iso`, 'initramfs.img', 'rootfs.tar'].map((n) => join(dir as string, n)).find((p) => existsSync(p));
     if (!pick) throw new VrioError(`${dir}: none of ${role}.iso, initramfs.img, rootfs.tar is present`);
     file = pick;
   } else if (existsSync(join(target, '..', 'manifest.json'))) {
+    // The artefact itself is what is inspected: a sibling manifest this vrio cannot read is left out.
     try {
-      manifest = JSON.parse(readFileSync(join(target, '..', 'manifest.json'), 'utf8')) as Record<string, unknown>;
+      manifest = readImageManifest(join(target, '..', 'manifest.json'));
     } catch {
       manifest = undefined;
     }

@@ -24,7 +24,7 @@ export interface KernelOptions {
 export const DEFAULT_MODULE_DIRS = ['drivers/vrio'];
 
 export function moduleDirsOf(m: Manifest): string[] {
-  return (m.kernel as { moduleDirs?: string[] }).moduleDirs ?? DEFAULT_MODULE_DIRS;
+  return m.kernel.moduleDirs ?? DEFAULT_MODULE_DIRS;
 }
 
 function logPath(m: Manifest, name: string): string {

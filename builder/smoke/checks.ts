@@ -5,12 +5,12 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { dataPath } from '../../lib/paths.js';
 import type { Session } from '../../lib/ssh/client.js';
+import { linkParams, vrioModules } from '../../lib/vrio-modules.js';
 import type { SmokeImage } from '../../vm/image.js';
 
 interface ChecksData {
-  moduleParams: Record<string, Partial<Record<'all' | 'iohyp' | 'guest', Record<string, string | number>>>>;
-  roleModules: Record<'iohyp' | 'guest', string[]>;
-  deviceNodes: Record<string, Partial<Record<'iohyp' | 'guest', string[]>>>;
+  link: { interface: string; mtu: number };
+  testModules: Record<string, Record<string, string | number>>;
   commandTimeoutSeconds: number;
 }
 
@@ -31,23 +31,22 @@ export interface CheckResult {
 const moduleName = /^[A-Za-z0-9_-]{1,64}$/;
 const paramValue = /^[A-Za-z0-9_.:-]{0,64}$/;
 
+/** The parameters `mod` is loaded with on a role: vRIO's (as the provisioner would pass them for the smoke VM's link), or a test module's. */
 export function moduleParams(mod: string, kind: SmokeImage['kind']): Record<string, string> {
-  const p = checksData().moduleParams[mod];
-  if (!p) return {};
-  const merged = { ...(p.all ?? {}), ...(kind === 'iohyp' || kind === 'guest' ? (p[kind] ?? {}) : {}) };
-  return Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, String(v)]));
+  const link = checksData().link;
+  const vrio: Record<string, Record<string, string | number | undefined>> = linkParams(kind, link.interface, link.mtu);
+  const p = vrio[mod] ?? checksData().testModules[mod] ?? {};
+  return Object.fromEntries(Object.entries(p).map(([k, v]) => [k, String(v)]));
 }
 
 export function modulesToLoad(img: SmokeImage): string[] {
-  if (img.kind === 'unknown') return [];
-  const wanted = checksData().roleModules[img.kind];
+  const vrio = vrioModules().roles[img.kind].load;
   // An image that does not record its modules gets the full vRIO set tried.
-  return img.modules.length ? wanted.filter((m) => img.modules.includes(m)) : wanted.filter((m) => m.startsWith('vrio_') && m !== 'vrio_test');
+  return img.modules.length ? [...vrio, ...Object.keys(checksData().testModules)].filter((m) => img.modules.includes(m)) : vrio;
 }
 
 export function deviceNodes(mods: string[], kind: SmokeImage['kind']): string[] {
-  if (kind === 'unknown') return [];
-  return mods.flatMap((m) => checksData().deviceNodes[m]?.[kind] ?? []);
+  return mods.flatMap((m) => vrioModules().roles[kind].deviceNodes[m] ?? []);
 }
 
 /** The shell script that loads the modules, prints each parameter as the kernel sees it, then unloads. */

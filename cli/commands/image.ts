@@ -2,11 +2,11 @@
 // kernel stage, which is a cached no-op when they are built already).
 import { buildKernelDetailed } from '../../builder/kernel/index.js';
 import { buildImages, checkImageInputs, type ImageFormat, type ImageOptions } from '../../builder/image/index.js';
+import { readImageManifest } from '../../builder/image/image-manifest.js';
 import type { ImageArtifacts } from '../../builder/artifacts.js';
 import type { Manifest } from '../../builder/manifest.js';
 import { UsageError } from '../../lib/errors.js';
 import { formatBytes, formatDuration, table } from '../../lib/log.js';
-import { readFileSync } from 'node:fs';
 import type { CommandContext, OptionSpec, ParsedValues } from '../command.js';
 import type { Command } from '../command.js';
 import { manifestFromArgs, manifestOptions } from '../manifest-options.js';
@@ -48,7 +48,7 @@ export function report(ctx: CommandContext, images: Record<string, ImageArtifact
   }
   const rows: string[][] = [];
   for (const [role, a] of Object.entries(images)) {
-    const man = JSON.parse(readFileSync(a.manifest, 'utf8')) as { outputs: Record<string, { sha256: string; size: number }> };
+    const man = readImageManifest(a.manifest);
     for (const [name, o] of Object.entries(man.outputs)) rows.push([role, name, formatBytes(o.size), o.sha256.slice(0, 16)]);
   }
   ctx.log.print(table(['ROLE', 'OUTPUT', 'SIZE', 'SHA256'], rows));

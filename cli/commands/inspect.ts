@@ -29,7 +29,7 @@ export const inspectCommand: Command = {
     rows.push(['files', `${files.length} files, ${formatBytes(files.reduce((s, f) => s + f.size, 0))} (${r.files.length} entries)`]);
     rows.push(['modules', r.modules.length ? r.modules.join(' ') : '(none)']);
     rows.push(['packages', Object.entries(c.packages ?? {}).map(([n, v]) => `${n}=${v}`).join(' ') || '?']);
-    const outs = (r.manifest?.outputs ?? {}) as Record<string, { sha256: string; size: number }>;
+    const outs = r.manifest?.outputs ?? {};
     for (const [n, o] of Object.entries(outs)) rows.push(['output', `${n} ${formatBytes(o.size)} sha256:${o.sha256.slice(0, 16)}`]);
     ctx.log.print(table(['WHAT', 'VALUE'], rows));
     if (values.files) {

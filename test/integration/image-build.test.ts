@@ -18,6 +18,7 @@ import { createGunzip } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import type { ImageArtifacts, KernelArtifacts } from '../../builder/artifacts.js';
 import { distroKernel } from '../support/distro-kernel.js';
+import { readImageManifest } from '../../builder/image/image-manifest.js';
 import { buildImage } from '../../builder/image/index.js';
 import { inspectImage } from '../../builder/image/inspect.js';
 import { buildKernel } from '../../builder/kernel/index.js';
@@ -96,15 +97,15 @@ describe(`appliance images from a real kernel`, () => {
   it('records inputs, packages, host keys and output hashes in manifest.json', async () => {
     for (const r of ROLES) {
       const a = first[r];
-      const man = JSON.parse(readFileSync(a.manifest, 'utf8'));
+      const man = readImageManifest(a.manifest);
       assert.equal(man.role, r);
       assert.equal(man.kernel.release, kernels[r].release);
       assert.equal(man.kernel.hash, kernels[r].hash);
       assert.match(man.hostKeys['ssh-ed25519'], /^SHA256:[A-Za-z0-9+/]{43}$/);
       assert.deepEqual(man.hostKeys, a.hostKeys);
-      const names = man.packages.map((p: { name: string }) => p.name);
+      const names = man.packages.map((p) => p.name);
       for (const p of ['busybox-static', 'dropbear-bin', 'kmod', 'iproute2', 'libc6']) assert.ok(names.includes(p), `${r}: ${p} not recorded`);
-      for (const [name, o] of Object.entries(man.outputs) as [string, { sha256: string; size: number }][]) {
+      for (const [name, o] of Object.entries(man.outputs)) {
         assert.equal(await sha256File(join(a.dir, name)), o.sha256, `${r}: ${name} hash`);
         assert.equal(statSync(join(a.dir, name)).size, o.size);
       }
@@ -166,7 +167,7 @@ describe(`appliance images from a real kernel`, () => {
 describe('the kernel boots the initramfs (QEMU, -kernel)', () => {
   it('reaches "vrio: ssh ready", shows the pinned host key, takes the client key, loads modules, powers off', async () => {
     const img = first.iohyp;
-    const man = JSON.parse(readFileSync(img.manifest, 'utf8'));
+    const man = readImageManifest(img.manifest);
     const port = await freeTcpPort();
     const dir = join(tmp, 'boot');
     const vm = startVm(

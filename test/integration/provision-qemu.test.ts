@@ -12,7 +12,7 @@
 // content-addressed, shared with the smoke and lab tests).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -25,6 +25,7 @@ import { connect } from '../../lib/ssh/client.js';
 import { checkKmodSteps } from '../support/kmod-checks.js';
 import { prerequisite } from '../support/prereq.js';
 import { vrioImages } from '../support/vrio-images.js';
+import { readImageManifest, type ImageManifest } from '../../builder/image/image-manifest.js';
 
 const ci = process.env.VRIO_TEST_IMAGE_DIR ? undefined : await vrioImages();
 const imageDir = process.env.VRIO_TEST_IMAGE_DIR ?? (typeof ci === 'object' ? join(ci.out, 'images', 'iohyp') : undefined);
@@ -37,18 +38,12 @@ const skip = prerequisite(
       : false,
 );
 
-interface Manifest {
-  kernel: { modules: string[] };
-  hostKeys: Record<string, string>;
-  image: { cmdline: string };
-}
-
 describe('provision apply/teardown against QEMU VMs', { skip, timeout: 900_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'vrio-prov-qemu-'));
   const vms: RunningVm[] = [];
   const ports: number[] = [];
   const macs = ['52:54:00:21:00:01', '52:54:00:21:00:02', '52:54:00:21:00:03'];
-  let man: Manifest;
+  let man: ImageManifest;
   let module: { name: string; params: Record<string, string | number>; change: [string, string | number] };
   const inv = join(dir, 'lab.yaml');
 
@@ -77,7 +72,7 @@ describe('provision apply/teardown against QEMU VMs', { skip, timeout: 900_000 }
   const recap = (out: string): Record<string, Record<string, any>> => Object.fromEntries(events(out).filter((e) => e.type === 'host').map((e) => [e.host, e]));
 
   before(async () => {
-    man = JSON.parse(readFileSync(join(imageDir!, 'manifest.json'), 'utf8')) as Manifest;
+    man = readImageManifest(join(imageDir!, 'manifest.json'));
     // vRIO's transport module: its list sizes are read back from /sys/module/vrio_eth/parameters.
     module = man.kernel.modules.includes('vrio_test')
       ? { name: 'vrio_test', params: { greeting: 'provisioned' }, change: ['greeting', 'again'] }

@@ -14,6 +14,7 @@ import { dataPath } from '../../lib/paths.js';
 import { lacks } from '../support/prereq.js';
 import { vrioImagesFixture } from '../support/vrio-images.js';
 import { cliBin, pidsWith } from './smoke-support.js';
+import { readImageManifest } from '../../builder/image/image-manifest.js';
 
 interface Step {
   name?: string;
@@ -92,7 +93,7 @@ describe('docs/examples/github-actions-smoke.yml', () => {
       assert.equal(b.end, 'poweroff', 'the guest powered itself off');
       for (const m of ['kernel', 'ssh-ready', 'ssh-login']) assert.ok(m in tl, `timeline has ${m}`);
       assert.ok(tl.kernel < tl['ssh-ready'] && tl['ssh-ready'] <= tl['ssh-login'], 'timeline is in boot order');
-      const manifest = JSON.parse(readFileSync(join(ci.imgs!.out, 'images', b.image, 'manifest.json'), 'utf8')) as { kernel: { release: string; modules: string[] } };
+      const manifest = readImageManifest(join(ci.imgs!.out, 'images', b.image, 'manifest.json'));
       assert.equal(b.checks.find((c) => c.name === 'kernel')?.detail, manifest.kernel.release, 'the running kernel is the image kernel');
       // The role's vRIO modules load (with their parameters) and unload again.
       const role = b.image === 'iohyp' ? ['vrio_eth', 'vrio_gen', 'vrio_hblk', 'vrio_hnet'] : ['vrio_eth', 'vrio_gen', 'vrio_gblk', 'vrio_gnet'];

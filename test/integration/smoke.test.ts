@@ -5,13 +5,14 @@
 // (The four good boot paths are run by smoke-workflow.test.ts.)
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { lacks } from '../support/prereq.js';
 import { vrioImagesFixture } from '../support/vrio-images.js';
 import { jsonLines, pidsWith, vrio } from './smoke-support.js';
+import { readImageManifest, type ImageManifest } from '../../builder/image/image-manifest.js';
 
 /** Seconds per boot until SSH: 60 keeps CI under budget with TCG; a loaded workstation may need more. */
 const BOOT_TIMEOUT = process.env.VRIO_SMOKE_TIMEOUT ?? '60';
@@ -21,12 +22,12 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 const ci = vrioImagesFixture();
 
 /** A copy of an image dir whose files link to the real ones, with manifest.json edited. */
-function imageCopy(role: string, name: string, edit: (m: Record<string, unknown>) => void): string {
+function imageCopy(role: string, name: string, edit: (m: ImageManifest) => void): string {
   const src = join(ci.imgs!.out, 'images', role);
   const dir = join(tmp, name, 'images', role);
   mkdirSync(dir, { recursive: true });
   for (const f of [`${role}.iso`, 'vmlinuz', 'initramfs.img']) symlinkSync(join(src, f), join(dir, f));
-  const m = JSON.parse(readFileSync(join(src, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  const m = readImageManifest(join(src, 'manifest.json'));
   edit(m);
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m, null, 2));
   cpSync(join(ci.imgs!.out, 'keys'), join(tmp, name, 'keys'), { recursive: true });
@@ -75,7 +76,7 @@ describe('vrio smoke failures', () => {
 
   test('an ISO that differs from its manifest record is refused before booting', async (t) => {
     if (lacks(t, ci.missing)) return;
-    const dir = imageCopy('guest', 'wrongsha', (m) => ((m.outputs as Record<string, { sha256: string }>)['guest.iso'] = { sha256: '0'.repeat(64) }));
+    const dir = imageCopy('guest', 'wrongsha', (m) => (m.outputs['guest.iso'] = { ...m.outputs['guest.iso'], sha256: '0'.repeat(64) }));
     const logDir = join(tmp, 'sha-logs');
     const r = await vrio(['smoke', dir, '--firmware', 'bios', '--media', 'cdrom', '--log-dir', logDir]);
     assert.equal(r.code, 1);

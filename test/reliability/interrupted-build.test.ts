@@ -27,6 +27,7 @@ import { cacheRoot } from '../integration/smoke-support.js';
 import { checkOutputs, elfProblem, staleTemps, walkFiles } from '../support/build-outputs.js';
 import { printFigures } from '../support/figures.js';
 import { prerequisite } from '../support/prereq.js';
+import { readImageManifest } from '../../builder/image/image-manifest.js';
 
 const skip = prerequisite(ciKernelUnavailable());
 const POLL_MS = 40;
@@ -417,8 +418,8 @@ describe('interrupted and concurrent vrio build (CI kernel)', { skip }, () => {
     figures.rerunsCompleted++;
     verify('uninterrupted image build');
     for (const role of ['iohyp', 'guest']) {
-      const a = JSON.parse(readFileSync(join(aside, role, 'manifest.json'), 'utf8')) as { outputs: Record<string, { sha256: string }> };
-      const b = JSON.parse(readFileSync(join(images, role, 'manifest.json'), 'utf8')) as { outputs: Record<string, { sha256: string }> };
+      const a = readImageManifest(join(aside, role, 'manifest.json'));
+      const b = readImageManifest(join(images, role, 'manifest.json'));
       assert.deepEqual(a.outputs, b.outputs, `${role}: the interrupted-and-resumed build differs from an uninterrupted one`);
     }
     figures.imagesIdenticalToUninterrupted = true;

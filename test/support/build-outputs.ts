@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { readImageManifest } from '../../builder/image/image-manifest.js';
 
 export interface OutputCheck {
   /** Outputs that looked complete and were checked. */
@@ -162,8 +163,8 @@ export function checkOutputs(out: string, tarball?: { file: string; sha256: stri
   for (const d of dirs(join(out, 'images'))) {
     if (!existsSync(join(d, 'manifest.json'))) continue;
     guard(d, () => {
-      const man = JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8')) as { outputs: Record<string, { sha256: string; size: number }> };
-      const names = Object.keys(man.outputs ?? {});
+      const man = readImageManifest(join(d, 'manifest.json'));
+      const names = Object.keys(man.outputs);
       if (!names.length) throw new Error('manifest.json lists no outputs');
       for (const [name, o] of Object.entries(man.outputs)) {
         const p = join(d, name);

@@ -15,6 +15,7 @@ import { before } from 'node:test';
 import { stringify } from 'yaml';
 import { run } from '../../lib/exec.js';
 import { dataPath } from '../../lib/paths.js';
+import { readImageManifest } from '../../builder/image/image-manifest.js';
 
 export const cacheRoot = process.env.VRIO_TEST_CACHE ?? join(tmpdir(), 'vrio-test-cache');
 export const cliBin = () => dataPath('dist/cli/bin.js');
@@ -41,8 +42,8 @@ function hasImages(out: string): boolean {
 /** Why `out` is not a 3.10 vRIO image set, or undefined when it is one. */
 export function notVrioImages(out: string): string | undefined {
   if (!hasImages(out)) return `no vRIO images in ${out} (images/iohyp and images/guest with manifest.json)`;
-  const m = JSON.parse(readFileSync(join(out, 'images', 'iohyp', 'manifest.json'), 'utf8')) as { kernel?: { modules?: string[] } };
-  if (!m.kernel?.modules?.includes('vrio_gen')) return `the images in ${out} have no vRIO modules (not a 3.10 vRIO build)`;
+  const m = readImageManifest(join(out, 'images', 'iohyp', 'manifest.json'));
+  if (!m.kernel.modules.includes('vrio_gen')) return `the images in ${out} have no vRIO modules (not a 3.10 vRIO build)`;
   return undefined;
 }
 

@@ -16,6 +16,7 @@ import { planFiles } from '../../provision/ops/files.js';
 import { which } from '../../lib/exec.js';
 import { importAnsible } from '../../provision/ansible/index.js';
 import { parseInventory } from '../../provision/inventory.js';
+import { InputError } from '../../lib/errors.js';
 import { vrio } from '../support/cli.js';
 import { prerequisite } from '../support/prereq.js';
 
@@ -61,6 +62,12 @@ describe('bench inventory', () => {
     assert.equal(inv.hosts[1].iohyp, 'h001');
     assert.equal(inv.hosts[1].l2.mac, '6a:46:60:50:fa:11');
     assert.equal(inv.hosts[2].vars.scratch, join(tmp, 'scratch', 'h3'));
+  });
+
+  it('is refused when built, like a user inventory, if the fleet gives values the schema does not take', () => {
+    const fleet = fleetOf(2);
+    fleet.hosts[1].iface = 'an-interface-name-too-long';
+    assert.throws(() => fleetInventory(fleet), (e: unknown) => e instanceof InputError && /benchmark inventory \(generated\): \/guests\/h002\/l2\/interface: .* \[pattern\]/.test(e.message));
   });
 
   it('converts to an Ansible INI that `vrio inventory import` reads back to the same hosts', () => {

@@ -52,7 +52,7 @@ function fixture(name: string, hostKeys: 'build' | 'first-boot') {
   const kernel: KernelArtifacts = {
     role: 'guest',
     release: '6.1.0-test',
-    hash: 'test',
+    hash: 'e'.repeat(64), // a kernel's content hash is a sha256 (the image manifest's schema says so)
     bzImage: join(dir, 'bzImage'),
     systemMap: join(dir, 'System.map'),
     config: join(dir, 'config'),

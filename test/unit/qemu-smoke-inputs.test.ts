@@ -10,6 +10,7 @@ import { after, describe, test } from 'node:test';
 import { deviceNodes, moduleParams, moduleScript, modulesToLoad, unloadScript } from '../../builder/smoke/checks.js';
 import { loadImage, type SmokeImage } from '../../vm/image.js';
 import { InputError } from '../../lib/errors.js';
+import { sampleImageManifest } from '../support/image-manifest.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-smoke-unit-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -27,13 +28,7 @@ function imageDir(name: string, manifest: unknown | string): string {
 
 describe('image directory', () => {
   test('a built image directory gives ISO, kernel, initramfs, pins, client key, release and shipped modules', () => {
-    const dir = imageDir('good', {
-      role: 'iohyp',
-      kind: 'iohyp',
-      kernel: { release: '3.10.0', modules: ['vrio_eth', 'vrio_gen', 'vrio_hblk', 'vrio_hnet', 'macvtap'] },
-      hostKeys: { 'ssh-ed25519': PIN },
-      outputs: { 'iohyp.iso': { sha256: 'ab'.repeat(32) } },
-    });
+    const dir = imageDir('good', sampleImageManifest('iohyp', PIN));
     const img = loadImage(dir, '/');
     assert.equal(img.kind, 'iohyp');
     assert.equal(img.iso, join(dir, 'iohyp.iso'));
@@ -42,13 +37,17 @@ describe('image directory', () => {
     assert.equal(img.clientKey, join(tmp, 'good', 'keys', 'id_ed25519'));
     assert.equal(img.kernelRelease, '3.10.0');
     assert.equal(img.isoSha256, 'ab'.repeat(32));
+    assert.deepEqual(img.modules, ['vrio_eth', 'vrio_gen', 'vrio_hblk', 'vrio_hnet', 'macvtap']);
     assert.deepEqual(loadImage(join(dir, 'iohyp.iso'), '/').dir, dir, 'the ISO path works too');
   });
 
   const bad: [string, string, unknown | string, RegExp][] = [
     ['no manifest', 'nomanifest', null, /manifest\.json: \(root\): image manifest missing.*\[exists\]/],
-    ['manifest not JSON', 'notjson', '{ "role": ', /manifest\.json: \(root\): not valid JSON.*\[json\]/],
-    ['no host key pins', 'nopins', { role: 'iohyp', hostKeys: {} }, /manifest\.json: \/hostKeys: no SSH host key fingerprints.*\[required\]/],
+    ['manifest not JSON', 'notjson', '{ "role": ', /manifest\.json:1:\d+: \(root\): JSON syntax error.*\[json-syntax\]/],
+    ['no host key pins (keys made at first boot)', 'nopins', { ...sampleImageManifest(), hostKeys: {} }, /manifest\.json: \/hostKeys: no SSH host key fingerprints.*\[required\]/],
+    // Before there was one schema, smoke guessed at keys the builder never writes (ssh.hostKeys, files.iso, role.kind...).
+    ['guessed keys instead of the written ones', 'guessed', { ...sampleImageManifest(), hostKeys: undefined, ssh: { hostKeys: [PIN] } }, /manifest\.json:\d+:\d+: \/ssh: unknown key 'ssh' \[additionalProperties\]/],
+    ['a manifest of no format version (rebuild)', 'noformat', { ...sampleImageManifest(), format: undefined }, /manifest\.json:1:1: \/format: no format field: this vrio reads image manifests of format vrio-image-manifest\/1 only \[format-version\]\n  hint: rebuild the image/],
   ];
   for (const [what, name, m, re] of bad) {
     test(`refused with file, pointer and rule: ${what}`, () => {
@@ -64,7 +63,7 @@ describe('image directory', () => {
 });
 
 describe('module checks sent to the guest', () => {
-  const img = (kind: SmokeImage['kind'], modules: string[]): SmokeImage => ({ name: kind, role: kind, kind, dir: '', manifestFile: '', hostKeyPins: [], clientKey: '', modules });
+  const img = (kind: SmokeImage['kind'], modules: string[]): SmokeImage => ({ name: kind, role: kind, kind, dir: '', manifestFile: '', manifest: sampleImageManifest(kind), hostKeyPins: [], clientKey: '', kernelRelease: '3.10.0', modules });
 
   test('an IOhyp loads the back end in order with the cpu affinity vRIO needs, and checks /dev/iohyp', () => {
     const i = img('iohyp', ['vrio_eth', 'vrio_gen', 'vrio_hblk', 'vrio_hnet', 'vrio_gblk', 'macvtap']);

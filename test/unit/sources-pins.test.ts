@@ -59,6 +59,6 @@ describe('pins', () => {
     const m = loadManifest(f, '/', {}, {});
     assert.equal(m.kernel.series, null);
     assert.deepEqual(kernelSourceNames(m), ['linux']);
-    assert.deepEqual((m.kernel as { moduleDirs?: string[] }).moduleDirs, ['drivers/misc/vrio_test']);
+    assert.deepEqual(m.kernel.moduleDirs, ['drivers/misc/vrio_test']);
   });
 });

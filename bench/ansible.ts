@@ -35,12 +35,17 @@ export async function ensureAnsible(log: (m: string) => void = () => {}): Promis
   }
   log('installing ansible-core from Debian (apt-get) for the comparison');
   const install = () =>
-    run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'ansible-core'], { env: { DEBIAN_FRONTEND: 'noninteractive' }, timeoutMs: 600_000, allowFail: true });
+    run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'ansible-core'], {
+      env: { DEBIAN_FRONTEND: 'noninteractive' },
+      timeoutMs: 600_000,
+      allowFail: true,
+    });
   // A fresh machine may have empty package lists: update once, then try again.
   if ((await install()).code !== 0) {
     await run('apt-get', ['update', '-q'], { timeoutMs: 600_000 });
     const again = await install();
-    if (again.code !== 0) throw new VrioError(`apt-get install ansible-core failed (exit ${again.code})`, { hint: 'install it by hand: apt-get install ansible-core' });
+    if (again.code !== 0)
+      throw new VrioError(`apt-get install ansible-core failed (exit ${again.code})`, { hint: 'install it by hand: apt-get install ansible-core' });
   }
   const now = which('ansible-playbook');
   if (!now) throw new VrioError('ansible-core was installed but ansible-playbook is not on PATH');
@@ -111,11 +116,7 @@ export function parseRecap(output: string): AnsibleRecap {
 }
 
 /** Run one playbook over the inventory; throws when any host failed or was unreachable. */
-export async function runPlaybook(
-  setup: AnsibleSetup,
-  name: 'facts' | 'write',
-  opts: { logFile?: string; signal?: AbortSignal } = {},
-): Promise<AnsibleRecap> {
+export async function runPlaybook(setup: AnsibleSetup, name: 'facts' | 'write', opts: { logFile?: string; signal?: AbortSignal } = {}): Promise<AnsibleRecap> {
   const res = await run('ansible-playbook', ['-i', setup.inventoryFile, '-e', `@${setup.extraVarsFile}`, playbook(name)], {
     env: { ANSIBLE_CONFIG: setup.configFile, ANSIBLE_NOCOLOR: '1', ANSIBLE_HOME: join(setup.dir, 'home') },
     logFile: opts.logFile,

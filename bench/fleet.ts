@@ -119,28 +119,32 @@ export async function createFleet(count: number, opts: FleetOptions = {}): Promi
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const started = await mapLimit(Array.from({ length: count }, (_, i) => i), opts.parallel ?? 8, async (i) => {
-      const name = `h${String(i + 1).padStart(3, '0')}`;
-      let ns: (Netns & { inner: string }) | undefined;
-      if (network === 'netns') {
-        ns = await createBenchNetns(block, i);
-        namespaces.push(ns);
-      }
-      // Loopback hosts each get their own 127.0.x.y address, as distinct machines would.
-      const address = ns ? undefined : `127.0.${Math.floor((i + 10) / 250)}.${((i + 10) % 250) + 2}`;
-      const sshd = await startSshd({ netns: ns, address, extraAuthorizedKeys: [key.publicKey] });
-      const host: BenchHost = {
-        name,
-        address: sshd.host,
-        port: sshd.port,
-        iface: ns ? ns.inner : 'lo',
-        mac: ns ? macOf(ns.name, ns.inner) : '00:00:00:00:00:00',
-        scratch: join(dir, 'scratch', name),
-        sshd,
-      };
-      hosts.push(host);
-      return host;
-    });
+    const started = await mapLimit(
+      Array.from({ length: count }, (_, i) => i),
+      opts.parallel ?? 8,
+      async (i) => {
+        const name = `h${String(i + 1).padStart(3, '0')}`;
+        let ns: (Netns & { inner: string }) | undefined;
+        if (network === 'netns') {
+          ns = await createBenchNetns(block, i);
+          namespaces.push(ns);
+        }
+        // Loopback hosts each get their own 127.0.x.y address, as distinct machines would.
+        const address = ns ? undefined : `127.0.${Math.floor((i + 10) / 250)}.${((i + 10) % 250) + 2}`;
+        const sshd = await startSshd({ netns: ns, address, extraAuthorizedKeys: [key.publicKey] });
+        const host: BenchHost = {
+          name,
+          address: sshd.host,
+          port: sshd.port,
+          iface: ns ? ns.inner : 'lo',
+          mac: ns ? macOf(ns.name, ns.inner) : '00:00:00:00:00:00',
+          scratch: join(dir, 'scratch', name),
+          sshd,
+        };
+        hosts.push(host);
+        return host;
+      },
+    );
     hosts.splice(0, hosts.length, ...started);
     const knownHostsFile = join(dir, 'known_hosts');
     writeFileSync(knownHostsFile, hosts.map((h) => h.sshd.knownHostsLine).join('\n') + '\n');

@@ -131,7 +131,15 @@ export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; 
         const bench = s === 'build' ? benchBuild : benchBoot;
         let result: BuildResult | BootResult;
         try {
-          result = await bench({ quick: o.quick, runs: o.runs, workDir: dir, ciDir: o.reuseCi ?? join(work, 'ci'), reuse: Boolean(o.reuseCi), log: o.log, signal: o.signal });
+          result = await bench({
+            quick: o.quick,
+            runs: o.runs,
+            workDir: dir,
+            ciDir: o.reuseCi ?? join(work, 'ci'),
+            reuse: Boolean(o.reuseCi),
+            log: o.log,
+            signal: o.signal,
+          });
           // A section that stopped on an interrupt returns what it has: keep it, then stop.
           if (o.signal?.aborted) {
             stamp(result);

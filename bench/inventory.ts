@@ -37,7 +37,6 @@ export interface BenchFile {
   mode?: string;
 }
 
-
 export function fleetInventory(fleet: Fleet): BenchInventory {
   const inv: BenchInventory = {
     version: 1,
@@ -108,7 +107,9 @@ export function toAnsibleIni(inv: BenchInventory, modules = requiredModules()): 
       // Inline host values are Python literals to Ansible (a list here); :vars values would be strings.
       required_modules: JSON.stringify(modules[role]),
     };
-    return `${name} ${Object.entries(vars).map(([k, v]) => `${k}=${iniValue(v)}`).join(' ')}`;
+    return `${name} ${Object.entries(vars)
+      .map(([k, v]) => `${k}=${iniValue(v)}`)
+      .join(' ')}`;
   };
   lines.push('[iohyps]', ...Object.entries(inv.iohyps).map(([n, e]) => hostLine(n, e, 'iohyp')), '');
   lines.push(
@@ -116,11 +117,6 @@ export function toAnsibleIni(inv: BenchInventory, modules = requiredModules()): 
     ...Object.entries(inv.guests).map(([n, e]) => hostLine(n, e, 'guest', { vrio_iohyp: e.iohyp, vrio_mac: e.l2.mac, vrio_ip: e.l2.ip })),
     '',
   );
-  lines.push(
-    '[all:vars]',
-    `ansible_user=${iniValue(inv.connection.user)}`,
-    `ansible_ssh_private_key_file=${iniValue(inv.connection.identityFile)}`,
-    '',
-  );
+  lines.push('[all:vars]', `ansible_user=${iniValue(inv.connection.user)}`, `ansible_ssh_private_key_file=${iniValue(inv.connection.identityFile)}`, '');
   return lines.join('\n');
 }

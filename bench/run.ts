@@ -62,7 +62,8 @@ export function optionsFromArgs(argv: string[], log: (m: string) => void): Bench
   o.keepWork = Boolean(v['keep-work']);
   if (v['reuse-ci'] !== undefined) {
     const d = resolve(v['reuse-ci']);
-    if (!existsSync(join(d, 'ci.yaml'))) throw new UsageError(`--reuse-ci ${v['reuse-ci']}: no ci.yaml there`, 'give the ci/ directory of a run kept with --keep-work');
+    if (!existsSync(join(d, 'ci.yaml')))
+      throw new UsageError(`--reuse-ci ${v['reuse-ci']}: no ci.yaml there`, 'give the ci/ directory of a run kept with --keep-work');
     o.reuseCi = d;
   }
   if (v.help) throw new UsageError('help', USAGE);

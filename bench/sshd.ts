@@ -339,7 +339,12 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
       return knownLine(hostKey.pub);
     },
     get hostKeys() {
-      return [{ type: types[0], file: hostKey.file, pub: hostKey.pub }, ...extraKeys].map((k) => ({ type: k.type, publicKey: k.pub, fingerprint: fingerprintOfLine(k.pub), knownHostsLine: knownLine(k.pub) }));
+      return [{ type: types[0], file: hostKey.file, pub: hostKey.pub }, ...extraKeys].map((k) => ({
+        type: k.type,
+        publicKey: k.pub,
+        fingerprint: fingerprintOfLine(k.pub),
+        knownHostsLine: knownLine(k.pub),
+      }));
     },
     dir,
     get pid() {

@@ -56,7 +56,10 @@ export function parseJsonOutput(stdout: string): { events: CliEvent[]; doc?: unk
   return { events, doc };
 }
 
-export async function runVrio(args: string[], o: { logFile?: string; signal?: AbortSignal; cwd?: string; timeoutMs?: number; allowFail?: boolean } = {}): Promise<CliRun> {
+export async function runVrio(
+  args: string[],
+  o: { logFile?: string; signal?: AbortSignal; cwd?: string; timeoutMs?: number; allowFail?: boolean } = {},
+): Promise<CliRun> {
   const bin = join(packageRoot(), 'dist', 'cli', 'bin.js');
   const startedAt = Date.now();
   const t0 = process.hrtime.bigint();

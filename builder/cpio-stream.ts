@@ -76,7 +76,8 @@ export async function readCpioStream(src: AsyncIterable<Buffer>, keep: (path: st
     const type = typeOfMode(h.mode);
     if (type === 'symlink' && size > 4096) throw new Error(`cpio: symlink '${name}' has a ${size}-byte target`);
     let data: Buffer | undefined;
-    if (name !== 'TRAILER!!!' && (type === 'symlink' || (type === 'file' && keep(name.replace(/^\.?\//, ''), size)))) data = await r.take(size, `data of '${name}'`);
+    if (name !== 'TRAILER!!!' && (type === 'symlink' || (type === 'file' && keep(name.replace(/^\.?\//, ''), size))))
+      data = await r.take(size, `data of '${name}'`);
     else await r.skip(size, `data of '${name}'`);
     await r.skip(pad4(r.pos), `data of '${name}'`);
     if (name === 'TRAILER!!!') continue;

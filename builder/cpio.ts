@@ -119,7 +119,17 @@ export interface CpioHeader {
 
 export function parseHeader(head: string): CpioHeader {
   const field = (i: number) => parseInt(head.slice(6 + i * 8, 14 + i * 8), 16);
-  return { magic: head.slice(0, 6), mode: field(1), uid: field(2), gid: field(3), mtime: field(5), size: field(6), rmaj: field(9), rmin: field(10), namesize: field(11) };
+  return {
+    magic: head.slice(0, 6),
+    mode: field(1),
+    uid: field(2),
+    gid: field(3),
+    mtime: field(5),
+    size: field(6),
+    rmaj: field(9),
+    rmin: field(10),
+    namesize: field(11),
+  };
 }
 
 /** The entry type a header's mode names, if it is one we read. */

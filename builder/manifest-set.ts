@@ -36,7 +36,11 @@ export function parseSet(arg: string): { pointer: string; layer: Record<string, 
 }
 
 /** Parse and validate each --set; each is a layer applied in order. */
-export function setLayers(args: readonly string[], schema: object, semantic?: SemanticCheck<Record<string, Json>>): { arg: string; pointer: string; layer: Record<string, Json> }[] {
+export function setLayers(
+  args: readonly string[],
+  schema: object,
+  semantic?: SemanticCheck<Record<string, Json>>,
+): { arg: string; pointer: string; layer: Record<string, Json> }[] {
   const issues: InputError['issues'] = [];
   const out: { arg: string; pointer: string; layer: Record<string, Json> }[] = [];
   for (const arg of args) {

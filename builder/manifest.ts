@@ -100,7 +100,12 @@ const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 /** A deep copy without the unsafe keys. */
 function safeCopy(v: Json): Json {
   if (Array.isArray(v)) return v.map(safeCopy);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([k]) => !UNSAFE_KEYS.has(k)).map(([k, x]) => [k, safeCopy(x)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k]) => !UNSAFE_KEYS.has(k))
+        .map(([k, x]) => [k, safeCopy(x)]),
+    );
   return v;
 }
 
@@ -199,7 +204,8 @@ export function loadManifest(file: string | undefined, cwd: string, overrides: M
   const cli: Record<string, Json> = {};
   if (overrides.cacheDir) cli.cacheDir = overrides.cacheDir;
   if (overrides.outputDir) cli.outputDir = overrides.outputDir;
-  if (overrides.mirrors && Object.keys(overrides.mirrors).length) cli.mirrors = mirrorsBySourceName(overrides.mirrors, (merged.sources ?? {}) as Record<string, SourceSpec>);
+  if (overrides.mirrors && Object.keys(overrides.mirrors).length)
+    cli.mirrors = mirrorsBySourceName(overrides.mirrors, (merged.sources ?? {}) as Record<string, SourceSpec>);
   mergeInto(merged, cli, 'command line', origins);
   if (!merged.cacheDir) {
     merged.cacheDir = defaultCacheDir(env);
@@ -212,15 +218,33 @@ export function loadManifest(file: string | undefined, cwd: string, overrides: M
   const sources = (merged.sources ?? {}) as Record<string, SourceSpec>;
   const kernel = merged.kernel as unknown as KernelSpec;
   if (!sources[kernel.source]) {
-    issues.push({ file: at, pointer: '/kernel/source', rule: 'known-source', message: `no source named '${kernel.source}'`, hint: `known sources: ${Object.keys(sources).join(', ')}` });
+    issues.push({
+      file: at,
+      pointer: '/kernel/source',
+      rule: 'known-source',
+      message: `no source named '${kernel.source}'`,
+      hint: `known sources: ${Object.keys(sources).join(', ')}`,
+    });
   }
   if (kernel.series && !sources[kernel.series.source]) {
     issues.push({ file: at, pointer: '/kernel/series/source', rule: 'known-source', message: `no source named '${kernel.series.source}'` });
   } else if (kernel.series && sources[kernel.series.source].kind !== 'git') {
-    issues.push({ file: at, pointer: '/kernel/series/source', rule: 'git-source', message: `a patch series needs a git source; '${kernel.series.source}' is ${sources[kernel.series.source].kind}` });
+    issues.push({
+      file: at,
+      pointer: '/kernel/series/source',
+      rule: 'git-source',
+      message: `a patch series needs a git source; '${kernel.series.source}' is ${sources[kernel.series.source].kind}`,
+    });
   }
   for (const name of Object.keys((merged.mirrors ?? {}) as object)) {
-    if (!sources[name]) issues.push({ file: at, pointer: pointerOf(['mirrors', name]), rule: 'known-source', message: `mirror for unknown source '${name}'`, hint: `known sources: ${Object.keys(sources).join(', ')}` });
+    if (!sources[name])
+      issues.push({
+        file: at,
+        pointer: pointerOf(['mirrors', name]),
+        rule: 'known-source',
+        message: `mirror for unknown source '${name}'`,
+        hint: `known sources: ${Object.keys(sources).join(', ')}`,
+      });
   }
   if (issues.length) throw new InputError(issues.map((i) => ({ ...i, ...(locate?.(i.pointer) ?? locate?.(i.pointer.replace(/\/[^/]*$/, '')) ?? {}) })));
 
@@ -229,7 +253,9 @@ export function loadManifest(file: string | undefined, cwd: string, overrides: M
     const kind = (r.kind ?? (name === 'iohyp' || name === 'guest' ? name : undefined)) as RoleKind | undefined;
     if (!kind) {
       const pos = locate?.(pointerOf(['roles', name]));
-      throw new InputError([{ file: at, pointer: pointerOf(['roles', name, 'kind']), ...pos, rule: 'required', message: `role '${name}' needs a kind (iohyp or guest)` }]);
+      throw new InputError([
+        { file: at, pointer: pointerOf(['roles', name, 'kind']), ...pos, rule: 'required', message: `role '${name}' needs a kind (iohyp or guest)` },
+      ]);
     }
     roles[name] = {
       name,
@@ -278,10 +304,26 @@ function mirrorsBySourceName(mirrors: Record<string, string>, sources: Record<st
     }
     const tail = key.toLowerCase().replace(/\.git$/, '');
     const names = Object.entries(sources)
-      .filter(([, s]) => s.kind === 'git' && s.url.toLowerCase().replace(/\.git$/, '').replace(/\/+$/, '').match(/[/:]([^/:]+\/[^/:]+)$/)?.[1] === tail)
+      .filter(
+        ([, s]) =>
+          s.kind === 'git' &&
+          s.url
+            .toLowerCase()
+            .replace(/\.git$/, '')
+            .replace(/\/+$/, '')
+            .match(/[/:]([^/:]+\/[^/:]+)$/)?.[1] === tail,
+      )
       .map(([n]) => n);
     if (!names.length) {
-      throw new InputError([{ file: 'command line', pointer: '/mirror', rule: 'known-source', message: `--mirror ${key}=...: no git source is fetched from a repository named ${key}`, hint: `name a source instead: ${Object.keys(sources).join(', ')}` }]);
+      throw new InputError([
+        {
+          file: 'command line',
+          pointer: '/mirror',
+          rule: 'known-source',
+          message: `--mirror ${key}=...: no git source is fetched from a repository named ${key}`,
+          hint: `name a source instead: ${Object.keys(sources).join(', ')}`,
+        },
+      ]);
     }
     for (const n of names) out[n] = path;
   }
@@ -294,7 +336,15 @@ export function parseMirrorArgs(values: string[] | undefined): Record<string, st
   for (const v of values ?? []) {
     const m = /^([a-z][a-z0-9_-]*|[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*)=(.+)$/.exec(v);
     if (!m) {
-      throw new InputError([{ file: 'command line', pointer: '/mirror', rule: 'mirror-syntax', message: `--mirror '${v}' is not NAME=PATH_OR_URL`, hint: 'e.g. --mirror splitio-kernel=/srv/mirrors/SplitIO-kernel.git or --mirror orbitfp7/SplitIO-kernel=/srv/mirrors/SplitIO-kernel.git' }]);
+      throw new InputError([
+        {
+          file: 'command line',
+          pointer: '/mirror',
+          rule: 'mirror-syntax',
+          message: `--mirror '${v}' is not NAME=PATH_OR_URL`,
+          hint: 'e.g. --mirror splitio-kernel=/srv/mirrors/SplitIO-kernel.git or --mirror orbitfp7/SplitIO-kernel=/srv/mirrors/SplitIO-kernel.git',
+        },
+      ]);
     }
     out[m[1]] = m[2];
   }

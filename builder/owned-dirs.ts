@@ -25,7 +25,11 @@ export function claimDir(dir: string, kind: OwnedKind): void {
   const created = mkdirSync(dir, { recursive: true }) !== undefined;
   if (!created && readdirSync(dir).length > 0) return;
   try {
-    createExclusive(markerOf(dir, kind), `This ${kind} directory was created by vrio-appliance; \`vrio clean${kind === 'cache' ? ' --all' : ''}\` may empty it.\n`, 0o644);
+    createExclusive(
+      markerOf(dir, kind),
+      `This ${kind} directory was created by vrio-appliance; \`vrio clean${kind === 'cache' ? ' --all' : ''}\` may empty it.\n`,
+      0o644,
+    );
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   }

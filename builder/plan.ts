@@ -35,7 +35,14 @@ async function sourceSteps(m: Manifest): Promise<PlanStep[]> {
       const repo = bareRepoPath(m.cacheDir, name);
       const missing: string[] = [];
       for (const c of commitsNeeded(m, name)) if (!(await hasCommit(repo, c))) missing.push(c.slice(0, 12));
-      steps.push({ stage: 'source', what: name, fresh: !missing.length, why: missing.length ? `commits ${missing.join(', ')} not in ${repo}: fetched from ${m.mirrors[name] ? 'the mirror, then ' : ''}upstream` : `every pinned commit in ${repo}` });
+      steps.push({
+        stage: 'source',
+        what: name,
+        fresh: !missing.length,
+        why: missing.length
+          ? `commits ${missing.join(', ')} not in ${repo}: fetched from ${m.mirrors[name] ? 'the mirror, then ' : ''}upstream`
+          : `every pinned commit in ${repo}`,
+      });
     } else if (s.kind === 'tarball') {
       const f = tarballCachePath(m.cacheDir, name, s.url);
       steps.push({ stage: 'source', what: name, fresh: existsSync(f), why: existsSync(f) ? `${f} (sha256 checked when used)` : `${f} missing: downloaded` });
@@ -51,12 +58,18 @@ export async function planBuild(m: Manifest, roles: string[], opts: ImageOptions
   const steps = await sourceSteps(m);
   const later = (because: string) =>
     roles.flatMap((r): PlanStep[] => (['config', 'kernel', 'image'] as const).map((stage) => ({ stage, what: r, fresh: false, why: because })));
-  if (steps.some((s) => !s.fresh)) return [...steps, { stage: 'tree', what: m.kernel.source, fresh: false, why: 'after the sources are fetched' }, ...later('after the sources are fetched')];
+  if (steps.some((s) => !s.fresh))
+    return [...steps, { stage: 'tree', what: m.kernel.source, fresh: false, why: 'after the sources are fetched' }, ...later('after the sources are fetched')];
   if (m.kernel.series) {
     const dir = seriesCacheDir(m, m.kernel.series);
     const done = existsSync(join(dir, '.complete'));
     steps.push({ stage: 'series', what: m.kernel.series.source, fresh: done, why: done ? `${dir}` : `generated with git format-patch into ${dir}` });
-    if (!done) return [...steps, { stage: 'tree', what: m.kernel.source, fresh: false, why: 'after the series is generated' }, ...later('after the series is generated')];
+    if (!done)
+      return [
+        ...steps,
+        { stage: 'tree', what: m.kernel.source, fresh: false, why: 'after the series is generated' },
+        ...later('after the series is generated'),
+      ];
   }
   // Every source is in the cache and the series is generated: resolving them (offline) fetches and writes nothing.
   const logFile = join(m.outputDir, 'logs', 'dry-run.log');
@@ -69,15 +82,34 @@ export async function planBuild(m: Manifest, roles: string[], opts: ImageOptions
     stage: 'tree',
     what: m.kernel.source,
     fresh: tree === 'fresh',
-    why: tree === 'fresh' ? `${treeDir(m.outputDir, key).root} (${series.patches.length} patches)` : tree === 'modules' ? `only the module sources changed (${moduleDirsOf(m).join(', ')}): refreshed` : `no prepared tree for this base and ${series.patches.length} patches: extracted and patched`,
+    why:
+      tree === 'fresh'
+        ? `${treeDir(m.outputDir, key).root} (${series.patches.length} patches)`
+        : tree === 'modules'
+          ? `only the module sources changed (${moduleDirsOf(m).join(', ')}): refreshed`
+          : `no prepared tree for this base and ${series.patches.length} patches: extracted and patched`,
   });
   const makeFlags = mergeMakeFlags(series.makeFlags, m.kernel.makeFlags);
   const dir = manifestDirOf(m.file);
   for (const role of roles) {
-    const cfg = configCache({ outputDir: m.outputDir, tree: { key }, defconfig: resolveDefconfig(m.kernel.defconfig, dir), fragments: loadFragments(roleFragments(m, role), dir), makeFlags });
-    steps.push({ stage: 'config', what: role, fresh: cfg.text !== undefined, why: cfg.text !== undefined ? cfg.path : `no config for this tree, defconfig and ${cfg.wanted.length} fragment symbols: made and verified` });
+    const cfg = configCache({
+      outputDir: m.outputDir,
+      tree: { key },
+      defconfig: resolveDefconfig(m.kernel.defconfig, dir),
+      fragments: loadFragments(roleFragments(m, role), dir),
+      makeFlags,
+    });
+    steps.push({
+      stage: 'config',
+      what: role,
+      fresh: cfg.text !== undefined,
+      why: cfg.text !== undefined ? cfg.path : `no config for this tree, defconfig and ${cfg.wanted.length} fragment symbols: made and verified`,
+    });
     if (cfg.text === undefined) {
-      steps.push({ stage: 'kernel', what: role, fresh: false, why: 'after its config is made' }, { stage: 'image', what: role, fresh: false, why: 'after its kernel is built' });
+      steps.push(
+        { stage: 'kernel', what: role, fresh: false, why: 'after its config is made' },
+        { stage: 'image', what: role, fresh: false, why: 'after its kernel is built' },
+      );
       continue;
     }
     const b = buildCache({ outputDir: m.outputDir, tree: { key, moduleKey }, configText: cfg.text, makeFlags });
@@ -86,7 +118,11 @@ export async function planBuild(m: Manifest, roles: string[], opts: ImageOptions
       stage: 'kernel',
       what: role,
       fresh: Boolean(b.cached),
-      why: b.cached ? `${b.paths.stage} (${b.cached.release})` : modulesOnly ? `module sources changed: only ${moduleDirsOf(m).join(', ')} rebuilt` : `never built with this tree and config: full make -j${jobsFor(m.kernel.jobs)}`,
+      why: b.cached
+        ? `${b.paths.stage} (${b.cached.release})`
+        : modulesOnly
+          ? `module sources changed: only ${moduleDirsOf(m).join(', ')} rebuilt`
+          : `never built with this tree and config: full make -j${jobsFor(m.kernel.jobs)}`,
     });
     if (!b.cached) {
       steps.push({ stage: 'image', what: role, fresh: false, why: 'after its kernel is built' });

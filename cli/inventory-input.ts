@@ -13,7 +13,8 @@ import type { CommandContext } from './command.js';
 export const STDIN_NAME = '<stdin>';
 
 async function readStdin(max: number, stdin: NodeJS.ReadableStream & { isTTY?: boolean }): Promise<Buffer> {
-  if (stdin.isTTY) throw new UsageError("-i -: the inventory comes from standard input, which is a terminal", 'pipe it in: vrio provision plan -i - < lab.yaml');
+  if (stdin.isTTY)
+    throw new UsageError('-i -: the inventory comes from standard input, which is a terminal', 'pipe it in: vrio provision plan -i - < lab.yaml');
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of stdin) {
@@ -26,7 +27,11 @@ async function readStdin(max: number, stdin: NodeJS.ReadableStream & { isTTY?: b
 }
 
 /** Load and check the inventory named by `arg` ('-' = standard input). */
-export async function loadInventoryArg(ctx: CommandContext, arg: string, stdin: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin): Promise<Inventory> {
+export async function loadInventoryArg(
+  ctx: CommandContext,
+  arg: string,
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin,
+): Promise<Inventory> {
   if (arg !== '-') return loadInventory(resolve(ctx.cwd, arg), { env: ctx.env });
   const bytes = await readStdin(MAX_DOCUMENT_BYTES, stdin);
   if (bytes.length === 0) throw new InputError([{ file: STDIN_NAME, pointer: '', rule: 'not-empty', message: 'standard input was empty: no inventory' }]);

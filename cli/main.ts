@@ -9,7 +9,18 @@ import { Logger, setLogger } from '../lib/log.js';
 import { exitCodesHelp, version } from './about.js';
 import type { Command, CommandContext, GlobalOptions, ParsedValues } from './command.js';
 import { commands } from './commands/index.js';
-import { globalOptions, HELP_WIDTH, normalizeValues, optionHelp, optionsOf, parserOptions, twoColumns, versionOption, withPassthrough, wrap } from './options.js';
+import {
+  globalOptions,
+  HELP_WIDTH,
+  normalizeValues,
+  optionHelp,
+  optionsOf,
+  parserOptions,
+  twoColumns,
+  versionOption,
+  withPassthrough,
+  wrap,
+} from './options.js';
 
 function paragraphs(text: string, indent = 0): string[] {
   return text.split(/\n\s*\n/).flatMap((p, i) => [...(i ? [''] : []), ...wrap(p, HELP_WIDTH, indent)]);
@@ -42,7 +53,10 @@ export function mainHelp(): string {
 
 function verbList(entries: { name: string; summary: string }[]): string[] {
   const width = Math.max(...commands.map((c) => c.name.length)) + 4;
-  return twoColumns(entries.map((c) => [`  ${c.name}`, c.summary]), width);
+  return twoColumns(
+    entries.map((c) => [`  ${c.name}`, c.summary]),
+    width,
+  );
 }
 
 /** Split argv into global options before the verb, the verb's words, and the rest (verb arguments, in order). */
@@ -142,7 +156,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const { didYouMean } = await import('../lib/document.js');
     const first = words[0] ?? rest[0] ?? '';
     const dym = words.length
-      ? didYouMean(rest[0], group.map((c) => c.name.slice(name.length + 1).split(' ')[0]))
+      ? didYouMean(
+          rest[0],
+          group.map((c) => c.name.slice(name.length + 1).split(' ')[0]),
+        )
       : didYouMean(first, [...new Set(commands.map((c) => c.name.split(' ')[0]))]);
     logger.error(`unknown verb '${attempted}'`);
     process.stderr.write(`  hint: ${dym ? `did you mean 'vrio ${words.length ? `${name} ${dym}` : dym}'? ` : ''}run 'vrio --help' for the list of verbs\n`);
@@ -236,4 +253,3 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.off('SIGTERM', onSignal);
   }
 }
-

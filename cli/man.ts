@@ -5,7 +5,10 @@ import { flagLabel, fullDescription, globalOptions, versionOption } from './opti
 
 /** Text safe in a roff line: backslashes escaped, no line starting with a control character. */
 function roff(s: string): string {
-  return s.replace(/\\/g, '\\e').replace(/-/g, '\\-').replace(/^([.'])/gm, '\\&$1');
+  return s
+    .replace(/\\/g, '\\e')
+    .replace(/-/g, '\\-')
+    .replace(/^([.'])/gm, '\\&$1');
 }
 
 function options(opts: Record<string, OptionSpec>): string[] {
@@ -23,7 +26,9 @@ export function manPage(commands: Command[], version: string, exitCodes: string)
     '.br',
     '.B vrio \\-V',
     '.SH DESCRIPTION',
-    roff('vrio builds bootable appliance images for vRIO (Linux 3.10 with the vRIO series, for the I/O hypervisor and guest roles), boots them under QEMU, and provisions machines running them over SSH. Every verb has --help with examples.'),
+    roff(
+      'vrio builds bootable appliance images for vRIO (Linux 3.10 with the vRIO series, for the I/O hypervisor and guest roles), boots them under QEMU, and provisions machines running them over SSH. Every verb has --help with examples.',
+    ),
     '.SH GLOBAL OPTIONS',
     ...options({ ...globalOptions, ...versionOption }),
     '.SH VERBS',
@@ -36,13 +41,24 @@ export function manPage(commands: Command[], version: string, exitCodes: string)
   }
   lines.push(
     '.SH ENVIRONMENT',
-    '.TP', '.B VRIO_MANIFEST', roff('the build manifest when --manifest is not given'),
-    '.TP', '.B VRIO_CACHE_DIR', roff('download/source cache (default ~/.cache/vrio)'),
-    '.TP', '.B VRIO_ACCEL', roff('QEMU accelerator: auto, kvm or tcg'),
-    '.TP', '.B NO_COLOR', 'no ANSI colours',
+    '.TP',
+    '.B VRIO_MANIFEST',
+    roff('the build manifest when --manifest is not given'),
+    '.TP',
+    '.B VRIO_CACHE_DIR',
+    roff('download/source cache (default ~/.cache/vrio)'),
+    '.TP',
+    '.B VRIO_ACCEL',
+    roff('QEMU accelerator: auto, kvm or tcg'),
+    '.TP',
+    '.B NO_COLOR',
+    'no ANSI colours',
     '.SH EXIT STATUS',
     '.nf',
-    ...exitCodes.split('\n').slice(1).map((l) => roff(l.trim())),
+    ...exitCodes
+      .split('\n')
+      .slice(1)
+      .map((l) => roff(l.trim())),
     '.fi',
     '.SH SEE ALSO',
     roff('vrio completion bash|zsh|fish; README.md and docs/ in the vrio-appliance package.'),

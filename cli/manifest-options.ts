@@ -8,7 +8,13 @@ export const manifestOptions: Record<string, OptionSpec> = {
   'output-dir': { type: 'string', short: 'o', arg: 'DIR', complete: 'dir', group, description: 'where outputs, build trees and logs go (default: out)' },
   'cache-dir': { type: 'string', arg: 'DIR', complete: 'dir', group, description: 'download/source cache (env VRIO_CACHE_DIR; default ~/.cache/vrio)' },
   mirror: { type: 'string', multiple: true, arg: 'NAME=PATH', complete: 'dir', group, description: 'local mirror for a source, tried before upstream' },
-  set: { type: 'string', multiple: true, arg: 'KEY=VALUE', group, description: 'override one manifest value, checked like the file: kernel.jobs=4, image.formats=[iso,tar]' },
+  set: {
+    type: 'string',
+    multiple: true,
+    arg: 'KEY=VALUE',
+    group,
+    description: 'override one manifest value, checked like the file: kernel.jobs=4, image.formats=[iso,tar]',
+  },
 };
 
 export function manifestFromArgs(ctx: CommandContext, values: ParsedValues): Manifest {

@@ -29,7 +29,14 @@ const GLOBAL = 'Global options';
 
 export const globalOptions: Record<string, OptionSpec> = {
   directory: { type: 'string', short: 'C', arg: 'DIR', complete: 'dir', group: GLOBAL, description: 'run as if started in DIR (like git -C, make -C)' },
-  manifest: { type: 'string', short: 'm', arg: 'FILE', complete: 'file', group: GLOBAL, description: 'build manifest (env VRIO_MANIFEST; default: ./vrio.yaml when present)' },
+  manifest: {
+    type: 'string',
+    short: 'm',
+    arg: 'FILE',
+    complete: 'file',
+    group: GLOBAL,
+    description: 'build manifest (env VRIO_MANIFEST; default: ./vrio.yaml when present)',
+  },
   json: { type: 'boolean', group: GLOBAL, description: 'machine-readable output: JSON, with progress events for long steps' },
   quiet: { type: 'boolean', short: 'q', group: GLOBAL, description: 'only errors and requested data' },
   verbose: { type: 'boolean', short: 'v', group: GLOBAL, description: 'show every external command' },
@@ -74,13 +81,15 @@ export function normalizeValues(options: Record<string, OptionSpec>, values: Par
     const v = out[name];
     if (v === undefined || typeof v === 'boolean') continue;
     if (o.type === 'string' && !o.list && !o.multiple && Array.isArray(v)) {
-      if (v.length > 1) throw new UsageError(`--${name} given ${v.length} times (${v.map((x) => `'${x}'`).join(', ')}): it takes one value`, `give --${name} once`);
+      if (v.length > 1)
+        throw new UsageError(`--${name} given ${v.length} times (${v.map((x) => `'${x}'`).join(', ')}): it takes one value`, `give --${name} once`);
       out[name] = v[0];
     }
     const one = out[name] as string | string[];
     const items = o.list ? (one as string[]).flatMap((x) => x.split(',')).map((x) => x.trim()) : Array.isArray(one) ? one : [one];
     if (o.list) {
-      if (items.some((x) => x === '')) throw new UsageError(`--${name} '${(v as string[]).join(',')}': empty list item`, `e.g. --${name} ${o.choices?.slice(0, 2).join(',') ?? 'a,b'}`);
+      if (items.some((x) => x === ''))
+        throw new UsageError(`--${name} '${(v as string[]).join(',')}': empty list item`, `e.g. --${name} ${o.choices?.slice(0, 2).join(',') ?? 'a,b'}`);
       out[name] = items;
     }
     if (o.choices) {
@@ -174,7 +183,12 @@ export function optionHelp(options: Record<string, OptionSpec>): string[] {
   const out: string[] = [];
   for (const [g, entries] of groups) {
     out.push('', `${g}:`);
-    out.push(...twoColumns(entries.map(([name, o]) => [`  ${o.short ? '' : '    '}${flagLabel(name, o)}`, fullDescription(o)]), COL));
+    out.push(
+      ...twoColumns(
+        entries.map(([name, o]) => [`  ${o.short ? '' : '    '}${flagLabel(name, o)}`, fullDescription(o)]),
+        COL,
+      ),
+    );
   }
   return out;
 }

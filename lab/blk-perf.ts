@@ -75,14 +75,29 @@ const fixed = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) :
 export function perfTable(rows: BlkPerfRow[]): string {
   return table(
     ['OP', 'SIZE', 'REQS', 'VRIO AVG', 'VRIO MB/S', 'VIRTIO-BLK AVG', 'VIRTIO-BLK MB/S', 'VRIO/VIRTIO TIME'],
-    rows.map((r) => [r.op, sizeLabel(r.sizeKiB), r.requests, `${fixed(r.vrio.avgMs)} ms`, fixed(r.vrio.mbPerSec), `${fixed(r.virtio.avgMs)} ms`, fixed(r.virtio.mbPerSec), `${fixed(r.vrio.avgMs / r.virtio.avgMs)}x`]),
+    rows.map((r) => [
+      r.op,
+      sizeLabel(r.sizeKiB),
+      r.requests,
+      `${fixed(r.vrio.avgMs)} ms`,
+      fixed(r.vrio.mbPerSec),
+      `${fixed(r.virtio.avgMs)} ms`,
+      fixed(r.virtio.mbPerSec),
+      `${fixed(r.vrio.avgMs / r.virtio.avgMs)}x`,
+    ]),
   );
 }
 
 /** The same table in Markdown, for notes and docs. */
 export function perfMarkdown(rows: BlkPerfRow[]): string {
   const head = '| op | size | requests | vRIO avg | vRIO MB/s | virtio-blk avg | virtio-blk MB/s |\n|---|---:|---:|---:|---:|---:|---:|';
-  return [head, ...rows.map((r) => `| ${r.op} | ${sizeLabel(r.sizeKiB)} | ${r.requests} | ${fixed(r.vrio.avgMs)} ms | ${fixed(r.vrio.mbPerSec)} | ${fixed(r.virtio.avgMs)} ms | ${fixed(r.virtio.mbPerSec)} |`)].join('\n');
+  return [
+    head,
+    ...rows.map(
+      (r) =>
+        `| ${r.op} | ${sizeLabel(r.sizeKiB)} | ${r.requests} | ${fixed(r.vrio.avgMs)} ms | ${fixed(r.vrio.mbPerSec)} | ${fixed(r.virtio.avgMs)} ms | ${fixed(r.virtio.mbPerSec)} |`,
+    ),
+  ].join('\n');
 }
 
 async function timed(gs: Session, dev: string, op: PerfOp, sizeKiB: number): Promise<PerfSample> {
@@ -110,7 +125,9 @@ export async function blkPerf(gs: Session, vrioDev: string, virtioDev: string): 
     const bytes = last * 1024 * requestsFor(last);
     const want = md5(src.subarray(0, bytes));
     for (const dev of [vrioDev, virtioDev]) {
-      const got = (await gs.check(`dd if=${dev} bs=${last * 1024} count=${requestsFor(last)} iflag=direct 2>/dev/null | md5sum`, { timeoutMs: 120_000 })).split(' ')[0];
+      const got = (await gs.check(`dd if=${dev} bs=${last * 1024} count=${requestsFor(last)} iflag=direct 2>/dev/null | md5sum`, { timeoutMs: 120_000 })).split(
+        ' ',
+      )[0];
       if (got !== want) throw new Error(`${dev}: the last ${bytes >> 20} MiB written read back md5 ${got}, wrote ${want}`);
     }
   } finally {

@@ -53,7 +53,9 @@ export async function ciChecks(s: LabState, plan: PlannedVm[], ssh: Map<string, 
   const out: LabCheck[] = [];
   if (!/^[a-z0-9_]+$/.test(testModule)) throw new Error(`bad module name ${testModule}`);
   for (const p of plan) {
-    await check(out, `${p.name}: ${testModule} loaded by provision`, async () => (await ssh.get(p.name)!.check(`test -d /sys/module/${testModule} && echo ${testModule} loaded`)).trim());
+    await check(out, `${p.name}: ${testModule} loaded by provision`, async () =>
+      (await ssh.get(p.name)!.check(`test -d /sys/module/${testModule} && echo ${testModule} loaded`)).trim(),
+    );
   }
   const io = plan.find((p) => p.role === 'iohyp')!;
   for (const g of plan.filter((p) => p.role === 'guest')) {
@@ -101,14 +103,21 @@ export async function tcpSend(l: TcpLeg): Promise<number> {
   // A stalled transfer (upstream vRIO's TCP bugs) must fail, not hold the lab for
   // minutes: allow 128 KiB/s at the least (TCG runs 2-5 MB/s with four at once).
   const limit = Math.max(60, Math.ceil(l.bytes / (128 << 10)));
-  await l.from.check(`printf '#!/bin/sh\\ncat /tmp/vrio-tx-${l.tag}\\n' > /tmp/vrio-tx-${l.tag}.sh; chmod +x /tmp/vrio-tx-${l.tag}.sh; timeout ${limit} nc -w 20 ${l.toIp} ${l.port} -e /tmp/vrio-tx-${l.tag}.sh`, { timeoutMs: (limit + 30) * 1000 });
+  await l.from.check(
+    `printf '#!/bin/sh\\ncat /tmp/vrio-tx-${l.tag}\\n' > /tmp/vrio-tx-${l.tag}.sh; chmod +x /tmp/vrio-tx-${l.tag}.sh; timeout ${limit} nc -w 20 ${l.toIp} ${l.port} -e /tmp/vrio-tx-${l.tag}.sh`,
+    { timeoutMs: (limit + 30) * 1000 },
+  );
   return (Date.now() - t) / 1000;
 }
 
 /** Compare what arrived with what was sent, and clean up both ends. */
 export async function tcpVerify(l: TcpLeg, sent: string, seconds: number): Promise<string> {
   const rx = `/tmp/vrio-rx-${l.tag}`;
-  const sum = (await l.to.check(`for i in $(seq 1 200); do [ "$(wc -c < ${rx} 2>/dev/null)" = "${l.bytes}" ] && break; sleep 0.1; done; md5sum ${rx}; rm -f ${rx}`, { timeoutMs: 60_000 })).split(' ')[0];
+  const sum = (
+    await l.to.check(`for i in $(seq 1 200); do [ "$(wc -c < ${rx} 2>/dev/null)" = "${l.bytes}" ] && break; sleep 0.1; done; md5sum ${rx}; rm -f ${rx}`, {
+      timeoutMs: 60_000,
+    })
+  ).split(' ')[0];
   await l.from.check(`rm -f /tmp/vrio-tx-${l.tag}`);
   if (sum !== sent) throw new Error(`received md5 ${sum}, sent ${sent}`);
   return `${l.bytes >> 20} MiB md5 ${sum} in ${seconds.toFixed(1)} s`;
@@ -124,8 +133,14 @@ export function parseVrioSysfs(text: string): { file: string; fields: Record<str
   const out: { file: string; fields: Record<string, string> }[] = [];
   for (const block of text.split(/^== /m).slice(1)) {
     const [file, header = '', values = ''] = block.split('\n');
-    const h = header.trim().split(/[\s,|]+/).filter(Boolean);
-    const v = values.trim().split(/[\s,|]+/).filter(Boolean);
+    const h = header
+      .trim()
+      .split(/[\s,|]+/)
+      .filter(Boolean);
+    const v = values
+      .trim()
+      .split(/[\s,|]+/)
+      .filter(Boolean);
     const fields: Record<string, string> = {};
     h.forEach((k, i) => (fields[k] = v[i] ?? ''));
     out.push({ file: file.trim(), fields });
@@ -142,7 +157,9 @@ export function counterSum(entries: ReturnType<typeof parseVrioSysfs>, re: RegEx
 
 async function readSysfs(io: Session, kind: 'blk' | 'net'): Promise<{ raw: string; entries: ReturnType<typeof parseVrioSysfs> }> {
   // One file per device (bdev<i>, ndev<i>): a header line and a value line.
-  const raw = (await io.check(`for f in /sys/class/vrio/${kind}/[bn]dev*; do [ -f "$f" ] && { echo "== \${f#/sys/class/vrio/}"; cat "$f"; }; done; true`)).toString();
+  const raw = (
+    await io.check(`for f in /sys/class/vrio/${kind}/[bn]dev*; do [ -f "$f" ] && { echo "== \${f#/sys/class/vrio/}"; cat "$f"; }; done; true`)
+  ).toString();
   return { raw, entries: parseVrioSysfs(raw) };
 }
 
@@ -167,7 +184,9 @@ export async function vrioChecks(s: LabState, plan: PlannedVm[], ssh: Map<string
         return `md5 ${back} both ways`;
       });
       await check(out, `${g.name}: backing ${g.blk.backing} on the IOhyp holds the data encrypted (AES-128-ECB, demo key)`, async () => {
-        const r = await io.exec(`dd if=${g.blk!.backing} bs=4096 count=256 iflag=direct 2>/dev/null || dd if=${g.blk!.backing} bs=4096 count=256 2>/dev/null`, { timeoutMs: 60_000 });
+        const r = await io.exec(`dd if=${g.blk!.backing} bs=4096 count=256 iflag=direct 2>/dev/null || dd if=${g.blk!.backing} bs=4096 count=256 2>/dev/null`, {
+          timeoutMs: 60_000,
+        });
         const raw = r.stdoutBuf;
         if (raw.length !== data.length) throw new Error(`read ${raw.length} bytes from ${g.blk!.backing}, expected ${data.length}`);
         if (raw.equals(data)) throw new Error('the backing device holds the plain data: the I/O did not go through the vRIO back end (or encryption is off)');

@@ -121,11 +121,21 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, Session>, o:
   // The extra disk's name, which the guest must use (VIRTIO_BLK_F_DEV_NAME).
   const spareName = 'vdz';
   await check(out, 'CREATE_NET on a missing macvtap fails with the cause, nothing attached', () =>
-    mustFail(io, [o.helper, 'create-net', ...header, '--backing', 'mvtmissing9', '--mac', '02:00:00:00:99:01', '--features', '0x7BE1'], /CREATE ioctl: No such (file|device)/i, 'CREATE_NET mvtmissing9'),
+    mustFail(
+      io,
+      [o.helper, 'create-net', ...header, '--backing', 'mvtmissing9', '--mac', '02:00:00:00:99:01', '--features', '0x7BE1'],
+      /CREATE ioctl: No such (file|device)/i,
+      'CREATE_NET mvtmissing9',
+    ),
   );
   await check(out, 'CREATE_BLK on a missing block device fails with the cause, nothing attached', () =>
     // --capacity: the helper then does not open the device itself, the back end must report it.
-    mustFail(io, [o.helper, 'create-blk', ...header, '--backing', '/dev/ram99', '--name', spareName, '--capacity', '4194304'], /CREATE ioctl: No such (file|device)/i, 'CREATE_BLK /dev/ram99'),
+    mustFail(
+      io,
+      [o.helper, 'create-blk', ...header, '--backing', '/dev/ram99', '--name', spareName, '--capacity', '4194304'],
+      /CREATE ioctl: No such (file|device)/i,
+      'CREATE_BLK /dev/ram99',
+    ),
   );
   await check(out, 'a correct CREATE_BLK right after the failures works, REMOVE takes it away', async () => {
     const disks = async () => (await gs1.check('ls /sys/block')).split(/\s+/).filter((d) => d && !/^(ram|loop)/.test(d));
@@ -147,7 +157,12 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, Session>, o:
       await io.check([o.helper, 'create-blk', ...header, '--backing', spareRam, '--name', spareName], { timeoutMs: 60_000 });
       const dev = spareName;
       await until(gs1, `[ -b /dev/${dev} ]`, 20, `cycle ${i}: no /dev/${dev} on ${g1.name} after CREATE_BLK`);
-      const sum = (await gs1.check(`dd if=/tmp/vrio-cycle of=/dev/${dev} bs=64k count=1 oflag=direct 2>/dev/null && dd if=/dev/${dev} bs=64k count=1 iflag=direct 2>/dev/null | md5sum`, { timeoutMs: 60_000 })).split(' ')[0];
+      const sum = (
+        await gs1.check(
+          `dd if=/tmp/vrio-cycle of=/dev/${dev} bs=64k count=1 oflag=direct 2>/dev/null && dd if=/dev/${dev} bs=64k count=1 iflag=direct 2>/dev/null | md5sum`,
+          { timeoutMs: 60_000 },
+        )
+      ).split(' ')[0];
       if (sum !== md5(block)) throw new Error(`cycle ${i}: /dev/${dev} read back md5 ${sum}, wrote ${md5(block)}`);
       await io.check([o.helper, 'remove', ...header, '--backing', spareRam], { timeoutMs: 60_000 });
       await until(gs1, `[ ! -e /sys/block/${dev} ]`, 20, `cycle ${i}: /dev/${dev} still there after REMOVE`);
@@ -158,7 +173,9 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, Session>, o:
   const cycMac = '02:00:00:00:99:02';
   const cycIp = `${ipOf(g1.net!.ip).split('.').slice(0, 3).join('.')}.99`;
   await check(out, `${o.cycles} create/use/remove cycles of a vRIO NIC`, async () => {
-    await io.check(`ip link del mvtcycle 2>/dev/null; ip link add link ${g1.net!.lower} name mvtcycle address ${cycMac} type macvtap mode bridge && ip link set mvtcycle up`);
+    await io.check(
+      `ip link del mvtcycle 2>/dev/null; ip link add link ${g1.net!.lower} name mvtcycle address ${cycMac} type macvtap mode bridge && ip link set mvtcycle up`,
+    );
     try {
       for (let i = 1; i <= o.cycles; i++) {
         await io.check([o.helper, 'create-net', ...header, '--backing', 'mvtcycle', '--mac', cycMac, '--features', '0x7BE1'], { timeoutMs: 60_000 });

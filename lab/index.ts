@@ -56,13 +56,15 @@ export interface LabUpResult {
 /** guest1's virtio-blk disk for the throughput comparison: as big as the IOhyp's ramdisks. */
 const PERF_DISK = { dev: 'vda', bytes: 16 << 20 };
 
-
 function imagesFor(dir: string, kernel: 'vrio' | 'ci', cwd: string): Record<'iohyp' | 'guest', SmokeImage> {
   const root = resolve(cwd, dir);
   const imgs = { iohyp: loadImage(join(root, 'images', 'iohyp'), cwd), guest: loadImage(join(root, 'images', 'guest'), cwd) };
   for (const r of ['iohyp', 'guest'] as const) {
     const img = imgs[r];
-    if (!img.kernel || !img.initramfs) throw new VrioError(`image ${img.dir} has no vmlinuz/initramfs.img: the lab boots those directly`, { hint: 'build with image.formats including initramfs' });
+    if (!img.kernel || !img.initramfs)
+      throw new VrioError(`image ${img.dir} has no vmlinuz/initramfs.img: the lab boots those directly`, {
+        hint: 'build with image.formats including initramfs',
+      });
     const hasVrio = img.modules.includes('vrio_gen');
     if (kernel === 'vrio' && img.modules.length && !hasVrio)
       throw new VrioError(`the images in ${root} have no vRIO modules (kernel ${img.kernelRelease ?? '?'}): the full vRIO lab needs the 3.10 vRIO images`, {
@@ -102,7 +104,10 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
   const existing = readState(dir);
   if (existing) {
     const alive = existing.vms.filter((v) => processCmdline(v.pid)?.includes(dir));
-    if (alive.length) throw new VrioError(`a lab is already running in ${dir} (${alive.map((v) => v.name).join(', ')})`, { hint: `vrio lab status --state-dir ${o.stateDir}, or vrio lab down first` });
+    if (alive.length)
+      throw new VrioError(`a lab is already running in ${dir} (${alive.map((v) => v.name).join(', ')})`, {
+        hint: `vrio lab status --state-dir ${o.stateDir}, or vrio lab down first`,
+      });
     rmSync(dir, { recursive: true, force: true });
   }
   const imgs = imagesFor(o.imagesDir, o.kernel, cwd);
@@ -191,9 +196,20 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
       state.vms.map(async (v, i) => {
         const ssh = await waitForSsh(
           { name: v.name, address: LOOPBACK, port: v.sshPort, user: 'root', identityFile: state.clientKey, pins: v.pins },
-          { timeoutMs: o.bootTimeoutSec * 1000, signal: o.signal, stopIf: () => running[i].exitReason(), sshdUp: () => Boolean(running[i].serial.find(SSH_READY)) },
+          {
+            timeoutMs: o.bootTimeoutSec * 1000,
+            signal: o.signal,
+            stopIf: () => running[i].exitReason(),
+            sshdUp: () => Boolean(running[i].serial.find(SSH_READY)),
+          },
         ).catch((e: Error) => {
-          throw new VrioError(`${v.name}: ${e.message}\n  console tail (${v.serialLog}):\n${running[i].serial.tail(15).split('\n').map((l) => `    | ${l}`).join('\n')}`);
+          throw new VrioError(
+            `${v.name}: ${e.message}\n  console tail (${v.serialLog}):\n${running[i].serial
+              .tail(15)
+              .split('\n')
+              .map((l) => `    | ${l}`)
+              .join('\n')}`,
+          );
         });
         v.hostKey = { type: ssh.hostKey.type, base64: ssh.hostKey.blob.toString('base64') };
         return ssh;
@@ -204,7 +220,12 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
     for (const vm of running) {
       vm.serial.stop();
     }
-    const inv = labInventory(plan, state.vms, { kernel: o.kernel, clientKey: state.clientKey, mtu: o.kernel === 'ci' ? 1500 : 8100, testModule: o.testModule ?? 'vrio_test' });
+    const inv = labInventory(plan, state.vms, {
+      kernel: o.kernel,
+      clientKey: state.clientKey,
+      mtu: o.kernel === 'ci' ? 1500 : 8100,
+      testModule: o.testModule ?? 'vrio_test',
+    });
     writeFileSync(state.inventory, inventoryYaml(inv));
     state.phase = 'booted';
     writeState(state);
@@ -222,7 +243,14 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
       if (applied.code !== 0) {
         // The VMs stay up so the failure can be looked at (vrio lab ssh); `lab down` cleans up.
         const tail = provisionFailures(applied);
-        checks = [{ name: 'vrio provision apply', ok: false, detail: `exit ${applied.code} (log: ${applied.logFile})\n${tail}`, seconds: state.timings.provisionSeconds }];
+        checks = [
+          {
+            name: 'vrio provision apply',
+            ok: false,
+            detail: `exit ${applied.code} (log: ${applied.logFile})\n${tail}`,
+            seconds: state.timings.provisionSeconds,
+          },
+        ];
         log().error(`provision apply failed; the VMs are left running for inspection (vrio lab ssh NAME), vrio lab down cleans up\n${tail}`);
       } else {
         state.phase = 'provisioned';
@@ -232,7 +260,10 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
       if (o.verify) {
         log().step('verifying');
         const t2 = Date.now();
-        checks = [...checks, ...(o.kernel === 'vrio' ? await vrioChecks(state, plan, byName) : await ciChecks(state, plan, byName, o.testModule ?? 'vrio_test'))];
+        checks = [
+          ...checks,
+          ...(o.kernel === 'vrio' ? await vrioChecks(state, plan, byName) : await ciChecks(state, plan, byName, o.testModule ?? 'vrio_test')),
+        ];
         if (fixes) {
           log().step('fix-series checks');
           const fx = await fixChecks(plan, byName, { cycles: o.cycles ?? 50, helper: provisionDefaults().helper, tcpBytes: 16 << 20, virtioDisk: PERF_DISK });
@@ -319,7 +350,12 @@ export async function provision(verb: 'apply' | 'teardown', s: LabState, signal?
 export function provisionFailures(p: LabProvision): string {
   if (p.error) return p.error;
   const lines = (p.result?.hosts ?? []).flatMap((h) => [
-    ...h.changes.filter((c) => c.status === 'failed').map((c) => `${h.host} FAILED ${c.change.summary}${c.code !== undefined ? ` (exit ${c.code})` : ''}${c.stderr?.trim() ? `: ${c.stderr.trim().split('\n').slice(-1)[0]}` : ''}`),
+    ...h.changes
+      .filter((c) => c.status === 'failed')
+      .map(
+        (c) =>
+          `${h.host} FAILED ${c.change.summary}${c.code !== undefined ? ` (exit ${c.code})` : ''}${c.stderr?.trim() ? `: ${c.stderr.trim().split('\n').slice(-1)[0]}` : ''}`,
+      ),
     ...h.errors.map((e) => `${h.host} ${h.unreachable ? 'UNREACHABLE' : 'FAILED'} ${e}`),
   ]);
   return lines.slice(-6).join('\n');
@@ -361,7 +397,10 @@ export interface VmStatus {
   l2: string;
 }
 
-export function labStatus(stateDir: string, cwd: string): { state?: LabState; vms: VmStatus[]; hubs: { segment: string; pid: number; running: boolean; port: number }[] } {
+export function labStatus(
+  stateDir: string,
+  cwd: string,
+): { state?: LabState; vms: VmStatus[]; hubs: { segment: string; pid: number; running: boolean; port: number }[] } {
   const dir = resolve(cwd, stateDir);
   const s = readState(dir);
   if (!s) return { vms: [], hubs: [] };
@@ -383,9 +422,14 @@ export function labStatus(stateDir: string, cwd: string): { state?: LabState; vm
 export async function labMetrics(s: LabState): Promise<string> {
   const io = s.vms.find((v) => v.role === 'iohyp');
   if (!io) return '';
-  const ssh = await connect(pinnedConnection({ name: io.name, address: LOOPBACK, port: io.sshPort, user: 'root', identityFile: s.clientKey, pins: io.pins, connectTimeoutMs: 5000 }));
+  const ssh = await connect(
+    pinnedConnection({ name: io.name, address: LOOPBACK, port: io.sshPort, user: 'root', identityFile: s.clientKey, pins: io.pins, connectTimeoutMs: 5000 }),
+  );
   try {
-    const r = await ssh.exec('for f in /sys/class/vrio/blk/bdev* /sys/class/vrio/net/ndev* /sys/class/vrio/core/iocore*; do [ -f "$f" ] && { echo "== ${f#/sys/class/vrio/}"; cat "$f" | tr -s " "; }; done; echo "modules: $(grep -E "^vrio" /proc/modules | cut -d" " -f1 | tr "\\n" " ")"', { timeoutMs: 15_000 });
+    const r = await ssh.exec(
+      'for f in /sys/class/vrio/blk/bdev* /sys/class/vrio/net/ndev* /sys/class/vrio/core/iocore*; do [ -f "$f" ] && { echo "== ${f#/sys/class/vrio/}"; cat "$f" | tr -s " "; }; done; echo "modules: $(grep -E "^vrio" /proc/modules | cut -d" " -f1 | tr "\\n" " ")"',
+      { timeoutMs: 15_000 },
+    );
     return r.stdout.trim();
   } finally {
     ssh.close();

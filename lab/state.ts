@@ -63,7 +63,9 @@ export function readState(dir: string): LabState | undefined {
   try {
     return JSON.parse(readFileSync(f, 'utf8')) as LabState;
   } catch (e) {
-    throw new VrioError(`lab state ${f} is unreadable: ${(e as Error).message}`, { hint: `remove ${dir} after making sure no lab VMs run (ps ax | grep ${dir})` });
+    throw new VrioError(`lab state ${f} is unreadable: ${(e as Error).message}`, {
+      hint: `remove ${dir} after making sure no lab VMs run (ps ax | grep ${dir})`,
+    });
   }
 }
 

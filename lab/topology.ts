@@ -38,11 +38,23 @@ export const PEER_IP = `${PEER_NET}.100`;
  */
 export function planLab(kernel: 'vrio' | 'ci', guests: number): PlannedVm[] {
   const vms: PlannedVm[] = [];
-  const iohyp: PlannedVm = { name: 'iohyp1', role: 'iohyp', image: 'iohyp', index: 1, nics: [{ segment: 'lab', iface: 'eth1', mac: macFor(1, 1), ip: `${L2_NET}.1/24`, model: 'virtio-net-pci' }] };
+  const iohyp: PlannedVm = {
+    name: 'iohyp1',
+    role: 'iohyp',
+    image: 'iohyp',
+    index: 1,
+    nics: [{ segment: 'lab', iface: 'eth1', mac: macFor(1, 1), ip: `${L2_NET}.1/24`, model: 'virtio-net-pci' }],
+  };
   vms.push(iohyp);
   for (let i = 1; i <= guests; i++) {
     const idx = 1 + i;
-    const g: PlannedVm = { name: `guest${i}`, role: 'guest', image: 'guest', index: idx, nics: [{ segment: 'lab', iface: 'eth1', mac: macFor(idx, 1), ip: `${L2_NET}.${idx}/24`, model: 'virtio-net-pci' }] };
+    const g: PlannedVm = {
+      name: `guest${i}`,
+      role: 'guest',
+      image: 'guest',
+      index: idx,
+      nics: [{ segment: 'lab', iface: 'eth1', mac: macFor(idx, 1), ip: `${L2_NET}.${idx}/24`, model: 'virtio-net-pci' }],
+    };
     if (kernel === 'vrio') {
       // The name a user writes in an inventory (docs/provision.md): the guest must
       // show the disk under it (the helper sets VIRTIO_BLK_F_DEV_NAME).
@@ -57,7 +69,13 @@ export function planLab(kernel: 'vrio' | 'ci', guests: number): PlannedVm[] {
   }
   if (kernel === 'vrio') {
     const idx = guests + 2;
-    vms.push({ name: 'peer1', role: 'peer', image: 'guest', index: idx, nics: [{ segment: 'peer', iface: 'eth1', mac: macFor(idx, 1), ip: `${PEER_IP}/24`, model: 'e1000' }] });
+    vms.push({
+      name: 'peer1',
+      role: 'peer',
+      image: 'guest',
+      index: idx,
+      nics: [{ segment: 'peer', iface: 'eth1', mac: macFor(idx, 1), ip: `${PEER_IP}/24`, model: 'e1000' }],
+    });
   }
   return vms;
 }

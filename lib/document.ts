@@ -215,7 +215,7 @@ export function parseDocumentText(file: string, bytes: Buffer | string, opts: Pa
         node = node.items[Number(seg)];
       } else break;
     }
-    const target = (atKey && keyNode ? keyNode : node ?? keyNode) as YamlNode | undefined;
+    const target = (atKey && keyNode ? keyNode : (node ?? keyNode)) as YamlNode | undefined;
     const range = target?.range ?? (deepest as YamlNode | undefined)?.range;
     // Nothing to point at (empty document): the start of the file.
     if (!range) return { line: 1, column: 1 };
@@ -274,8 +274,7 @@ function editDistance(a: string, b: string): number {
   const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) dp[0][j] = j;
   for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++)
-      dp[i][j] = Math.min(dp[i - 1][j] + 1, dp[i][j - 1] + 1, dp[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++) dp[i][j] = Math.min(dp[i - 1][j] + 1, dp[i][j - 1] + 1, dp[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
   return dp[a.length][b.length];
 }
 
@@ -418,8 +417,10 @@ function semanticBesideSchema<T>(doc: ParsedDocument, semantic: SemanticCheck<T>
   for (const e of errors) {
     // A missing key is refused where it would be (nothing to leave out), an unknown or badly named key at its name.
     if (e.keyword === 'required') refused.push(`${e.instancePath}${pointerOf([(e.params as { missingProperty: string }).missingProperty])}`);
-    else if (e.keyword === 'additionalProperties') refused.push(`${e.instancePath}${pointerOf([(e.params as { additionalProperty: string }).additionalProperty])}`);
-    else if (e.propertyName !== undefined || e.keyword === 'propertyNames') refused.push(`${e.instancePath}${pointerOf([e.propertyName ?? (e.params as { propertyName: string }).propertyName])}`);
+    else if (e.keyword === 'additionalProperties')
+      refused.push(`${e.instancePath}${pointerOf([(e.params as { additionalProperty: string }).additionalProperty])}`);
+    else if (e.propertyName !== undefined || e.keyword === 'propertyNames')
+      refused.push(`${e.instancePath}${pointerOf([e.propertyName ?? (e.params as { propertyName: string }).propertyName])}`);
     else {
       const segs = pointerSegments(e.instancePath);
       const v = segs.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), doc.data);
@@ -427,18 +428,34 @@ function semanticBesideSchema<T>(doc: ParsedDocument, semantic: SemanticCheck<T>
       refused.push(e.instancePath);
     }
   }
-  const named = (ptrs: string[]) => ptrs.map((p) => pointerSegments(p)).filter((s) => s.length === 2).map((s) => s[1]);
+  const named = (ptrs: string[]) =>
+    ptrs
+      .map((p) => pointerSegments(p))
+      .filter((s) => s.length === 2)
+      .map((s) => s[1]);
   const run = (leftOut: string[]) => {
     try {
       const issues = semantic(without(doc.data, [...refused, ...leftOut]) as T, doc.file);
       const names = named([...refused, ...leftOut]);
       // With whole entries left out, a verdict on the whole document ('the inventory has no hosts') may be about the gap.
-      return issues.filter((i) => ![...refused, ...leftOut].some((r) => within(i.pointer, r)) && !names.some((n) => i.message.includes(`'${n}'`)) && !(leftOut.length && i.pointer === ''));
+      return issues.filter(
+        (i) =>
+          ![...refused, ...leftOut].some((r) => within(i.pointer, r)) &&
+          !names.some((n) => i.message.includes(`'${n}'`)) &&
+          !(leftOut.length && i.pointer === ''),
+      );
     } catch {
       return undefined;
     }
   };
-  const entries = [...new Set(refused.map((p) => pointerSegments(p).slice(0, 2)).filter((s) => s.length === 2).map((s) => pointerOf(s)))];
+  const entries = [
+    ...new Set(
+      refused
+        .map((p) => pointerSegments(p).slice(0, 2))
+        .filter((s) => s.length === 2)
+        .map((s) => pointerOf(s)),
+    ),
+  ];
   return run([]) ?? run(entries) ?? [];
 }
 

@@ -77,10 +77,10 @@ export class MissingToolError extends VrioError {
   readonly missing: MissingTool[];
   constructor(missing: MissingTool[]) {
     const pkgs = [...new Set(missing.map((m) => m.debianPackage))].sort();
-    super(
-      `missing host tools: ${missing.map((m) => `${m.tool} (${m.why})`).join(', ')}`,
-      { exitCode: ExitCode.MISSING_TOOL, hint: `apt-get install -y ${pkgs.join(' ')}   (or: vrio doctor --install)` },
-    );
+    super(`missing host tools: ${missing.map((m) => `${m.tool} (${m.why})`).join(', ')}`, {
+      exitCode: ExitCode.MISSING_TOOL,
+      hint: `apt-get install -y ${pkgs.join(' ')}   (or: vrio doctor --install)`,
+    });
     this.name = 'MissingToolError';
     this.missing = missing;
   }
@@ -96,9 +96,7 @@ export class CommandError extends VrioError {
   readonly signal?: string;
   constructor(command: string, code: number | null, tail: string, logFile?: string, signal?: string | null) {
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-    super(
-      `command ${how}: ${command}` + (logFile ? `\n  log: ${logFile}` : '') + (tail ? `\n  last lines:\n${indent(tail, '    ')}` : ''),
-    );
+    super(`command ${how}: ${command}` + (logFile ? `\n  log: ${logFile}` : '') + (tail ? `\n  last lines:\n${indent(tail, '    ')}` : ''));
     this.name = 'CommandError';
     this.command = command;
     this.code = code;

@@ -106,4 +106,3 @@ export function which(tool: string, pathEnv: string = process.env.PATH ?? ''): s
   }
   return undefined;
 }
-

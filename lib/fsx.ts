@@ -8,7 +8,20 @@
 // (a SIGKILLed kernel-tree extraction leaves 1.5 GB behind otherwise).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { MissingToolError, VrioError } from './errors.js';
@@ -90,7 +103,7 @@ export function createExclusive(path: string, data: string | Buffer, mode = 0o66
   const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
+    for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
   } catch (e) {
     rmSync(path, { force: true }); // ours, half-written (e.g. ENOSPC)
     throw e;

@@ -11,10 +11,13 @@ import { ExitCode, VrioError } from './errors.js';
 
 export class UnprotectedKeyError extends VrioError {
   constructor(file: string, mode: number) {
-    super(`UNPROTECTED PRIVATE KEY FILE: permissions ${modeText(mode)} of ${file} are too open (group or others may access it); refusing to use it, as ssh does`, {
-      exitCode: ExitCode.USAGE,
-      hint: `chmod 600 ${file}`,
-    });
+    super(
+      `UNPROTECTED PRIVATE KEY FILE: permissions ${modeText(mode)} of ${file} are too open (group or others may access it); refusing to use it, as ssh does`,
+      {
+        exitCode: ExitCode.USAGE,
+        hint: `chmod 600 ${file}`,
+      },
+    );
     this.name = 'UnprotectedKeyError';
   }
 }

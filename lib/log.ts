@@ -116,7 +116,13 @@ export class Logger {
         if (this.json) {
           if (Date.now() - lastJson < jsonEvery) return;
           lastJson = Date.now();
-          return this.event('progress', { label, done, ...(total !== undefined ? { total } : {}), ...(detail ? { detail } : {}), seconds: (Date.now() - started) / 1000 });
+          return this.event('progress', {
+            label,
+            done,
+            ...(total !== undefined ? { total } : {}),
+            ...(detail ? { detail } : {}),
+            seconds: (Date.now() - started) / 1000,
+          });
         }
         if (this.verbosity === 'quiet') return;
         if (this.tty) {

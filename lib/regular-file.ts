@@ -5,10 +5,7 @@
 // stat and the read), and read only when it is a regular file within the limit.
 import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 
-export type ReadFailure =
-  | { kind: 'not-regular'; what: string }
-  | { kind: 'too-large'; size: number }
-  | { kind: 'unreadable'; code: string };
+export type ReadFailure = { kind: 'not-regular'; what: string } | { kind: 'too-large'; size: number } | { kind: 'unreadable'; code: string };
 
 export class ReadRefused extends Error {
   constructor(

@@ -43,14 +43,25 @@ const consistent: SemanticCheck<VrioModules> = (d, file) => {
   const issues: ReturnType<SemanticCheck<VrioModules>> = [];
   for (const r of ROLES) {
     const { image, support, load, deviceNodes } = d.roles[r];
-    for (const [key, mods] of [['support', support], ['load', load], ['deviceNodes', Object.keys(deviceNodes)]] as const) {
+    for (const [key, mods] of [
+      ['support', support],
+      ['load', load],
+      ['deviceNodes', Object.keys(deviceNodes)],
+    ] as const) {
       mods.forEach((m, i) => {
-        if (!image.includes(m)) issues.push({ file, pointer: pointerOf(['roles', r, key, key === 'deviceNodes' ? m : i]), rule: 'shipped', message: `module '${m}' is not in roles.${r}.image: the image would not have it` });
+        if (!image.includes(m))
+          issues.push({
+            file,
+            pointer: pointerOf(['roles', r, key, key === 'deviceNodes' ? m : i]),
+            rule: 'shipped',
+            message: `module '${m}' is not in roles.${r}.image: the image would not have it`,
+          });
       });
     }
   }
   for (const [t, m] of Object.entries(d.frontEndFor)) {
-    if (!d.roles.guest.load.includes(m)) issues.push({ file, pointer: pointerOf(['frontEndFor', t]), rule: 'loaded', message: `front end '${m}' is not in roles.guest.load` });
+    if (!d.roles.guest.load.includes(m))
+      issues.push({ file, pointer: pointerOf(['frontEndFor', t]), rule: 'loaded', message: `front end '${m}' is not in roles.guest.load` });
   }
   return issues;
 };
@@ -72,7 +83,12 @@ export function vrioModules(): VrioModules {
  * list sizes, vrio_gen's NIC and I/O cores. Undefined l2_packet_size: no
  * measured value for this vMTU.
  */
-export function linkParams(role: VrioRole, iface: string, mtu: number, cpuAffinity?: number): { vrio_eth: Record<string, number | undefined>; vrio_gen: Record<string, string | number> } {
+export function linkParams(
+  role: VrioRole,
+  iface: string,
+  mtu: number,
+  cpuAffinity?: number,
+): { vrio_eth: Record<string, number | undefined>; vrio_gen: Record<string, string | number> } {
   const d = vrioModules();
   const gen = d.vrio_gen.params[role];
   return {

@@ -29,7 +29,10 @@ export const BATCH_ARGV: readonly string[] = ['sh', '-s'];
 function piece(c: Change, i: number): string {
   const status = `rc=$?; echo "@rc ${i} $rc"; [ "$rc" -eq 0 ] || exit 0\n`;
   if (!c.stdin) return `${commandLine(c.argv)} </dev/null\n${status}`;
-  const b64 = c.stdin.bytes().toString('base64').replace(/.{1,76}/g, '$&\n');
+  const b64 = c.stdin
+    .bytes()
+    .toString('base64')
+    .replace(/.{1,76}/g, '$&\n');
   return `base64 -d <<'VRIO_DATA_${i}' | ${commandLine(c.argv)}\n${b64}VRIO_DATA_${i}\n${status}`;
 }
 

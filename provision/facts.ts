@@ -179,7 +179,14 @@ echo "@done"
 export function factsCommand(q: FactsQuery): string[] {
   if (q.filesOnly) return shScript(FILES_SCRIPT.trim(), [(q.files ?? []).join('\n')]);
   const d = provisionDefaults();
-  return shScript(SCRIPT.trim(), [q.modules.join(' '), q.ethtool.join(' '), d.helper, d.stateFile, d.sysctls.map((s) => `${s}=/proc/sys/${s.replace(/\./g, '/')}`).join(' '), (q.files ?? []).join('\n')]);
+  return shScript(SCRIPT.trim(), [
+    q.modules.join(' '),
+    q.ethtool.join(' '),
+    d.helper,
+    d.stateFile,
+    d.sysctls.map((s) => `${s}=/proc/sys/${s.replace(/\./g, '/')}`).join(' '),
+    (q.files ?? []).join('\n'),
+  ]);
 }
 
 const num = (s: string | undefined): number => (s === undefined || s === '' || Number.isNaN(Number(s)) ? 0 : Number(s));
@@ -356,11 +363,23 @@ function applyVrioStat(f: Facts, file: string, body: string[]): void {
       ioOps: num(x.IO_Operations),
     });
   else if (file.startsWith('net/'))
-    f.vrio.net.push({ file, backing: x.Backend_Device ?? '', guestIp: x.Guest_IP ?? '', bytesSent: num(x.Bytes_Sent), bytesReceived: num(x.Bytes_Received), ioOps: num(x.IO_Operations) });
+    f.vrio.net.push({
+      file,
+      backing: x.Backend_Device ?? '',
+      guestIp: x.Guest_IP ?? '',
+      bytesSent: num(x.Bytes_Sent),
+      bytesReceived: num(x.Bytes_Received),
+      ioOps: num(x.IO_Operations),
+    });
   else f.vrio.core.push(stat);
 }
 
 /** The facts query a host's desired state needs. */
 export function factsQueryFor(modules: string[], nics: string[], files: string[] = [], filesOnly = false): FactsQuery {
-  return { modules: [...new Set(modules)], ethtool: [...new Set(nics)], ...(files.length ? { files: [...new Set(files)] } : {}), ...(filesOnly ? { filesOnly } : {}) };
+  return {
+    modules: [...new Set(modules)],
+    ethtool: [...new Set(nics)],
+    ...(files.length ? { files: [...new Set(files)] } : {}),
+    ...(filesOnly ? { filesOnly } : {}),
+  };
 }

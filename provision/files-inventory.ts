@@ -20,14 +20,21 @@ function hostEntries(inv: RawInventory): [string, 'iohyps' | 'guests', RawFile[]
 /** Semantic rules for `files:` lists on hosts and groups. */
 export function fileIssues(inv: RawInventory, file: string): Issue[] {
   const issues: Issue[] = [];
-  const add = (path: Path, rule: string, message: string, hint?: string) => issues.push({ file, pointer: pointerOf(path), rule, message, ...(hint ? { hint } : {}) });
+  const add = (path: Path, rule: string, message: string, hint?: string) =>
+    issues.push({ file, pointer: pointerOf(path), rule, message, ...(hint ? { hint } : {}) });
   const checkList = (list: RawFile[] | undefined, base: Path) => {
     const seen = new Map<string, number>();
     (list ?? []).forEach((f, i) => {
       const at = [...base, i];
       const type = f.type ?? 'file';
       const state = f.state ?? 'present';
-      if (seen.has(f.path)) add([...at, 'path'], 'unique-file', `${f.path} is already listed at ${pointerOf([...base, seen.get(f.path)!])}`, 'one entry per path and host (a host entry overrides a group one)');
+      if (seen.has(f.path))
+        add(
+          [...at, 'path'],
+          'unique-file',
+          `${f.path} is already listed at ${pointerOf([...base, seen.get(f.path)!])}`,
+          'one entry per path and host (a host entry overrides a group one)',
+        );
       else seen.set(f.path, i);
       if (state === 'absent') {
         for (const k of ['content', 'source', 'mode'] as const)
@@ -39,7 +46,12 @@ export function fileIssues(inv: RawInventory, file: string): Issue[] {
         return;
       }
       if ((f.content === undefined) === (f.source === undefined))
-        add(at, 'file-content-or-source', f.content === undefined ? `file ${f.path} needs content or source` : `file ${f.path} has both content and source`, 'give exactly one: content: "..." or source: local/file');
+        add(
+          at,
+          'file-content-or-source',
+          f.content === undefined ? `file ${f.path} needs content or source` : `file ${f.path} has both content and source`,
+          'give exactly one: content: "..." or source: local/file',
+        );
     });
   };
   for (const [g, grp] of Object.entries(inv.groups ?? {})) checkList(grp.files, ['groups', g, 'files']);
@@ -60,7 +72,12 @@ export function fileIssues(inv: RawInventory, file: string): Issue[] {
         if (own.has(f.path)) return;
         const prev = fromGroup.get(f.path);
         if (prev && JSON.stringify(prev.f) !== JSON.stringify(f))
-          add(['groups', g, 'files', i], 'file-conflict', `host ${n} gets ${f.path} from groups ${prev.g} and ${g} with different settings`, `set it on /${kind}/${n}/files to decide`);
+          add(
+            ['groups', g, 'files', i],
+            'file-conflict',
+            `host ${n} gets ${f.path} from groups ${prev.g} and ${g} with different settings`,
+            `set it on /${kind}/${n}/files to decide`,
+          );
         else if (!prev) fromGroup.set(f.path, { g, i, f });
       });
     }
@@ -104,12 +121,25 @@ export function resolveFiles(
           } catch (e) {
             if (!(e instanceof ReadRefused)) throw e;
             const x = e.failure;
-            if (x.kind === 'too-large') report(`${pointer}/source`, 'file-size', `${src} is ${x.size} bytes; files carry at most ${MAX_FILE_BYTES} bytes`, 'put bigger files into the image (an overlay) or a package');
-            else if (x.kind === 'not-regular') report(`${pointer}/source`, 'file-source', `${src} is ${x.what}, not a regular file`, 'source names a regular file (its content is copied once, when the inventory is loaded)');
+            if (x.kind === 'too-large')
+              report(
+                `${pointer}/source`,
+                'file-size',
+                `${src} is ${x.size} bytes; files carry at most ${MAX_FILE_BYTES} bytes`,
+                'put bigger files into the image (an overlay) or a package',
+              );
+            else if (x.kind === 'not-regular')
+              report(
+                `${pointer}/source`,
+                'file-source',
+                `${src} is ${x.what}, not a regular file`,
+                'source names a regular file (its content is copied once, when the inventory is loaded)',
+              );
             else report(`${pointer}/source`, 'file-source', `cannot read ${src} (${x.code})`, 'a path relative to the inventory file, or absolute');
           }
         }
-        if (content && content.length > MAX_FILE_BYTES) report(`${pointer}/content`, 'file-size', `content is ${content.length} bytes; at most ${MAX_FILE_BYTES}`);
+        if (content && content.length > MAX_FILE_BYTES)
+          report(`${pointer}/content`, 'file-size', `content is ${content.length} bytes; at most ${MAX_FILE_BYTES}`);
         if (content) {
           spec.content = content;
           spec.sha256 = createHash('sha256').update(content).digest('hex');

@@ -40,13 +40,21 @@ function hostsOf(word: string, inv: Inventory): Host[] {
     try {
       re = new RegExp(word.slice(1));
     } catch (e) {
-      throw new UsageError(`--limit '${word}': not a valid regular expression (${(e as Error).message})`, "after '~' comes a JavaScript regular expression, e.g. '~guest[0-9]+'");
+      throw new UsageError(
+        `--limit '${word}': not a valid regular expression (${(e as Error).message})`,
+        "after '~' comes a JavaScript regular expression, e.g. '~guest[0-9]+'",
+      );
     }
     // Ansible matches the regex at the start of the name (re.match).
     return inv.hosts.filter((h) => re.exec(h.name)?.index === 0);
   }
   if (/[*?]/.test(word)) {
-    const re = new RegExp(`^${word.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    const re = new RegExp(
+      `^${word
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    );
     // A glob also selects the hosts of the groups whose names it matches.
     const members = new Set(Object.entries(inv.groups).flatMap(([g, hs]) => (re.test(g) ? hs : [])));
     return inv.hosts.filter((h) => re.test(h.name) || members.has(h.name));

@@ -4,7 +4,15 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocumentFile, parseDocumentText, pointerOf, revalidateSubstituted, validateDocument, type ParsedDocument, type Substituted } from '../lib/document.js';
+import {
+  parseDocumentFile,
+  parseDocumentText,
+  pointerOf,
+  revalidateSubstituted,
+  validateDocument,
+  type ParsedDocument,
+  type Substituted,
+} from '../lib/document.js';
 import { InputError, type InputIssue } from '../lib/errors.js';
 import { linkParams } from '../lib/vrio-modules.js';
 import { inventorySchema, provisionDefaults, type Role } from './defaults.js';
@@ -103,7 +111,13 @@ interface Resolution {
 }
 
 /** The inventory's hosts with defaults, groups, ${NAME} references and paths resolved; problems go to `report`. */
-export function resolveInventory(raw: RawInventory, file: string, env: NodeJS.ProcessEnv, report: Report, substituted?: (pointer: string, value: string) => void): Inventory {
+export function resolveInventory(
+  raw: RawInventory,
+  file: string,
+  env: NodeJS.ProcessEnv,
+  report: Report,
+  substituted?: (pointer: string, value: string) => void,
+): Inventory {
   const groups: Record<string, string[]> = Object.fromEntries(Object.entries(raw.groups ?? {}).map(([g, v]) => [g, [...v.hosts]]));
   const byHost = groupsByHost(Object.entries(groups));
   const entries: [Role, string, RawHost][] = [
@@ -183,7 +197,12 @@ function knownHostsFilesOf(r: Resolution): string[] {
 }
 
 /** How to reach a host (address, user, credentials, pinned keys, timeouts) and its jump setting, unresolved. */
-function endpointOf(r: Resolution, name: string, h: RawHost, role: Role): Endpoint & { commandTimeoutMs: number; jumpSpec?: { value: string; pointer: string } } {
+function endpointOf(
+  r: Resolution,
+  name: string,
+  h: RawHost,
+  role: Role,
+): Endpoint & { commandTimeoutMs: number; jumpSpec?: { value: string; pointer: string } } {
   const { env, report, knownHostsFiles } = r;
   const vars = varsOf(r, name, h);
   const c = mergedConn(r, name, h, role);
@@ -198,7 +217,12 @@ function endpointOf(r: Resolution, name: string, h: RawHost, role: Role): Endpoi
   let identity = str('identityFile');
   if (identity !== undefined && notAPath(identity)) {
     // The value itself is never shown: typically a CI secret variable holding the key.
-    report(c.identityFile.pointer, 'identity-file-path', `identityFile resolves to ${/PRIVATE KEY/.test(identity) ? 'a private key itself' : 'text that is not a file path'}, not to the path of a key file (value not shown)`, 'write the key to a file (mode 0600) and give its path, e.g. identityFile: ~/.ssh/id_ed25519');
+    report(
+      c.identityFile.pointer,
+      'identity-file-path',
+      `identityFile resolves to ${/PRIVATE KEY/.test(identity) ? 'a private key itself' : 'text that is not a file path'}, not to the path of a key file (value not shown)`,
+      'write the key to a file (mode 0600) and give its path, e.g. identityFile: ~/.ssh/id_ed25519',
+    );
     identity = undefined;
   }
   if (!identity && !agent && env.SSH_AUTH_SOCK && a !== false) agent = env.SSH_AUTH_SOCK;
@@ -234,7 +258,14 @@ function connectionOf(r: Resolution, name: string, h: RawHost, role: Role): Conn
       const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(jumpSpec.value)!;
       const port = m[3] ? Number(m[3]) : 22;
       if (port < 1 || port > 65535) r.report(jumpSpec.pointer, 'port-range', `jump port ${port} is not 1..65535`);
-      jump = { ...ep, name: jumpSpec.value, address: m[2].replace(/^\[|\]$/g, ''), port, user: m[1] ?? ep.user, hostKeys: { knownHostsFiles: r.knownHostsFiles, pins: [] } };
+      jump = {
+        ...ep,
+        name: jumpSpec.value,
+        address: m[2].replace(/^\[|\]$/g, ''),
+        port,
+        user: m[1] ?? ep.user,
+        hostKeys: { knownHostsFiles: r.knownHostsFiles, pins: [] },
+      };
     }
   }
   return { ...ep, jump };
@@ -243,7 +274,12 @@ function connectionOf(r: Resolution, name: string, h: RawHost, role: Role): Conn
 /** The host's own module list, else the role's vRIO modules with parameters from its MTU, NIC and params. */
 function modulesOf(r: Resolution, role: Role, h: RawHost): ModuleSpec[] {
   const { d } = r;
-  if (h.modules) return h.modules.map((m) => ({ name: m.name, params: Object.fromEntries(Object.entries(m.params ?? {}).map(([k, v]) => [k, asParam(v)])), support: false }));
+  if (h.modules)
+    return h.modules.map((m) => ({
+      name: m.name,
+      params: Object.fromEntries(Object.entries(m.params ?? {}).map(([k, v]) => [k, asParam(v)])),
+      support: false,
+    }));
   const mtu = mtuOf(r, role, h);
   const p = h.params ?? {};
   const eth = {
@@ -295,14 +331,24 @@ function hostOf(r: Resolution, role: Role, name: string, h: RawHost): Host {
   if (role === 'iohyp') {
     const io = h as RawIohyp;
     const [ip, prefix] = io.l2.address?.split('/') ?? [];
-    return { ...base, l2: { interface: io.l2.interface, address: io.l2.address, ip, prefix: prefix ? Number(prefix) : undefined, segment: io.l2.segment }, devices: [] };
+    return {
+      ...base,
+      l2: { interface: io.l2.interface, address: io.l2.address, ip, prefix: prefix ? Number(prefix) : undefined, segment: io.l2.segment },
+      devices: [],
+    };
   }
   const g = h as RawGuest;
   const [ip, prefix] = g.l2.ip.split('/');
   const devices: Device[] = (g.devices ?? []).map((dev) =>
     dev.type === 'blk'
       ? { type: 'blk', name: dev.name, backing: dev.backing, writeCache: dev.writeCache ?? true, segMax: dev.segMax ?? d.blk.segMax, capacity: dev.capacity }
-      : { type: 'net', lower: dev.lower, mac: dev.mac.toLowerCase(), macvtap: dev.macvtap ?? defaultMacvtapName(dev.mac), features: dev.features ?? d.net.features },
+      : {
+          type: 'net',
+          lower: dev.lower,
+          mac: dev.mac.toLowerCase(),
+          macvtap: dev.macvtap ?? defaultMacvtapName(dev.mac),
+          features: dev.features ?? d.net.features,
+        },
   );
   return {
     ...base,

@@ -20,7 +20,11 @@ export interface Reporter {
 }
 
 const sym = (c: Change): string =>
-  c.kind === 'module-unload' || c.kind === 'device-remove' || c.kind === 'macvtap-del' || c.kind === 'clear-state' ? '-' : c.kind === 'module-load' || c.kind === 'device-create' || c.kind === 'macvtap-add' || c.kind === 'save-state' || c.kind === 'address' ? '+' : '~';
+  c.kind === 'module-unload' || c.kind === 'device-remove' || c.kind === 'macvtap-del' || c.kind === 'clear-state'
+    ? '-'
+    : c.kind === 'module-load' || c.kind === 'device-create' || c.kind === 'macvtap-add' || c.kind === 'save-state' || c.kind === 'address'
+      ? '+'
+      : '~';
 
 /** One line per host; `modules` are the ones the inventory wants (so test modules show too). */
 export function factsSummary(f: Facts, modules: string[] = []): string {
@@ -65,8 +69,16 @@ export function logReporter(log: Logger, opts: { diff?: boolean } = {}): Reporte
       log.info(`${tag(host)} facts: ${factsSummary(facts, modules)} (${formatDuration(durationMs / 1000)})`);
     },
     plan(host, changes, errors, notes) {
-      if (json) return log.event('plan', { host, changes: changes.map((c) => ({ kind: c.kind, summary: c.summary, data: c.data, command: c.argv, diff: c.diff })), errors, notes });
-      const lines = [`${log.paint('bold', host)}: ${errors.length ? log.paint('red', `${errors.length} error${errors.length > 1 ? 's' : ''}`) + (changes.length ? `, ${changes.length} changes` : '') : changes.length ? log.paint('yellow', `${changes.length} change${changes.length > 1 ? 's' : ''}`) : log.paint('green', 'no changes')}`];
+      if (json)
+        return log.event('plan', {
+          host,
+          changes: changes.map((c) => ({ kind: c.kind, summary: c.summary, data: c.data, command: c.argv, diff: c.diff })),
+          errors,
+          notes,
+        });
+      const lines = [
+        `${log.paint('bold', host)}: ${errors.length ? log.paint('red', `${errors.length} error${errors.length > 1 ? 's' : ''}`) + (changes.length ? `, ${changes.length} changes` : '') : changes.length ? log.paint('yellow', `${changes.length} change${changes.length > 1 ? 's' : ''}`) : log.paint('green', 'no changes')}`,
+      ];
       for (const c of changes) {
         lines.push(`  ${log.paint(sym(c) === '-' ? 'red' : sym(c) === '+' ? 'green' : 'yellow', sym(c))} ${c.summary}`);
         if (opts.diff && c.diff) lines.push(log.paint('dim', `      ${c.diff.path}: ${c.diff.before ?? '(none)'} -> ${c.diff.after ?? '(none)'}`));
@@ -76,14 +88,29 @@ export function logReporter(log: Logger, opts: { diff?: boolean } = {}): Reporte
       log.print(lines.join('\n'));
     },
     change(host, c, status, durationMs, detail) {
-      if (json) return log.event('change', { host, status, kind: c.kind, summary: c.summary, data: c.data, command: c.argv, durationMs, ...(detail ? { detail } : {}) });
+      if (json)
+        return log.event('change', {
+          host,
+          status,
+          kind: c.kind,
+          summary: c.summary,
+          data: c.data,
+          command: c.argv,
+          durationMs,
+          ...(detail ? { detail } : {}),
+        });
       const st = status === 'changed' ? log.paint('yellow', 'changed') : status === 'failed' ? log.paint('red', 'FAILED ') : log.paint('yellow', 'recover');
-      log.info(`${tag(host)} ${st} ${c.summary} (${formatDuration(durationMs / 1000)})${detail ? `\n${' '.repeat(width + 9)}${detail.split('\n').join(`\n${' '.repeat(width + 9)}`)}` : ''}`);
-      if (opts.diff && c.diff && status === 'changed') log.info(log.paint('dim', `${' '.repeat(width + 9)}${c.diff.path}: ${c.diff.before ?? '(none)'} -> ${c.diff.after ?? '(none)'}`));
+      log.info(
+        `${tag(host)} ${st} ${c.summary} (${formatDuration(durationMs / 1000)})${detail ? `\n${' '.repeat(width + 9)}${detail.split('\n').join(`\n${' '.repeat(width + 9)}`)}` : ''}`,
+      );
+      if (opts.diff && c.diff && status === 'changed')
+        log.info(log.paint('dim', `${' '.repeat(width + 9)}${c.diff.path}: ${c.diff.before ?? '(none)'} -> ${c.diff.after ?? '(none)'}`));
     },
     hostError(host, kind, message, hint) {
       if (json) return log.event('host-error', { host, kind, message, ...(hint ? { hint } : {}) });
-      log.info(`${tag(host)} ${log.paint('red', kind === 'unreachable' ? 'UNREACHABLE' : 'FAILED')} ${message}${hint ? `\n${' '.repeat(width + 2)}hint: ${hint}` : ''}`);
+      log.info(
+        `${tag(host)} ${log.paint('red', kind === 'unreachable' ? 'UNREACHABLE' : 'FAILED')} ${message}${hint ? `\n${' '.repeat(width + 2)}hint: ${hint}` : ''}`,
+      );
     },
     note(host, message) {
       if (json) return log.event('note', { host, message });
@@ -92,8 +119,28 @@ export function logReporter(log: Logger, opts: { diff?: boolean } = {}): Reporte
     recap(r) {
       if (json) {
         for (const h of r.hosts)
-          log.event('host', { host: h.host, role: h.role, status: hostStatus(h), ok: h.ok, changed: h.changed, failed: h.failed, unreachable: h.unreachable ? 1 : 0, skipped: h.skipped, durationMs: h.durationMs, errors: h.errors, notes: h.notes });
-        return log.event('recap', { verb: r.verb, exitCode: r.exitCode, durationMs: r.durationMs, hosts: r.hosts.length, ...countStatuses(r), ...(r.batches && r.batches.length > 1 ? { batches: r.batches } : {}), ...(r.stopped ? { stopped: r.stopped } : {}) });
+          log.event('host', {
+            host: h.host,
+            role: h.role,
+            status: hostStatus(h),
+            ok: h.ok,
+            changed: h.changed,
+            failed: h.failed,
+            unreachable: h.unreachable ? 1 : 0,
+            skipped: h.skipped,
+            durationMs: h.durationMs,
+            errors: h.errors,
+            notes: h.notes,
+          });
+        return log.event('recap', {
+          verb: r.verb,
+          exitCode: r.exitCode,
+          durationMs: r.durationMs,
+          hosts: r.hosts.length,
+          ...countStatuses(r),
+          ...(r.batches && r.batches.length > 1 ? { batches: r.batches } : {}),
+          ...(r.stopped ? { stopped: r.stopped } : {}),
+        });
       }
       log.print(recapText(r, log));
     },
@@ -136,6 +183,8 @@ export function recapText(r: RunResult, log?: Logger): string {
   if (r.stopped) lines.push(paint('red', `stopped: ${r.stopped}; later batches not started`));
   if ((r.verb === 'apply' || r.verb === 'teardown') && r.exitCode === 0 && r.hosts.every((h) => h.changed === 0))
     lines.push(paint('green', `no changes: every host already ${r.verb === 'apply' ? 'matches the inventory' : 'is torn down'}`));
-  lines.push(`exit ${r.exitCode}: ${c.ok} ok, ${c.changed} ${r.verb === 'plan' ? 'with changes' : 'changed'}, ${c.failed} failed, ${c.unreachable} unreachable${c.notStarted ? `, ${c.notStarted} not started` : ''}`);
+  lines.push(
+    `exit ${r.exitCode}: ${c.ok} ok, ${c.changed} ${r.verb === 'plan' ? 'with changes' : 'changed'}, ${c.failed} failed, ${c.unreachable} unreachable${c.notStarted ? `, ${c.notStarted} not started` : ''}`,
+  );
   return lines.join('\n');
 }

@@ -113,11 +113,14 @@ export class Run {
     if (have && !have.closed) return have;
     if (have?.closed) return undefined;
     try {
-      const s = await this.timed(h, connect(h.connection, {
-        acceptNew: this.opts.acceptNew,
-        signal: this.opts.signal,
-        onRetry: (n, err, delay) => this.rep.retry(h.name, n, err.message, delay),
-      }));
+      const s = await this.timed(
+        h,
+        connect(h.connection, {
+          acceptNew: this.opts.acceptNew,
+          signal: this.opts.signal,
+          onRetry: (n, err, delay) => this.rep.retry(h.name, n, err.message, delay),
+        }),
+      );
       this.sessions.set(h.name, s);
       this.result(h).fingerprint = s.fingerprint;
       this.rep.connected(h.name, s.fingerprint, s.hostKeyHow, s.attempts);
@@ -132,7 +135,12 @@ export class Run {
   async facts(h: Host, quiet = false): Promise<Facts | undefined> {
     const s = await this.session(h);
     if (!s) return undefined;
-    const q = factsQueryFor(moduleNames(h), [h.l2.interface], h.files.map((x) => x.path), this.opts.only === 'files');
+    const q = factsQueryFor(
+      moduleNames(h),
+      [h.l2.interface],
+      h.files.map((x) => x.path),
+      this.opts.only === 'files',
+    );
     try {
       const r = await this.timed(h, s.exec(factsCommand(q), { onTimeout: 'result' }));
       if (r.timedOut) {
@@ -141,7 +149,13 @@ export class Run {
       }
       const f = parseFacts(r.stdout);
       this.result(h).facts = f;
-      if (!quiet) this.rep.facts(h.name, f, r.durationMs, h.modules.map((m) => m.name));
+      if (!quiet)
+        this.rep.facts(
+          h.name,
+          f,
+          r.durationMs,
+          h.modules.map((m) => m.name),
+        );
       return f;
     } catch (e) {
       if (e instanceof TransportError) this.transportFailure(h, e);
@@ -184,7 +198,9 @@ export class Run {
           this.rep.change(h.name, c, 'changed', res.durationMs);
           continue;
         }
-        const why = res.timedOut ? `timed out after ${h.connection.commandTimeoutMs / 1000}s` : `exit ${res.code ?? res.signal}: ${tail(res.stderr || res.stdout) || '(no output)'}`;
+        const why = res.timedOut
+          ? `timed out after ${h.connection.commandTimeoutMs / 1000}s`
+          : `exit ${res.code ?? res.signal}: ${tail(res.stderr || res.stdout) || '(no output)'}`;
         r.changes.push({ change: c, status: 'failed', durationMs: res.durationMs, code: res.code, stderr: res.stderr });
         this.rep.change(h.name, c, 'failed', res.durationMs, why);
         this.fail(h, `${c.summary}: ${why}`);
@@ -225,7 +241,11 @@ export class Run {
         this.rep.change(h.name, c, 'changed', each);
         continue;
       }
-      const why = res.timedOut ? `timed out after ${h.connection.commandTimeoutMs / 1000}s` : code === undefined ? `not run (batch exit ${res.code ?? res.signal}): ${tail(res.stderr) || '(no output)'}` : `exit ${code}: ${tail(res.stderr) || '(no output)'}`;
+      const why = res.timedOut
+        ? `timed out after ${h.connection.commandTimeoutMs / 1000}s`
+        : code === undefined
+          ? `not run (batch exit ${res.code ?? res.signal}): ${tail(res.stderr) || '(no output)'}`
+          : `exit ${code}: ${tail(res.stderr) || '(no output)'}`;
       r.changes.push({ change: c, status: 'failed', durationMs: each, code: code ?? res.code, stderr: res.stderr });
       this.rep.change(h.name, c, 'failed', each, why);
       this.fail(h, `${c.summary}: ${why}`);
@@ -271,7 +291,11 @@ function reportPlan(run: Run, p: HostPlan, status: 'planned'): void {
 
 async function begin(verb: Verb, inv: Inventory, opts: RunOptions): Promise<{ run: Run; t0: number }> {
   const run = new Run(verb, inv, opts);
-  run.rep.start(verb, run.hosts.map((h) => ({ name: h.name, role: h.role })), run.forks);
+  run.rep.start(
+    verb,
+    run.hosts.map((h) => ({ name: h.name, role: h.role })),
+    run.forks,
+  );
   return { run, t0: Date.now() };
 }
 
@@ -375,7 +399,8 @@ async function setupPhase(run: Run, hosts: Host[]): Promise<void> {
     const after = await run.facts(h, true);
     if (!after) return;
     const left = planHost(h, after, run.opts.only);
-    if (left.changes.length || left.errors.length) run.fail(h, `not converged after apply: ${[...left.changes.map((c) => c.summary), ...left.errors].join('; ')}`);
+    if (left.changes.length || left.errors.length)
+      run.fail(h, `not converged after apply: ${[...left.changes.map((c) => c.summary), ...left.errors].join('; ')}`);
     else r.ok++;
   });
 }
@@ -419,7 +444,11 @@ async function devicesPhase(run: Run, iohyps: Host[]): Promise<void> {
     });
     const f2 = await run.facts(io, true);
     if (!f2) return;
-    const left = planDevices(io, f2, touched.map((v) => ({ host: v.host, facts: after.get(v.host.name), ok: after.has(v.host.name) })));
+    const left = planDevices(
+      io,
+      f2,
+      touched.map((v) => ({ host: v.host, facts: after.get(v.host.name), ok: after.has(v.host.name) })),
+    );
     if (left.changes.length) run.fail(io, `devices not converged after apply: ${left.changes.map((c) => c.summary).join('; ')}`);
     else if (p.changes.length && !p.errors.length) r.ok++;
   });
@@ -451,7 +480,9 @@ async function applyHosts(run: Run, hosts: Host[]): Promise<void> {
   for (const h of [...guests.filter((g) => !g.devices.length), ...iohyps.filter((io) => !withDevices.some((g) => g.iohyp === io.name))]) run.release(h);
   run.rep.phase('devices');
   await devicesPhase(run, iohyps);
-  for (const g of guests) if (g.devices.length && !run.hosts.some((i) => i.name === g.iohyp)) run.result(g).notes.push(`devices not touched: IOhyp ${g.iohyp} is not selected (--limit)`);
+  for (const g of guests)
+    if (g.devices.length && !run.hosts.some((i) => i.name === g.iohyp))
+      run.result(g).notes.push(`devices not touched: IOhyp ${g.iohyp} is not selected (--limit)`);
 }
 
 // ---- teardown -----------------------------------------------------------------
@@ -508,9 +539,15 @@ async function teardownHosts(run: Run, hosts: Host[]): Promise<void> {
     run.result(g).notes.push(`front end kept: removing its devices on ${g.iohyp} failed`);
     run.rep.note(g.name, `front end kept: removing its devices on ${g.iohyp} failed`);
   }
-  await hostTeardownPhase(run, guests.filter((g) => !(g.devices.length && stuck.has(g.iohyp!))));
+  await hostTeardownPhase(
+    run,
+    guests.filter((g) => !(g.devices.length && stuck.has(g.iohyp!))),
+  );
   run.rep.phase('IOhyp back ends');
-  await hostTeardownPhase(run, iohyps.filter((h) => run.healthy(h)));
+  await hostTeardownPhase(
+    run,
+    iohyps.filter((h) => run.healthy(h)),
+  );
 }
 
 // ---- status -------------------------------------------------------------------

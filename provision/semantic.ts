@@ -14,8 +14,8 @@ export function ipv4ToInt(ip: string): number {
 
 export function sameSubnet(a: string, b: string, prefix: number): boolean {
   if (prefix === 0) return true;
-  const mask = prefix === 32 ? 0xffffffff : (~(0xffffffff >>> prefix)) >>> 0;
-  return ((ipv4ToInt(a) & mask) >>> 0) === ((ipv4ToInt(b) & mask) >>> 0);
+  const mask = prefix === 32 ? 0xffffffff : ~(0xffffffff >>> prefix) >>> 0;
+  return (ipv4ToInt(a) & mask) >>> 0 === (ipv4ToInt(b) & mask) >>> 0;
 }
 
 /**
@@ -121,12 +121,23 @@ function checkHost(c: Checks, kind: 'iohyps' | 'guests', name: string, h: RawIoh
   const mtu = kind === 'guests' ? effectiveMtu(inv, h as RawGuest) : (h.mtu ?? d.defaultMtu);
   const explicitPkt = h.params?.vrio_eth?.l2_packet_size;
   if (!h.modules && explicitPkt === undefined && d.l2PacketSize[String(mtu)] === undefined) {
-    add([kind, name, h.mtu !== undefined ? 'mtu' : ''].filter(Boolean), 'mtu-packet-size', `vMTU ${mtu} has no measured vrio_eth l2_packet_size`, `use mtu 8100 or 1500, or set params.vrio_eth.l2_packet_size`);
+    add(
+      [kind, name, h.mtu !== undefined ? 'mtu' : ''].filter(Boolean),
+      'mtu-packet-size',
+      `vMTU ${mtu} has no measured vrio_eth l2_packet_size`,
+      `use mtu 8100 or 1500, or set params.vrio_eth.l2_packet_size`,
+    );
   }
   if (typeof explicitPkt === 'number' && explicitPkt < mtu) {
     add([kind, name, 'params', 'vrio_eth', 'l2_packet_size'], 'mtu-packet-size', `l2_packet_size ${explicitPkt} is smaller than the vMTU ${mtu}`);
   }
-  if (h.modules && h.params) add([kind, name, 'params'], 'modules-params', "'params' sets vRIO module parameters but 'modules' replaces the vRIO modules", "put the parameters under modules[].params");
+  if (h.modules && h.params)
+    add(
+      [kind, name, 'params'],
+      'modules-params',
+      "'params' sets vRIO module parameters but 'modules' replaces the vRIO modules",
+      'put the parameters under modules[].params',
+    );
   if (h.modules) {
     const seen = new Set<string>();
     h.modules.forEach((m, i) => {
@@ -143,7 +154,12 @@ function checkGuest(c: Checks, name: string, g: RawGuest): void {
   const io = iohyps[g.iohyp];
   if (!io) {
     const dym = didYouMean(g.iohyp, Object.keys(iohyps));
-    add(['guests', name, 'iohyp'], 'iohyp-exists', `IOhyp '${g.iohyp}' is not in /iohyps`, dym ? `did you mean '${dym}'?` : Object.keys(iohyps).length ? `IOhyps: ${Object.keys(iohyps).join(', ')}` : 'add it under iohyps:');
+    add(
+      ['guests', name, 'iohyp'],
+      'iohyp-exists',
+      `IOhyp '${g.iohyp}' is not in /iohyps`,
+      dym ? `did you mean '${dym}'?` : Object.keys(iohyps).length ? `IOhyps: ${Object.keys(iohyps).join(', ')}` : 'add it under iohyps:',
+    );
   }
   const [ip, pfx] = g.l2.ip.split('/');
   c.claim(c.ips, ip, ['guests', name, 'l2', 'ip'], 'unique-ip', 'IP');
@@ -160,22 +176,41 @@ function checkGuestLink(c: Checks, name: string, g: RawGuest, io: RawIohyp, ip: 
   if (io.l2.address) {
     const [ioIp, ioPfx] = io.l2.address.split('/');
     if (!sameSubnet(ioIp, ip, Number(ioPfx)))
-      add(['guests', name, 'l2', 'ip'], 'same-segment', `guest IP ${ip} is outside its IOhyp's segment ${io.l2.address}`, `use an address in ${io.l2.address} or fix /iohyps/${g.iohyp}/l2/address`);
-    else if (pfx !== undefined && pfx !== ioPfx)
-      add(['guests', name, 'l2', 'ip'], 'same-segment', `prefix /${pfx} differs from the IOhyp's /${ioPfx}`);
+      add(
+        ['guests', name, 'l2', 'ip'],
+        'same-segment',
+        `guest IP ${ip} is outside its IOhyp's segment ${io.l2.address}`,
+        `use an address in ${io.l2.address} or fix /iohyps/${g.iohyp}/l2/address`,
+      );
+    else if (pfx !== undefined && pfx !== ioPfx) add(['guests', name, 'l2', 'ip'], 'same-segment', `prefix /${pfx} differs from the IOhyp's /${ioPfx}`);
   }
   const gm = effectiveMtu(inv, g);
   const im = io.mtu ?? d.defaultMtu;
-  if (gm !== im) add(['guests', name, 'mtu'], 'same-mtu', `vMTU ${gm} differs from its IOhyp's vMTU ${im}`, 'both ends of a vRIO link need the same vMTU and l2_packet_size');
+  if (gm !== im)
+    add(
+      ['guests', name, 'mtu'],
+      'same-mtu',
+      `vMTU ${gm} differs from its IOhyp's vMTU ${im}`,
+      'both ends of a vRIO link need the same vMTU and l2_packet_size',
+    );
   // Compared as loaded (an unset one is the measured default), so one end
   // spelling out the default is fine and one end changing it is not. Only
   // when the vMTUs agree: otherwise same-mtu already says what to fix.
   const gp = effectivePacketSize(g, gm);
   const ipkt = effectivePacketSize(io, im);
   if (gm === im && !g.modules && !io.modules && gp !== ipkt)
-    add(['guests', name, 'params', 'vrio_eth', 'l2_packet_size'], 'same-packet-size', `l2_packet_size ${gp} differs from the IOhyp's ${ipkt}`, `set the same params.vrio_eth.l2_packet_size on guest '${name}' and IOhyp '${g.iohyp}' (or on neither)`);
+    add(
+      ['guests', name, 'params', 'vrio_eth', 'l2_packet_size'],
+      'same-packet-size',
+      `l2_packet_size ${gp} differs from the IOhyp's ${ipkt}`,
+      `set the same params.vrio_eth.l2_packet_size on guest '${name}' and IOhyp '${g.iohyp}' (or on neither)`,
+    );
   if ((g.devices?.length ?? 0) > 0 && (io.modules || g.modules))
-    add(['guests', name, 'devices'], 'devices-need-vrio', `devices need the vRIO modules, but ${io.modules ? `IOhyp '${g.iohyp}'` : 'this guest'} replaces them with 'modules'`);
+    add(
+      ['guests', name, 'devices'],
+      'devices-need-vrio',
+      `devices need the vRIO modules, but ${io.modules ? `IOhyp '${g.iohyp}'` : 'this guest'} replaces them with 'modules'`,
+    );
 }
 
 /** A guest's devices: unique block device names, unique MACs, no macvtap on the IOhyp's vRIO NIC. */
@@ -185,12 +220,18 @@ function checkGuestDevices(c: Checks, name: string, g: RawGuest, io: RawIohyp | 
   (g.devices ?? []).forEach((dev, i) => {
     if (dev.type === 'blk') {
       const prev = devNames.get(dev.name);
-      if (prev !== undefined) add(['guests', name, 'devices', i, 'name'], 'unique-device', `device name '${dev.name}' is already used by /guests/${name}/devices/${prev}`);
+      if (prev !== undefined)
+        add(['guests', name, 'devices', i, 'name'], 'unique-device', `device name '${dev.name}' is already used by /guests/${name}/devices/${prev}`);
       else devNames.set(dev.name, i);
     } else {
       c.claim(c.macs, dev.mac.toLowerCase(), ['guests', name, 'devices', i, 'mac'], 'unique-mac', 'MAC');
       if (io && dev.lower === io.l2.interface)
-        add(['guests', name, 'devices', i, 'lower'], 'macvtap-lower', `the macvtap would sit on the IOhyp's vRIO interface ${dev.lower}`, 'use another IOhyp NIC (the upstream setup uses a second NIC toward the peers)');
+        add(
+          ['guests', name, 'devices', i, 'lower'],
+          'macvtap-lower',
+          `the macvtap would sit on the IOhyp's vRIO interface ${dev.lower}`,
+          'use another IOhyp NIC (the upstream setup uses a second NIC toward the peers)',
+        );
     }
   });
 }

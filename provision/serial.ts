@@ -13,7 +13,8 @@ export type Serial = { count: number } | { percent: number };
 export function parseSerial(flag: string, value: string): Serial {
   const m = /^(\d{1,6})(%?)$/.exec(value.trim());
   const n = m ? Number(m[1]) : NaN;
-  if (!m || n < 1 || (m[2] && n > 100)) throw new UsageError(`${flag} ${value}: must be a number of hosts (1 or more) or a percentage (1% to 100%)`, `e.g. ${flag} 5 or ${flag} 20%`);
+  if (!m || n < 1 || (m[2] && n > 100))
+    throw new UsageError(`${flag} ${value}: must be a number of hosts (1 or more) or a percentage (1% to 100%)`, `e.g. ${flag} 5 or ${flag} 20%`);
   return m[2] ? { percent: n } : { count: n };
 }
 

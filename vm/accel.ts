@@ -74,7 +74,10 @@ export async function chooseAccel(want: AccelChoice, probeBoot: BootSpec | undef
   if (cacheFile && existsSync(cacheFile)) {
     try {
       const c = JSON.parse(readFileSync(cacheFile, 'utf8')) as { key: string; ok: boolean };
-      if (c.key === key) return c.ok ? { accel: 'kvm', reason: 'KVM (probe cached for this host boot)' } : { accel: 'tcg', reason: 'TCG: /dev/kvm is present but a KVM guest made no progress (probe cached for this host boot)' };
+      if (c.key === key)
+        return c.ok
+          ? { accel: 'kvm', reason: 'KVM (probe cached for this host boot)' }
+          : { accel: 'tcg', reason: 'TCG: /dev/kvm is present but a KVM guest made no progress (probe cached for this host boot)' };
     } catch {
       /* unreadable cache: probe again */
     }

@@ -24,9 +24,7 @@ export type NicModel = 'virtio-net-pci' | 'e1000';
  * that port as to a hub ('tcp').
  */
 export type L2Nic = { id: string; mac: string; model: NicModel } & (
-  | { transport?: 'udp'; localPort: number; remotePort: number }
-  | { transport: 'tcp'; hubPort: number }
-  | { transport: 'tcp-listen'; listenPort: number }
+  { transport?: 'udp'; localPort: number; remotePort: number } | { transport: 'tcp'; hubPort: number } | { transport: 'tcp-listen'; listenPort: number }
 );
 
 /**
@@ -139,7 +137,8 @@ export function qemuArgs(spec: VmSpec): string[] {
       a.push('-drive', `file=${spec.boot.image},format=raw,readonly=on,if=virtio`, '-boot', 'order=c');
       break;
   }
-  for (const d of spec.disks ?? []) a.push('-drive', typeof d === 'string' ? `file=${d},format=raw,if=virtio` : `file=${d.file},if=virtio,format=raw,cache=none,aio=threads`);
+  for (const d of spec.disks ?? [])
+    a.push('-drive', typeof d === 'string' ? `file=${d},format=raw,if=virtio` : `file=${d.file},if=virtio,format=raw,cache=none,aio=threads`);
   if (spec.management) {
     const m = spec.management;
     // restrict=on: the guest gets DHCP but cannot reach the host or any outside

@@ -89,7 +89,8 @@ export class ConsoleFollower {
       if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new VrioError('interrupted');
       const stop = o.stopIf?.();
       if (stop) throw new VrioError(`${o.what ?? `console line /${re.source}/`} never appeared: ${stop}`);
-      if (Date.now() >= deadline) throw new VrioError(`timed out after ${Math.round(o.timeoutMs / 1000)} s waiting for ${o.what ?? `console line /${re.source}/`}`);
+      if (Date.now() >= deadline)
+        throw new VrioError(`timed out after ${Math.round(o.timeoutMs / 1000)} s waiting for ${o.what ?? `console line /${re.source}/`}`);
       await new Promise<void>((r) => {
         const t = setTimeout(r, 100);
         this.waiters.push(() => {

@@ -6,12 +6,7 @@ import { MissingToolError } from '../lib/errors.js';
 
 export type Firmware = 'bios' | 'uefi';
 
-const ovmfCandidates = [
-  '/usr/share/OVMF/OVMF_CODE.fd',
-  '/usr/share/OVMF/OVMF_CODE_4M.fd',
-  '/usr/share/edk2/ovmf/OVMF_CODE.fd',
-  '/usr/share/qemu/OVMF.fd',
-];
+const ovmfCandidates = ['/usr/share/OVMF/OVMF_CODE.fd', '/usr/share/OVMF/OVMF_CODE_4M.fd', '/usr/share/edk2/ovmf/OVMF_CODE.fd', '/usr/share/qemu/OVMF.fd'];
 
 export function findOvmfCode(env: NodeJS.ProcessEnv = process.env): string {
   const fromEnv = env.VRIO_OVMF_CODE;

@@ -150,8 +150,8 @@ async function main(argv: string[]): Promise<void> {
   let members = 0;
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
-    if (argv[i] === '--port') (port = Number(v)), i++;
-    else if (argv[i] === '--members') (members = Number(v)), i++;
+    if (argv[i] === '--port') ((port = Number(v)), i++);
+    else if (argv[i] === '--members') ((members = Number(v)), i++);
     else if (argv[i] === '--tag') i++; // identifies the lab in `ps` and for pid checks
   }
   if (!(port > 0 && port < 65536) || !(Number.isInteger(members) && members >= 2 && members <= 64)) {

@@ -31,7 +31,16 @@ export interface SmokeImage {
 /** Resolve IMAGE (an image directory, its ISO, or its manifest.json) to what smoke needs. */
 export function loadImage(arg: string, cwd: string, o: { key?: string } = {}): SmokeImage {
   const p = resolve(cwd, arg);
-  if (!existsSync(p)) throw new InputError([{ file: arg, pointer: '', rule: 'exists', message: 'no such image directory or file', hint: 'give an image directory such as out/images/iohyp (built by `vrio build`)' }]);
+  if (!existsSync(p))
+    throw new InputError([
+      {
+        file: arg,
+        pointer: '',
+        rule: 'exists',
+        message: 'no such image directory or file',
+        hint: 'give an image directory such as out/images/iohyp (built by `vrio build`)',
+      },
+    ]);
   const dir = statSync(p).isDirectory() ? p : dirname(p);
   const manifestFile = join(dir, 'manifest.json');
   const m = readImageManifest(manifestFile);
@@ -43,10 +52,22 @@ export function loadImage(arg: string, cwd: string, o: { key?: string } = {}): S
   };
   const iso = p.endsWith('.iso') ? p : file(`${role}.iso`);
   const hostKeyPins = Object.values(m.hostKeys);
-  if (!hostKeyPins.length) throw new InputError([{ file: manifestFile, pointer: '/hostKeys', rule: 'required', message: 'no SSH host key fingerprints (SHA256:...) in the image manifest: cannot check whose sshd answers', hint: 'images built with image.hostKeys: first-boot cannot be checked; build with hostKeys: build' }]);
+  if (!hostKeyPins.length)
+    throw new InputError([
+      {
+        file: manifestFile,
+        pointer: '/hostKeys',
+        rule: 'required',
+        message: 'no SSH host key fingerprints (SHA256:...) in the image manifest: cannot check whose sshd answers',
+        hint: 'images built with image.hostKeys: first-boot cannot be checked; build with hostKeys: build',
+      },
+    ]);
   const keyCands = [o.key ? resolve(cwd, o.key) : undefined, resolve(dir, '../../keys/id_ed25519')].filter((x): x is string => Boolean(x));
   const clientKey = keyCands.find((k) => existsSync(k));
-  if (!clientKey) throw new VrioError(`no client key to log into ${role}: looked for ${keyCands.join(', ')}`, { hint: 'pass --key FILE (the private key whose public half the image authorises)' });
+  if (!clientKey)
+    throw new VrioError(`no client key to log into ${role}: looked for ${keyCands.join(', ')}`, {
+      hint: 'pass --key FILE (the private key whose public half the image authorises)',
+    });
   return {
     name: role,
     role,

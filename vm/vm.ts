@@ -46,7 +46,12 @@ export function qemuBinary(): string {
 /** First line of `qemu-system-x86_64 --version`; "missing" when it is not installed, "unknown" when it says nothing. */
 export function qemuVersion(): string {
   try {
-    return execFileSync(QEMU, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 }).trim().split('\n')[0]?.trim() || 'unknown';
+    return (
+      execFileSync(QEMU, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 })
+        .trim()
+        .split('\n')[0]
+        ?.trim() || 'unknown'
+    );
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unknown';
   }
@@ -125,7 +130,12 @@ export class RunningVm {
 
 function readTail(file: string, n: number): string {
   try {
-    return readFileSync(file, 'utf8').trim().split('\n').filter((l) => !/warning: host doesn't support requested feature/.test(l)).slice(-n).join(' | ');
+    return readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .filter((l) => !/warning: host doesn't support requested feature/.test(l))
+      .slice(-n)
+      .join(' | ');
   } catch {
     return '';
   }

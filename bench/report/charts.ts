@@ -44,7 +44,10 @@ export function ratioCharts(p: ProvisioningResult): string[] {
           points: rows.filter((r) => value(r) !== undefined).map((r) => ({ x: r.hosts, y: value(r)! })),
           failed: rows
             .filter((r) => value(r) === undefined)
-            .map((r) => ({ x: r.hosts, reason: [r.vrio ? '' : whyMissing(r, 'vrio'), r[peer.tool] ? '' : whyMissing(r, peer.tool)].filter(Boolean).join('; ') || 'no ratio' })),
+            .map((r) => ({
+              x: r.hosts,
+              reason: [r.vrio ? '' : whyMissing(r, 'vrio'), r[peer.tool] ? '' : whyMissing(r, peer.tool)].filter(Boolean).join('; ') || 'no ratio',
+            })),
         });
       }
       if (!series.length) continue;
@@ -181,13 +184,33 @@ export function trendCharts(runs: BenchReport[]): string[] {
   });
   if (provSeries.length) {
     charts.push(
-      xyChart({ title: 'Provisioning over time', xLabel: 'run', yLabel: 'seconds, median (log scale)', x: 'time', series: provSeries, format: seconds, xFormat: runDate, width: 960, height: 300 }),
+      xyChart({
+        title: 'Provisioning over time',
+        xLabel: 'run',
+        yLabel: 'seconds, median (log scale)',
+        x: 'time',
+        series: provSeries,
+        format: seconds,
+        xFormat: runDate,
+        width: 960,
+        height: 300,
+      }),
     );
   }
   const figSeries = toSeries(figs, () => ({}));
   if (figSeries.length) {
     charts.push(
-      xyChart({ title: 'Build, boot and inventory check over time (figures with a goal)', xLabel: 'run', yLabel: 'seconds (log scale)', x: 'time', series: figSeries, format: seconds, xFormat: runDate, width: 960, height: 300 }),
+      xyChart({
+        title: 'Build, boot and inventory check over time (figures with a goal)',
+        xLabel: 'run',
+        yLabel: 'seconds (log scale)',
+        x: 'time',
+        series: figSeries,
+        format: seconds,
+        xFormat: runDate,
+        width: 960,
+        height: 300,
+      }),
     );
   }
   return charts;

@@ -68,7 +68,10 @@ export function provisioningGoal(row: ProvisionRow): { text: string; target: num
 export function sectionMeta(s: Section | undefined): string {
   if (!s?.startedAt) return '';
   const when = `${s.startedAt.slice(0, 10)} ${s.startedAt.slice(11, 16)} UTC`;
-  const took = s.seconds !== undefined ? `, took ${s.seconds < 60 ? `${Math.round(s.seconds)} s` : `${Math.floor(s.seconds / 60)} min ${Math.round(s.seconds % 60)} s`}` : '';
+  const took =
+    s.seconds !== undefined
+      ? `, took ${s.seconds < 60 ? `${Math.round(s.seconds)} s` : `${Math.floor(s.seconds / 60)} min ${Math.round(s.seconds % 60)} s`}`
+      : '';
   const load = s.load && s.load.before.length && s.load.after.length ? `; load (1 min) ${s.load.before[0].toFixed(2)} → ${s.load.after[0].toFixed(2)}` : '';
   return `Measured ${when}${took}${load}.`;
 }

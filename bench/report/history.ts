@@ -22,7 +22,9 @@ export function loadHistory(dir: string): History {
   const h: History = { dir, reports: [], skipped: [] };
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => REPORT_FILE.test(n)).sort();
+    names = readdirSync(dir)
+      .filter((n) => REPORT_FILE.test(n))
+      .sort();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return h;
     throw e;

@@ -139,7 +139,8 @@ export function renderHtml(r: BenchReport, o: HtmlOptions = {}): string {
     if (r.boot.figures.length) body.push(figureTable(r.boot.figures));
   }
   body.push('<h2>Inventory check</h2>', state('Inventory check', r.inventory));
-  if (r.inventory?.figures.length) body.push('<p>Whole process (<code>vrio inventory check FILE</code>, start-up included); medians.</p>', figureTable(r.inventory.figures));
+  if (r.inventory?.figures.length)
+    body.push('<p>Whole process (<code>vrio inventory check FILE</code>, start-up included); medians.</p>', figureTable(r.inventory.figures));
   const runs = runsFor(r, o.history?.reports ?? []);
   const trends = trendCharts(runs);
   if (trends.length) {

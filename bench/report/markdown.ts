@@ -54,20 +54,15 @@ export function cpuTable(p: ProvisioningResult): string[] {
       };
       return [String(r.hosts), workloadLabel[r.workload], r.phase, c('vrio'), c('ansible'), ratio(r.cpuRatio)];
     });
-  return rows.length ? tableOf(['Hosts', 'Workload', 'Run', 'vrio CPU s (controller + hosts)', 'Ansible CPU s (controller + hosts)', 'Ansible / vrio'], rows) : [];
+  return rows.length
+    ? tableOf(['Hosts', 'Workload', 'Run', 'vrio CPU s (controller + hosts)', 'Ansible CPU s (controller + hosts)', 'Ansible / vrio'], rows)
+    : [];
 }
 
 export function figureTable(figures: Figure[]): string[] {
   return tableOf(
     ['Figure', 'Value', 'Runs', 'Goal', 'Met', 'Note'],
-    figures.map((f) => [
-      f.label,
-      figureValue(f),
-      f.samples ? String(f.samples.runs.length) : '1',
-      f.goal ?? '',
-      goalMark(f.goalMet),
-      f.note ?? '',
-    ]),
+    figures.map((f) => [f.label, figureValue(f), f.samples ? String(f.samples.runs.length) : '1', f.goal ?? '', goalMark(f.goalMet), f.note ?? '']),
   );
 }
 
@@ -78,7 +73,9 @@ export function machineLines(r: BenchReport): string[] {
     `- Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Linux ${m.kernel}, ${m.os}, KVM ${m.kvm ? 'available' : 'not available'}`,
     `- Load average (1/5/15 min): before ${load(m.loadBefore)}, after ${load(m.loadAfter)}` +
       (m.loadBefore[0] > m.cpus ? ' — the machine was busy (other builds); treat absolute times as upper bounds' : ''),
-    `- Tools: ${Object.entries(m.tools).map(([k, v]) => `${k} ${v}`).join('; ')}`,
+    `- Tools: ${Object.entries(m.tools)
+      .map(([k, v]) => `${k} ${v}`)
+      .join('; ')}`,
     ...(r.revision ? [`- Tree: ${r.revision}`] : []),
   ];
 }
@@ -98,7 +95,7 @@ export function renderMarkdown(r: BenchReport): string {
     const cpu = cpuTable(r.provisioning);
     if (cpu.length) {
       out.push(
-        'CPU seconds per run (median): the tool on the controller with everything it waited for, plus the sshd sessions on the hosts and what they ran. Less sensitive to other load than wall time; Ansible\'s persistent ssh masters run detached and are not counted (in Ansible\'s favour).',
+        "CPU seconds per run (median): the tool on the controller with everything it waited for, plus the sshd sessions on the hosts and what they ran. Less sensitive to other load than wall time; Ansible's persistent ssh masters run detached and are not counted (in Ansible's favour).",
         '',
         ...cpu,
         '',
@@ -123,7 +120,8 @@ export function renderMarkdown(r: BenchReport): string {
   if (r.boot && r.boot.figures.length) out.push(...figureTable(r.boot.figures), '');
   out.push('## Inventory check', '');
   out.push(...sectionState('Inventory check', r.inventory));
-  if (r.inventory && r.inventory.figures.length) out.push('Whole process (`vrio inventory check FILE`, start-up included); medians.', '', ...figureTable(r.inventory.figures), '');
+  if (r.inventory && r.inventory.figures.length)
+    out.push('Whole process (`vrio inventory check FILE`, start-up included); medians.', '', ...figureTable(r.inventory.figures), '');
   if (r.notes.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   return out.join('\n');
 }

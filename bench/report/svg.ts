@@ -88,7 +88,9 @@ export function xyChart(o: XYChartOptions): string {
   const X = (x: number) => m.l + padX + xAt(x) * (pw - 2 * padX);
   const Y = (y: number) => m.t + ph - pad - yScale.at(y) * (ph - 2 * pad);
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="${FONT}" role="img" aria-label="${esc(o.title)}">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="${FONT}" role="img" aria-label="${esc(o.title)}">`,
+  );
   out.push(`<title>${esc(o.title)}</title>`);
   out.push(`<text x="${W / 2}" y="18" text-anchor="middle" font-size="13" font-weight="bold">${esc(o.title)}</text>`);
   out.push(`<rect class="plot" x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="#fff" stroke="#333"/>`);
@@ -101,7 +103,10 @@ export function xyChart(o: XYChartOptions): string {
   for (const { v, major, label } of xTicks) {
     const x = f1(X(v));
     out.push(`<line x1="${x}" x2="${x}" y1="${m.t}" y2="${m.t + ph}" stroke="${major ? '#ddd' : '#f0f0f0'}"/>`);
-    if (label) out.push(`<text class="tick-x" data-v="${v}" x="${x}" y="${m.t + ph + 15}" text-anchor="middle" font-size="11">${esc(xScale ? tickLabel(v) : o.xFormat(v))}</text>`);
+    if (label)
+      out.push(
+        `<text class="tick-x" data-v="${v}" x="${x}" y="${m.t + ph + 15}" text-anchor="middle" font-size="11">${esc(xScale ? tickLabel(v) : o.xFormat(v))}</text>`,
+      );
   }
   out.push(`<text x="${m.l + pw / 2}" y="${m.t + ph + 31}" text-anchor="middle" font-size="11">${esc(o.xLabel)}</text>`);
   out.push(`<text x="14" y="${m.t + ph / 2}" text-anchor="middle" font-size="11" transform="rotate(-90 14 ${m.t + ph / 2})">${esc(o.yLabel)}</text>`);
@@ -119,7 +124,9 @@ export function xyChart(o: XYChartOptions): string {
     const dash = s.dashed ? ' stroke-dasharray="6 3"' : '';
     const pts = [...s.points].sort((a, b) => a.x - b.x);
     if (pts.length > 1) {
-      out.push(`<path d="${pts.map((p, j) => `${j ? 'L' : 'M'}${f1(X(p.x))},${f1(Y(p.y))}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`);
+      out.push(
+        `<path d="${pts.map((p, j) => `${j ? 'L' : 'M'}${f1(X(p.x))},${f1(Y(p.y))}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`,
+      );
     }
     for (const p of pts) {
       const cx = f1(X(p.x));
@@ -138,7 +145,9 @@ export function xyChart(o: XYChartOptions): string {
     const lx = m.l + (i % legendCols) * colW;
     const ly = H - legendRows * 16 + Math.floor(i / legendCols) * 16;
     out.push(`<line x1="${lx}" x2="${lx + 18}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="3"${dash}/>`);
-    out.push(`<text x="${lx + 22}" y="${ly}" font-size="11">${esc(s.name.length > maxChars ? s.name.slice(0, maxChars - 1) + '…' : s.name)}<title>${esc(s.name)}</title></text>`);
+    out.push(
+      `<text x="${lx + 22}" y="${ly}" font-size="11">${esc(s.name.length > maxChars ? s.name.slice(0, maxChars - 1) + '…' : s.name)}<title>${esc(s.name)}</title></text>`,
+    );
   });
   // End labels: in y order, pushed apart so that close values stay readable.
   ends.sort((a, b) => a.y - b.y);
@@ -157,7 +166,9 @@ function failedMark(x: number, y: number, title: string, series: string, at: num
 /** Grid lines at every tick; labels at the decades, and at 2 and 5 too where a decade is at least `room` px long. */
 function ticksOf(s: LogScale, length: number, room: number): { v: number; major: boolean; label: boolean }[] {
   const minorLabels = length / s.decades >= room;
-  return [...s.ticks.map((v) => ({ v, major: true, label: true })), ...s.minorTicks.map((v) => ({ v, major: false, label: minorLabels }))].sort((a, b) => a.v - b.v);
+  return [...s.ticks.map((v) => ({ v, major: true, label: true })), ...s.minorTicks.map((v) => ({ v, major: false, label: minorLabels }))].sort(
+    (a, b) => a.v - b.v,
+  );
 }
 
 /** At most n of the values, evenly picked, first and last included. */
@@ -188,7 +199,9 @@ export function timelineChart(title: string, timelines: Timeline[], o: { width?:
   const x = (t: number) => labelW + scale.at(t) * pw;
   const axisY = m.t + timelines.length * rowH;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="${FONT}" role="img" aria-label="${esc(title)}">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="${FONT}" role="img" aria-label="${esc(title)}">`,
+  );
   out.push(`<title>${esc(title)}</title>`);
   out.push(`<text x="${W / 2}" y="18" text-anchor="middle" font-size="13" font-weight="bold">${esc(title)}</text>`);
   out.push(`<rect class="plot" x="${labelW}" y="${m.t}" width="${pw}" height="${axisY - m.t}" fill="#fff" stroke="none"/>`);

@@ -38,48 +38,49 @@ const MILESTONES = [
 
 function kvmUsable(): boolean {
   try {
-      accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
-      return true;
-    } catch {
-      return false;
-    }
+    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
+}
 
-  /** A boot timeline as spans between consecutive markers, from QEMU start (0). */
-  export function bootSpans(events: SmokeBoot['timeline']): Span[] {
-    const sorted = [...events].sort((a, b) => a.t - b.t);
-    const spans: Span[] = [];
-    let prev = { label: 'QEMU start', t: 0 };
-    for (const e of sorted) {
-      if (e.t > prev.t) spans.push({ name: `${prev.label} → ${e.label}`, start: prev.t, end: e.t });
-      prev = { label: e.label, t: e.t };
-    }
-    return spans;
+/** A boot timeline as spans between consecutive markers, from QEMU start (0). */
+export function bootSpans(events: SmokeBoot['timeline']): Span[] {
+  const sorted = [...events].sort((a, b) => a.t - b.t);
+  const spans: Span[] = [];
+  let prev = { label: 'QEMU start', t: 0 };
+  for (const e of sorted) {
+    if (e.t > prev.t) spans.push({ name: `${prev.label} → ${e.label}`, start: prev.t, end: e.t });
+    prev = { label: e.label, t: e.t };
   }
+  return spans;
+}
 
-  export async function benchBoot(o: BootBenchOptions): Promise<BootResult> {
-    const why = ciUnavailable();
-    if (why) return { status: 'skipped', reason: `no image to boot: the CI test kernel cannot be built here (${why})`, figures: [], timelines: [] };
-    const ci = await ensureCi(o.ciDir);
-    const logs = join(o.workDir, 'logs');
-    o.log('boot: making sure the images are built (untimed)');
-    const b = await runVrio(['-m', ci.manifest, 'build', '--json'], { logFile: join(logs, 'build.log'), signal: o.signal, allowFail: true });
-    const images = (b.doc as { images?: Record<string, { dir: string }> } | undefined)?.images;
-    if (b.code !== 0 || !images) return { status: 'failed', reason: `\`vrio build\` failed (exit ${b.code}); log: ${join(logs, 'build.log')}`, figures: [], timelines: [] };
+export async function benchBoot(o: BootBenchOptions): Promise<BootResult> {
+  const why = ciUnavailable();
+  if (why) return { status: 'skipped', reason: `no image to boot: the CI test kernel cannot be built here (${why})`, figures: [], timelines: [] };
+  const ci = await ensureCi(o.ciDir);
+  const logs = join(o.workDir, 'logs');
+  o.log('boot: making sure the images are built (untimed)');
+  const b = await runVrio(['-m', ci.manifest, 'build', '--json'], { logFile: join(logs, 'build.log'), signal: o.signal, allowFail: true });
+  const images = (b.doc as { images?: Record<string, { dir: string }> } | undefined)?.images;
+  if (b.code !== 0 || !images)
+    return { status: 'failed', reason: `\`vrio build\` failed (exit ${b.code}); log: ${join(logs, 'build.log')}`, figures: [], timelines: [] };
 
-    const notes: string[] = [];
-    const accels = ['tcg', ...(kvmUsable() && !o.quick ? ['kvm'] : [])];
-    if (!kvmUsable()) notes.push('KVM not usable here: TCG only');
-    const roles = o.quick ? Object.keys(images).slice(0, 1) : Object.keys(images);
-    // samples[role/firmware/accel][milestone] = seconds
-    const samples = new Map<string, Record<string, number[]>>();
-    const lastTimeline = new Map<string, SmokeBoot['timeline']>();
-    const lastError = new Map<string, string>();
-    // /dev/kvm can exist and still not boot (nested virtualisation): when a
-    // whole KVM run reaches SSH nowhere, the other KVM runs (60 s timeouts each,
-    // 12 minutes in the 2026-11-25 run) are skipped.
-    let kvmBroken = false;
-    try {
+  const notes: string[] = [];
+  const accels = ['tcg', ...(kvmUsable() && !o.quick ? ['kvm'] : [])];
+  if (!kvmUsable()) notes.push('KVM not usable here: TCG only');
+  const roles = o.quick ? Object.keys(images).slice(0, 1) : Object.keys(images);
+  // samples[role/firmware/accel][milestone] = seconds
+  const samples = new Map<string, Record<string, number[]>>();
+  const lastTimeline = new Map<string, SmokeBoot['timeline']>();
+  const lastError = new Map<string, string>();
+  // /dev/kvm can exist and still not boot (nested virtualisation): when a
+  // whole KVM run reaches SSH nowhere, the other KVM runs (60 s timeouts each,
+  // 12 minutes in the 2026-11-25 run) are skipped.
+  let kvmBroken = false;
+  try {
     for (const role of roles) {
       for (const accel of accels) {
         for (let i = 0; i < o.runs; i++) {
@@ -87,11 +88,14 @@ function kvmUsable(): boolean {
           if (accel === 'kvm' && kvmBroken) break;
           o.log(`boot: ${role}, BIOS + UEFI, ${accel.toUpperCase()}, run ${i + 1}/${o.runs}`);
           const logFile = join(logs, `smoke-${role}-${accel}-${i + 1}.log`);
-          const r = await runVrio(['smoke', images[role].dir, '--firmware', 'both', '--media', 'cdrom', '--accel', accel, '--log-dir', join(o.workDir, 'smoke'), '--json'], {
-            logFile,
-            signal: o.signal,
-            allowFail: true,
-          });
+          const r = await runVrio(
+            ['smoke', images[role].dir, '--firmware', 'both', '--media', 'cdrom', '--accel', accel, '--log-dir', join(o.workDir, 'smoke'), '--json'],
+            {
+              logFile,
+              signal: o.signal,
+              allowFail: true,
+            },
+          );
           const rep = r.events.find((e) => e.type === 'smoke-report') as unknown as { boots?: SmokeBoot[] } | undefined;
           if (!rep?.boots) {
             notes.push(`smoke ${role} ${accel}: no report (exit ${r.code}); log: ${logFile}`);
@@ -120,7 +124,6 @@ function kvmUsable(): boolean {
         }
       }
     }
-
   } catch (e) {
     // Stopped (an interrupt): report the boots measured so far.
     if (!o.signal?.aborted) throw e;
@@ -140,7 +143,14 @@ function kvmUsable(): boolean {
       }
       const s = summarize(xs);
       const goal = m.name === 'ssh-ready' && accel === 'tcg' ? { goal: '<= 15 s', goalMet: s.median <= 15 } : {};
-      figures.push({ id: `boot-${role}-${firmware}-${accel}-${m.name}`, label: `${what}: QEMU start to ${m.label}`, value: s.median, unit: 's', samples: s, ...goal });
+      figures.push({
+        id: `boot-${role}-${firmware}-${accel}-${m.name}`,
+        label: `${what}: QEMU start to ${m.label}`,
+        value: s.median,
+        unit: 's',
+        samples: s,
+        ...goal,
+      });
     }
     const tl = lastTimeline.get(key);
     const failed = lastError.get(key);

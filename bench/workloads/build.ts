@@ -71,7 +71,8 @@ export async function benchBuild(o: BuildBenchOptions): Promise<BuildResult> {
   const ci = await ensureCi(o.ciDir);
   const { dir, manifest } = ci;
   const logs = join(o.workDir, 'logs');
-  const kbuild = (tag: string) => runVrio(['kernel', 'build', '-m', manifest, '--json'], { logFile: join(logs, `${tag}.log`), signal: o.signal, allowFail: true });
+  const kbuild = (tag: string) =>
+    runVrio(['kernel', 'build', '-m', manifest, '--json'], { logFile: join(logs, `${tag}.log`), signal: o.signal, allowFail: true });
 
   // Cheap figures first, the second full compile (raw make) late: a run stopped
   // early (a busy machine, an interrupt) still reports what it measured.
@@ -85,7 +86,12 @@ export async function benchBuild(o: BuildBenchOptions): Promise<BuildResult> {
     else {
       if (!actions(coldDoc).includes('full')) notes.push(`the cold build did not report a full build (${actions(coldDoc).join(', ')})`);
       timelines.push({ label: 'vrio kernel build (cold)', spans: stepSpans(cold) });
-      figures.push({ id: 'kernel-cold', label: 'Cold `vrio kernel build` (CI test kernel: unpack, patch, config, compile, stage)', value: cold.seconds, unit: 's' });
+      figures.push({
+        id: 'kernel-cold',
+        label: 'Cold `vrio kernel build` (CI test kernel: unpack, patch, config, compile, stage)',
+        value: cold.seconds,
+        unit: 's',
+      });
     }
 
     // 2. no-op rebuilds
@@ -98,7 +104,15 @@ export async function benchBuild(o: BuildBenchOptions): Promise<BuildResult> {
       noop.push(r.seconds);
     }
     const noopS = summarize(noop);
-    figures.push({ id: 'kernel-noop', label: 'No-op `vrio kernel build` (nothing changed)', value: noopS.median, unit: 's', samples: noopS, goal: '~1 s', goalMet: noopS.median <= 1.5 });
+    figures.push({
+      id: 'kernel-noop',
+      label: 'No-op `vrio kernel build` (nothing changed)',
+      value: noopS.median,
+      unit: 's',
+      samples: noopS,
+      goal: '~1 s',
+      goalMet: noopS.median <= 1.5,
+    });
 
     // 3. one-file change in the test module: only the module rebuilds
     o.log(`build: ${o.runs} one-file change(s) in the test module`);
@@ -110,12 +124,19 @@ export async function benchBuild(o: BuildBenchOptions): Promise<BuildResult> {
       const r = await kbuild(`kernel-change-${i + 1}`);
       const d = kernelDoc(r, 'one-file change');
       // Roles sharing one build report 'none' after the first one rebuilt the modules.
-      if (!actions(d).includes('modules') || actions(d).includes('full')) notes.push(`one-file change ${i + 1}: expected a modules-only rebuild, got ${actions(d).join(', ')}`);
+      if (!actions(d).includes('modules') || actions(d).includes('full'))
+        notes.push(`one-file change ${i + 1}: expected a modules-only rebuild, got ${actions(d).join(', ')}`);
       change.push(r.seconds);
       changeRun = r;
     }
     const changeS = summarize(change);
-    figures.push({ id: 'kernel-module-change', label: 'One-file change in the test module (modules-only rebuild)', value: changeS.median, unit: 's', samples: changeS });
+    figures.push({
+      id: 'kernel-module-change',
+      label: 'One-file change in the test module (modules-only rebuild)',
+      value: changeS.median,
+      unit: 's',
+      samples: changeS,
+    });
     if (changeRun) timelines.push({ label: 'one-file change', spans: stepSpans(changeRun) });
 
     // 4. sizes
@@ -134,7 +155,10 @@ export async function benchBuild(o: BuildBenchOptions): Promise<BuildResult> {
       const makeArgs = ['-C', p.tree.src, `O=${rawObj}`, `-j${jobsFor(m.kernel.jobs)}`, ...reproducibleFlags(m.sourceDateEpoch), ...p.makeFlags];
       const rawCompile = await timed(() => run('make', [...makeArgs, 'bzImage', 'modules'], { logFile: join(logs, 'raw-make.log'), signal: o.signal }));
       const rawInstall = await timed(() =>
-        run('make', [...makeArgs, `INSTALL_MOD_PATH=${join(rawObj, 'mods')}`, 'INSTALL_MOD_STRIP=1', 'modules_install'], { logFile: join(logs, 'raw-make.log'), signal: o.signal }),
+        run('make', [...makeArgs, `INSTALL_MOD_PATH=${join(rawObj, 'mods')}`, 'INSTALL_MOD_STRIP=1', 'modules_install'], {
+          logFile: join(logs, 'raw-make.log'),
+          signal: o.signal,
+        }),
       );
       const raw = rawCompile.seconds + rawInstall.seconds;
       timelines.push({
@@ -163,12 +187,10 @@ export async function benchBuild(o: BuildBenchOptions): Promise<BuildResult> {
         unit: '%',
         note: 'includes unpacking the 6.1 tarball and patching, which raw make does not do',
       });
-
     }
 
     // 6. images: the image stage after the kernel
     await benchImages(manifest, o, logs, figures, timelines, notes);
-
   } catch (e) {
     if (!o.signal?.aborted && figures.length === 0) throw e;
     notes.push(`stopped early: ${(e as Error).message.split('\n')[0]}`);
@@ -194,14 +216,23 @@ async function benchImages(manifest: string, o: BuildBenchOptions, logs: string,
     notes.push(`\`vrio build\` failed (exit ${first.code}); log: ${join(logs, 'build-first.log')}`);
     return;
   }
-  figures.push({ id: 'build-first-images', label: 'First `vrio build` after the kernel (packages fetched, all roles assembled)', value: first.seconds, unit: 's' });
+  figures.push({
+    id: 'build-first-images',
+    label: 'First `vrio build` after the kernel (packages fetched, all roles assembled)',
+    value: first.seconds,
+    unit: 's',
+  });
   timelines.push({ label: 'vrio build (image stage cold)', spans: stepSpans(first) });
 
   for (const role of Object.keys(doc.images)) {
     o.log(`build: ${o.runs} forced image assembly run(s) for ${role}`);
     const t: number[] = [];
     for (let i = 0; i < o.runs; i++) {
-      const r = await runVrio(['-m', manifest, 'image', '--role', role, '--force', '--json'], { logFile: join(logs, `image-${role}-${i + 1}.log`), signal: o.signal, allowFail: true });
+      const r = await runVrio(['-m', manifest, 'image', '--role', role, '--force', '--json'], {
+        logFile: join(logs, `image-${role}-${i + 1}.log`),
+        signal: o.signal,
+        allowFail: true,
+      });
       if (r.code !== 0) {
         notes.push(`\`vrio image --role ${role} --force\` failed (exit ${r.code})`);
         break;
@@ -210,11 +241,20 @@ async function benchImages(manifest: string, o: BuildBenchOptions, logs: string,
     }
     if (t.length) {
       const s = summarize(t);
-      figures.push({ id: `image-${role}`, label: `Image assembly, role ${role} (\`vrio image --force\`; kernel and packages cached)`, value: s.median, unit: 's', samples: s, goal: '<= 5 s', goalMet: s.median <= 5 });
+      figures.push({
+        id: `image-${role}`,
+        label: `Image assembly, role ${role} (\`vrio image --force\`; kernel and packages cached)`,
+        value: s.median,
+        unit: 's',
+        samples: s,
+        goal: '<= 5 s',
+        goalMet: s.median <= 5,
+      });
     }
     try {
       const man = readImageManifest(doc.images[role].manifest);
-      for (const [name, out] of Object.entries(man.outputs)) figures.push({ id: `image-${role}-${name}-size`, label: `${role}: ${name}`, value: out.size, unit: 'bytes' });
+      for (const [name, out] of Object.entries(man.outputs))
+        figures.push({ id: `image-${role}-${name}-size`, label: `${role}: ${name}`, value: out.size, unit: 'bytes' });
     } catch (e) {
       notes.push(`image sizes of ${role}: ${(e as Error).message}`);
     }
@@ -232,7 +272,15 @@ async function benchImages(manifest: string, o: BuildBenchOptions, logs: string,
   }
   if (noop.length) {
     const s = summarize(noop);
-    figures.push({ id: 'build-noop', label: 'No-op `vrio build` (kernel and images up to date)', value: s.median, unit: 's', samples: s, goal: '~1 s', goalMet: s.median <= 1.5 });
+    figures.push({
+      id: 'build-noop',
+      label: 'No-op `vrio build` (kernel and images up to date)',
+      value: s.median,
+      unit: 's',
+      samples: s,
+      goal: '~1 s',
+      goalMet: s.median <= 1.5,
+    });
   }
 }
 

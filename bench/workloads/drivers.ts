@@ -47,8 +47,10 @@ export function ansibleDriver(): ToolDriver {
       if (setup) await closeMasters(setup);
     },
     settings: () => ({
-      ansible: 'ansible-playbook (ansible-core from Debian), forks = number of hosts, pipelining = True, ControlMaster=auto + ControlPersist=300s (closed before every cold run), gathering = explicit (gather_facts: false), interpreter_python = /usr/bin/python3 (no discovery), strategy linear, strict host key checking against the same known_hosts',
-      'ansible playbooks': 'bench/ansible/facts.yml (9 remote tasks + a controller-side set_fact plan), bench/ansible/write.yml (file + copy loops over bench/workloads/write-spec.yaml)',
+      ansible:
+        'ansible-playbook (ansible-core from Debian), forks = number of hosts, pipelining = True, ControlMaster=auto + ControlPersist=300s (closed before every cold run), gathering = explicit (gather_facts: false), interpreter_python = /usr/bin/python3 (no discovery), strategy linear, strict host key checking against the same known_hosts',
+      'ansible playbooks':
+        'bench/ansible/facts.yml (9 remote tasks + a controller-side set_fact plan), bench/ansible/write.yml (file + copy loops over bench/workloads/write-spec.yaml)',
     }),
   };
 }
@@ -97,7 +99,8 @@ export function vrioDriver(): ToolDriver {
     async close() {},
     settings: () => ({
       vrio: 'facts + plan: `vrio provision plan -i inventory.yaml --json` (node dist/cli/bin.js, a fresh process per run, default forks = all hosts, facts in one SSH round trip per host)',
-      'vrio write': '`vrio provision apply -i inventory-write.yaml --only files --json`: the same write set as the inventory\'s files: entries per host (facts with stat + sha256 in one round trip, then one command per changed entry, then facts again to verify; a no-op run is the one facts round trip)',
+      'vrio write':
+        "`vrio provision apply -i inventory-write.yaml --only files --json`: the same write set as the inventory's files: entries per host (facts with stat + sha256 in one round trip, then one command per changed entry, then facts again to verify; a no-op run is the one facts round trip)",
     }),
   };
 }

@@ -16,7 +16,10 @@ export function bigInventory(hosts: number, groups: number): string {
   const mac = (i: number) => `52:54:00:${[(i >> 16) & 255, (i >> 8) & 255, i & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
   const names = ['io0', ...Array.from({ length: hosts - 1 }, (_, i) => `g${i + 1}`)];
   const out = ['version: 1', 'connection: { user: root }', 'iohyps:', '  io0: { address: 192.0.2.1, l2: { interface: eth0, address: 10.0.0.1/8 } }', 'guests:'];
-  for (let i = 1; i < hosts; i++) out.push(`  g${i}: { address: 192.0.2.${(i % 250) + 2}, connection: { port: ${10000 + i} }, iohyp: io0, l2: { interface: eth0, mac: "${mac(i + 1)}", ip: ${ip(i + 1)} } }`);
+  for (let i = 1; i < hosts; i++)
+    out.push(
+      `  g${i}: { address: 192.0.2.${(i % 250) + 2}, connection: { port: ${10000 + i} }, iohyp: io0, l2: { interface: eth0, mac: "${mac(i + 1)}", ip: ${ip(i + 1)} } }`,
+    );
   out.push('groups:');
   const list = `[${names.join(', ')}]`;
   for (let g = 0; g < groups; g++) out.push(`  grp${String(g).padStart(2, '0')}: { hosts: ${list}, vars: { rack: r${g} } }`);
@@ -28,7 +31,9 @@ function timedCheck(file: string, timeoutMs: number): Promise<{ seconds: number;
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     // /usr/bin/time -f %M: the child's own max RSS in KiB, as the kernel accounts it.
-    const child = spawn('/usr/bin/time', ['-f', '@peak %M', process.execPath, join(packageRoot(), 'dist/cli/bin.js'), 'inventory', 'check', '--quiet', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', '@peak %M', process.execPath, join(packageRoot(), 'dist/cli/bin.js'), 'inventory', 'check', '--quiet', file], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

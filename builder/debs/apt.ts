@@ -74,7 +74,14 @@ export function parseDepends(field: string | undefined): string[][] {
     .map((g) =>
       g
         .split('|')
-        .map((alt) => alt.trim().replace(/\s*\(.*?\)/g, '').replace(/\s*\[.*?\]/g, '').replace(/:\w+$/, '').trim())
+        .map((alt) =>
+          alt
+            .trim()
+            .replace(/\s*\(.*?\)/g, '')
+            .replace(/\s*\[.*?\]/g, '')
+            .replace(/:\w+$/, '')
+            .trim(),
+        )
         .filter(Boolean),
     )
     .filter((g) => g.length);
@@ -95,7 +102,9 @@ export async function resolveClosure(requested: string[]): Promise<Map<string, L
   const top = await aptShow(requested);
   const missing = requested.filter((n) => !top.has(n));
   if (missing.length) {
-    throw new VrioError(`no such Debian package: ${missing.join(', ')}`, { hint: 'check the role package list (rootfs/packages/<role>.txt or roles.<role>.packages); run apt-get update if the lists are stale' });
+    throw new VrioError(`no such Debian package: ${missing.join(', ')}`, {
+      hint: 'check the role package list (rootfs/packages/<role>.txt or roles.<role>.packages); run apt-get update if the lists are stale',
+    });
   }
   let frontier = [...top.values()];
   while (frontier.length) {
@@ -155,8 +164,16 @@ export function readLock(file: string): PackageLock {
 }
 
 function sortedLock(lock: PackageLock): PackageLock {
-  const pk = Object.fromEntries(Object.keys(lock.packages).sort().map((k) => [k, lock.packages[k]]));
-  const roles = Object.fromEntries(Object.keys(lock.roles).sort().map((k) => [k, lock.roles[k]]));
+  const pk = Object.fromEntries(
+    Object.keys(lock.packages)
+      .sort()
+      .map((k) => [k, lock.packages[k]]),
+  );
+  const roles = Object.fromEntries(
+    Object.keys(lock.roles)
+      .sort()
+      .map((k) => [k, lock.roles[k]]),
+  );
   return { lockVersion: 1, packages: pk, roles };
 }
 

@@ -58,7 +58,12 @@ function parse(buf: Buffer): ElfInfo | undefined {
   const phnum = u16(b64 ? 56 : 44);
   if (phnum > 4096) throw new RangeError('too many program headers');
 
-  interface Ph { type: number; offset: number; vaddr: number; filesz: number }
+  interface Ph {
+    type: number;
+    offset: number;
+    vaddr: number;
+    filesz: number;
+  }
   const phs: Ph[] = [];
   for (let i = 0; i < phnum; i++) {
     const o = phoff + i * phentsize;
@@ -97,7 +102,12 @@ function parse(buf: Buffer): ElfInfo | undefined {
   for (const [tag, val] of tags) {
     if (tag === DT_NEEDED) info.needed.push(cstr(strtab + val));
     else if (tag === DT_SONAME) info.soname = cstr(strtab + val);
-    else if (tag === DT_RUNPATH || tag === DT_RPATH) info.runpath.push(...cstr(strtab + val).split(':').filter(Boolean));
+    else if (tag === DT_RUNPATH || tag === DT_RPATH)
+      info.runpath.push(
+        ...cstr(strtab + val)
+          .split(':')
+          .filter(Boolean),
+      );
   }
   return info;
 }

@@ -72,7 +72,12 @@ export function normaliseMemberName(name: string, fail: (rule: string, why: stri
  * target means "from the image's root", as it will once the image boots.
  */
 export function resolveLinkTarget(linkPath: string, target: string): string | undefined {
-  const base = target.startsWith('/') ? [] : posix.dirname(linkPath).split('/').filter((p) => p && p !== '.');
+  const base = target.startsWith('/')
+    ? []
+    : posix
+        .dirname(linkPath)
+        .split('/')
+        .filter((p) => p && p !== '.');
   const parts = [...base];
   for (const seg of target.split('/')) {
     if (seg === '' || seg === '.') continue;
@@ -143,12 +148,7 @@ function clearSlot(p: string): 'dir' | 'none' {
  * Extract `input` (an uncompressed tar stream) into `dest`, which must be a
  * fresh directory owned by the caller. On any refusal or error `dest` is removed.
  */
-export async function extractTarSafe(
-  input: Readable,
-  dest: string,
-  label: string,
-  limits: ExtractLimits = defaultLimits,
-): Promise<ExtractedEntry[]> {
+export async function extractTarSafe(input: Readable, dest: string, label: string, limits: ExtractLimits = defaultLimits): Promise<ExtractedEntry[]> {
   mkdirSync(dest, { recursive: true });
   const entries: ExtractedEntry[] = [];
   const files = new Set<string>();

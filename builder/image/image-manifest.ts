@@ -83,7 +83,15 @@ function validated(doc: ParsedDocument): ImageManifest {
  */
 export function readImageManifest(file: string): ImageManifest {
   if (!existsSync(file)) {
-    throw new InputError([{ file, pointer: '', rule: 'exists', message: 'image manifest missing: this does not look like a built image directory', hint: 'run `vrio build` (or `vrio image`) first' }]);
+    throw new InputError([
+      {
+        file,
+        pointer: '',
+        rule: 'exists',
+        message: 'image manifest missing: this does not look like a built image directory',
+        hint: 'run `vrio build` (or `vrio image`) first',
+      },
+    ]);
   }
   return validated(parseDocumentFile(file));
 }

@@ -104,13 +104,25 @@ function authorizedKeyLines(files: string[]): string[] {
     try {
       text = readFileSync(f, 'utf8');
     } catch (e) {
-      throw new InputError([{ file: f, pointer: '/image/sshAuthorizedKeys', rule: 'readable', message: `cannot read SSH public key file (${(e as NodeJS.ErrnoException).code})` }]);
+      throw new InputError([
+        { file: f, pointer: '/image/sshAuthorizedKeys', rule: 'readable', message: `cannot read SSH public key file (${(e as NodeJS.ErrnoException).code})` },
+      ]);
     }
     text.split('\n').forEach((l, i) => {
       const line = l.trim();
       if (!line || line.startsWith('#')) return;
       if (!/^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/=]+( .*)?$/.test(line)) {
-        throw new InputError([{ file: f, pointer: '', line: i + 1, column: 1, rule: 'ssh-public-key', message: 'not an OpenSSH public key line', hint: 'give the .pub file, e.g. ~/.ssh/id_ed25519.pub' }]);
+        throw new InputError([
+          {
+            file: f,
+            pointer: '',
+            line: i + 1,
+            column: 1,
+            rule: 'ssh-public-key',
+            message: 'not an OpenSSH public key line',
+            hint: 'give the .pub file, e.g. ~/.ssh/id_ed25519.pub',
+          },
+        ]);
       }
       lines.push(line);
     });
@@ -161,7 +173,14 @@ export function checkImageInputs(m: Manifest, roles: string[], opts: ImageOption
     for (const o of m.roles[r].overlays) {
       const d = overlayDir(m, o);
       if (!existsSync(d)) {
-        throw new InputError([{ file: m.file ?? 'builder/defaults/vrio.yaml', pointer: `/roles/${r}/overlays`, rule: 'overlay-exists', message: `overlay directory ${d} does not exist` }]);
+        throw new InputError([
+          {
+            file: m.file ?? 'builder/defaults/vrio.yaml',
+            pointer: `/roles/${r}/overlays`,
+            rule: 'overlay-exists',
+            message: `overlay directory ${d} does not exist`,
+          },
+        ]);
       }
     }
   }
@@ -169,7 +188,15 @@ export function checkImageInputs(m: Manifest, roles: string[], opts: ImageOption
 }
 
 /** The image's content-addressed key: a hash of every input that reaches its bytes. */
-async function imageKey(m: Manifest, role: RoleSpec, kernel: Pick<KernelArtifacts, 'hash' | 'release' | 'bzImage'>, formats: ImageFormat[], authorized: string[], hostKey: Ed25519Key | undefined, locked: LockedPackage[]) {
+async function imageKey(
+  m: Manifest,
+  role: RoleSpec,
+  kernel: Pick<KernelArtifacts, 'hash' | 'release' | 'bzImage'>,
+  formats: ImageFormat[],
+  authorized: string[],
+  hostKey: Ed25519Key | undefined,
+  locked: LockedPackage[],
+) {
   const tools = await toolVersions();
   const overlayDirs = role.overlays.map((o) => overlayDir(m, o));
   for (const d of overlayDirs) if (!existsSync(d)) throw new VrioError(`role ${role.name}: overlay directory ${d} does not exist`);
@@ -196,7 +223,12 @@ async function imageKey(m: Manifest, role: RoleSpec, kernel: Pick<KernelArtifact
  * missing client key, host seed or package lock means the build makes one, so
  * the image is stale without computing its key.
  */
-export async function imageStatus(m: Manifest, roleName: string, kernel: Pick<KernelArtifacts, 'hash' | 'release' | 'bzImage'>, opts: ImageOptions = {}): Promise<{ fresh: boolean; why: string }> {
+export async function imageStatus(
+  m: Manifest,
+  roleName: string,
+  kernel: Pick<KernelArtifacts, 'hash' | 'release' | 'bzImage'>,
+  opts: ImageOptions = {},
+): Promise<{ fresh: boolean; why: string }> {
   const role = m.roles[roleName];
   const formats = [...new Set(opts.formats ?? m.image.formats)].sort() as ImageFormat[];
   const keysDir = opts.keysDir ?? join(m.outputDir, 'keys');
@@ -225,7 +257,15 @@ export async function imageStatus(m: Manifest, roleName: string, kernel: Pick<Ke
   } catch {
     /* no image yet */
   }
-  return { fresh: false, why: was === undefined ? `no image in ${dir}` : was === inputHash ? `outputs in ${dir} are incomplete` : `inputs changed (input ${was.slice(0, 12)} -> ${inputHash.slice(0, 12)})` };
+  return {
+    fresh: false,
+    why:
+      was === undefined
+        ? `no image in ${dir}`
+        : was === inputHash
+          ? `outputs in ${dir} are incomplete`
+          : `inputs changed (input ${was.slice(0, 12)} -> ${inputHash.slice(0, 12)})`,
+  };
 }
 
 /** Build (or reuse) the image of one role from its kernel. */
@@ -236,7 +276,11 @@ export async function buildImage(m: Manifest, roleName: string, kernel: KernelAr
   if (!formats.length) throw new VrioError('no image formats selected');
   const imagesDir = join(m.outputDir, 'images');
   claimDir(m.outputDir, 'output'); // before withLock creates <outputDir>/images
-  return withLock(imagesDir, () => buildLocked(m, role, kernel, formats, opts), { waitMs: 10 * 60_000, what: `image output ${imagesDir}`, signal: opts.signal });
+  return withLock(imagesDir, () => buildLocked(m, role, kernel, formats, opts), {
+    waitMs: 10 * 60_000,
+    what: `image output ${imagesDir}`,
+    signal: opts.signal,
+  });
 }
 
 /** The SSH keys that go into one role's image. */
@@ -366,7 +410,13 @@ function generatedFiles(b: ImageBuild, content: Record<string, unknown>): Genera
   const generated: GeneratedFile[] = [
     { path: 'etc/hostname', data: `vrio-${r}\n`, mode: 0o644 },
     { path: 'etc/vrio/role', data: `${r}\nkind=${b.role.kind}\n`, mode: 0o644 },
-    { path: 'etc/vrio/host-keys', data: Object.entries(hostKeys).map(([t, f]) => `${t} ${f}\n`).join(''), mode: 0o644 },
+    {
+      path: 'etc/vrio/host-keys',
+      data: Object.entries(hostKeys)
+        .map(([t, f]) => `${t} ${f}\n`)
+        .join(''),
+      mode: 0o644,
+    },
     { path: 'root/.ssh/authorized_keys', data: authorized.join('\n') + '\n', mode: 0o600 },
   ];
   if (hostKey) {
@@ -378,7 +428,12 @@ function generatedFiles(b: ImageBuild, content: Record<string, unknown>): Genera
 }
 
 /** The rootfs staged in the work dir, and its entries for the archives. */
-async function stageRootfs(b: ImageBuild, unpacked: UnpackedPackage[], helper: BuiltHelper | undefined, generated: GeneratedFile[]): Promise<{ rootfs: RootfsResult; entries: ReturnType<typeof collectEntries> }> {
+async function stageRootfs(
+  b: ImageBuild,
+  unpacked: UnpackedPackage[],
+  helper: BuiltHelper | undefined,
+  generated: GeneratedFile[],
+): Promise<{ rootfs: RootfsResult; entries: ReturnType<typeof collectEntries> }> {
   const { role, kernel } = b;
   const r = role.name;
   const bar = log().progress(`rootfs ${r}`);
@@ -497,7 +552,14 @@ async function imageManifest(b: ImageBuild, rootfs: RootfsResult, helper: BuiltH
       patches: kernel.patches,
       modules: rootfs.modules,
     },
-    image: { formats, compression: m.image.compression, volumeId: m.image.volumeId, cmdline: role.cmdline, overlays: role.overlays, hostKeyMode: m.image.hostKeys },
+    image: {
+      formats,
+      compression: m.image.compression,
+      volumeId: m.image.volumeId,
+      cmdline: role.cmdline,
+      overlays: role.overlays,
+      hostKeyMode: m.image.hostKeys,
+    },
     packages: locked.map((p) => ({ name: p.name, version: p.version, arch: p.arch, sha256: p.sha256, used: rootfs.packagesUsed.includes(p.name) })),
     libraries: rootfs.libraries,
     helper: helper ? { path: '/usr/sbin/vrio-iohyp', compiler: helper.compiler, sha256: helper.sha256 } : null,
@@ -521,7 +583,11 @@ async function publishImage(b: ImageBuild, manifest: ImageManifest, finalDir: st
   b.opts.signal?.throwIfAborted();
   await replaceDir(tmpOut, finalDir);
   rmSync(b.work, { recursive: true, force: true });
-  log().info(`image ${b.role.name}: ${Object.entries(manifest.outputs).map(([n, o]) => `${n} ${formatBytes(o.size)}`).join(', ')}`);
+  log().info(
+    `image ${b.role.name}: ${Object.entries(manifest.outputs)
+      .map(([n, o]) => `${n} ${formatBytes(o.size)}`)
+      .join(', ')}`,
+  );
 }
 
 /**
@@ -536,7 +602,10 @@ function protectHostKeyOutputs(dir: string, role: string): void {
 
 /** Modes that matter to the SSH server's checks (it refuses group/world-writable homes). */
 function fixSshModes(stage: string): void {
-  for (const [p, mode] of [['root', 0o700], ['root/.ssh', 0o700]] as const) {
+  for (const [p, mode] of [
+    ['root', 0o700],
+    ['root/.ssh', 0o700],
+  ] as const) {
     // lstat: a package's `root/.ssh -> /somewhere` must not make us chmod the host's directory.
     let real = false;
     try {
@@ -549,7 +618,12 @@ function fixSshModes(stage: string): void {
 }
 
 /** Build images for several roles from their kernels. */
-export async function buildImages(m: Manifest, kernels: Record<string, KernelArtifacts>, roles: string[], opts: ImageOptions = {}): Promise<Record<string, ImageArtifacts>> {
+export async function buildImages(
+  m: Manifest,
+  kernels: Record<string, KernelArtifacts>,
+  roles: string[],
+  opts: ImageOptions = {},
+): Promise<Record<string, ImageArtifacts>> {
   const out: Record<string, ImageArtifacts> = {};
   for (const r of roles) {
     const k = kernels[r];

@@ -92,7 +92,9 @@ async function withDecompressed<T>(file: string, use: (data: AsyncIterable<Buffe
   if (child) {
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     exited = new Promise((resolve, reject) => {
-      child.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new MissingToolError([{ tool: 'zstd', debianPackage: 'zstd', why: 'zstd-compressed initramfs images' }]) : e));
+      child.once('error', (e: NodeJS.ErrnoException) =>
+        reject(e.code === 'ENOENT' ? new MissingToolError([{ tool: 'zstd', debianPackage: 'zstd', why: 'zstd-compressed initramfs images' }]) : e),
+      );
       child.once('close', resolve);
     });
     exited.catch(() => undefined);
@@ -148,9 +150,16 @@ async function inspectTar(file: string): Promise<Pick<InspectReport, 'files' | '
   for await (const entry of ex) {
     const h = entry.header;
     const path = h.name.replace(/^\.?\//, '');
-    files.push({ path, type: h.type === 'directory' ? 'dir' : h.type, mode: modeString(h.mode ?? 0), size: h.size ?? 0, target: h.type === 'symlink' ? h.linkname : undefined });
+    files.push({
+      path,
+      type: h.type === 'directory' ? 'dir' : h.type,
+      mode: modeString(h.mode ?? 0),
+      size: h.size ?? 0,
+      target: h.type === 'symlink' ? h.linkname : undefined,
+    });
     if (path === 'etc/vrio/image.json') {
-      if ((h.size ?? 0) > MAX_CONTENT_BYTES) throw new VrioError(`${file}: etc/vrio/image.json is ${h.size} bytes, over the ${MAX_CONTENT_BYTES}-byte limit`, { exitCode: ExitCode.USAGE });
+      if ((h.size ?? 0) > MAX_CONTENT_BYTES)
+        throw new VrioError(`${file}: etc/vrio/image.json is ${h.size} bytes, over the ${MAX_CONTENT_BYTES}-byte limit`, { exitCode: ExitCode.USAGE });
       const chunks: Buffer[] = [];
       for await (const c of entry as AsyncIterable<Buffer>) chunks.push(c);
       content = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
@@ -167,7 +176,8 @@ async function inspectIso(file: string): Promise<Pick<InspectReport, 'files' | '
     const boot = await reportElTorito(file);
     return { ...r, boot: { bios: boot.bios, uefi: boot.uefi } };
   } catch (e) {
-    if (e instanceof VrioError && !/initramfs/.test(e.message)) throw new VrioError(`${file}: not a vRIO ISO (no /boot/initrd.img): ${e.message.split('\n')[0]}`);
+    if (e instanceof VrioError && !/initramfs/.test(e.message))
+      throw new VrioError(`${file}: not a vRIO ISO (no /boot/initrd.img): ${e.message.split('\n')[0]}`);
     throw e;
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -175,7 +185,8 @@ async function inspectIso(file: string): Promise<Pick<InspectReport, 'files' | '
 }
 
 export async function inspectImage(target: string): Promise<InspectReport> {
-  if (!existsSync(target)) throw new UsageError(`${target}: no such file or directory`, 'give an image directory (out/images/<role>), a .iso, an initramfs or a rootfs.tar');
+  if (!existsSync(target))
+    throw new UsageError(`${target}: no such file or directory`, 'give an image directory (out/images/<role>), a .iso, an initramfs or a rootfs.tar');
   let dir: string | undefined;
   let file = target;
   if (statSync(target).isDirectory()) dir = target;

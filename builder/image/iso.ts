@@ -22,8 +22,23 @@ export const GRUB_EFI_DIR = '/usr/lib/grub/x86_64-efi';
 /** GRUB modules built into BOOTX64.EFI: enough to find the ISO, show a menu on
  * serial + screen and boot a bzImage with an initrd. Nothing else is loaded. */
 export const GRUB_MODULES = [
-  'part_gpt', 'part_msdos', 'iso9660', 'fat', 'search', 'search_label', 'search_fs_file',
-  'normal', 'configfile', 'echo', 'test', 'linux', 'serial', 'terminal', 'efi_gop', 'all_video', 'sleep',
+  'part_gpt',
+  'part_msdos',
+  'iso9660',
+  'fat',
+  'search',
+  'search_label',
+  'search_fs_file',
+  'normal',
+  'configfile',
+  'echo',
+  'test',
+  'linux',
+  'serial',
+  'terminal',
+  'efi_gop',
+  'all_video',
+  'sleep',
 ];
 
 export interface IsoSpec {
@@ -73,11 +88,7 @@ function grubCfg(s: IsoSpec): string {
 
 /** The config built into BOOTX64.EFI: find this ISO by its id file, then read its grub.cfg. */
 function grubEarlyCfg(idFile: string): string {
-  return [
-    `search --no-floppy --file --set=root ${idFile}`,
-    'set prefix=($root)/boot/grub',
-    '',
-  ].join('\n');
+  return [`search --no-floppy --file --set=root ${idFile}`, 'set prefix=($root)/boot/grub', ''].join('\n');
 }
 
 function setTimes(dir: string, t: number): void {
@@ -102,7 +113,10 @@ async function efiImage(s: IsoSpec, idFile: string, env: Record<string, string>)
   const early = join(efiDir, 'early.cfg');
   writeFileSync(early, grubEarlyCfg(idFile));
   const bootx64 = join(efiDir, 'BOOTX64.EFI');
-  await run('grub-mkimage', ['-O', 'x86_64-efi', '-d', GRUB_EFI_DIR, '-p', '/boot/grub', '-c', early, '-o', bootx64, ...GRUB_MODULES], { logFile: s.logFile, env });
+  await run('grub-mkimage', ['-O', 'x86_64-efi', '-d', GRUB_EFI_DIR, '-p', '/boot/grub', '-c', early, '-o', bootx64, ...GRUB_MODULES], {
+    logFile: s.logFile,
+    env,
+  });
   utimesSync(bootx64, s.sourceDateEpoch, s.sourceDateEpoch);
   // FAT image: the EFI binary plus room for the FAT itself, in whole KiB.
   const kib = Math.ceil((statSync(bootx64).size * 1.1 + 256 * 1024) / 1024);
@@ -155,23 +169,41 @@ export async function writeIso(s: IsoSpec, out: string): Promise<void> {
   await run(
     'xorriso',
     [
-      '-as', 'mkisofs',
-      '-o', out,
-      '-V', s.volumeId,
-      '-iso-level', '3',
+      '-as',
+      'mkisofs',
+      '-o',
+      out,
+      '-V',
+      s.volumeId,
+      '-iso-level',
+      '3',
       '-rational-rock',
-      '-joliet', '-joliet-long',
+      '-joliet',
+      '-joliet-long',
       '--modification-date=' + date,
-      '-uid', '0', '-gid', '0',
+      '-uid',
+      '0',
+      '-gid',
+      '0',
       // BIOS: isolinux, patched boot-info table, hybrid MBR for USB sticks.
-      '-b', 'isolinux/isolinux.bin',
-      '-c', 'isolinux/boot.cat',
-      '-no-emul-boot', '-boot-load-size', '4', '-boot-info-table',
-      '-isohybrid-mbr', ISOHYBRID_MBR,
+      '-b',
+      'isolinux/isolinux.bin',
+      '-c',
+      'isolinux/boot.cat',
+      '-no-emul-boot',
+      '-boot-load-size',
+      '4',
+      '-boot-info-table',
+      '-isohybrid-mbr',
+      ISOHYBRID_MBR,
       // UEFI: the FAT image as partition 2, also the second El Torito entry.
-      '-append_partition', '2', '0xef', efi,
+      '-append_partition',
+      '2',
+      '0xef',
+      efi,
       '-eltorito-alt-boot',
-      '-e', '--interval:appended_partition_2:all::',
+      '-e',
+      '--interval:appended_partition_2:all::',
       '-no-emul-boot',
       '-isohybrid-gpt-basdat',
       tree,

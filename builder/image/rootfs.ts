@@ -23,7 +23,12 @@ let excludedCache: string[] | undefined;
 function excludedPaths(): string[] {
   return (excludedCache ??= readFileSync(dataPath('rootfs/exclude.txt'), 'utf8')
     .split('\n')
-    .map((l) => l.replace(/#.*/, '').trim().replace(/^\/+|\/+$/g, ''))
+    .map((l) =>
+      l
+        .replace(/#.*/, '')
+        .trim()
+        .replace(/^\/+|\/+$/g, ''),
+    )
     .filter(Boolean));
 }
 
@@ -91,8 +96,7 @@ function copyPackageEntry(stage: Stage, pkg: UnpackedPackage, e: ExtractedEntry)
     const existed = stage.lstat(e.path) !== undefined;
     stage.mkdirs(e.path, who);
     if (!existed) chmodSync(join(stage.dir, e.path), e.mode);
-  }
-  else if (e.type === 'symlink') stage.place(e.path, { kind: 'symlink', target: e.target as string }, who);
+  } else if (e.type === 'symlink') stage.place(e.path, { kind: 'symlink', target: e.target as string }, who);
   else stage.place(e.path, { kind: 'file', src: join(pkg.root, e.path), mode: e.mode }, who);
 }
 
@@ -151,7 +155,11 @@ async function busyboxLinks(stage: Stage): Promise<number> {
   // The Debian busybox-static binary is static and runs on any x86_64 host.
   const r = await run(bb, ['--list-full']);
   let n = 0;
-  for (const line of r.stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort()) {
+  for (const line of r.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .sort()) {
     const rel = line.replace(/^\/+/, '');
     if (rel === 'linuxrc' || rel.includes('..')) continue;
     if (stage.lstat(rel)) continue; // a real program from a package wins

@@ -128,7 +128,13 @@ export function makeSbom(s: SbomInput): object {
       downloadLocation: 'NOASSERTION',
       filesAnalyzed: false,
       checksums: [{ algorithm: 'SHA256', checksumValue: u.pkg.sha256 }],
-      externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: `pkg:deb/debian/${u.pkg.name}@${encodeURIComponent(u.pkg.version)}?arch=${u.pkg.arch}` }],
+      externalRefs: [
+        {
+          referenceCategory: 'PACKAGE-MANAGER',
+          referenceType: 'purl',
+          referenceLocator: `pkg:deb/debian/${u.pkg.name}@${encodeURIComponent(u.pkg.version)}?arch=${u.pkg.arch}`,
+        },
+      ],
       licenseConcluded: 'NOASSERTION',
       licenseDeclared: packageLicense(u),
       copyrightText: 'NOASSERTION',

@@ -10,7 +10,21 @@
 //   - links are resolved the way the booted image will see them (chroot
 //     semantics: an absolute target starts at the root, `..` stops at the root),
 //     one component at a time, by resolvePath below and never by the host kernel.
-import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  readSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import { join, posix } from 'node:path';
 import { VrioError } from '../../lib/errors.js';
 
@@ -107,7 +121,8 @@ export function readRegularFileIn(root: string, rel: string, maxBytes: number): 
   }
 }
 
-export type PlaceFrom = { kind: 'file'; src: string; mode: number } | { kind: 'symlink'; target: string } | { kind: 'data'; data: string | Buffer; mode: number };
+export type PlaceFrom =
+  { kind: 'file'; src: string; mode: number } | { kind: 'symlink'; target: string } | { kind: 'data'; data: string | Buffer; mode: number };
 
 /** A staging root written only through real directories. `who` names the package or layer in errors. */
 export class Stage {
@@ -178,13 +193,13 @@ function writeNew(abs: string, data: string | Buffer | { from: string }, mode: n
   try {
     if (typeof data === 'string' || Buffer.isBuffer(data)) {
       const buf = typeof data === 'string' ? Buffer.from(data) : data;
-      for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
+      for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
     } else {
       const src = openSync(data.from, constants.O_RDONLY);
       try {
         const chunk = Buffer.alloc(1 << 20);
-        for (let n; (n = readSync(src, chunk, 0, chunk.length, null)) > 0; ) {
-          for (let off = 0; off < n; ) off += writeSync(fd, chunk, off, n - off);
+        for (let n; (n = readSync(src, chunk, 0, chunk.length, null)) > 0;) {
+          for (let off = 0; off < n;) off += writeSync(fd, chunk, off, n - off);
         }
       } finally {
         closeSync(src);

@@ -16,10 +16,9 @@ export class PatchError extends VrioError {
     readonly hunk: number | undefined,
     readonly detail: string,
   ) {
-    super(
-      `patch ${patch} does not apply` + (file ? `: file ${file}` : '') + (hunk ? `, hunk #${hunk}` : '') + `\n  ${detail.split('\n').join('\n  ')}`,
-      { hint: 'the tree was left untouched; fix or drop the patch (see the series order with `vrio kernel config --series`)' },
-    );
+    super(`patch ${patch} does not apply` + (file ? `: file ${file}` : '') + (hunk ? `, hunk #${hunk}` : '') + `\n  ${detail.split('\n').join('\n  ')}`, {
+      hint: 'the tree was left untouched; fix or drop the patch (see the series order with `vrio kernel config --series`)',
+    });
     this.name = 'PatchError';
   }
 }
@@ -55,7 +54,10 @@ async function gitApply(cwd: string, files: string[], logFile?: string) {
 function failure(patch: PatchFile, stderr: string): PatchError {
   const err = stderr.trim();
   const failed = /error: patch failed: (.+):(\d+)/.exec(err);
-  const other = /error: ([^:]+): (No such file or directory|already exists in working directory|does not exist in index|patch does not apply|does not match index|wrong type)/.exec(err);
+  const other =
+    /error: ([^:]+): (No such file or directory|already exists in working directory|does not exist in index|patch does not apply|does not match index|wrong type)/.exec(
+      err,
+    );
   const file = failed?.[1] ?? other?.[1];
   const hunk = failed ? hunkAt(patch, failed[1], Number(failed[2]))?.index : undefined;
   return new PatchError(patch.name, file, hunk, err.split('\n').slice(0, 6).join('\n'));

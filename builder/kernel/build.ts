@@ -49,7 +49,12 @@ export function reproducibleFlags(epoch: number): string[] {
   // KBUILD_BUILD_VERSION: otherwise the "#N" in `uname -v` counts links in this
   // build dir, so a build that was interrupted and resumed (vmlinux linked
   // twice) would differ from an uninterrupted one.
-  return [`KBUILD_BUILD_TIMESTAMP=${new Date(epoch * 1000).toUTCString()}`, 'KBUILD_BUILD_USER=vrio', 'KBUILD_BUILD_HOST=vrio-appliance', 'KBUILD_BUILD_VERSION=1'];
+  return [
+    `KBUILD_BUILD_TIMESTAMP=${new Date(epoch * 1000).toUTCString()}`,
+    'KBUILD_BUILD_USER=vrio',
+    'KBUILD_BUILD_HOST=vrio-appliance',
+    'KBUILD_BUILD_VERSION=1',
+  ];
 }
 
 /** User make flags replace compat ones with the same variable name. */
@@ -198,12 +203,19 @@ export function buildCache(o: Pick<BuildOptions, 'outputDir' | 'configText' | 'm
 } {
   const key = buildKey(o.tree.key, o.configText, o.makeFlags);
   const dir = join(o.outputDir, 'kernel', 'builds', key.slice(0, 16));
-  const paths = { dir, obj: join(dir, 'obj'), stage: join(dir, 'stage'), statePath: join(dir, 'state.json'), logFile: join(o.outputDir, 'logs', `kernel-${key.slice(0, 12)}.log`) };
+  const paths = {
+    dir,
+    obj: join(dir, 'obj'),
+    stage: join(dir, 'stage'),
+    statePath: join(dir, 'state.json'),
+    logFile: join(o.outputDir, 'logs', `kernel-${key.slice(0, 12)}.log`),
+  };
   const hash = sha256(`${key}\n${o.tree.moduleKey}`);
   const prev = existsSync(paths.statePath) ? (JSON.parse(readFileSync(paths.statePath, 'utf8')) as BuildState) : undefined;
   const { statePath: _s, ...where } = paths;
   void _s;
-  const cached = prev && prev.moduleKey === o.tree.moduleKey && existsSync(join(paths.stage, 'bzImage')) ? { ...prev, lastAction: 'none' as const, ...where } : undefined;
+  const cached =
+    prev && prev.moduleKey === o.tree.moduleKey && existsSync(join(paths.stage, 'bzImage')) ? { ...prev, lastAction: 'none' as const, ...where } : undefined;
   return { key, hash, prev, cached, paths };
 }
 

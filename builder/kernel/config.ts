@@ -38,7 +38,14 @@ export interface ConfigInputs {
 }
 
 /** The config's cache key and where it is (or will be) stored; `text` when it is made already. */
-export function configCache(opts: ConfigInputs): { key: string; dir: string; path: string; wanted: FragmentEntry[]; merged: ReturnType<typeof mergeFragments>; text?: string } {
+export function configCache(opts: ConfigInputs): {
+  key: string;
+  dir: string;
+  path: string;
+  wanted: FragmentEntry[];
+  merged: ReturnType<typeof mergeFragments>;
+  text?: string;
+} {
   const merged = mergeFragments(opts.fragments);
   const wanted = [...merged.values()];
   const key = sha256(
@@ -61,7 +68,8 @@ export async function makeConfig(opts: ConfigInputs & { tree: PreparedTree; logF
 
   const obj = tempSibling(join(dir, 'obj'));
   mkdirSync(obj, { recursive: true });
-  const make = (...targets: string[]) => run('make', ['-C', opts.tree.src, `O=${obj}`, ...opts.makeFlags, ...targets], { logFile: opts.logFile, signal: opts.signal });
+  const make = (...targets: string[]) =>
+    run('make', ['-C', opts.tree.src, `O=${obj}`, ...opts.makeFlags, ...targets], { logFile: opts.logFile, signal: opts.signal });
   try {
     if (opts.defconfig.target) await make(opts.defconfig.target);
     else {

@@ -50,13 +50,28 @@ export function parseFragment(name: string, file: string, text: string): Fragmen
     if (s) {
       const v = s[2];
       if (!/^(y|m|n|-?\d+|0x[0-9a-fA-F]+|"([^"\\]|\\.)*")$/.test(v)) {
-        issues.push({ file, pointer: '', line: i + 1, column: 1, rule: 'kconfig-value', message: `CONFIG_${s[1]}: '${v}' is not y, m, n, a number or a "quoted string"` });
+        issues.push({
+          file,
+          pointer: '',
+          line: i + 1,
+          column: 1,
+          rule: 'kconfig-value',
+          message: `CONFIG_${s[1]}: '${v}' is not y, m, n, a number or a "quoted string"`,
+        });
         return;
       }
       entries.push({ symbol: s[1], value: v, file, line: i + 1 });
     } else if (u) entries.push({ symbol: u[1], value: 'n', file, line: i + 1 });
     else if (!l.startsWith('#')) {
-      issues.push({ file, pointer: '', line: i + 1, column: 1, rule: 'kconfig-line', message: `not a Kconfig line: '${l.slice(0, 60)}'`, hint: 'use CONFIG_FOO=y, CONFIG_FOO=m, CONFIG_FOO="text" or # CONFIG_FOO is not set' });
+      issues.push({
+        file,
+        pointer: '',
+        line: i + 1,
+        column: 1,
+        rule: 'kconfig-line',
+        message: `not a Kconfig line: '${l.slice(0, 60)}'`,
+        hint: 'use CONFIG_FOO=y, CONFIG_FOO=m, CONFIG_FOO="text" or # CONFIG_FOO is not set',
+      });
     }
   });
   if (issues.length) throw new InputError(issues);
@@ -78,8 +93,14 @@ export function loadFragments(refs: readonly string[], manifestDir: string, frag
     const file = fragmentPath(ref, manifestDir, fragmentsDir);
     if (!existsSync(file)) {
       const dir = fragmentsDir ?? dataPath('kernel-config/fragments');
-      const known = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.config')).map((f) => f.replace(/\.config$/, '')) : [];
-      throw new InputError([{ file: file, pointer: '', rule: 'fragment-exists', message: `config fragment '${ref}' not found`, hint: `built-in fragments: ${known.join(', ')}` }]);
+      const known = existsSync(dir)
+        ? readdirSync(dir)
+            .filter((f) => f.endsWith('.config'))
+            .map((f) => f.replace(/\.config$/, ''))
+        : [];
+      throw new InputError([
+        { file: file, pointer: '', rule: 'fragment-exists', message: `config fragment '${ref}' not found`, hint: `built-in fragments: ${known.join(', ')}` },
+      ]);
     }
     return parseFragment(ref, file, readFileSync(file, 'utf8'));
   });
@@ -212,7 +233,9 @@ export class ConfigVerifyError extends VrioError {
   constructor(readonly mismatches: Mismatch[]) {
     super(
       `the kernel config does not have ${mismatches.length === 1 ? 'a value' : `${mismatches.length} values`} a fragment asks for:\n` +
-        mismatches.map((m) => `  CONFIG_${m.entry.symbol}: wanted ${m.entry.value}, got ${m.actual} (${m.entry.file}:${m.entry.line})\n    ${m.reason}`).join('\n'),
+        mismatches
+          .map((m) => `  CONFIG_${m.entry.symbol}: wanted ${m.entry.value}, got ${m.actual} (${m.entry.file}:${m.entry.line})\n    ${m.reason}`)
+          .join('\n'),
       { hint: 'enable the missing dependency in a fragment, or drop the symbol from the fragment' },
     );
     this.name = 'ConfigVerifyError';

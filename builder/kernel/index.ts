@@ -61,7 +61,14 @@ export async function prepareKernel(m: Manifest, opts: KernelOptions = {}): Prom
   const tc = await hostToolchain();
   const logFile = logPath(m, 'kernel-prepare.log');
   const series = await collectSeries(m, sources, tc, logFile);
-  const tree = await prepareTree({ outputDir: m.outputDir, base: baseOf(m, sources), patches: series.patches, moduleDirs: moduleDirsOf(m), logFile, signal: opts.signal });
+  const tree = await prepareTree({
+    outputDir: m.outputDir,
+    base: baseOf(m, sources),
+    patches: series.patches,
+    moduleDirs: moduleDirsOf(m),
+    logFile,
+    signal: opts.signal,
+  });
   return { sources, series, tree, makeFlags: mergeMakeFlags(series.makeFlags, m.kernel.makeFlags) };
 }
 
@@ -146,4 +153,3 @@ export function enabledRoles(m: Manifest): string[] {
     .filter((r) => r.enabled)
     .map((r) => r.name);
 }
-

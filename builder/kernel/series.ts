@@ -60,7 +60,13 @@ function userPatchFiles(p: string): string[] {
   return statSync(p).isDirectory() ? patchFilesIn(p) : [p];
 }
 
-export async function collectSeries(m: Manifest, sources: Record<string, ResolvedSource>, tc: Toolchain, logFile: string, patchesRoot = dataPath('kernel-config/patches')): Promise<Series> {
+export async function collectSeries(
+  m: Manifest,
+  sources: Record<string, ResolvedSource>,
+  tc: Toolchain,
+  logFile: string,
+  patchesRoot = dataPath('kernel-config/patches'),
+): Promise<Series> {
   const patches: PatchFile[] = [...(await upstreamSeries(m, sources, logFile))];
   const makeFlags: string[] = [];
   if (m.kernel.compat) {

@@ -74,7 +74,11 @@ export function baseOf(m: Manifest, sources: Record<string, ResolvedSource>): Ba
   }
 }
 
-export function treeKeys(base: Base, patches: readonly PatchFile[], moduleDirs: readonly string[]): { key: string; moduleKey: string; modules: { patch: string; text: string }[] } {
+export function treeKeys(
+  base: Base,
+  patches: readonly PatchFile[],
+  moduleDirs: readonly string[],
+): { key: string; moduleKey: string; modules: { patch: string; text: string }[] } {
   const part = partitionSeries(patches, moduleDirs);
   const key = sha256(JSON.stringify({ v: 1, base: base.ref, core: part.core, moduleDirs }));
   const moduleKey = sha256(JSON.stringify({ v: 1, modules: part.modules }));
@@ -141,7 +145,10 @@ export async function prepareTree(opts: {
     if (state.moduleKey === moduleKey) return result(false);
     log().step(`updating module sources in the prepared tree (${moduleDirs.join(', ')})`);
     await refreshModules(root, moduleDirs, modules, logFile);
-    writeFileAtomic(statePath, JSON.stringify({ ...state, moduleKey, patches: patches.map((p) => ({ name: p.name, sha256: p.sha256, origin: p.origin })) }, null, 2));
+    writeFileAtomic(
+      statePath,
+      JSON.stringify({ ...state, moduleKey, patches: patches.map((p) => ({ name: p.name, sha256: p.sha256, origin: p.origin })) }, null, 2),
+    );
     return result(true);
   }
   log().step(`preparing the source tree (${patches.length} patches on ${base.source.name})`);

@@ -56,7 +56,11 @@ export function moduleScript(mods: string[], kind: SmokeImage['kind']): string {
     if (!moduleName.test(m)) throw new Error(`bad module name in image manifest: ${m}`);
     const params = moduleParams(m, kind);
     for (const [k, v] of Object.entries(params)) if (!moduleName.test(k) || !paramValue.test(v)) throw new Error(`bad parameter ${k}=${v} for ${m}`);
-    lines.push(`modprobe ${m} ${Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ')}`.trim());
+    lines.push(
+      `modprobe ${m} ${Object.entries(params)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`.trim(),
+    );
     lines.push(`test -d /sys/module/${m} || { echo "module ${m}: not in /sys/module after modprobe" >&2; exit 1; }`);
     for (const k of Object.keys(params)) lines.push(`echo "param ${m} ${k} $(cat /sys/module/${m}/parameters/${k})"`);
   }
@@ -111,7 +115,15 @@ export async function runChecks(ssh: Session, img: SmokeImage, userChecks: strin
           const dmesg = (await ssh.exec('dmesg | tail -n 8', { timeoutMs })).stdout.trim();
           throw new Error(`${r.stderr.trim() || `exit ${r.code}`}${dmesg ? `\n  dmesg: ${dmesg.split('\n').join('\n         ')}` : ''}`);
         }
-        const seen = new Map(r.stdout.split('\n').filter((l) => l.startsWith('param ')).map((l) => { const [, m, k, ...v] = l.split(' '); return [`${m}.${k}`, v.join(' ')]; }));
+        const seen = new Map(
+          r.stdout
+            .split('\n')
+            .filter((l) => l.startsWith('param '))
+            .map((l) => {
+              const [, m, k, ...v] = l.split(' ');
+              return [`${m}.${k}`, v.join(' ')];
+            }),
+        );
         for (const m of mods) {
           for (const [k, v] of Object.entries(moduleParams(m, img.kind))) {
             if (seen.get(`${m}.${k}`) !== v) throw new Error(`module ${m} parameter ${k}: kernel shows '${seen.get(`${m}.${k}`)}', loaded with '${v}'`);

@@ -61,7 +61,18 @@ function bootSpecFor(img: SmokeImage, media: Media): BootSpec {
 export async function smokeBoot(img: SmokeImage, firmware: Firmware, media: Media, accel: Accel, o: SmokeOptions): Promise<BootResult> {
   const dir = join(o.logDir, `${img.name}-${firmware}-${media}`);
   const started = Date.now();
-  const result: BootResult = { image: img.name, firmware, media, accel, ok: false, timeline: [], checks: [], end: 'killed', seconds: 0, serialLog: join(dir, 'serial.log') };
+  const result: BootResult = {
+    image: img.name,
+    firmware,
+    media,
+    accel,
+    ok: false,
+    timeline: [],
+    checks: [],
+    end: 'killed',
+    seconds: 0,
+    serialLog: join(dir, 'serial.log'),
+  };
   // One retry covers the rare case of another process taking the SSH port between our probe and QEMU's bind.
   for (let attempt = 1; attempt <= 2; attempt++) {
     const sshPort = await freeTcpPort();
@@ -89,7 +100,9 @@ export async function smokeBoot(img: SmokeImage, firmware: Firmware, media: Medi
       const loginAt = (Date.now() - vm.t0) / 1000;
       result.checks = await runChecks(ssh, img, o.checks);
       // Power off from inside; detach so the SSH command returns before the VM goes away.
-      await ssh.exec('sync; (sleep 0.3; poweroff -f || echo o > /proc/sysrq-trigger) >/dev/null 2>&1 </dev/null &', { timeoutMs: 10_000 }).catch(() => undefined);
+      await ssh
+        .exec('sync; (sleep 0.3; poweroff -f || echo o > /proc/sysrq-trigger) >/dev/null 2>&1 </dev/null &', { timeoutMs: 10_000 })
+        .catch(() => undefined);
       ssh.close();
       ssh = undefined;
       // A kernel without ACPI power-off (e.g. the small CI kernel under OVMF) halts
@@ -138,12 +151,19 @@ export async function smokeBoot(img: SmokeImage, firmware: Firmware, media: Medi
 export async function smoke(images: SmokeImage[], o: SmokeOptions): Promise<SmokeReport> {
   if (o.firmware.includes('uefi')) findOvmfCode(); // fail early, before any boot, if OVMF is missing
   const first = images[0];
-  const probe: BootSpec | undefined = first?.kernel ? { kind: 'kernel', kernel: first.kernel, append: '' } : first?.iso ? { kind: 'cdrom', iso: first.iso } : undefined;
+  const probe: BootSpec | undefined = first?.kernel
+    ? { kind: 'kernel', kernel: first.kernel, append: '' }
+    : first?.iso
+      ? { kind: 'cdrom', iso: first.iso }
+      : undefined;
   // Boot what was built: an ISO that differs from its manifest's record is refused.
   for (const img of images) {
     if (!img.iso || !img.isoSha256) continue;
     const got = await sha256File(img.iso);
-    if (got !== img.isoSha256) throw new VrioError(`${img.iso}: sha256 ${got} differs from ${img.manifestFile} (${img.isoSha256})`, { hint: 'the ISO was modified or belongs to another build: rebuild the image' });
+    if (got !== img.isoSha256)
+      throw new VrioError(`${img.iso}: sha256 ${got} differs from ${img.manifestFile} (${img.isoSha256})`, {
+        hint: 'the ISO was modified or belongs to another build: rebuild the image',
+      });
   }
   const accel = await chooseAccel(o.accel, probe, o.cacheDir);
   log().info(`accelerator: ${accel.reason}`);
@@ -173,6 +193,12 @@ function reportBoot(r: BootResult): void {
   } else {
     l.info(`  ${l.paint('red', 'FAILED')} ${tl || '(no boot markers seen)'}`);
     l.info(`  ${r.error ?? ''}`.replace(/\n/g, '\n  '));
-    if (r.consoleTail) l.info(`  console tail (${r.serialLog}):\n${r.consoleTail.split('\n').map((x) => `    | ${x}`).join('\n')}`);
+    if (r.consoleTail)
+      l.info(
+        `  console tail (${r.serialLog}):\n${r.consoleTail
+          .split('\n')
+          .map((x) => `    | ${x}`)
+          .join('\n')}`,
+      );
   }
 }

@@ -71,13 +71,23 @@ export async function ensureCommits(opts: {
     // commits (GitHub already allows reachable ones).
     // --progress (not --quiet): the kernel tree takes minutes, and its phases are shown as progress.
     const progress = gitProgress(`fetching ${name}`);
-    const r = await run(
-      'git',
-      ['--git-dir', repo, '-c', 'uploadpack.allowAnySHA1InWant=true', 'fetch', '--no-tags', '--progress', loc.url, ...wanted],
-      { allowFail: true, env: gitEnv, logFile, signal, onLine: progress.line },
-    );
+    const r = await run('git', ['--git-dir', repo, '-c', 'uploadpack.allowAnySHA1InWant=true', 'fetch', '--no-tags', '--progress', loc.url, ...wanted], {
+      allowFail: true,
+      env: gitEnv,
+      logFile,
+      signal,
+      onLine: progress.line,
+    });
     progress.end();
-    if (r.code !== 0) tried.push(`${loc.label} ${loc.url}: ${(r.stderr.trim().split(/[\r\n]+/).pop() ?? '').slice(0, 200)}`);
+    if (r.code !== 0)
+      tried.push(
+        `${loc.label} ${loc.url}: ${(
+          r.stderr
+            .trim()
+            .split(/[\r\n]+/)
+            .pop() ?? ''
+        ).slice(0, 200)}`,
+      );
     // Keep what we fetched reachable, so a `git gc` never prunes it.
     const still: string[] = [];
     for (const c of wanted) {
@@ -110,7 +120,9 @@ export async function formatPatches(repo: string, from: string, to: string, dir:
     ['--git-dir', repo, 'format-patch', '--quiet', '--no-signature', '--no-renames', '--full-index', '--binary', '--topo-order', '-o', dir, `${from}..${to}`],
     { env: gitEnv, logFile },
   );
-  const files = readdirSync(dir).filter((f) => f.endsWith('.patch')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.patch'))
+    .sort();
   if (files.length !== count) throw new VrioError(`git format-patch wrote ${files.length} patches for ${count} commits (merge commits in the range?)`);
   return files.map((f) => join(dir, f));
 }

@@ -15,7 +15,9 @@ export class MissingInputsError extends VrioError {
   constructor(missing: MissingInput[], offline: boolean) {
     const head = offline ? 'offline, and these inputs are not in the cache' : 'these inputs could not be obtained';
     super(`${head}:\n${missing.map((m) => `  - ${m.source}: ${m.what}\n      provide it: ${m.how}`).join('\n')}`, {
-      hint: offline ? 'give a mirror with --mirror NAME=PATH, fill the cache with `vrio fetch` on a connected machine (same --cache-dir), or drop --offline' : undefined,
+      hint: offline
+        ? 'give a mirror with --mirror NAME=PATH, fill the cache with `vrio fetch` on a connected machine (same --cache-dir), or drop --offline'
+        : undefined,
     });
     this.name = 'MissingInputsError';
     this.missing = missing;

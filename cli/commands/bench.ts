@@ -16,15 +16,36 @@ export const benchCommand: Command = {
     'for Ansible (forks = N, pipelining on), cold and warm runs, medians and ratios. Build: the CI test kernel cold vs raw make, no-op, a one-file ' +
     'module change, image assembly per role, sizes. Boot: `vrio smoke` BIOS/UEFI under TCG and KVM. Takes minutes; not part of the test suite. ' +
     `Sections: ${SECTIONS.join(', ')}.`,
-  examples: ['vrio bench', 'vrio bench --quick', 'vrio bench --sections provisioning --hosts 1,10,50 --runs 5', 'vrio bench --sections build,boot -o /tmp/bench'],
+  examples: [
+    'vrio bench',
+    'vrio bench --quick',
+    'vrio bench --sections provisioning --hosts 1,10,50 --runs 5',
+    'vrio bench --sections build,boot -o /tmp/bench',
+  ],
   options: {
     quick: { type: 'boolean', description: 'N = 1 and 5 hosts, one run each (keeps the harness working in CI)' },
     sections: { type: 'string', list: true, choices: SECTIONS, arg: 'LIST', description: `sections to run: ${SECTIONS.join(', ')} (default: all)` },
     hosts: { type: 'string', list: true, arg: 'N,N,...', description: 'host counts for the provisioning comparison (default 1,10,50)' },
     runs: { type: 'string', arg: 'N', description: 'runs per measurement, medians reported (default 3; quick: 1)' },
-    network: { type: 'string', choices: ['netns', 'loopback'], arg: 'netns|loopback', description: 'where the sshd hosts live (default: netns as root, else loopback)' },
-    'output-dir': { type: 'string', short: 'o', arg: 'DIR', complete: 'dir', description: 'where the reports go (default: the working directory); the HTML trend charts read the earlier reports there' },
-    history: { type: 'string', arg: 'DIR', complete: 'dir', description: 'read the earlier reports for the trend charts from DIR (default: the output directory)' },
+    network: {
+      type: 'string',
+      choices: ['netns', 'loopback'],
+      arg: 'netns|loopback',
+      description: 'where the sshd hosts live (default: netns as root, else loopback)',
+    },
+    'output-dir': {
+      type: 'string',
+      short: 'o',
+      arg: 'DIR',
+      complete: 'dir',
+      description: 'where the reports go (default: the working directory); the HTML trend charts read the earlier reports there',
+    },
+    history: {
+      type: 'string',
+      arg: 'DIR',
+      complete: 'dir',
+      description: 'read the earlier reports for the trend charts from DIR (default: the output directory)',
+    },
     'keep-work': { type: 'boolean', description: "keep the temp work dir with every tool's log" },
   },
   async run(ctx, values) {

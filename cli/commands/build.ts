@@ -11,7 +11,7 @@ export const buildCommand: Command = {
   summary: 'build kernels and images for every enabled role (= kernel build + image)',
   usage: '[--role R,...] [--format iso,initramfs,tar] [--ssh-key FILE]... [--offline] [--dry-run]',
   description:
-    'Fetches the pinned sources, patches and configures the kernel, builds it and its modules, then assembles each role\'s images into <out>/images/<role>/: <role>.iso (hybrid BIOS+UEFI, dd-able to a USB stick), vmlinuz + initramfs.img (for QEMU -kernel), rootfs.tar, manifest.json and sbom.spdx.json. Same inputs, byte-identical outputs.',
+    "Fetches the pinned sources, patches and configures the kernel, builds it and its modules, then assembles each role's images into <out>/images/<role>/: <role>.iso (hybrid BIOS+UEFI, dd-able to a USB stick), vmlinuz + initramfs.img (for QEMU -kernel), rootfs.tar, manifest.json and sbom.spdx.json. Same inputs, byte-identical outputs.",
   examples: ['vrio build', 'vrio build --dry-run', 'vrio build --mirror splitio-kernel=~/src/SplitIO-kernel.git', 'vrio -m ci.yaml build --format initramfs'],
   options: {
     ...imageOptions,
@@ -27,7 +27,13 @@ export const buildCommand: Command = {
       const { planBuild } = await import('../../builder/plan.js');
       const steps = await planBuild(m, roles, opts);
       if (ctx.global.json) ctx.log.print(JSON.stringify({ type: 'dry-run', stale: steps.filter((s) => !s.fresh).length, steps }));
-      else ctx.log.print(table(['STAGE', 'FOR', 'STATUS', 'WHY'], steps.map((s) => [s.stage, s.what, s.fresh ? 'fresh' : 'STALE', s.why])));
+      else
+        ctx.log.print(
+          table(
+            ['STAGE', 'FOR', 'STATUS', 'WHY'],
+            steps.map((s) => [s.stage, s.what, s.fresh ? 'fresh' : 'STALE', s.why]),
+          ),
+        );
       return 0;
     }
     const started = Date.now();

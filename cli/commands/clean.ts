@@ -111,18 +111,30 @@ export const cleanCommand: Command = {
         throw new UsageError(`refusing to clean ${kernel}: not a directory (a symlink?)`, `remove it by hand: rm -- '${kernel}'`);
       }
       // Take the kernel stage's lock too, so a running kernel build is not cut from under it.
-      await withLock(kernel, async () => {
-        await withLock(out, async () => {
-          const n = emptyDir(out, [...keepOut, 'kernel']);
-          const k = emptyDir(kernel, ['.vrio.lock']);
-          ctx.log.info(`removed ${n + k} entries from ${out}`);
-        }, { what: `output directory ${out}` });
-      }, { what: `kernel outputs in ${out}` });
+      await withLock(
+        kernel,
+        async () => {
+          await withLock(
+            out,
+            async () => {
+              const n = emptyDir(out, [...keepOut, 'kernel']);
+              const k = emptyDir(kernel, ['.vrio.lock']);
+              ctx.log.info(`removed ${n + k} entries from ${out}`);
+            },
+            { what: `output directory ${out}` },
+          );
+        },
+        { what: `kernel outputs in ${out}` },
+      );
     } else ctx.log.info(`nothing to clean: ${resolve(m.outputDir)} does not exist`);
     if (cache) {
-      await withLock(cache, async () => {
-        ctx.log.info(`removed ${emptyDir(cache, [markerName('cache'), '.vrio.lock'])} entries from the cache ${cache}`);
-      }, { what: `cache ${cache}` });
+      await withLock(
+        cache,
+        async () => {
+          ctx.log.info(`removed ${emptyDir(cache, [markerName('cache'), '.vrio.lock'])} entries from the cache ${cache}`);
+        },
+        { what: `cache ${cache}` },
+      );
     }
     return 0;
   },

@@ -19,7 +19,11 @@ export const completionCommand = (loadAllCommands: AllCommands): Command => ({
   description:
     'bash: source <(vrio completion bash), or save it as /etc/bash_completion.d/vrio. ' +
     'zsh: source <(vrio completion zsh). fish: vrio completion fish > ~/.config/fish/completions/vrio.fish.',
-  examples: ['vrio completion bash > /etc/bash_completion.d/vrio', 'source <(vrio completion zsh)', 'vrio completion fish > ~/.config/fish/completions/vrio.fish'],
+  examples: [
+    'vrio completion bash > /etc/bash_completion.d/vrio',
+    'source <(vrio completion zsh)',
+    'vrio completion fish > ~/.config/fish/completions/vrio.fish',
+  ],
   positionals: { name: 'a shell: bash, zsh or fish', min: 1, max: 1 },
   async run(ctx, _values, [shell]) {
     if (!(SHELLS as readonly string[]).includes(shell)) {

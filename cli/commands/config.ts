@@ -36,7 +36,12 @@ export const configShowCommand: Command = {
       return p.startsWith('/roles/') ? 'default (built-in role defaults)' : 'default';
     };
     ctx.log.print(`manifest: ${file ?? '(none: built-in defaults)'}`);
-    ctx.log.print(table(['KEY', 'VALUE', 'FROM'], rows.map(([k, v]) => [k, v.length > 70 ? v.slice(0, 67) + '...' : v, originOf(k)])));
+    ctx.log.print(
+      table(
+        ['KEY', 'VALUE', 'FROM'],
+        rows.map(([k, v]) => [k, v.length > 70 ? v.slice(0, 67) + '...' : v, originOf(k)]),
+      ),
+    );
     return 0;
   },
 };

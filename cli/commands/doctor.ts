@@ -4,7 +4,6 @@ import { run } from '../../lib/exec.js';
 import { table } from '../../lib/log.js';
 import type { Command } from '../command.js';
 
-
 export const doctorCommand: Command = {
   name: 'doctor',
   summary: 'check the host tools that build, image, smoke and provision need',
@@ -40,7 +39,9 @@ export const doctorCommand: Command = {
           ]),
         ),
       );
-      ctx.log.print(`kvm: ${report.kvm.usable ? 'usable (QEMU uses KVM)' : report.kvm.present ? 'present but not usable (QEMU uses TCG)' : 'absent (QEMU uses TCG, slower)'}`);
+      ctx.log.print(
+        `kvm: ${report.kvm.usable ? 'usable (QEMU uses KVM)' : report.kvm.present ? 'present but not usable (QEMU uses TCG)' : 'absent (QEMU uses TCG, slower)'}`,
+      );
       if (report.installCommand) ctx.log.print(`\nto install what is missing:\n  ${report.installCommand}`);
       else ctx.log.print('\nall tools present');
     }

@@ -24,13 +24,19 @@ export const fetchCommand: Command = {
     await fetchSources(m, { offline: Boolean(values.offline), signal: ctx.signal });
     const rows = kernelSourceNames(m).map((name) => {
       const s = m.sources[name];
-      const where = s.kind === 'git' ? bareRepoPath(m.cacheDir, name) : s.kind === 'tarball' ? tarballCachePath(m.cacheDir, name, s.url) : (m.mirrors[name] ?? s.path);
+      const where =
+        s.kind === 'git' ? bareRepoPath(m.cacheDir, name) : s.kind === 'tarball' ? tarballCachePath(m.cacheDir, name, s.url) : (m.mirrors[name] ?? s.path);
       const ref = s.kind === 'git' ? s.commit : s.kind === 'tarball' ? `sha256:${s.sha256}` : '(local directory)';
       return { name, kind: s.kind, ref, where, ok: existsSync(where) };
     });
     if (ctx.global.json) ctx.log.print(JSON.stringify({ cacheDir: m.cacheDir, sources: rows }, null, 2));
     else {
-      ctx.log.print(table(['SOURCE', 'KIND', 'PIN', 'STATUS', 'CACHED AT'], rows.map((r) => [r.name, r.kind, r.ref, r.ok ? 'verified' : 'missing', r.where])));
+      ctx.log.print(
+        table(
+          ['SOURCE', 'KIND', 'PIN', 'STATUS', 'CACHED AT'],
+          rows.map((r) => [r.name, r.kind, r.ref, r.ok ? 'verified' : 'missing', r.where]),
+        ),
+      );
     }
     return 0;
   },

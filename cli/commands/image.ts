@@ -15,9 +15,26 @@ const FORMATS: ImageFormat[] = ['iso', 'initramfs', 'tar'];
 
 export const imageOptions: Record<string, OptionSpec> = {
   role: { type: 'string', short: 'r', list: true, arg: 'ROLE', description: 'only these roles (default: every enabled role)' },
-  format: { type: 'string', list: true, choices: FORMATS, arg: 'LIST', description: 'image formats: iso, initramfs, tar (default: image.formats of the manifest)' },
-  'ssh-key': { type: 'string', multiple: true, arg: 'FILE', complete: 'file', description: "public key file to authorize for root (added to image.sshAuthorizedKeys)" },
-  'lock-file': { type: 'string', arg: 'FILE', complete: 'file', description: 'package lock (default: vrio.lock.json beside the manifest, else in the output dir)' },
+  format: {
+    type: 'string',
+    list: true,
+    choices: FORMATS,
+    arg: 'LIST',
+    description: 'image formats: iso, initramfs, tar (default: image.formats of the manifest)',
+  },
+  'ssh-key': {
+    type: 'string',
+    multiple: true,
+    arg: 'FILE',
+    complete: 'file',
+    description: 'public key file to authorize for root (added to image.sshAuthorizedKeys)',
+  },
+  'lock-file': {
+    type: 'string',
+    arg: 'FILE',
+    complete: 'file',
+    description: 'package lock (default: vrio.lock.json beside the manifest, else in the output dir)',
+  },
   'update-lock': { type: 'boolean', description: 'resolve the package lists again and rewrite the lock' },
   force: { type: 'boolean', description: 'rebuild even when no input changed' },
   offline: { type: 'boolean', description: 'never use the network for kernel sources' },
@@ -37,7 +54,12 @@ export function imageOptionsFrom(values: ParsedValues): ImageOptions {
 export function rolesFrom(m: Manifest, values: ParsedValues): string[] {
   const asked = values.role as string[] | undefined;
   for (const r of asked ?? []) if (!m.roles[r]) throw new UsageError(`no role '${r}'`, `roles: ${Object.keys(m.roles).join(', ')}`);
-  return asked ?? Object.values(m.roles).filter((r) => r.enabled).map((r) => r.name);
+  return (
+    asked ??
+    Object.values(m.roles)
+      .filter((r) => r.enabled)
+      .map((r) => r.name)
+  );
 }
 
 /** Print what was built: a table, or JSON. */

@@ -22,7 +22,20 @@ export const inventoryCheckCommand: Command = {
   async run(ctx, _values, [file]) {
     const inv = loadInventory(resolve(ctx.cwd, file), { env: ctx.env });
     if (ctx.global.json) {
-      ctx.log.print(JSON.stringify({ valid: true, file, hosts: inv.hosts.map((h) => ({ name: h.name, role: h.role, address: h.connection.address, port: h.connection.port, iohyp: h.iohyp, devices: h.devices.length })) }));
+      ctx.log.print(
+        JSON.stringify({
+          valid: true,
+          file,
+          hosts: inv.hosts.map((h) => ({
+            name: h.name,
+            role: h.role,
+            address: h.connection.address,
+            port: h.connection.port,
+            iohyp: h.iohyp,
+            devices: h.devices.length,
+          })),
+        }),
+      );
       return 0;
     }
     ctx.log.print(
@@ -64,7 +77,11 @@ export const inventoryImportCommand: Command = {
   usage: 'ANSIBLE_INVENTORY [--output FILE] [--iohyps GROUP,..] [--guests GROUP,..] [--draft]',
   description:
     "Reads the file as ansible-inventory does (INI or YAML by content, group_vars/ and host_vars/ beside it, Ansible's variable precedence) and maps hosts, groups, ansible_host/port/user/ssh_private_key_file and ProxyJump. Hosts get their vRIO role from an 'iohyps'/'guests' group, vrio_role, or --iohyps/--guests; vrio_interface, vrio_iohyp, vrio_mac, vrio_ip, vrio_l2_address, vrio_mtu fill in the rest. Every setting that is not imported is named in a warning. Exit 2 when nothing was imported or the result would not pass 'vrio inventory check' (--draft still writes it, to edit).",
-  examples: ['vrio inventory import hosts.ini > inventory.yaml', 'vrio inventory import inventory/hosts.yaml --output vrio-inventory.yaml', 'vrio inventory import all.json --iohyps storage --guests compute --draft'],
+  examples: [
+    'vrio inventory import hosts.ini > inventory.yaml',
+    'vrio inventory import inventory/hosts.yaml --output vrio-inventory.yaml',
+    'vrio inventory import all.json --iohyps storage --guests compute --draft',
+  ],
   options: {
     output: { type: 'string', arg: 'FILE', complete: 'file', description: 'write here (atomically) instead of stdout' },
     iohyps: { type: 'string', arg: 'GROUP,..', description: 'Ansible groups (or hosts) whose hosts are IOhyps' },
@@ -73,7 +90,13 @@ export const inventoryImportCommand: Command = {
   },
   positionals: { name: 'ANSIBLE_INVENTORY', min: 1, max: 1, complete: 'file' },
   async run(ctx, values, [file]) {
-    const list = (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+    const list = (v: unknown) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : undefined;
     const { inventory, warnings } = importAnsibleFile(resolve(ctx.cwd, file), { iohyps: list(values.iohyps), guests: list(values.guests) }, file);
     const out = values.output as string | undefined;
     const target = out ?? 'imported.yaml';
@@ -98,7 +121,9 @@ export const inventoryImportCommand: Command = {
       ctx.log.info(`${target}: valid (${hosts} host${hosts === 1 ? '' : 's'})`);
       return 0;
     }
-    const why = hosts ? `the result needs edits before use:\n${problems.map((p) => '  ' + p).join('\n')}` : `${file}: no host was imported (see the warnings above)`;
+    const why = hosts
+      ? `the result needs edits before use:\n${problems.map((p) => '  ' + p).join('\n')}`
+      : `${file}: no host was imported (see the warnings above)`;
     throw new VrioError(why, {
       exitCode: ExitCode.USAGE,
       hint: hosts

@@ -33,7 +33,16 @@ export const kernelBuildCommand: Command = {
     const res = await buildKernelDetailed(m, roles, { offline: Boolean(values.offline), signal: ctx.signal });
     const secs = (Date.now() - started) / 1000;
     if (ctx.global.json) {
-      ctx.log.print(JSON.stringify({ seconds: secs, roles: Object.fromEntries(Object.entries(res).map(([k, v]) => [k, { ...v.artifacts, action: v.build.lastAction, warnings: v.build.warnings }])) }, null, 2));
+      ctx.log.print(
+        JSON.stringify(
+          {
+            seconds: secs,
+            roles: Object.fromEntries(Object.entries(res).map(([k, v]) => [k, { ...v.artifacts, action: v.build.lastAction, warnings: v.build.warnings }])),
+          },
+          null,
+          2,
+        ),
+      );
       return 0;
     }
     ctx.log.print(
@@ -60,7 +69,8 @@ export const kernelConfigCommand: Command = {
   name: 'kernel config',
   summary: "print a role's effective kernel config delta (what the fragments set, and the result)",
   usage: '--role R [--full] [--series]',
-  description: 'Shows every symbol the fragments set, its final value and which fragment set it. --full prints the whole final .config; --series lists the patch series in order.',
+  description:
+    'Shows every symbol the fragments set, its final value and which fragment set it. --full prints the whole final .config; --series lists the patch series in order.',
   examples: ['vrio kernel config --role iohyp', 'vrio kernel config --role guest --full > guest.config', 'vrio kernel config --role guest --series'],
   options: {
     role: { type: 'string', short: 'r', arg: 'ROLE', description: 'the role (required)' },
@@ -76,7 +86,12 @@ export const kernelConfigCommand: Command = {
     if (!m.roles[role]) throw new UsageError(`no role '${role}'`, `roles: ${Object.keys(m.roles).join(', ')}`);
     const p = await prepareKernel(m, { offline: Boolean(values.offline), signal: ctx.signal });
     if (values.series) {
-      ctx.log.print(table(['#', 'PATCH', 'ORIGIN', 'SHA256'], p.series.patches.map((x, i) => [String(i + 1), x.name, x.origin, x.sha256.slice(0, 16)])));
+      ctx.log.print(
+        table(
+          ['#', 'PATCH', 'ORIGIN', 'SHA256'],
+          p.series.patches.map((x, i) => [String(i + 1), x.name, x.origin, x.sha256.slice(0, 16)]),
+        ),
+      );
       return 0;
     }
     const cfg = await roleConfig(m, p, role, { signal: ctx.signal });
@@ -86,10 +101,25 @@ export const kernelConfigCommand: Command = {
     }
     const final = parseConfig(cfg.text);
     if (ctx.global.json) {
-      ctx.log.print(JSON.stringify({ role, config: cfg.path, symbols: cfg.wanted.map((e) => ({ symbol: e.symbol, wanted: e.value, final: final.get(e.symbol) ?? 'n', from: `${e.file}:${e.line}` })) }, null, 2));
+      ctx.log.print(
+        JSON.stringify(
+          {
+            role,
+            config: cfg.path,
+            symbols: cfg.wanted.map((e) => ({ symbol: e.symbol, wanted: e.value, final: final.get(e.symbol) ?? 'n', from: `${e.file}:${e.line}` })),
+          },
+          null,
+          2,
+        ),
+      );
       return 0;
     }
-    ctx.log.print(table(['SYMBOL', 'VALUE', 'FROM'], cfg.wanted.map((e) => [`CONFIG_${e.symbol}`, final.get(e.symbol) ?? 'n', `${e.file}:${e.line}`])));
+    ctx.log.print(
+      table(
+        ['SYMBOL', 'VALUE', 'FROM'],
+        cfg.wanted.map((e) => [`CONFIG_${e.symbol}`, final.get(e.symbol) ?? 'n', `${e.file}:${e.line}`]),
+      ),
+    );
     ctx.log.print(`\n${cfg.wanted.length} symbols set by fragments, all verified; base: ${m.kernel.defconfig}; final config: ${cfg.path}`);
     return 0;
   },
@@ -99,7 +129,8 @@ export const kernelMenuconfigCommand: Command = {
   name: 'kernel menuconfig',
   summary: "edit a role's kernel config with menuconfig and save the change as a fragment",
   usage: '--role R [--fragment FILE]',
-  description: 'Runs `make menuconfig` on the role\'s final config; every symbol you change is written to a fragment file (default ./<role>-menuconfig.config). Add that file to roles.<role>.fragments in vrio.yaml to use it.',
+  description:
+    "Runs `make menuconfig` on the role's final config; every symbol you change is written to a fragment file (default ./<role>-menuconfig.config). Add that file to roles.<role>.fragments in vrio.yaml to use it.",
   examples: ['vrio kernel menuconfig --role guest', 'vrio kernel menuconfig --role iohyp --fragment kernel/iohyp-extra.config'],
   options: {
     role: { type: 'string', short: 'r', arg: 'ROLE', description: 'the role (required)' },

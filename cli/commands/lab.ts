@@ -29,16 +29,40 @@ export const labUpCommand: Command = {
     '--checks fixes adds the bug checks of the vRIO fix series and a block throughput table by request size, vRIO vs a virtio-blk disk in the same guest ' +
     '(also in <state-dir>/blk-perf.json). ' +
     'The VMs keep running: see `vrio lab status`, `vrio lab ssh NAME`, `vrio lab down`.',
-  examples: ['vrio lab up', 'vrio lab up --guests 2', 'vrio lab up --guests 2 --checks fixes', 'vrio lab up --kernel ci --images out-ci', 'VRIO_LAB_IMAGES=/srv/vrio/out vrio lab up --json'],
+  examples: [
+    'vrio lab up',
+    'vrio lab up --guests 2',
+    'vrio lab up --guests 2 --checks fixes',
+    'vrio lab up --kernel ci --images out-ci',
+    'VRIO_LAB_IMAGES=/srv/vrio/out vrio lab up --json',
+  ],
   options: {
     ...stateOpt,
-    images: { type: 'string', arg: 'DIR', complete: 'dir', description: 'output dir of `vrio build` holding images/iohyp and images/guest (env VRIO_LAB_IMAGES; default out)' },
-    kernel: { type: 'string', default: 'vrio', choices: ['vrio', 'ci'], arg: 'vrio|ci', description: 'vrio: the 3.10 vRIO images, full checks; ci: the small test images (module + L2 checks)' },
+    images: {
+      type: 'string',
+      arg: 'DIR',
+      complete: 'dir',
+      description: 'output dir of `vrio build` holding images/iohyp and images/guest (env VRIO_LAB_IMAGES; default out)',
+    },
+    kernel: {
+      type: 'string',
+      default: 'vrio',
+      choices: ['vrio', 'ci'],
+      arg: 'vrio|ci',
+      description: 'vrio: the 3.10 vRIO images, full checks; ci: the small test images (module + L2 checks)',
+    },
     guests: { type: 'string', default: '1', arg: 'N', description: 'number of guest VMs (1-8)' },
     accel: { type: 'string', choices: ['auto', 'kvm', 'tcg'], arg: 'auto|kvm|tcg', description: 'QEMU accelerator (env VRIO_ACCEL; default auto)' },
     memory: { type: 'string', default: '1024', arg: 'MIB', description: 'memory per VM (vRIO needs about 1 GiB)' },
     timeout: { type: 'string', default: '120', arg: 'SEC', description: 'seconds for all VMs to answer SSH' },
-    checks: { type: 'string', default: 'basic', choices: ['basic', 'fixes'], arg: 'basic|fixes', description: 'fixes: also the bug checks of our vRIO fix series (short frames, 16 MiB TCP both ways for all guests at once, CREATE errors, create/remove loops, kernel logs; peer NIC virtio-net)' },
+    checks: {
+      type: 'string',
+      default: 'basic',
+      choices: ['basic', 'fixes'],
+      arg: 'basic|fixes',
+      description:
+        'fixes: also the bug checks of our vRIO fix series (short frames, 16 MiB TCP both ways for all guests at once, CREATE errors, create/remove loops, kernel logs; peer NIC virtio-net)',
+    },
     cycles: { type: 'string', default: '50', arg: 'N', description: 'with --checks fixes: create/use/remove cycles per device type' },
     'no-verify': { type: 'boolean', description: 'provision only, skip the checks' },
   },
@@ -68,7 +92,20 @@ export const labUpCommand: Command = {
       ctx.cwd,
     );
     const t = r.state.timings;
-    if (ctx.global.json) ctx.log.print(JSON.stringify({ type: 'lab-up', ok: r.ok, phase: r.state.phase, accel: r.state.accel, timings: t, checks: r.checks, blkPerf: r.blkPerf, vms: labStatus(r.state.dir, ctx.cwd).vms, inventory: r.state.inventory }));
+    if (ctx.global.json)
+      ctx.log.print(
+        JSON.stringify({
+          type: 'lab-up',
+          ok: r.ok,
+          phase: r.state.phase,
+          accel: r.state.accel,
+          timings: t,
+          checks: r.checks,
+          blkPerf: r.blkPerf,
+          vms: labStatus(r.state.dir, ctx.cwd).vms,
+          inventory: r.state.inventory,
+        }),
+      );
     else {
       ctx.log.print(statusTable(labStatus(r.state.dir, ctx.cwd)));
       if (r.blkPerf) ctx.log.print(`\nblock throughput (guest1, O_DIRECT, timed in the guest):\n${perfTable(r.blkPerf)}\n`);
@@ -113,10 +150,15 @@ export const labStatusCommand: Command = {
       return ExitCode.FAILED;
     }
     const metrics = st.vms.every((v) => v.running) ? await labMetrics(st.state).catch((e: Error) => `(metrics unavailable: ${e.message})`) : '';
-    if (ctx.global.json) ctx.log.print(JSON.stringify({ type: 'lab-status', phase: st.state.phase, accel: st.state.accel, vms: st.vms, hubs: st.hubs, timings: st.state.timings, metrics }));
+    if (ctx.global.json)
+      ctx.log.print(
+        JSON.stringify({ type: 'lab-status', phase: st.state.phase, accel: st.state.accel, vms: st.vms, hubs: st.hubs, timings: st.state.timings, metrics }),
+      );
     else {
       ctx.log.print(statusTable(st));
-      ctx.log.print(`phase: ${st.state.phase}; accel: ${st.state.accel}; segments: ${st.hubs.map((h) => `${h.segment} (hub 127.0.0.1:${h.port} ${h.running ? 'running' : 'stopped'})`).join(', ')}`);
+      ctx.log.print(
+        `phase: ${st.state.phase}; accel: ${st.state.accel}; segments: ${st.hubs.map((h) => `${h.segment} (hub 127.0.0.1:${h.port} ${h.running ? 'running' : 'stopped'})`).join(', ')}`,
+      );
       if (metrics) ctx.log.print(`IOhyp vRIO sysfs and modules:\n${metrics}`);
     }
     return st.vms.every((v) => v.running) ? ExitCode.OK : ExitCode.FAILED;
@@ -138,7 +180,20 @@ export const labSshCommand: Command = {
     const [name, ...cmd] = positionals;
     const vm = st.state.vms.find((v) => v.name === name);
     if (!vm) throw new UsageError(`no lab VM named '${name}'`, `one of: ${st.state.vms.map((v) => v.name).join(', ')}`);
-    const args = ['-i', st.state.clientKey, '-p', String(vm.sshPort), '-o', `UserKnownHostsFile=${join(st.state.dir, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'LogLevel=ERROR', 'root@127.0.0.1', ...cmd];
+    const args = [
+      '-i',
+      st.state.clientKey,
+      '-p',
+      String(vm.sshPort),
+      '-o',
+      `UserKnownHostsFile=${join(st.state.dir, 'known_hosts')}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'LogLevel=ERROR',
+      'root@127.0.0.1',
+      ...cmd,
+    ];
     const r = spawnSync('ssh', args, { stdio: 'inherit' });
     if (r.error) throw new VrioError(`cannot run ssh: ${r.error.message}`, { hint: 'apt-get install openssh-client' });
     return r.status ?? ExitCode.FAILED;

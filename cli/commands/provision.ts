@@ -1,14 +1,30 @@
 // vrio provision plan|apply|teardown|status: thin wrappers over provision/index.ts.
 import { UsageError } from '../../lib/errors.js';
 import { formatBytes, table } from '../../lib/log.js';
-import { applyInventory, logReporter, MAX_FORKS, planInventory, requireHosts, statusInventory, teardownInventory, type Inventory, type RunOptions } from '../../provision/index.js';
+import {
+  applyInventory,
+  logReporter,
+  MAX_FORKS,
+  planInventory,
+  requireHosts,
+  statusInventory,
+  teardownInventory,
+  type Inventory,
+  type RunOptions,
+} from '../../provision/index.js';
 import { parseSerial } from '../../provision/serial.js';
 import type { Command, CommandContext, OptionSpec, ParsedValues } from '../command.js';
 import { loadInventoryArg } from '../inventory-input.js';
 
 const common: Record<string, OptionSpec> = {
   inventory: { type: 'string', short: 'i', arg: 'FILE', complete: 'file', description: "the inventory (YAML or JSON); '-' reads it from standard input" },
-  limit: { type: 'string', short: 'l', list: true, arg: 'PATTERNS', description: "only these hosts, Ansible's patterns: names, groups, 'iohyps'/'guests', globs, ~regex, &and, !not (',' or ':' between)" },
+  limit: {
+    type: 'string',
+    short: 'l',
+    list: true,
+    arg: 'PATTERNS',
+    description: "only these hosts, Ansible's patterns: names, groups, 'iohyps'/'guests', globs, ~regex, &and, !not (',' or ':' between)",
+  },
   'list-hosts': { type: 'boolean', description: 'print the hosts the inventory and --limit select, then exit (connects to nothing)' },
   forks: { type: 'string', short: 'f', arg: 'N', description: `hosts worked on at once (default: all, at most ${MAX_FORKS})` },
   'accept-new': { type: 'boolean', description: 'record unknown host keys (changed keys are still refused), like OpenSSH accept-new' },
@@ -16,9 +32,15 @@ const common: Record<string, OptionSpec> = {
 const diff = { diff: { type: 'boolean', short: 'd', description: 'show before -> after for every change' } } satisfies Record<string, OptionSpec>;
 const rolling = {
   serial: { type: 'string', arg: 'N|P%', description: 'rolling change: N hosts (or P% of them) at a time, each IOhyp in the batch of its guests, before them' },
-  'max-fail-percent': { type: 'string', arg: 'P', description: 'stop starting batches once more than P% of a batch failed (default: a batch fails only when all its hosts do)' },
+  'max-fail-percent': {
+    type: 'string',
+    arg: 'P',
+    description: 'stop starting batches once more than P% of a batch failed (default: a batch fails only when all its hosts do)',
+  },
 } satisfies Record<string, OptionSpec>;
-const only = { only: { type: 'string', choices: ['files'], arg: 'PART', description: "'files': only the inventory's files: entries (no links, modules or devices)" } } satisfies Record<string, OptionSpec>;
+const only = {
+  only: { type: 'string', choices: ['files'], arg: 'PART', description: "'files': only the inventory's files: entries (no links, modules or devices)" },
+} satisfies Record<string, OptionSpec>;
 
 interface Invocation {
   inventory: Inventory;
@@ -41,7 +63,8 @@ async function invocation(ctx: CommandContext, values: ParsedValues): Promise<In
   let maxFailPercent: number | undefined;
   if (values['max-fail-percent'] !== undefined) {
     maxFailPercent = Number(values['max-fail-percent']);
-    if (!Number.isInteger(maxFailPercent) || maxFailPercent < 0 || maxFailPercent > 100) throw new UsageError(`--max-fail-percent ${values['max-fail-percent']}: must be a whole number from 0 to 100`);
+    if (!Number.isInteger(maxFailPercent) || maxFailPercent < 0 || maxFailPercent > 100)
+      throw new UsageError(`--max-fail-percent ${values['max-fail-percent']}: must be a whole number from 0 to 100`);
   }
   const inventory = await loadInventoryArg(ctx, file);
   const limit = values.limit as string[] | undefined;
@@ -91,7 +114,14 @@ export const provisionApplyCommand: Command = {
   summary: 'bring hosts to the inventory: IOhyp back ends, guest front ends, then devices; verify',
   usage: '-i INVENTORY [--limit P] [--forks N] [--serial N|P%] [--max-fail-percent P] [--only files] [--diff] [--json]',
   description: `Applies only the difference, then re-gathers facts to verify (files by sha256 and mode, modules with the right parameters, devices in sysfs on the IOhyp and visible in the guest). A second apply changes nothing. ${exitNote}`,
-  examples: ['vrio provision apply -i lab.yaml', 'vrio provision apply -i lab.yaml --limit iohyp1,guest1', "vrio provision apply -i lab.yaml --limit 'guests:!guest2' --list-hosts", 'vrio provision apply -i lab.yaml --serial 25% --max-fail-percent 10', 'vrio provision apply -i lab.yaml --only files', 'vrio provision apply -i lab.yaml --json > events.jsonl'],
+  examples: [
+    'vrio provision apply -i lab.yaml',
+    'vrio provision apply -i lab.yaml --limit iohyp1,guest1',
+    "vrio provision apply -i lab.yaml --limit 'guests:!guest2' --list-hosts",
+    'vrio provision apply -i lab.yaml --serial 25% --max-fail-percent 10',
+    'vrio provision apply -i lab.yaml --only files',
+    'vrio provision apply -i lab.yaml --json > events.jsonl',
+  ],
   options: { ...common, ...rolling, ...diff, ...only },
   async run(ctx, values) {
     const o = await invocation(ctx, values);
@@ -125,7 +155,8 @@ export const provisionStatusCommand: Command = {
     const inv = o.inventory;
     const res = await statusInventory(inv, o.run);
     if (ctx.global.json) {
-      for (const h of res.hosts) ctx.log.event('status', { host: h.host, role: h.role, unreachable: h.unreachable, errors: h.errors, facts: res.facts[h.host] ?? null });
+      for (const h of res.hosts)
+        ctx.log.event('status', { host: h.host, role: h.role, unreachable: h.unreachable, errors: h.errors, facts: res.facts[h.host] ?? null });
       return res.exitCode;
     }
     const rows = res.hosts.map((h) => {
@@ -142,7 +173,9 @@ export const provisionStatusCommand: Command = {
         `${loaded}/${want.length}`,
         nic ? `${host.l2.interface} mtu ${nic.mtu}` : `${host.l2.interface} missing`,
         formatBytes(f.memAvailableKiB * 1024),
-        h.role === 'iohyp' ? `${f.vrio.blk.length} blk, ${f.vrio.net.length} net` : host.devices.map((d) => (d.type === 'blk' ? (f.blockDevices.includes(d.name) ? d.name : `${d.name}(missing)`) : d.mac)).join(' ') || '-',
+        h.role === 'iohyp'
+          ? `${f.vrio.blk.length} blk, ${f.vrio.net.length} net`
+          : host.devices.map((d) => (d.type === 'blk' ? (f.blockDevices.includes(d.name) ? d.name : `${d.name}(missing)`) : d.mac)).join(' ') || '-',
       ];
     });
     ctx.log.print(table(['HOST', 'ROLE', 'KERNEL', 'MODULES', 'L2', 'MEM AVAIL', 'DEVICES'], rows));

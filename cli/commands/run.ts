@@ -25,7 +25,13 @@ export const runCommand: Command = {
   examples: ['vrio run out/images/guest', 'vrio run out/images/iohyp --firmware uefi --media disk', 'vrio run out/images/guest --media kernel --ssh-port 2222'],
   options: {
     firmware: { type: 'string', default: 'bios', choices: ['bios', 'uefi'], arg: 'bios|uefi', description: 'SeaBIOS or OVMF (UEFI)' },
-    media: { type: 'string', default: 'cdrom', choices: ['cdrom', 'disk', 'kernel'], arg: 'cdrom|disk|kernel', description: 'the hybrid ISO as a CD or a raw disk, or direct kernel + initramfs boot' },
+    media: {
+      type: 'string',
+      default: 'cdrom',
+      choices: ['cdrom', 'disk', 'kernel'],
+      arg: 'cdrom|disk|kernel',
+      description: 'the hybrid ISO as a CD or a raw disk, or direct kernel + initramfs boot',
+    },
     accel: { type: 'string', choices: ['auto', 'kvm', 'tcg'], arg: 'auto|kvm|tcg', description: 'QEMU accelerator (env VRIO_ACCEL; default auto)' },
     memory: { type: 'string', default: '1024', arg: 'MIB', description: 'VM memory' },
     'ssh-port': { type: 'string', arg: 'N', description: 'forward SSH from this 127.0.0.1 port (default: a free one)' },
@@ -38,18 +44,21 @@ export const runCommand: Command = {
     const media = values.media as 'cdrom' | 'disk' | 'kernel';
     let boot: BootSpec;
     if (media === 'kernel') {
-      if (!img.kernel || !img.initramfs) throw new UsageError(`${img.dir} has no vmlinuz + initramfs.img`, 'use --media cdrom or disk, or build the initramfs format');
+      if (!img.kernel || !img.initramfs)
+        throw new UsageError(`${img.dir} has no vmlinuz + initramfs.img`, 'use --media cdrom or disk, or build the initramfs format');
       boot = { kind: 'kernel', kernel: img.kernel, initrd: img.initramfs, append: 'console=ttyS0,115200' };
     } else {
       if (!img.iso) throw new UsageError(`${img.dir} has no ISO`, 'use --media kernel, or build the iso format');
       boot = media === 'cdrom' ? { kind: 'cdrom', iso: img.iso } : { kind: 'disk', image: img.iso };
     }
     const memory = Number(values.memory);
-    if (!Number.isInteger(memory) || memory < 128 || memory > 65536) throw new UsageError(`--memory ${values.memory}: must be a whole number from 128 to 65536`);
+    if (!Number.isInteger(memory) || memory < 128 || memory > 65536)
+      throw new UsageError(`--memory ${values.memory}: must be a whole number from 128 to 65536`);
     let sshPort: number;
     if (values['ssh-port'] !== undefined) {
       sshPort = Number(values['ssh-port']);
-      if (!Number.isInteger(sshPort) || sshPort < 1024 || sshPort > 65535) throw new UsageError(`--ssh-port ${values['ssh-port']}: must be a port from 1024 to 65535`);
+      if (!Number.isInteger(sshPort) || sshPort < 1024 || sshPort > 65535)
+        throw new UsageError(`--ssh-port ${values['ssh-port']}: must be a port from 1024 to 65535`);
     } else sshPort = await freeTcpPort();
     const want = ((values.accel as string | undefined) ?? ctx.env.VRIO_ACCEL ?? 'auto') as AccelChoice;
     const probe: BootSpec | undefined = img.kernel ? { kind: 'kernel', kernel: img.kernel, append: '' } : undefined;

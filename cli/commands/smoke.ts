@@ -25,8 +25,8 @@ export const smokeCommand: Command = {
   usage: 'IMAGE... [--firmware bios,uefi] [--media cdrom,disk] [--exec CMD]...',
   description:
     'IMAGE is an image directory written by `vrio build` (e.g. out/images/iohyp) or its ISO. Each boot uses KVM when it really works, else TCG, ' +
-    'forwards SSH from a free port on 127.0.0.1, logs in with the image\'s client key checking the host key pinned in manifest.json, checks the ' +
-    'kernel release, loads and unloads the role\'s modules (reading their parameters back), checks /dev/iohyp on an IOhyp, runs each --exec command, ' +
+    "forwards SSH from a free port on 127.0.0.1, logs in with the image's client key checking the host key pinned in manifest.json, checks the " +
+    "kernel release, loads and unloads the role's modules (reading their parameters back), checks /dev/iohyp on an IOhyp, runs each --exec command, " +
     'and powers off. Prints a boot timeline; on failure the console tail, and exits 1.',
   examples: [
     'vrio smoke out/images/iohyp out/images/guest',
@@ -34,8 +34,22 @@ export const smokeCommand: Command = {
     "vrio smoke out/images/iohyp --exec 'test -x /usr/sbin/vrio-iohyp' --json",
   ],
   options: {
-    firmware: { type: 'string', list: true, choices: ['bios', 'uefi', 'both'], default: 'bios,uefi', arg: 'LIST', description: 'SeaBIOS, OVMF (UEFI), or both' },
-    media: { type: 'string', list: true, choices: ['cdrom', 'disk', 'both'], default: 'cdrom,disk', arg: 'LIST', description: 'boot the hybrid ISO as a CD, as a raw disk (USB stick), or both' },
+    firmware: {
+      type: 'string',
+      list: true,
+      choices: ['bios', 'uefi', 'both'],
+      default: 'bios,uefi',
+      arg: 'LIST',
+      description: 'SeaBIOS, OVMF (UEFI), or both',
+    },
+    media: {
+      type: 'string',
+      list: true,
+      choices: ['cdrom', 'disk', 'both'],
+      default: 'cdrom,disk',
+      arg: 'LIST',
+      description: 'boot the hybrid ISO as a CD, as a raw disk (USB stick), or both',
+    },
     exec: { type: 'string', multiple: true, arg: 'CMD', description: 'a command that must exit 0 inside the VM' },
     accel: { type: 'string', choices: ['auto', 'kvm', 'tcg'], arg: 'auto|kvm|tcg', description: 'QEMU accelerator (env VRIO_ACCEL; default auto)' },
     timeout: { type: 'string', default: '60', arg: 'SEC', description: 'seconds from QEMU start until SSH must answer' },

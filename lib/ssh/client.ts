@@ -116,10 +116,15 @@ function classify(e: Error & { level?: string; code?: string }, ep: Endpoint): T
   if (e instanceof TransportError) return e;
   const where = `${ep.user}@${ep.address}:${ep.port}`;
   if (e.level === 'client-authentication')
-    return new TransportError('auth', `authentication failed for ${where} (tried: ${[ep.identityFile && `key ${ep.identityFile}`, ep.agent && 'agent'].filter(Boolean).join(', ') || 'nothing'})`, {
-      hint: 'check identityFile/agent in the inventory and the authorized_keys of the user on the host',
-    });
-  if (e.level === 'client-timeout' || e.code === 'ETIMEDOUT') return new TransportError('timeout', `no SSH handshake with ${where} within ${ep.connectTimeoutMs / 1000}s`);
+    return new TransportError(
+      'auth',
+      `authentication failed for ${where} (tried: ${[ep.identityFile && `key ${ep.identityFile}`, ep.agent && 'agent'].filter(Boolean).join(', ') || 'nothing'})`,
+      {
+        hint: 'check identityFile/agent in the inventory and the authorized_keys of the user on the host',
+      },
+    );
+  if (e.level === 'client-timeout' || e.code === 'ETIMEDOUT')
+    return new TransportError('timeout', `no SSH handshake with ${where} within ${ep.connectTimeoutMs / 1000}s`);
   if (['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(e.code ?? ''))
     return new TransportError('unreachable', `cannot reach ${where}: ${e.code}${e.code === 'ENOTFOUND' ? ' (name does not resolve)' : ''}`);
   if (e.level === 'client-socket') return new TransportError('unreachable', `connection to ${where} failed: ${e.message}`);
@@ -133,9 +138,13 @@ function keyFileError(e: Error, ep: Endpoint): TransportError | undefined {
     return new TransportError('config', `identity file ${ep.identityFile} is passphrase-protected, and inventories hold no passphrases`, {
       hint: `load it into an agent once (ssh-add ${ep.identityFile}) and set connection.agent: true (or leave identityFile out)`,
     });
-  return new TransportError('config', `identity file ${ep.identityFile} is not a private key ssh2 can use (${e.message.replace(/^Cannot parse privateKey: /, '')})`, {
-    hint: 'connection.identityFile names the PRIVATE key file (e.g. ~/.ssh/id_ed25519, not the .pub)',
-  });
+  return new TransportError(
+    'config',
+    `identity file ${ep.identityFile} is not a private key ssh2 can use (${e.message.replace(/^Cannot parse privateKey: /, '')})`,
+    {
+      hint: 'connection.identityFile names the PRIVATE key file (e.g. ~/.ssh/id_ed25519, not the .pub)',
+    },
+  );
 }
 
 interface Connected {
@@ -161,7 +170,10 @@ function connectOnce(ep: Endpoint, opts: ConnectOptions, sock?: NodeJS.ReadableS
       reject(err);
     };
     // readyTimeout only starts after TCP connects; this bounds the whole handshake.
-    const timer = setTimeout(() => fail(new TransportError('timeout', `no SSH handshake with ${ep.user}@${ep.address}:${ep.port} within ${ep.connectTimeoutMs / 1000}s`)), ep.connectTimeoutMs);
+    const timer = setTimeout(
+      () => fail(new TransportError('timeout', `no SSH handshake with ${ep.user}@${ep.address}:${ep.port} within ${ep.connectTimeoutMs / 1000}s`)),
+      ep.connectTimeoutMs,
+    );
     const onAbort = () => fail(new TransportError('disconnected', 'interrupted'));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     let privateKey: Buffer | undefined;
@@ -170,7 +182,11 @@ function connectOnce(ep: Endpoint, opts: ConnectOptions, sock?: NodeJS.ReadableS
         privateKey = readPrivateKeyFile(ep.identityFile);
       } catch (e) {
         if (e instanceof UnprotectedKeyError) return fail(new TransportError('config', e.message, { hint: e.hint }));
-        return fail(new TransportError('config', `cannot read identity file ${ep.identityFile}: ${(e as NodeJS.ErrnoException).code}`, { hint: 'fix connection.identityFile in the inventory' }));
+        return fail(
+          new TransportError('config', `cannot read identity file ${ep.identityFile}: ${(e as NodeJS.ErrnoException).code}`, {
+            hint: 'fix connection.identityFile in the inventory',
+          }),
+        );
       }
     }
     const types = preferredKeyTypes(ep.hostKeys, ep.address, ep.port).filter((t) => HOST_KEY_ALGORITHMS.includes(t));
@@ -186,7 +202,9 @@ function connectOnce(ep: Endpoint, opts: ConnectOptions, sock?: NodeJS.ReadableS
       keepaliveCountMax: 3,
       tryKeyboard: false,
       // ssh2's "prepend" leaves algorithms already listed where they are, so give the whole order.
-      algorithms: types.length ? ({ serverHostKey: [...types, ...HOST_KEY_ALGORITHMS.filter((t) => !types.includes(t))] } as ConnectConfig['algorithms']) : undefined,
+      algorithms: types.length
+        ? ({ serverHostKey: [...types, ...HOST_KEY_ALGORITHMS.filter((t) => !types.includes(t))] } as ConnectConfig['algorithms'])
+        : undefined,
       hostVerifier: (key: Buffer) => {
         presented = key;
         verdict = verifyHostKey({ policy: ep.hostKeys, host: ep.address, port: ep.port, blob: key, acceptNew: Boolean(opts.acceptNew) });

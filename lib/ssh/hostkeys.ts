@@ -47,7 +47,15 @@ export function hostToken(host: string, port: number): string {
 }
 
 function globMatch(pattern: string, s: string): boolean {
-  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i');
+  const re = new RegExp(
+    '^' +
+      pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+    'i',
+  );
   return re.test(s);
 }
 
@@ -87,7 +95,9 @@ export function loadKnownHosts(files: string[]): KnownHostsEntry[] {
 
 /** Key types known_hosts has for this host, so the handshake asks for those first (like OpenSSH). */
 export function preferredKeyTypes(policy: HostKeyPolicy, host: string, port: number): string[] {
-  const types = loadKnownHosts(policy.knownHostsFiles).filter((e) => !e.marker && entryMatchesHost(e, host, port)).map((e) => e.type);
+  const types = loadKnownHosts(policy.knownHostsFiles)
+    .filter((e) => !e.marker && entryMatchesHost(e, host, port))
+    .map((e) => e.type);
   // An RSA key is negotiated under its SHA-2 signature names (OpenSSH >= 8.8 refuses ssh-rsa/SHA-1).
   return [...new Set(types.flatMap((t) => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t])))];
 }
@@ -109,7 +119,14 @@ export function verifyHostKey(v: VerifyInput): HostKeyVerdict {
   }
   const entries = loadKnownHosts(v.policy.knownHostsFiles).filter((e) => entryMatchesHost(e, v.host, v.port));
   const revoked = entries.find((e) => e.marker === '@revoked' && e.blob.equals(v.blob));
-  if (revoked) return { ok: false, fingerprint: fp, reason: 'revoked', message: `host key ${fp} of ${token} is marked @revoked in ${revoked.file}:${revoked.line}`, hint: 'the host needs a new host key' };
+  if (revoked)
+    return {
+      ok: false,
+      fingerprint: fp,
+      reason: 'revoked',
+      message: `host key ${fp} of ${token} is marked @revoked in ${revoked.file}:${revoked.line}`,
+      hint: 'the host needs a new host key',
+    };
   const plain = entries.filter((e) => !e.marker);
   if (plain.some((e) => e.blob.equals(v.blob))) return { ok: true, fingerprint: fp, how: 'known_hosts' };
   const sameType = plain.find((e) => e.type === type);

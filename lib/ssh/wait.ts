@@ -69,5 +69,7 @@ export async function waitForSsh(
     if (Date.now() >= deadline) break;
     await new Promise((r) => setTimeout(r, 300));
   }
-  throw new VrioError(`SSH to ${target.name} (${target.address}:${target.port}) not ready after ${Math.round(o.timeoutMs / 1000)} s (last error: ${(last as Error)?.message ?? 'none'})`);
+  throw new VrioError(
+    `SSH to ${target.name} (${target.address}:${target.port}) not ready after ${Math.round(o.timeoutMs / 1000)} s (last error: ${(last as Error)?.message ?? 'none'})`,
+  );
 }

@@ -74,7 +74,16 @@ export function importAnsible(text: string, file: string, opts: ImportOptions = 
   try {
     mapped = mapInventory(loaded.inventory, opts);
   } catch (e) {
-    if (e instanceof RoleTargetError) throw new InputError([{ file, pointer: '', rule: 'role-target', message: e.message, hint: 'name a group or host of the Ansible inventory (ansible-inventory -i FILE --graph lists them)' }]);
+    if (e instanceof RoleTargetError)
+      throw new InputError([
+        {
+          file,
+          pointer: '',
+          rule: 'role-target',
+          message: e.message,
+          hint: 'name a group or host of the Ansible inventory (ansible-inventory -i FILE --graph lists them)',
+        },
+      ]);
     if (e instanceof AnsibleParseError) throw new InputError([issueOf(file, e)]);
     throw e;
   }
@@ -86,7 +95,15 @@ export function importAnsibleFile(path: string, opts: MapOptions = {}, shownAs =
   let text: string;
   try {
     if (statSync(path).isDirectory())
-      throw new InputError([{ file: shownAs, pointer: '', rule: 'inventory-file', message: 'is a directory', hint: "import one inventory file, or the output of 'ansible-inventory -i DIR --list' saved as a .json file" }]);
+      throw new InputError([
+        {
+          file: shownAs,
+          pointer: '',
+          rule: 'inventory-file',
+          message: 'is a directory',
+          hint: "import one inventory file, or the output of 'ansible-inventory -i DIR --list' saved as a .json file",
+        },
+      ]);
     text = readFileSync(path, 'utf8');
   } catch (e) {
     if (e instanceof InputError) throw e;

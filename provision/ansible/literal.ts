@@ -6,7 +6,10 @@
 
 /** A Python value JSON cannot hold (bytes, complex, set, Ellipsis): kept so the mapping can name it. */
 export class PyOpaque {
-  constructor(readonly kind: string, readonly text: string) {}
+  constructor(
+    readonly kind: string,
+    readonly text: string,
+  ) {}
   toString(): string {
     return this.text;
   }

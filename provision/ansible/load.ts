@@ -62,7 +62,14 @@ export function loadAnsibleText(text: string, file: string): Loaded {
     }
     if (parsed) {
       const yamlWarnings: string[] = [];
-      const inv = attempt('yaml', (i) => parseYamlInventory(data, i, () => MAX_IMPORTED_HOSTS - i.hosts.size, (w) => yamlWarnings.push(w)));
+      const inv = attempt('yaml', (i) =>
+        parseYamlInventory(
+          data,
+          i,
+          () => MAX_IMPORTED_HOSTS - i.hosts.size,
+          (w) => yamlWarnings.push(w),
+        ),
+      );
       if (inv) return { inventory: inv, format: 'yaml', warnings: yamlWarnings };
     }
   }

@@ -187,11 +187,20 @@ export function mapInventory(inv: Inventory, opts: MapOptions = {}): Mapped {
         if (/^ansible_(ssh_|become_|sudo_|su_)?pass(word)?$/.test(k)) unmapped.note(k, place, 'a secret: inventories hold no secrets (use keys or an agent)');
         else if (k === 'ansible_ssh_common_args' || k === 'ansible_ssh_extra_args') {
           const { other } = sshArgs({ [k]: v });
-          if (other.length) unmapped.note(`${k} ${other.join(' ')}`, place, 'only ProxyJump/-J is taken from SSH arguments (put other options in ~/.ssh/config)');
+          if (other.length)
+            unmapped.note(`${k} ${other.join(' ')}`, place, 'only ProxyJump/-J is taken from SSH arguments (put other options in ~/.ssh/config)');
         } else if (k === 'ansible_connection') {
           if (!SSH_CONNECTIONS.has(String(v))) continue; // reported per host below (the host is skipped)
         } else if (CONNECTION_KEYS.has(k)) {
-          const field: Field | 'address' | undefined = /host$/.test(k) ? 'address' : /port$/.test(k) ? 'port' : /user$/.test(k) ? 'user' : /key_file$/.test(k) ? 'identityFile' : 'connectTimeout';
+          const field: Field | 'address' | undefined = /host$/.test(k)
+            ? 'address'
+            : /port$/.test(k)
+              ? 'port'
+              : /user$/.test(k)
+                ? 'user'
+                : /key_file$/.test(k)
+                  ? 'identityFile'
+                  : 'connectTimeout';
           const why = field === 'address' ? addressProblem(v) : connField(field, v).why;
           if (why) unmapped.note(k, place, why);
         } else unmapped.note(k, place, 'an Ansible setting with no vrio equivalent');
@@ -206,7 +215,8 @@ export function mapInventory(inv: Inventory, opts: MapOptions = {}): Mapped {
   // 2. Which hosts come over, and under which names.
   const roleSets = { iohyp: new Set(opts.iohyps ?? []), guest: new Set(opts.guests ?? []) };
   for (const [role, set] of Object.entries(roleSets))
-    for (const n of set) if (!inv.groups.has(n) && !inv.hosts.has(n)) throw new RoleTargetError(`--${role}s ${n}: no such group or host in the Ansible inventory`);
+    for (const n of set)
+      if (!inv.groups.has(n) && !inv.hosts.has(n)) throw new RoleTargetError(`--${role}s ${n}: no such group or host in the Ansible inventory`);
   const taken = new Set<string>();
   const names = new Map<string, string>();
   const effective = new Map<string, Vars>();
@@ -234,11 +244,17 @@ export function mapInventory(inv: Inventory, opts: MapOptions = {}): Mapped {
     effective.set(h, v);
     const n = ourName(h, 'host', taken);
     names.set(h, n);
-    if (n !== h) warnings.push(`host ${h} is named ${n} here (names start with a letter and use letters, digits, '.', '-', '_')${pick(v, 'ansible_ssh_host', 'ansible_host') === undefined ? `; address: ${h} keeps it reachable` : ''}`);
+    if (n !== h)
+      warnings.push(
+        `host ${h} is named ${n} here (names start with a letter and use letters, digits, '.', '-', '_')${pick(v, 'ansible_ssh_host', 'ansible_host') === undefined ? `; address: ${h} keeps it reachable` : ''}`,
+      );
   }
   for (const [conn, hs] of byConnection)
-    warnings.push(`ansible_connection=${conn} on ${listed(hs)}: skipped, vrio provisions over SSH only (to provision such a host, give it an SSH address and drop ansible_connection)`);
-  if (noRole.length) warnings.push(`no vRIO role for ${listed(noRole)}: skipped (put hosts in an 'iohyps' or 'guests' group, set vrio_role, or pass --iohyps/--guests GROUP)`);
+    warnings.push(
+      `ansible_connection=${conn} on ${listed(hs)}: skipped, vrio provisions over SSH only (to provision such a host, give it an SSH address and drop ansible_connection)`,
+    );
+  if (noRole.length)
+    warnings.push(`no vRIO role for ${listed(noRole)}: skipped (put hosts in an 'iohyps' or 'guests' group, set vrio_role, or pass --iohyps/--guests GROUP)`);
 
   // 3. Top level and groups: each level's own values; groups in Ansible's merge order.
   const out: RawInventory = { version: 1 };
@@ -270,7 +286,10 @@ export function mapInventory(inv: Inventory, opts: MapOptions = {}): Mapped {
     const members = membersOf.get(g.name) ?? [];
     if (!members.length) continue;
     const name = ourName(g.name, 'group', takenGroupNames);
-    if (name !== g.name) warnings.push(`group ${g.name} is named ${name} here (${hostNames.has(g.name) ? 'a host has its name' : "names start with a letter and use letters, digits, '.', '-', '_'"})`);
+    if (name !== g.name)
+      warnings.push(
+        `group ${g.name} is named ${name} here (${hostNames.has(g.name) ? 'a host has its name' : "names start with a letter and use letters, digits, '.', '-', '_'"})`,
+      );
     const own = { ...g.vars, ...g.fileVars };
     const entry: NonNullable<RawInventory['groups']>[string] = { hosts: members };
     const c = rawConnection(own);
@@ -324,8 +343,17 @@ export function mapInventory(inv: Inventory, opts: MapOptions = {}): Mapped {
       (out.iohyps ??= {})[n] = io;
     } else {
       const iohyp = v.vrio_iohyp === undefined ? '' : String(v.vrio_iohyp);
-      const g = { ...host, iohyp: names.get(iohyp) ?? iohyp, l2: { interface: iface ?? '', mac: String(v.vrio_mac ?? ''), ip: String(v.vrio_ip ?? '') } } as RawGuest;
-      for (const [k, what] of [['vrio_iohyp', 'iohyp'], ['vrio_mac', 'l2.mac'], ['vrio_ip', 'l2.ip']] as const) if (v[k] === undefined) warnings.push(`host ${n}: set ${what} (${k} in Ansible)`);
+      const g = {
+        ...host,
+        iohyp: names.get(iohyp) ?? iohyp,
+        l2: { interface: iface ?? '', mac: String(v.vrio_mac ?? ''), ip: String(v.vrio_ip ?? '') },
+      } as RawGuest;
+      for (const [k, what] of [
+        ['vrio_iohyp', 'iohyp'],
+        ['vrio_mac', 'l2.mac'],
+        ['vrio_ip', 'l2.ip'],
+      ] as const)
+        if (v[k] === undefined) warnings.push(`host ${n}: set ${what} (${k} in Ansible)`);
       (out.guests ??= {})[n] = g;
     }
   }

@@ -88,7 +88,8 @@ function firstRange(line: string, budget: number): Range | undefined {
   const head = line.slice(0, open);
   const nrange = line.slice(open + 1, close);
   const tail = line.slice(close + 1);
-  if (tail.includes('|') || head.includes('|') || nrange.includes('|')) throw new HostPatternError(`'${line}' contains '|', which Ansible's range expansion cannot split`);
+  if (tail.includes('|') || head.includes('|') || nrange.includes('|'))
+    throw new HostPatternError(`'${line}' contains '|', which Ansible's range expansion cannot split`);
   const bounds = nrange.split(':');
   if (bounds.length !== 2 && bounds.length !== 3) throw new HostPatternError(`host range [${nrange}] must be begin:end or begin:end:step`);
   const beg = bounds[0] || '0';
@@ -109,7 +110,8 @@ function firstRange(line: string, budget: number): Range | undefined {
     else for (let i = seq.length - 1; i >= 0; i += step) values.push(seq[i]);
     return { head, values, tail };
   }
-  if (!/^\s*[+-]?\d+\s*$/.test(beg) || !/^\s*[+-]?\d+\s*$/.test(end)) throw new HostPatternError(`host range [${nrange}]: give two numbers or two single letters`);
+  if (!/^\s*[+-]?\d+\s*$/.test(beg) || !/^\s*[+-]?\d+\s*$/.test(end))
+    throw new HostPatternError(`host range [${nrange}]: give two numbers or two single letters`);
   const pad = beg[0] === '0' && beg.length > 1 ? beg.length : 0;
   if (pad && pad !== end.length) throw new HostPatternError(`host range [${nrange}] must specify equal-length begin and end formats`);
   if (step === 0) throw new HostPatternError(`host range [${nrange}]: the step must not be zero`);

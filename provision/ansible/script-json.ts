@@ -41,7 +41,8 @@ export function parseScriptJson(data: Record<string, unknown>, inv: Inventory): 
   }
   const meta = data._meta;
   if (meta !== undefined) {
-    if (!isMapping(meta) || (meta.hostvars !== undefined && !isMapping(meta.hostvars))) throw new AnsibleParseError('_meta.hostvars must be a mapping of host name to variables');
+    if (!isMapping(meta) || (meta.hostvars !== undefined && !isMapping(meta.hostvars)))
+      throw new AnsibleParseError('_meta.hostvars must be a mapping of host name to variables');
     for (const [h, vars] of Object.entries((meta.hostvars ?? {}) as Record<string, unknown>)) {
       if (!isMapping(vars)) throw new AnsibleParseError(`_meta.hostvars.${h} must be a mapping`);
       // Ansible reads hostvars for the hosts its groups list; others are not hosts.

@@ -57,7 +57,8 @@ function readVarsFile(file: string, warn: (w: string) => void): Vars {
     throw e;
   }
   if (data === null || data === undefined) return {};
-  if (typeof data !== 'object' || Array.isArray(data)) throw new VarsFileError(file, `variables file must hold a mapping, got ${Array.isArray(data) ? 'a list' : typeof data}`);
+  if (typeof data !== 'object' || Array.isArray(data))
+    throw new VarsFileError(file, `variables file must hold a mapping, got ${Array.isArray(data) ? 'a list' : typeof data}`);
   return data as Record<string, PyValue>;
 }
 

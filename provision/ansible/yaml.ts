@@ -96,7 +96,8 @@ export function parseYamlInventory(data: unknown, inv: Inventory, budget: () => 
             if (!(e instanceof HostPatternError)) throw e;
             throw new AnsibleParseError(`${e.message} (hosts of group ${group})`, undefined, 'host-range');
           }
-          if (!(hv === null || isMapping(hv))) throw new AnsibleParseError(`Invalid data from file, expected dictionary and got:\n\n${String(hv)} (host ${pattern} in group ${group})`);
+          if (!(hv === null || isMapping(hv)))
+            throw new AnsibleParseError(`Invalid data from file, expected dictionary and got:\n\n${String(hv)} (host ${pattern} in group ${group})`);
           for (const n of names) {
             const h = inv.addHost(n, group, port);
             for (const [k, v] of Object.entries(hv ?? {})) h.vars[k] = pyOf(v);

@@ -28,7 +28,7 @@ export const modeText = (m: number): string => '0' + m.toString(8).padStart(3, '
 const WRITE = [
   'd=${1%/*}; [ -z "$d" ] || [ -d "$d" ] || (umask 022 && mkdir -p -- "$d") || exit 1',
   't=$(mktemp "$1.vrio-XXXXXX") || exit 1',
-  "trap 'rm -f -- \"$t\"' EXIT",
+  'trap \'rm -f -- "$t"\' EXIT',
   'cat > "$t" && chmod "$2" "$t" && mv -f -- "$t" "$1" || exit 1',
   't=',
 ].join('\n');
@@ -66,18 +66,38 @@ export function planFiles(host: Host, facts: Facts): { changes: Change[]; errors
         continue;
       }
       const argv = have === 'directory' ? ['rm', '-rf', '--', p] : ['rm', '-f', '--', p];
-      changes.push(change(host, 'file-remove', `remove ${have === 'directory' ? 'directory' : have} ${p}`, argv, { path: p, was: have }, { path: p, before, after: null }));
+      changes.push(
+        change(host, 'file-remove', `remove ${have === 'directory' ? 'directory' : have} ${p}`, argv, { path: p, was: have }, { path: p, before, after: null }),
+      );
       continue;
     }
     const mode = modeText(spec.mode);
     if (spec.type === 'directory') {
       if (have === 'missing') {
         // -m sets the new directory's own mode exactly; parents get the default.
-        changes.push(change(host, 'dir-create', `create directory ${p} (${mode})`, ['mkdir', '-p', '-m', mode, '--', p], { path: p, type: 'directory', mode }, { path: p, before, after: `directory ${mode}` }));
+        changes.push(
+          change(
+            host,
+            'dir-create',
+            `create directory ${p} (${mode})`,
+            ['mkdir', '-p', '-m', mode, '--', p],
+            { path: p, type: 'directory', mode },
+            { path: p, before, after: `directory ${mode}` },
+          ),
+        );
       } else if (have !== 'directory') {
         errors.push(`${p} exists as a ${have}, not a directory (remove it first, e.g. an entry with state: absent)`);
       } else if (cur!.mode !== spec.mode) {
-        changes.push(change(host, 'file-mode', `set mode of ${p} ${modeText(cur!.mode)} -> ${mode}`, ['chmod', mode, '--', p], { path: p, mode }, { path: p, before, after: `directory ${mode}` }));
+        changes.push(
+          change(
+            host,
+            'file-mode',
+            `set mode of ${p} ${modeText(cur!.mode)} -> ${mode}`,
+            ['chmod', mode, '--', p],
+            { path: p, mode },
+            { path: p, before, after: `directory ${mode}` },
+          ),
+        );
       }
       continue;
     }
@@ -89,10 +109,26 @@ export function planFiles(host: Host, facts: Facts): { changes: Change[]; errors
     const after = `file ${mode} sha256:${spec.sha256!.slice(0, 12)}`;
     if (have === 'missing' || cur!.sha256 !== spec.sha256) {
       const content = new Payload(spec.content!);
-      const c = change(host, 'file-write', `${have === 'missing' ? 'create' : 'rewrite'} ${p} (${content.size} bytes, sha256:${content.sha256.slice(0, 12)}, ${mode})`, shScript(WRITE, [p, mode]), { path: p, type: 'file', mode, sha256: content.sha256, bytes: content.size }, { path: p, before, after });
+      const c = change(
+        host,
+        'file-write',
+        `${have === 'missing' ? 'create' : 'rewrite'} ${p} (${content.size} bytes, sha256:${content.sha256.slice(0, 12)}, ${mode})`,
+        shScript(WRITE, [p, mode]),
+        { path: p, type: 'file', mode, sha256: content.sha256, bytes: content.size },
+        { path: p, before, after },
+      );
       changes.push({ ...c, stdin: content });
     } else if (cur!.mode !== spec.mode) {
-      changes.push(change(host, 'file-mode', `set mode of ${p} ${modeText(cur!.mode)} -> ${mode}`, ['chmod', mode, '--', p], { path: p, mode }, { path: p, before, after }));
+      changes.push(
+        change(
+          host,
+          'file-mode',
+          `set mode of ${p} ${modeText(cur!.mode)} -> ${mode}`,
+          ['chmod', mode, '--', p],
+          { path: p, mode },
+          { path: p, before, after },
+        ),
+      );
     }
   }
   return { changes, errors };

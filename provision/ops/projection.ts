@@ -47,15 +47,42 @@ export function projectFacts(facts: Facts, changes: readonly Change[]): Facts {
         break;
       }
       case 'macvtap-add':
-        f.nics[x.interface as string] = { mtu: 1500, mac: x.mac as string, up: true, operstate: 'up', kind: 'macvtap', lower: x.lower as string, rxQueues: 1, txQueues: 1, ipv4: [] };
+        f.nics[x.interface as string] = {
+          mtu: 1500,
+          mac: x.mac as string,
+          up: true,
+          operstate: 'up',
+          kind: 'macvtap',
+          lower: x.lower as string,
+          rxQueues: 1,
+          txQueues: 1,
+          ipv4: [],
+        };
         break;
       case 'macvtap-del':
         delete f.nics[x.interface as string];
         break;
       case 'device-create':
         if (x.type === 'blk')
-          f.vrio.blk.push({ file: `blk/bdev${f.vrio.blk.length}`, backing: x.backing as string, guestIp: x.guestIp as string, guestDevice: x.name as string, capacity: 0, bytesWritten: 0, bytesRead: 0, ioOps: 0 });
-        else f.vrio.net.push({ file: `net/ndev${f.vrio.net.length}`, backing: x.backing as string, guestIp: x.guestIp as string, bytesSent: 0, bytesReceived: 0, ioOps: 0 });
+          f.vrio.blk.push({
+            file: `blk/bdev${f.vrio.blk.length}`,
+            backing: x.backing as string,
+            guestIp: x.guestIp as string,
+            guestDevice: x.name as string,
+            capacity: 0,
+            bytesWritten: 0,
+            bytesRead: 0,
+            ioOps: 0,
+          });
+        else
+          f.vrio.net.push({
+            file: `net/ndev${f.vrio.net.length}`,
+            backing: x.backing as string,
+            guestIp: x.guestIp as string,
+            bytesSent: 0,
+            bytesReceived: 0,
+            ioOps: 0,
+          });
         break;
       case 'device-remove':
         if (x.type === 'blk') f.vrio.blk = f.vrio.blk.filter((b) => b.backing !== x.backing);

@@ -73,7 +73,14 @@ function usersOf(facts: Facts, name: string, seen = new Set<string>()): string[]
 }
 
 function unloadChange(host: Host, name: string, why: string): Change {
-  return change(host, 'module-unload', `unload ${name}${why ? ` (${why})` : ''}`, ['rmmod', name], { module: name }, { diff: { path: `module ${name}`, before: 'loaded', after: null } });
+  return change(
+    host,
+    'module-unload',
+    `unload ${name}${why ? ` (${why})` : ''}`,
+    ['rmmod', name],
+    { module: name },
+    { diff: { path: `module ${name}`, before: 'loaded', after: null } },
+  );
 }
 
 /** Module loads/reloads for `apply`, in load order. */
@@ -118,9 +125,20 @@ export function planModules(host: Host, facts: Facts): { changes: Change[]; erro
     if (facts.modules[m.name] && !unloaded.has(m.name)) continue;
     const args = Object.entries(m.params).map(([k, v]) => `${k}=${v}`);
     changes.push(
-      change(host, 'module-load', `load ${m.name}${args.length ? ' ' + paramsText(m.params) : ''}`, ['modprobe', m.name, ...args], { module: m.name, params: m.params }, {
-        diff: { path: `module ${m.name}`, before: unloaded.has(m.name) ? 'loaded (old parameters)' : null, after: args.length ? paramsText(m.params) : 'loaded' },
-      }),
+      change(
+        host,
+        'module-load',
+        `load ${m.name}${args.length ? ' ' + paramsText(m.params) : ''}`,
+        ['modprobe', m.name, ...args],
+        { module: m.name, params: m.params },
+        {
+          diff: {
+            path: `module ${m.name}`,
+            before: unloaded.has(m.name) ? 'loaded (old parameters)' : null,
+            after: args.length ? paramsText(m.params) : 'loaded',
+          },
+        },
+      ),
     );
   }
   if (changes.some((c) => c.kind === 'module-load' && c.data.module === 'vrio_eth')) {
@@ -140,7 +158,12 @@ export function savedStateLines(host: Host, facts: Facts): string[] {
   if (nic) lines.push(`mtu.${host.l2.interface}=${nic.mtu}`, `up.${host.l2.interface}=${nic.up ? 1 : 0}`);
   if (nic?.combined) lines.push(`combined.${host.l2.interface}=${nic.combined.current}`);
   for (const s of d().sysctls) if (facts.sysctls[s] !== undefined) lines.push(`sysctl.${s}=${facts.sysctls[s]}`);
-  lines.push(`preloaded=${host.modules.filter((m) => facts.modules[m.name]).map((m) => m.name).join(',')}`);
+  lines.push(
+    `preloaded=${host.modules
+      .filter((m) => facts.modules[m.name])
+      .map((m) => m.name)
+      .join(',')}`,
+  );
   if (host.l2.ip && host.l2.prefix !== undefined) lines.push(`address.${host.l2.interface}=${nic?.ipv4.includes(`${host.l2.ip}/${host.l2.prefix}`) ? 1 : 0}`);
   return lines;
 }
@@ -174,24 +197,71 @@ export function planSetup(host: Host, facts: Facts): HostPlan {
     for (const s of d().sysctls) {
       const cur = facts.sysctls[s];
       if (cur !== undefined && Number(cur) !== host.socketMemory)
-        c.push(change(host, 'sysctl', `set ${s} ${cur} -> ${host.socketMemory}`, ['sysctl', '-w', `${s}=${host.socketMemory}`], { key: s, value: String(host.socketMemory) }, { diff: { path: s, before: cur, after: String(host.socketMemory) } }));
+        c.push(
+          change(
+            host,
+            'sysctl',
+            `set ${s} ${cur} -> ${host.socketMemory}`,
+            ['sysctl', '-w', `${s}=${host.socketMemory}`],
+            { key: s, value: String(host.socketMemory) },
+            { diff: { path: s, before: cur, after: String(host.socketMemory) } },
+          ),
+        );
     }
   }
   if (nic.mtu !== host.mtu)
-    c.push(change(host, 'mtu', `set ${ifname} mtu ${nic.mtu} -> ${host.mtu}`, ['ip', 'link', 'set', 'dev', ifname, 'mtu', String(host.mtu)], { interface: ifname, mtu: host.mtu }, { diff: { path: `${ifname}/mtu`, before: String(nic.mtu), after: String(host.mtu) } }));
+    c.push(
+      change(
+        host,
+        'mtu',
+        `set ${ifname} mtu ${nic.mtu} -> ${host.mtu}`,
+        ['ip', 'link', 'set', 'dev', ifname, 'mtu', String(host.mtu)],
+        { interface: ifname, mtu: host.mtu },
+        { diff: { path: `${ifname}/mtu`, before: String(nic.mtu), after: String(host.mtu) } },
+      ),
+    );
   if (!host.customModules) {
     if (nic.combined && nic.combined.current !== host.queues) {
       if (nic.combined.max < host.queues) plan.notes.push(`${ifname} supports at most ${nic.combined.max} combined queues; leaving ${nic.combined.current}`);
       else
-        c.push(change(host, 'queues', `set ${ifname} combined queues ${nic.combined.current} -> ${host.queues}`, ['ethtool', '-L', ifname, 'combined', String(host.queues)], { interface: ifname, combined: host.queues }, { diff: { path: `${ifname}/combined`, before: String(nic.combined.current), after: String(host.queues) } }));
+        c.push(
+          change(
+            host,
+            'queues',
+            `set ${ifname} combined queues ${nic.combined.current} -> ${host.queues}`,
+            ['ethtool', '-L', ifname, 'combined', String(host.queues)],
+            { interface: ifname, combined: host.queues },
+            { diff: { path: `${ifname}/combined`, before: String(nic.combined.current), after: String(host.queues) } },
+          ),
+        );
     } else if (!nic.combined && !facts.tools.ethtool && nic.rxQueues > host.queues) {
       plan.notes.push(`${ifname} has ${nic.rxQueues} queues and ethtool is missing: cannot reduce them to ${host.queues}`);
     }
   }
-  if (!nic.up) c.push(change(host, 'link-up', `bring ${ifname} up`, ['ip', 'link', 'set', 'dev', ifname, 'up'], { interface: ifname }, { diff: { path: `${ifname}/state`, before: 'down', after: 'up' } }));
+  if (!nic.up)
+    c.push(
+      change(
+        host,
+        'link-up',
+        `bring ${ifname} up`,
+        ['ip', 'link', 'set', 'dev', ifname, 'up'],
+        { interface: ifname },
+        { diff: { path: `${ifname}/state`, before: 'down', after: 'up' } },
+      ),
+    );
   if (host.l2.ip && host.l2.prefix !== undefined) {
     const cidr = `${host.l2.ip}/${host.l2.prefix}`;
-    if (!nic.ipv4.includes(cidr)) c.push(change(host, 'address', `add address ${cidr} to ${ifname}`, ['ip', 'addr', 'add', cidr, 'dev', ifname], { interface: ifname, address: cidr }, { diff: { path: `${ifname}/ipv4`, before: nic.ipv4.join(',') || null, after: [...nic.ipv4, cidr].join(',') } }));
+    if (!nic.ipv4.includes(cidr))
+      c.push(
+        change(
+          host,
+          'address',
+          `add address ${cidr} to ${ifname}`,
+          ['ip', 'addr', 'add', cidr, 'dev', ifname],
+          { interface: ifname, address: cidr },
+          { diff: { path: `${ifname}/ipv4`, before: nic.ipv4.join(',') || null, after: [...nic.ipv4, cidr].join(',') } },
+        ),
+      );
   }
   const mods = planModules(host, facts);
   plan.errors.push(...mods.errors);
@@ -255,7 +325,8 @@ export function planDevices(iohyp: Host, facts: Facts, guests: GuestView[]): Hos
     for (const dev of g.host.devices) {
       const backing = dev.type === 'blk' ? dev.backing : dev.macvtap;
       wanted.add(`${backing}|${g.host.l2.ip}`);
-      const label = dev.type === 'blk' ? `blk ${dev.name} for ${g.host.name} (${dev.backing})` : `net ${dev.mac} for ${g.host.name} (${dev.macvtap} on ${dev.lower})`;
+      const label =
+        dev.type === 'blk' ? `blk ${dev.name} for ${g.host.name} (${dev.backing})` : `net ${dev.mac} for ${g.host.name} (${dev.macvtap} on ${dev.lower})`;
       const existing = dev.type === 'blk' ? facts.vrio.blk.find((x) => x.backing === dev.backing) : facts.vrio.net.find((x) => x.backing === dev.macvtap);
       const mine = existing && existing.guestIp === g.host.l2.ip && (dev.type === 'net' || (existing as { guestDevice: string }).guestDevice === dev.name);
       const seen = g.facts ? guestSees(g.facts, dev) : undefined;
@@ -272,27 +343,68 @@ export function planDevices(iohyp: Host, facts: Facts, guests: GuestView[]): Hos
       if (existing) {
         const why = mine ? `the guest does not see it` : `it is attached to ${existing.guestIp}`;
         const owner = mine ? g.host : (guests.find((x) => x.host.l2.ip === existing.guestIp)?.host ?? g.host);
-        c.push(change(iohyp, 'device-remove', `remove vRIO ${dev.type} on ${backing} (${why})`, removeArgv(iohyp, owner, backing), { type: dev.type, backing, guest: owner.name, guestIp: existing.guestIp }, { diff: { path: `vrio/${dev.type}/${backing}`, before: existing.guestIp, after: null } }));
+        c.push(
+          change(
+            iohyp,
+            'device-remove',
+            `remove vRIO ${dev.type} on ${backing} (${why})`,
+            removeArgv(iohyp, owner, backing),
+            { type: dev.type, backing, guest: owner.name, guestIp: existing.guestIp },
+            { diff: { path: `vrio/${dev.type}/${backing}`, before: existing.guestIp, after: null } },
+          ),
+        );
       }
       if (dev.type === 'net') {
         const tap = facts.nics[dev.macvtap];
         const tapOk = tap && tap.kind === 'macvtap' && tap.mac === dev.mac && (!tap.lower || tap.lower === dev.lower);
         if (tap && !tapOk)
-          c.push(change(iohyp, 'macvtap-del', `delete ${dev.macvtap} (wrong ${tap.kind !== 'macvtap' ? 'kind' : tap.mac !== dev.mac ? 'MAC' : 'lower NIC'})`, ['ip', 'link', 'del', 'dev', dev.macvtap], { interface: dev.macvtap }));
+          c.push(
+            change(
+              iohyp,
+              'macvtap-del',
+              `delete ${dev.macvtap} (wrong ${tap.kind !== 'macvtap' ? 'kind' : tap.mac !== dev.mac ? 'MAC' : 'lower NIC'})`,
+              ['ip', 'link', 'del', 'dev', dev.macvtap],
+              { interface: dev.macvtap },
+            ),
+          );
         if (!tapOk) {
           if (!facts.nics[dev.lower]) {
             plan.errors.push(`cannot create ${label}: NIC ${dev.lower} does not exist on ${iohyp.name}`);
             continue;
           }
-          c.push(change(iohyp, 'macvtap-add', `create macvtap ${dev.macvtap} on ${dev.lower} with MAC ${dev.mac}`, shScript('ip link add link "$1" name "$2" address "$3" type macvtap mode bridge && ip link set dev "$2" up', [dev.lower, dev.macvtap, dev.mac]), { interface: dev.macvtap, lower: dev.lower, mac: dev.mac }, { diff: { path: `${dev.macvtap}`, before: null, after: `macvtap on ${dev.lower} ${dev.mac}` } }));
-        } else if (!tap.up) c.push(change(iohyp, 'link-up', `bring ${dev.macvtap} up`, ['ip', 'link', 'set', 'dev', dev.macvtap, 'up'], { interface: dev.macvtap }));
+          c.push(
+            change(
+              iohyp,
+              'macvtap-add',
+              `create macvtap ${dev.macvtap} on ${dev.lower} with MAC ${dev.mac}`,
+              shScript('ip link add link "$1" name "$2" address "$3" type macvtap mode bridge && ip link set dev "$2" up', [dev.lower, dev.macvtap, dev.mac]),
+              { interface: dev.macvtap, lower: dev.lower, mac: dev.mac },
+              { diff: { path: `${dev.macvtap}`, before: null, after: `macvtap on ${dev.lower} ${dev.mac}` } },
+            ),
+          );
+        } else if (!tap.up)
+          c.push(change(iohyp, 'link-up', `bring ${dev.macvtap} up`, ['ip', 'link', 'set', 'dev', dev.macvtap, 'up'], { interface: dev.macvtap }));
       }
       const argv = dev.type === 'blk' ? blkCreateArgv(iohyp, g.host, dev) : netCreateArgv(iohyp, g.host, dev);
       c.push(
-        change(iohyp, 'device-create', `create vRIO ${label}`, argv, { type: dev.type, guest: g.host.name, guestIp: g.host.l2.ip, guestMac: g.host.l2.mac, backing, ...(dev.type === 'blk' ? { name: dev.name, writeCache: dev.writeCache, segMax: dev.segMax } : { mac: dev.mac, features: dev.features }) }, {
-          recover: removeArgv(iohyp, g.host, backing),
-          diff: { path: `vrio/${dev.type}/${backing}`, before: null, after: `${g.host.name} ${g.host.l2.ip}` },
-        }),
+        change(
+          iohyp,
+          'device-create',
+          `create vRIO ${label}`,
+          argv,
+          {
+            type: dev.type,
+            guest: g.host.name,
+            guestIp: g.host.l2.ip,
+            guestMac: g.host.l2.mac,
+            backing,
+            ...(dev.type === 'blk' ? { name: dev.name, writeCache: dev.writeCache, segMax: dev.segMax } : { mac: dev.mac, features: dev.features }),
+          },
+          {
+            recover: removeArgv(iohyp, g.host, backing),
+            diff: { path: `vrio/${dev.type}/${backing}`, before: null, after: `${g.host.name} ${g.host.l2.ip}` },
+          },
+        ),
       );
     }
   }
@@ -305,7 +417,16 @@ export function planDevices(iohyp: Host, facts: Facts, guests: GuestView[]): Hos
       continue;
     }
     if (c.some((ch) => ch.kind === 'device-remove' && ch.data.backing === x.backing)) continue;
-    c.push(change(iohyp, 'device-remove', `remove vRIO ${x.type} on ${x.backing} for ${owner.host.name} (no longer in the inventory)`, removeArgv(iohyp, owner.host, x.backing), { type: x.type, backing: x.backing, guest: owner.host.name, guestIp: x.guestIp }, { diff: { path: `vrio/${x.type}/${x.backing}`, before: x.guestIp, after: null } }));
+    c.push(
+      change(
+        iohyp,
+        'device-remove',
+        `remove vRIO ${x.type} on ${x.backing} for ${owner.host.name} (no longer in the inventory)`,
+        removeArgv(iohyp, owner.host, x.backing),
+        { type: x.type, backing: x.backing, guest: owner.host.name, guestIp: x.guestIp },
+        { diff: { path: `vrio/${x.type}/${x.backing}`, before: x.guestIp, after: null } },
+      ),
+    );
   }
   if (c.some((ch) => ch.kind === 'device-create' || ch.kind === 'device-remove') && !facts.helper)
     plan.errors.push(`the control helper ${d().helper} is missing on ${iohyp.name} (not a vRIO IOhyp image?)`);
@@ -323,10 +444,29 @@ export function planDeviceTeardown(iohyp: Host, facts: Facts, guests: Host[]): H
       const existing = dev.type === 'blk' ? facts.vrio.blk.find((x) => x.backing === backing) : facts.vrio.net.find((x) => x.backing === backing);
       if (existing) {
         if (existing.guestIp !== g.l2.ip) plan.notes.push(`left alone: vRIO ${dev.type} on ${backing} belongs to ${existing.guestIp}, not ${g.name}`);
-        else plan.changes.push(change(iohyp, 'device-remove', `remove vRIO ${dev.type} on ${backing} for ${g.name}`, removeArgv(iohyp, g, backing), { type: dev.type, backing, guest: g.name, guestIp: g.l2.ip }, { diff: { path: `vrio/${dev.type}/${backing}`, before: g.l2.ip!, after: null } }));
+        else
+          plan.changes.push(
+            change(
+              iohyp,
+              'device-remove',
+              `remove vRIO ${dev.type} on ${backing} for ${g.name}`,
+              removeArgv(iohyp, g, backing),
+              { type: dev.type, backing, guest: g.name, guestIp: g.l2.ip },
+              { diff: { path: `vrio/${dev.type}/${backing}`, before: g.l2.ip!, after: null } },
+            ),
+          );
       }
       if (dev.type === 'net' && facts.nics[dev.macvtap]?.kind === 'macvtap')
-        plan.changes.push(change(iohyp, 'macvtap-del', `delete macvtap ${dev.macvtap}`, ['ip', 'link', 'del', 'dev', dev.macvtap], { interface: dev.macvtap }, { diff: { path: dev.macvtap, before: 'macvtap', after: null } }));
+        plan.changes.push(
+          change(
+            iohyp,
+            'macvtap-del',
+            `delete macvtap ${dev.macvtap}`,
+            ['ip', 'link', 'del', 'dev', dev.macvtap],
+            { interface: dev.macvtap },
+            { diff: { path: dev.macvtap, before: 'macvtap', after: null } },
+          ),
+        );
     }
   }
   if (plan.changes.some((c) => c.kind === 'device-remove') && !facts.helper) plan.errors.push(`the control helper ${d().helper} is missing on ${iohyp.name}`);
@@ -366,20 +506,50 @@ export function planHostTeardown(host: Host, facts: Facts): HostPlan {
     const nic = facts.nics[ifname];
     const mtu = saved[`mtu.${ifname}`];
     if (nic && mtu && Number(mtu) !== nic.mtu)
-      c.push(change(host, 'mtu', `restore ${ifname} mtu ${nic.mtu} -> ${mtu}`, ['ip', 'link', 'set', 'dev', ifname, 'mtu', mtu], { interface: ifname, mtu: Number(mtu) }, { diff: { path: `${ifname}/mtu`, before: String(nic.mtu), after: mtu } }));
+      c.push(
+        change(
+          host,
+          'mtu',
+          `restore ${ifname} mtu ${nic.mtu} -> ${mtu}`,
+          ['ip', 'link', 'set', 'dev', ifname, 'mtu', mtu],
+          { interface: ifname, mtu: Number(mtu) },
+          { diff: { path: `${ifname}/mtu`, before: String(nic.mtu), after: mtu } },
+        ),
+      );
     const comb = saved[`combined.${ifname}`];
     if (nic?.combined && comb && Number(comb) !== nic.combined.current)
-      c.push(change(host, 'queues', `restore ${ifname} combined queues ${nic.combined.current} -> ${comb}`, ['ethtool', '-L', ifname, 'combined', comb], { interface: ifname, combined: Number(comb) }));
+      c.push(
+        change(host, 'queues', `restore ${ifname} combined queues ${nic.combined.current} -> ${comb}`, ['ethtool', '-L', ifname, 'combined', comb], {
+          interface: ifname,
+          combined: Number(comb),
+        }),
+      );
     if (host.l2.ip && host.l2.prefix !== undefined && saved[`address.${ifname}`] === '0') {
       const cidr = `${host.l2.ip}/${host.l2.prefix}`;
-      if (nic?.ipv4.includes(cidr)) c.push(change(host, 'address', `remove address ${cidr} from ${ifname}`, ['ip', 'addr', 'del', cidr, 'dev', ifname], { interface: ifname, address: cidr, remove: true }));
+      if (nic?.ipv4.includes(cidr))
+        c.push(
+          change(host, 'address', `remove address ${cidr} from ${ifname}`, ['ip', 'addr', 'del', cidr, 'dev', ifname], {
+            interface: ifname,
+            address: cidr,
+            remove: true,
+          }),
+        );
     }
     if (nic && saved[`up.${ifname}`] === '0' && nic.up)
       c.push(change(host, 'link-up', `set ${ifname} down again`, ['ip', 'link', 'set', 'dev', ifname, 'down'], { interface: ifname, down: true }));
     for (const s of d().sysctls) {
       const v = saved[`sysctl.${s}`];
       if (v !== undefined && facts.sysctls[s] !== undefined && facts.sysctls[s] !== v)
-        c.push(change(host, 'sysctl', `restore ${s} ${facts.sysctls[s]} -> ${v}`, ['sysctl', '-w', `${s}=${v}`], { key: s, value: v }, { diff: { path: s, before: facts.sysctls[s], after: v } }));
+        c.push(
+          change(
+            host,
+            'sysctl',
+            `restore ${s} ${facts.sysctls[s]} -> ${v}`,
+            ['sysctl', '-w', `${s}=${v}`],
+            { key: s, value: v },
+            { diff: { path: s, before: facts.sysctls[s], after: v } },
+          ),
+        );
     }
     c.push(change(host, 'clear-state', `forget the recorded settings (${d().stateFile})`, ['rm', '-f', d().stateFile], { file: d().stateFile }));
   } else if (c.length) {
@@ -392,7 +562,9 @@ export function planHostTeardown(host: Host, facts: Facts): HostPlan {
 
 /** What a converged host must show beyond "its plan is empty" (guests: their devices). */
 export function guestDeviceProblems(guest: Host, facts: Facts): string[] {
-  return guest.devices.filter((dev) => !guestSees(facts, dev)).map((dev) => (dev.type === 'blk' ? `block device ${dev.name} is not visible in the guest` : `no NIC with MAC ${dev.mac} in the guest`));
+  return guest.devices
+    .filter((dev) => !guestSees(facts, dev))
+    .map((dev) => (dev.type === 'blk' ? `block device ${dev.name} is not visible in the guest` : `no NIC with MAC ${dev.mac} in the guest`));
 }
 
 /** The vRIO modules a host's facts query must read parameters of. */

@@ -132,18 +132,39 @@ describe(`appliance images from a real kernel`, () => {
       await new Promise<void>((res, rej) => {
         const out = createReadStream(first[r].initramfs as string).pipe(createGunzip());
         const chunks: Buffer[] = [];
-        out.on('data', (c: Buffer) => chunks.push(c)).on('end', () => (writeFileSync(raw, Buffer.concat(chunks)), res())).on('error', rej);
+        out
+          .on('data', (c: Buffer) => chunks.push(c))
+          .on('end', () => (writeFileSync(raw, Buffer.concat(chunks)), res()))
+          .on('error', rej);
       });
       const t = spawnSync('cpio', ['-t', '--quiet', '-F', raw], { encoding: 'utf8' });
       assert.equal(t.status, 0, t.stderr);
       const names = new Set(t.stdout.trim().split('\n'));
-      for (const f of ['init', 'bin/busybox', 'bin/sh', 'dev/console', 'usr/sbin/dropbear', 'etc/dropbear/dropbear_ed25519_host_key', 'root/.ssh/authorized_keys', 'etc/init.d/rcS', 'bin/ip', 'lib64/ld-linux-x86-64.so.2']) {
+      for (const f of [
+        'init',
+        'bin/busybox',
+        'bin/sh',
+        'dev/console',
+        'usr/sbin/dropbear',
+        'etc/dropbear/dropbear_ed25519_host_key',
+        'root/.ssh/authorized_keys',
+        'etc/init.d/rcS',
+        'bin/ip',
+        'lib64/ld-linux-x86-64.so.2',
+      ]) {
         assert.ok(names.has(f), `${r}: ${f} missing from the initramfs`);
       }
       assert.equal(names.has('usr/sbin/vrio-iohyp'), r === 'iohyp');
       const mods = [...names].filter((n) => n.startsWith(`lib/modules/${kernels[r].release}/`));
-      assert.ok(mods.some((n) => n.endsWith('/modules.dep')), `${r}: modules not depmod-ed`);
-      for (const k of kernels[r].modules) assert.ok(mods.some((n) => n.endsWith(`/${k}.ko`) || n.endsWith(`/${k.replace(/_/g, '-')}.ko`)), `${r}: module ${k} missing`);
+      assert.ok(
+        mods.some((n) => n.endsWith('/modules.dep')),
+        `${r}: modules not depmod-ed`,
+      );
+      for (const k of kernels[r].modules)
+        assert.ok(
+          mods.some((n) => n.endsWith(`/${k}.ko`) || n.endsWith(`/${k.replace(/_/g, '-')}.ko`)),
+          `${r}: module ${k} missing`,
+        );
     }
   });
 
@@ -179,7 +200,12 @@ describe('the kernel boots the initramfs (QEMU, -kernel)', () => {
         memoryMiB: 512,
         cpus: 1,
         firmware: 'bios',
-        boot: { kind: 'kernel', kernel: img.kernel, initrd: img.initramfs as string, append: 'console=ttyS0,115200 panic=-1 vrio.l2=eth1 vrio.ip=10.55.0.1/24' },
+        boot: {
+          kind: 'kernel',
+          kernel: img.kernel,
+          initrd: img.initramfs as string,
+          append: 'console=ttyS0,115200 panic=-1 vrio.l2=eth1 vrio.ip=10.55.0.1/24',
+        },
         serialLog: join(dir, 'serial.log'),
         management: { sshPort: port, mac: macFor(1, 0) },
         // The L2 NIC on a private segment nobody else joins (a loopback socket).
@@ -189,16 +215,39 @@ describe('the kernel boots the initramfs (QEMU, -kernel)', () => {
     );
     const consoleLog = () => vm.serial.lines.map((l) => l.text).join('\n');
     try {
-      await vm.serial.waitFor(SSH_READY, { timeoutMs: 300_000, stopIf: () => vm.exitReason() }).catch((e: Error) => assert.fail(`no "vrio: ssh ready" on the console (${e.message}):\n${vm.serial.tail(60)}`));
+      await vm.serial
+        .waitFor(SSH_READY, { timeoutMs: 300_000, stopIf: () => vm.exitReason() })
+        .catch((e: Error) => assert.fail(`no "vrio: ssh ready" on the console (${e.message}):\n${vm.serial.tail(60)}`));
       assert.ok(consoleLog().includes(`vrio: host key ssh-ed25519 ${img.hostKeys['ssh-ed25519']}`), 'the console shows the fingerprint from manifest.json');
       assert.match(consoleLog(), /vrio: eth1 10\.55\.0\.1\/24/);
       // Strict host key checking against the key recorded in manifest.json.
       const known = join(tmp, 'known_hosts');
       writeFileSync(known, `[127.0.0.1]:${port} ${man.hostPublicKeys['ssh-ed25519']}\n`);
       const ssh = (cmd: string) =>
-        spawnSync('ssh', ['-i', img.clientKey as string, '-p', String(port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${known}`, '-o', 'ConnectTimeout=20', 'root@127.0.0.1', cmd], { encoding: 'utf8', timeout: 120_000 });
+        spawnSync(
+          'ssh',
+          [
+            '-i',
+            img.clientKey as string,
+            '-p',
+            String(port),
+            '-o',
+            'BatchMode=yes',
+            '-o',
+            'StrictHostKeyChecking=yes',
+            '-o',
+            `UserKnownHostsFile=${known}`,
+            '-o',
+            'ConnectTimeout=20',
+            'root@127.0.0.1',
+            cmd,
+          ],
+          { encoding: 'utf8', timeout: 120_000 },
+        );
       const mod = kernels.iohyp.modules[0];
-      const r = ssh(`set -e; modprobe ${mod}; grep -q '^${mod} ' /proc/modules && echo loaded; vrio-iohyp abi | head -1; ip -br link show eth1; vrio-iohyp sanity`);
+      const r = ssh(
+        `set -e; modprobe ${mod}; grep -q '^${mod} ' /proc/modules && echo loaded; vrio-iohyp abi | head -1; ip -br link show eth1; vrio-iohyp sanity`,
+      );
       assert.match(r.stdout, /^loaded$/m, r.stderr);
       assert.match(r.stdout, /^sizeof 472$/m);
       assert.match(r.stdout, /^eth1\s+UP/m);

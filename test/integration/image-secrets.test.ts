@@ -95,7 +95,10 @@ describe('image builds keep their secrets', { skip }, () => {
     assert.ok(tar.includes(userPub.split(' ')[1]), 'the public key is in the image');
     const manifest = readFileSync(art.manifest, 'utf8');
     const blob = userPub.split(' ')[1];
-    assert.ok(manifest.includes(blob) || manifest.includes(spawnSync('ssh-keygen', ['-lf', `${userKey}.pub`], { encoding: 'utf8' }).stdout.split(' ')[1]), 'the manifest records the authorized key (line or fingerprint)');
+    assert.ok(
+      manifest.includes(blob) || manifest.includes(spawnSync('ssh-keygen', ['-lf', `${userKey}.pub`], { encoding: 'utf8' }).stdout.split(' ')[1]),
+      'the manifest records the authorized key (line or fingerprint)',
+    );
   });
 
   it('no seed, no client private key, no user private key in outputs, logs, manifest, SBOM or image; the host private key only in the image', () => {
@@ -111,7 +114,9 @@ describe('image builds keep their secrets', { skip }, () => {
       ...(clientPem ? ([['build client private key', keyNeedles(clientPem)]] as [string, string[]][]) : []),
       ['user private key', keyNeedles(readFileSync(userKey, 'utf8'))],
     ]);
-    const hostPrivate = new Map<string, string[]>([['host private key', [host.seed.toString('hex'), host.seed.toString('base64'), host.seed.toString('latin1')]]]);
+    const hostPrivate = new Map<string, string[]>([
+      ['host private key', [host.seed.toString('hex'), host.seed.toString('base64'), host.seed.toString('latin1')]],
+    ]);
 
     const everywhere = new Map<string, string>([
       ['--json stdout', printed.json.text()],
@@ -142,8 +147,15 @@ describe('image builds keep their secrets', { skip }, () => {
     assert.deepEqual(leaks, []);
     assert.ok(printed.json.text().includes('{') && (printed.verbose.text() + printed.verboseErr.text()).length > 0, 'the builds printed something to search');
     assert.ok(everywhere.has(relative(out, art.manifest)) && everywhere.has(relative(out, art.sbom)), 'manifest and SBOM were searched');
-    assert.ok([...everywhere.keys()].some((k) => k.startsWith('logs/')), 'build logs were searched');
+    assert.ok(
+      [...everywhere.keys()].some((k) => k.startsWith('logs/')),
+      'build logs were searched',
+    );
     // Control: the host key IS in the image (so the search can see inside it).
-    assert.equal(findLeaks(new Map([['initramfs', imageFiles.get(relative(out, art.initramfs!))!]]), hostPrivate).length, 1, 'the search finds the host private key in the initramfs');
+    assert.equal(
+      findLeaks(new Map([['initramfs', imageFiles.get(relative(out, art.initramfs!))!]]), hostPrivate).length,
+      1,
+      'the search finds the host private key in the initramfs',
+    );
   });
 });

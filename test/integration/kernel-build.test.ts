@@ -77,7 +77,10 @@ describe('kernel build (Debian linux-source-6.1, CI config)', { skip }, () => {
       assert.match(e.message, /sha256 mismatch for linux-source-6\.1\.tar\.xz/);
       return true;
     });
-    assert.ok(!existsSync(join(cm.outputDir, 'kernel', 'trees')) || readdirSync(join(cm.outputDir, 'kernel', 'trees')).length === 0, 'nothing may be extracted from a bad tarball');
+    assert.ok(
+      !existsSync(join(cm.outputDir, 'kernel', 'trees')) || readdirSync(join(cm.outputDir, 'kernel', 'trees')).length === 0,
+      'nothing may be extracted from a bad tarball',
+    );
     const dl = readdirSync(join(cm.cacheDir, 'dl', 'linux-debian'));
     assert.ok(!dl.includes('linux-source-6.1.tar.xz') && dl.some((n) => n.includes('.bad-')), dl.join(', '));
   });
@@ -104,7 +107,7 @@ describe('kernel build (Debian linux-source-6.1, CI config)', { skip }, () => {
     assert.match(modinfo(ko, 'parm'), /^greeting:/);
     const dep = readFileSync(join(a.modulesRoot, 'lib', 'modules', a.release, 'modules.dep'), 'utf8');
     assert.match(dep, /^kernel\/drivers\/misc\/vrio_test\/vrio_test\.ko:/m);
-    assert.ok(!existsSync(join(a.modulesRoot, 'lib', 'modules', a.release, 'build')), 'no symlink into this machine\'s build tree');
+    assert.ok(!existsSync(join(a.modulesRoot, 'lib', 'modules', a.release, 'build')), "no symlink into this machine's build tree");
 
     // Every symbol the fragments set has that value in the staged config.
     const wanted = mergeFragments(loadFragments(m.kernel.fragments, dir));
@@ -124,7 +127,10 @@ describe('kernel build (Debian linux-source-6.1, CI config)', { skip }, () => {
     const bzBefore = statSync(first.iohyp.artifacts.bzImage).mtimeMs;
     const out = execFileSync(process.execPath, [dataPath('dist', 'cli', 'bin.js'), '--json', '-m', file, 'kernel', 'build'], { encoding: 'utf8', cwd: dir });
     // --json: event lines ({"type":...}) and then the result document.
-    const doc = out.split('\n').filter((l) => !l.startsWith('{"type":')).join('\n');
+    const doc = out
+      .split('\n')
+      .filter((l) => !l.startsWith('{"type":'))
+      .join('\n');
     const res = JSON.parse(doc) as { roles: Record<string, { action: string; hash: string }> };
     assert.deepEqual(
       roles.map((r) => res.roles[r].action),

@@ -67,7 +67,14 @@ function adaptExample(yamlText: string, lab: LabInventory): string {
   return doc.toString();
 }
 
-type UpReport = { ok: boolean; phase: string; timings: Record<string, number>; checks: Check[]; vms: { name: string; running: boolean }[]; blkPerf?: BlkPerfRow[] };
+type UpReport = {
+  ok: boolean;
+  phase: string;
+  timings: Record<string, number>;
+  checks: Check[];
+  vms: { name: string; running: boolean }[];
+  blkPerf?: BlkPerfRow[];
+};
 
 /**
  * Every check passed, or a failure that carries the last kernel messages of
@@ -80,7 +87,13 @@ function assertChecks(up: UpReport, state: string): void {
   const tails = existsSync(state)
     ? readdirSync(state, { withFileTypes: true })
         .filter((d) => d.isDirectory() && existsSync(join(state, d.name, 'serial.log')))
-        .map((d) => `--- ${d.name} console, last lines:\n${readFileSync(join(state, d.name, 'serial.log'), 'utf8').split('\n').slice(-40).join('\n')}`)
+        .map(
+          (d) =>
+            `--- ${d.name} console, last lines:\n${readFileSync(join(state, d.name, 'serial.log'), 'utf8')
+              .split('\n')
+              .slice(-40)
+              .join('\n')}`,
+        )
     : [];
   assert.fail(`${failed.map((c) => `${c.name}: ${c.detail}`).join('\n')}\n${tails.join('\n')}`);
 }
@@ -103,7 +116,13 @@ describe('vrio lab with the CI test images', () => {
     const names = up.checks.map((c) => c.name);
     assert.ok(names.includes('iohyp1: vrio_test loaded by provision') && names.includes('guest1: vrio_test loaded by provision'));
     assert.ok(names.includes('iohyp1 -> guest1 ping over L2') && names.includes('guest1 -> iohyp1 ping over L2'));
-    assert.deepEqual(up.vms.map((v) => [v.name, v.running]), [['iohyp1', true], ['guest1', true]]);
+    assert.deepEqual(
+      up.vms.map((v) => [v.name, v.running]),
+      [
+        ['iohyp1', true],
+        ['guest1', true],
+      ],
+    );
     const inv = readFileSync(join(state, 'inventory.yaml'), 'utf8');
     assert.match(inv, /SHA256:[A-Za-z0-9+/]{43}/, 'the inventory pins host keys from the image manifests');
   });
@@ -119,7 +138,11 @@ describe('vrio lab with the CI test images', () => {
     if (lacks(t, ci.missing)) return;
     const st = await vrio(['lab', 'status', '--state-dir', state, '--json']);
     assert.equal(st.code, 0, st.stderr);
-    const s = jsonLines(st.stdout).find((e) => e.type === 'lab-status') as { vms: { name: string; running: boolean }[]; hubs: { running: boolean }[]; metrics: string };
+    const s = jsonLines(st.stdout).find((e) => e.type === 'lab-status') as {
+      vms: { name: string; running: boolean }[];
+      hubs: { running: boolean }[];
+      metrics: string;
+    };
     assert.ok(s.vms.every((v) => v.running) && s.hubs.every((h) => h.running));
     assert.match(s.metrics, /vrio_test/, 'the IOhyp reports its loaded module');
     const ssh = await vrio(['lab', 'ssh', '--state-dir', state, 'guest1', '--', 'cat', '/proc/sys/kernel/hostname']);
@@ -152,17 +175,33 @@ describe('vrio lab with the 3.10 vRIO images', () => {
 
   test('IOhyp + 2 guests: remote block and net device each, all checks', async (t) => {
     if (lacks(t, vr.missing)) return;
-    const r = await vrio(['lab', 'up', '--kernel', 'vrio', '--guests', '2', '--images', vr.imgs!.out, '--state-dir', state, '--json'], { timeoutMs: 30 * 60_000 });
+    const r = await vrio(['lab', 'up', '--kernel', 'vrio', '--guests', '2', '--images', vr.imgs!.out, '--state-dir', state, '--json'], {
+      timeoutMs: 30 * 60_000,
+    });
     const up = jsonLines(r.stdout).find((e) => e.type === 'lab-up') as UpReport | undefined;
     assert.ok(up, r.stderr);
     t.diagnostic(`timings: ${JSON.stringify(up.timings)}`);
     for (const c of up.checks) t.diagnostic(`${c.ok ? 'ok' : 'FAILED'} ${c.name}: ${c.detail}`);
     for (const g of ['guest1', 'guest2']) {
-      for (const what of ['O_DIRECT write/read', 'holds the data encrypted', 'survives a remount', 'blk counters grew', 'ping through the vRIO NIC', 'TCP transfer', 'net counters grew']) {
-        assert.ok(up.checks.some((c) => c.name.startsWith(g) && c.name.includes(what)), `${g}: a '${what}' check ran`);
+      for (const what of [
+        'O_DIRECT write/read',
+        'holds the data encrypted',
+        'survives a remount',
+        'blk counters grew',
+        'ping through the vRIO NIC',
+        'TCP transfer',
+        'net counters grew',
+      ]) {
+        assert.ok(
+          up.checks.some((c) => c.name.startsWith(g) && c.name.includes(what)),
+          `${g}: a '${what}' check ran`,
+        );
       }
       // The inventory's disk name reaches the guest (not the front end's vrd<letter>).
-      assert.ok(up.checks.some((c) => c.name.startsWith(g) && c.name.includes('/dev/vdb O_DIRECT')), `${g}: the disk is /dev/vdb`);
+      assert.ok(
+        up.checks.some((c) => c.name.startsWith(g) && c.name.includes('/dev/vdb O_DIRECT')),
+        `${g}: the disk is /dev/vdb`,
+      );
     }
     assertChecks(up, state);
     assert.equal(r.code, 0);
@@ -183,13 +222,26 @@ describe('vrio lab with the 3.10 vRIO images', () => {
       const check = await vrio(['inventory', 'check', file]);
       assert.equal(check.code, 0, check.stderr + check.stdout);
       const apply = await vrio(['provision', 'apply', '-i', file]);
-      t.diagnostic(apply.stdout.split('\n').filter((l) => /RECAP|: (iohyp|guest) /.test(l)).join('\n'));
+      t.diagnostic(
+        apply.stdout
+          .split('\n')
+          .filter((l) => /RECAP|: (iohyp|guest) /.test(l))
+          .join('\n'),
+      );
       assert.equal(apply.code, 0, apply.stdout + apply.stderr);
       const inv = parse(readFileSync(file, 'utf8')) as { guests: Record<string, { devices?: { type: string; name?: string }[] }> };
       for (const [g, spec] of Object.entries(inv.guests)) {
         for (const d of (spec.devices ?? []).filter((x) => x.type === 'blk')) {
           // One argument: like ssh, lab ssh hands the words to the remote shell joined by spaces.
-          const io = await vrio(['lab', 'ssh', '--state-dir', state, g, '--', `dd if=/dev/urandom of=/tmp/x bs=64k count=4 2>/dev/null && dd if=/tmp/x of=/dev/${d.name} bs=64k oflag=direct 2>/dev/null && dd if=/dev/${d.name} bs=64k count=4 iflag=direct 2>/dev/null | cmp - /tmp/x && echo same`]);
+          const io = await vrio([
+            'lab',
+            'ssh',
+            '--state-dir',
+            state,
+            g,
+            '--',
+            `dd if=/dev/urandom of=/tmp/x bs=64k count=4 2>/dev/null && dd if=/tmp/x of=/dev/${d.name} bs=64k oflag=direct 2>/dev/null && dd if=/dev/${d.name} bs=64k count=4 iflag=direct 2>/dev/null | cmp - /tmp/x && echo same`,
+          ]);
           assert.match(io.stdout, /same/, `${g}: /dev/${d.name} reads back what was written (${io.stderr})`);
         }
       }
@@ -220,23 +272,44 @@ describe('vrio lab --checks fixes: the bug checks of our vRIO fix series', () =>
   after(async () => {
     for (const dir of [state, upstreamState]) if (existsSync(dir)) await vrio(['lab', 'down', '--state-dir', dir, '--no-teardown']);
   });
-  const bugChecks = ['short frames', 'MiB TCP through the vRIO NIC', 'CREATE_NET on a missing macvtap', 'CREATE_BLK on a missing block device', 'correct CREATE_BLK right after', 'cycles of a vRIO block device', 'cycles of a vRIO NIC', 'no kernel warning'];
+  const bugChecks = [
+    'short frames',
+    'MiB TCP through the vRIO NIC',
+    'CREATE_NET on a missing macvtap',
+    'CREATE_BLK on a missing block device',
+    'correct CREATE_BLK right after',
+    'cycles of a vRIO block device',
+    'cycles of a vRIO NIC',
+    'no kernel warning',
+  ];
   // 5 create/use/remove cycles per device type keep CI's run short; 50 is the thorough run.
   const cycles = process.env.VRIO_LAB_CYCLES ?? '5';
 
   test('with the fixes (default manifest), IOhyp + 2 guests pass every bug check', async (t) => {
     if (lacks(t, fixed.missing)) return;
-    const r = await vrio(['lab', 'up', '--guests', '2', '--checks', 'fixes', '--cycles', cycles, '--images', fixed.imgs!.out, '--state-dir', state, '--json'], { timeoutMs: 60 * 60_000 });
+    const r = await vrio(['lab', 'up', '--guests', '2', '--checks', 'fixes', '--cycles', cycles, '--images', fixed.imgs!.out, '--state-dir', state, '--json'], {
+      timeoutMs: 60 * 60_000,
+    });
     const up = jsonLines(r.stdout).find((e) => e.type === 'lab-up') as UpReport | undefined;
     assert.ok(up, r.stderr);
     t.diagnostic(`timings: ${JSON.stringify(up.timings)}`);
     for (const c of up.checks) t.diagnostic(`${c.ok ? 'ok' : 'FAILED'} ${c.name}: ${c.detail}`);
-    for (const what of bugChecks) assert.ok(up.checks.some((c) => c.name.includes(what)), `a '${what}' check ran`);
+    for (const what of bugChecks)
+      assert.ok(
+        up.checks.some((c) => c.name.includes(what)),
+        `a '${what}' check ran`,
+      );
     assertChecks(up, state);
     // The throughput table: every size both ways, on both disks, with figures a user can read.
     const perf = up.blkPerf ?? [];
-    for (const c of perf) t.diagnostic(`${c.op} ${c.sizeKiB} KiB: vRIO ${c.vrio.avgMs.toFixed(2)} ms ${c.vrio.mbPerSec.toFixed(2)} MB/s, virtio-blk ${c.virtio.avgMs.toFixed(2)} ms ${c.virtio.mbPerSec.toFixed(2)} MB/s`);
-    assert.deepEqual(perf.map((c) => `${c.op} ${c.sizeKiB}`), ['write', 'read'].flatMap((op) => PERF_SIZES_KIB.map((k) => `${op} ${k}`)));
+    for (const c of perf)
+      t.diagnostic(
+        `${c.op} ${c.sizeKiB} KiB: vRIO ${c.vrio.avgMs.toFixed(2)} ms ${c.vrio.mbPerSec.toFixed(2)} MB/s, virtio-blk ${c.virtio.avgMs.toFixed(2)} ms ${c.virtio.mbPerSec.toFixed(2)} MB/s`,
+      );
+    assert.deepEqual(
+      perf.map((c) => `${c.op} ${c.sizeKiB}`),
+      ['write', 'read'].flatMap((op) => PERF_SIZES_KIB.map((k) => `${op} ${k}`)),
+    );
     for (const c of perf) assert.ok(c.vrio.mbPerSec > 0 && c.virtio.mbPerSec > 0 && Number.isFinite(c.vrio.avgMs), `${c.op} ${c.sizeKiB} KiB has figures`);
     assert.deepEqual(JSON.parse(readFileSync(join(state, 'blk-perf.json'), 'utf8')), perf, 'the table is also kept in the state dir');
     const down = await vrio(['lab', 'down', '--state-dir', state]);
@@ -247,7 +320,10 @@ describe('vrio lab --checks fixes: the bug checks of our vRIO fix series', () =>
   // The proof that the checks test something: images built with `kernel.fixes: false`.
   test('with the fixes off (pure upstream vRIO), the bug checks fail', async (t) => {
     if (lacks(t, upstream.missing)) return;
-    const r = await vrio(['lab', 'up', '--guests', '2', '--checks', 'fixes', '--cycles', '3', '--images', upstream.imgs!.out, '--state-dir', upstreamState, '--json'], { timeoutMs: 60 * 60_000 });
+    const r = await vrio(
+      ['lab', 'up', '--guests', '2', '--checks', 'fixes', '--cycles', '3', '--images', upstream.imgs!.out, '--state-dir', upstreamState, '--json'],
+      { timeoutMs: 60 * 60_000 },
+    );
     const up = jsonLines(r.stdout).find((e) => e.type === 'lab-up') as UpReport | undefined;
     assert.ok(up, r.stderr);
     for (const c of up.checks) t.diagnostic(`${c.ok ? 'ok' : 'FAILED'} ${c.name}: ${c.detail}`);

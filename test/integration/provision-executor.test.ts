@@ -25,13 +25,21 @@ describe('change executor (real sshd)', { skip }, () => {
   before(async () => {
     [a, b] = await Promise.all([startSshd({ address: '127.0.0.41' }), startSshd({ address: '127.0.0.42' })]);
     invFile = join(dir, 'inv.yaml');
-    const host = (s: SshdInstance) => `    address: ${s.host}\n    connection: { port: ${s.port}, identityFile: ${s.identityFile} }\n    hostKey: "${s.hostKeyFingerprint}"\n    l2: { interface: lo }\n    modules: [ { name: dummy } ]`;
+    const host = (s: SshdInstance) =>
+      `    address: ${s.host}\n    connection: { port: ${s.port}, identityFile: ${s.identityFile} }\n    hostKey: "${s.hostKeyFingerprint}"\n    l2: { interface: lo }\n    modules: [ { name: dummy } ]`;
     writeFileSync(invFile, `version: 1\nconnection: { user: ${a.user}, retries: 0 }\niohyps:\n  a:\n${host(a)}\n  b:\n${host(b)}\n`);
   });
   after(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
   });
-  const change = (host: string, summary: string, argv: string[], recover?: string[]): Change => ({ host, kind: 'device-create', summary, data: {}, argv, ...(recover ? { recover } : {}) });
+  const change = (host: string, summary: string, argv: string[], recover?: string[]): Change => ({
+    host,
+    kind: 'device-create',
+    summary,
+    data: {},
+    argv,
+    ...(recover ? { recover } : {}),
+  });
 
   it('exit 1 with a recovery: recover, then one retry', async () => {
     const flag = join(dir, 'attached');
@@ -53,7 +61,8 @@ describe('change executor (real sshd)', { skip }, () => {
     const run = new Run('apply', loadInventory(invFile), {});
     const [ha, hb] = run.hosts;
     await pool([ha, hb], 2, async (h) => {
-      if (h === ha) await run.execute(h, [change('a', 'breaks', ['sh', '-c', 'echo no such device >&2; exit 2'], ['true']), change('a', 'never', ['touch', marker])]);
+      if (h === ha)
+        await run.execute(h, [change('a', 'breaks', ['sh', '-c', 'echo no such device >&2; exit 2'], ['true']), change('a', 'never', ['touch', marker])]);
       else await run.execute(h, [change('b', 'fine', ['true']), change('b', 'fine too', ['true'])]);
     });
     const res = run.finish();

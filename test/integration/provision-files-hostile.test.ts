@@ -42,12 +42,23 @@ describe('provision files: no content in process arguments, hostile paths', { sk
     writeFileSync(inv, yaml.join('\n') + '\n');
   };
   const cli = (args: string[]) => {
-    const r = spawnSync(process.execPath, [dataPath('dist/cli/bin.js'), ...args, '-i', inv], { encoding: 'utf8', timeout: 90_000, killSignal: 'SIGKILL', env: { ...process.env, NO_COLOR: '1' } });
-    const events = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
+    const r = spawnSync(process.execPath, [dataPath('dist/cli/bin.js'), ...args, '-i', inv], {
+      encoding: 'utf8',
+      timeout: 90_000,
+      killSignal: 'SIGKILL',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    const events = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, any>);
     return { code: r.status, signal: r.signal, out: r.stdout + r.stderr, events };
   };
   /** Everything the host was asked to run and every argv it executed, as one text. */
-  const captured = () => readdirSync(trace).map((f) => readFileSync(join(trace, f), 'utf8')).join('\n');
+  const captured = () =>
+    readdirSync(trace)
+      .map((f) => readFileSync(join(trace, f), 'utf8'))
+      .join('\n');
 
   before(async () => {
     mkdirSync(join(root, 'etc'), { recursive: true });
@@ -58,7 +69,11 @@ describe('provision files: no content in process arguments, hostile paths', { sk
     const wrapper = join(dir, 'wrapper.sh');
     writeFileSync(
       wrapper,
-      ['#!/bin/sh', `printf '%s\\n' "$SSH_ORIGINAL_COMMAND" > ${trace}/command.$$`, `exec strace -f -qq -e trace=execve -s 1000000 -o ${trace}/execve.$$ /bin/sh -c "$SSH_ORIGINAL_COMMAND"`].join('\n') + '\n',
+      [
+        '#!/bin/sh',
+        `printf '%s\\n' "$SSH_ORIGINAL_COMMAND" > ${trace}/command.$$`,
+        `exec strace -f -qq -e trace=execve -s 1000000 -o ${trace}/execve.$$ /bin/sh -c "$SSH_ORIGINAL_COMMAND"`,
+      ].join('\n') + '\n',
       { mode: 0o755 },
     );
     s = await startSshd({ address: '127.0.0.1', extraConfig: [`ForceCommand ${wrapper}`] });
@@ -72,7 +87,11 @@ describe('provision files: no content in process arguments, hostile paths', { sk
   it('a 0600 secret is in no output, no --json, no command line on the host (batch and single write)', () => {
     const target = join(root, 'etc/secret.conf');
     inventory([`{ path: ${target}, content: "${secret}\\n", mode: "0600" }`, `{ path: ${root}/etc/other.conf, content: "not secret\\n" }`]);
-    const runs = [cli(['provision', 'plan', '--only', 'files', '--diff', '-v']), cli(['provision', 'plan', '--only', 'files', '--json']), cli(['provision', 'apply', '--only', 'files', '-v', '--diff'])];
+    const runs = [
+      cli(['provision', 'plan', '--only', 'files', '--diff', '-v']),
+      cli(['provision', 'plan', '--only', 'files', '--json']),
+      cli(['provision', 'apply', '--only', 'files', '-v', '--diff']),
+    ];
     assert.equal(runs[2].code, 0, runs[2].out);
     assert.equal(readFileSync(target, 'utf8'), `${secret}\n`);
     assert.equal(statSync(target).mode & 0o777, 0o600);
@@ -80,7 +99,10 @@ describe('provision files: no content in process arguments, hostile paths', { sk
     writeFileSync(target, 'edited\n');
     runs.push(cli(['provision', 'apply', '--only', 'files', '--json']));
     assert.equal(runs[3].code, 0, runs[3].out);
-    assert.deepEqual(runs[3].events.filter((e) => e.type === 'change').map((e) => e.kind), ['file-write']);
+    assert.deepEqual(
+      runs[3].events.filter((e) => e.type === 'change').map((e) => e.kind),
+      ['file-write'],
+    );
     assert.equal(readFileSync(target, 'utf8'), `${secret}\n`);
     const b64 = Buffer.from(`${secret}\n`).toString('base64').slice(0, 40);
     for (const r of runs) {
@@ -116,7 +138,8 @@ describe('provision files: no content in process arguments, hostile paths', { sk
     // huge pid_max, the next 60,000 pids: they are handed out in order).
     const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
     const last = Number(readFileSync('/proc/sys/kernel/ns_last_pid', 'utf8'));
-    const pids = pidMax <= 65_536 ? Array.from({ length: pidMax - 1 }, (_, i) => i + 2) : Array.from({ length: 60_000 }, (_, i) => ((last + 1 + i) % pidMax) || 1);
+    const pids =
+      pidMax <= 65_536 ? Array.from({ length: pidMax - 1 }, (_, i) => i + 2) : Array.from({ length: 60_000 }, (_, i) => (last + 1 + i) % pidMax || 1);
     for (const pid of pids) symlinkSync(stolen, `${target}.vrio-tmp.${pid}`);
     try {
       inventory([`{ path: ${target}, content: "${secret}\\n", mode: "0600" }`, `{ path: ${root}/etc/other.conf, content: "other\\n" }`]);
@@ -125,7 +148,11 @@ describe('provision files: no content in process arguments, hostile paths', { sk
       assert.ok(!existsSync(stolen), 'nothing was written through a link');
       assert.ok(lstatSync(target).isFile(), 'the target is a regular file, not the planted link');
       assert.equal(readFileSync(target, 'utf8'), `${secret}\n`);
-      assert.deepEqual(readdirSync(join(root, 'etc')).filter((f) => f.startsWith('planted.conf.vrio-') && !f.startsWith('planted.conf.vrio-tmp.')), [], 'no temp file left');
+      assert.deepEqual(
+        readdirSync(join(root, 'etc')).filter((f) => f.startsWith('planted.conf.vrio-') && !f.startsWith('planted.conf.vrio-tmp.')),
+        [],
+        'no temp file left',
+      );
     } finally {
       for (const f of readdirSync(join(root, 'etc'))) if (f.startsWith('planted.conf.vrio-tmp.')) rmSync(join(root, 'etc', f), { force: true });
     }
@@ -144,8 +171,16 @@ describe('provision files: no content in process arguments, hostile paths', { sk
       assert.equal(r.code, 1, r.out);
       assert.ok(!/timed out/.test(r.out), `facts finished:\n${r.out}`);
       const errors = r.events.find((e) => e.type === 'plan')!.errors as string[];
-      assert.ok(errors.includes(`${fifo} exists as a FIFO, device or socket, not a regular file (vrio does not write through links, over directories or into special files)`), errors.join('\n'));
-      assert.ok(errors.some((e) => e.startsWith(`${zero} exists as a link, not a regular file`)), errors.join('\n'));
+      assert.ok(
+        errors.includes(
+          `${fifo} exists as a FIFO, device or socket, not a regular file (vrio does not write through links, over directories or into special files)`,
+        ),
+        errors.join('\n'),
+      );
+      assert.ok(
+        errors.some((e) => e.startsWith(`${zero} exists as a link, not a regular file`)),
+        errors.join('\n'),
+      );
     }
   });
 });

@@ -33,8 +33,25 @@ describe('provision files against real sshd hosts', { skip }, () => {
       `      - { path: ${root}/bin/blob, source: blob.bin, mode: "0755" }`,
     ];
     const hostYaml = (name: string, s: SshdInstance, root: string, extra = '') =>
-      [`  ${name}:`, `    address: ${s.host}`, `    connection: { port: ${s.port}, identityFile: ${s.identityFile} }`, `    hostKey: "${s.hostKeyFingerprint}"`, '    l2: { interface: lo }', '    modules: [ { name: vrio_test } ]', '    files:', ...files(root), extra].filter(Boolean).join('\n');
-    writeFileSync(inv, ['version: 1', 'connection: { user: root, connectTimeout: 5, retries: 0 }', 'iohyps:', hostYaml('a', a, roots.a, extraA), hostYaml('b', b, roots.b)].join('\n') + '\n');
+      [
+        `  ${name}:`,
+        `    address: ${s.host}`,
+        `    connection: { port: ${s.port}, identityFile: ${s.identityFile} }`,
+        `    hostKey: "${s.hostKeyFingerprint}"`,
+        '    l2: { interface: lo }',
+        '    modules: [ { name: vrio_test } ]',
+        '    files:',
+        ...files(root),
+        extra,
+      ]
+        .filter(Boolean)
+        .join('\n');
+    writeFileSync(
+      inv,
+      ['version: 1', 'connection: { user: root, connectTimeout: 5, retries: 0 }', 'iohyps:', hostYaml('a', a, roots.a, extraA), hostYaml('b', b, roots.b)].join(
+        '\n',
+      ) + '\n',
+    );
   };
   before(async () => {
     [a, b] = await Promise.all([startSshd({ address: '127.0.0.1' }), startSshd({ address: '127.0.0.1' })]);
@@ -47,10 +64,14 @@ describe('provision files against real sshd hosts', { skip }, () => {
   });
   const cli = (args: string[]) => {
     const r = spawnSync(process.execPath, [dataPath('dist/cli/bin.js'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-    const events = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
+    const events = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, any>);
     return { code: r.status, events, stderr: r.stderr, recap: events.find((e) => e.type === 'recap') };
   };
-  const changed = (events: Record<string, any>[]) => events.filter((e) => e.type === 'change' && e.status === 'changed').map((e) => `${e.host} ${e.change?.kind ?? e.kind}`);
+  const changed = (events: Record<string, any>[]) =>
+    events.filter((e) => e.type === 'change' && e.status === 'changed').map((e) => `${e.host} ${e.change?.kind ?? e.kind}`);
   const mode = (p: string) => (statSync(p).mode & 0o7777).toString(8);
 
   it('apply writes every entry with its content and mode, on both hosts', () => {
@@ -82,7 +103,10 @@ describe('provision files against real sshd hosts', { skip }, () => {
     chmodSync(join(roots.b, 'etc/issue'), 0o666);
     const p = cli(['provision', 'plan', '-i', inv, '--only', 'files', '--json']);
     const plan = p.events.find((e) => e.type === 'plan' && e.host === 'b')!;
-    assert.deepEqual(plan.changes.map((c: any) => c.kind), ['file-write', 'file-mode']);
+    assert.deepEqual(
+      plan.changes.map((c: any) => c.kind),
+      ['file-write', 'file-mode'],
+    );
     assert.equal(readFileSync(join(roots.b, 'etc/vrio/modules.conf'), 'utf8'), 'edited by hand\n', 'plan is read-only');
     assert.deepEqual(p.events.find((e) => e.type === 'plan' && e.host === 'a')!.changes, []);
     const r = cli(['provision', 'apply', '-i', inv, '--only', 'files', '--json']);

@@ -68,8 +68,17 @@ describe('provision apply/teardown against QEMU VMs', { skip, timeout: 900_000 }
     const r = spawnSync(process.execPath, [dataPath('dist/cli/bin.js'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
     return { code: r.status, out: r.stdout, err: r.stderr };
   };
-  const events = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
-  const recap = (out: string): Record<string, Record<string, any>> => Object.fromEntries(events(out).filter((e) => e.type === 'host').map((e) => [e.host, e]));
+  const events = (out: string) =>
+    out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, any>);
+  const recap = (out: string): Record<string, Record<string, any>> =>
+    Object.fromEntries(
+      events(out)
+        .filter((e) => e.type === 'host')
+        .map((e) => [e.host, e]),
+    );
 
   before(async () => {
     man = readImageManifest(join(imageDir!, 'manifest.json'));
@@ -88,10 +97,17 @@ describe('provision apply/teardown against QEMU VMs', { skip, timeout: 900_000 }
             cpus: 1,
             firmware: 'bios',
             // TCG on a busy machine can fail the kernel's IO-APIC timer check: no_timer_check.
-            boot: { kind: 'kernel', kernel: join(imageDir!, 'vmlinuz'), initrd: join(imageDir!, 'initramfs.img'), append: `${man.image.cmdline.replace('console=tty0 ', '')} no_timer_check` },
+            boot: {
+              kind: 'kernel',
+              kernel: join(imageDir!, 'vmlinuz'),
+              initrd: join(imageDir!, 'initramfs.img'),
+              append: `${man.image.cmdline.replace('console=tty0 ', '')} no_timer_check`,
+            },
             serialLog: join(dir, `vm${i}.serial.log`),
             management: { sshPort: ports[i], mac: `52:54:00:20:00:0${i + 1}` },
-            l2: [{ id: 'l2', mac: macs[i], model: 'virtio-net-pci', ...(await freeUdpPorts(2).then(([localPort, remotePort]) => ({ localPort, remotePort }))) }],
+            l2: [
+              { id: 'l2', mac: macs[i], model: 'virtio-net-pci', ...(await freeUdpPorts(2).then(([localPort, remotePort]) => ({ localPort, remotePort }))) },
+            ],
           },
           { stderrLog: join(dir, `vm${i}.qemu.log`) },
         ),
@@ -139,7 +155,11 @@ describe('provision apply/teardown against QEMU VMs', { skip, timeout: 900_000 }
       assert.ok(st.facts[n].modules[module.name], `${module.name} loaded on ${n}`);
     }
     const p = vrio('provision', 'plan', '-i', inv, '--json');
-    assert.ok(events(p.out).filter((e) => e.type === 'plan').every((e) => e.changes.length === 0));
+    assert.ok(
+      events(p.out)
+        .filter((e) => e.type === 'plan')
+        .every((e) => e.changes.length === 0),
+    );
     const again = vrio('provision', 'apply', '-i', inv, '--json');
     assert.equal(again.code, 0);
     for (const h of Object.values(recap(again.out))) assert.equal(h.changed, 0);
@@ -150,7 +170,9 @@ describe('provision apply/teardown against QEMU VMs', { skip, timeout: 900_000 }
     writeInventory({ ...module.params, [k]: v });
     const r = vrio('provision', 'apply', '-i', inv, '--json');
     assert.equal(r.code, 0, r.out);
-    const kinds = events(r.out).filter((e) => e.type === 'change' && e.host === 'guest1').map((e) => e.kind);
+    const kinds = events(r.out)
+      .filter((e) => e.type === 'change' && e.host === 'guest1')
+      .map((e) => e.kind);
     assert.deepEqual(kinds, ['module-unload', 'module-load']);
     const st = await statusInventory(loadInventory(inv));
     assert.equal(st.facts.guest1.modules[module.name].params[k], String(v));
@@ -176,7 +198,10 @@ describe('provision apply/teardown against QEMU VMs', { skip, timeout: 900_000 }
     const host = loadInventory(inv).hosts.find((h) => h.name === 'guest2')!;
     const session = await connect(host.connection);
     try {
-      await checkKmodSteps(async (script) => (await session.exec(['sh', '-c', script])).stdout, (l) => t.diagnostic(l));
+      await checkKmodSteps(
+        async (script) => (await session.exec(['sh', '-c', script])).stdout,
+        (l) => t.diagnostic(l),
+      );
     } finally {
       session.close();
     }

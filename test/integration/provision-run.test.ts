@@ -28,7 +28,11 @@ async function host(extraConfig: string[] = []): Promise<TestHost> {
   return { ns, sshd };
 }
 
-function inventoryYaml(io: TestHost, guests: TestHost[], o: { extraGuests?: string; commandTimeout?: number; pinOverride?: Record<string, string> } = {}): string {
+function inventoryYaml(
+  io: TestHost,
+  guests: TestHost[],
+  o: { extraGuests?: string; commandTimeout?: number; pinOverride?: Record<string, string> } = {},
+): string {
   const conn = (h: TestHost, name: string) =>
     `    address: ${h.sshd.host}\n    connection: { identityFile: ${h.sshd.identityFile}${o.commandTimeout ? `, commandTimeout: ${o.commandTimeout}` : ''} }\n    hostKey: "${o.pinOverride?.[name] ?? h.sshd.hostKeyFingerprint}"\n`;
   return [
@@ -63,18 +67,28 @@ describe('provision runs against real sshd hosts in network namespaces', { skip 
       await h.ns.destroy();
     }
   });
-  const cli = (args: string[]) => spawnSync(process.execPath, [dataPath('dist/cli/bin.js'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const cli = (args: string[]) =>
+    spawnSync(process.execPath, [dataPath('dist/cli/bin.js'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
 
   it('plan --json: one JSON event per line, a plan per host, and nothing changes on any host', () => {
     const mtuBefore = readFileSync(`/sys/class/net/lo/mtu`, 'utf8');
     const r = cli(['provision', 'plan', '-i', invFile, '--json']);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, any>);
     assert.deepEqual([events[0].type, events.at(-1)!.type], ['start', 'recap']);
     const plans = events.filter((e) => e.type === 'plan');
     assert.deepEqual(plans.map((p) => p.host).sort(), ['guest1', 'guest2', 'iohyp1']);
     const ioPlan = plans.find((p) => p.host === 'iohyp1')!;
-    assert.ok(ioPlan.changes.some((c: any) => c.kind === 'mtu' && c.data.interface === io.ns.interface && c.data.mtu === 8100), 'plans the vMTU on the L2 NIC');
-    assert.ok(ioPlan.changes.every((c: any) => Array.isArray(c.command) && typeof c.summary === 'string'), 'every change has a human and a machine form');
+    assert.ok(
+      ioPlan.changes.some((c: any) => c.kind === 'mtu' && c.data.interface === io.ns.interface && c.data.mtu === 8100),
+      'plans the vMTU on the L2 NIC',
+    );
+    assert.ok(
+      ioPlan.changes.every((c: any) => Array.isArray(c.command) && typeof c.summary === 'string'),
+      'every change has a human and a machine form',
+    );
     const kinds: string[] = ioPlan.changes.map((c: any) => c.kind);
     const create = ioPlan.changes.find((c: any) => c.kind === 'device-create' && c.data.backing === '/dev/ram1');
     assert.ok(create, 'the plan covers device creation too');
@@ -176,23 +190,27 @@ describe('provision runs against real sshd hosts in network namespaces', { skip 
     assert.ok(maxConcurrent() >= 2, 'hosts ran in parallel by default');
   });
 
-  it('apply refuses a kernel without module support and changes nothing', { skip: prerequisite(existsSync('/proc/modules') ? 'this machine has loadable modules: apply must not run here' : false) }, async () => {
-    const inv = loadInventory(invFile);
-    const before = await statusInventory(inv);
-    const res = await applyInventory(inv);
-    assert.equal(res.exitCode, 1);
-    for (const h of res.hosts) {
-      assert.match(h.errors.join(), /no loadable-module support/);
-      assert.equal(h.changed, 0);
-      assert.equal(h.changes.length, 0);
-    }
-    const afterwards = await statusInventory(inv);
-    for (const n of ['iohyp1', 'guest1', 'guest2']) {
-      assert.deepEqual(afterwards.facts[n].nics, before.facts[n].nics);
-      assert.deepEqual(afterwards.facts[n].sysctls, before.facts[n].sysctls);
-    }
-    assert.ok(!existsSync(STATE_FILE));
-  });
+  it(
+    'apply refuses a kernel without module support and changes nothing',
+    { skip: prerequisite(existsSync('/proc/modules') ? 'this machine has loadable modules: apply must not run here' : false) },
+    async () => {
+      const inv = loadInventory(invFile);
+      const before = await statusInventory(inv);
+      const res = await applyInventory(inv);
+      assert.equal(res.exitCode, 1);
+      for (const h of res.hosts) {
+        assert.match(h.errors.join(), /no loadable-module support/);
+        assert.equal(h.changed, 0);
+        assert.equal(h.changes.length, 0);
+      }
+      const afterwards = await statusInventory(inv);
+      for (const n of ['iohyp1', 'guest1', 'guest2']) {
+        assert.deepEqual(afterwards.facts[n].nics, before.facts[n].nics);
+        assert.deepEqual(afterwards.facts[n].sysctls, before.facts[n].sysctls);
+      }
+      assert.ok(!existsSync(STATE_FILE));
+    },
+  );
 
   it('plan through the library returns the same per-host plan', async () => {
     const res = await planInventory(loadInventory(invFile));

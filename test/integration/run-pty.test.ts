@@ -72,7 +72,10 @@ describe('vrio run: an interactive boot through a pseudo-terminal', () => {
     test(`${c.role} (${c.flags.length ? c.flags.join(' ') : 'default: BIOS, cdrom'}): shell on the console, SSH with the printed command, Ctrl-A X quits, no QEMU left`, async (t) => {
       if (lacks(t, imgs.missing)) return;
       for (const tool of ['script', 'ssh']) {
-        const why = await promisify(execFile)('sh', ['-c', `command -v ${tool}`]).then(() => undefined, () => `${tool} is not installed`);
+        const why = await promisify(execFile)('sh', ['-c', `command -v ${tool}`]).then(
+          () => undefined,
+          () => `${tool} is not installed`,
+        );
         if (why && lacks(t, prerequisite(why))) return;
       }
       const cwd = mkdtempSync(join(tmp, `${c.role}-`));

@@ -40,7 +40,12 @@ function runStep(script: string, env: Record<string, string>): { code: number | 
   mkdirSync(bin, { recursive: true });
   writeFileSync(join(bin, 'vrio'), `#!/bin/sh\nexec "${process.execPath}" "${cliBin()}" "$@"\n`);
   chmodSync(join(bin, 'vrio'), 0o755);
-  const r = spawnSync('bash', ['-e', '-c', script], { cwd: tmp, env: { ...process.env, ...env, PATH: `${bin}:${process.env.PATH}`, NO_COLOR: '1' }, encoding: 'utf8', timeout: 40 * 60_000 });
+  const r = spawnSync('bash', ['-e', '-c', script], {
+    cwd: tmp,
+    env: { ...process.env, ...env, PATH: `${bin}:${process.env.PATH}`, NO_COLOR: '1' },
+    encoding: 'utf8',
+    timeout: 40 * 60_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -65,7 +70,8 @@ describe('docs/examples/github-actions-smoke.yml', () => {
     const report = await doctor(['build', 'image', 'smoke']);
     // make and gcc come with build-essential; the rest is in every Debian/Ubuntu runner's base system.
     const implied = ['make', 'gcc', 'perl', 'git', 'tar', 'xz-utils', 'dpkg', 'apt', 'openssh-client'];
-    for (const t of report.tools.filter((x) => !x.optional)) assert.ok(pkgs.includes(t.package) || implied.includes(t.package), `${t.name} (${t.package}) is installed by the workflow`);
+    for (const t of report.tools.filter((x) => !x.optional))
+      assert.ok(pkgs.includes(t.package) || implied.includes(t.package), `${t.name} (${t.package}) is installed by the workflow`);
   });
 
   test('its vrio steps run as written: doctor, build (no-op), smoke of both images on all four boot paths', async (t) => {
@@ -78,17 +84,32 @@ describe('docs/examples/github-actions-smoke.yml', () => {
       assert.equal(build.code, 0, build.stderr);
     } else t.diagnostic('VRIO_CI_IMAGES given without a manifest: build step not run');
     const smokeRun = runStep(step('Smoke test (BIOS + UEFI, CD + disk)'), env);
-    const lines = readFileSync(join(tmp, 'smoke-report.jsonl'), 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(join(tmp, 'smoke-report.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const report = lines.find((l) => l.type === 'smoke-report') as {
       ok: boolean;
       accel: { accel: string; reason: string };
-      boots: { image: string; firmware: string; media: string; ok: boolean; end: string; error?: string; consoleTail?: string; timeline: { name: string; t: number }[]; checks: { name: string; ok: boolean; detail: string }[] }[];
+      boots: {
+        image: string;
+        firmware: string;
+        media: string;
+        ok: boolean;
+        end: string;
+        error?: string;
+        consoleTail?: string;
+        timeline: { name: string; t: number }[];
+        checks: { name: string; ok: boolean; detail: string }[];
+      }[];
     };
     assert.ok(report, `a smoke report on stdout (stderr: ${smokeRun.stderr.slice(-2000)})`);
     t.diagnostic(`accelerator: ${report.accel.reason}`);
     for (const b of report.boots) {
       const tl = Object.fromEntries(b.timeline.map((e) => [e.name, e.t]));
-      t.diagnostic(`${b.image} ${b.firmware} ${b.media}: ${b.ok ? 'ok' : 'FAILED'} kernel ${tl.kernel?.toFixed(1)}s ssh-ready ${tl['ssh-ready']?.toFixed(1)}s off ${tl.off?.toFixed(1)}s`);
+      t.diagnostic(
+        `${b.image} ${b.firmware} ${b.media}: ${b.ok ? 'ok' : 'FAILED'} kernel ${tl.kernel?.toFixed(1)}s ssh-ready ${tl['ssh-ready']?.toFixed(1)}s off ${tl.off?.toFixed(1)}s`,
+      );
       assert.ok(b.ok, `${b.image} ${b.firmware}/${b.media}: ${b.error}\n${b.consoleTail ?? ''}`);
       assert.equal(b.end, 'poweroff', 'the guest powered itself off');
       for (const m of ['kernel', 'ssh-ready', 'ssh-login']) assert.ok(m in tl, `timeline has ${m}`);

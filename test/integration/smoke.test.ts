@@ -70,7 +70,10 @@ describe('vrio smoke failures', () => {
     const report = jsonLines(r.stdout).find((e) => e.type === 'smoke-report') as { ok: boolean; boots: { ok: boolean; error: string }[] };
     assert.equal(report.ok, false);
     assert.equal(report.boots.length, 1);
-    assert.match(report.boots[0].error, /^host key of \[127\.0\.0\.1\]:\d+ is SHA256:\S+, which matches none of the pinned fingerprints \(SHA256:A{43}\): refusing to connect/);
+    assert.match(
+      report.boots[0].error,
+      /^host key of \[127\.0\.0\.1\]:\d+ is SHA256:\S+, which matches none of the pinned fingerprints \(SHA256:A{43}\): refusing to connect/,
+    );
     assert.deepEqual(pidsWith(logDir), []);
   });
 
@@ -88,7 +91,9 @@ describe('vrio smoke failures', () => {
     if (lacks(t, ci.missing)) return;
     const logDir = join(tmp, 'sigint-logs');
     let cliPid = 0;
-    const running = vrio(['smoke', join(ci.imgs!.out, 'images', 'guest'), '--firmware', 'bios', '--media', 'cdrom', '--log-dir', logDir], { onSpawn: (p) => (cliPid = p) });
+    const running = vrio(['smoke', join(ci.imgs!.out, 'images', 'guest'), '--firmware', 'bios', '--media', 'cdrom', '--log-dir', logDir], {
+      onSpawn: (p) => (cliPid = p),
+    });
     let qemu: number[] = [];
     for (let i = 0; i < 600 && qemu.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 100));

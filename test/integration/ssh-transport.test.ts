@@ -209,11 +209,35 @@ describe('ssh transport (real sshd)', { skip }, () => {
       assert.equal(e.hint, `chmod 600 ${key}`);
       assert.equal(a.connections(), before, 'no login with it');
       // ssh itself refuses the same file: the rule is OpenSSH's.
-      const ssh = spawnSync('ssh', ['-F', 'none', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-p', String(a.port), `${a.user}@${a.host}`, 'true'], { encoding: 'utf8' });
+      const ssh = spawnSync(
+        'ssh',
+        [
+          '-F',
+          'none',
+          '-i',
+          key,
+          '-o',
+          'IdentitiesOnly=yes',
+          '-o',
+          'BatchMode=yes',
+          '-o',
+          'StrictHostKeyChecking=no',
+          '-o',
+          'UserKnownHostsFile=/dev/null',
+          '-p',
+          String(a.port),
+          `${a.user}@${a.host}`,
+          'true',
+        ],
+        { encoding: 'utf8' },
+      );
       assert.match(ssh.stderr, /UNPROTECTED PRIVATE KEY FILE/);
       // The smoke/lab client follows the same rule, and does not retry it until its timeout.
       const t0 = Date.now();
-      await assert.rejects(waitForSsh({ name: 'a', address: a.host, port: a.port, user: a.user, identityFile: key, pins: [a.hostKeyFingerprint] }, { timeoutMs: 20_000 }), /UNPROTECTED PRIVATE KEY FILE/);
+      await assert.rejects(
+        waitForSsh({ name: 'a', address: a.host, port: a.port, user: a.user, identityFile: key, pins: [a.hostKeyFingerprint] }, { timeoutMs: 20_000 }),
+        /UNPROTECTED PRIVATE KEY FILE/,
+      );
       assert.ok(Date.now() - t0 < 5000, 'refused at once');
       chmodSync(key, 0o600);
       const s = await connect(conn(a, { identityFile: key }));
@@ -322,13 +346,20 @@ describe('the one SSH client for smoke and the lab (real sshd)', { skip }, () =>
   after(async () => {
     await a?.stop();
   });
-  const target = (s: SshdInstance, pins = [s.hostKeyFingerprint]) => ({ name: 'vm1', address: s.host, port: s.port, user: s.user, identityFile: s.identityFile, pins });
+  const target = (s: SshdInstance, pins = [s.hostKeyFingerprint]) => ({
+    name: 'vm1',
+    address: s.host,
+    port: s.port,
+    user: s.user,
+    identityFile: s.identityFile,
+    pins,
+  });
 
   it('check(): stdout on exit 0; otherwise an error naming the command, the VM, host:port, exit code and the last stderr lines', async () => {
     const s = await waitForSsh(target(a), { timeoutMs: 20_000 });
     try {
       assert.equal(await s.check('echo one; echo two'), 'one\ntwo\n');
-      await assert.rejects(s.check("echo a >&2; echo b >&2; echo c >&2; echo d >&2; exit 3"), (e: Error) => {
+      await assert.rejects(s.check('echo a >&2; echo b >&2; echo c >&2; echo d >&2; exit 3'), (e: Error) => {
         assert.equal(e.message, `'echo a >&2; echo b >&2; echo c >&2; echo d >&2; exit 3' failed on vm1 (${a.host}:${a.port}) (exit 3): b | c | d`);
         return true;
       });
@@ -396,7 +427,7 @@ describe('the one SSH client for smoke and the lab (real sshd)', { skip }, () =>
     assert.ok(Date.now() - t1 < 5000, 'refused at once, not retried until the deadline');
   });
 
-  it('failed attempts leave no listener on the caller\'s abort signal (waitForSsh makes hundreds of them)', async () => {
+  it("failed attempts leave no listener on the caller's abort signal (waitForSsh makes hundreds of them)", async () => {
     const ac = new AbortController();
     const port = await freePort('127.0.0.29');
     await assert.rejects(connect({ ...conn(a), address: '127.0.0.29', port, retries: 3 }, { signal: ac.signal, backoffMs: 10 }), /cannot reach/);

@@ -23,7 +23,8 @@ import { vrioKernelTree } from '../support/vrio-images.js';
 import type { ConsoleSession } from '../../vm/console-session.js';
 import { QEMU, startVm, type RunningVm } from '../../vm/vm.js';
 
-const given = process.env.VRIO_FIXES_SRC && process.env.VRIO_FIXES_OBJ ? { src: process.env.VRIO_FIXES_SRC, obj: process.env.VRIO_FIXES_OBJ } : await vrioKernelTree();
+const given =
+  process.env.VRIO_FIXES_SRC && process.env.VRIO_FIXES_OBJ ? { src: process.env.VRIO_FIXES_SRC, obj: process.env.VRIO_FIXES_OBJ } : await vrioKernelTree();
 const SRC = typeof given === 'string' ? undefined : given.src;
 const OBJ = typeof given === 'string' ? undefined : given.obj;
 const MAKEFLAGS = (process.env.VRIO_FIXES_MAKEFLAGS ?? 'CC=gcc -fno-pie -fgnu89-inline|HOSTCC=gcc -fcommon').split('|');
@@ -32,7 +33,8 @@ const REPORT = process.env.VRIO_FIXES_REPORT ?? join(tmpdir(), 'vrio-fixes-repor
 const CYCLES = Number(process.env.VRIO_FIXES_CYCLES ?? 10);
 
 function unavailable(): string | undefined {
-  if (typeof given === 'string' || !SRC || !OBJ) return `no prepared Linux 3.10 + vRIO tree: ${typeof given === 'string' ? given : 'set VRIO_FIXES_SRC and VRIO_FIXES_OBJ'}`;
+  if (typeof given === 'string' || !SRC || !OBJ)
+    return `no prepared Linux 3.10 + vRIO tree: ${typeof given === 'string' ? given : 'set VRIO_FIXES_SRC and VRIO_FIXES_OBJ'}`;
   if (!existsSync(join(SRC, 'drivers/vrio/eth/eth.c'))) return `${SRC} has no drivers/vrio (not a vRIO tree)`;
   if (!existsSync(join(OBJ, 'arch/x86/boot/bzImage'))) return `${OBJ} has no arch/x86/boot/bzImage (tree not built)`;
   for (const t of [QEMU, 'musl-gcc', 'cpio', 'gzip', 'make', 'git']) if (!which(t)) return `${t} is not installed`;
@@ -122,8 +124,14 @@ stty -echo 2>/dev/null; echo "@@READY@@"
 while :; do sleep 3600; done
 `;
 
-const MODULES = ['drivers/vrio/eth/vrio_eth', 'drivers/vrio/generic/vrio_gen', 'drivers/vrio/iohyp/blk/vrio_hblk', 'drivers/vrio/iohyp/net/vrio_hnet',
-  'drivers/vrio/ioguest/blk/vrio_gblk', 'drivers/vrio/ioguest/net/vrio_gnet'];
+const MODULES = [
+  'drivers/vrio/eth/vrio_eth',
+  'drivers/vrio/generic/vrio_gen',
+  'drivers/vrio/iohyp/blk/vrio_hblk',
+  'drivers/vrio/iohyp/net/vrio_hnet',
+  'drivers/vrio/ioguest/blk/vrio_gblk',
+  'drivers/vrio/ioguest/net/vrio_gnet',
+];
 const KERNEL_MODULES = ['drivers/net/macvlan', 'drivers/net/macvtap', 'drivers/net/tun'];
 
 // ------------------------------------------------------------------- the VMs
@@ -131,12 +139,19 @@ const KERNEL_MODULES = ['drivers/net/macvlan', 'drivers/net/macvtap', 'drivers/n
 // (fix 0005): it means a mis-assembled message, so it counts as a failure.
 const WARN_RE = /(kernel BUG at|WARNING: at|Oops|BUG: |recvmsg bug|general protection|Kernel panic|vrio: dropped)[^\n]*/g;
 
-interface Nic { listen: boolean; port: number; mac: string }
+interface Nic {
+  listen: boolean;
+  port: number;
+  mac: string;
+}
 
 /** One QEMU TCG VM with a shell on its serial console (booted through vm/). */
 class Vm {
   private vm?: RunningVm;
-  constructor(readonly name: string, private readonly o: { kernel: string; initrd: string; mem: number; nics: Nic[]; disk?: string; logDir: string }) {}
+  constructor(
+    readonly name: string,
+    private readonly o: { kernel: string; initrd: string; mem: number; nics: Nic[]; disk?: string; logDir: string },
+  ) {}
 
   private get console(): ConsoleSession {
     if (!this.vm?.console) throw new Error(`${this.name}: not started`);
@@ -156,7 +171,12 @@ class Vm {
         boot: { kind: 'kernel', kernel: this.o.kernel, initrd: this.o.initrd, append: 'console=ttyS0 panic=1' },
         serialLog: join(this.o.logDir, `${this.name}.log`),
         serial: 'session',
-        l2: this.o.nics.map((n, i) => ({ id: `n${i}`, mac: n.mac, model: 'virtio-net-pci' as const, ...(n.listen ? { transport: 'tcp-listen' as const, listenPort: n.port } : { transport: 'tcp' as const, hubPort: n.port }) })),
+        l2: this.o.nics.map((n, i) => ({
+          id: `n${i}`,
+          mac: n.mac,
+          model: 'virtio-net-pci' as const,
+          ...(n.listen ? { transport: 'tcp-listen' as const, listenPort: n.port } : { transport: 'tcp' as const, hubPort: n.port }),
+        })),
         disks: this.o.disk ? [{ file: this.o.disk, cache: 'none' }] : [],
       },
       { stderrLog: join(this.o.logDir, `${this.name}.qemu.log`) },
@@ -179,15 +199,23 @@ class Vm {
     return r.out;
   }
 
-  warnings(): string[] { return [...(this.vm?.console?.text ?? '').matchAll(WARN_RE)].map((m) => m[0].trim()); }
-  stop(): void { void this.vm?.kill(); }
+  warnings(): string[] {
+    return [...(this.vm?.console?.text ?? '').matchAll(WARN_RE)].map((m) => m[0].trim());
+  }
+  stop(): void {
+    void this.vm?.kill();
+  }
 }
 
 /** Where a device's guest is: the IOhyp NIC toward it, its MAC and IP (vrio-iohyp --iface/--guest-mac/--guest-ip). */
 /** Where images install the helper (provision calls it there too). */
 const HELPER = '/usr/sbin/vrio-iohyp';
 
-interface GuestId { iface: string; mac: string; ip: string }
+interface GuestId {
+  iface: string;
+  mac: string;
+  ip: string;
+}
 const idArgs = (g: GuestId) => `--iface ${g.iface} --guest-mac ${g.mac} --guest-ip ${g.ip}`;
 
 /**
@@ -198,8 +226,10 @@ async function ioh(a: Vm, args: string): Promise<string> {
   const r = await a.sh(`${HELPER} ${args}`);
   return r.rc === 0 ? 'ok' : (/vrio-iohyp: [^\n]*/.exec(r.out)?.[0].trim() ?? `exit ${r.rc}: ${r.out.trim()}`);
 }
-const createNet = (g: GuestId, tap: string, vnicMac: string, features: string) => `create-net ${idArgs(g)} --backing ${tap} --mac ${vnicMac} --features ${features}`;
-const createBlk = (g: GuestId, backing: string, name: string, bytes: number) => `create-blk ${idArgs(g)} --backing ${backing} --name ${name} --capacity ${bytes}`;
+const createNet = (g: GuestId, tap: string, vnicMac: string, features: string) =>
+  `create-net ${idArgs(g)} --backing ${tap} --mac ${vnicMac} --features ${features}`;
+const createBlk = (g: GuestId, backing: string, name: string, bytes: number) =>
+  `create-blk ${idArgs(g)} --backing ${backing} --name ${name} --capacity ${bytes}`;
 const remove = (g: GuestId, backing: string) => `remove ${idArgs(g)} --backing ${backing} --kind ${backing.startsWith('/') ? 'blk' : 'net'}`;
 
 // ------------------------------------------------------------ the lab itself
@@ -211,16 +241,35 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** IOhyp A (eth0 to the guest, eth1 to the peer), guest B (+ a virtio-blk disk), plain peer C. */
 class Lab {
-  readonly a: Vm; readonly b: Vm; readonly c: Vm;
-  constructor(kernel: string, initrd: string, dir: string, disk: string, readonly mtu = 8100) {
+  readonly a: Vm;
+  readonly b: Vm;
+  readonly c: Vm;
+  constructor(
+    kernel: string,
+    initrd: string,
+    dir: string,
+    disk: string,
+    readonly mtu = 8100,
+  ) {
     const p = 21000 + Math.floor(Math.random() * 20000);
     mkdirSync(dir, { recursive: true });
-    this.a = new Vm('iohyp', { kernel, initrd, mem: 1536, logDir: dir, nics: [{ listen: true, port: p, mac: IOHYP_MAC }, { listen: true, port: p + 1, mac: '52:54:00:5b:00:01' }] });
+    this.a = new Vm('iohyp', {
+      kernel,
+      initrd,
+      mem: 1536,
+      logDir: dir,
+      nics: [
+        { listen: true, port: p, mac: IOHYP_MAC },
+        { listen: true, port: p + 1, mac: '52:54:00:5b:00:01' },
+      ],
+    });
     this.b = new Vm('guest', { kernel, initrd, mem: 1024, logDir: dir, disk, nics: [{ listen: false, port: p, mac: GUEST_MAC }] });
     this.c = new Vm('peer', { kernel, initrd, mem: 768, logDir: dir, nics: [{ listen: false, port: p + 1, mac: '52:54:00:5b:00:03' }] });
   }
   async up(): Promise<void> {
-    await this.a.start(); await this.b.start(); await this.c.start();
+    await this.a.start();
+    await this.b.start();
+    await this.c.start();
     // gblk's first request timeout is 200 ms, tuned for hardware; a 1 MiB
     // answer alone takes 0.3-0.7 s under TCG, so the lab gives it 1 s.
     // Segment 1 (A<->B) carries vRIO with an 8100-byte MTU, as upstream's setup script does.
@@ -235,20 +284,30 @@ class Lab {
     // from pruning, so what the TCP checks measure is the vRIO path.
     await this.c.ok('sysctl -w net.ipv4.tcp_adv_win_scale=-2');
     const eth = `l2_packet_size=${this.mtu + 14} l2_packet_list_size=4096 large_packet_list_size=512`;
-    await this.a.ok(`cd /lib/modules && insmod macvlan.ko && insmod macvtap.ko && insmod tun.ko && insmod vrio_eth.ko ${eth} && insmod vrio_gen.ko h_eth_name=eth0 h_cpu_affinity=1 && insmod vrio_hnet.ko && insmod vrio_hblk.ko && cd /`);
-    await this.b.ok(`cd /lib/modules && insmod vrio_eth.ko ${eth} && insmod vrio_gen.ko g_eth_name=eth0 g_cpu_affinity=1 && insmod vrio_gnet.ko && insmod vrio_gblk.ko initial_request_timeout=1000000 && cd /`);
+    await this.a.ok(
+      `cd /lib/modules && insmod macvlan.ko && insmod macvtap.ko && insmod tun.ko && insmod vrio_eth.ko ${eth} && insmod vrio_gen.ko h_eth_name=eth0 h_cpu_affinity=1 && insmod vrio_hnet.ko && insmod vrio_hblk.ko && cd /`,
+    );
+    await this.b.ok(
+      `cd /lib/modules && insmod vrio_eth.ko ${eth} && insmod vrio_gen.ko g_eth_name=eth0 g_cpu_affinity=1 && insmod vrio_gnet.ko && insmod vrio_gblk.ko initial_request_timeout=1000000 && cd /`,
+    );
     await this.a.ok(`ip link add link eth1 name mtap1 address ${VNIC_MAC} type macvtap && ip link set mtap1 up`);
   }
-  ioh(args: string): Promise<string> { return ioh(this.a, args); }
+  ioh(args: string): Promise<string> {
+    return ioh(this.a, args);
+  }
   async createNet(features = '7be1'): Promise<void> {
     assert.equal(await this.ioh(createNet(GUEST, 'mtap1', VNIC_MAC, features)), 'ok');
-    await this.b.ok(`for i in $(seq 50); do ip link show eth1 >/dev/null 2>&1 && break; sleep 0.1; done; ip link set eth1 up && ip addr add 10.66.0.2/24 dev eth1`);
+    await this.b.ok(
+      `for i in $(seq 50); do ip link show eth1 >/dev/null 2>&1 && break; sleep 0.1; done; ip link set eth1 up && ip addr add 10.66.0.2/24 dev eth1`,
+    );
   }
   async createBlk(bytes = 64 << 20): Promise<void> {
     assert.equal(await this.ioh(createBlk(GUEST, '/dev/ram1', 'vdb', bytes)), 'ok');
     await this.b.ok('for i in $(seq 50); do [ -b /dev/vdb ] && break; sleep 0.1; done; [ -b /dev/vdb ]');
   }
-  stop(): void { for (const v of [this.a, this.b, this.c]) v.stop(); }
+  stop(): void {
+    for (const v of [this.a, this.b, this.c]) v.stop();
+  }
 }
 
 /**
@@ -258,35 +317,70 @@ class Lab {
  * Each guest also gets a vRIO disk (vdb) on its own IOhyp ramdisk.
  */
 class TwoGuestLab {
-  readonly a: Vm; readonly b1: Vm; readonly b2: Vm; readonly c: Vm;
+  readonly a: Vm;
+  readonly b1: Vm;
+  readonly b2: Vm;
+  readonly c: Vm;
   readonly guests: { vm: Vm; id: GuestId; tap: string; vnicMac: string; ip: string; ram: string }[];
-  constructor(kernel: string, initrd: string, dir: string, readonly mtu = 8100) {
+  constructor(
+    kernel: string,
+    initrd: string,
+    dir: string,
+    readonly mtu = 8100,
+  ) {
     const p = 21000 + Math.floor(Math.random() * 20000);
     mkdirSync(dir, { recursive: true });
-    this.a = new Vm('iohyp', { kernel, initrd, mem: 1536, logDir: dir, nics: [{ listen: true, port: p, mac: IOHYP_MAC }, { listen: true, port: p + 1, mac: '52:54:00:5b:00:01' }, { listen: true, port: p + 2, mac: '52:54:00:5c:00:01' }] });
+    this.a = new Vm('iohyp', {
+      kernel,
+      initrd,
+      mem: 1536,
+      logDir: dir,
+      nics: [
+        { listen: true, port: p, mac: IOHYP_MAC },
+        { listen: true, port: p + 1, mac: '52:54:00:5b:00:01' },
+        { listen: true, port: p + 2, mac: '52:54:00:5c:00:01' },
+      ],
+    });
     this.b1 = new Vm('guest1', { kernel, initrd, mem: 768, logDir: dir, nics: [{ listen: false, port: p, mac: GUEST_MAC }] });
     this.b2 = new Vm('guest2', { kernel, initrd, mem: 768, logDir: dir, nics: [{ listen: false, port: p + 2, mac: '52:54:00:5c:00:02' }] });
     this.c = new Vm('peer', { kernel, initrd, mem: 768, logDir: dir, nics: [{ listen: false, port: p + 1, mac: '52:54:00:5b:00:03' }] });
     this.guests = [
       { vm: this.b1, id: GUEST, tap: 'mtap1', vnicMac: VNIC_MAC, ip: '10.66.0.2', ram: '/dev/ram1' },
-      { vm: this.b2, id: { iface: 'eth2', mac: '52:54:00:5c:00:02', ip: '10.57.0.2' }, tap: 'mtap2', vnicMac: '52:54:00:5a:00:20', ip: '10.66.0.4', ram: '/dev/ram2' },
+      {
+        vm: this.b2,
+        id: { iface: 'eth2', mac: '52:54:00:5c:00:02', ip: '10.57.0.2' },
+        tap: 'mtap2',
+        vnicMac: '52:54:00:5a:00:20',
+        ip: '10.66.0.4',
+        ram: '/dev/ram2',
+      },
     ];
   }
-  vms(): Vm[] { return [this.a, this.b1, this.b2, this.c]; }
+  vms(): Vm[] {
+    return [this.a, this.b1, this.b2, this.c];
+  }
   async up(): Promise<void> {
     for (const v of this.vms()) await v.start();
-    await this.a.ok(`for i in 0 2; do ip link set eth$i mtu ${this.mtu}; ip link set eth$i up; done; ip addr add 10.55.0.1/24 dev eth0; ip addr add 10.57.0.1/24 dev eth2; ip link set eth1 up`);
+    await this.a.ok(
+      `for i in 0 2; do ip link set eth$i mtu ${this.mtu}; ip link set eth$i up; done; ip addr add 10.55.0.1/24 dev eth0; ip addr add 10.57.0.1/24 dev eth2; ip link set eth1 up`,
+    );
     await this.b1.ok(`ip link set eth0 mtu ${this.mtu}; ip addr add 10.55.0.2/24 dev eth0; ip link set eth0 up`);
     await this.b2.ok(`ip link set eth0 mtu ${this.mtu}; ip addr add 10.57.0.2/24 dev eth0; ip link set eth0 up`);
     // The peer's own 3.10 TCP must not prune (see Lab.up()).
     await this.c.ok('ip addr add 10.66.0.3/24 dev eth0; ip link set eth0 up; sysctl -w net.ipv4.tcp_adv_win_scale=-2');
     const eth = `l2_packet_size=${this.mtu + 14} l2_packet_list_size=4096 large_packet_list_size=512`;
-    await this.a.ok(`cd /lib/modules && insmod macvlan.ko && insmod macvtap.ko && insmod tun.ko && insmod vrio_eth.ko ${eth} && insmod vrio_gen.ko h_eth_name=eth0,eth2 h_cpu_affinity=1 && insmod vrio_hnet.ko && insmod vrio_hblk.ko && cd /`);
+    await this.a.ok(
+      `cd /lib/modules && insmod macvlan.ko && insmod macvtap.ko && insmod tun.ko && insmod vrio_eth.ko ${eth} && insmod vrio_gen.ko h_eth_name=eth0,eth2 h_cpu_affinity=1 && insmod vrio_hnet.ko && insmod vrio_hblk.ko && cd /`,
+    );
     for (const g of this.guests) {
-      await g.vm.ok(`cd /lib/modules && insmod vrio_eth.ko ${eth} && insmod vrio_gen.ko g_eth_name=eth0 g_cpu_affinity=1 && insmod vrio_gnet.ko && insmod vrio_gblk.ko initial_request_timeout=1000000 && cd /`);
+      await g.vm.ok(
+        `cd /lib/modules && insmod vrio_eth.ko ${eth} && insmod vrio_gen.ko g_eth_name=eth0 g_cpu_affinity=1 && insmod vrio_gnet.ko && insmod vrio_gblk.ko initial_request_timeout=1000000 && cd /`,
+      );
       await this.a.ok(`ip link add link eth1 name ${g.tap} address ${g.vnicMac} type macvtap && ip link set ${g.tap} up`);
       assert.equal(await this.ioh(createNet(g.id, g.tap, g.vnicMac, '7be1')), 'ok', `${g.vm.name} CREATE_NET`);
-      await g.vm.ok(`for i in $(seq 50); do ip link show eth1 >/dev/null 2>&1 && break; sleep 0.1; done; ip link set eth1 up && ip addr add ${g.ip}/24 dev eth1`);
+      await g.vm.ok(
+        `for i in $(seq 50); do ip link show eth1 >/dev/null 2>&1 && break; sleep 0.1; done; ip link set eth1 up && ip addr add ${g.ip}/24 dev eth1`,
+      );
       assert.equal(await this.ioh(createBlk(g.id, g.ram, 'vdb', 64 << 20)), 'ok', `${g.vm.name} CREATE_BLK`);
       await g.vm.ok('for i in $(seq 50); do [ -b /dev/vdb ] && break; sleep 0.1; done; [ -b /dev/vdb ]');
       // Static neighbours: the checks are about data, not ARP timing.
@@ -294,8 +388,12 @@ class TwoGuestLab {
       await g.vm.ok('arp -i eth1 -s 10.66.0.3 52:54:00:5b:00:03');
     }
   }
-  ioh(args: string): Promise<string> { return ioh(this.a, args); }
-  stop(): void { for (const v of this.vms()) v.stop(); }
+  ioh(args: string): Promise<string> {
+    return ioh(this.a, args);
+  }
+  stop(): void {
+    for (const v of this.vms()) v.stop();
+  }
 }
 
 /**
@@ -327,7 +425,8 @@ async function meminfo(v: Vm): Promise<Record<string, number>> {
 async function transportLink(a: Vm, b: Vm, aIp = '10.55.0.1', bIp = '10.55.0.2'): Promise<string> {
   const lost = async (v: Vm, ip: string) => / 0 packets received/.test((await v.sh(`ping -c 2 -W 2 ${ip}`, 60_000)).out);
   try {
-    const ab = await lost(a, bIp), ba = await lost(b, aIp);
+    const ab = await lost(a, bIp),
+      ba = await lost(b, aIp);
     return ab && ba ? 'dead both ways' : `IOhyp->guest ${ab ? 'lost' : 'ok'}, guest->IOhyp ${ba ? 'lost' : 'ok'}`;
   } catch (e) {
     return `not checked: ${(e as Error).message.split('\n')[0]}`; // a VM that stopped cannot ping
@@ -335,7 +434,14 @@ async function transportLink(a: Vm, b: Vm, aIp = '10.55.0.1', bIp = '10.55.0.2')
 }
 
 /** 16 MiB over TCP from one VM to another; md5 compared; bounded by timeoutS. */
-async function transfer(from: Vm, to: Vm, ip: string, port: number, timeoutS = 300, link?: [Vm, Vm]): Promise<{ ms: number; sent: string; equal: boolean; link?: string }> {
+async function transfer(
+  from: Vm,
+  to: Vm,
+  ip: string,
+  port: number,
+  timeoutS = 300,
+  link?: [Vm, Vm],
+): Promise<{ ms: number; sent: string; equal: boolean; link?: string }> {
   const sum = (await from.ok('dd if=/dev/urandom of=/tmp/d bs=1M count=16 2>/dev/null; md5sum /tmp/d')).match(/[0-9a-f]{32}/)![0];
   await to.ok(`sh -c '(timeout ${timeoutS} tcpx recv ${port} /tmp/r </dev/null; echo "@@DONE${port}@@") &'`);
   await sleep(500);
@@ -348,7 +454,10 @@ async function transfer(from: Vm, to: Vm, ip: string, port: number, timeoutS = 3
 }
 
 // ------------------------------------------------------ building the flavours
-interface Flavour { name: 'upstream' | 'fixed'; initrd: string }
+interface Flavour {
+  name: 'upstream' | 'fixed';
+  initrd: string;
+}
 
 async function buildFlavour(work: string, name: Flavour['name'], tools: string): Promise<Flavour> {
   if (!SRC || !OBJ) throw new Error('unreachable');
@@ -364,7 +473,10 @@ async function buildFlavour(work: string, name: Flavour['name'], tools: string):
   }
   rmSync(join(obj, 'drivers/vrio'), { recursive: true, force: true });
   const fixesDir = dataPath('kernel-config/patches/3.10/fixes');
-  const patches = readdirSync(fixesDir).filter((f) => f.endsWith('.patch')).sort().map((f) => join(fixesDir, f));
+  const patches = readdirSync(fixesDir)
+    .filter((f) => f.endsWith('.patch'))
+    .sort()
+    .map((f) => join(fixesDir, f));
   // The given tree may carry none, some (an older series) or all of the
   // fixes: find how many leading patches are in, then bring it to the
   // wanted state. Reversal goes newest first (later patches touch the
@@ -373,10 +485,17 @@ async function buildFlavour(work: string, name: Flavour['name'], tools: string):
   // core files (0006) live in the given kernel image, shared by both flavours.
   const only = ['--include=drivers/vrio/*', '--include=include/linux/vrio/*'];
   let applied = patches.length;
-  while (applied > 0 && (await run('git', ['apply', '--check', '-R', '-p1', ...only, ...patches.slice(0, applied).reverse()], { cwd: src, allowFail: true })).code !== 0) applied--;
+  while (
+    applied > 0 &&
+    (await run('git', ['apply', '--check', '-R', '-p1', ...only, ...patches.slice(0, applied).reverse()], { cwd: src, allowFail: true })).code !== 0
+  )
+    applied--;
   if (name === 'fixed' && applied < patches.length) await run('git', ['apply', '-p1', ...only, ...patches.slice(applied)], { cwd: src });
   if (name === 'upstream' && applied > 0) await run('git', ['apply', '-R', '-p1', ...only, ...patches.slice(0, applied).reverse()], { cwd: src });
-  await run('make', ['-C', src, `O=${obj}`, ...MAKEFLAGS, 'M=drivers/vrio', 'modules', '-j2'], { logFile: join(work, `${name}-make.log`), timeoutMs: 15 * 60_000 });
+  await run('make', ['-C', src, `O=${obj}`, ...MAKEFLAGS, 'M=drivers/vrio', 'modules', '-j2'], {
+    logFile: join(work, `${name}-make.log`),
+    timeoutMs: 15 * 60_000,
+  });
   const root = join(work, `${name}-root`);
   mkdirSync(join(root, 'bin'), { recursive: true });
   mkdirSync(join(root, 'lib/modules'), { recursive: true });
@@ -386,7 +505,8 @@ async function buildFlavour(work: string, name: Flavour['name'], tools: string):
   writeFileSync(join(root, 'init'), INIT, { mode: 0o755 });
   for (const t of ['blkbench', 'tcpx']) await run('cp', [join(tools, t), join(root, 'usr/bin', t)]);
   await run('cp', [join(tools, 'vrio-iohyp'), join(root, HELPER.slice(1))]);
-  for (const m of [...MODULES.map((m) => join(obj, `${m}.ko`)), ...KERNEL_MODULES.map((m) => join(OBJ, `${m}.ko`))]) await run('cp', [m, join(root, 'lib/modules/')]);
+  for (const m of [...MODULES.map((m) => join(obj, `${m}.ko`)), ...KERNEL_MODULES.map((m) => join(OBJ, `${m}.ko`))])
+    await run('cp', [m, join(root, 'lib/modules/')]);
   const initrd = join(work, `${name}.cpio.gz`);
   await run('sh', ['-c', `cd "${root}" && find . | sort | cpio -o -H newc --quiet | gzip -1 > "${initrd}"`]);
   return { name, initrd };
@@ -412,7 +532,10 @@ describe('vRIO fix series, proven in QEMU VMs', { skip, timeout: 3 * 60 * 60_000
     work = mkdtempSync(join(tmpdir(), 'vrio-fixes-'));
     const tools = join(work, 'tools');
     mkdirSync(tools);
-    for (const [n, c] of [['blkbench', BLKBENCH_C], ['tcpx', TCPX_C]] as const) {
+    for (const [n, c] of [
+      ['blkbench', BLKBENCH_C],
+      ['tcpx', TCPX_C],
+    ] as const) {
       writeFileSync(join(tools, `${n}.c`), c);
       await run('musl-gcc', ['-static', '-O2', '-Wall', '-o', join(tools, n), join(tools, `${n}.c`)]);
     }
@@ -444,7 +567,10 @@ describe('vRIO fix series, proven in QEMU VMs', { skip, timeout: 3 * 60 * 60_000
     // Large requests: 4 MiB written with O_DIRECT and bs=1M (requests over 64 KiB) do not survive.
     await lab.createBlk();
     const small = await bench(lab.b, '/dev/vdb', 'r', 4096);
-    const big = await lab.b.sh('dd if=/dev/urandom of=/tmp/x bs=1M count=4 2>/dev/null; dd if=/tmp/x of=/dev/vdb bs=1M oflag=direct 2>&1; dd if=/dev/vdb of=/tmp/y bs=1M count=4 iflag=direct 2>&1; md5sum /tmp/x /tmp/y', 600_000);
+    const big = await lab.b.sh(
+      'dd if=/dev/urandom of=/tmp/x bs=1M count=4 2>/dev/null; dd if=/tmp/x of=/dev/vdb bs=1M oflag=direct 2>&1; dd if=/dev/vdb of=/tmp/y bs=1M count=4 iflag=direct 2>&1; md5sum /tmp/x /tmp/y',
+      600_000,
+    );
     const sums = big.out.match(/[0-9a-f]{32}/g) ?? [];
     report.upstreamBlk = { read4k: small, dd4MiB: big.out.match(/\d+\+\d+ records out|error[^\n]*/g), md5Equal: sums.length === 2 && sums[0] === sums[1] };
     assert.equal(typeof small, 'object', 'a 4 KiB read works upstream');
@@ -467,7 +593,7 @@ describe('vRIO fix series, proven in QEMU VMs', { skip, timeout: 3 * 60 * 60_000
       await lab.createNet();
       // Static neighbours: no ARP, so the upstream guest survives long enough to show the TCP bug.
       await lab.c.ok(`arp -i eth0 -s 10.66.0.2 ${VNIC_MAC}`);
-      await lab.b.ok("arp -i eth1 -s 10.66.0.3 52:54:00:5b:00:03");
+      await lab.b.ok('arp -i eth1 -s 10.66.0.3 52:54:00:5b:00:03');
       const r = await transfer(lab.c, lab.b, '10.66.0.2', 5001, 120, [lab.a, lab.b]);
       res[`${f.name} peer->guest`] = { ...r, warnings: lab.b.warnings().filter((w) => /recvmsg/.test(w)).length };
       if (f.name === 'fixed') {
@@ -510,30 +636,40 @@ describe('vRIO fix series, proven in QEMU VMs', { skip, timeout: 3 * 60 * 60_000
 
     test('TCP through the vRIO NIC: 16 MiB each way, md5-equal, no recvmsg warnings', async () => {
       const res: Record<string, unknown> = {};
-      for (const [from, to, ip, port] of [[lab.c, lab.b, '10.66.0.2', 5001], [lab.b, lab.c, '10.66.0.3', 5002]] as const) {
+      for (const [from, to, ip, port] of [
+        [lab.c, lab.b, '10.66.0.2', 5001],
+        [lab.b, lab.c, '10.66.0.3', 5002],
+      ] as const) {
         const r = await transfer(from, to, ip, port, 300, [lab.a, lab.b]);
         res[`${from.name}->${to.name}`] = r;
         assert.equal(r.sent, 'SEND 16777216 ok', JSON.stringify(r));
         assert.ok(r.equal, `${from.name} -> ${to.name}: md5 of what arrived: ${JSON.stringify(r)}`);
       }
       report.tcp = res;
-      assert.deepEqual(lab.b.warnings().filter((w) => /recvmsg/.test(w)), []);
+      assert.deepEqual(
+        lab.b.warnings().filter((w) => /recvmsg/.test(w)),
+        [],
+      );
     });
 
     test('block: data survives, every request size works, vRIO vs virtio-blk table', async (t) => {
       await lab.createBlk();
-      const out = await lab.b.ok('dd if=/dev/urandom of=/tmp/x bs=1M count=4 2>/dev/null; dd if=/tmp/x of=/dev/vdb bs=1M oflag=direct 2>&1; dd if=/dev/vdb of=/tmp/y bs=1M count=4 iflag=direct 2>&1; md5sum /tmp/x /tmp/y', 600_000);
+      const out = await lab.b.ok(
+        'dd if=/dev/urandom of=/tmp/x bs=1M count=4 2>/dev/null; dd if=/tmp/x of=/dev/vdb bs=1M oflag=direct 2>&1; dd if=/dev/vdb of=/tmp/y bs=1M count=4 iflag=direct 2>&1; md5sum /tmp/x /tmp/y',
+        600_000,
+      );
       const sums = out.match(/[0-9a-f]{32}/g) ?? [];
       assert.equal(sums.length, 2);
       assert.equal(sums[0], sums[1], '4 MiB written with bs=1M reads back the same');
       const table: Record<string, unknown>[] = [];
-      for (const op of ['r', 'w'] as const) for (const size of SIZES) {
-        const vrio = await bench(lab.b, '/dev/vdb', op, size);
-        const virtio = await bench(lab.b, '/dev/vda', op, size);
-        table.push({ op, size, vrio, virtio });
-        t.diagnostic(`${op} ${size}: vRIO ${JSON.stringify(vrio)} virtio-blk ${JSON.stringify(virtio)}`);
-        assert.equal(typeof vrio, 'object', `vRIO ${op} of ${size} bytes works`);
-      }
+      for (const op of ['r', 'w'] as const)
+        for (const size of SIZES) {
+          const vrio = await bench(lab.b, '/dev/vdb', op, size);
+          const virtio = await bench(lab.b, '/dev/vda', op, size);
+          table.push({ op, size, vrio, virtio });
+          t.diagnostic(`${op} ${size}: vRIO ${JSON.stringify(vrio)} virtio-blk ${JSON.stringify(virtio)}`);
+          assert.equal(typeof vrio, 'object', `vRIO ${op} of ${size} bytes works`);
+        }
       report.blkTable = table;
     });
 
@@ -554,19 +690,24 @@ describe('vRIO fix series, proven in QEMU VMs', { skip, timeout: 3 * 60 * 60_000
     });
 
     test(`${CYCLES} create/use/remove cycles per device type, no warnings, no growing slab`, async () => {
-      const meminfo = async () => Object.fromEntries([...(await lab.a.ok('cat /proc/meminfo')).matchAll(/^(\w+):\s+(\d+) kB/gm)].map((m) => [m[1], Number(m[2])]));
+      const meminfo = async () =>
+        Object.fromEntries([...(await lab.a.ok('cat /proc/meminfo')).matchAll(/^(\w+):\s+(\d+) kB/gm)].map((m) => [m[1], Number(m[2])]));
       assert.equal(await lab.ioh(remove(GUEST, '/dev/ram1')), 'ok');
       assert.equal(await lab.ioh(remove(GUEST, 'mtap1')), 'ok');
       const before0 = await meminfo();
       for (let i = 0; i < CYCLES; i++) {
         await lab.createBlk(4 << 20);
-        await lab.b.ok(`dd if=/dev/urandom of=/tmp/c bs=64k count=1 2>/dev/null; dd if=/tmp/c of=/dev/vdb bs=64k oflag=direct 2>/dev/null; dd if=/dev/vdb bs=64k count=1 iflag=direct 2>/dev/null | cmp - /tmp/c`);
+        await lab.b.ok(
+          `dd if=/dev/urandom of=/tmp/c bs=64k count=1 2>/dev/null; dd if=/tmp/c of=/dev/vdb bs=64k oflag=direct 2>/dev/null; dd if=/dev/vdb bs=64k count=1 iflag=direct 2>/dev/null | cmp - /tmp/c`,
+        );
         assert.equal(await lab.ioh(remove(GUEST, '/dev/ram1')), 'ok', `blk cycle ${i}`);
         await lab.b.ok('for i in $(seq 50); do [ -b /dev/vdb ] || break; sleep 0.1; done; [ ! -b /dev/vdb ]');
       }
       for (let i = 0; i < CYCLES; i++) {
         assert.equal(await lab.ioh(createNet(GUEST, 'mtap1', VNIC_MAC, '7be1')), 'ok', `net cycle ${i}`);
-        await lab.b.ok('for i in $(seq 50); do ip link show eth1 >/dev/null 2>&1 && break; sleep 0.1; done; ip link set eth1 up && ip addr add 10.66.0.2/24 dev eth1');
+        await lab.b.ok(
+          'for i in $(seq 50); do ip link show eth1 >/dev/null 2>&1 && break; sleep 0.1; done; ip link set eth1 up && ip addr add 10.66.0.2/24 dev eth1',
+        );
         await lab.c.ok('ping -c 1 -W 5 10.66.0.2', 60_000);
         // Down first, as a user would: a NIC just brought up still sends its
         // IPv6 start-up traffic (DAD, MLD), and what reaches the IOhyp after
@@ -595,7 +736,8 @@ describe('vRIO fix series, proven in QEMU VMs', { skip, timeout: 3 * 60 * 60_000
     await lab.up();
     const [g1, g2] = lab.guests;
     const before0 = await meminfo(lab.a);
-    for (const v of [lab.b1, lab.b2, lab.c]) await v.ok('dd if=/dev/urandom of=/tmp/d bs=1M count=16 2>/dev/null; dd if=/dev/urandom of=/tmp/x bs=1M count=8 2>/dev/null');
+    for (const v of [lab.b1, lab.b2, lab.c])
+      await v.ok('dd if=/dev/urandom of=/tmp/d bs=1M count=16 2>/dev/null; dd if=/dev/urandom of=/tmp/x bs=1M count=8 2>/dev/null');
     const sent = { peer: await md5(lab.c, '/tmp/d'), guest2: await md5(lab.b2, '/tmp/d') };
     const t0 = Date.now();
     // At once: peer -> guest1 and guest2 -> peer over TCP (16 MiB each), and
@@ -606,11 +748,19 @@ describe('vRIO fix series, proven in QEMU VMs', { skip, timeout: 3 * 60 * 60_000
     await sleep(500);
     await job(lab.c, 'send', `timeout 600 tcpx send ${g1.ip} 5001 /tmp/d`);
     await job(g2.vm, 'send', 'timeout 600 tcpx send 10.66.0.3 5002 /tmp/d');
-    const blk = 'dd if=/tmp/x of=/dev/vdb bs=64k oflag=direct && dd if=/dev/vdb of=/tmp/y bs=64k count=128 iflag=direct && cmp /tmp/x /tmp/y'
-      + ' && dd if=/tmp/x of=/dev/vdb bs=1M seek=16 oflag=direct && dd if=/dev/vdb of=/tmp/z bs=1M skip=16 count=8 iflag=direct && cmp /tmp/x /tmp/z';
+    const blk =
+      'dd if=/tmp/x of=/dev/vdb bs=64k oflag=direct && dd if=/dev/vdb of=/tmp/y bs=64k count=128 iflag=direct && cmp /tmp/x /tmp/y' +
+      ' && dd if=/tmp/x of=/dev/vdb bs=1M seek=16 oflag=direct && dd if=/dev/vdb of=/tmp/z bs=1M skip=16 count=8 iflag=direct && cmp /tmp/x /tmp/z';
     for (const g of lab.guests) await job(g.vm, 'blk', blk);
     const jobs: Record<string, { rc: number; out: string }> = {};
-    for (const [v, n] of [[lab.b1, 'blk'], [lab.b2, 'blk'], [lab.c, 'send'], [lab.b2, 'send'], [lab.b1, 'recv'], [lab.c, 'recv']] as const) {
+    for (const [v, n] of [
+      [lab.b1, 'blk'],
+      [lab.b2, 'blk'],
+      [lab.c, 'send'],
+      [lab.b2, 'send'],
+      [lab.b1, 'recv'],
+      [lab.c, 'recv'],
+    ] as const) {
       jobs[`${v.name} ${n}`] = await jobDone(v, n, 900_000);
     }
     const ms = Date.now() - t0;
@@ -618,9 +768,17 @@ describe('vRIO fix series, proven in QEMU VMs', { skip, timeout: 3 * 60 * 60_000
     const after0 = await meminfo(lab.a);
     const warnings = Object.fromEntries(lab.vms().map((v) => [v.name, v.warnings()]));
     const links = Object.values(jobs).some((j) => j.rc !== 0)
-      ? { guest1: await transportLink(lab.a, lab.b1), guest2: await transportLink(lab.a, lab.b2, '10.57.0.1', '10.57.0.2') } : undefined;
-    report.twoGuests = { ms, jobs, links, md5Equal: { peerToGuest1: got.guest1 === sent.peer, guest2ToPeer: got.peer === sent.guest2 },
-      iohypSlabKb: [before0.Slab, after0.Slab], iohypMemFreeKb: [before0.MemFree, after0.MemFree], warnings };
+      ? { guest1: await transportLink(lab.a, lab.b1), guest2: await transportLink(lab.a, lab.b2, '10.57.0.1', '10.57.0.2') }
+      : undefined;
+    report.twoGuests = {
+      ms,
+      jobs,
+      links,
+      md5Equal: { peerToGuest1: got.guest1 === sent.peer, guest2ToPeer: got.peer === sent.guest2 },
+      iohypSlabKb: [before0.Slab, after0.Slab],
+      iohypMemFreeKb: [before0.MemFree, after0.MemFree],
+      warnings,
+    };
     t.diagnostic(`two guests: ${JSON.stringify(report.twoGuests)}`);
     for (const [k, j] of Object.entries(jobs)) assert.equal(j.rc, 0, `${k}: ${j.out}`);
     assert.equal(got.guest1, sent.peer, 'peer -> guest1 md5-equal');

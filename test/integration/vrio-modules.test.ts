@@ -32,11 +32,17 @@ describe('floating point in vRIO modules', () => {
   const upstream = vrioImagesFixture('upstream');
   test('the scan finds the x87 code gcc emits for kernel flags (-mno-sse), and none in integer code', () => {
     const src = join(tmp, 'f.c');
-    writeFileSync(src, 'unsigned long late(unsigned long t, int lim) { return t * 1.1 < lim; }\nunsigned long late_int(unsigned long t, int lim) { return t + t / 10 < (unsigned long)lim; }\n');
+    writeFileSync(
+      src,
+      'unsigned long late(unsigned long t, int lim) { return t * 1.1 < lim; }\nunsigned long late_int(unsigned long t, int lim) { return t + t / 10 < (unsigned long)lim; }\n',
+    );
     execFileSync('gcc', ['-O2', '-mno-sse', '-mno-mmx', '-mno-sse2', '-mno-red-zone', '-c', src, '-o', join(tmp, 'f.o')]);
     const uses = fpuInstructions(objdump(join(tmp, 'f.o')));
     assert.ok(uses.length > 0 && uses.every((u) => u.fn === 'late'), JSON.stringify(uses));
-    assert.ok(uses.some((u) => /^fild/.test(u.insn)), 'an integer is loaded onto the x87 stack');
+    assert.ok(
+      uses.some((u) => /^fild/.test(u.insn)),
+      'an integer is loaded onto the x87 stack',
+    );
   });
 
   for (const role of ['iohyp', 'guest'] as const) {

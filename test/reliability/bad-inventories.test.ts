@@ -30,18 +30,34 @@ function baseInventory(): Json {
     version: 1,
     connection: { connectTimeout: 5, commandTimeout: 30 },
     iohyps: {
-      iohyp1: { address: a.host, connection: conn(a), hostKey: a.hostKeyFingerprint, l2: { interface: 'eth0', address: '10.55.0.1/24', segment: 'lab' }, mtu: 8100, cpuAffinity: 1 },
+      iohyp1: {
+        address: a.host,
+        connection: conn(a),
+        hostKey: a.hostKeyFingerprint,
+        l2: { interface: 'eth0', address: '10.55.0.1/24', segment: 'lab' },
+        mtu: 8100,
+        cpuAffinity: 1,
+      },
     },
     guests: {
       guest1: {
-        iohyp: 'iohyp1', address: b.host, connection: conn(b), hostKey: b.hostKeyFingerprint,
+        iohyp: 'iohyp1',
+        address: b.host,
+        connection: conn(b),
+        hostKey: b.hostKeyFingerprint,
         l2: { interface: 'eth0', mac: '52:54:00:55:00:02', ip: '10.55.0.2/24', segment: 'lab' },
         devices: [{ type: 'blk', name: 'vdb', backing: '/dev/ram1', writeCache: true, segMax: 13 }],
       },
       guest2: {
-        iohyp: 'iohyp1', address: c.host, connection: conn(c), hostKey: c.hostKeyFingerprint,
+        iohyp: 'iohyp1',
+        address: c.host,
+        connection: conn(c),
+        hostKey: c.hostKeyFingerprint,
         l2: { interface: 'eth0', mac: '52:54:00:55:00:03', ip: '10.55.0.3/24', segment: 'lab' },
-        devices: [{ type: 'blk', name: 'vdb', backing: '/dev/ram2' }, { type: 'net', lower: 'eth1', mac: '52:54:00:aa:00:03' }],
+        devices: [
+          { type: 'blk', name: 'vdb', backing: '/dev/ram2' },
+          { type: 'net', lower: 'eth1', mac: '52:54:00:aa:00:03' },
+        ],
       },
     },
   };
@@ -49,7 +65,19 @@ function baseInventory(): Json {
 
 /** Values each kind of field must refuse (they would reach a remote shell or a kernel). */
 const badValues: [RegExp, Json[]][] = [
-  [/\/mac$/, ['52:54:00:55:00', '52:54:00:55:00:0g', '52-54-00-55-00-02', '52:54:00:55:00:02:01', 'ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:01', '', ...shellNasties.slice(0, 3)]],
+  [
+    /\/mac$/,
+    [
+      '52:54:00:55:00',
+      '52:54:00:55:00:0g',
+      '52-54-00-55-00-02',
+      '52:54:00:55:00:02:01',
+      'ff:ff:ff:ff:ff:ff',
+      '01:00:5e:00:00:01',
+      '',
+      ...shellNasties.slice(0, 3),
+    ],
+  ],
   [/\/l2\/ip$/, ['10.55.0.256/24', '10.55.0.2/33', '10.55.0/24', 'fe80::1/64', '', '10.55.0.2/24; id']],
   [/\/l2\/address$/, ['10.55.0.1', '300.1.1.1/24', '10.55.0.1/0', 'x']],
   [/\/interface$/, ['', 'eth0; reboot', 'a'.repeat(16), 'eth 0', '../eth0', '$(id)', 'eth0\n']],
@@ -84,11 +112,13 @@ function cases(): BadCase[] {
       if (ptr.endsWith('/writeCache') && w === null) continue;
       add(`wrong type at ${ptr}: ${JSON.stringify(w)}`, setAt(base, ptr, w), ptr);
     }
-    for (const [re, vals] of badValues) if (re.test(ptr)) for (const bad of vals) add(`bad value at ${ptr}: ${JSON.stringify(bad).slice(0, 40)}`, setAt(base, ptr, bad), ptr);
+    for (const [re, vals] of badValues)
+      if (re.test(ptr)) for (const bad of vals) add(`bad value at ${ptr}: ${JSON.stringify(bad).slice(0, 40)}`, setAt(base, ptr, bad), ptr);
   }
   for (const obj of objects(base)) {
     if (/^\/(iohyps|guests)$/.test(obj)) continue; // open maps of host names
-    for (const key of ['bogus', 'passwd', 'password', 'Address', `k${Math.floor(r() * 1e6)}`]) add(`unknown key '${key}' in ${obj || '(root)'}`, setAt(base, `${obj}/${key}`, 'x'), `${obj}/${key}`);
+    for (const key of ['bogus', 'passwd', 'password', 'Address', `k${Math.floor(r() * 1e6)}`])
+      add(`unknown key '${key}' in ${obj || '(root)'}`, setAt(base, `${obj}/${key}`, 'x'), `${obj}/${key}`);
   }
   // Relations the schema alone cannot see.
   add('duplicate guest MAC', setAt(base, '/guests/guest2/l2/mac', '52:54:00:55:00:02'), '/guests/guest2/l2/mac', 'any');
@@ -97,18 +127,39 @@ function cases(): BadCase[] {
   add('guest on another subnet', setAt(base, '/guests/guest1/l2/ip', '10.66.0.2/24'), '/guests/guest1/l2/ip', 'any');
   add('guest on another segment', setAt(base, '/guests/guest1/l2/segment', 'other'), '/guests/guest1', 'any');
   add('dangling iohyp reference', setAt(base, '/guests/guest1/iohyp', 'iohyp9'), '/guests/guest1/iohyp');
-  add('duplicate device name in a guest', setAt(base, '/guests/guest2/devices/1', { type: 'blk', name: 'vdb', backing: '/dev/ram3' }), '/guests/guest2/devices', 'any');
+  add(
+    'duplicate device name in a guest',
+    setAt(base, '/guests/guest2/devices/1', { type: 'blk', name: 'vdb', backing: '/dev/ram3' }),
+    '/guests/guest2/devices',
+    'any',
+  );
   add('two guests on one backing device', setAt(base, '/guests/guest2/devices/0/backing', '/dev/ram1'), '/guests/guest2/devices', 'any');
   add('net device MAC equals a guest MAC', setAt(base, '/guests/guest2/devices/1/mac', '52:54:00:55:00:02'), '/guests', 'any');
-  add('same SSH endpoint twice', setAt(setAt(base, '/guests/guest2/connection/port', hosts[1].port), '/guests/guest2/address', hosts[1].host), '/guests', 'any');
+  add(
+    'same SSH endpoint twice',
+    setAt(setAt(base, '/guests/guest2/connection/port', hosts[1].port), '/guests/guest2/address', hosts[1].host),
+    '/guests',
+    'any',
+  );
   add('host both iohyp and guest', setAt(base, '/guests/iohyp1', (base as { guests: Record<string, Json> }).guests.guest1), '/guests/iohyp1', 'any');
   add('group naming an unknown host', setAt(base, '/groups', { lab: { hosts: ['iohyp1', 'ghost'] } }), '/groups/lab/hosts/1', 'any');
-  add('undefined ${VAR} reference', setAt(base, '/guests/guest1/connection/identityFile', '${NO_SUCH_VAR_XYZ}'), '/guests/guest1/connection/identityFile', 'any');
+  add(
+    'undefined ${VAR} reference',
+    setAt(base, '/guests/guest1/connection/identityFile', '${NO_SUCH_VAR_XYZ}'),
+    '/guests/guest1/connection/identityFile',
+    'any',
+  );
   add('a secret in the inventory', setAt(base, '/connection/password', 'hunter2'), '/connection/password');
-  add('private key inline', setAt(base, '/connection/identityFile', '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----'), '/connection/identityFile', 'any');
+  add(
+    'private key inline',
+    setAt(base, '/connection/identityFile', '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----'),
+    '/connection/identityFile',
+    'any',
+  );
   add('macvtap name the back end would open as a tun/tap', setAt(base, '/guests/guest2/devices/1/macvtap', 'tap1'), '/guests/guest2/devices/1/macvtap');
   add('no hosts at all', { version: 1 }, '', 'any');
-  for (const n of ['Guest1', 'guest 1', 'g;id', '-oProxyCommand', '']) add(`bad host name '${n}'`, setAt(base, `/guests/${n}`, (base as { guests: Record<string, Json> }).guests.guest1), `/guests/${n}`, 'any');
+  for (const n of ['Guest1', 'guest 1', 'g;id', '-oProxyCommand', ''])
+    add(`bad host name '${n}'`, setAt(base, `/guests/${n}`, (base as { guests: Record<string, Json> }).guests.guest1), `/guests/${n}`, 'any');
   for (const s of structuralCases(base, 'guests')) out.push(s);
   return out;
 }
@@ -121,7 +172,12 @@ describe(`generated invalid inventories against real sshd hosts (seed ${SEED})`,
     all = cases();
   });
   after(async () => {
-    printFigures('bad inventories', { 'cases tried': stats.tried, 'rejected as bad input': stats.rejected, 'with exact pointer and position': stats.precise, 'SSH connections opened for them': stats.connections });
+    printFigures('bad inventories', {
+      'cases tried': stats.tried,
+      'rejected as bad input': stats.rejected,
+      'with exact pointer and position': stats.precise,
+      'SSH connections opened for them': stats.connections,
+    });
     await Promise.all(hosts.map((h) => h.stop()));
     tmp.cleanup();
   });
@@ -155,7 +211,11 @@ describe(`generated invalid inventories against real sshd hosts (seed ${SEED})`,
       }
       stats.rejected++;
       const hit =
-        c.match === 'any' ? err.issues[0] : err.issues.find((x) => x.pointer === c.pointer || x.pointer.startsWith(c.pointer + '/') || (x.pointer !== '' && c.pointer.startsWith(x.pointer + '/')));
+        c.match === 'any'
+          ? err.issues[0]
+          : err.issues.find(
+              (x) => x.pointer === c.pointer || x.pointer.startsWith(c.pointer + '/') || (x.pointer !== '' && c.pointer.startsWith(x.pointer + '/')),
+            );
       if (!hit) {
         failures.push(`#${i} ${c.name}: no issue at ${c.pointer}: ${JSON.stringify(err.issues.map((x) => [x.pointer, x.rule]))}`);
         continue;

@@ -35,7 +35,16 @@ const base: Json = {
   },
   mirrors: { 'splitio-kernel': '/srv/mirror.git' },
   roles: {
-    iohyp: { kind: 'iohyp', enabled: true, fragments: ['iohyp'], packages: ['busybox-static'], overlays: ['common'], modules: ['vrio_eth'], cmdline: 'console=ttyS0', controlHelper: true },
+    iohyp: {
+      kind: 'iohyp',
+      enabled: true,
+      fragments: ['iohyp'],
+      packages: ['busybox-static'],
+      overlays: ['common'],
+      modules: ['vrio_eth'],
+      cmdline: 'console=ttyS0',
+      controlHelper: true,
+    },
   },
   image: { formats: ['iso'], compression: 'gzip', volumeId: 'VRIO', sshAuthorizedKeys: ['id.pub'], hostKeys: 'build' },
   outputDir: 'out',
@@ -77,13 +86,20 @@ function cases(): BadCase[] {
     for (let k = 0; k < 3; k++) {
       const w = wrongTypeFor(v, r);
       // An array leaf given a scalar/object still fails at the array's own pointer.
-      add(`wrong type at ${ptr}: ${JSON.stringify(w)}`, setAt(base, ptr, w), ptr, /\/\d+$/.test(ptr) && w !== null && typeof w === 'object' ? 'prefix' : 'prefix');
+      add(
+        `wrong type at ${ptr}: ${JSON.stringify(w)}`,
+        setAt(base, ptr, w),
+        ptr,
+        /\/\d+$/.test(ptr) && w !== null && typeof w === 'object' ? 'prefix' : 'prefix',
+      );
     }
-    for (const [re, vals] of badValues) if (re.test(ptr)) for (const bad of vals) add(`bad value at ${ptr}: ${JSON.stringify(bad).slice(0, 40)}`, setAt(base, ptr, bad), ptr, 'prefix');
+    for (const [re, vals] of badValues)
+      if (re.test(ptr)) for (const bad of vals) add(`bad value at ${ptr}: ${JSON.stringify(bad).slice(0, 40)}`, setAt(base, ptr, bad), ptr, 'prefix');
   }
   for (const obj of objects(base)) {
     if (/^\/(sources|mirrors|roles)$/.test(obj)) continue; // open maps: any well-formed name is a new entry
-    for (const key of ["bogus", "Kernel", "x-extra", "kernel ", "$ref", `k${Math.floor(r() * 1e6)}`]) add(`unknown key '${key}' in ${obj || '(root)'}`, setAt(base, `${obj}/${key}`, 1), `${obj}/${key}`);
+    for (const key of ['bogus', 'Kernel', 'x-extra', 'kernel ', '$ref', `k${Math.floor(r() * 1e6)}`])
+      add(`unknown key '${key}' in ${obj || '(root)'}`, setAt(base, `${obj}/${key}`, 1), `${obj}/${key}`);
   }
   // Dangling references between sections.
   add('kernel.source names no source', setAt(base, '/kernel/source', 'nosuch'), '/kernel/source');
@@ -92,7 +108,12 @@ function cases(): BadCase[] {
   add('mirror of an unknown source', setAt(base, '/mirrors/ghost', '/srv/x'), '/mirrors/ghost');
   add('empty series range', setAt(base, '/kernel/series/to', 'bfc8e2930bd3529d1303aa62a61e907d22ab7396'), '/kernel/series/to');
   for (const name of ['Upper', '1abc', 'a b', 'a;b', 'x'.repeat(64), '']) {
-    add(`bad source name '${name}'`, setAt(base, `/sources/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`, { kind: 'dir', path: '/x' }), `/sources/${name}`, 'prefix');
+    add(
+      `bad source name '${name}'`,
+      setAt(base, `/sources/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`, { kind: 'dir', path: '/x' }),
+      `/sources/${name}`,
+      'prefix',
+    );
     add(`bad role name '${name}'`, setAt(base, `/roles/${name}`, { kind: 'guest' }), `/roles/${name}`, 'prefix');
   }
   for (const k of ['git', 'tarball', 'dir']) add(`${k} source missing fields`, setAt(base, '/sources/x', { kind: k }), '/sources/x');
@@ -126,10 +147,17 @@ describe(`generated invalid manifests (seed ${SEED})`, () => {
       assert.ok(err instanceof InputError, `not rejected as bad input: ${String(err)}`);
       stats.rejected++;
       const issues = err.issues;
-      assert.ok(issues.every((x) => x.file === f), 'every issue names the file');
+      assert.ok(
+        issues.every((x) => x.file === f),
+        'every issue names the file',
+      );
       let hit = issues[0];
       if (c.match !== 'any') {
-        const h = issues.find((x) => (c.match === 'exact' ? x.pointer === c.pointer : x.pointer === c.pointer || x.pointer.startsWith(c.pointer + '/') || c.pointer.startsWith(x.pointer + '/') && x.pointer !== ''));
+        const h = issues.find((x) =>
+          c.match === 'exact'
+            ? x.pointer === c.pointer
+            : x.pointer === c.pointer || x.pointer.startsWith(c.pointer + '/') || (c.pointer.startsWith(x.pointer + '/') && x.pointer !== ''),
+        );
         assert.ok(h, `expected an issue at ${c.pointer}, got ${JSON.stringify(issues.map((x) => [x.pointer, x.rule]))}`);
         hit = h;
       }

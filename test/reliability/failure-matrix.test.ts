@@ -110,7 +110,11 @@ describe('failure matrix: 10 real sshd hosts, 4 failing at once', { skip }, () =
   function assertConverged(n: Name): void {
     const h = hosts.get(n)!;
     const mods = h.modules();
-    assert.deepEqual(Object.keys(mods), MODULES.map((m) => m.name), `${n}: all modules loaded, in order`);
+    assert.deepEqual(
+      Object.keys(mods),
+      MODULES.map((m) => m.name),
+      `${n}: all modules loaded, in order`,
+    );
     for (const m of MODULES) assert.deepEqual(mods[m.name], m.params, `${n}: ${m.name} has its parameters`);
     const nic = h.nic();
     assert.equal(nic.mtu, MTU, `${n}: vMTU set`);
@@ -129,7 +133,11 @@ describe('failure matrix: 10 real sshd hosts, 4 failing at once', { skip }, () =
 
   function assertHosts(r: CliResult, want: Partial<Record<Name, Expect>>): Record<string, any>[] {
     const ev = events(r);
-    const got = Object.fromEntries(ev.filter((e) => e.type === 'host').map((e) => [e.host, { status: e.status, ok: e.ok, changed: e.changed, failed: e.failed, unreachable: e.unreachable }]));
+    const got = Object.fromEntries(
+      ev
+        .filter((e) => e.type === 'host')
+        .map((e) => [e.host, { status: e.status, ok: e.ok, changed: e.changed, failed: e.failed, unreachable: e.unreachable }]),
+    );
     assert.deepEqual(got, want, 'per-host recap');
     return ev;
   }
@@ -137,7 +145,11 @@ describe('failure matrix: 10 real sshd hosts, 4 failing at once', { skip }, () =
   /** The text recap line of one host, exactly (time aside). */
   function recapLine(out: string, n: Name, e: Expect): void {
     const role = n === 'iohyp1' ? 'iohyp' : 'guest';
-    assert.match(out, new RegExp(`^${n} +: ${role} +ok=${e.ok} +changed=${e.changed} +unreachable=${e.unreachable} +failed=${e.failed} +skipped=0 +time=`, 'm'), `${n} recap line`);
+    assert.match(
+      out,
+      new RegExp(`^${n} +: ${role} +ok=${e.ok} +changed=${e.changed} +unreachable=${e.unreachable} +failed=${e.failed} +skipped=0 +time=`, 'm'),
+      `${n} recap line`,
+    );
   }
 
   const apply = (args: string[] = []) => {
@@ -161,7 +173,12 @@ describe('failure matrix: 10 real sshd hosts, 4 failing at once', { skip }, () =
       shaper = 'ForceCommand';
     }
     const live = await Promise.all(
-      LIVE.map((n) => startFakeKernelHost(FAKE_MODULES, n === SLOW && shaper === 'ForceCommand' ? { extraConfig: ['ForceCommand sleep 0.5; eval "$SSH_ORIGINAL_COMMAND"'] } : {})),
+      LIVE.map((n) =>
+        startFakeKernelHost(
+          FAKE_MODULES,
+          n === SLOW && shaper === 'ForceCommand' ? { extraConfig: ['ForceCommand sleep 0.5; eval "$SSH_ORIGINAL_COMMAND"'] } : {},
+        ),
+      ),
     );
     LIVE.forEach((n, i) => hosts.set(n, live[i]));
     for (const n of LIVE) pinned.set(n, hosts.get(n)!.sshd.hostKeyFingerprint);
@@ -212,7 +229,18 @@ describe('failure matrix: 10 real sshd hosts, 4 failing at once', { skip }, () =
     want[DOOMED] = exp('unreachable', 1, 4, 0, 1);
     const ev = assertHosts(r, want);
     const recap = ev.at(-1)!;
-    assert.deepEqual({ type: recap.type, exitCode: recap.exitCode, hosts: recap.hosts, ok: recap.ok, changed: recap.changed, failed: recap.failed, unreachable: recap.unreachable }, { type: 'recap', exitCode: 1, hosts: 10, ok: 0, changed: 7, failed: 1, unreachable: 2 });
+    assert.deepEqual(
+      {
+        type: recap.type,
+        exitCode: recap.exitCode,
+        hosts: recap.hosts,
+        ok: recap.ok,
+        changed: recap.changed,
+        failed: recap.failed,
+        unreachable: recap.unreachable,
+      },
+      { type: 'recap', exitCode: 1, hosts: 10, ok: 0, changed: 7, failed: 1, unreachable: 2 },
+    );
     const err = (n: Name) => ev.find((e) => e.type === 'host' && e.host === n)!.errors.join('\n');
     assert.match(err(GHOST), /ECONNREFUSED|refused/);
     assert.match(err(REKEYED), /matches none of the pinned fingerprints/);
@@ -224,11 +252,20 @@ describe('failure matrix: 10 real sshd hosts, 4 failing at once', { skip }, () =
     // The slowness was real: guest9's traffic went through the shaper (no timing asserted).
     const slow = hosts.get(SLOW)!;
     if (shaper === 'tbf') {
-      const q = JSON.parse(execFileSync('tc', ['-j', '-s', '-n', slow.ns.name, 'qdisc', 'show', 'dev', slow.ns.interface!], { encoding: 'utf8' })) as { kind: string; bytes: number }[];
-      assert.ok(q.some((x) => x.kind === 'tbf' && x.bytes > 0), `guest9's answers were throttled: ${JSON.stringify(q)}`);
+      const q = JSON.parse(execFileSync('tc', ['-j', '-s', '-n', slow.ns.name, 'qdisc', 'show', 'dev', slow.ns.interface!], { encoding: 'utf8' })) as {
+        kind: string;
+        bytes: number;
+      }[];
+      assert.ok(
+        q.some((x) => x.kind === 'tbf' && x.bytes > 0),
+        `guest9's answers were throttled: ${JSON.stringify(q)}`,
+      );
     }
     stats.slowHostMs = ev.find((e) => e.type === 'host' && e.host === SLOW)!.durationMs;
-    stats.healthyMedianMs = ev.filter((e) => e.type === 'host' && HEALTHY.includes(e.host)).map((e) => e.durationMs as number).sort((a, b) => a - b)[3];
+    stats.healthyMedianMs = ev
+      .filter((e) => e.type === 'host' && HEALTHY.includes(e.host))
+      .map((e) => e.durationMs as number)
+      .sort((a, b) => a - b)[3];
     for (const n of [...HEALTHY, SLOW]) {
       assertConverged(n);
       stats.converged++;

@@ -21,7 +21,7 @@ describe('fake kernel: module behaviour as on the real 3.10 kernel', { skip }, (
     await host?.stop();
   });
 
-  it('every kmod step gives the real kernel\'s output', async (t) => {
+  it("every kmod step gives the real kernel's output", async (t) => {
     const s = host.sshd;
     const conn: Connection = {
       name: 'fake',
@@ -37,7 +37,10 @@ describe('fake kernel: module behaviour as on the real 3.10 kernel', { skip }, (
     };
     const session = await connect(conn);
     try {
-      await checkKmodSteps(async (script) => (await session.exec(['sh', '-c', script])).stdout, (l) => t.diagnostic(l));
+      await checkKmodSteps(
+        async (script) => (await session.exec(['sh', '-c', script])).stdout,
+        (l) => t.diagnostic(l),
+      );
     } finally {
       session.close();
     }

@@ -53,8 +53,31 @@ function snapshot(dir: string, skip: string[]): string[] {
 }
 
 type Form = 'absolute' | 'chain';
-type Layer = 'pkg-file' | 'pkg-file-over-host' | 'pkg-symlink-over-host' | 'pkg-dir-and-file' | 'pkg-hardlink' | 'overlay-file' | 'overlay-symlink' | 'overlay-dir' | 'generated' | 'helper' | 'modules';
-const LAYERS: Layer[] = ['pkg-file', 'pkg-file-over-host', 'pkg-symlink-over-host', 'pkg-dir-and-file', 'pkg-hardlink', 'overlay-file', 'overlay-symlink', 'overlay-dir', 'generated', 'helper', 'modules'];
+type Layer =
+  | 'pkg-file'
+  | 'pkg-file-over-host'
+  | 'pkg-symlink-over-host'
+  | 'pkg-dir-and-file'
+  | 'pkg-hardlink'
+  | 'overlay-file'
+  | 'overlay-symlink'
+  | 'overlay-dir'
+  | 'generated'
+  | 'helper'
+  | 'modules';
+const LAYERS: Layer[] = [
+  'pkg-file',
+  'pkg-file-over-host',
+  'pkg-symlink-over-host',
+  'pkg-dir-and-file',
+  'pkg-hardlink',
+  'overlay-file',
+  'overlay-symlink',
+  'overlay-dir',
+  'generated',
+  'helper',
+  'modules',
+];
 const RELEASE = '0.0.0-hostile';
 
 let tried = 0;
@@ -66,7 +89,10 @@ function plantEntries(form: Form, box: string, at: string): Entry[] {
   const depth = at.split('/').length - 1;
   if (form === 'absolute') return [{ name: `./${at}`, type: 'symlink', linkname: join(box, 'host') }];
   // Lexically a/b/c/host (inside the image); on the host the stage's parent, then host.
-  const dirs = at.split('/').slice(0, -1).map((_, i, a) => ({ name: `./${a.slice(0, i + 1).join('/')}/`, type: 'directory' as const }));
+  const dirs = at
+    .split('/')
+    .slice(0, -1)
+    .map((_, i, a) => ({ name: `./${a.slice(0, i + 1).join('/')}/`, type: 'directory' as const }));
   return [
     { name: './a/', type: 'directory' },
     { name: './a/b/', type: 'directory' },
@@ -83,12 +109,29 @@ async function hostileMerge(form: Form, layer: Layer): Promise<void> {
   writeFileSync(join(box, 'host', 'victim'), 'host original\n', { mode: 0o644 });
   const at = layer === 'modules' ? 'lib/modules' : 'usr/share/evil';
   const pkgs = [await deb(box, 'a-links', plantEntries(form, box, at))];
-  const kernel: KernelArtifacts = { role: 'test', release: RELEASE, hash: 'x', bzImage: '', systemMap: '', config: '', modulesRoot: join(box, 'no-modules'), modules: [], sourceTree: '', buildDir: '', inputs: [], patches: [] };
+  const kernel: KernelArtifacts = {
+    role: 'test',
+    release: RELEASE,
+    hash: 'x',
+    bzImage: '',
+    systemMap: '',
+    config: '',
+    modulesRoot: join(box, 'no-modules'),
+    modules: [],
+    sourceTree: '',
+    buildDir: '',
+    inputs: [],
+    patches: [],
+  };
   const overlay = join(box, 'overlay');
   mkdirSync(overlay);
   const generated: RootfsPlan['generated'] = [];
   const binaries: Record<string, string> = {};
-  const dirEntries = [{ name: './usr/', type: 'directory' as const }, { name: './usr/share/', type: 'directory' as const }, { name: './usr/share/evil/', type: 'directory' as const }];
+  const dirEntries = [
+    { name: './usr/', type: 'directory' as const },
+    { name: './usr/share/', type: 'directory' as const },
+    { name: './usr/share/evil/', type: 'directory' as const },
+  ];
   switch (layer) {
     case 'pkg-file':
       pkgs.push(await deb(box, 'b-payload', [...dirEntries, { name: './usr/share/evil/planted', body: 'pwned\n' }]));
@@ -100,10 +143,22 @@ async function hostileMerge(form: Form, layer: Layer): Promise<void> {
       pkgs.push(await deb(box, 'b-payload', [...dirEntries, { name: './usr/share/evil/victim', type: 'symlink', linkname: '/bin/sh' }]));
       break;
     case 'pkg-dir-and-file':
-      pkgs.push(await deb(box, 'b-payload', [...dirEntries, { name: './usr/share/evil/sub/', type: 'directory' }, { name: './usr/share/evil/sub/planted', body: 'pwned\n' }]));
+      pkgs.push(
+        await deb(box, 'b-payload', [
+          ...dirEntries,
+          { name: './usr/share/evil/sub/', type: 'directory' },
+          { name: './usr/share/evil/sub/planted', body: 'pwned\n' },
+        ]),
+      );
       break;
     case 'pkg-hardlink':
-      pkgs.push(await deb(box, 'b-payload', [...dirEntries, { name: './usr/share/evil/orig', body: 'pwned\n' }, { name: './usr/share/evil/victim', type: 'link', linkname: './usr/share/evil/orig' }]));
+      pkgs.push(
+        await deb(box, 'b-payload', [
+          ...dirEntries,
+          { name: './usr/share/evil/orig', body: 'pwned\n' },
+          { name: './usr/share/evil/victim', type: 'link', linkname: './usr/share/evil/orig' },
+        ]),
+      );
       break;
     case 'overlay-file':
       mkdirSync(join(overlay, 'usr/share/evil'), { recursive: true });
@@ -143,7 +198,11 @@ async function hostileMerge(form: Form, layer: Layer): Promise<void> {
   if (JSON.stringify(after) !== JSON.stringify(before)) hostChanges++;
   assert.deepEqual(after, before, `${form}/${layer}: nothing outside the stage may change`);
   assert.ok(err, `${form}/${layer}: the merge must be refused`);
-  assert.match(err.message, new RegExp(`refused '${at}(/[^']*)?': '${at}' is a symlink \\(-> [^)]*host\\) \\(made by package a-links\\) \\[through-symlink\\]`), `${form}/${layer}: ${err.message}`);
+  assert.match(
+    err.message,
+    new RegExp(`refused '${at}(/[^']*)?': '${at}' is a symlink \\(-> [^)]*host\\) \\(made by package a-links\\) \\[through-symlink\\]`),
+    `${form}/${layer}: ${err.message}`,
+  );
   refused++;
 }
 
@@ -171,14 +230,37 @@ describe('hostile package merges (issue #15)', () => {
       // An ELF (x86_64, static, PT_INTERP /lib/ld.so) built here.
       { name: './usr/bin/tool', body: elfWithInterp(box, '/lib/ld.so'), mode: 0o755 },
     ]);
-    const kernel: KernelArtifacts = { role: 'test', release: RELEASE, hash: 'x', bzImage: '', systemMap: '', config: '', modulesRoot: join(box, 'none'), modules: [], sourceTree: '', buildDir: '', inputs: [], patches: [] };
+    const kernel: KernelArtifacts = {
+      role: 'test',
+      release: RELEASE,
+      hash: 'x',
+      bzImage: '',
+      systemMap: '',
+      config: '',
+      modulesRoot: join(box, 'none'),
+      modules: [],
+      sourceTree: '',
+      buildDir: '',
+      inputs: [],
+      patches: [],
+    };
     const before = snapshot(box, ['stage', 'pkgs']);
     tried++;
-    await assert.rejects(assembleRootfs(join(box, 'stage'), { role: 'test', packages: [pkg], requested: ['app'], kernel, overlayDirs: [], generated: [], binaries: {} }, join(box, 'log')), (e: Error) => {
-      // In the image, esc is / (up is /, and /.. is /): the loader would be /lib64/ld-host.so, which no package has.
-      assert.match(e.message, /usr\/bin\/tool: interpreter \/lib\/ld\.so: rootfs: symlink lib\/ld\.so -> \/esc\/lib64\/ld-host\.so leads to no file in the image/);
-      return true;
-    });
+    await assert.rejects(
+      assembleRootfs(
+        join(box, 'stage'),
+        { role: 'test', packages: [pkg], requested: ['app'], kernel, overlayDirs: [], generated: [], binaries: {} },
+        join(box, 'log'),
+      ),
+      (e: Error) => {
+        // In the image, esc is / (up is /, and /.. is /): the loader would be /lib64/ld-host.so, which no package has.
+        assert.match(
+          e.message,
+          /usr\/bin\/tool: interpreter \/lib\/ld\.so: rootfs: symlink lib\/ld\.so -> \/esc\/lib64\/ld-host\.so leads to no file in the image/,
+        );
+        return true;
+      },
+    );
     refused++;
     assert.deepEqual(snapshot(box, ['stage', 'pkgs']), before);
     printFigures('hostile-rootfs', { merges_tried: tried, refused, host_changes: hostChanges, forms: 2, layers: LAYERS.length });

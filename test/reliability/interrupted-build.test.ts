@@ -13,7 +13,22 @@
 // $VRIO_RELIABILITY_REPORT when set.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -166,13 +181,19 @@ const killPoints: KillPoint[] = [
     name: 'config: merging fragments',
     stage: 'config',
     signal: 'SIGKILL',
-    trigger: (c) => entries(join(c.out, 'kernel', 'configs'), /^[0-9a-f]{16}$/).some((d) => entries(d, /^\.obj\.tmp-/).some((o) => existsSync(join(o, '.config')))),
+    trigger: (c) =>
+      entries(join(c.out, 'kernel', 'configs'), /^[0-9a-f]{16}$/).some((d) => entries(d, /^\.obj\.tmp-/).some((o) => existsSync(join(o, '.config')))),
   },
   { name: 'compile: early', stage: 'compile', signal: 'SIGKILL', trigger: (c) => c.klog.lines >= 60 },
   { name: 'compile: middle', stage: 'compile', signal: 'SIGINT', trigger: (c) => c.klog.lines >= 450 },
   { name: 'compile: late', stage: 'compile', signal: 'SIGKILL', trigger: (c) => c.klog.lines >= 60 },
   { name: 'compile: linking vmlinux', stage: 'compile', signal: 'SIGINT', trigger: (c) => c.klog.linked },
-  { name: 'modules: staging (modules_install, depmod)', stage: 'staging', signal: 'SIGKILL', trigger: (c) => buildDirs(c).some((b) => entries(b, /^\.stage\.tmp-/).length > 0) },
+  {
+    name: 'modules: staging (modules_install, depmod)',
+    stage: 'staging',
+    signal: 'SIGKILL',
+    trigger: (c) => buildDirs(c).some((b) => entries(b, /^\.stage\.tmp-/).length > 0),
+  },
   { name: 'image: rootfs assembly', stage: 'rootfs', signal: 'SIGINT', trigger: (c) => existsSync(join(c.out, 'build', 'image', 'iohyp', 'rootfs')) },
   { name: 'image: cpio/initramfs', stage: 'initramfs', signal: 'SIGKILL', trigger: (c) => /rootfs iohyp done/.test(c.run.output()) },
   { name: 'image: ISO writing', stage: 'iso', signal: 'SIGINT', trigger: (c) => existsSync(join(c.out, 'build', 'image', 'iohyp', 'iso')) },
@@ -366,7 +387,9 @@ describe('interrupted and concurrent vrio build (CI kernel)', { skip }, () => {
         assert.ok(elfProblem(newest));
         figures.truncatedObjectInjected = newest.slice(obj.length + 1);
       }
-      process.stdout.write(`# kill point ${figures.killPointsTried}/${killPoints.length} ${p.name}: ${hit ? p.signal : 'missed'}${late ? ` (late: ${next.stage} had begun)` : ''}, exit ${stop.code ?? stop.signal}, ${v.verified} outputs verified\n`);
+      process.stdout.write(
+        `# kill point ${figures.killPointsTried}/${killPoints.length} ${p.name}: ${hit ? p.signal : 'missed'}${late ? ` (late: ${next.stage} had begun)` : ''}, exit ${stop.code ?? stop.signal}, ${v.verified} outputs verified\n`,
+      );
       figures.points.push({
         name: p.name,
         stage: p.stage,

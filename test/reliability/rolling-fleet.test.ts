@@ -40,7 +40,9 @@ describe('rolling changes: 10 real sshd hosts in 5 cells, --serial and --max-fai
 
   before(async () => {
     // g3 and g4 lack vt_gen: their apply fails at the second module (batch 2 of --serial 4).
-    const started = await Promise.all(names.map((n) => startFakeKernelHost(Object.fromEntries((n === 'g3' || n === 'g4' ? ['vt_eth'] : MODULES).map((m) => [m, {}])))));
+    const started = await Promise.all(
+      names.map((n) => startFakeKernelHost(Object.fromEntries((n === 'g3' || n === 'g4' ? ['vt_eth'] : MODULES).map((m) => [m, {}])))),
+    );
     names.forEach((n, i) => hosts.set(n, started[i]));
     const entry = (n: string, extra: string) => {
       const h = hosts.get(n)!;
@@ -65,7 +67,14 @@ describe('rolling changes: 10 real sshd hosts in 5 cells, --serial and --max-fai
         'iohyps:',
         ...names.filter((n) => n.startsWith('io')).map((n) => entry(n, `    l2: { interface: ${hosts.get(n)!.ns.interface} }`)),
         'guests:',
-        ...names.filter((n) => n.startsWith('g')).map((n) => entry(n, `    iohyp: io${n.slice(1)}\n    l2: { interface: ${hosts.get(n)!.ns.interface}, mac: "${hosts.get(n)!.ns.mac}", ip: 10.56.0.${Number(n.slice(1)) + 10}/24 }`)),
+        ...names
+          .filter((n) => n.startsWith('g'))
+          .map((n) =>
+            entry(
+              n,
+              `    iohyp: io${n.slice(1)}\n    l2: { interface: ${hosts.get(n)!.ns.interface}, mac: "${hosts.get(n)!.ns.mac}", ip: 10.56.0.${Number(n.slice(1)) + 10}/24 }`,
+            ),
+          ),
         '',
       ].join('\n'),
     );
@@ -87,7 +96,9 @@ describe('rolling changes: 10 real sshd hosts in 5 cells, --serial and --max-fai
     const list = async (limit: string) => {
       const r = await vrio(['--json', 'provision', 'apply', '-i', inv, '--limit', limit, '--list-hosts']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
-      return events(r).filter((e) => e.type === 'host').map((e) => e.host as string);
+      return events(r)
+        .filter((e) => e.type === 'host')
+        .map((e) => e.host as string);
     };
     // A group's hosts in the group's order, as ansible --list-hosts shows them.
     assert.deepEqual(await list('rack_a'), ['io1', 'g1', 'io2', 'g2']);
@@ -114,7 +125,18 @@ describe('rolling changes: 10 real sshd hosts in 5 cells, --serial and --max-fai
     ]);
     assert.match(recap.stopped, /^batch 2\/3: 2 of 4 hosts failed \(more than --max-fail-percent 25\)$/);
     const status = Object.fromEntries(ev.filter((e) => e.type === 'host').map((e) => [e.host, e.status]));
-    assert.deepEqual(status, { io1: 'changed', io2: 'changed', io3: 'changed', io4: 'changed', io5: 'not-started', g1: 'changed', g2: 'changed', g3: 'failed', g4: 'failed', g5: 'not-started' });
+    assert.deepEqual(status, {
+      io1: 'changed',
+      io2: 'changed',
+      io3: 'changed',
+      io4: 'changed',
+      io5: 'not-started',
+      g1: 'changed',
+      g2: 'changed',
+      g3: 'failed',
+      g4: 'failed',
+      g5: 'not-started',
+    });
     // Batches in order: every event of batch 1's hosts comes before any of batch 2's.
     const at = (hs: string[], pick: 'first' | 'last') => {
       const idx = ev.map((e, i) => (e.type === 'change' && hs.includes(e.host) ? i : -1)).filter((i) => i >= 0);
@@ -143,7 +165,14 @@ describe('rolling changes: 10 real sshd hosts in 5 cells, --serial and --max-fai
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const recap = events(r).find((e) => e.type === 'recap')!;
     figures.batches += recap.batches.length;
-    assert.deepEqual(recap.batches.map((b: { hosts: string[] }) => b.hosts), [['io1', 'g1', 'io2', 'g2'], ['io3', 'g3', 'io4', 'g4'], ['io5', 'g5']]);
+    assert.deepEqual(
+      recap.batches.map((b: { hosts: string[] }) => b.hosts),
+      [
+        ['io1', 'g1', 'io2', 'g2'],
+        ['io3', 'g3', 'io4', 'g4'],
+        ['io5', 'g5'],
+      ],
+    );
     assert.equal(recap.stopped, undefined);
     for (const n of names.filter((x) => x !== 'g3' && x !== 'g4')) assert.deepEqual(loaded(n), MODULES, `${n} converged`);
   });
@@ -153,11 +182,21 @@ describe('rolling changes: 10 real sshd hosts in 5 cells, --serial and --max-fai
     const recap = events(r).find((e) => e.type === 'recap')!;
     figures.batches += recap.batches.length;
     assert.equal(recap.batches.length, 5, JSON.stringify(recap.batches));
-    for (const n of names) assert.deepEqual(loaded(n).filter((m) => MODULES.includes(m)), [], `${n} torn down`);
+    for (const n of names)
+      assert.deepEqual(
+        loaded(n).filter((m) => MODULES.includes(m)),
+        [],
+        `${n} torn down`,
+      );
   });
 
   it('bad --serial and --max-fail-percent values are usage errors (exit 2) that name the flag', async () => {
-    for (const [flag, value] of [['--serial', '0'], ['--serial', '150%'], ['--serial', 'half'], ['--max-fail-percent', '101']]) {
+    for (const [flag, value] of [
+      ['--serial', '0'],
+      ['--serial', '150%'],
+      ['--serial', 'half'],
+      ['--max-fail-percent', '101'],
+    ]) {
       const r = await vrio(['provision', 'apply', '-i', inv, flag, value]);
       assert.equal(r.code, 2, `${flag} ${value}: ${r.stderr}`);
       assert.match(r.stderr, new RegExp(`${flag} ${value.replace('%', '%')}: must be`));

@@ -94,7 +94,11 @@ describe('secrets never leave a provisioning run', { skip }, () => {
     encKey = join(keys, 'id_enc');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'vrio-test-enc', '-f', encKey], { stdio: 'ignore' });
     const authorized = [plainKey, encKey].map((k) => readFileSync(`${k}.pub`, 'utf8').trim());
-    [io, guest] = await Promise.all([0, 1].map(() => startFakeKernelHost({ vt_eth: { params: { l2_packet_size: 'int' } }, vt_gen: { deps: ['vt_eth'] } }, { extraAuthorizedKeys: authorized })));
+    [io, guest] = await Promise.all(
+      [0, 1].map(() =>
+        startFakeKernelHost({ vt_eth: { params: { l2_packet_size: 'int' } }, vt_gen: { deps: ['vt_eth'] } }, { extraAuthorizedKeys: authorized }),
+      ),
+    );
     // An agent we start and stop by pid, holding the encrypted key (unlocked
     // with the passphrase through SSH_ASKPASS, as a desktop would).
     agentSock = join(tmp.dir, 'agent.sock');
@@ -111,7 +115,10 @@ describe('secrets never leave a provisioning run', { skip }, () => {
     const askpass = join(keys, 'askpass.sh');
     writeFileSync(askpass, `#!/bin/sh\necho '${passphrase}'\n`);
     chmodSync(askpass, 0o700);
-    execFileSync('ssh-add', [encKey], { env: { ...process.env, SSH_AUTH_SOCK: agentSock, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('ssh-add', [encKey], {
+      env: { ...process.env, SSH_AUTH_SOCK: agentSock, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     secrets.set('private key (file)', keyNeedles(readFileSync(plainKey, 'utf8')));
     secrets.set('private key (encrypted, in the agent)', keyNeedles(readFileSync(encKey, 'utf8')));
     secrets.set('private key (rejected)', keyNeedles(readFileSync(strangerKey, 'utf8')));
@@ -120,7 +127,13 @@ describe('secrets never leave a provisioning run', { skip }, () => {
   });
 
   after(async () => {
-    printFigures('secrets', { 'CLI runs': stats.runs, 'outputs and files searched': stats.places, 'bytes searched': stats.bytes, 'secret kinds': secrets.size, leaks: stats.leaks });
+    printFigures('secrets', {
+      'CLI runs': stats.runs,
+      'outputs and files searched': stats.places,
+      'bytes searched': stats.bytes,
+      'secret kinds': secrets.size,
+      leaks: stats.leaks,
+    });
     if (agentPid) process.kill(agentPid, 'SIGTERM');
     await Promise.all([io?.stop(), guest?.stop()]);
     tmp.cleanup();
@@ -180,10 +193,14 @@ describe('secrets never leave a provisioning run', { skip }, () => {
     assert.match(looseRun.stderr, /UNPROTECTED PRIVATE KEY FILE: permissions 0644 of \S+id_loose are too open/);
     assert.match(looseRun.stderr, /hint: chmod 600 \S+id_loose/);
     // The key's content in the variable the inventory names as its path.
-    const viaEnv = cli('key content in ${VAR}', ['provision', 'plan', '-i', write('envkey.yaml', inventory('identityFile: "${VRIO_SSH_KEY}"'))], { VRIO_SSH_KEY: readFileSync(plainKey, 'utf8') });
+    const viaEnv = cli('key content in ${VAR}', ['provision', 'plan', '-i', write('envkey.yaml', inventory('identityFile: "${VRIO_SSH_KEY}"'))], {
+      VRIO_SSH_KEY: readFileSync(plainKey, 'utf8'),
+    });
     assert.equal(viaEnv.code, 2, 'bad input: nothing runs');
     assert.match(viaEnv.stderr, /envkey\.yaml:2:\d+: \/connection\/identityFile: identityFile resolves to a private key itself.*\[identity-file-path\]/);
-    const viaEnvJson = cli('key content in ${VAR} --json -v', ['--json', '-v', 'provision', 'apply', '-i', join(work, 'envkey.yaml')], { VRIO_SSH_KEY: readFileSync(plainKey, 'utf8') });
+    const viaEnvJson = cli('key content in ${VAR} --json -v', ['--json', '-v', 'provision', 'apply', '-i', join(work, 'envkey.yaml')], {
+      VRIO_SSH_KEY: readFileSync(plainKey, 'utf8'),
+    });
     assert.equal(viaEnvJson.code, 2);
     // The key pasted into the inventory.
     const pasted = JSON.stringify(readFileSync(plainKey, 'utf8'));
@@ -192,7 +209,16 @@ describe('secrets never leave a provisioning run', { skip }, () => {
     assert.match(inline.stderr, /\/connection\/identityFile: \(a value that looks like private key material, not shown\)/);
     // A private key given where the image wants a public one.
     for (const json of [[], ['--json']]) {
-      const img = cli(`private key as --ssh-key ${json.join('')}`, [...json, 'image', '--ssh-key', plainKey, '--output-dir', join(work, 'out'), '--cache-dir', join(work, 'cache')]);
+      const img = cli(`private key as --ssh-key ${json.join('')}`, [
+        ...json,
+        'image',
+        '--ssh-key',
+        plainKey,
+        '--output-dir',
+        join(work, 'out'),
+        '--cache-dir',
+        join(work, 'cache'),
+      ]);
       assert.equal(img.code, 2, 'refused before building');
       assert.match(img.stderr + img.stdout, /not an OpenSSH public key line/);
     }

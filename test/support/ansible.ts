@@ -16,7 +16,22 @@ export function ansibleMissing(): string | false {
 }
 
 export function emptyFigures(): Figures {
-  return { files: 0, rejectedByBoth: 0, hosts: 0, skippedWarned: 0, compared: 0, address: 0, port: 0, user: 0, groups: 0, vars: 0, varsCompared: 0, unmappedSettings: 0, unmappedWarned: 0, warnings: 0 };
+  return {
+    files: 0,
+    rejectedByBoth: 0,
+    hosts: 0,
+    skippedWarned: 0,
+    compared: 0,
+    address: 0,
+    port: 0,
+    user: 0,
+    groups: 0,
+    vars: 0,
+    varsCompared: 0,
+    unmappedSettings: 0,
+    unmappedWarned: 0,
+    warnings: 0,
+  };
 }
 
 export interface AnsibleList {
@@ -37,7 +52,9 @@ export function ansibleList(file: string): AnsibleList {
     env: { ...process.env, ANSIBLE_INVENTORY_UNPARSED_FAILED: 'true', ANSIBLE_NOCOLOR: '1' },
   });
   if (r.status !== 0) return { ok: false, stderr: r.stderr, hostvars: {}, groups: {} };
-  const data = JSON.parse(r.stdout) as Record<string, { hosts?: string[]; children?: string[] }> & { _meta?: { hostvars?: Record<string, Record<string, unknown>> } };
+  const data = JSON.parse(r.stdout) as Record<string, { hosts?: string[]; children?: string[] }> & {
+    _meta?: { hostvars?: Record<string, Record<string, unknown>> };
+  };
   const hostvars = data._meta?.hostvars ?? {};
   const hostsOf = (g: string, seen = new Set<string>()): string[] => {
     if (seen.has(g)) return [];
@@ -59,7 +76,6 @@ export function ansibleList(file: string): AnsibleList {
   }
   return { ok: true, stderr: r.stderr, hostvars, groups };
 }
-
 
 export interface Figures {
   files: number;
@@ -130,7 +146,8 @@ export function compareFile(file: string, f: Figures, root: string, opts: MapOpt
     // iohyps/guests groups are our roles, not groups.
     const roleGroup = (g: string) => /^(iohyps?|guests?)$/i.test(g);
     const roleFromGroups = truth.groups[h].find(roleGroup);
-    if (roleFromGroups && !roleFromGroups.toLowerCase().startsWith(r.role)) bad.push(`${name}: host ${h} is in Ansible group ${roleFromGroups} but imported as ${r.role}`);
+    if (roleFromGroups && !roleFromGroups.toLowerCase().startsWith(r.role))
+      bad.push(`${name}: host ${h} is in Ansible group ${roleFromGroups} but imported as ${r.role}`);
     const wantGroups = truth.groups[h].filter((g) => !roleGroup(g)).sort();
     const gotGroups = [...r.groups].sort();
     if (JSON.stringify(wantGroups) === JSON.stringify(gotGroups)) f.groups++;
@@ -158,4 +175,3 @@ export function compareFile(file: string, f: Figures, root: string, opts: MapOpt
   if (hostsTotal !== ours.names.size) bad.push(`${name}: ${hostsTotal} hosts written, ${ours.names.size} named`);
   return bad;
 }
-

@@ -59,7 +59,13 @@ export const shellNasties = ['; rm -rf /', '$(reboot)', '`id`', 'a\nb', 'x && y'
 
 export function wrongTypeFor(v: Json, r: () => number): Json {
   const choices: Json[] =
-    typeof v === 'string' ? [42, true, ['x'], { a: 1 }, null] : typeof v === 'number' ? ['12', true, [1], { n: 1 }, null] : typeof v === 'boolean' ? ['true', 1, [true], null] : ['x', 1];
+    typeof v === 'string'
+      ? [42, true, ['x'], { a: 1 }, null]
+      : typeof v === 'number'
+        ? ['12', true, [1], { n: 1 }, null]
+        : typeof v === 'boolean'
+          ? ['true', 1, [true], null]
+          : ['x', 1];
   return choices[Math.floor(r() * choices.length)];
 }
 
@@ -98,8 +104,20 @@ export function structuralCases(base: Json, someKey: string): BadCase[] {
   for (let i = 0; i < 5000; i++) deepArr = `[${deepArr}]`;
   cases.push({ name: 'array nesting 5000 deep', text: `{"extra": ${deepArr}}`, ext: 'json', pointer: '', match: 'any' });
   const y = toYaml(base);
-  cases.push({ name: 'invalid UTF-8 in a value', text: Buffer.concat([Buffer.from(y), Buffer.from('# \xff\xfe'), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]), ext: 'yaml', pointer: '', match: 'any' });
-  cases.push({ name: 'lone continuation byte', text: Buffer.concat([Buffer.from('{"a": "'), Buffer.from([0x80]), Buffer.from('"}')]), ext: 'json', pointer: '', match: 'any' });
+  cases.push({
+    name: 'invalid UTF-8 in a value',
+    text: Buffer.concat([Buffer.from(y), Buffer.from('# \xff\xfe'), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]),
+    ext: 'yaml',
+    pointer: '',
+    match: 'any',
+  });
+  cases.push({
+    name: 'lone continuation byte',
+    text: Buffer.concat([Buffer.from('{"a": "'), Buffer.from([0x80]), Buffer.from('"}')]),
+    ext: 'json',
+    pointer: '',
+    match: 'any',
+  });
   const j = JSON.stringify(base);
   cases.push({ name: 'JSON duplicate top-level key', text: j.replace(/^\{/, `{"${someKey}": {},`), ext: 'json', pointer: '', match: 'any' });
   cases.push({ name: 'JSON trailing comma', text: j.replace(/\}$/, ',}'), ext: 'json', pointer: '', match: 'any' });

@@ -13,8 +13,19 @@ import { parseDepends, resolveClosure, unpackedPackages, type LockedPackage } fr
 
 /** Modules that make a distro kernel useful for the appliances under QEMU or on hardware. */
 export const DISTRO_KERNEL_MODULES = [
-  'virtio_net', 'virtio_blk', 'virtio_pci', 'virtio_console', 'virtio_rng',
-  'e1000', 'e1000e', 'macvtap', 'macvlan', 'tun', 'bridge', 'brd', '8021q',
+  'virtio_net',
+  'virtio_blk',
+  'virtio_pci',
+  'virtio_console',
+  'virtio_rng',
+  'e1000',
+  'e1000e',
+  'macvtap',
+  'macvlan',
+  'tun',
+  'bridge',
+  'brd',
+  '8021q',
 ];
 
 async function candidate(name: string): Promise<LockedPackage> {
@@ -26,7 +37,10 @@ async function resolveClosureTop(name: string): Promise<LockedPackage> {
   const out = await run('apt-cache', ['show', '--no-all-versions', name], { allowFail: true });
   const m = /^Depends:\s*(.*)$/m.exec(out.stdout);
   // linux-image-amd64 is a metapackage: its first dependency is the real image.
-  const real = parseDepends(m?.[1]).map((g) => g[0]).find((n) => /^linux-image-\d/.test(n)) ?? name;
+  const real =
+    parseDepends(m?.[1])
+      .map((g) => g[0])
+      .find((n) => /^linux-image-\d/.test(n)) ?? name;
   const one = await resolveClosure([real]);
   const p = one.get(real);
   if (!p) throw new VrioError(`cannot resolve ${real}`);
@@ -56,12 +70,20 @@ async function moduleClosure(modDir: string, wanted: string[]): Promise<string[]
     paths.forEach((p) => out.add(p));
     if (!paths.length) break;
     const r = await run('modinfo', ['-F', 'depends', ...paths.map((p) => join(modDir, p))]);
-    round = r.stdout.split(/[\n,]/).map((x) => x.trim().replace(/-/g, '_')).filter((x) => x && byName.has(x) && !out.has(byName.get(x) as string));
+    round = r.stdout
+      .split(/[\n,]/)
+      .map((x) => x.trim().replace(/-/g, '_'))
+      .filter((x) => x && byName.has(x) && !out.has(byName.get(x) as string));
   }
   return [...out].sort();
 }
 
-export async function distroKernel(cacheDir: string, role: string, wanted: string[] = DISTRO_KERNEL_MODULES, pkgName = 'linux-image-amd64'): Promise<KernelArtifacts> {
+export async function distroKernel(
+  cacheDir: string,
+  role: string,
+  wanted: string[] = DISTRO_KERNEL_MODULES,
+  pkgName = 'linux-image-amd64',
+): Promise<KernelArtifacts> {
   const p = await candidate(pkgName);
   const [u] = await unpackedPackages([p], cacheDir);
   const modBase = join(u.root, 'lib/modules');
@@ -98,7 +120,14 @@ export async function distroKernel(cacheDir: string, role: string, wanted: strin
     systemMap: join(u.root, 'boot', `System.map-${release}`),
     config: join(u.root, 'boot', `config-${release}`),
     modulesRoot: modRoot,
-    modules: mods.map((m) => m.replace(/^.*\//, '').replace(/\.ko(\.\w+)?$/, '').replace(/-/g, '_')).sort(),
+    modules: mods
+      .map((m) =>
+        m
+          .replace(/^.*\//, '')
+          .replace(/\.ko(\.\w+)?$/, '')
+          .replace(/-/g, '_'),
+      )
+      .sort(),
     sourceTree: '',
     buildDir: '',
     inputs: [{ name: p.name, kind: 'deb', ref: `${p.version} sha256:${p.sha256}`, license: 'GPL-2.0-only' }],

@@ -44,15 +44,56 @@ export const KERNEL_310_MODULES: Record<string, FakeModule> = {
   macvlan: {},
   macvtap: { deps: ['macvlan'] },
   tun: {},
-  vrio_eth: { params: { l2_packet_size: 'int', l2_packet_list_size: 'int', large_packet_list_size: 'int', extensive_unit_test: 'int', debug_lp_min: 'int', is_using_rdtsc: 'int', l2p_rx_work_cycles: 'long', l2p_tx_work_cycles: 'long', rx_work_cycles: 'long', rx_dropped_packets: 'int' } },
+  vrio_eth: {
+    params: {
+      l2_packet_size: 'int',
+      l2_packet_list_size: 'int',
+      large_packet_list_size: 'int',
+      extensive_unit_test: 'int',
+      debug_lp_min: 'int',
+      is_using_rdtsc: 'int',
+      l2p_rx_work_cycles: 'long',
+      l2p_tx_work_cycles: 'long',
+      rx_work_cycles: 'long',
+      rx_dropped_packets: 'int',
+    },
+  },
   vrio_gen: {
     deps: ['vrio_eth'],
-    params: { unit_test: 'int', work_queue_size: 'int', poll_budget: 'int', total_packets: 'int', contended_packets: 'int', is_using_rdtsc: 'int', iohyp_schedule_on_empty_loop: 'bool', h_eth_name: 'charp[]', g_eth_name: 'charp[]', g_cpu_affinity: 'int[]', h_cpu_affinity: 'int[]' },
+    params: {
+      unit_test: 'int',
+      work_queue_size: 'int',
+      poll_budget: 'int',
+      total_packets: 'int',
+      contended_packets: 'int',
+      is_using_rdtsc: 'int',
+      iohyp_schedule_on_empty_loop: 'bool',
+      h_eth_name: 'charp[]',
+      g_eth_name: 'charp[]',
+      g_cpu_affinity: 'int[]',
+      h_cpu_affinity: 'int[]',
+    },
   },
-  vrio_hblk: { deps: ['vrio_gen', 'vrio_eth'], params: { debug_drop_response: 'int', debug_recv_zero_copy: 'int', debug_send_zero_copy: 'int', debug_batch_responses: 'int', debug_batch_max_size: 'int', num_outstanding_reqs: 'int' } },
+  vrio_hblk: {
+    deps: ['vrio_gen', 'vrio_eth'],
+    params: {
+      debug_drop_response: 'int',
+      debug_recv_zero_copy: 'int',
+      debug_send_zero_copy: 'int',
+      debug_batch_responses: 'int',
+      debug_batch_max_size: 'int',
+      num_outstanding_reqs: 'int',
+    },
+  },
   vrio_hnet: { deps: ['vrio_eth', 'vrio_gen', 'tun', 'macvtap'], params: { zcopytx: 'int', use_tap_bridge: 'int', VHOST_NET_WEIGHT: 'int' } },
-  vrio_gblk: { deps: ['vrio_gen', 'vrio_eth'], params: { debug_drop_response: 'int', debug_retries: 'int', use_bio: 'bool', num_outstanding_reqs: 'int', initial_request_timeout: 'int' } },
-  vrio_gnet: { deps: ['vrio_gen', 'vrio_eth'], params: { XMIT_WEIGHT: 'int', napi_weight: 'int', csum: 'bool', gso: 'bool', is_using_rdtsc: 'int', rx_work_cycles: 'long' } },
+  vrio_gblk: {
+    deps: ['vrio_gen', 'vrio_eth'],
+    params: { debug_drop_response: 'int', debug_retries: 'int', use_bio: 'bool', num_outstanding_reqs: 'int', initial_request_timeout: 'int' },
+  },
+  vrio_gnet: {
+    deps: ['vrio_gen', 'vrio_eth'],
+    params: { XMIT_WEIGHT: 'int', napi_weight: 'int', csum: 'bool', gso: 'bool', is_using_rdtsc: 'int', rx_work_cycles: 'long' },
+  },
 };
 
 export interface FakeKernelHost {
@@ -206,15 +247,29 @@ function kmodPath(): string {
 }
 
 /** A real sshd in its own netns and mount namespace with a module-capable fake kernel offering `available` modules. */
-export async function startFakeKernelHost(available: Record<string, FakeModule>, opts: Omit<SshdOptions, 'netns' | 'wrapper'> & { ns?: Netns } = {}): Promise<FakeKernelHost> {
+export async function startFakeKernelHost(
+  available: Record<string, FakeModule>,
+  opts: Omit<SshdOptions, 'netns' | 'wrapper'> & { ns?: Netns } = {},
+): Promise<FakeKernelHost> {
   const ns = opts.ns ?? (await createNetns());
   // sshd's temp dir is made by startSshd; the kernel state needs its own dir first.
   const root = execFileSync('mktemp', ['-d', '/tmp/vrio-fakekernel-XXXXXX'], { encoding: 'utf8' }).trim();
   for (const d of ['kernel/params', 'sysmodule', 'run', 'fault', 'realproc']) mkdirSync(join(root, d), { recursive: true });
   writeFileSync(join(root, 'kernel/modules'), '');
   writeFileSync(join(root, 'kernel/order'), '');
-  writeFileSync(join(root, 'kernel/available'), Object.entries(available).map(([n, m]) => `${n} ${m.deps?.join(',') || '-'}\n`).join(''));
-  for (const [n, m] of Object.entries(available)) writeFileSync(join(root, 'kernel/params', n), Object.entries(m.params ?? {}).map(([p, t]) => `${p} ${t}\n`).join(''));
+  writeFileSync(
+    join(root, 'kernel/available'),
+    Object.entries(available)
+      .map(([n, m]) => `${n} ${m.deps?.join(',') || '-'}\n`)
+      .join(''),
+  );
+  for (const [n, m] of Object.entries(available))
+    writeFileSync(
+      join(root, 'kernel/params', n),
+      Object.entries(m.params ?? {})
+        .map(([p, t]) => `${p} ${t}\n`)
+        .join(''),
+    );
   writeFileSync(join(root, 'kmod'), KMOD.replace('@ROOT@', root));
   chmodSync(join(root, 'kmod'), 0o755);
   let sshd: SshdInstance;
@@ -245,7 +300,8 @@ export async function startFakeKernelHost(available: Record<string, FakeModule>,
     },
     nic() {
       const link = JSON.parse(ip('-j', '-n', ns.name, 'link', 'show', 'dev', iface))[0] as { mtu: number; flags: string[] };
-      const addr = JSON.parse(ip('-j', '-4', '-n', ns.name, 'addr', 'show', 'dev', iface))[0] as { addr_info?: { local: string; prefixlen: number }[] } | undefined;
+      const addr = JSON.parse(ip('-j', '-4', '-n', ns.name, 'addr', 'show', 'dev', iface))[0] as
+        { addr_info?: { local: string; prefixlen: number }[] } | undefined;
       return { mtu: link.mtu, up: link.flags.includes('UP'), ipv4: (addr?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`) };
     },
     hold: (m, op = 'modprobe') => writeFileSync(join(root, 'fault', `hold-${op}-${m}`), ''),

@@ -92,4 +92,8 @@ export async function checkKmodSteps(sh: (script: string) => Promise<string>, di
   assert.deepEqual(diffs, [], diffs.join('\n\n'));
 }
 
-const indent = (t: string) => t.split('\n').map((l) => `    | ${l}`).join('\n');
+const indent = (t: string) =>
+  t
+    .split('\n')
+    .map((l) => `    | ${l}`)
+    .join('\n');

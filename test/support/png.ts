@@ -19,7 +19,7 @@ export function decodePng(buf: Buffer): Image {
   let height = 0;
   let channels = 0;
   const idat: Buffer[] = [];
-  for (let off = 8; off + 8 <= buf.length; ) {
+  for (let off = 8; off + 8 <= buf.length;) {
     const len = buf.readUInt32BE(off);
     const type = buf.toString('latin1', off + 4, off + 8);
     const body = buf.subarray(off + 8, off + 8 + len);
@@ -27,7 +27,8 @@ export function decodePng(buf: Buffer): Image {
       width = body.readUInt32BE(0);
       height = body.readUInt32BE(4);
       const [depth, color, , , interlace] = body.subarray(8, 13);
-      if (depth !== 8 || (color !== 2 && color !== 6) || interlace !== 0) throw new Error(`unsupported PNG: depth ${depth}, colour type ${color}, interlace ${interlace}`);
+      if (depth !== 8 || (color !== 2 && color !== 6) || interlace !== 0)
+        throw new Error(`unsupported PNG: depth ${depth}, colour type ${color}, interlace ${interlace}`);
       channels = color === 6 ? 4 : 3;
     } else if (type === 'IDAT') idat.push(body);
     else if (type === 'IEND') break;
@@ -48,12 +49,23 @@ export function decodePng(buf: Buffer): Image {
       const c = y > 0 && i >= channels ? px[row - stride + i - channels] : 0; // up-left
       let pred: number;
       switch (filter) {
-        case 0: pred = 0; break;
-        case 1: pred = a; break;
-        case 2: pred = b; break;
-        case 3: pred = (a + b) >> 1; break;
-        case 4: pred = paeth(a, b, c); break;
-        default: throw new Error(`PNG row ${y}: unknown filter ${filter}`);
+        case 0:
+          pred = 0;
+          break;
+        case 1:
+          pred = a;
+          break;
+        case 2:
+          pred = b;
+          break;
+        case 3:
+          pred = (a + b) >> 1;
+          break;
+        case 4:
+          pred = paeth(a, b, c);
+          break;
+        default:
+          throw new Error(`PNG row ${y}: unknown filter ${filter}`);
       }
       px[row + i] = (raw[src + i] + pred) & 0xff;
     }

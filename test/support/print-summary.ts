@@ -14,7 +14,12 @@ interface Row {
 }
 
 const [prepFile, ...summaryFiles] = process.argv.slice(2);
-const prep: Row[] = existsSync(prepFile) ? readFileSync(prepFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row) : [];
+const prep: Row[] = existsSync(prepFile)
+  ? readFileSync(prepFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Row)
+  : [];
 const summary: { rows: Row[]; skipped: string[] } = { rows: [], skipped: [] };
 for (const f of summaryFiles) {
   if (!existsSync(f) || !readFileSync(f, 'utf8').trim()) continue;
@@ -28,9 +33,14 @@ const fmt = (s: number) => (s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round
 const width = Math.max(10, ...rows.map((r) => r.file.length));
 console.log('== timing per suite');
 console.log(`${'suite'.padEnd(width)}  ${'time'.padStart(8)}  pass  fail  skip`);
-for (const r of rows) console.log(`${r.file.padEnd(width)}  ${fmt(r.seconds).padStart(8)}  ${String(r.pass).padStart(4)}  ${String(r.fail).padStart(4)}  ${String(r.skip).padStart(4)}`);
+for (const r of rows)
+  console.log(
+    `${r.file.padEnd(width)}  ${fmt(r.seconds).padStart(8)}  ${String(r.pass).padStart(4)}  ${String(r.fail).padStart(4)}  ${String(r.skip).padStart(4)}`,
+  );
 const sum = (k: 'seconds' | 'pass' | 'fail' | 'skip') => rows.reduce((a, r) => a + r[k], 0);
-console.log(`${'total'.padEnd(width)}  ${fmt(sum('seconds')).padStart(8)}  ${String(sum('pass')).padStart(4)}  ${String(sum('fail')).padStart(4)}  ${String(sum('skip')).padStart(4)}`);
+console.log(
+  `${'total'.padEnd(width)}  ${fmt(sum('seconds')).padStart(8)}  ${String(sum('pass')).padStart(4)}  ${String(sum('fail')).padStart(4)}  ${String(sum('skip')).padStart(4)}`,
+);
 console.log(`== skipped tests: ${summary.skipped.length}`);
 for (const s of summary.skipped) console.log(`  ${s}`);
 if (summary.skipped.length && strictPrerequisites()) {

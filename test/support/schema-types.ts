@@ -60,7 +60,11 @@ function schemaShape(root: Record<string, unknown>, s0: Schema): Shape {
       allOf.map((b) => {
         const then = deref(root, b.then as Schema) as Record<string, unknown>;
         const narrowed = Object.fromEntries(Object.entries((b.if as { properties: Record<string, unknown> }).properties).map(([k, v]) => [k, v]));
-        const props = { ...(base.properties as object), ...Object.fromEntries(Object.entries((then.properties as object) ?? {}).filter(([, v]) => v !== true)), ...narrowed };
+        const props = {
+          ...(base.properties as object),
+          ...Object.fromEntries(Object.entries((then.properties as object) ?? {}).filter(([, v]) => v !== true)),
+          ...narrowed,
+        };
         const required = [...new Set([...((base.required as string[]) ?? []), ...((then.required as string[]) ?? [])])];
         return schemaShape(root, { ...base, ...then, type: 'object', properties: props, required });
       }),
@@ -84,9 +88,12 @@ function schemaShape(root: Record<string, unknown>, s0: Schema): Shape {
   }
   if (type === 'object' || s.properties || s.additionalProperties !== undefined) {
     const required = new Set((s.required as string[]) ?? []);
-    const props = new Map(Object.entries((s.properties as Record<string, Schema>) ?? {}).map(([k, v]) => [k, { shape: schemaShape(root, v), optional: !required.has(k) }]));
+    const props = new Map(
+      Object.entries((s.properties as Record<string, Schema>) ?? {}).map(([k, v]) => [k, { shape: schemaShape(root, v), optional: !required.has(k) }]),
+    );
     const ap = s.additionalProperties;
-    const index = ap === false ? undefined : ap === undefined || ap === true ? (props.size ? undefined : { k: 'any' as const }) : schemaShape(root, ap as Schema);
+    const index =
+      ap === false ? undefined : ap === undefined || ap === true ? (props.size ? undefined : { k: 'any' as const }) : schemaShape(root, ap as Schema);
     return { k: 'object', props, index };
   }
   return { k: 'any' };
@@ -129,7 +136,14 @@ function typeShape(checker: ts.TypeChecker, t: ts.Type, depth = 0): Shape {
 
 /** The shape of an exported type of a source file (compiled with its imports). */
 export function exportedTypeShapes(file: string, names: string[]): Record<string, Shape> {
-  const program = ts.createProgram([file], { strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext });
+  const program = ts.createProgram([file], {
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  });
   const checker = program.getTypeChecker();
   const sf = program.getSourceFile(file);
   if (!sf) throw new Error(`cannot read ${file}`);
@@ -200,7 +214,8 @@ function compare(s: Shape, t: Shape, at: string, o: CompareOptions, out: string[
         if (!o.schemaOnly?.some((x) => matches(x, p))) out.push(`${p}: in the schema, not in the type`);
         continue;
       }
-      if (o.optionality && sp.optional !== tp.optional) out.push(`${p}: ${sp.optional ? 'optional' : 'required'} in the schema, ${tp.optional ? 'optional' : 'required'} in the type`);
+      if (o.optionality && sp.optional !== tp.optional)
+        out.push(`${p}: ${sp.optional ? 'optional' : 'required'} in the schema, ${tp.optional ? 'optional' : 'required'} in the type`);
       compare(sp.shape, tp.shape, p, o, out);
     }
     for (const key of t.props.keys()) {
@@ -208,7 +223,8 @@ function compare(s: Shape, t: Shape, at: string, o: CompareOptions, out: string[
       if (!s.props.has(key) && !o.typeOnly?.some((x) => matches(x, p))) out.push(`${p}: in the type, not in the schema`);
     }
     if (s.index && t.index) compare(s.index, t.index, `${at}/*`, o, out);
-    else if (s.index || t.index) out.push(`${at || '(root)'}: ${s.index ? 'the schema allows any key, the type does not' : 'the type allows any key, the schema does not'}`);
+    else if (s.index || t.index)
+      out.push(`${at || '(root)'}: ${s.index ? 'the schema allows any key, the type does not' : 'the type allows any key, the schema does not'}`);
   }
 }
 

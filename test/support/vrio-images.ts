@@ -79,7 +79,9 @@ export function vrioImages(set: ImageSet = 'default'): Promise<VrioImages | stri
       try {
         await run(process.execPath, [cliBin(), 'build', '-m', manifest, '--no-color'], { logFile, timeoutMs: 60 * 60_000 });
       } catch (e) {
-        const how = splitioBundle() ? `from the bundle ${splitioBundle()}` : 'from the network (no ../shared/mirrors/SplitIO-kernel.bundle beside the checkout)';
+        const how = splitioBundle()
+          ? `from the bundle ${splitioBundle()}`
+          : 'from the network (no ../shared/mirrors/SplitIO-kernel.bundle beside the checkout)';
         return `building the ${set} 3.10 vRIO images ${how} failed (log: ${logFile}): ${(e as Error).message.split('\n')[0]}`;
       }
       const out = join(dir, 'out');

@@ -45,7 +45,7 @@ function cli(args: string[]) {
 }
 
 describe('inventory import agrees with ansible-inventory', { skip: prerequisite(ansibleMissing()) }, () => {
-  it("group variables merge by depth, then ansible_group_priority, then name (not file order)", () => {
+  it('group variables merge by depth, then ansible_group_priority, then name (not file order)', () => {
     const f = files({
       'prec.ini': `[iohyps]
 io1 vrio_interface=eth1
@@ -169,7 +169,10 @@ i=1.5
     matchesAnsible(f, {});
     const r = importAnsibleFile(f, {});
     assert.deepEqual([...r.names.keys()], ['io1']);
-    assert.ok(r.warnings.some((w) => /^ansible_connection=local on host localhost: skipped/.test(w)), r.warnings.join('\n'));
+    assert.ok(
+      r.warnings.some((w) => /^ansible_connection=local on host localhost: skipped/.test(w)),
+      r.warnings.join('\n'),
+    );
   });
 
   it('an IP-address host name becomes a valid name with address:, and the result passes check', () => {
@@ -184,7 +187,7 @@ i=1.5
     assert.match(c.stdout, /host-192\.0\.2\.10 +iohyp +root@192\.0\.2\.10:22/);
   });
 
-  it('a file Ansible rejects is rejected (malformed INI), naming file:line and Ansible\'s reason', () => {
+  it("a file Ansible rejects is rejected (malformed INI), naming file:line and Ansible's reason", () => {
     const cases: [string, string, RegExp][] = [
       ['vars-undefined.ini', '[iohyps]\nio1\n[web:vars]\nx=1\n', /:3:1: .*Section \[web:vars\] not valid for undefined group: web/],
       ['children-undefined.ini', '[iohyps]\nio1\n[web:children]\nnosuch\n', /:4:1: .*Section \[web:children\] includes undefined group: nosuch/],
@@ -201,7 +204,11 @@ i=1.5
     for (const [name, text, why] of cases) {
       const f = files({ [name]: text });
       assert.equal(ansibleList(f).ok, false, `${name}: Ansible accepts it`);
-      assert.throws(() => importAnsibleFile(f, {}), (e: unknown) => e instanceof InputError && why.test(e.message), name);
+      assert.throws(
+        () => importAnsibleFile(f, {}),
+        (e: unknown) => e instanceof InputError && why.test(e.message),
+        name,
+      );
     }
   });
 
@@ -216,7 +223,7 @@ i=1.5
     assert.equal(importAnsibleFile(f, { iohyps: ['all'] }).format, 'ansible-inventory-json');
   });
 
-  it('group_vars/ and host_vars/ beside the inventory, with Ansible\'s precedence (group_vars/all beats [web:vars])', () => {
+  it("group_vars/ and host_vars/ beside the inventory, with Ansible's precedence (group_vars/all beats [web:vars])", () => {
     const f = files({
       'inv/hosts.ini': `[iohyps]
 io1 vrio_interface=eth1 level=inline
@@ -254,7 +261,10 @@ ansible_password=hunter2
     assert.equal(fig.unmappedWarned, fig.unmappedSettings);
     const { warnings, inventory } = importAnsibleFile(f, {});
     for (const k of ['ansible_become', 'ansible_python_interpreter', 'packages', 'tmpl', 'vrio_colour', 'ansible_password', '-o StrictHostKeyChecking=no'])
-      assert.ok(warnings.some((w) => w.includes(k)), `${k} is warned:\n${warnings.join('\n')}`);
+      assert.ok(
+        warnings.some((w) => w.includes(k)),
+        `${k} is warned:\n${warnings.join('\n')}`,
+      );
     assert.equal(inventory.connection?.jump, 'bastion');
     assert.ok(!JSON.stringify(inventory).includes('hunter2'));
   });

@@ -68,8 +68,14 @@ describe('ansible import', () => {
     assert.deepEqual(inv.guests!.g1.connection, { user: 'ops', identityFile: '~/.ssh/lab' });
     assert.equal(inv.guests!.g1.iohyp, 'io1');
     assert.deepEqual(inv.groups!.rack1, { hosts: ['io1', 'g1', 'g2'], connection: { jump: 'jump@bastion:2022' }, vars: { datacenter: 'ams1' } });
-    assert.ok(warnings.some((w) => /^ansible_password \(all:vars\): not imported: a secret/.test(w)), 'secrets are dropped loudly');
-    assert.ok(warnings.some((w) => /host g1: set l2.mac/.test(w)), 'says what is still missing');
+    assert.ok(
+      warnings.some((w) => /^ansible_password \(all:vars\): not imported: a secret/.test(w)),
+      'secrets are dropped loudly',
+    );
+    assert.ok(
+      warnings.some((w) => /host g1: set l2.mac/.test(w)),
+      'says what is still missing',
+    );
     assert.ok(!JSON.stringify(inv).includes('hunter2'));
   });
   it('YAML: children, host vars, vRIO vars; the result validates; secrets and role-less hosts reported', () => {
@@ -81,10 +87,13 @@ describe('ansible import', () => {
     // Groups name only imported hosts: www1 was skipped.
     assert.deepEqual(inv.groups!.web.hosts, ['g1']);
     const r = parseInventory('imported.yaml', stringify(inv), { env: {} });
-    assert.deepEqual(r.hosts.map((h) => [h.name, h.role, h.connection.address, h.connection.user]), [
-      ['io1', 'iohyp', '192.0.2.10', 'root'],
-      ['g1', 'guest', '192.0.2.11', 'root'],
-    ]);
+    assert.deepEqual(
+      r.hosts.map((h) => [h.name, h.role, h.connection.address, h.connection.user]),
+      [
+        ['io1', 'iohyp', '192.0.2.10', 'root'],
+        ['g1', 'guest', '192.0.2.11', 'root'],
+      ],
+    );
   });
   it('expands host ranges like Ansible', () => {
     assert.deepEqual(expandHostPattern('web[01:03].lan'), ['web01.lan', 'web02.lan', 'web03.lan']);
@@ -131,7 +140,10 @@ describe('vrio inventory import: hostile host ranges are bad input', () => {
     const r = importFile('nested.ini', '[guests]\ng[0:99][0:99][0:99][0:99][0:99]\n');
     assert.equal(r.signal, null, `killed after ${r.ms} ms (hang)`);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /nested\.ini:2:1: \(root\): g\[0:99\]\[0:99\]\[0:99\]\[0:99\]\[0:99\] expands to 10000000000 hosts, more than the 100000 allowed \[host-range\]/);
+    assert.match(
+      r.stderr,
+      /nested\.ini:2:1: \(root\): g\[0:99\]\[0:99\]\[0:99\]\[0:99\]\[0:99\] expands to 10000000000 hosts, more than the 100000 allowed \[host-range\]/,
+    );
     assert.doesNotMatch(r.stderr, /Maximum call stack|heap/);
   });
 

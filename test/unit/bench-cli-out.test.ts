@@ -34,7 +34,10 @@ describe('vrio bench output directory', { skip: prerequisite(skipReason()) }, ()
     assert.equal(r.status, 0, r.stderr.slice(-3000));
     const names = readdirSync(tmp).sort();
     assert.equal(names.length, 3, names.join(' '));
-    assert.deepEqual(names.map((n) => n.replace(/^\d{4}-\d{2}-\d{2}-quick\./, '')), ['html', 'json', 'md']);
+    assert.deepEqual(
+      names.map((n) => n.replace(/^\d{4}-\d{2}-\d{2}-quick\./, '')),
+      ['html', 'json', 'md'],
+    );
     assert.deepEqual(existsSync(results) ? readdirSync(results).sort() : [], before, 'nothing written into the package');
   });
 });

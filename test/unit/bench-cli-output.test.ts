@@ -30,7 +30,10 @@ const KERNEL_BUILD = `{"type":"progress-done","time":"2026-11-25T18:07:51.015Z",
 describe('bench: vrio --json output', () => {
   it('separates the event lines from the pretty-printed result document', () => {
     const { events, doc } = parseJsonOutput(KERNEL_BUILD);
-    assert.deepEqual(events.map((e) => e.type), ['progress-done', 'step', 'step', 'progress-done']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['progress-done', 'step', 'step', 'progress-done'],
+    );
     const d = doc as { seconds: number; roles: Record<string, { action: string }> };
     assert.equal(d.seconds, 192.4);
     assert.deepEqual(Object.keys(d.roles), ['iohyp', 'guest']);

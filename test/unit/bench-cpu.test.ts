@@ -29,7 +29,10 @@ describe('bench CPU accounting', () => {
       assert.ok((procCpu(outer.pid!)?.self ?? 1) < now, 'more than the listener itself');
     } finally {
       // Kill the session and the listener we started, by pid.
-      for (const c of execFileSync('pgrep', ['-P', String(outer.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean)) process.kill(Number(c), 'SIGKILL');
+      for (const c of execFileSync('pgrep', ['-P', String(outer.pid)], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean))
+        process.kill(Number(c), 'SIGKILL');
       outer.kill('SIGKILL');
     }
   });

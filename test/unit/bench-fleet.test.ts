@@ -33,11 +33,16 @@ describe('bench fleet', { skip: prerequisite(sup.ok ? false : sup.reason) }, () 
         const out = execFileSync(
           'ssh',
           [
-            '-i', fleet.identityFile,
-            '-o', `UserKnownHostsFile=${fleet.knownHostsFile}`,
-            '-o', 'StrictHostKeyChecking=yes',
-            '-o', 'BatchMode=yes',
-            '-p', String(h.port),
+            '-i',
+            fleet.identityFile,
+            '-o',
+            `UserKnownHostsFile=${fleet.knownHostsFile}`,
+            '-o',
+            'StrictHostKeyChecking=yes',
+            '-o',
+            'BatchMode=yes',
+            '-p',
+            String(h.port),
             `${fleet.user}@${h.address}`,
             `cat /sys/class/net/${h.iface}/address; mkdir -p ${h.scratch} && echo ok > ${h.scratch}/f`,
           ],
@@ -48,7 +53,10 @@ describe('bench fleet', { skip: prerequisite(sup.ok ? false : sup.reason) }, () 
         assert.ok(existsSync(join(h.scratch, 'f')));
       }
       fleet.resetScratch();
-      assert.ok(fleet.hosts.every((h) => !existsSync(h.scratch)), 'resetScratch empties every scratch root');
+      assert.ok(
+        fleet.hosts.every((h) => !existsSync(h.scratch)),
+        'resetScratch empties every scratch root',
+      );
       if (fleet.network === 'netns') {
         namespaces = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
           .split('\n')

@@ -67,7 +67,10 @@ describe('bench inventory', () => {
   it('is refused when built, like a user inventory, if the fleet gives values the schema does not take', () => {
     const fleet = fleetOf(2);
     fleet.hosts[1].iface = 'an-interface-name-too-long';
-    assert.throws(() => fleetInventory(fleet), (e: unknown) => e instanceof InputError && /benchmark inventory \(generated\): \/guests\/h002\/l2\/interface: .* \[pattern\]/.test(e.message));
+    assert.throws(
+      () => fleetInventory(fleet),
+      (e: unknown) => e instanceof InputError && /benchmark inventory \(generated\): \/guests\/h002\/l2\/interface: .* \[pattern\]/.test(e.message),
+    );
   });
 
   it('converts to an Ansible INI that `vrio inventory import` reads back to the same hosts', () => {
@@ -96,25 +99,31 @@ describe('bench inventory', () => {
     assert.match(r.stdout, /h002:[\s\S]*mac: 6a:46:60:50:fa:11/);
   });
 
-  it('is parsed by Ansible itself with the host variables the playbooks use', { skip: prerequisite(which('ansible-inventory') ? false : 'ansible-inventory not installed (apt-get install ansible-core)') }, () => {
-    const ini = join(tmp, 'ansible.ini');
-    writeFileSync(ini, toAnsibleIni(fleetInventory(fleetOf(2))));
-    const out = JSON.parse(execFileSync('ansible-inventory', ['-i', ini, '--list'], { encoding: 'utf8', env: { ...process.env, ANSIBLE_HOME: join(tmp, 'ansible-home') } })) as {
-      _meta: { hostvars: Record<string, Record<string, unknown>> };
-      iohyps: { hosts: string[] };
-      guests: { hosts: string[] };
-    };
-    assert.deepEqual(out.iohyps.hosts, ['h001']);
-    assert.deepEqual(out.guests.hosts, ['h002']);
-    const h2 = out._meta.hostvars.h002;
-    assert.equal(h2.ansible_host, '10.213.0.6');
-    assert.equal(h2.vrio_interface, 'vb1234i1');
-    assert.equal(h2.ansible_user, 'root');
-    // A list, not the string '["vrio_eth", ...]': the plan task takes a set difference of it.
-    assert.ok(Array.isArray(h2.required_modules), JSON.stringify(h2.required_modules));
-    assert.ok((h2.required_modules as string[]).includes('vrio_gblk'));
-    assert.ok((out._meta.hostvars.h001.required_modules as string[]).includes('vrio_hblk'));
-  });
+  it(
+    'is parsed by Ansible itself with the host variables the playbooks use',
+    { skip: prerequisite(which('ansible-inventory') ? false : 'ansible-inventory not installed (apt-get install ansible-core)') },
+    () => {
+      const ini = join(tmp, 'ansible.ini');
+      writeFileSync(ini, toAnsibleIni(fleetInventory(fleetOf(2))));
+      const out = JSON.parse(
+        execFileSync('ansible-inventory', ['-i', ini, '--list'], { encoding: 'utf8', env: { ...process.env, ANSIBLE_HOME: join(tmp, 'ansible-home') } }),
+      ) as {
+        _meta: { hostvars: Record<string, Record<string, unknown>> };
+        iohyps: { hosts: string[] };
+        guests: { hosts: string[] };
+      };
+      assert.deepEqual(out.iohyps.hosts, ['h001']);
+      assert.deepEqual(out.guests.hosts, ['h002']);
+      const h2 = out._meta.hostvars.h002;
+      assert.equal(h2.ansible_host, '10.213.0.6');
+      assert.equal(h2.vrio_interface, 'vb1234i1');
+      assert.equal(h2.ansible_user, 'root');
+      // A list, not the string '["vrio_eth", ...]': the plan task takes a set difference of it.
+      assert.ok(Array.isArray(h2.required_modules), JSON.stringify(h2.required_modules));
+      assert.ok((h2.required_modules as string[]).includes('vrio_gblk'));
+      assert.ok((out._meta.hostvars.h001.required_modules as string[]).includes('vrio_hblk'));
+    },
+  );
 });
 
 describe('bench Ansible recap', () => {
@@ -138,14 +147,20 @@ describe('bench write workload (vrio side)', () => {
     const spec = writeSpec();
     for (const [i, h] of inv.hosts.entries()) {
       const root = fleet.hosts[i].scratch;
-      assert.deepEqual(h.files.map((f) => [f.path, f.type, f.mode.toString(8)]), [
-        ...spec.dirs.map((d) => [`${root}/${d}`, 'directory', '755']),
-        ...spec.files.map((f) => [`${root}/${f.path}`, 'file', f.mode.replace(/^0/, '')]),
-      ]);
-      assert.deepEqual(h.files.filter((f) => f.type === 'file').map((f) => f.content!.toString()), spec.files.map((f) => f.content));
+      assert.deepEqual(
+        h.files.map((f) => [f.path, f.type, f.mode.toString(8)]),
+        [...spec.dirs.map((d) => [`${root}/${d}`, 'directory', '755']), ...spec.files.map((f) => [`${root}/${f.path}`, 'file', f.mode.replace(/^0/, '')])],
+      );
+      assert.deepEqual(
+        h.files.filter((f) => f.type === 'file').map((f) => f.content!.toString()),
+        spec.files.map((f) => f.content),
+      );
       // Against a host where nothing exists yet: exactly the work Ansible's file + copy tasks do.
       const plan = planFiles(h, { files: {} } as never);
-      assert.deepEqual(plan.changes.map((c) => c.kind), [...spec.dirs.map(() => 'dir-create'), ...spec.files.map(() => 'file-write')]);
+      assert.deepEqual(
+        plan.changes.map((c) => c.kind),
+        [...spec.dirs.map(() => 'dir-create'), ...spec.files.map(() => 'file-write')],
+      );
     }
   });
 });

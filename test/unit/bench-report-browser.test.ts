@@ -103,7 +103,11 @@ function reportDir(): { dir: string; html: string } {
   const earlier = structuredClone(current);
   earlier.startedAt = '2026-11-18T21:00:00.000Z';
   for (const r of earlier.provisioning!.rows) {
-    for (const [s, f] of [[r.vrio, 1.6], [r.ansible, 1.3]] as const) if (s) for (const k of ['median', 'min', 'max'] as const) s[k] *= f;
+    for (const [s, f] of [
+      [r.vrio, 1.6],
+      [r.ansible, 1.3],
+    ] as const)
+      if (s) for (const k of ['median', 'min', 'max'] as const) s[k] *= f;
     if (r.vrio && r.ansible) r.ratio = r.ansible.median / r.vrio.median;
   }
   for (const f of [...earlier.build!.figures, ...earlier.boot!.figures]) if (f.unit === 's') f.value *= 1.2;

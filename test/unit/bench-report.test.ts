@@ -47,18 +47,42 @@ function withBuildAndBoot(r: BenchReport): BenchReport {
     figures: [
       { id: 'kernel-cold', label: 'Cold `vrio kernel build`', value: 212.4, unit: 's' },
       { id: 'kernel-overhead', label: 'vs raw make', value: 14.2, unit: '%' },
-      { id: 'kernel-noop', label: 'No-op build', value: 0.61, unit: 's', samples: { runs: [0.6, 0.61, 0.7], median: 0.61, min: 0.6, max: 0.7 }, goal: '~1 s', goalMet: true },
+      {
+        id: 'kernel-noop',
+        label: 'No-op build',
+        value: 0.61,
+        unit: 's',
+        samples: { runs: [0.6, 0.61, 0.7], median: 0.61, min: 0.6, max: 0.7 },
+        goal: '~1 s',
+        goalMet: true,
+      },
       { id: 'kernel-bzimage-size', label: 'bzImage size', value: 1_234_567, unit: 'bytes' },
     ],
     timelines: [
-      { label: 'vrio kernel build (cold)', spans: [{ name: 'unpacking', start: 0, end: 31.5 }, { name: 'compiling', start: 31.5, end: 200 }, { name: 'staging', start: 200, end: 212.4 }] },
+      {
+        label: 'vrio kernel build (cold)',
+        spans: [
+          { name: 'unpacking', start: 0, end: 31.5 },
+          { name: 'compiling', start: 31.5, end: 200 },
+          { name: 'staging', start: 200, end: 212.4 },
+        ],
+      },
       { label: 'raw make', spans: [{ name: 'make bzImage modules', start: 0, end: 180 }] },
     ],
   };
   r.boot = {
     status: 'ok',
     figures: [{ id: 'boot-bios-tcg-ssh', label: 'BIOS, TCG: SSH ready', value: 9.8, unit: 's', goal: '<= 15 s', goalMet: true }],
-    timelines: [{ label: 'iohyp BIOS cdrom TCG', spans: [{ name: 'firmware', start: 0, end: 0.9 }, { name: 'kernel', start: 0.9, end: 2.1 }, { name: 'init to SSH', start: 2.1, end: 9.8 }] }],
+    timelines: [
+      {
+        label: 'iohyp BIOS cdrom TCG',
+        spans: [
+          { name: 'firmware', start: 0, end: 0.9 },
+          { name: 'kernel', start: 0.9, end: 2.1 },
+          { name: 'init to SSH', start: 2.1, end: 9.8 },
+        ],
+      },
+    ],
   };
   return r;
 }
@@ -100,7 +124,10 @@ describe('bench Markdown summary', () => {
 
   it('lists each observation once with the cells it applies to', () => {
     const md = renderMarkdown(sample());
-    assert.match(md, /- vrio: plan reported host errors \(expected: the bench kernel has no module support\) \(1\/facts\/cold, 1\/facts\/warm, 5\/facts\/cold, 5\/facts\/warm\)/);
+    assert.match(
+      md,
+      /- vrio: plan reported host errors \(expected: the bench kernel has no module support\) \(1\/facts\/cold, 1\/facts\/warm, 5\/facts\/cold, 5\/facts\/warm\)/,
+    );
   });
 
   it('separates process start-up from the per-run figures', () => {
@@ -110,7 +137,10 @@ describe('bench Markdown summary', () => {
       ansible: { runs: [1.2, 1.1, 1.3], median: 1.2, min: 1.1, max: 1.3 },
     };
     const md = renderMarkdown(r);
-    assert.match(md, /Process start-up alone, included in every figure above: vrio \(`vrio --version`: node \+ CLI modules\) 0\.41 s \(0\.40–0\.45 s, n=3\); Ansible \(`ansible-playbook --version`\) 1\.20 s \(1\.10–1\.30 s, n=3\)\./);
+    assert.match(
+      md,
+      /Process start-up alone, included in every figure above: vrio \(`vrio --version`: node \+ CLI modules\) 0\.41 s \(0\.40–0\.45 s, n=3\); Ansible \(`ansible-playbook --version`\) 1\.20 s \(1\.10–1\.30 s, n=3\)\./,
+    );
     assert.match(renderHtml(r), /<code>ansible-playbook --version<\/code>\) 1\.20 s/);
   });
 
@@ -174,7 +204,10 @@ describe('bench HTML report', () => {
     const r = sample(); // 1 and 5 hosts
     const svg = svgsOf(renderHtml(r))[1];
     const tick = ticksOf(svg, 'x');
-    assert.deepEqual([...tick.keys()].filter((v) => [1, 10].includes(v)), [1, 10]);
+    assert.deepEqual(
+      [...tick.keys()].filter((v) => [1, 10].includes(v)),
+      [1, 10],
+    );
     const decade = tick.get(10)! - tick.get(1)!;
     const at = (hosts: number) => pointsOf(svg).find((p) => p.series === 'vrio' && p.x === hosts)!.cx;
     assert.ok(Math.abs(at(1) - tick.get(1)!) < 0.2, 'x = 1 at the tick 1');
@@ -213,19 +246,32 @@ describe('bench HTML report', () => {
 
   it('marks a failed boot as a failed row, not as the short bar of the steps it reached', () => {
     const r = withBuildAndBoot(sample());
-    r.boot!.timelines.push({ label: 'iohyp, BIOS, KVM', spans: [{ name: 'firmware', start: 0, end: 0.105 }], failed: 'SSH to 127.0.0.1:43451 not ready after 60 s' });
+    r.boot!.timelines.push({
+      label: 'iohyp, BIOS, KVM',
+      spans: [{ name: 'firmware', start: 0, end: 0.105 }],
+      failed: 'SSH to 127.0.0.1:43451 not ready after 60 s',
+    });
     const boot = svgsOf(renderHtml(r)).find((s) => s.includes('aria-label="Boot'))!;
-    assert.match(boot, /<g class="failed" data-row="iohyp, BIOS, KVM"><title>iohyp, BIOS, KVM: failed: SSH to 127\.0\.0\.1:43451 not ready after 60 s<\/title>/);
+    assert.match(
+      boot,
+      /<g class="failed" data-row="iohyp, BIOS, KVM"><title>iohyp, BIOS, KVM: failed: SSH to 127\.0\.0\.1:43451 not ready after 60 s<\/title>/,
+    );
     assert.match(boot, /✕ failed: SSH to 127\.0\.0\.1:43451/);
     assert.equal((boot.match(/<rect class="span"/g) ?? []).length, 3, 'only the TCG row has bars');
   });
 
   it('reads a failed boot from the section reason of a report saved before timelines said so', () => {
     const r = JSON.parse(readFileSync(dataPath('bench', 'testdata', 'full-report.json'), 'utf8')) as BenchReport;
-    assert.equal(r.boot!.timelines.some((t) => t.failed), false);
+    assert.equal(
+      r.boot!.timelines.some((t) => t.failed),
+      false,
+    );
     const boot = svgsOf(renderHtml(r)).find((s) => s.includes('aria-label="Boot'))!;
     assert.match(boot, /<g class="failed" data-row="iohyp, BIOS, KVM"><title>iohyp, BIOS, KVM: failed: SSH never became ready</);
-    assert.equal((boot.match(/<rect class="span"/g) ?? []).length, r.boot!.timelines.filter((t) => t.label !== 'iohyp, BIOS, KVM').reduce((n, t) => n + t.spans.length, 0));
+    assert.equal(
+      (boot.match(/<rect class="span"/g) ?? []).length,
+      r.boot!.timelines.filter((t) => t.label !== 'iohyp, BIOS, KVM').reduce((n, t) => n + t.spans.length, 0),
+    );
   });
 
   it('shows no Markdown: code spans become <code>, everything escaped', () => {
@@ -271,14 +317,26 @@ describe('bench report trend over runs', () => {
     const trend = svgsOf(html).find((s) => s.includes('aria-label="Provisioning over time"'))!;
     const pts = pointsOf(trend);
     const names = [...new Set(pts.map((p) => p.series))];
-    assert.deepEqual(names.sort(), ['Ansible, facts cold, 5 hosts', 'Ansible, facts warm, 5 hosts', 'Ansible, write cold, 5 hosts', 'Ansible, write warm, 5 hosts', 'vrio, facts cold, 5 hosts', 'vrio, facts warm, 5 hosts', 'vrio, write cold, 5 hosts', 'vrio, write warm, 5 hosts']);
+    assert.deepEqual(names.sort(), [
+      'Ansible, facts cold, 5 hosts',
+      'Ansible, facts warm, 5 hosts',
+      'Ansible, write cold, 5 hosts',
+      'Ansible, write warm, 5 hosts',
+      'vrio, facts cold, 5 hosts',
+      'vrio, facts warm, 5 hosts',
+      'vrio, write cold, 5 hosts',
+      'vrio, write warm, 5 hosts',
+    ]);
     const vrio = pts.filter((p) => p.series === 'vrio, facts cold, 5 hosts').sort((a, b) => a.x - b.x);
     const now = sample().provisioning!.rows.find((x) => x.hosts === 5 && x.workload === 'facts' && x.phase === 'cold')!.vrio!.median;
-    assert.deepEqual(vrio.map((p) => [new Date(p.x).toISOString().slice(0, 10), Number(p.y.toFixed(6))]), [
-      ['2026-11-20', Number((now * 2).toFixed(6))],
-      ['2026-11-22', Number((now * 1.5).toFixed(6))],
-      ['2026-11-25', Number(now.toFixed(6))],
-    ]);
+    assert.deepEqual(
+      vrio.map((p) => [new Date(p.x).toISOString().slice(0, 10), Number(p.y.toFixed(6))]),
+      [
+        ['2026-11-20', Number((now * 2).toFixed(6))],
+        ['2026-11-22', Number((now * 1.5).toFixed(6))],
+        ['2026-11-25', Number(now.toFixed(6))],
+      ],
+    );
     assert.ok(vrio[0].cx < vrio[1].cx && vrio[1].cx < vrio[2].cx, 'oldest on the left');
     assert.match(html, /Left out:[\s\S]*2026-11-23-quick\.json: /);
     assert.doesNotMatch(html, /package\.json/);
@@ -313,7 +371,23 @@ describe('bench SVG charts', () => {
   });
 
   it('puts equal ratios at equal distances: ticks 1, 10, 100 evenly spaced', () => {
-    const svg = xyChart({ title: 't', xLabel: 'x', yLabel: 'y', x: 'log', series: [{ name: 'A', points: [{ x: 1, y: 0.5 }, { x: 50, y: 80 }] }], format: String, xFormat: String });
+    const svg = xyChart({
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      x: 'log',
+      series: [
+        {
+          name: 'A',
+          points: [
+            { x: 1, y: 0.5 },
+            { x: 50, y: 80 },
+          ],
+        },
+      ],
+      format: String,
+      xFormat: String,
+    });
     for (const axis of ['x', 'y'] as const) {
       const tick = ticksOf(svg, axis);
       const d1 = tick.get(10)! - tick.get(1)!;
@@ -324,7 +398,13 @@ describe('bench SVG charts', () => {
 
   it('shows a 4.9 s rebuild beside a 350 s cold build: the timeline axis is logarithmic', () => {
     const svg = timelineChart('t', [
-      { label: 'cold', spans: [{ name: 'a', start: 0, end: 40 }, { name: 'b', start: 40, end: 350 }] },
+      {
+        label: 'cold',
+        spans: [
+          { name: 'a', start: 0, end: 40 },
+          { name: 'b', start: 40, end: 350 },
+        ],
+      },
       { label: 'rebuild', spans: [{ name: 'c', start: 1, end: 4.9 }] },
     ]);
     const widths = [...svg.matchAll(/<rect class="span" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"/g)].map((m) => [Number(m[1]), Number(m[2])]);
@@ -372,7 +452,10 @@ describe('bench runs of some sections (--only)', () => {
     assert.deepEqual(now.build, earlier.build, 'build kept');
     assert.deepEqual(now.boot, earlier.boot, 'boot kept');
     assert.equal(now.provisioning!.startedAt, '2026-11-25T19:55:00.000Z', 'the section just measured is not replaced');
-    assert.ok(now.notes.some((n) => n.startsWith('build: measured by an earlier run (2026-11-25T19:31:00.000Z, load 3.1 2 1.5)')), now.notes.join('\n'));
+    assert.ok(
+      now.notes.some((n) => n.startsWith('build: measured by an earlier run (2026-11-25T19:31:00.000Z, load 3.1 2 1.5)')),
+      now.notes.join('\n'),
+    );
     const md = renderMarkdown(now);
     assert.match(md, /## Build\n\nMeasured 2026-11-25 19:31 UTC, took 10 min 12 s; load \(1 min\) 3\.10 → 4\.20\./);
   });
@@ -389,7 +472,16 @@ describe('bench runs of some sections (--only)', () => {
     assert.deepEqual(now.provisioning!.hostCounts, [1, 5]);
     assert.deepEqual(
       now.provisioning!.rows.map((r) => `${r.hosts} ${r.workload} ${r.phase} ${r.measuredAt?.slice(11, 16)}`),
-      ['1 facts cold 19:05', '1 facts warm 19:05', '1 write cold 19:05', '1 write warm 19:05', '5 facts cold 19:55', '5 facts warm 19:55', '5 write cold 19:55', '5 write warm 19:55'],
+      [
+        '1 facts cold 19:05',
+        '1 facts warm 19:05',
+        '1 write cold 19:05',
+        '1 write warm 19:05',
+        '5 facts cold 19:55',
+        '5 facts warm 19:55',
+        '5 write cold 19:55',
+        '5 write warm 19:55',
+      ],
     );
     assert.ok(now.notes.some((n) => /provisioning with 1 host\(s\): measured by an earlier run \(2026-11-25T19:05/.test(n)));
   });

@@ -20,7 +20,10 @@ const dir = t.dir;
 mkdirSync(join(dir, 'linux/drivers/vrio'), { recursive: true });
 writeFileSync(join(dir, 'linux/Makefile'), '# not a real kernel\n');
 writeFileSync(join(dir, 'linux/drivers/vrio/vrio.c'), '/* 1 */\n');
-writeFileSync(join(dir, 'vrio.yaml'), 'sources:\n  tiny: {kind: dir, path: linux}\nkernel: {source: tiny, series: null, compat: false, fixes: false}\noutputDir: out\ncacheDir: cache\n');
+writeFileSync(
+  join(dir, 'vrio.yaml'),
+  'sources:\n  tiny: {kind: dir, path: linux}\nkernel: {source: tiny, series: null, compat: false, fixes: false}\noutputDir: out\ncacheDir: cache\n',
+);
 
 type Step = { stage: string; what: string; fresh: boolean; why: string };
 function dryRun(): Step[] {
@@ -35,7 +38,10 @@ const step = (steps: Step[], stage: string) => steps.find((s) => s.stage === sta
 describe('vrio build --dry-run', () => {
   it('on a fresh output dir: every stage after the sources is stale, and nothing is written', () => {
     const s = dryRun();
-    assert.deepEqual(s.map((x) => `${x.stage}:${x.fresh}`), ['source:true', 'tree:false', 'config:false', 'kernel:false', 'image:false']);
+    assert.deepEqual(
+      s.map((x) => `${x.stage}:${x.fresh}`),
+      ['source:true', 'tree:false', 'config:false', 'kernel:false', 'image:false'],
+    );
     assert.match(step(s, 'tree').why, /no prepared tree/);
     assert.match(step(s, 'kernel').why, /after its config is made/);
     assert.ok(!existsSync(join(dir, 'out')), 'no output dir');
@@ -54,7 +60,13 @@ describe('vrio build --dry-run', () => {
   it('a config and a finished build where the stages look for them: kernel fresh, the image stale with its reason', async () => {
     const m = loadManifest(undefined, dir);
     const p = await prepareKernel(m);
-    const cfg = configCache({ outputDir: m.outputDir, tree: p.tree, defconfig: resolveDefconfig(m.kernel.defconfig, dir), fragments: loadFragments(roleFragments(m, 'guest'), dir), makeFlags: p.makeFlags });
+    const cfg = configCache({
+      outputDir: m.outputDir,
+      tree: p.tree,
+      defconfig: resolveDefconfig(m.kernel.defconfig, dir),
+      fragments: loadFragments(roleFragments(m, 'guest'), dir),
+      makeFlags: p.makeFlags,
+    });
     mkdirSync(cfg.dir, { recursive: true });
     writeFileSync(cfg.path, 'CONFIG_X=y\n');
     let s = dryRun();
@@ -63,7 +75,19 @@ describe('vrio build --dry-run', () => {
     const b = buildCache({ outputDir: m.outputDir, tree: p.tree, configText: 'CONFIG_X=y\n', makeFlags: p.makeFlags });
     mkdirSync(b.paths.stage, { recursive: true });
     writeFileSync(join(b.paths.stage, 'bzImage'), 'kernel');
-    writeFileSync(b.paths.statePath, JSON.stringify({ key: b.key, moduleKey: p.tree.moduleKey, hash: b.hash, release: '0.0.0-test', modules: [], objects: 1, warnings: 0, lastAction: 'full' }));
+    writeFileSync(
+      b.paths.statePath,
+      JSON.stringify({
+        key: b.key,
+        moduleKey: p.tree.moduleKey,
+        hash: b.hash,
+        release: '0.0.0-test',
+        modules: [],
+        objects: 1,
+        warnings: 0,
+        lastAction: 'full',
+      }),
+    );
     s = dryRun();
     assert.equal(step(s, 'kernel').fresh, true, step(s, 'kernel').why);
     assert.equal(step(s, 'image').fresh, false);

@@ -86,7 +86,11 @@ describe('-C DIR, VRIO_MANIFEST and --set', () => {
   const show = (args: string[], env: NodeJS.ProcessEnv = {}) => {
     const r = vrio([...args, 'config', 'show', '--json'], { cwd: tmp.dir, env });
     assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout) as { manifest: string | null; config: { kernel: { jobs?: number }; image: { formats: string[] } }; origins: Record<string, string> };
+    return JSON.parse(r.stdout) as {
+      manifest: string | null;
+      config: { kernel: { jobs?: number }; image: { formats: string[] } };
+      origins: Record<string, string>;
+    };
   };
 
   it('-C DIR reads DIR/vrio.yaml as if started there', () => {
@@ -117,7 +121,10 @@ describe('-C DIR, VRIO_MANIFEST and --set', () => {
   it('a bad --set is exit 2 naming --set, the JSON pointer and the rule', () => {
     const cases: [string, RegExp][] = [
       ['kernel.jobs=x', /--set kernel\.jobs=x: \/kernel\/jobs: must be integer \[type\]/],
-      ['image.compresion=gzip', /--set image\.compresion=gzip: \/image\/compresion: unknown key 'compresion' \[additionalProperties\][\s\S]*did you mean 'compression'/],
+      [
+        'image.compresion=gzip',
+        /--set image\.compresion=gzip: \/image\/compresion: unknown key 'compresion' \[additionalProperties\][\s\S]*did you mean 'compression'/,
+      ],
       ['image.compression=lz4', /--set image\.compression=lz4: \/image\/compression: must be one of: gzip, zstd, none \[enum\]/],
       ['kernel.jobs', /--set kernel\.jobs: \(root\): expected KEY=VALUE \[key=value\]/],
     ];
@@ -142,7 +149,10 @@ describe('vrio lab ssh NAME COMMAND... without --', () => {
     writeFileSync(join(fake, 'ssh'), '#!/bin/sh\nfor a in "$@"; do echo "$a"; done\n');
     chmodSync(join(fake, 'ssh'), 0o755);
     const vm = { name: 'guest1', role: 'guest', image: '', pid: 1, sshPort: 2222, serialLog: '', qemuLog: '', memoryMiB: 1, nics: [], pins: [] };
-    writeFileSync(join(state, 'lab.json'), JSON.stringify({ format: 'vrio-lab-state/1', dir: state, clientKey: join(state, 'id'), vms: [vm], hubs: [], phase: 'verified', timings: {} }));
+    writeFileSync(
+      join(state, 'lab.json'),
+      JSON.stringify({ format: 'vrio-lab-state/1', dir: state, clientKey: join(state, 'id'), vms: [vm], hubs: [], phase: 'verified', timings: {} }),
+    );
     const r = vrio(['lab', 'ssh', '--state-dir', state, 'guest1', 'ls', '-la', '--color', '-v', '/tmp'], { env: { PATH: `${fake}:${process.env.PATH}` } });
     assert.equal(r.code, 0, r.stderr);
     const args = r.stdout.trim().split('\n');
@@ -166,19 +176,36 @@ describe('generated completion scripts and man page', () => {
   };
   // Each case: the words typed (the last one being completed) -> what must be offered.
   const cases: [string[], string[]][] = [
-    [['vrio', ''], ['build', 'lab', 'provision', 'completion']],
-    [['vrio', 'lab', ''], ['up', 'down', 'status', 'ssh']],
-    [['vrio', '-C', '/tmp', 'lab', 's'], ['status', 'ssh']],
-    [['vrio', 'smoke', '--firmware', ''], ['bios', 'uefi', 'both']],
+    [
+      ['vrio', ''],
+      ['build', 'lab', 'provision', 'completion'],
+    ],
+    [
+      ['vrio', 'lab', ''],
+      ['up', 'down', 'status', 'ssh'],
+    ],
+    [
+      ['vrio', '-C', '/tmp', 'lab', 's'],
+      ['status', 'ssh'],
+    ],
+    [
+      ['vrio', 'smoke', '--firmware', ''],
+      ['bios', 'uefi', 'both'],
+    ],
     [['vrio', 'smoke', '--media', 'cdrom,'], ['cdrom,disk']],
-    [['vrio', 'provision', 'apply', '-'], ['-i', '--limit', '-f', '--forks', '--json']],
+    [
+      ['vrio', 'provision', 'apply', '-'],
+      ['-i', '--limit', '-f', '--forks', '--json'],
+    ],
     [['vrio', 'kernel', 'menuconfig', '--fr'], ['--fragment']],
     [['vrio', 'doctor', '--for', 'sm'], ['smoke']],
   ];
 
   it('bash: registers a completion and completes verbs, options and values', () => {
     const f = script('bash');
-    const sim = cases.map(([w]) => `COMP_WORDS=(${w.map((x) => `'${x}'`).join(' ')}); COMP_CWORD=${w.length - 1}; COMPREPLY=(); _vrio; echo "\${COMPREPLY[*]}"`).join('\n');
+    const sim = cases
+      .map(([w]) => `COMP_WORDS=(${w.map((x) => `'${x}'`).join(' ')}); COMP_CWORD=${w.length - 1}; COMPREPLY=(); _vrio; echo "\${COMPREPLY[*]}"`)
+      .join('\n');
     const r = spawnSync('bash', ['-c', `source ${f}; complete -p vrio; ${sim}`], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const [reg, ...outs] = r.stdout.split('\n');
@@ -192,9 +219,15 @@ describe('generated completion scripts and man page', () => {
 
   it('zsh: the same completion through bashcompinit', { skip: which('zsh') ? false : 'zsh not installed (scripts/apt-packages.txt)' }, () => {
     const f = script('zsh');
-    const sim = cases.map(([w]) => `COMP_WORDS=(${w.map((x) => `'${x}'`).join(' ')}); COMP_CWORD=${w.length - 1}; COMPREPLY=(); _vrio; print -r -- "\${COMPREPLY[*]}"`).join('\n');
+    const sim = cases
+      .map(([w]) => `COMP_WORDS=(${w.map((x) => `'${x}'`).join(' ')}); COMP_CWORD=${w.length - 1}; COMPREPLY=(); _vrio; print -r -- "\${COMPREPLY[*]}"`)
+      .join('\n');
     // compinit, then the script; ksharrays as zsh's _bash_complete sets it when TAB runs _vrio.
-    const r = spawnSync('zsh', ['-f', '-c', `autoload -U compinit && compinit -u -d ${tmp.dir}/zcompdump; source ${f}; print -r -- \${_comps[vrio]}; setopt ksharrays; ${sim}`], { encoding: 'utf8' });
+    const r = spawnSync(
+      'zsh',
+      ['-f', '-c', `autoload -U compinit && compinit -u -d ${tmp.dir}/zcompdump; source ${f}; print -r -- \${_comps[vrio]}; setopt ksharrays; ${sim}`],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, r.stderr);
     const [reg, ...outs] = r.stdout.split('\n');
     assert.equal(reg, '_bash_complete -F _vrio');

@@ -45,7 +45,10 @@ describe('cpio newc writer', () => {
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
     for (const l of lines) assert.match(l, /^\S+\s+\d+\s+0\s+0\s/, `owner not 0:0: ${l}`);
-    assert.ok(lines.every((l) => l.includes('Nov 14  2023')), 'every entry carries SOURCE_DATE_EPOCH (2023-11-14)');
+    assert.ok(
+      lines.every((l) => l.includes('Nov 14  2023')),
+      'every entry carries SOURCE_DATE_EPOCH (2023-11-14)',
+    );
     assert.match(lines.find((l) => l.endsWith('dev/console')) ?? '', /^crw-------\s+1\s+0\s+0\s+5,\s+1 /);
     assert.match(lines.find((l) => l.includes('bin/sh')) ?? '', /^lrwxrwxrwx .* bin\/sh -> busybox$/);
     assert.match(lines.find((l) => l.endsWith('etc/odd')) ?? '', /^-rw-------/);
@@ -79,7 +82,11 @@ describe('cpio newc writer', () => {
     );
     const r = cpio(['-tv', '--quiet'], a);
     assert.equal(r.status, 0, r.stderr);
-    const modeOf = (p: string) => r.stdout.split('\n').find((l) => l.endsWith(` ${p}`))?.split(/\s+/)[0];
+    const modeOf = (p: string) =>
+      r.stdout
+        .split('\n')
+        .find((l) => l.endsWith(` ${p}`))
+        ?.split(/\s+/)[0];
     assert.deepEqual(['tmp', 'var/mail', 'su', 'wall', 'both'].map(modeOf), ['drwxrwxrwt', 'drwxrwsr-x', '-rwsr-xr-x', '-rwxr-sr-x', '-rws--s--x']);
   });
 
@@ -113,6 +120,16 @@ describe('cpio newc writer', () => {
     for (const path of ['/abs', '../up', 'a/../b', 'a//b', '']) {
       assert.throws(() => writeCpio([{ path, type: 'dir', mode: 0o755 }], EPOCH), /bad entry path/, path);
     }
-    assert.throws(() => writeCpio([{ path: 'a', type: 'dir', mode: 0o755 }, { path: 'a', type: 'dir', mode: 0o755 }], EPOCH), /duplicate/);
+    assert.throws(
+      () =>
+        writeCpio(
+          [
+            { path: 'a', type: 'dir', mode: 0o755 },
+            { path: 'a', type: 'dir', mode: 0o755 },
+          ],
+          EPOCH,
+        ),
+      /duplicate/,
+    );
   });
 });

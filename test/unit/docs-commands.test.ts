@@ -14,7 +14,9 @@ const root = packageRoot();
 
 function walk(dir: string, ext: RegExp): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name), ext) : ext.test(e.name) ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name), ext) : ext.test(e.name) ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Shell lines of the code blocks of a Markdown file: fenced (any shell-ish info string) and indented. */
@@ -107,7 +109,15 @@ export function vrioCommands(lines: { line: number; text: string }[]): { line: n
     for (let words of shellWords(text)) {
       while (words.length && (/^[A-Z_][A-Z0-9_]*=/.test(words[0]) || ['sudo', 'npx', 'exec', 'time'].includes(words[0]))) words = words.slice(1);
       // Synopses mark optional parts: `[--limit P]`, `IMAGE...` are checked as the words inside.
-      if (words[0] === 'vrio') out.push({ line: start, argv: words.slice(1).map((w) => w.replace(/^\[+|\]+$|\.\.\.\]*$/g, '')).filter(Boolean), text: text.trim() });
+      if (words[0] === 'vrio')
+        out.push({
+          line: start,
+          argv: words
+            .slice(1)
+            .map((w) => w.replace(/^\[+|\]+$|\.\.\.\]*$/g, ''))
+            .filter(Boolean),
+          text: text.trim(),
+        });
     }
   }
   return out;
@@ -149,14 +159,31 @@ function workflowLines(file: string): { line: number; text: string }[] {
 
 describe('vrio commands in the docs', () => {
   it('the extractor finds commands in fences, indented blocks, chains and continuations', () => {
-    const md = ['text', '```sh', 'sudo ./setup.sh && npx vrio build   # comment', 'vrio lab status; vrio lab ssh guest1', 'X=1 vrio smoke a \\', '  --firmware "bios,uefi" > out.jsonl', '```', '', '    vrio doctor --json', ''].join('\n');
-    assert.deepEqual(vrioCommands(markdownShellLines(md)).map((c) => c.argv), [['build'], ['lab', 'status'], ['lab', 'ssh', 'guest1'], ['smoke', 'a', '--firmware', 'bios,uefi'], ['doctor', '--json']]);
+    const md = [
+      'text',
+      '```sh',
+      'sudo ./setup.sh && npx vrio build   # comment',
+      'vrio lab status; vrio lab ssh guest1',
+      'X=1 vrio smoke a \\',
+      '  --firmware "bios,uefi" > out.jsonl',
+      '```',
+      '',
+      '    vrio doctor --json',
+      '',
+    ].join('\n');
+    assert.deepEqual(
+      vrioCommands(markdownShellLines(md)).map((c) => c.argv),
+      [['build'], ['lab', 'status'], ['lab', 'ssh', 'guest1'], ['smoke', 'a', '--firmware', 'bios,uefi'], ['doctor', '--json']],
+    );
   });
 
   it('every command parses against the option tables', async () => {
     const failures: string[] = [];
     let n = 0;
-    const files = [...docFiles().map((f) => ({ f, lines: [...markdownShellLines(readFileSync(f, 'utf8')), ...inlineCommands(readFileSync(f, 'utf8'))] })), ...walk(join(root, 'docs'), /\.ya?ml$/).map((f) => ({ f, lines: workflowLines(f) }))];
+    const files = [
+      ...docFiles().map((f) => ({ f, lines: [...markdownShellLines(readFileSync(f, 'utf8')), ...inlineCommands(readFileSync(f, 'utf8'))] })),
+      ...walk(join(root, 'docs'), /\.ya?ml$/).map((f) => ({ f, lines: workflowLines(f) })),
+    ];
     for (const { f, lines } of files) {
       for (const c of vrioCommands(lines)) {
         n++;

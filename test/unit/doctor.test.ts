@@ -54,7 +54,10 @@ describe('vrio doctor', () => {
     const path = pathWithout(['xorriso']);
     const r = vrio(['doctor', '--for', 'build', '--json'], { env: { PATH: path } });
     const report = JSON.parse(r.stdout);
-    assert.equal(report.tools.some((t: { name: string }) => t.name === 'xorriso'), false);
+    assert.equal(
+      report.tools.some((t: { name: string }) => t.name === 'xorriso'),
+      false,
+    );
     assert.equal(r.code, 0);
   });
 

@@ -67,7 +67,10 @@ describe('document limits: hostile inventories are bad input, refused at once', 
   it('an inventory that is a FIFO or a device: exit 2 [regular-file], never read', () => {
     const fifo = join(dir, 'inv.fifo');
     execFileSync('mkfifo', [fifo]);
-    for (const [f, what] of [[fifo, 'a FIFO'], ['/dev/zero', 'a character device']]) {
+    for (const [f, what] of [
+      [fifo, 'a FIFO'],
+      ['/dev/zero', 'a character device'],
+    ]) {
       const r = check(f);
       assert.equal(r.signal, null, `${f}: killed after ${r.ms} ms`);
       assert.equal(r.code, 2, r.stderr);

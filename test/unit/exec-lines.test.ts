@@ -25,7 +25,15 @@ function jsonLogger(jsonEverySec?: number): { logger: Logger; events: () => Reco
     const orig = logger.progress.bind(logger);
     logger.progress = (label, o = {}) => orig(label, { ...o, jsonEverySec });
   }
-  return { logger, events: () => text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    logger,
+    events: () =>
+      text
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 describe('whole output lines', () => {
@@ -33,14 +41,23 @@ describe('whole output lines', () => {
     const got: string[] = [];
     const s = new LineSplitter((l) => got.push(l));
     const euro = Buffer.from('€');
-    for (const c of [Buffer.from('hel'), Buffer.from('lo\nwor'), Buffer.from('ld\r'), Buffer.from('\n50% '), euro.subarray(0, 1), Buffer.concat([euro.subarray(1), Buffer.from('\r60%\rtail')])]) s.push(c);
+    for (const c of [
+      Buffer.from('hel'),
+      Buffer.from('lo\nwor'),
+      Buffer.from('ld\r'),
+      Buffer.from('\n50% '),
+      euro.subarray(0, 1),
+      Buffer.concat([euro.subarray(1), Buffer.from('\r60%\rtail')]),
+    ])
+      s.push(c);
     s.end();
     assert.deepEqual(got, ['hello', 'world', '50% €', '60%', 'tail']);
   });
 
   it('run() gives onLine whole lines when a real process writes them in pieces', async () => {
     const lines: string[] = [];
-    const script = 'printf "hel"; sleep 0.3; printf "lo\\nwor"; sleep 0.3; printf "ld\\n"; printf "par" >&2; sleep 0.3; printf "tial\\n" >&2; printf "no newline"';
+    const script =
+      'printf "hel"; sleep 0.3; printf "lo\\nwor"; sleep 0.3; printf "ld\\n"; printf "par" >&2; sleep 0.3; printf "tial\\n" >&2; printf "no newline"';
     await run('sh', ['-c', script], { onLine: (l) => lines.push(l) });
     assert.deepEqual([...lines].sort(), ['hello', 'no newline', 'partial', 'world']);
   });
@@ -63,13 +80,23 @@ describe('progress', () => {
     p.update(1000, 1000, 'last');
     p.done();
     const ev = events();
-    assert.deepEqual(ev.map((e) => e.type), ['progress', 'progress', 'progress-done']);
+    assert.deepEqual(
+      ev.map((e) => e.type),
+      ['progress', 'progress', 'progress-done'],
+    );
     assert.deepEqual([ev[0].done, ev[0].total, ev[1].done, ev[1].detail], [0, 1000, 1000, 'last']);
   });
 
   it('git fetch of a source reports its phases as progress (it ran --quiet before)', async () => {
     const src = join(tmp, 'src');
-    const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t', GIT_CONFIG_NOSYSTEM: '1' };
+    const env = {
+      ...process.env,
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@t',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@t',
+      GIT_CONFIG_NOSYSTEM: '1',
+    };
     execFileSync('git', ['init', '-q', src], { env });
     for (let i = 0; i < 200; i++) writeFileSync(join(src, `f${i}`), `${i}\n`.repeat(i + 1));
     execFileSync('git', ['add', '.'], { cwd: src, env });
@@ -78,12 +105,25 @@ describe('progress', () => {
     const { logger, events } = jsonLogger();
     setLogger(logger);
     const cache = join(tmp, 'cache');
-    const missing = await ensureCommits({ name: 'k', repo: bareRepoPath(cache, 'k'), commits: [commit], locations: [{ label: 'mirror', url: `file://${src}` }], offline: false, logFile: join(cache, 'fetch.log') });
+    const missing = await ensureCommits({
+      name: 'k',
+      repo: bareRepoPath(cache, 'k'),
+      commits: [commit],
+      locations: [{ label: 'mirror', url: `file://${src}` }],
+      offline: false,
+      logFile: join(cache, 'fetch.log'),
+    });
     assert.deepEqual(missing, []);
     const progress = events().filter((e) => e.type === 'progress');
     assert.ok(progress.length >= 1, JSON.stringify(events()));
-    assert.ok(progress.every((e) => String(e.label).startsWith('fetching k: ')), JSON.stringify(progress));
-    assert.ok(progress.some((e) => /objects/.test(String(e.label)) && typeof e.total === 'number'), JSON.stringify(progress));
+    assert.ok(
+      progress.every((e) => String(e.label).startsWith('fetching k: ')),
+      JSON.stringify(progress),
+    );
+    assert.ok(
+      progress.some((e) => /objects/.test(String(e.label)) && typeof e.total === 'number'),
+      JSON.stringify(progress),
+    );
     assert.ok(events().some((e) => e.type === 'progress-done' && /fetching k: /.test(String(e.label))));
   });
 });

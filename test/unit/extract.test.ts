@@ -63,7 +63,14 @@ describe('safe extraction of package archives', () => {
 
   it("refuses '..' path traversal", async () => {
     assertRefused(await tryExtract([{ name: '../escape.txt', body: 'x' }]), '../escape.txt', 'dot-dot');
-    assertRefused(await tryExtract([{ name: './usr/', type: 'directory' }, { name: './usr/../../escape', body: 'x' }]), './usr/../../escape', 'dot-dot');
+    assertRefused(
+      await tryExtract([
+        { name: './usr/', type: 'directory' },
+        { name: './usr/../../escape', body: 'x' },
+      ]),
+      './usr/../../escape',
+      'dot-dot',
+    );
   });
 
   it('refuses absolute paths', async () => {
@@ -71,7 +78,14 @@ describe('safe extraction of package archives', () => {
   });
 
   it('refuses symlinks that point outside the root', async () => {
-    assertRefused(await tryExtract([{ name: './lib/', type: 'directory' }, { name: './lib/up', type: 'symlink', linkname: '../../../etc' }]), './lib/up', 'symlink-escape');
+    assertRefused(
+      await tryExtract([
+        { name: './lib/', type: 'directory' },
+        { name: './lib/up', type: 'symlink', linkname: '../../../etc' },
+      ]),
+      './lib/up',
+      'symlink-escape',
+    );
     assertRefused(await tryExtract([{ name: './up', type: 'symlink', linkname: '..' }]), './up', 'symlink-escape');
   });
 
@@ -85,7 +99,14 @@ describe('safe extraction of package archives', () => {
   });
 
   it('refuses device nodes and FIFOs', async () => {
-    assertRefused(await tryExtract([{ name: './dev/', type: 'directory' }, { name: './dev/sda', type: 'block-device', devmajor: 8, devminor: 0 }]), './dev/sda', 'device-node');
+    assertRefused(
+      await tryExtract([
+        { name: './dev/', type: 'directory' },
+        { name: './dev/sda', type: 'block-device', devmajor: 8, devminor: 0 },
+      ]),
+      './dev/sda',
+      'device-node',
+    );
     assertRefused(await tryExtract([{ name: './mem', type: 'character-device', devmajor: 1, devminor: 1 }]), './mem', 'device-node');
     assertRefused(await tryExtract([{ name: './pipe', type: 'fifo' }]), './pipe', 'fifo');
   });
@@ -98,14 +119,33 @@ describe('safe extraction of package archives', () => {
   it('refuses oversize files and archives', async () => {
     const limits = { maxEntryBytes: 1024, maxTotalBytes: 1536, maxEntries: 10 };
     assertRefused(await tryExtract([{ name: './big', body: Buffer.alloc(2048) }], limits), './big', 'max-entry-size');
-    assertRefused(await tryExtract([{ name: './a', body: Buffer.alloc(1000) }, { name: './b', body: Buffer.alloc(1000) }], limits), './b', 'max-total-size');
+    assertRefused(
+      await tryExtract(
+        [
+          { name: './a', body: Buffer.alloc(1000) },
+          { name: './b', body: Buffer.alloc(1000) },
+        ],
+        limits,
+      ),
+      './b',
+      'max-total-size',
+    );
     const many = Array.from({ length: 12 }, (_, i) => ({ name: `./f${i}`, body: 'x' }));
     assertRefused(await tryExtract(many, limits), './f10', 'max-entries');
   });
 
   it('refuses a hostile .deb read through dpkg-deb --fsys-tarfile, naming the package', async () => {
     const deb = join(tmp, 'evil.deb');
-    writeFileSync(deb, makeDeb(await controlTar('evil'), await makeTar([{ name: './', type: 'directory' }, { name: './../../pwned', body: 'x' }])));
+    writeFileSync(
+      deb,
+      makeDeb(
+        await controlTar('evil'),
+        await makeTar([
+          { name: './', type: 'directory' },
+          { name: './../../pwned', body: 'x' },
+        ]),
+      ),
+    );
     const dest = join(tmp, 'deb-root');
     await assert.rejects(unpackDeb(deb, dest, 'package evil 1.0'), (e: unknown) => {
       assert.ok(e instanceof UnsafeArchiveError);
@@ -118,10 +158,23 @@ describe('safe extraction of package archives', () => {
 
   it('unpacks a well-formed .deb and reports a corrupt one clearly', async () => {
     const good = join(tmp, 'good.deb');
-    writeFileSync(good, makeDeb(await controlTar('good'), await makeTar([{ name: './', type: 'directory' }, { name: './bin/', type: 'directory' }, { name: './bin/ok', body: 'fine', mode: 0o755 }])));
+    writeFileSync(
+      good,
+      makeDeb(
+        await controlTar('good'),
+        await makeTar([
+          { name: './', type: 'directory' },
+          { name: './bin/', type: 'directory' },
+          { name: './bin/ok', body: 'fine', mode: 0o755 },
+        ]),
+      ),
+    );
     const dest = join(tmp, 'good-root');
     const entries = await unpackDeb(good, dest, 'package good 1.0');
-    assert.deepEqual(entries.map((e) => e.path), ['bin', 'bin/ok']);
+    assert.deepEqual(
+      entries.map((e) => e.path),
+      ['bin', 'bin/ok'],
+    );
     assert.equal(readFileSync(join(dest, 'bin/ok'), 'utf8'), 'fine');
 
     const bad = join(tmp, 'bad.deb');

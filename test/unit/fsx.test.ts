@@ -68,7 +68,10 @@ describe('withLock', () => {
 
   it('releases the lock when fn throws', async () => {
     const dir = join(root, 'throws');
-    await assert.rejects(withLock(dir, async () => Promise.reject(new Error('boom'))), /boom/);
+    await assert.rejects(
+      withLock(dir, async () => Promise.reject(new Error('boom'))),
+      /boom/,
+    );
     assert.ok(!isLocked(dir));
     assert.equal(await withLock(dir, async () => 7), 7);
   });

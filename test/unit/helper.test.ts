@@ -32,14 +32,7 @@ function dumped(args: string[]): Buffer {
 }
 
 /** The documented request layout, written field by field (x86_64, little-endian). */
-function request(f: {
-  device: string;
-  iface: string;
-  mac: string;
-  ip: string;
-  cmd: number;
-  build: (b: Buffer) => void;
-}): Buffer {
+function request(f: { device: string; iface: string; mac: string; ip: string; cmd: number; build: (b: Buffer) => void }): Buffer {
   const b = Buffer.alloc(472);
   b.write(f.device, 0, 'latin1');
   b.write(f.iface, 32, 'latin1');
@@ -56,7 +49,11 @@ describe('vrio-iohyp requests (golden bytes)', () => {
   it('create-blk: 472 bytes, blk config at 376, features 0x1204 (SEG_MAX, WCE, DEV_NAME) with write cache', () => {
     const got = dumped(['create-blk', ...HDR, '--backing', '/dev/ram1', '--name', 'vdb', '--write-cache', '--capacity', '67108864']);
     const want = request({
-      device: 'blk', iface: 'eth0', mac: '52:54:00:12:34:56', ip: '10.55.0.2', cmd: 1,
+      device: 'blk',
+      iface: 'eth0',
+      mac: '52:54:00:12:34:56',
+      ip: '10.55.0.2',
+      cmd: 1,
       build: (b) => {
         b.write('/dev/ram1', 80, 'latin1');
         b.write('vdb', 376, 'latin1');
@@ -91,7 +88,11 @@ describe('vrio-iohyp requests (golden bytes)', () => {
   it('create-net: net config features at 376, vNIC MAC at 384', () => {
     const got = dumped(['create-net', ...HDR, '--backing', 'mtap1', '--mac', '52:54:00:ab:cd:ef']);
     const want = request({
-      device: 'net', iface: 'eth0', mac: '52:54:00:12:34:56', ip: '10.55.0.2', cmd: 2,
+      device: 'net',
+      iface: 'eth0',
+      mac: '52:54:00:12:34:56',
+      ip: '10.55.0.2',
+      cmd: 2,
       build: (b) => {
         b.write('mtap1', 80, 'latin1');
         b.writeBigUInt64LE(0x7be1n, 376);
@@ -104,7 +105,14 @@ describe('vrio-iohyp requests (golden bytes)', () => {
 
   it('remove by backing name sets device_path only (device_id would overlap it)', () => {
     const got = dumped(['remove', ...HDR, '--backing', '/dev/ram1']);
-    const want = request({ device: 'blk', iface: 'eth0', mac: '52:54:00:12:34:56', ip: '10.55.0.2', cmd: 3, build: (b) => void b.write('/dev/ram1', 80, 'latin1') });
+    const want = request({
+      device: 'blk',
+      iface: 'eth0',
+      mac: '52:54:00:12:34:56',
+      ip: '10.55.0.2',
+      cmd: 3,
+      build: (b) => void b.write('/dev/ram1', 80, 'latin1'),
+    });
     assert.equal(got.toString('hex'), want.toString('hex'));
     // A bare name is a macvtap: the request goes to the net back end.
     assert.equal(dumped(['remove', ...HDR, '--backing', 'mtap1']).toString('latin1', 0, 3), 'net');
@@ -120,8 +128,14 @@ describe('vrio-iohyp requests (golden bytes)', () => {
 
 describe('vrio-iohyp validation and exit codes', () => {
   const cases: [string[], RegExp][] = [
-    [['create-blk', ...HDR.slice(0, 2), '--guest-mac', '52:54:00:12:34:zz', '--guest-ip', '10.55.0.2', '--backing', '/dev/ram1', '--name', 'vdb'], /^vrio-iohyp: 52:54:00:12:34:zz: not a MAC address/],
-    [['create-blk', ...HDR.slice(0, 4), '--guest-ip', '10.55.0.300', '--backing', '/dev/ram1', '--name', 'vdb'], /^vrio-iohyp: 10\.55\.0\.300: not an IPv4 address/],
+    [
+      ['create-blk', ...HDR.slice(0, 2), '--guest-mac', '52:54:00:12:34:zz', '--guest-ip', '10.55.0.2', '--backing', '/dev/ram1', '--name', 'vdb'],
+      /^vrio-iohyp: 52:54:00:12:34:zz: not a MAC address/,
+    ],
+    [
+      ['create-blk', ...HDR.slice(0, 4), '--guest-ip', '10.55.0.300', '--backing', '/dev/ram1', '--name', 'vdb'],
+      /^vrio-iohyp: 10\.55\.0\.300: not an IPv4 address/,
+    ],
     [['create-blk', '--iface', 'eth0;reboot', ...HDR.slice(2), '--backing', '/dev/ram1', '--name', 'vdb'], /interface name may hold only/],
     [['create-blk', ...HDR, '--backing', '/dev/ram1'], /^vrio-iohyp: create-blk: missing --name/],
     [['create-blk', ...HDR, '--backing', '/dev/ram1', '--name', 'VDB'], /guest device name may hold only a-z and 0-9/],
@@ -137,7 +151,10 @@ describe('vrio-iohyp validation and exit codes', () => {
     [['frobnicate'], /unknown command 'frobnicate'/],
   ];
   for (const [args, msg] of cases) {
-    it(`exit 2 for ${args.filter((a) => !HDR.includes(a)).join(' ').slice(0, 70)}`, () => {
+    it(`exit 2 for ${args
+      .filter((a) => !HDR.includes(a))
+      .join(' ')
+      .slice(0, 70)}`, () => {
       const r = runHelper(['dump-request', ...args].filter((_, i) => args[0] !== 'frobnicate' || i > 0));
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, msg);
@@ -146,21 +163,29 @@ describe('vrio-iohyp validation and exit codes', () => {
   }
 
   it('exit 3 naming the modules when /dev/iohyp is missing', { skip: prerequisite(existsSync('/dev/iohyp') ? 'this host has /dev/iohyp' : false) }, () => {
-    for (const args of [['sanity'], ['create-blk', ...HDR, '--backing', '/dev/null', '--name', 'vdb', '--capacity', '512'], ['remove', '--id', '0', '--uid', '0']]) {
+    for (const args of [
+      ['sanity'],
+      ['create-blk', ...HDR, '--backing', '/dev/null', '--name', 'vdb', '--capacity', '512'],
+      ['remove', '--id', '0', '--uid', '0'],
+    ]) {
       const r = runHelper(args);
       assert.equal(r.code, 3, r.stderr);
       assert.match(r.stderr, /^vrio-iohyp: \/dev\/iohyp: No such file or directory \(load the back-end modules/);
     }
   });
 
-  it('list exits 3 without /sys/class/vrio and prints usage on --help', { skip: prerequisite(existsSync('/sys/class/vrio') ? 'this host has vRIO loaded' : false) }, () => {
-    const r = runHelper(['list', '--json']);
-    assert.equal(r.code, 3);
-    assert.match(r.stderr, /\/sys\/class\/vrio: No such file or directory/);
-    const h = runHelper(['--help']);
-    assert.equal(h.code, 0);
-    assert.match(h.stdout, /vrio-iohyp create-blk --iface IF --guest-mac MAC --guest-ip IPV4 --backing PATH --name GUESTNAME/);
-  });
+  it(
+    'list exits 3 without /sys/class/vrio and prints usage on --help',
+    { skip: prerequisite(existsSync('/sys/class/vrio') ? 'this host has vRIO loaded' : false) },
+    () => {
+      const r = runHelper(['list', '--json']);
+      assert.equal(r.code, 3);
+      assert.match(r.stderr, /\/sys\/class\/vrio: No such file or directory/);
+      const h = runHelper(['--help']);
+      assert.equal(h.code, 0);
+      assert.match(h.stdout, /vrio-iohyp create-blk --iface IF --guest-mac MAC --guest-ip IPV4 --backing PATH --name GUESTNAME/);
+    },
+  );
 });
 
 /** A prepared (patched) 3.10 tree holding the vRIO headers, if one exists here. */
@@ -180,34 +205,63 @@ const tree = preparedTree();
 describe('vrio-iohyp ABI against the pinned kernel headers', () => {
   it(
     'sizeof/offsetof of struct ioctl_param and the ioctl numbers match the helper',
-    { skip: prerequisite(tree ? false : 'no prepared 3.10 tree with include/linux/vrio (npm test builds one in its prepare step; or run `vrio kernel build` of the vRIO kernel, or set VRIO_KERNEL_TREE)') },
+    {
+      skip: prerequisite(
+        tree
+          ? false
+          : 'no prepared 3.10 tree with include/linux/vrio (npm test builds one in its prepare step; or run `vrio kernel build` of the vRIO kernel, or set VRIO_KERNEL_TREE)',
+      ),
+    },
     () => {
       const probe = join(tmp, 'probe.c');
       const fields: [string, string][] = [
-        ['device_name', 'device_name'], ['interface_name', 'interface_name'], ['guest_mac_address', 'guest_mac_address'],
-        ['guest_ip_address', 'guest_ip_address'], ['cmd', 'cmd'], ['x', 'x'],
-        ['create.device_path', 'x.create.device_path'], ['create.gsocket', 'x.create.gsocket'], ['create.host_priv', 'x.create.host_priv'],
-        ['create.host_port', 'x.create.host_port'], ['create.guest_priv', 'x.create.guest_priv'], ['create.guest_port', 'x.create.guest_port'],
+        ['device_name', 'device_name'],
+        ['interface_name', 'interface_name'],
+        ['guest_mac_address', 'guest_mac_address'],
+        ['guest_ip_address', 'guest_ip_address'],
+        ['cmd', 'cmd'],
+        ['x', 'x'],
+        ['create.device_path', 'x.create.device_path'],
+        ['create.gsocket', 'x.create.gsocket'],
+        ['create.host_priv', 'x.create.host_priv'],
+        ['create.host_port', 'x.create.host_port'],
+        ['create.guest_priv', 'x.create.guest_priv'],
+        ['create.guest_port', 'x.create.guest_port'],
         ['create.config', 'x.create.config'],
-        ['blk.device_name', 'x.create.config.vrio_blk.device_name'], ['blk.features', 'x.create.config.vrio_blk.features'],
-        ['blk.capacity', 'x.create.config.vrio_blk.capacity'], ['blk.blk_size', 'x.create.config.vrio_blk.blk_size'],
-        ['blk.seg_max', 'x.create.config.vrio_blk.seg_max'], ['blk.geometry', 'x.create.config.vrio_blk.geometry'],
+        ['blk.device_name', 'x.create.config.vrio_blk.device_name'],
+        ['blk.features', 'x.create.config.vrio_blk.features'],
+        ['blk.capacity', 'x.create.config.vrio_blk.capacity'],
+        ['blk.blk_size', 'x.create.config.vrio_blk.blk_size'],
+        ['blk.seg_max', 'x.create.config.vrio_blk.seg_max'],
+        ['blk.geometry', 'x.create.config.vrio_blk.geometry'],
         ['blk.wce', 'x.create.config.vrio_blk.wce'],
-        ['net.features', 'x.create.config.vrio_net.features'], ['net.mac', 'x.create.config.vrio_net.mac'], ['net.status', 'x.create.config.vrio_net.status'],
-        ['remove.device_id', 'x.remove.device_id'], ['remove.device_uid', 'x.remove.device_uid'],
-        ['poll.nr_iocores', 'x.poll.nr_iocores'], ['poll.iocores', 'x.poll.iocores'], ['sdev.nr_iov', 'x.sdev.nr_iov'],
+        ['net.features', 'x.create.config.vrio_net.features'],
+        ['net.mac', 'x.create.config.vrio_net.mac'],
+        ['net.status', 'x.create.config.vrio_net.status'],
+        ['remove.device_id', 'x.remove.device_id'],
+        ['remove.device_uid', 'x.remove.device_uid'],
+        ['poll.nr_iocores', 'x.poll.nr_iocores'],
+        ['poll.iocores', 'x.poll.iocores'],
+        ['sdev.nr_iov', 'x.sdev.nr_iov'],
       ];
       writeFileSync(
         probe,
         [
           '#define _DEFAULT_SOURCE',
-          '#include <sys/types.h>', '#include <stdint.h>', '#include <stddef.h>', '#include <stdio.h>', '#include <sys/ioctl.h>', '#include <linux/types.h>',
+          '#include <sys/types.h>',
+          '#include <stdint.h>',
+          '#include <stddef.h>',
+          '#include <stdio.h>',
+          '#include <sys/ioctl.h>',
+          '#include <linux/types.h>',
           '#include "generic_common.h"',
           'int main(void) {',
           '  printf("sizeof %zu\\n", sizeof(struct ioctl_param));',
           ...fields.map(([n, f]) => `  printf("${n} %zu\\n", offsetof(struct ioctl_param, ${f}));`),
           '  printf("ioctl.create 0x%lx\\nioctl.remove 0x%lx\\nioctl.sanity 0x%lx\\n", (unsigned long)GENERIC_IOCTL_CREATE, (unsigned long)GENERIC_IOCTL_REMOVE, (unsigned long)GENERIC_SANITY_CHECK);',
-          '  return 0;', '}', '',
+          '  return 0;',
+          '}',
+          '',
         ].join('\n'),
       );
       const exe = join(tmp, 'probe');

@@ -19,8 +19,15 @@ import { baseInventory } from './inventory-fixtures.js';
 function fleet(): Inventory {
   const doc = baseInventory();
   doc.iohyps.io2 = { ...structuredClone(doc.iohyps.io1), address: '192.0.2.20', l2: { interface: 'eth0', address: '10.56.0.1/24', segment: 'seg2' } };
-  for (const [n, i] of [['g3', 4], ['g4', 5]] as const)
-    doc.guests[n] = { iohyp: 'io2', address: `192.0.2.${20 + i}`, l2: { interface: 'eth0', mac: `52:54:00:00:01:0${i}`, ip: `10.56.0.${i}/24`, segment: 'seg2' } };
+  for (const [n, i] of [
+    ['g3', 4],
+    ['g4', 5],
+  ] as const)
+    doc.guests[n] = {
+      iohyp: 'io2',
+      address: `192.0.2.${20 + i}`,
+      l2: { interface: 'eth0', mac: `52:54:00:00:01:0${i}`, ip: `10.56.0.${i}/24`, segment: 'seg2' },
+    };
   doc.groups.edge = { hosts: ['io2', 'g4'] };
   return parseInventory('fleet.yaml', stringify(doc));
 }
@@ -58,12 +65,19 @@ describe('--limit patterns (Ansible semantics)', () => {
     assert.deepEqual(names(inv, '~[13]'), [], 'anchored: ~[13] does not match g1');
   });
   it('a word that matches nothing is reported with the closest name; a limit that selects nothing is a usage error', () => {
-    assert.deepEqual(selectHosts(inv, ['g1,gg2,nothing_like_it']).unmatched, [{ word: 'gg2', suggestion: 'g2' }, { word: 'nothing_like_it', suggestion: undefined }]);
+    assert.deepEqual(selectHosts(inv, ['g1,gg2,nothing_like_it']).unmatched, [
+      { word: 'gg2', suggestion: 'g2' },
+      { word: 'nothing_like_it', suggestion: undefined },
+    ]);
     assert.equal(closestName('edgee', inv), 'edge');
     assert.equal(closestName('zzzzzz', inv), undefined);
     assert.throws(
       () => requireHosts(inv, ['iox1']),
-      (e: unknown) => e instanceof UsageError && e.exitCode === ExitCode.USAGE && /--limit 'iox1' selects no host of .*fleet\.yaml/.test(e.message) && /did you mean 'io1'\?/.test(e.hint ?? ''),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        e.exitCode === ExitCode.USAGE &&
+        /--limit 'iox1' selects no host of .*fleet\.yaml/.test(e.message) &&
+        /did you mean 'io1'\?/.test(e.hint ?? ''),
     );
     assert.throws(() => requireHosts(inv, ['~[']), /not a valid regular expression/);
     assert.throws(() => requireHosts(inv, ['g1,!']), /'!' needs a host or group/);
@@ -74,17 +88,38 @@ describe('rolling batches (--serial)', () => {
   const inv = fleet();
   const b = (hosts: Inventory['hosts'], s: string) => rollingBatches(hosts, parseSerial('--serial', s)).map((x) => x.map((h) => h.name));
   it('cells: each IOhyp with its selected guests, first; a guest without its IOhyp alone', () => {
-    assert.deepEqual(cells(inv.hosts).map((c) => c.map((h) => h.name)), [['io1', 'g1', 'g2'], ['io2', 'g3', 'g4']]);
-    assert.deepEqual(cells(selectHosts(inv, ['guests:!g2', 'io2']).hosts).map((c) => c.map((h) => h.name)), [['g1'], ['io2', 'g3', 'g4']]);
+    assert.deepEqual(
+      cells(inv.hosts).map((c) => c.map((h) => h.name)),
+      [
+        ['io1', 'g1', 'g2'],
+        ['io2', 'g3', 'g4'],
+      ],
+    );
+    assert.deepEqual(
+      cells(selectHosts(inv, ['guests:!g2', 'io2']).hosts).map((c) => c.map((h) => h.name)),
+      [['g1'], ['io2', 'g3', 'g4']],
+    );
   });
   it('whole cells per batch; a cell larger than the batch size goes alone; P% rounds down, at least 1', () => {
-    assert.deepEqual(b(inv.hosts, '3'), [['io1', 'g1', 'g2'], ['io2', 'g3', 'g4']]);
-    assert.deepEqual(b(inv.hosts, '1'), [['io1', 'g1', 'g2'], ['io2', 'g3', 'g4']]);
+    assert.deepEqual(b(inv.hosts, '3'), [
+      ['io1', 'g1', 'g2'],
+      ['io2', 'g3', 'g4'],
+    ]);
+    assert.deepEqual(b(inv.hosts, '1'), [
+      ['io1', 'g1', 'g2'],
+      ['io2', 'g3', 'g4'],
+    ]);
     assert.deepEqual(b(inv.hosts, '6'), [['io1', 'g1', 'g2', 'io2', 'g3', 'g4']]);
     const guests = selectHosts(inv, ['guests']).hosts;
-    assert.deepEqual(b(guests, '50%'), [['g1', 'g2'], ['g3', 'g4']]);
+    assert.deepEqual(b(guests, '50%'), [
+      ['g1', 'g2'],
+      ['g3', 'g4'],
+    ]);
     assert.deepEqual(b(guests, '10%'), [['g1'], ['g2'], ['g3'], ['g4']]);
-    assert.deepEqual(rollingBatches(guests, undefined).map((x) => x.length), [4]);
+    assert.deepEqual(
+      rollingBatches(guests, undefined).map((x) => x.length),
+      [4],
+    );
   });
   it('a batch stops the run when more than P% of it failed, or, without a budget, all of it', () => {
     assert.equal(batchStops(1, 4, 25), false);

@@ -44,7 +44,13 @@ describe('vrio image / build / inspect input checks', () => {
     assert.match(r.stderr, /no such file or directory/);
 
     const img = join(t.dir, 'initramfs.img');
-    const content = { role: 'guest', kind: 'guest', kernel: { release: '6.1.0' }, packages: { 'busybox-static': '1:1.35.0' }, hostKeys: { 'ssh-ed25519': 'SHA256:abc' } };
+    const content = {
+      role: 'guest',
+      kind: 'guest',
+      kernel: { release: '6.1.0' },
+      packages: { 'busybox-static': '1:1.35.0' },
+      hostKeys: { 'ssh-ed25519': 'SHA256:abc' },
+    };
     const entries: CpioEntry[] = [
       { path: 'etc', type: 'dir', mode: 0o755 },
       { path: 'etc/vrio', type: 'dir', mode: 0o755 },

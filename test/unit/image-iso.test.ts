@@ -61,10 +61,17 @@ describe('hybrid ISO', () => {
     const img = readFileSync(iso1);
     assert.equal(img.readUInt16LE(510), 0xaa55, 'MBR signature');
     assert.equal(img.toString('latin1', 512, 520), 'EFI PART', 'GPT header at LBA 1');
-    const parts = [0, 1, 2, 3].map((i) => ({ type: img[446 + i * 16 + 4], start: img.readUInt32LE(446 + i * 16 + 8), sectors: img.readUInt32LE(446 + i * 16 + 12) }));
+    const parts = [0, 1, 2, 3].map((i) => ({
+      type: img[446 + i * 16 + 4],
+      start: img.readUInt32LE(446 + i * 16 + 8),
+      sectors: img.readUInt32LE(446 + i * 16 + 12),
+    }));
     const esp = parts.find((p) => p.type === 0xef);
     assert.ok(esp, `no 0xEF partition in ${JSON.stringify(parts)}`);
-    const r = spawnSync('mdir', ['-b', '-i', `${iso1}@@${esp.start * 512}`, '::/EFI/BOOT'], { encoding: 'utf8', env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
+    const r = spawnSync('mdir', ['-b', '-i', `${iso1}@@${esp.start * 512}`, '::/EFI/BOOT'], {
+      encoding: 'utf8',
+      env: { ...process.env, MTOOLS_SKIP_CHECK: '1' },
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /BOOTX64\.EFI/);
   });
@@ -98,7 +105,10 @@ describe('hybrid ISO', () => {
   for (const cmdline of ['quiet; reboot', 'init=$prefix/x', 'a="b c"', "a='b'", 'x\nmenuentry evil {', 'a\\b', 'a}b', 'a # c', 'a`id`']) {
     it(`refuses a command line the boot loaders would interpret: ${JSON.stringify(cmdline)}`, async () => {
       const out = join(tmp, 'bad-cmdline.iso');
-      await assert.rejects(writeIso({ ...spec('e'), cmdline }, out), (e: Error) => /kernel command line/.test(e.message) && (e as VrioError).exitCode === ExitCode.USAGE);
+      await assert.rejects(
+        writeIso({ ...spec('e'), cmdline }, out),
+        (e: Error) => /kernel command line/.test(e.message) && (e as VrioError).exitCode === ExitCode.USAGE,
+      );
       assert.ok(!existsSync(out), 'no ISO written');
     });
   }

@@ -41,15 +41,27 @@ describe('image manifest', () => {
 
   test('a manifest of an older or unknown format version is refused with a rebuild hint', () => {
     const { format: _, ...noFormat } = sampleImageManifest();
-    refused(() => readImageManifest(manifestFile('v0', noFormat)), /manifest\.json:1:1: \/format: no format field: this vrio reads image manifests of format vrio-image-manifest\/1 only \[format-version\]\n  hint: rebuild the image/);
-    refused(() => readImageManifest(manifestFile('v2', { ...sampleImageManifest(), format: 'vrio-image-manifest/2' })), /manifest\.json:2:\d+: \/format: format "vrio-image-manifest\/2": .* \[format-version\]/);
+    refused(
+      () => readImageManifest(manifestFile('v0', noFormat)),
+      /manifest\.json:1:1: \/format: no format field: this vrio reads image manifests of format vrio-image-manifest\/1 only \[format-version\]\n  hint: rebuild the image/,
+    );
+    refused(
+      () => readImageManifest(manifestFile('v2', { ...sampleImageManifest(), format: 'vrio-image-manifest/2' })),
+      /manifest\.json:2:\d+: \/format: format "vrio-image-manifest\/2": .* \[format-version\]/,
+    );
     refused(() => readImageManifest(manifestFile('array', [1])), /\/format: no format field.*\[format-version\]/);
   });
 
   test('a schema violation names the pointer, its line and the rule', () => {
     const m = sampleImageManifest();
-    refused(() => readImageManifest(manifestFile('badmods', { ...m, kernel: { ...m.kernel, modules: 'vrio_eth' } })), /manifest\.json:\d+:\d+: \/kernel\/modules: must be array \[type\]/);
-    refused(() => readImageManifest(manifestFile('badpin', { ...m, hostKeys: { 'ssh-ed25519': 'MD5:aa' } })), /\/hostKeys\/ssh-ed25519: "MD5:aa" must match pattern .* \[pattern\]/);
+    refused(
+      () => readImageManifest(manifestFile('badmods', { ...m, kernel: { ...m.kernel, modules: 'vrio_eth' } })),
+      /manifest\.json:\d+:\d+: \/kernel\/modules: must be array \[type\]/,
+    );
+    refused(
+      () => readImageManifest(manifestFile('badpin', { ...m, hostKeys: { 'ssh-ed25519': 'MD5:aa' } })),
+      /\/hostKeys\/ssh-ed25519: "MD5:aa" must match pattern .* \[pattern\]/,
+    );
     const { outputs: _, ...noOutputs } = m;
     refused(() => readImageManifest(manifestFile('nooutputs', noOutputs)), /\(root\): missing required key 'outputs' \[required\]/);
   });
@@ -57,7 +69,10 @@ describe('image manifest', () => {
   test('the builder refuses to write a manifest its readers would refuse', () => {
     const m = sampleImageManifest();
     assert.doesNotThrow(() => checkImageManifest(m, 'out/images/iohyp/manifest.json'));
-    refused(() => checkImageManifest({ ...m, kind: 'peer' as 'guest' }, 'out/images/iohyp/manifest.json'), /out\/images\/iohyp\/manifest\.json: \/kind: must be one of: iohyp, guest \[enum\]/);
+    refused(
+      () => checkImageManifest({ ...m, kind: 'peer' as 'guest' }, 'out/images/iohyp/manifest.json'),
+      /out\/images\/iohyp\/manifest\.json: \/kind: must be one of: iohyp, guest \[enum\]/,
+    );
   });
 
   test('vrio inspect of an image directory reads its manifest through the same check', async () => {

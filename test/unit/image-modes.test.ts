@@ -71,7 +71,9 @@ const modeOf = (f: string) => statSync(f).mode & 0o777;
 describe('image output modes', () => {
   setLogger(new Logger({ verbosity: 'quiet' }));
   const formats: ImageFormat[] = haveIsoTools() ? ['iso', 'initramfs', 'tar'] : ['initramfs', 'tar'];
-  const secret = ['guest.iso', 'initramfs.img', 'rootfs.tar'].filter((n) => formats.includes(n === 'guest.iso' ? 'iso' : n === 'rootfs.tar' ? 'tar' : 'initramfs'));
+  const secret = ['guest.iso', 'initramfs.img', 'rootfs.tar'].filter((n) =>
+    formats.includes(n === 'guest.iso' ? 'iso' : n === 'rootfs.tar' ? 'tar' : 'initramfs'),
+  );
 
   it('with a build-time host key: ISO, initramfs and tar are 0600, the rest 0644, the directory 0755; a cached rebuild restores 0600', async () => {
     const f = fixture('build', 'build');

@@ -52,7 +52,18 @@ function makePkg(name: string, files: Record<string, string | { link: string }>)
 }
 
 const kernel: KernelArtifacts = {
-  role: 'test', release: '0.0.0-none', hash: 'x', bzImage: '', systemMap: '', config: '', modulesRoot: join(tmp, 'no-modules'), modules: [], sourceTree: '', buildDir: '', inputs: [], patches: [],
+  role: 'test',
+  release: '0.0.0-none',
+  hash: 'x',
+  bzImage: '',
+  systemMap: '',
+  config: '',
+  modulesRoot: join(tmp, 'no-modules'),
+  modules: [],
+  sourceTree: '',
+  buildDir: '',
+  inputs: [],
+  patches: [],
 };
 
 let libx = '';
@@ -70,7 +81,12 @@ before(() => {
   ld = cc('ld-fake.so.1', 'int ld(void) { return 0; }\n', ['-shared', '-Wl,-soname,ld-fake.so.1']);
   const main = 'int x(void);\nvoid _start(void) { x(); for (;;) ; }\n';
   tool = cc('tool', main, [`-L${tmp}`, '-l:libx.so.1.0', '-Wl,--dynamic-linker=/lib64/ld-fake.so', '-Wl,--no-as-needed']);
-  broken = cc('broken', 'void _start(void) { for (;;) ; }\n', ['-Wl,--no-as-needed', `-L${tmp}`, '-l:libz-missing.so.1', '-Wl,--dynamic-linker=/lib64/ld-fake.so']);
+  broken = cc('broken', 'void _start(void) { for (;;) ; }\n', [
+    '-Wl,--no-as-needed',
+    `-L${tmp}`,
+    '-l:libz-missing.so.1',
+    '-Wl,--dynamic-linker=/lib64/ld-fake.so',
+  ]);
   plugin = cc('plugin.so', 'int p(void) { return 3; }\n', ['-shared', '-Wl,--no-as-needed', `-L${tmp}`, '-l:libz-missing.so.1']);
   docs = join(tmp, 'README');
   writeFileSync(docs, 'docs');
@@ -80,13 +96,25 @@ function plan(requested: string[], pkgs: UnpackedPackage[]): RootfsPlan {
   const overlay = join(tmp, 'overlay');
   mkdirSync(join(overlay, 'etc'), { recursive: true });
   writeFileSync(join(overlay, 'etc/motd'), 'hello\n');
-  return { role: 'test', packages: pkgs, requested, kernel, overlayDirs: [overlay], generated: [{ path: 'etc/vrio/role', data: 'test\n', mode: 0o644 }], binaries: {} };
+  return {
+    role: 'test',
+    packages: pkgs,
+    requested,
+    kernel,
+    overlayDirs: [overlay],
+    generated: [{ path: 'etc/vrio/role', data: 'test\n', mode: 0o644 }],
+    binaries: {},
+  };
 }
 
 describe('rootfs assembly', () => {
   it('takes requested packages whole, and only the needed libraries (via soname links) from dependencies', async () => {
     const app = makePkg('app', { 'usr/bin/tool': tool, 'usr/share/doc/app/README': docs, 'usr/share/man/man1/tool.1': docs });
-    const libs = makePkg('libx1', { 'usr/lib/x86_64-linux-gnu/libx.so.1.0': libx, 'usr/lib/x86_64-linux-gnu/libx.so.1': { link: 'libx.so.1.0' }, 'usr/bin/libx-tool': tool });
+    const libs = makePkg('libx1', {
+      'usr/lib/x86_64-linux-gnu/libx.so.1.0': libx,
+      'usr/lib/x86_64-linux-gnu/libx.so.1': { link: 'libx.so.1.0' },
+      'usr/bin/libx-tool': tool,
+    });
     const unused = makePkg('liby1', { 'lib/x86_64-linux-gnu/liby.so.1': liby });
     const libc = makePkg('fakelibc', { 'lib/x86_64-linux-gnu/ld-fake.so.1': ld, 'lib64/ld-fake.so': { link: '/lib/x86_64-linux-gnu/ld-fake.so.1' } });
     const stage = join(tmp, 'stage1');
@@ -116,7 +144,10 @@ describe('rootfs assembly', () => {
     const app = makePkg('app2', { 'usr/bin/broken': broken });
     const libc = makePkg('fakelibc2', { 'lib/x86_64-linux-gnu/ld-fake.so.1': ld, 'lib64/ld-fake.so': { link: '/lib/x86_64-linux-gnu/ld-fake.so.1' } });
     await assert.rejects(assembleRootfs(join(tmp, 'stage2'), plan(['app2'], [app, libc]), join(tmp, 'log')), (e: Error) => {
-      assert.match(e.message, /rootfs for role test: missing shared libraries:\n {2}usr\/bin\/broken needs libz-missing\.so\.1, which no package of the role's closure provides/);
+      assert.match(
+        e.message,
+        /rootfs for role test: missing shared libraries:\n {2}usr\/bin\/broken needs libz-missing\.so\.1, which no package of the role's closure provides/,
+      );
       return true;
     });
   });
@@ -156,7 +187,12 @@ describe('rootfs: mode bits from the packages', () => {
     const root = join(tmp, 'modes-unpacked');
     const entries = await unpackDeb(deb, root, 'package modes');
     assert.equal(lstatSync(join(root, 'usr/bin/su-like')).mode & 0o7000, 0, 'the unpacked cache on this machine holds no setuid file');
-    const pkg: UnpackedPackage = { pkg: { name: 'modes', version: '1.0', arch: 'amd64', sha256: 'm'.repeat(64), size: 1, source: 'modes', depends: [] }, deb, root, entries };
+    const pkg: UnpackedPackage = {
+      pkg: { name: 'modes', version: '1.0', arch: 'amd64', sha256: 'm'.repeat(64), size: 1, source: 'modes', depends: [] },
+      deb,
+      root,
+      entries,
+    };
     const stage = join(tmp, 'stage-modes');
     await assembleRootfs(stage, plan(['modes'], [pkg]), join(tmp, 'log'));
     const image = new Map(readCpio(initramfsBytes(collectEntries(stage), 1700000000)).map((e) => [e.path, e.mode]));
@@ -169,13 +205,17 @@ describe('rootfs: mode bits from the packages', () => {
       .map((l) => l.split(/\s+/))
       .map((f) => [f[5].replace(/^\.\/|\/$/g, ''), f[0]] as const)
       .filter(([p]) => p !== '');
-    assert.ok(want.some(([, m]) => /[sStT]/.test(m)), 'the package has special bits to keep');
+    assert.ok(
+      want.some(([, m]) => /[sStT]/.test(m)),
+      'the package has special bits to keep',
+    );
     for (const [p, m] of want) assert.equal(image.has(p) ? symbolic(m[0], image.get(p)!) : 'missing', m, `${p} in the initramfs as in the .deb`);
   });
 });
 
 /** ls-style mode string ("drwxrwxrwt") for a type letter and permission bits. */
 function symbolic(type: string, mode: number): string {
-  const rwx = (bits: number, special: boolean, s: string) => `${bits & 4 ? 'r' : '-'}${bits & 2 ? 'w' : '-'}${special ? (bits & 1 ? s : s.toUpperCase()) : bits & 1 ? 'x' : '-'}`;
+  const rwx = (bits: number, special: boolean, s: string) =>
+    `${bits & 4 ? 'r' : '-'}${bits & 2 ? 'w' : '-'}${special ? (bits & 1 ? s : s.toUpperCase()) : bits & 1 ? 'x' : '-'}`;
   return type + rwx(mode >> 6, (mode & 0o4000) !== 0, 's') + rwx(mode >> 3, (mode & 0o2000) !== 0, 's') + rwx(mode, (mode & 0o1000) !== 0, 't');
 }

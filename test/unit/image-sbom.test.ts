@@ -17,11 +17,25 @@ function pkg(name: string, copyright?: string): UnpackedPackage {
   const root = join(tmp, name);
   mkdirSync(join(root, 'usr/share/doc', name), { recursive: true });
   if (copyright) writeFileSync(join(root, 'usr/share/doc', name, 'copyright'), copyright);
-  return { pkg: { name, version: '1:2.0-1+b1', arch: 'amd64', sha256: 'a'.repeat(64), size: 1, source: `${name}-src`, depends: [] }, deb: '', root, entries: [] };
+  return {
+    pkg: { name, version: '1:2.0-1+b1', arch: 'amd64', sha256: 'a'.repeat(64), size: 1, source: `${name}-src`, depends: [] },
+    deb: '',
+    root,
+    entries: [],
+  };
 }
 
 const kernel: KernelArtifacts = {
-  role: 'iohyp', release: '3.10.0', hash: 'k'.repeat(16), bzImage: '', systemMap: '', config: '', modulesRoot: '', modules: ['vrio_gen'], sourceTree: '', buildDir: '',
+  role: 'iohyp',
+  release: '3.10.0',
+  hash: 'k'.repeat(16),
+  bzImage: '',
+  systemMap: '',
+  config: '',
+  modulesRoot: '',
+  modules: ['vrio_gen'],
+  sourceTree: '',
+  buildDir: '',
   inputs: [{ name: 'splitio-kernel', kind: 'git', ref: 'b2b678832056d031676db578e8bd15c63e5b7cf4' }],
   patches: [{ name: '0001-vrio.patch', sha256: 'p'.repeat(64), origin: 'upstream-series' }],
 };
@@ -35,7 +49,8 @@ describe('SBOM', () => {
   });
 
   it('reads the Files: * stanza of a machine-readable copyright file, else NOASSERTION or the data table', () => {
-    const dep5 = 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: debian/*\nLicense: GPL-3+\n\nFiles: *\nCopyright: someone\nLicense: LGPL-2.1+\n';
+    const dep5 =
+      'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: debian/*\nLicense: GPL-3+\n\nFiles: *\nCopyright: someone\nLicense: LGPL-2.1+\n';
     assert.equal(packageLicense(pkg('libfoo1', dep5)), 'LGPL-2.1-or-later');
     assert.equal(packageLicense(pkg('freeform', 'This package is under some licence.\n')), 'NOASSERTION');
     assert.equal(packageLicense(pkg('nofile')), 'NOASSERTION');
@@ -43,8 +58,18 @@ describe('SBOM', () => {
   });
 
   it('lists image, kernel, patches, packages and helper with valid ids and relationships', () => {
-    const doc = makeSbom({ role: 'iohyp', inputHash: 'f'.repeat(64), sourceDateEpoch: 1700000000, toolVersion: '0.1.0', kernel, packages: [pkg('dropbear-bin', 'Format: x\n\nFiles: *\nLicense: MIT\n'), pkg('libc6')], helper: { name: 'vrio-iohyp', sha256: 'h'.repeat(64) } }) as {
-      spdxVersion: string; creationInfo: { created: string }; documentNamespace: string;
+    const doc = makeSbom({
+      role: 'iohyp',
+      inputHash: 'f'.repeat(64),
+      sourceDateEpoch: 1700000000,
+      toolVersion: '0.1.0',
+      kernel,
+      packages: [pkg('dropbear-bin', 'Format: x\n\nFiles: *\nLicense: MIT\n'), pkg('libc6')],
+      helper: { name: 'vrio-iohyp', sha256: 'h'.repeat(64) },
+    }) as {
+      spdxVersion: string;
+      creationInfo: { created: string };
+      documentNamespace: string;
       packages: { SPDXID: string; name: string; licenseDeclared: string; externalRefs?: { referenceLocator: string }[] }[];
       relationships: { spdxElementId: string; relationshipType: string; relatedSpdxElement: string }[];
     };

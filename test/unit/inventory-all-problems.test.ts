@@ -18,12 +18,42 @@ const show = (issues: { pointer: string; rule: string; message: string }[]) => i
 
 // [what, mutation, schema error (pointer, rule), semantic error (pointer, rule)]
 const cases: [string, (i: Inv) => void, [string, string], [string, string]][] = [
-  ['an unknown key and a duplicate address', (i) => ((i.guests.g1.colour = 'red'), (i.guests.g2.address = '192.0.2.11')), ['/guests/g1/colour', 'additionalProperties'], ['/guests/g2/address', 'unique-address']],
-  ['a bad port and a duplicate MAC', (i) => ((i.connection.port = 70000), (i.guests.g2.l2.mac = '52:54:00:00:00:02')), ['/connection/port', 'maximum'], ['/guests/g2/l2/mac', 'unique-mac']],
-  ['a guest missing its l2 (semantic checks would trip over it) and a duplicate address elsewhere', (i) => (delete i.guests.g1.l2, (i.guests.g2.address = '192.0.2.10')), ['/guests/g1', 'required'], ['/guests/g2/address', 'unique-address']],
-  ['a malformed group and an unknown IOhyp', (i) => ((i.groups.lab.hosts = 'io1'), (i.guests.g2.iohyp = 'io9')), ['/groups/lab/hosts', 'type'], ['/guests/g2/iohyp', 'iohyp-exists']],
-  ['a bad device type (semantic checks would trip over it) and a guest with its IOhyp\'s IP', (i) => ((i.guests.g1.devices[0].type = 'disk'), (i.guests.g2.l2.ip = '10.55.0.1/24')), ['/guests/g1/devices/0/type', 'enum'], ['/guests/g2/l2/ip', 'unique-ip']],
-  ['a bad MTU type and a jump loop', (i) => ((i.iohyps.io1.mtu = 'big'), (i.guests.g1.connection = { jump: 'g2' }), (i.guests.g2.connection = { jump: 'g1' })), ['/iohyps/io1/mtu', 'type'], ['/guests/g1/connection/jump', 'jump-loop']],
+  [
+    'an unknown key and a duplicate address',
+    (i) => ((i.guests.g1.colour = 'red'), (i.guests.g2.address = '192.0.2.11')),
+    ['/guests/g1/colour', 'additionalProperties'],
+    ['/guests/g2/address', 'unique-address'],
+  ],
+  [
+    'a bad port and a duplicate MAC',
+    (i) => ((i.connection.port = 70000), (i.guests.g2.l2.mac = '52:54:00:00:00:02')),
+    ['/connection/port', 'maximum'],
+    ['/guests/g2/l2/mac', 'unique-mac'],
+  ],
+  [
+    'a guest missing its l2 (semantic checks would trip over it) and a duplicate address elsewhere',
+    (i) => (delete i.guests.g1.l2, (i.guests.g2.address = '192.0.2.10')),
+    ['/guests/g1', 'required'],
+    ['/guests/g2/address', 'unique-address'],
+  ],
+  [
+    'a malformed group and an unknown IOhyp',
+    (i) => ((i.groups.lab.hosts = 'io1'), (i.guests.g2.iohyp = 'io9')),
+    ['/groups/lab/hosts', 'type'],
+    ['/guests/g2/iohyp', 'iohyp-exists'],
+  ],
+  [
+    "a bad device type (semantic checks would trip over it) and a guest with its IOhyp's IP",
+    (i) => ((i.guests.g1.devices[0].type = 'disk'), (i.guests.g2.l2.ip = '10.55.0.1/24')),
+    ['/guests/g1/devices/0/type', 'enum'],
+    ['/guests/g2/l2/ip', 'unique-ip'],
+  ],
+  [
+    'a bad MTU type and a jump loop',
+    (i) => ((i.iohyps.io1.mtu = 'big'), (i.guests.g1.connection = { jump: 'g2' }), (i.guests.g2.connection = { jump: 'g1' })),
+    ['/iohyps/io1/mtu', 'type'],
+    ['/guests/g1/connection/jump', 'jump-loop'],
+  ],
 ];
 
 describe('inventory: schema and semantic problems reported together', () => {
@@ -32,7 +62,10 @@ describe('inventory: schema and semantic problems reported together', () => {
       const inv: Inv = baseInventory();
       mut(inv);
       const issues = issuesOf(inv);
-      assert.ok(issues.some((i) => (i.pointer === sp || i.pointer.startsWith(sp + '/')) && (!sr || i.rule === sr)), `schema error at ${sp} [${sr}] expected:\n${show(issues)}`);
+      assert.ok(
+        issues.some((i) => (i.pointer === sp || i.pointer.startsWith(sp + '/')) && (!sr || i.rule === sr)),
+        `schema error at ${sp} [${sr}] expected:\n${show(issues)}`,
+      );
       const sem = issues.find((i) => i.pointer === mp && i.rule === mr);
       assert.ok(sem, `semantic error at ${mp} [${mr}] expected:\n${show(issues)}`);
       assert.ok(sem.line && sem.line > 0, 'with its line');
@@ -48,7 +81,12 @@ describe('inventory: schema and semantic problems reported together', () => {
   });
 
   it('nothing is concluded from a refused value elsewhere (no "prefix differs from /undefined")', () => {
-    for (const mut of [(i: Inv) => (i.iohyps.io1.l2.address = 'x'), (i: Inv) => (i.iohyps.io1.l2.segment = 42), (i: Inv) => (i.iohyps.io1.l2.address = '300.1.1.1/24'), (i: Inv) => (i.iohyps.io1.mtu = 67)]) {
+    for (const mut of [
+      (i: Inv) => (i.iohyps.io1.l2.address = 'x'),
+      (i: Inv) => (i.iohyps.io1.l2.segment = 42),
+      (i: Inv) => (i.iohyps.io1.l2.address = '300.1.1.1/24'),
+      (i: Inv) => (i.iohyps.io1.mtu = 67),
+    ]) {
       const inv: Inv = baseInventory();
       mut(inv);
       const issues = issuesOf(inv);

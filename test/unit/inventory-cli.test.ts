@@ -7,7 +7,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { dataPath } from '../../lib/paths.js';
 
-const vrio = (...args: string[]) => spawnSync(process.execPath, [dataPath('dist/cli/bin.js'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', VRIO_SSH_KEY: '/nonexistent/key' } });
+const vrio = (...args: string[]) =>
+  spawnSync(process.execPath, [dataPath('dist/cli/bin.js'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', VRIO_SSH_KEY: '/nonexistent/key' },
+  });
 const dir = mkdtempSync(join(tmpdir(), 'vrio-inv-cli-'));
 
 describe('vrio inventory / provision CLI', () => {
@@ -19,7 +23,10 @@ describe('vrio inventory / provision CLI', () => {
   });
   it('check: every problem with file:line:col, pointer and rule, exit 2', () => {
     const f = join(dir, 'bad.yaml');
-    writeFileSync(f, 'version: 1\niohyps:\n  io1:\n    l2: { interface: eth0 }\n    cpuAffinity: 0\nguests:\n  g1:\n    iohyp: io9\n    l2: { interface: eth0, mac: "52:54:00:00:00:02", ip: 10.0.0.2 }\n');
+    writeFileSync(
+      f,
+      'version: 1\niohyps:\n  io1:\n    l2: { interface: eth0 }\n    cpuAffinity: 0\nguests:\n  g1:\n    iohyp: io9\n    l2: { interface: eth0, mac: "52:54:00:00:00:02", ip: 10.0.0.2 }\n',
+    );
     const r = vrio('inventory', 'check', f);
     assert.equal(r.status, 2);
     assert.ok(r.stderr.includes(`${f}:5:18: /iohyps/io1/cpuAffinity: must NOT be valid [not]`), r.stderr);
@@ -27,7 +34,10 @@ describe('vrio inventory / provision CLI', () => {
   });
   it('check: semantic problems are reported the same way', () => {
     const f = join(dir, 'sem.yaml');
-    writeFileSync(f, 'version: 1\niohyps:\n  io1:\n    l2: { interface: eth0 }\nguests:\n  g1:\n    iohyp: io2\n    l2: { interface: eth0, mac: "52:54:00:00:00:02", ip: 10.0.0.2 }\n');
+    writeFileSync(
+      f,
+      'version: 1\niohyps:\n  io1:\n    l2: { interface: eth0 }\nguests:\n  g1:\n    iohyp: io2\n    l2: { interface: eth0, mac: "52:54:00:00:00:02", ip: 10.0.0.2 }\n',
+    );
     const r = vrio('inventory', 'check', f);
     assert.equal(r.status, 2);
     assert.ok(r.stderr.includes(`${f}:7:12: /guests/g1/iohyp: IOhyp 'io2' is not in /iohyps [iohyp-exists]`), r.stderr);
@@ -36,7 +46,10 @@ describe('vrio inventory / provision CLI', () => {
   it('check --json reports hosts', () => {
     const r = vrio('inventory', 'check', dataPath('provision/examples/ci.yaml'), '--json');
     assert.equal(r.status, 0);
-    assert.deepEqual(JSON.parse(r.stdout).hosts.map((h: { name: string }) => h.name), ['ci-iohyp']);
+    assert.deepEqual(
+      JSON.parse(r.stdout).hosts.map((h: { name: string }) => h.name),
+      ['ci-iohyp'],
+    );
   });
   it('schema prints the published JSON Schema', () => {
     const r = vrio('inventory', 'schema');

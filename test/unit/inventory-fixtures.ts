@@ -13,7 +13,13 @@ export function baseInventory(): Record<string, any> {
     vars: { site: 'lab' },
     groups: { lab: { hosts: ['io1', 'g1', 'g2'], vars: { rack: 3 } } },
     iohyps: {
-      io1: { address: '192.0.2.10', l2: { interface: 'eth0', address: '10.55.0.1/24', segment: 'seg1' }, mtu: 8100, cpuAffinity: 1, hostKey: 'SHA256:' + 'A'.repeat(43) },
+      io1: {
+        address: '192.0.2.10',
+        l2: { interface: 'eth0', address: '10.55.0.1/24', segment: 'seg1' },
+        mtu: 8100,
+        cpuAffinity: 1,
+        hostKey: 'SHA256:' + 'A'.repeat(43),
+      },
     },
     guests: {
       g1: {
@@ -55,7 +61,6 @@ export function issuesOf(inv: unknown, file = 'inv.yaml', env: NodeJS.ProcessEnv
   }
   return [];
 }
-
 
 /** One expected issue: [JSON pointer, rule]. */
 export type Expected = [pointer: string, rule: string];

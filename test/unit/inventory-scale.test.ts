@@ -44,7 +44,13 @@ describe('inventory at scale', () => {
     }
     assert.equal(selectHosts(inv, ['grp01']).hosts.length, 100);
     // As in Ansible, a glob matches group names too: every host is in a grp* group.
-    assert.deepEqual(selectHosts(inv, ['grp01', '!g*']).hosts.map((h) => h.name), []);
-    assert.deepEqual(selectHosts(inv, ['grp01', '!~g[0-9]']).hosts.map((h) => h.name), ['io0']);
+    assert.deepEqual(
+      selectHosts(inv, ['grp01', '!g*']).hosts.map((h) => h.name),
+      [],
+    );
+    assert.deepEqual(
+      selectHosts(inv, ['grp01', '!~g[0-9]']).hosts.map((h) => h.name),
+      ['io0'],
+    );
   });
 });

@@ -41,8 +41,18 @@ describe('inventory ${NAME} substitution', () => {
   const bad: [string, (i: Inv) => void, NodeJS.ProcessEnv, string][] = [
     ['an address from the environment with a space and ;', (i) => (i.guests.g1.address = '${ADDR}'), { ADDR: 'evil host;id' }, '/guests/g1/address'],
     ['an address from vars starting with -', (i) => ((i.vars.a = '-oProxyCommand=x'), (i.guests.g1.address = '${a}')), {}, '/guests/g1/address'],
-    ['a user from group vars with upper case and a space', (i) => ((i.groups.lab.vars = { u: 'Root Admin' }), (i.connection.user = '${u}')), {}, '/connection/user'],
-    ['a user from host vars', (i) => ((i.guests.g2.vars = { u: 'x'.repeat(40) }), (i.guests.g2.connection = { user: '${u}' })), {}, '/guests/g2/connection/user'],
+    [
+      'a user from group vars with upper case and a space',
+      (i) => ((i.groups.lab.vars = { u: 'Root Admin' }), (i.connection.user = '${u}')),
+      {},
+      '/connection/user',
+    ],
+    [
+      'a user from host vars',
+      (i) => ((i.guests.g2.vars = { u: 'x'.repeat(40) }), (i.guests.g2.connection = { user: '${u}' })),
+      {},
+      '/guests/g2/connection/user',
+    ],
     ['a known_hosts path with a newline', (i) => (i.hostKeys.knownHosts = '${KH}'), { KH: '/tmp/a\nb' }, '/hostKeys/knownHosts'],
     ['an agent socket with a control character', (i) => (i.connection.agent = '${SOCK}'), { SOCK: '/run/a\u0007b' }, '/connection/agent'],
   ];

@@ -157,7 +157,10 @@ describe('prepareTree', () => {
       },
     };
     const before = treeHash(src);
-    await assert.rejects(prepareTree({ outputDir: out, base, patches: [goodHunks, badSecondHunk], moduleDirs: ['drivers/vrio'], logFile: join(out, 'log') }), PatchError);
+    await assert.rejects(
+      prepareTree({ outputDir: out, base, patches: [goodHunks, badSecondHunk], moduleDirs: ['drivers/vrio'], logFile: join(out, 'log') }),
+      PatchError,
+    );
     assert.equal(existsSync(join(out, 'kernel', 'trees')) ? readdirSync(join(out, 'kernel', 'trees')).length : 0, 0);
     assert.equal(treeHash(src), before);
   });

@@ -66,12 +66,15 @@ describe('fragments', () => {
     const m = mergeFragments([parseFragment('f', 'f', 'CONFIG_A=m\nCONFIG_NEW=y\n# CONFIG_B is not set\n')]);
     const out = applyToConfig('CONFIG_A=y\nCONFIG_B=y\n# CONFIG_C is not set\n', m);
     assert.equal(out, 'CONFIG_A=m\n# CONFIG_B is not set\n# CONFIG_C is not set\nCONFIG_NEW=y\n');
-    assert.deepEqual([...parseConfig(out)], [
-      ['A', 'm'],
-      ['B', 'n'],
-      ['C', 'n'],
-      ['NEW', 'y'],
-    ]);
+    assert.deepEqual(
+      [...parseConfig(out)],
+      [
+        ['A', 'm'],
+        ['B', 'n'],
+        ['C', 'n'],
+        ['NEW', 'y'],
+      ],
+    );
   });
 
   it('ship every built-in fragment parseable, with the options the roles need', () => {
@@ -85,7 +88,8 @@ describe('fragments', () => {
     }
     assert.deepEqual([frags[3].entries, frags[4].entries], [[], []], 'no role-only options: one kernel for both roles');
     const merged = mergeFragments(frags.slice(0, 4));
-    for (const s of ['VIRTIO_PCI', 'VIRTIO_NET', 'VIRTIO_BLK', 'BLK_DEV_RAM', 'DEVTMPFS', 'BLK_DEV_INITRD', 'SERIAL_8250_CONSOLE', 'EFI']) assert.equal(merged.get(s)?.value, 'y', s);
+    for (const s of ['VIRTIO_PCI', 'VIRTIO_NET', 'VIRTIO_BLK', 'BLK_DEV_RAM', 'DEVTMPFS', 'BLK_DEV_INITRD', 'SERIAL_8250_CONSOLE', 'EFI'])
+      assert.equal(merged.get(s)?.value, 'y', s);
     for (const s of ['MODULE_SIG', 'FTRACE', 'DEBUG_INFO']) assert.equal(merged.get(s)?.value, 'n', s);
     assert.equal(fragmentPath('base', '/x'), dataPath('kernel-config/fragments/base.config'));
     assert.equal(fragmentPath('extra.config', '/x'), '/x/extra.config');

@@ -44,9 +44,17 @@ describe('toolchain selection', () => {
     assert.deepEqual(sel.makeFlags, ['CC=gcc -fno-pie -fgnu89-inline', 'HOSTCC=gcc -fcommon']);
     assert.deepEqual(
       sel.patches.map((p) => p.split('/').pop()),
-      ['0001-x86-module-accept-R_X86_64_PLT32.patch', '0002-x86-relocs-accept-R_X86_64_PLT32.patch', '0003-x86-boot-compressed-no-sse.patch', '0004-x86-head64-pad-early-idt-stubs.patch'],
+      [
+        '0001-x86-module-accept-R_X86_64_PLT32.patch',
+        '0002-x86-relocs-accept-R_X86_64_PLT32.patch',
+        '0003-x86-boot-compressed-no-sse.patch',
+        '0004-x86-head64-pad-early-idt-stubs.patch',
+      ],
     );
-    assert.deepEqual(sel.generated.map((g) => g.name), ['gen-compiler-gcc12-header.patch']);
+    assert.deepEqual(
+      sel.generated.map((g) => g.name),
+      ['gen-compiler-gcc12-header.patch'],
+    );
     assert.match(sel.generated[0].text, /\+\+\+ b\/include\/linux\/compiler-gcc12\.h/);
     // Every compat patch names the file it changes in the reference's list.
     const touched = sel.patches.flatMap((p) => splitPatch(readFileSync(p, 'utf8')).map((s) => s.newPath));
@@ -102,7 +110,17 @@ describe('series order', () => {
 
     const cache = tmp('cache');
     const m = {
-      kernel: { line: '9.9', source: 'k', series: { source: 'k', from: base, to: head }, compat: true, fixes: true, patches: [user, single], defconfig: 'defconfig', fragments: [], makeFlags: [] },
+      kernel: {
+        line: '9.9',
+        source: 'k',
+        series: { source: 'k', from: base, to: head },
+        compat: true,
+        fixes: true,
+        patches: [user, single],
+        defconfig: 'defconfig',
+        fragments: [],
+        makeFlags: [],
+      },
       sources: { k: { kind: 'git', url: up, commit: head } },
       mirrors: {},
       roles: {},
@@ -126,7 +144,10 @@ describe('series order', () => {
     );
     assert.deepEqual(s.makeFlags, ['CC=gcc -fno-pie', 'HOSTCC=gcc']);
     // The upstream patch really is the commit: it creates drivers/vrio/Makefile.
-    assert.deepEqual(splitPatch(s.patches[0].text).map((x) => [x.oldPath, x.newPath]), [[undefined, 'drivers/vrio/Makefile']]);
+    assert.deepEqual(
+      splitPatch(s.patches[0].text).map((x) => [x.oldPath, x.newPath]),
+      [[undefined, 'drivers/vrio/Makefile']],
+    );
   });
 });
 

@@ -45,7 +45,10 @@ describe('lab block throughput', () => {
   });
 
   test('table and Markdown carry both disks per size and op', () => {
-    const rows = [rowOf('write', 4, { seconds: 1.2, requests: 512 }, { seconds: 0.4, requests: 512 }), rowOf('read', 1024, { seconds: 2, requests: 8 }, { seconds: 0.02, requests: 8 })];
+    const rows = [
+      rowOf('write', 4, { seconds: 1.2, requests: 512 }, { seconds: 0.4, requests: 512 }),
+      rowOf('read', 1024, { seconds: 2, requests: 8 }, { seconds: 0.02, requests: 8 }),
+    ];
     const t = perfTable(rows).split('\n');
     assert.match(t[0], /^OP\s+SIZE\s+REQS\s+VRIO AVG\s+VRIO MB\/S\s+VIRTIO-BLK AVG\s+VIRTIO-BLK MB\/S\s+VRIO\/VIRTIO TIME$/);
     assert.match(t[1], /^write\s+4 KiB\s+512\s+2\.34 ms\s+1\.75\s+0\.78 ms\s+5\.24\s+3\.00x$/);
@@ -58,30 +61,34 @@ describe('lab block throughput', () => {
   // The real script, on a real block device: it must time a real O_DIRECT run and write the data.
   const loop = spawnSync('losetup', ['-f'], { encoding: 'utf8' });
   const canLoop = loop.status === 0 && process.getuid?.() === 0;
-  test('the guest script times a real O_DIRECT dd run on a block device and writes the source data', { skip: prerequisite(canLoop ? false : 'needs root and a free loop device') }, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vrio-perf-'));
-    const img = join(dir, 'disk.img');
-    writeFileSync(img, Buffer.alloc(4 << 20));
-    const dev = execFileSync('losetup', ['-f', '--show', img], { encoding: 'utf8' }).trim();
-    try {
-      const src = Buffer.alloc(1 << 20, 0x5a);
-      writeFileSync('/tmp/vrio-perf-src', src);
-      const w = spawnSync('sh', ['-c', perfScript(dev, 'write', 64, 16)], { encoding: 'utf8' });
-      assert.equal(w.status, 0, w.stdout + w.stderr);
-      const tw = parseTiming(w.stdout, 16);
-      assert.ok(tw.seconds > 0 && tw.seconds < 60);
-      const r = spawnSync('sh', ['-c', perfScript(dev, 'read', 64, 16)], { encoding: 'utf8' });
-      assert.equal(r.status, 0, r.stdout + r.stderr);
-      parseTiming(r.stdout, 16);
-      const back = execFileSync('dd', [`if=${dev}`, 'bs=1M', 'count=1', 'iflag=direct', 'status=none']);
-      assert.ok(back.equals(src), 'the written megabyte reads back from the device');
-      // A failing dd (past the end of the device) exits 3 with dd's own message.
-      const bad = spawnSync('sh', ['-c', perfScript(dev, 'read', 1024, 8).replace('count=8', 'count=8 skip=100')], { encoding: 'utf8' });
-      assert.equal(bad.status, 3);
-    } finally {
-      execFileSync('losetup', ['-d', dev]);
-      rmSync(dir, { recursive: true, force: true });
-      rmSync('/tmp/vrio-perf-src', { force: true });
-    }
-  });
+  test(
+    'the guest script times a real O_DIRECT dd run on a block device and writes the source data',
+    { skip: prerequisite(canLoop ? false : 'needs root and a free loop device') },
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'vrio-perf-'));
+      const img = join(dir, 'disk.img');
+      writeFileSync(img, Buffer.alloc(4 << 20));
+      const dev = execFileSync('losetup', ['-f', '--show', img], { encoding: 'utf8' }).trim();
+      try {
+        const src = Buffer.alloc(1 << 20, 0x5a);
+        writeFileSync('/tmp/vrio-perf-src', src);
+        const w = spawnSync('sh', ['-c', perfScript(dev, 'write', 64, 16)], { encoding: 'utf8' });
+        assert.equal(w.status, 0, w.stdout + w.stderr);
+        const tw = parseTiming(w.stdout, 16);
+        assert.ok(tw.seconds > 0 && tw.seconds < 60);
+        const r = spawnSync('sh', ['-c', perfScript(dev, 'read', 64, 16)], { encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        parseTiming(r.stdout, 16);
+        const back = execFileSync('dd', [`if=${dev}`, 'bs=1M', 'count=1', 'iflag=direct', 'status=none']);
+        assert.ok(back.equals(src), 'the written megabyte reads back from the device');
+        // A failing dd (past the end of the device) exits 3 with dd's own message.
+        const bad = spawnSync('sh', ['-c', perfScript(dev, 'read', 1024, 8).replace('count=8', 'count=8 skip=100')], { encoding: 'utf8' });
+        assert.equal(bad.status, 3);
+      } finally {
+        execFileSync('losetup', ['-d', dev]);
+        rmSync(dir, { recursive: true, force: true });
+        rmSync('/tmp/vrio-perf-src', { force: true });
+      }
+    },
+  );
 });

@@ -20,7 +20,10 @@ describe('lab fix checks', () => {
       '[   41.000002] Call Trace:',
       '[   50.000000] e1000: eth1 NIC Link is Up 1000 Mbps Full Duplex',
     ].join('\n');
-    assert.deepEqual(troubleLines(log).map((l) => l.slice(15).split(/[ :]/).slice(0, 2).join(' ')), ['WARNING ', 'recvmsg bug', 'kernel BUG', 'general protection', 'Call Trace']);
+    assert.deepEqual(
+      troubleLines(log).map((l) => l.slice(15).split(/[ :]/).slice(0, 2).join(' ')),
+      ['WARNING ', 'recvmsg bug', 'kernel BUG', 'general protection', 'Call Trace'],
+    );
     assert.deepEqual(troubleLines('[ 1.0] vrio_gen: ok\n[ 2.0] EXT2-fs (vrda): warning: mounting unchecked fs'), []);
   });
 

@@ -8,7 +8,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { packageRoot } from '../../lib/paths.js';
-import { cycles, LAYERS, layerViolations, NOT_PRODUCT, modulesBesideFolders, productGraph, reachable, tsFolders, type ImportGraph } from '../support/import-graph.js';
+import {
+  cycles,
+  LAYERS,
+  layerViolations,
+  NOT_PRODUCT,
+  modulesBesideFolders,
+  productGraph,
+  reachable,
+  tsFolders,
+  type ImportGraph,
+} from '../support/import-graph.js';
 
 const root = packageRoot();
 const product = tsFolders(root).filter((d) => !NOT_PRODUCT.includes(d));
@@ -23,31 +33,47 @@ const g = (edges: Record<string, string[]>): ImportGraph => new Map(Object.entri
 
 describe('import graph checks (on made-up graphs)', () => {
   it('finds a two-module cycle, a longer one, and a self-import; not a diamond', () => {
-    const found = cycles(g({
-      'lib/a.ts': ['lib/b.ts'], 'lib/b.ts': ['lib/a.ts'],
-      'cli/x.ts': ['cli/y.ts'], 'cli/y.ts': ['cli/z.ts'], 'cli/z.ts': ['cli/x.ts', 'lib/a.ts'],
-      'bench/s.ts': ['bench/s.ts'],
-      'builder/d1.ts': ['builder/d2.ts', 'builder/d3.ts'], 'builder/d2.ts': ['builder/d4.ts'], 'builder/d3.ts': ['builder/d4.ts'], 'builder/d4.ts': [],
-    }));
+    const found = cycles(
+      g({
+        'lib/a.ts': ['lib/b.ts'],
+        'lib/b.ts': ['lib/a.ts'],
+        'cli/x.ts': ['cli/y.ts'],
+        'cli/y.ts': ['cli/z.ts'],
+        'cli/z.ts': ['cli/x.ts', 'lib/a.ts'],
+        'bench/s.ts': ['bench/s.ts'],
+        'builder/d1.ts': ['builder/d2.ts', 'builder/d3.ts'],
+        'builder/d2.ts': ['builder/d4.ts'],
+        'builder/d3.ts': ['builder/d4.ts'],
+        'builder/d4.ts': [],
+      }),
+    );
     assert.deepEqual(found.map((c) => c.join(' ')).sort(), ['bench/s.ts', 'cli/x.ts cli/y.ts cli/z.ts', 'lib/a.ts lib/b.ts']);
   });
 
   it('reaches modules through static and dynamic imports, not the unimported', () => {
-    const r = reachable(g({ 'cli/bin.ts': ['cli/main.ts'], 'cli/main.ts': ['cli/v.ts', 'lib/a.ts'], 'cli/v.ts': [], 'lib/a.ts': [], 'lib/only-tests.ts': ['lib/a.ts'] }), ['cli/bin.ts']);
+    const r = reachable(
+      g({ 'cli/bin.ts': ['cli/main.ts'], 'cli/main.ts': ['cli/v.ts', 'lib/a.ts'], 'cli/v.ts': [], 'lib/a.ts': [], 'lib/only-tests.ts': ['lib/a.ts'] }),
+      ['cli/bin.ts'],
+    );
     assert.deepEqual([...r].sort(), ['cli/bin.ts', 'cli/main.ts', 'cli/v.ts', 'lib/a.ts']);
   });
 
   it('finds a module beside a folder of modules of its name, not one beside a data folder', () => {
-    assert.deepEqual(modulesBesideFolders(g({ 'p/ops.ts': [], 'p/ops/files.ts': [], 'p/ops/x/y.ts': [], 'p/ops/x.ts': [], 'b/ansible.ts': [] })), ['p/ops.ts', 'p/ops/x.ts']);
+    assert.deepEqual(modulesBesideFolders(g({ 'p/ops.ts': [], 'p/ops/files.ts': [], 'p/ops/x/y.ts': [], 'p/ops/x.ts': [], 'b/ansible.ts': [] })), [
+      'p/ops.ts',
+      'p/ops/x.ts',
+    ]);
   });
 
   it('flags an upward import, an import of test/ and an unplaced folder; allows down and sideways', () => {
-    const v = layerViolations(g({
-      'bench/w.ts': ['cli/commands/index.ts', 'lib/exec.ts', 'builder/kernel/build.ts', 'lab/x.ts'],
-      'bench/fleet.ts': ['test/support/sshd.ts'],
-      'provision/a.ts': ['builder/b.ts', 'vm/c.ts'],
-      'tools/t.ts': ['lib/exec.ts'],
-    }));
+    const v = layerViolations(
+      g({
+        'bench/w.ts': ['cli/commands/index.ts', 'lib/exec.ts', 'builder/kernel/build.ts', 'lab/x.ts'],
+        'bench/fleet.ts': ['test/support/sshd.ts'],
+        'provision/a.ts': ['builder/b.ts', 'vm/c.ts'],
+        'tools/t.ts': ['lib/exec.ts'],
+      }),
+    );
     assert.equal(v.length, 3, v.join('\n'));
     assert.match(v[0]!, /bench\/w\.ts imports cli\/commands\/index\.ts: bench\/ \(layer 2\) may not import the higher cli\//);
     assert.match(v[1]!, /bench\/fleet\.ts imports test\/support\/sshd\.ts: product code never imports test\//);
@@ -80,7 +106,8 @@ describe('the product code', () => {
 
   it('has no module only tests use: each is reachable from an entry point (cli/bin.ts, bench/run.ts)', () => {
     const r = reachable(graph, ENTRY_POINTS);
-    for (const e of [...ENTRY_POINTS, ...KNOWN_UNREACHABLE]) assert.ok(graph.has(e), `${e} no longer exists: update ENTRY_POINTS / KNOWN_UNREACHABLE in this test`);
+    for (const e of [...ENTRY_POINTS, ...KNOWN_UNREACHABLE])
+      assert.ok(graph.has(e), `${e} no longer exists: update ENTRY_POINTS / KNOWN_UNREACHABLE in this test`);
     const unused = [...graph.keys()].filter((f) => !r.has(f) && !KNOWN_UNREACHABLE.includes(f)).sort();
     assert.deepEqual(unused, [], `product modules no entry point imports (dead, or test-only: move them under test/support/):\n${unused.join('\n')}`);
   });

@@ -76,12 +76,17 @@ describe('manifest defaults', () => {
   it('takes a mirror named by the upstream repository (owner/name) as well as by source name', () => {
     const m = loadManifest(undefined, tmp.dir, { mirrors: parseMirrorArgs(['orbitfp7/SplitIO-kernel=/srv/SplitIO-kernel']) }, {});
     assert.equal(m.mirrors['splitio-kernel'], '/srv/SplitIO-kernel');
-    assert.throws(() => loadManifest(undefined, tmp.dir, { mirrors: parseMirrorArgs(['someone/else=/srv/x']) }, {}), (e: unknown) => e instanceof InputError && /no git source is fetched from a repository named someone\/else/.test(e.message));
+    assert.throws(
+      () => loadManifest(undefined, tmp.dir, { mirrors: parseMirrorArgs(['someone/else=/srv/x']) }, {}),
+      (e: unknown) => e instanceof InputError && /no git source is fetched from a repository named someone\/else/.test(e.message),
+    );
   });
 
   it('accepts a new source and points the kernel at it', () => {
     const sha = 'a'.repeat(64);
-    const m = load(`sources:\n  mine:\n    kind: tarball\n    url: file:///tmp/x.tar.xz\n    sha256: ${sha}\nkernel:\n  source: mine\n  series: null\n  line: "6.1"\n`);
+    const m = load(
+      `sources:\n  mine:\n    kind: tarball\n    url: file:///tmp/x.tar.xz\n    sha256: ${sha}\nkernel:\n  source: mine\n  series: null\n  line: "6.1"\n`,
+    );
     assert.equal(m.kernel.source, 'mine');
     assert.equal(m.kernel.series, null);
   });
@@ -105,12 +110,32 @@ const invalid: [string, string, string, string, string?][] = [
   ['kernel line a number', 'kernel:\n  line: 3.1\n', '/kernel/line', 'type'],
   ['make flag without =', 'kernel:\n  makeFlags: [V1]\n', '/kernel/makeFlags/0', 'pattern'],
   ['make flag with newline', 'kernel:\n  makeFlags: ["A=1\\nB=2"]\n', '/kernel/makeFlags/0', 'pattern'],
-  ['series from not a commit', 'kernel:\n  series:\n    source: splitio-kernel\n    from: bfc8e293\n    to: b2b678832056d031676db578e8bd15c63e5b7cf4\n', '/kernel/series/from', 'pattern'],
+  [
+    'series from not a commit',
+    'kernel:\n  series:\n    source: splitio-kernel\n    from: bfc8e293\n    to: b2b678832056d031676db578e8bd15c63e5b7cf4\n',
+    '/kernel/series/from',
+    'pattern',
+  ],
   ['series missing to', 'kernel:\n  series:\n    source: splitio-kernel\n    from: bfc8e2930bd3529d1303aa62a61e907d22ab7396\n', '/kernel/series', 'required'],
-  ['series empty range', 'kernel:\n  series:\n    source: splitio-kernel\n    from: bfc8e2930bd3529d1303aa62a61e907d22ab7396\n    to: bfc8e2930bd3529d1303aa62a61e907d22ab7396\n', '/kernel/series/to', 'series-range'],
+  [
+    'series empty range',
+    'kernel:\n  series:\n    source: splitio-kernel\n    from: bfc8e2930bd3529d1303aa62a61e907d22ab7396\n    to: bfc8e2930bd3529d1303aa62a61e907d22ab7396\n',
+    '/kernel/series/to',
+    'series-range',
+  ],
   ['kernel source unknown', 'kernel:\n  source: linux\n', '/kernel/source', 'known-source'],
-  ['series source unknown', 'kernel:\n  series:\n    source: nope\n    from: bfc8e2930bd3529d1303aa62a61e907d22ab7396\n    to: b2b678832056d031676db578e8bd15c63e5b7cf4\n', '/kernel/series/source', 'known-source'],
-  ['series from a tarball', `sources:\n  tb:\n    kind: tarball\n    url: file:///x.tar\n    sha256: ${'b'.repeat(64)}\nkernel:\n  series:\n    source: tb\n    from: bfc8e2930bd3529d1303aa62a61e907d22ab7396\n    to: b2b678832056d031676db578e8bd15c63e5b7cf4\n`, '/kernel/series/source', 'git-source'],
+  [
+    'series source unknown',
+    'kernel:\n  series:\n    source: nope\n    from: bfc8e2930bd3529d1303aa62a61e907d22ab7396\n    to: b2b678832056d031676db578e8bd15c63e5b7cf4\n',
+    '/kernel/series/source',
+    'known-source',
+  ],
+  [
+    'series from a tarball',
+    `sources:\n  tb:\n    kind: tarball\n    url: file:///x.tar\n    sha256: ${'b'.repeat(64)}\nkernel:\n  series:\n    source: tb\n    from: bfc8e2930bd3529d1303aa62a61e907d22ab7396\n    to: b2b678832056d031676db578e8bd15c63e5b7cf4\n`,
+    '/kernel/series/source',
+    'git-source',
+  ],
   ['source without kind', 'sources:\n  x:\n    url: https://example.invalid/x.git\n', '/sources/x', 'required'],
   ['source bad kind', 'sources:\n  x:\n    kind: svn\n', '/sources/x/kind', 'enum'],
   ['git source short commit', 'sources:\n  x:\n    kind: git\n    url: u\n    commit: abc123\n', '/sources/x/commit', 'pattern'],
@@ -118,7 +143,12 @@ const invalid: [string, string, string, string, string?][] = [
   ['git source without url', `sources:\n  x:\n    kind: git\n    commit: ${'a'.repeat(40)}\n`, '/sources/x', 'required'],
   ['tarball without sha256', 'sources:\n  x:\n    kind: tarball\n    url: file:///x.tar\n', '/sources/x', 'required'],
   ['tarball bad sha256', 'sources:\n  x:\n    kind: tarball\n    url: file:///x.tar\n    sha256: xyz\n', '/sources/x/sha256', 'pattern'],
-  ['tarball with a commit', `sources:\n  x:\n    kind: tarball\n    url: f\n    sha256: ${'c'.repeat(64)}\n    commit: ${'a'.repeat(40)}\n`, '/sources/x/commit', 'additionalProperties'],
+  [
+    'tarball with a commit',
+    `sources:\n  x:\n    kind: tarball\n    url: f\n    sha256: ${'c'.repeat(64)}\n    commit: ${'a'.repeat(40)}\n`,
+    '/sources/x/commit',
+    'additionalProperties',
+  ],
   ['dir source without path', 'sources:\n  x:\n    kind: dir\n', '/sources/x', 'required'],
   ['bad source name', 'sources:\n  Bad_Name:\n    kind: dir\n    path: /x\n', '/sources/Bad_Name', 'pattern'],
   ['mirror for unknown source', 'mirrors:\n  nothing: /srv/x\n', '/mirrors/nothing', 'known-source'],
@@ -182,18 +212,27 @@ describe('invalid manifests', () => {
   });
 
   it('rejects a missing manifest file clearly', () => {
-    assert.throws(() => loadManifest(join(tmp.dir, 'nope.yaml'), tmp.dir, {}, {}), (e: unknown) => e instanceof InputError && /does not exist/.test(e.message));
+    assert.throws(
+      () => loadManifest(join(tmp.dir, 'nope.yaml'), tmp.dir, {}, {}),
+      (e: unknown) => e instanceof InputError && /does not exist/.test(e.message),
+    );
   });
 
   it('rejects invalid UTF-8 naming the line', () => {
     const f = join(tmp.dir, 'bad-utf8.yaml');
     writeFileSync(f, Buffer.concat([Buffer.from('outputDir: out\nkernel:\n  line: "'), Buffer.from([0xff, 0xfe]), Buffer.from('"\n')]));
-    assert.throws(() => loadManifest(f, tmp.dir, {}, {}), (e: unknown) => e instanceof InputError && e.issues[0].rule === 'utf-8' && e.issues[0].line === 3);
+    assert.throws(
+      () => loadManifest(f, tmp.dir, {}, {}),
+      (e: unknown) => e instanceof InputError && e.issues[0].rule === 'utf-8' && e.issues[0].line === 3,
+    );
   });
 
   it('refuses a YAML alias bomb quickly', () => {
     const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
-    for (let i = 1; i < 12; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)}]`);
+    for (let i = 1; i < 12; i++)
+      lines.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)}]`,
+      );
     const issues = issuesOf(lines.join('\n') + '\n');
     assert.ok(issues.length >= 1);
   });
@@ -225,7 +264,10 @@ describe('merging layers', () => {
           Object.values(o).forEach(walk);
         };
         walk(base);
-        assert.deepEqual(Object.keys(origins).filter((p) => /__proto__|constructor|prototype/.test(p)), []);
+        assert.deepEqual(
+          Object.keys(origins).filter((p) => /__proto__|constructor|prototype/.test(p)),
+          [],
+        );
         assert.equal((base.kernel as Record<string, Json>).line, '3.10', 'the rest still merges');
       } finally {
         delete (Object.prototype as Record<string, unknown>).vrioPolluted;

@@ -35,7 +35,18 @@ describe('devices on the IOhyp', () => {
   });
   it('a failed CREATE is recovered by REMOVE of the same device, then CREATE', () => {
     const p = planDevices(io, ioReady(), [{ host: g1, facts: readyGuest(g1, '52:54:00:55:00:02'), ok: true }]);
-    assert.deepEqual(p.changes[0].recover, ['/usr/sbin/vrio-iohyp', 'remove', '--iface', 'eth0', '--guest-mac', '52:54:00:55:00:02', '--guest-ip', '10.55.0.2', '--backing', '/dev/ram1']);
+    assert.deepEqual(p.changes[0].recover, [
+      '/usr/sbin/vrio-iohyp',
+      'remove',
+      '--iface',
+      'eth0',
+      '--guest-mac',
+      '52:54:00:55:00:02',
+      '--guest-ip',
+      '10.55.0.2',
+      '--backing',
+      '/dev/ram1',
+    ]);
   });
   it('never CREATEs before the guest front end is loaded', () => {
     const p = planDevices(io, ioReady(), [{ host: g1, facts: guestFacts('52:54:00:55:00:02'), ok: true }]);
@@ -57,14 +68,35 @@ describe('devices on the IOhyp', () => {
   });
   it('attached on the IOhyp but missing in the guest: REMOVE then CREATE', () => {
     const f = ioReady();
-    f.vrio.blk.push({ file: 'blk/bdev0', backing: '/dev/ram1', guestIp: '10.55.0.2', guestDevice: 'vdb', capacity: 0, bytesRead: 0, bytesWritten: 0, ioOps: 0 });
+    f.vrio.blk.push({
+      file: 'blk/bdev0',
+      backing: '/dev/ram1',
+      guestIp: '10.55.0.2',
+      guestDevice: 'vdb',
+      capacity: 0,
+      bytesRead: 0,
+      bytesWritten: 0,
+      ioOps: 0,
+    });
     const p = planDevices(io, f, [{ host: g1, facts: readyGuest(g1, '52:54:00:55:00:02'), ok: true }]);
-    assert.deepEqual(p.changes.map((c) => c.kind), ['device-remove', 'device-create']);
+    assert.deepEqual(
+      p.changes.map((c) => c.kind),
+      ['device-remove', 'device-create'],
+    );
     assert.match(p.changes[0].summary, /the guest does not see it/);
   });
   it('backing attached to another inventory guest: moved', () => {
     const f = ioReady();
-    f.vrio.blk.push({ file: 'blk/bdev0', backing: '/dev/ram1', guestIp: '10.55.0.3', guestDevice: 'vdb', capacity: 0, bytesRead: 0, bytesWritten: 0, ioOps: 0 });
+    f.vrio.blk.push({
+      file: 'blk/bdev0',
+      backing: '/dev/ram1',
+      guestIp: '10.55.0.3',
+      guestDevice: 'vdb',
+      capacity: 0,
+      bytesRead: 0,
+      bytesWritten: 0,
+      ioOps: 0,
+    });
     const p = planDevices(io, f, [
       { host: g1, facts: readyGuest(g1, '52:54:00:55:00:02'), ok: true },
       { host: g2, facts: readyGuest(g2, '52:54:00:55:00:03'), ok: true },
@@ -74,20 +106,53 @@ describe('devices on the IOhyp', () => {
   });
   it('a device the inventory dropped is removed; one of an unknown guest is left alone', () => {
     const f = ioReady();
-    f.vrio.blk.push({ file: 'blk/bdev0', backing: '/dev/ram7', guestIp: '10.55.0.2', guestDevice: 'vdc', capacity: 0, bytesRead: 0, bytesWritten: 0, ioOps: 0 });
-    f.vrio.blk.push({ file: 'blk/bdev1', backing: '/dev/ram8', guestIp: '10.55.0.77', guestDevice: 'vdb', capacity: 0, bytesRead: 0, bytesWritten: 0, ioOps: 0 });
+    f.vrio.blk.push({
+      file: 'blk/bdev0',
+      backing: '/dev/ram7',
+      guestIp: '10.55.0.2',
+      guestDevice: 'vdc',
+      capacity: 0,
+      bytesRead: 0,
+      bytesWritten: 0,
+      ioOps: 0,
+    });
+    f.vrio.blk.push({
+      file: 'blk/bdev1',
+      backing: '/dev/ram8',
+      guestIp: '10.55.0.77',
+      guestDevice: 'vdb',
+      capacity: 0,
+      bytesRead: 0,
+      bytesWritten: 0,
+      ioOps: 0,
+    });
     const gf = readyGuest(g1, '52:54:00:55:00:02');
     gf.blockDevices.push('vdb');
-    f.vrio.blk.push({ file: 'blk/bdev2', backing: '/dev/ram1', guestIp: '10.55.0.2', guestDevice: 'vdb', capacity: 0, bytesRead: 0, bytesWritten: 0, ioOps: 0 });
+    f.vrio.blk.push({
+      file: 'blk/bdev2',
+      backing: '/dev/ram1',
+      guestIp: '10.55.0.2',
+      guestDevice: 'vdb',
+      capacity: 0,
+      bytesRead: 0,
+      bytesWritten: 0,
+      ioOps: 0,
+    });
     const p = planDevices(io, f, [{ host: g1, facts: gf, ok: true }]);
-    assert.deepEqual(p.changes.map((c) => c.summary), ['remove vRIO blk on /dev/ram7 for g1 (no longer in the inventory)']);
+    assert.deepEqual(
+      p.changes.map((c) => c.summary),
+      ['remove vRIO blk on /dev/ram7 for g1 (no longer in the inventory)'],
+    );
     assert.match(p.notes.join(), /left alone: vRIO blk on \/dev\/ram8 for 10.55.0.77/);
   });
   it('a macvtap with the wrong MAC is replaced', () => {
     const f = ioReady();
     f.nics.mvt00aa0003 = { mtu: 1500, mac: '52:54:00:aa:00:99', up: true, operstate: 'up', kind: 'macvtap', lower: 'eth1', rxQueues: 1, txQueues: 1, ipv4: [] };
     const p = planDevices(io, f, [{ host: g2, facts: readyGuest(g2, '52:54:00:55:00:03'), ok: true }]);
-    assert.deepEqual(p.changes.map((c) => c.kind), ['device-create', 'macvtap-del', 'macvtap-add', 'device-create']);
+    assert.deepEqual(
+      p.changes.map((c) => c.kind),
+      ['device-create', 'macvtap-del', 'macvtap-add', 'device-create'],
+    );
   });
   it('refuses without the control helper (not an IOhyp image)', () => {
     const f = ioReady();
@@ -109,8 +174,24 @@ describe('teardown', () => {
   const { io, g1, g2 } = lab();
   it('parses real-format facts (sysfs metrics, saved state)', () => {
     const f = fixtureFacts('iohyp-facts.txt');
-    assert.deepEqual(f.vrio.blk[0], { file: 'blk/bdev0', backing: '/dev/ram1', guestIp: '10.55.0.2', guestDevice: 'vdb', capacity: 16777216, bytesWritten: 1048576, bytesRead: 2097152, ioOps: 768 });
-    assert.deepEqual(f.vrio.net[0], { file: 'net/ndev0', backing: 'mvt00aa0003', guestIp: '10.55.0.3', bytesSent: 4194304, bytesReceived: 16777216, ioOps: 9000 });
+    assert.deepEqual(f.vrio.blk[0], {
+      file: 'blk/bdev0',
+      backing: '/dev/ram1',
+      guestIp: '10.55.0.2',
+      guestDevice: 'vdb',
+      capacity: 16777216,
+      bytesWritten: 1048576,
+      bytesRead: 2097152,
+      ioOps: 768,
+    });
+    assert.deepEqual(f.vrio.net[0], {
+      file: 'net/ndev0',
+      backing: 'mvt00aa0003',
+      guestIp: '10.55.0.3',
+      bytesSent: 4194304,
+      bytesReceived: 16777216,
+      ioOps: 9000,
+    });
     assert.deepEqual(f.modules.vrio_gen.usedBy, ['vrio_hblk', 'vrio_hnet']);
     assert.equal(f.saved?.preloaded, 'tun');
     assert.deepEqual(f.nics.eth0.combined, { current: 1, max: 1 });
@@ -118,7 +199,10 @@ describe('teardown', () => {
   });
   it('devices first: REMOVE each guest device, delete the macvtap', () => {
     const p = planDeviceTeardown(io, fixtureFacts('iohyp-facts.txt'), [g1, g2]);
-    assert.deepEqual(p.changes.map((c) => c.summary), ['remove vRIO blk on /dev/ram1 for g1', 'remove vRIO net on mvt00aa0003 for g2', 'delete macvtap mvt00aa0003']);
+    assert.deepEqual(
+      p.changes.map((c) => c.summary),
+      ['remove vRIO blk on /dev/ram1 for g1', 'remove vRIO net on mvt00aa0003 for g2', 'delete macvtap mvt00aa0003'],
+    );
   });
   it('modules in reverse order; support modules apply loaded; settings restored; state cleared', () => {
     const f = fixtureFacts('iohyp-facts.txt');
@@ -151,11 +235,19 @@ describe('teardown', () => {
     const f = fixtureFacts('iohyp-facts.txt');
     delete f.saved;
     const p = planHostTeardown(io, f);
-    assert.deepEqual(p.changes.map((c) => c.data.module), ['vrio_hnet', 'vrio_hblk', 'vrio_gen', 'vrio_eth']);
+    assert.deepEqual(
+      p.changes.map((c) => c.data.module),
+      ['vrio_hnet', 'vrio_hblk', 'vrio_gen', 'vrio_eth'],
+    );
     assert.match(p.notes.join(), /left as they are/);
   });
   it('guest: front end unloaded in reverse order', () => {
     const gf = readyGuest(g1, '52:54:00:55:00:02');
-    assert.deepEqual(planHostTeardown(g1, gf).changes.filter((c) => c.kind === 'module-unload').map((c) => c.data.module), ['vrio_gnet', 'vrio_gblk', 'vrio_gen', 'vrio_eth']);
+    assert.deepEqual(
+      planHostTeardown(g1, gf)
+        .changes.filter((c) => c.kind === 'module-unload')
+        .map((c) => c.data.module),
+      ['vrio_gnet', 'vrio_gblk', 'vrio_gen', 'vrio_eth'],
+    );
   });
 });

@@ -26,8 +26,16 @@ describe('facts script on this machine', () => {
         assert.equal(f.nics[n]?.mtu, Number(readFileSync(`/sys/class/net/${n}/mtu`, 'utf8')), `${n} mtu`);
         assert.equal(f.nics[n]?.mac, readFileSync(`/sys/class/net/${n}/address`, 'utf8').trim(), `${n} mac`);
       }
-      const addrs = JSON.parse(execFileSync('ip', ['-j', '-4', 'addr', 'show'], { encoding: 'utf8' })) as { ifname: string; addr_info: { local: string; prefixlen: number }[] }[];
-      for (const a of addrs) assert.deepEqual(f.nics[a.ifname].ipv4, a.addr_info.map((x) => `${x.local}/${x.prefixlen}`), `${a.ifname} addresses`);
+      const addrs = JSON.parse(execFileSync('ip', ['-j', '-4', 'addr', 'show'], { encoding: 'utf8' })) as {
+        ifname: string;
+        addr_info: { local: string; prefixlen: number }[];
+      }[];
+      for (const a of addrs)
+        assert.deepEqual(
+          f.nics[a.ifname].ipv4,
+          a.addr_info.map((x) => `${x.local}/${x.prefixlen}`),
+          `${a.ifname} addresses`,
+        );
       for (const s of ['net.core.rmem_max', 'net.core.wmem_default'])
         assert.equal(f.sysctls[s], readFileSync(`/proc/sys/${s.replace(/\./g, '/')}`, 'utf8').trim(), s);
       assert.deepEqual(f.blockDevices.sort(), readdirSync('/sys/block').sort());

@@ -30,9 +30,22 @@ const factsWith = (f: Record<string, FileFact>) => freshFacts({ files: f });
 
 describe('files operation', () => {
   it('a fresh host: create the directory, write the file with its mode; nothing to remove', () => {
-    const p = planFiles(host(), factsWith({ '/etc/vrio': { type: 'missing', mode: 0 }, '/etc/vrio/modules.conf': { type: 'missing', mode: 0 }, '/etc/old.conf': { type: 'missing', mode: 0 } }));
+    const p = planFiles(
+      host(),
+      factsWith({
+        '/etc/vrio': { type: 'missing', mode: 0 },
+        '/etc/vrio/modules.conf': { type: 'missing', mode: 0 },
+        '/etc/old.conf': { type: 'missing', mode: 0 },
+      }),
+    );
     assert.deepEqual(p.errors, []);
-    assert.deepEqual(p.changes.map((c) => [c.kind, c.data.path]), [['dir-create', '/etc/vrio'], ['file-write', '/etc/vrio/modules.conf']]);
+    assert.deepEqual(
+      p.changes.map((c) => [c.kind, c.data.path]),
+      [
+        ['dir-create', '/etc/vrio'],
+        ['file-write', '/etc/vrio/modules.conf'],
+      ],
+    );
     const w = p.changes[1];
     assert.equal(w.data.sha256, sha('vrio_eth\n'));
     assert.equal(w.data.mode, '0600');
@@ -56,25 +69,50 @@ describe('files operation', () => {
     const good = { type: 'file', mode: 0o600, sha256: sha('vrio_eth\n') } as FileFact;
     assert.deepEqual(planFiles(host(), factsWith({ '/etc/vrio': { type: 'directory', mode: 0o755 }, '/etc/vrio/modules.conf': good })).changes, []);
     const p1 = planFiles(host(), factsWith({ '/etc/vrio': { type: 'directory', mode: 0o755 }, '/etc/vrio/modules.conf': { ...good, sha256: sha('old') } }));
-    assert.deepEqual(p1.changes.map((c) => c.kind), ['file-write']);
+    assert.deepEqual(
+      p1.changes.map((c) => c.kind),
+      ['file-write'],
+    );
     assert.match(p1.changes[0].summary, /^rewrite /);
     const p2 = planFiles(host(), factsWith({ '/etc/vrio': { type: 'directory', mode: 0o700 }, '/etc/vrio/modules.conf': { ...good, mode: 0o644 } }));
-    assert.deepEqual(p2.changes.map((c) => [c.kind, c.argv.join(' ')]), [['file-mode', 'chmod 0755 -- /etc/vrio'], ['file-mode', 'chmod 0600 -- /etc/vrio/modules.conf']]);
+    assert.deepEqual(
+      p2.changes.map((c) => [c.kind, c.argv.join(' ')]),
+      [
+        ['file-mode', 'chmod 0755 -- /etc/vrio'],
+        ['file-mode', 'chmod 0600 -- /etc/vrio/modules.conf'],
+      ],
+    );
     assert.deepEqual(planFiles(host(), factsWith({})).changes[0].argv, ['mkdir', '-p', '-m', '0755', '--', '/etc/vrio']);
-    assert.deepEqual(p2.changes[1].diff, { path: '/etc/vrio/modules.conf', before: `file 0644 sha256:${sha('vrio_eth\n').slice(0, 12)}`, after: `file 0600 sha256:${sha('vrio_eth\n').slice(0, 12)}` });
+    assert.deepEqual(p2.changes[1].diff, {
+      path: '/etc/vrio/modules.conf',
+      before: `file 0644 sha256:${sha('vrio_eth\n').slice(0, 12)}`,
+      after: `file 0600 sha256:${sha('vrio_eth\n').slice(0, 12)}`,
+    });
   });
 
   it('state absent removes a file; a directory only when the entry says type: directory', () => {
     const p = planFiles(host(), factsWith({ '/etc/old.conf': { type: 'file', mode: 0o644, sha256: sha('x') } }));
-    assert.deepEqual(p.changes.filter((c) => c.kind === 'file-remove').map((c) => c.argv), [['rm', '-f', '--', '/etc/old.conf']]);
+    assert.deepEqual(
+      p.changes.filter((c) => c.kind === 'file-remove').map((c) => c.argv),
+      [['rm', '-f', '--', '/etc/old.conf']],
+    );
     const d = planFiles(host(), factsWith({ '/etc/old.conf': { type: 'directory', mode: 0o755 } }));
     assert.match(d.errors.join('\n'), /\/etc\/old.conf is a directory: give type: directory/);
-    const rd = planFiles(host([{ path: '/srv/scratch', type: 'directory', state: 'absent' }]), factsWith({ '/srv/scratch': { type: 'directory', mode: 0o755 } }));
-    assert.deepEqual(rd.changes.map((c) => c.argv), [['rm', '-rf', '--', '/srv/scratch']]);
+    const rd = planFiles(
+      host([{ path: '/srv/scratch', type: 'directory', state: 'absent' }]),
+      factsWith({ '/srv/scratch': { type: 'directory', mode: 0o755 } }),
+    );
+    assert.deepEqual(
+      rd.changes.map((c) => c.argv),
+      [['rm', '-rf', '--', '/srv/scratch']],
+    );
   });
 
   it('refuses to write over a directory or through a link', () => {
-    const p = planFiles(host(), factsWith({ '/etc/vrio': { type: 'file', mode: 0o644, sha256: sha('') }, '/etc/vrio/modules.conf': { type: 'link', mode: 0 } }));
+    const p = planFiles(
+      host(),
+      factsWith({ '/etc/vrio': { type: 'file', mode: 0o644, sha256: sha('') }, '/etc/vrio/modules.conf': { type: 'link', mode: 0 } }),
+    );
     assert.deepEqual(p.changes, []);
     assert.match(p.errors[0], /\/etc\/vrio exists as a file, not a directory/);
     assert.match(p.errors[1], /\/etc\/vrio\/modules.conf exists as a link, not a regular file/);
@@ -82,16 +120,34 @@ describe('files operation', () => {
 
   it('apply puts files before link and module changes; --only files leaves those out', () => {
     const all = planHost(host(), factsWith({}));
-    assert.deepEqual(all.changes.slice(0, 2).map((c) => c.kind), ['dir-create', 'file-write']);
+    assert.deepEqual(
+      all.changes.slice(0, 2).map((c) => c.kind),
+      ['dir-create', 'file-write'],
+    );
     assert.ok(all.changes.some((c) => c.kind === 'module-load'));
     const only = planHost(host(), freshFacts({ modulesSupported: false, files: {} }), 'files');
-    assert.deepEqual(only.changes.map((c) => c.kind), ['dir-create', 'file-write']);
+    assert.deepEqual(
+      only.changes.map((c) => c.kind),
+      ['dir-create', 'file-write'],
+    );
     assert.deepEqual(only.errors, [], 'no module errors when only files are asked for');
   });
 
   it('reads @file lines from the facts script (paths with spaces, unreadable files)', () => {
     const f = parseFacts(
-      ['@files', '644 regular file|/etc/a b.conf', '755 directory|/etc/vrio', '600 regular empty file|/root/secret', '777 symbolic link|/etc/l', '@end', '@hashes', `${sha('a')}  /etc/a b.conf`, `${sha('t')}  /etc/l`, '@end', '@done'].join('\n'),
+      [
+        '@files',
+        '644 regular file|/etc/a b.conf',
+        '755 directory|/etc/vrio',
+        '600 regular empty file|/root/secret',
+        '777 symbolic link|/etc/l',
+        '@end',
+        '@hashes',
+        `${sha('a')}  /etc/a b.conf`,
+        `${sha('t')}  /etc/l`,
+        '@end',
+        '@done',
+      ].join('\n'),
     );
     assert.deepEqual(f.files, {
       '/etc/a b.conf': { type: 'file', mode: 0o644, sha256: sha('a') },
@@ -109,11 +165,20 @@ describe('inventory files:', () => {
   it('group files come first and a host entry for the same path wins; source is read relative to the inventory', () => {
     writeFileSync(join(tmp, 'motd'), 'hello\n');
     const inv = baseInventory();
-    inv.groups.lab.files = [{ path: '/etc/motd', content: 'group\n' }, { path: '/etc/issue', source: 'motd', mode: '0640' }];
+    inv.groups.lab.files = [
+      { path: '/etc/motd', content: 'group\n' },
+      { path: '/etc/issue', source: 'motd', mode: '0640' },
+    ];
     inv.guests.g1.files = [{ path: '/etc/motd', content: 'mine\n' }];
     const parsed = parseInventory(join(tmp, 'inv.yaml'), stringify(inv), { env: {} });
     const g1 = parsed.hosts.find((h) => h.name === 'g1')!;
-    assert.deepEqual(g1.files.map((f) => [f.path, f.content?.toString(), f.mode.toString(8)]), [['/etc/motd', 'mine\n', '644'], ['/etc/issue', 'hello\n', '640']]);
+    assert.deepEqual(
+      g1.files.map((f) => [f.path, f.content?.toString(), f.mode.toString(8)]),
+      [
+        ['/etc/motd', 'mine\n', '644'],
+        ['/etc/issue', 'hello\n', '640'],
+      ],
+    );
     const g2 = parsed.hosts.find((h) => h.name === 'g2')!;
     assert.equal(g2.files[0].content?.toString(), 'group\n');
   });
@@ -124,10 +189,30 @@ describe('inventory files:', () => {
       [(i) => (i.guests.g1.files = [{ path: '/a', content: 'x', source: 'y' }]), 'file-content-or-source', '/guests/g1/files/0'],
       [(i) => (i.guests.g1.files = [{ path: '/a', state: 'absent', content: 'x' }]), 'file-absent', '/guests/g1/files/0/content'],
       [(i) => (i.guests.g1.files = [{ path: '/d', type: 'directory', content: 'x' }]), 'file-directory', '/guests/g1/files/0/content'],
-      [(i) => (i.guests.g1.files = [{ path: '/a', content: 'x' }, { path: '/a', content: 'y' }]), 'unique-file', '/guests/g1/files/1/path'],
-      [(i) => (i.guests.g1.files = [{ path: '/a', content: 'x' }, { path: '/a/b', content: 'y' }]), 'file-parent', '/guests/g1'],
+      [
+        (i) =>
+          (i.guests.g1.files = [
+            { path: '/a', content: 'x' },
+            { path: '/a', content: 'y' },
+          ]),
+        'unique-file',
+        '/guests/g1/files/1/path',
+      ],
+      [
+        (i) =>
+          (i.guests.g1.files = [
+            { path: '/a', content: 'x' },
+            { path: '/a/b', content: 'y' },
+          ]),
+        'file-parent',
+        '/guests/g1',
+      ],
       [(i) => (i.guests.g1.files = [{ path: '/a', source: 'does-not-exist' }]), 'file-source', '/guests/g1/files/0/source'],
-      [(i) => (i.groups = { a: { hosts: ['g1'], files: [{ path: '/x', content: '1' }] }, b: { hosts: ['g1'], files: [{ path: '/x', content: '2' }] } }), 'file-conflict', '/groups/b/files/0'],
+      [
+        (i) => (i.groups = { a: { hosts: ['g1'], files: [{ path: '/x', content: '1' }] }, b: { hosts: ['g1'], files: [{ path: '/x', content: '2' }] } }),
+        'file-conflict',
+        '/groups/b/files/0',
+      ],
     ];
     for (const [mut, r, pointer] of cases) {
       const inv = baseInventory();
@@ -148,7 +233,10 @@ describe('inventory files:', () => {
     ] as const) {
       const inv = baseInventory();
       inv.guests.g1.files = [f];
-      assert.ok(issuesOf(inv).some((i) => i.pointer === pointer), `${JSON.stringify(f)} refused at ${pointer}`);
+      assert.ok(
+        issuesOf(inv).some((i) => i.pointer === pointer),
+        `${JSON.stringify(f)} refused at ${pointer}`,
+      );
     }
   });
 });

@@ -39,7 +39,12 @@ export const labInventory = {
   version: 1,
   iohyps: { io1: { address: '192.0.2.10', l2: { interface: 'eth0', address: '10.55.0.1/24' } } },
   guests: {
-    g1: { iohyp: 'io1', address: '192.0.2.11', l2: { interface: 'eth0', mac: '52:54:00:55:00:02', ip: '10.55.0.2' }, devices: [{ type: 'blk', name: 'vdb', backing: '/dev/ram1', writeCache: true }] },
+    g1: {
+      iohyp: 'io1',
+      address: '192.0.2.11',
+      l2: { interface: 'eth0', mac: '52:54:00:55:00:02', ip: '10.55.0.2' },
+      devices: [{ type: 'blk', name: 'vdb', backing: '/dev/ram1', writeCache: true }],
+    },
     g2: {
       iohyp: 'io1',
       address: '192.0.2.12',

@@ -20,7 +20,11 @@ function dump(helper: string, argv: string[]): Buffer {
   const out = execFileSync(helper, ['dump-request', ...argv.slice(1)], { encoding: 'utf8' });
   return Buffer.from(out.replace(/\s+/g, ''), 'hex');
 }
-const cstr = (b: Buffer, off: number, len: number) => b.subarray(off, off + len).toString('latin1').replace(/\0.*$/s, '');
+const cstr = (b: Buffer, off: number, len: number) =>
+  b
+    .subarray(off, off + len)
+    .toString('latin1')
+    .replace(/\0.*$/s, '');
 const mac = (b: Buffer, off: number) => [...b.subarray(off, off + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
 const ip = (b: Buffer, off: number) => [...b.subarray(off, off + 4)].join('.');
 
@@ -80,10 +84,22 @@ describe('planned helper commands against the real vrio-iohyp', { skip: prerequi
   });
   it('teardown REMOVEs are accepted too', () => {
     const f = structuredClone(ioFacts);
-    f.vrio.blk.push({ file: 'blk/bdev0', backing: '/dev/ram1', guestIp: '10.55.0.2', guestDevice: 'vdb', capacity: 0, bytesRead: 0, bytesWritten: 0, ioOps: 0 });
+    f.vrio.blk.push({
+      file: 'blk/bdev0',
+      backing: '/dev/ram1',
+      guestIp: '10.55.0.2',
+      guestDevice: 'vdb',
+      capacity: 0,
+      bytesRead: 0,
+      bytesWritten: 0,
+      ioOps: 0,
+    });
     f.vrio.net.push({ file: 'net/ndev0', backing: 'mvt00aa0003', guestIp: '10.55.0.3', bytesSent: 0, bytesReceived: 0, ioOps: 0 });
     const removes = planDeviceTeardown(io, f, [g1, g2]).changes.filter((c) => c.kind === 'device-remove');
     assert.equal(removes.length, 2);
-    assert.deepEqual(removes.map((c) => cstr(dump(helper, c.argv), 0, 32)), ['blk', 'net']);
+    assert.deepEqual(
+      removes.map((c) => cstr(dump(helper, c.argv), 0, 32)),
+      ['blk', 'net'],
+    );
   });
 });

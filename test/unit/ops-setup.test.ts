@@ -16,7 +16,22 @@ describe('setup: IOhyp back end', () => {
   it('a fresh IOhyp: record state, sysctls, MTU, address, then modules in back-end order with parameters', () => {
     const p = planSetup(io, freshFacts());
     assert.deepEqual(p.errors, []);
-    assert.deepEqual(kinds(p.changes), ['save-state', 'sysctl', 'sysctl', 'sysctl', 'sysctl', 'mtu', 'address', 'module-load', 'module-load', 'module-load', 'module-load', 'module-load', 'module-load', 'module-load']);
+    assert.deepEqual(kinds(p.changes), [
+      'save-state',
+      'sysctl',
+      'sysctl',
+      'sysctl',
+      'sysctl',
+      'mtu',
+      'address',
+      'module-load',
+      'module-load',
+      'module-load',
+      'module-load',
+      'module-load',
+      'module-load',
+      'module-load',
+    ]);
     assert.deepEqual(loads(p.changes), [
       'modprobe macvlan',
       'modprobe macvtap',
@@ -34,7 +49,16 @@ describe('setup: IOhyp back end', () => {
     const p = planSetup(io, freshFacts({ modules: { tun: { refcount: 0, usedBy: [], params: {} } } }));
     const save = p.changes[0];
     assert.equal(save.kind, 'save-state');
-    assert.deepEqual(save.data.lines, ['mtu.eth0=1500', 'up.eth0=1', 'sysctl.net.core.rmem_max=212992', 'sysctl.net.core.wmem_max=212992', 'sysctl.net.core.rmem_default=212992', 'sysctl.net.core.wmem_default=212992', 'preloaded=tun', 'address.eth0=0']);
+    assert.deepEqual(save.data.lines, [
+      'mtu.eth0=1500',
+      'up.eth0=1',
+      'sysctl.net.core.rmem_max=212992',
+      'sysctl.net.core.wmem_max=212992',
+      'sysctl.net.core.rmem_default=212992',
+      'sysctl.net.core.wmem_default=212992',
+      'preloaded=tun',
+      'address.eth0=0',
+    ]);
     assert.ok(!loads(p.changes).includes('modprobe tun'), 'a loaded support module is not loaded again');
   });
   it('converged: no changes (plan after apply is empty)', () => {
@@ -64,7 +88,10 @@ describe('setup: IOhyp back end', () => {
     const f = projectFacts(freshFacts(), planSetup(io, freshFacts()).changes);
     delete f.modules.vrio_hblk;
     const p = planSetup(io, f);
-    assert.deepEqual(p.changes.map((c) => c.summary), ['load vrio_hblk']);
+    assert.deepEqual(
+      p.changes.map((c) => c.summary),
+      ['load vrio_hblk'],
+    );
   });
   it('unreadable parameters count as right (no needless reload)', () => {
     const f = projectFacts(freshFacts(), planSetup(io, freshFacts()).changes);
@@ -148,7 +175,10 @@ describe('setup: CI test images (modules override)', () => {
     f.nics.eth0.ipv4 = ['10.55.0.1/24'];
     f.saved = {};
     const p = planSetup(io, f);
-    assert.deepEqual(p.changes.map((c) => c.argv.join(' ')), ['rmmod vrio_test', 'modprobe vrio_test greeting=hi count=2']);
+    assert.deepEqual(
+      p.changes.map((c) => c.argv.join(' ')),
+      ['rmmod vrio_test', 'modprobe vrio_test greeting=hi count=2'],
+    );
   });
 });
 
@@ -171,14 +201,28 @@ describe('setup: bool module parameters as the kernel reads them back', () => {
     f.saved = {};
     return f;
   };
-  for (const [written, readBack] of [[true, 'Y'], [false, 'N'], [1, 'Y'], [0, 'N'], ['Y', 'Y'], ['N', 'N']] as const) {
+  for (const [written, readBack] of [
+    [true, 'Y'],
+    [false, 'N'],
+    [1, 'Y'],
+    [0, 'N'],
+    ['Y', 'Y'],
+    ['N', 'N'],
+  ] as const) {
     it(`csum: ${JSON.stringify(written)} in the inventory, ${readBack} in /sys/module: nothing to do`, () => {
       assert.deepEqual(planSetup(host(written), converged(readBack)).changes, []);
     });
   }
-  for (const [written, readBack] of [[1, 'N'], [0, 'Y'], [true, 'N']] as const) {
+  for (const [written, readBack] of [
+    [1, 'N'],
+    [0, 'Y'],
+    [true, 'N'],
+  ] as const) {
     it(`csum: ${JSON.stringify(written)} in the inventory, ${readBack} in /sys/module: reloaded`, () => {
-      assert.deepEqual(planSetup(host(written), converged(readBack)).changes.map((c) => c.argv.join(' ')), ['rmmod vrio_gnet', `modprobe vrio_gnet csum=${written === true ? 'Y' : written}`]);
+      assert.deepEqual(
+        planSetup(host(written), converged(readBack)).changes.map((c) => c.argv.join(' ')),
+        ['rmmod vrio_gnet', `modprobe vrio_gnet csum=${written === true ? 'Y' : written}`],
+      );
     });
   }
 });

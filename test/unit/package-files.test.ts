@@ -27,12 +27,28 @@ describe('npm pack', () => {
   });
 
   it('ships the compiled CLI, every product layer and the data files read at run time', () => {
-    for (const f of ['package.json', 'dist/cli/bin.js', 'dist/cli/main.js', 'kernel-config/pins.yaml', 'builder/defaults/vrio.yaml', 'builder/manifest.schema.json', 'provision/inventory.schema.json', 'provision/defaults.yaml', 'rootfs/licenses.yaml', 'bench/ci-kernel/ci.yaml', 'bench/workloads/write-spec.yaml']) {
+    for (const f of [
+      'package.json',
+      'dist/cli/bin.js',
+      'dist/cli/main.js',
+      'kernel-config/pins.yaml',
+      'builder/defaults/vrio.yaml',
+      'builder/manifest.schema.json',
+      'provision/inventory.schema.json',
+      'provision/defaults.yaml',
+      'rootfs/licenses.yaml',
+      'bench/ci-kernel/ci.yaml',
+      'bench/workloads/write-spec.yaml',
+    ]) {
       assert.ok(files.includes(f), `${f} is missing from the package`);
     }
     for (const layer of Object.keys(LAYERS)) {
       const src = files.some((f) => f.startsWith(`${layer}/`));
-      if (src) assert.ok(files.some((f) => f.startsWith(`dist/${layer}/`)), `dist/${layer}/ is missing from the package`);
+      if (src)
+        assert.ok(
+          files.some((f) => f.startsWith(`dist/${layer}/`)),
+          `dist/${layer}/ is missing from the package`,
+        );
     }
   });
 });

@@ -42,7 +42,10 @@ function fakeVms(plan: ReturnType<typeof planLab>): LabVm[] {
 describe('lab topology and inventory', () => {
   test('CI lab: IOhyp + 1 guest on one segment, distinct addresses and MACs, no devices', () => {
     const plan = planLab('ci', 1);
-    assert.deepEqual(plan.map((p) => p.name), ['iohyp1', 'guest1']);
+    assert.deepEqual(
+      plan.map((p) => p.name),
+      ['iohyp1', 'guest1'],
+    );
     assert.deepEqual(segmentsOf(plan), ['lab']);
     const macs = plan.flatMap((p) => p.nics.map((n) => n.mac));
     assert.equal(new Set(macs).size, macs.length);
@@ -51,15 +54,29 @@ describe('lab topology and inventory', () => {
 
   test('vRIO lab with 2 guests: a block and a net device each, a peer on a second segment with an e1000', () => {
     const plan = planLab('vrio', 2);
-    assert.deepEqual(plan.map((p) => p.name), ['iohyp1', 'guest1', 'guest2', 'peer1']);
+    assert.deepEqual(
+      plan.map((p) => p.name),
+      ['iohyp1', 'guest1', 'guest2', 'peer1'],
+    );
     assert.deepEqual(segmentsOf(plan), ['lab', 'peer']);
     const guests = plan.filter((p) => p.role === 'guest');
-    assert.deepEqual(guests.map((g) => g.blk?.backing), ['/dev/ram1', '/dev/ram2'], 'one backing ramdisk per guest');
+    assert.deepEqual(
+      guests.map((g) => g.blk?.backing),
+      ['/dev/ram1', '/dev/ram2'],
+      'one backing ramdisk per guest',
+    );
     assert.equal(new Set(guests.map((g) => g.net?.vnicMac)).size, 2);
     const peer = plan.find((p) => p.role === 'peer')!;
     assert.equal(peer.nics[0].model, 'e1000', 'the peer pads short frames (vRIO guest receive bug)');
-    assert.deepEqual(plan[0].nics.filter((n) => n.segment === 'peer').map((n) => n.iface), ['eth2', 'eth3'], 'one macvtap lower NIC per guest');
-    assert.deepEqual(guests.map((g) => g.net?.lower), ['eth2', 'eth3']);
+    assert.deepEqual(
+      plan[0].nics.filter((n) => n.segment === 'peer').map((n) => n.iface),
+      ['eth2', 'eth3'],
+      'one macvtap lower NIC per guest',
+    );
+    assert.deepEqual(
+      guests.map((g) => g.net?.lower),
+      ['eth2', 'eth3'],
+    );
   });
 
   test('the generated inventories pass the provisioner schema and loader, with the pins and ports of each VM', () => {
@@ -68,7 +85,11 @@ describe('lab topology and inventory', () => {
       const vms = fakeVms(plan);
       const yaml = inventoryYaml(labInventory(plan, vms, { kernel, clientKey: '/k/id_ed25519', mtu: kernel === 'ci' ? 1500 : 8100, testModule: 'vrio_test' }));
       const inv = parseInventory(`lab-${kernel}.yaml`, yaml);
-      assert.deepEqual(inv.hosts.map((h) => h.name), ['iohyp1', 'guest1', 'guest2'], 'the peer is not provisioned');
+      assert.deepEqual(
+        inv.hosts.map((h) => h.name),
+        ['iohyp1', 'guest1', 'guest2'],
+        'the peer is not provisioned',
+      );
       for (const h of inv.hosts) {
         assert.equal(h.connection.address, '127.0.0.1');
         assert.equal(h.connection.port, vms.find((v) => v.name === h.name)!.sshPort);
@@ -77,14 +98,29 @@ describe('lab topology and inventory', () => {
       }
       const g1 = inv.hosts.find((h) => h.name === 'guest1')!;
       if (kernel === 'ci') {
-        assert.deepEqual(g1.modules.map((m) => m.name), ['vrio_test']);
+        assert.deepEqual(
+          g1.modules.map((m) => m.name),
+          ['vrio_test'],
+        );
         assert.equal(g1.devices.length, 0);
       } else {
-        assert.deepEqual(g1.devices.map((d) => d.type), ['blk', 'net']);
-        assert.ok(g1.modules.some((m) => m.name === 'vrio_gen' && m.params.g_cpu_affinity === '1'), 'guest front end gets g_cpu_affinity=1');
-        assert.ok(g1.modules.some((m) => m.name === 'vrio_gblk' && m.params.initial_request_timeout === '1000000'), 'under TCG the block front end waits 1 s before resending');
+        assert.deepEqual(
+          g1.devices.map((d) => d.type),
+          ['blk', 'net'],
+        );
+        assert.ok(
+          g1.modules.some((m) => m.name === 'vrio_gen' && m.params.g_cpu_affinity === '1'),
+          'guest front end gets g_cpu_affinity=1',
+        );
+        assert.ok(
+          g1.modules.some((m) => m.name === 'vrio_gblk' && m.params.initial_request_timeout === '1000000'),
+          'under TCG the block front end waits 1 s before resending',
+        );
         const io = inv.hosts.find((h) => h.name === 'iohyp1')!;
-        assert.ok(io.modules.some((m) => m.name === 'vrio_gen' && m.params.h_cpu_affinity === '1'), 'IOhyp back end gets h_cpu_affinity=1');
+        assert.ok(
+          io.modules.some((m) => m.name === 'vrio_gen' && m.params.h_cpu_affinity === '1'),
+          'IOhyp back end gets h_cpu_affinity=1',
+        );
       }
     }
   });
@@ -93,9 +129,16 @@ describe('lab topology and inventory', () => {
     const plan = planLab('vrio', 1);
     const vms = fakeVms(plan);
     // An MTU below what vRIO's transport takes, and a pin that is not a fingerprint.
-    assert.throws(() => labInventory(plan, vms, { kernel: 'vrio', clientKey: '/k/id_ed25519', mtu: 100, testModule: 'vrio_test' }), (e: unknown) => e instanceof InputError && /lab inventory \(generated by vrio lab up\): \/iohyps\/iohyp1\/mtu: must be >= 576 \[minimum\]/.test(e.message));
+    assert.throws(
+      () => labInventory(plan, vms, { kernel: 'vrio', clientKey: '/k/id_ed25519', mtu: 100, testModule: 'vrio_test' }),
+      (e: unknown) =>
+        e instanceof InputError && /lab inventory \(generated by vrio lab up\): \/iohyps\/iohyp1\/mtu: must be >= 576 \[minimum\]/.test(e.message),
+    );
     vms[0].pins = ['MD5:00'];
-    assert.throws(() => labInventory(plan, vms, { kernel: 'vrio', clientKey: '/k/id_ed25519', mtu: 8100, testModule: 'vrio_test' }), (e: unknown) => e instanceof InputError && /\/iohyps\/iohyp1\/hostKey\/0: "MD5:00" must match pattern/.test(e.message));
+    assert.throws(
+      () => labInventory(plan, vms, { kernel: 'vrio', clientKey: '/k/id_ed25519', mtu: 8100, testModule: 'vrio_test' }),
+      (e: unknown) => e instanceof InputError && /\/iohyps\/iohyp1\/hostKey\/0: "MD5:00" must match pattern/.test(e.message),
+    );
   });
 });
 
@@ -160,7 +203,10 @@ describe('L2 hub on loopback (TCP, QEMU stream framing)', () => {
       b.c.resume();
       for (let i = 0; i < 100 && b.got.length < frames.length; i++) await settle();
       assert.equal(b.got.length, frames.length);
-      assert.ok(b.got.every((g, i) => g.equals(frames[i])), 'same bytes, same order');
+      assert.ok(
+        b.got.every((g, i) => g.equals(frames[i])),
+        'same bytes, same order',
+      );
     } finally {
       for (const m of [a, b]) m.c.destroy();
       await hub.close();
@@ -222,7 +268,18 @@ describe('vRIO data checks', () => {
 
 describe('the lab runs the provisioner in its own process', () => {
   const labState = (dir: string, inventory: string): LabState => ({
-    format: 'vrio-lab-state/1', dir, createdAt: '', kernel: 'ci', accel: 'tcg', imagesDir: dir, clientKey: join(dir, 'id_ed25519'), inventory, vms: [], hubs: [], phase: 'booted', timings: {},
+    format: 'vrio-lab-state/1',
+    dir,
+    createdAt: '',
+    kernel: 'ci',
+    accel: 'tcg',
+    imagesDir: dir,
+    clientKey: join(dir, 'id_ed25519'),
+    inventory,
+    vms: [],
+    hubs: [],
+    phase: 'booted',
+    timings: {},
   });
 
   test('VMs that do not answer SSH: exit 4 (as `vrio provision apply` exits) with the reason per host; the output is in provision-apply.log', async (t) => {
@@ -237,7 +294,13 @@ describe('the lab runs the provisioner in its own process', () => {
     writeFileSync(inventory, inventoryYaml(labInventory(plan, vms, { kernel: 'ci', clientKey: join(dir, 'id_ed25519'), mtu: 1500, testModule: 'vrio_test' })));
     const r = await provision('apply', labState(dir, inventory));
     assert.equal(r.code, 4);
-    assert.deepEqual(r.result?.hosts.map((h) => [h.host, h.unreachable]), [['iohyp1', true], ['guest1', true]]);
+    assert.deepEqual(
+      r.result?.hosts.map((h) => [h.host, h.unreachable]),
+      [
+        ['iohyp1', true],
+        ['guest1', true],
+      ],
+    );
     assert.equal(r.logFile, join(dir, 'provision-apply.log'));
     assert.match(readFileSync(r.logFile, 'utf8'), /RECAP apply/);
     const why = provisionFailures(r).split('\n');

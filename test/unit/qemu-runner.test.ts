@@ -89,7 +89,10 @@ describe('qemu command line', () => {
     assert.equal(nd[3], 'socket,id=l2c,connect=127.0.0.1:7001');
     for (const n of nd.slice(1)) for (const ip of n.match(/\d+\.\d+\.\d+\.\d+/g) ?? []) assert.ok(ip.startsWith('127.'), `${n} leaves loopback`);
     const dev = valueAfter(a, '-device');
-    assert.deepEqual(dev.map((d) => d.split(',')[0]), ['virtio-net-pci', 'virtio-net-pci', 'e1000', 'virtio-net-pci']);
+    assert.deepEqual(
+      dev.map((d) => d.split(',')[0]),
+      ['virtio-net-pci', 'virtio-net-pci', 'e1000', 'virtio-net-pci'],
+    );
   });
 
   test('a two-VM TCP link: one side listens on loopback, the other connects to it as to a hub', () => {
@@ -120,7 +123,9 @@ describe('qemu command line', () => {
   });
 
   test('direct kernel boot passes kernel, initramfs and the command line', () => {
-    const a = qemuArgs(spec({ boot: { kind: 'kernel', kernel: '/k/vmlinuz', initrd: '/k/initramfs.img', append: 'console=ttyS0 vrio.l2=eth1 vrio.ip=10.55.0.2/24' } }));
+    const a = qemuArgs(
+      spec({ boot: { kind: 'kernel', kernel: '/k/vmlinuz', initrd: '/k/initramfs.img', append: 'console=ttyS0 vrio.l2=eth1 vrio.ip=10.55.0.2/24' } }),
+    );
     assert.deepEqual(valueAfter(a, '-kernel'), ['/k/vmlinuz']);
     assert.deepEqual(valueAfter(a, '-initrd'), ['/k/initramfs.img']);
     assert.deepEqual(valueAfter(a, '-append'), ['console=ttyS0 vrio.l2=eth1 vrio.ip=10.55.0.2/24']);
@@ -181,7 +186,10 @@ describe('serial console and timeline', () => {
     assert.equal(hit.text, 'Linux version 6.1.0 (x@y)');
     appendFileSync(f, 'vrio: ssh ready');
     c.stop();
-    assert.deepEqual(c.lines.map((l) => l.text), ['SeaBIOS (version 1.16)', 'Linux version 6.1.0 (x@y)', 'vrio: ssh ready']);
+    assert.deepEqual(
+      c.lines.map((l) => l.text),
+      ['SeaBIOS (version 1.16)', 'Linux version 6.1.0 (x@y)', 'vrio: ssh ready'],
+    );
     assert.match(c.tail(2), /Linux version[\s\S]*ssh ready/);
   });
 
@@ -189,7 +197,10 @@ describe('serial console and timeline', () => {
     const f = join(tmp, 'serial2.log');
     writeFileSync(f, 'nothing\n');
     const c = new ConsoleFollower(f, Date.now());
-    await assert.rejects(c.waitFor(/ssh ready/, { timeoutMs: 60_000, stopIf: () => 'QEMU ended (exit code 1)', what: 'SSH ready' }), /SSH ready never appeared: QEMU ended/);
+    await assert.rejects(
+      c.waitFor(/ssh ready/, { timeoutMs: 60_000, stopIf: () => 'QEMU ended (exit code 1)', what: 'SSH ready' }),
+      /SSH ready never appeared: QEMU ended/,
+    );
     await assert.rejects(c.waitFor(/ssh ready/, { timeoutMs: 200 }), /timed out/);
   });
 
@@ -203,19 +214,25 @@ describe('serial console and timeline', () => {
     ];
     const fw = [{ t: 0.1, text: 'SeaBIOS (version 1.16.2-debian-1.16.2-1)' }];
     const tl = timeline(serial, fw);
-    assert.deepEqual(tl.map((e) => [e.name, e.t]), [
-      ['firmware', 0.1],
-      ['bootloader', 0.4],
-      ['kernel', 1.6],
-      ['init', 2.9],
-      ['ssh-ready', 3.5],
-    ]);
+    assert.deepEqual(
+      tl.map((e) => [e.name, e.t]),
+      [
+        ['firmware', 0.1],
+        ['bootloader', 0.4],
+        ['kernel', 1.6],
+        ['init', 2.9],
+        ['ssh-ready', 3.5],
+      ],
+    );
     assert.equal(formatTimeline(tl), 'firmware 0.1s → bootloader 0.4s → kernel 1.6s → init 2.9s → SSH ready 3.5s');
   });
 
   test('a boot that never reached the kernel has no kernel/init/ssh markers', () => {
     const tl = timeline([{ t: 7, text: 'BdsDxe: failed to load Boot0001' }], []);
-    assert.deepEqual(tl.map((e) => e.name), ['firmware']);
+    assert.deepEqual(
+      tl.map((e) => e.name),
+      ['firmware'],
+    );
   });
 });
 
@@ -223,7 +240,9 @@ describe('loopback ports and processes', () => {
   test('free ports are bindable on 127.0.0.1 and distinct', async () => {
     const p = await freeTcpPort();
     await new Promise<void>((resolve, reject) => {
-      const s = createServer().once('error', reject).listen(p, '127.0.0.1', () => s.close(() => resolve()));
+      const s = createServer()
+        .once('error', reject)
+        .listen(p, '127.0.0.1', () => s.close(() => resolve()));
     });
     const u = await freeUdpPorts(8);
     assert.equal(new Set(u).size, 8);

@@ -44,26 +44,58 @@ describe('image directory', () => {
   const bad: [string, string, unknown | string, RegExp][] = [
     ['no manifest', 'nomanifest', null, /manifest\.json: \(root\): image manifest missing.*\[exists\]/],
     ['manifest not JSON', 'notjson', '{ "role": ', /manifest\.json:1:\d+: \(root\): JSON syntax error.*\[json-syntax\]/],
-    ['no host key pins (keys made at first boot)', 'nopins', { ...sampleImageManifest(), hostKeys: {} }, /manifest\.json: \/hostKeys: no SSH host key fingerprints.*\[required\]/],
+    [
+      'no host key pins (keys made at first boot)',
+      'nopins',
+      { ...sampleImageManifest(), hostKeys: {} },
+      /manifest\.json: \/hostKeys: no SSH host key fingerprints.*\[required\]/,
+    ],
     // Before there was one schema, smoke guessed at keys the builder never writes (ssh.hostKeys, files.iso, role.kind...).
-    ['guessed keys instead of the written ones', 'guessed', { ...sampleImageManifest(), hostKeys: undefined, ssh: { hostKeys: [PIN] } }, /manifest\.json:\d+:\d+: \/ssh: unknown key 'ssh' \[additionalProperties\]/],
-    ['a manifest of no format version (rebuild)', 'noformat', { ...sampleImageManifest(), format: undefined }, /manifest\.json:1:1: \/format: no format field: this vrio reads image manifests of format vrio-image-manifest\/1 only \[format-version\]\n  hint: rebuild the image/],
+    [
+      'guessed keys instead of the written ones',
+      'guessed',
+      { ...sampleImageManifest(), hostKeys: undefined, ssh: { hostKeys: [PIN] } },
+      /manifest\.json:\d+:\d+: \/ssh: unknown key 'ssh' \[additionalProperties\]/,
+    ],
+    [
+      'a manifest of no format version (rebuild)',
+      'noformat',
+      { ...sampleImageManifest(), format: undefined },
+      /manifest\.json:1:1: \/format: no format field: this vrio reads image manifests of format vrio-image-manifest\/1 only \[format-version\]\n  hint: rebuild the image/,
+    ],
   ];
   for (const [what, name, m, re] of bad) {
     test(`refused with file, pointer and rule: ${what}`, () => {
       const dir = imageDir(name, m ?? '{}');
       if (m === null) rmSync(join(dir, 'manifest.json'));
-      assert.throws(() => loadImage(dir, '/'), (e: unknown) => e instanceof InputError && re.test(e.message));
+      assert.throws(
+        () => loadImage(dir, '/'),
+        (e: unknown) => e instanceof InputError && re.test(e.message),
+      );
     });
   }
 
   test('a path that does not exist is refused naming it', () => {
-    assert.throws(() => loadImage('no/such/image', tmp), (e: unknown) => e instanceof InputError && /no\/such\/image: \(root\): no such image directory/.test(e.message));
+    assert.throws(
+      () => loadImage('no/such/image', tmp),
+      (e: unknown) => e instanceof InputError && /no\/such\/image: \(root\): no such image directory/.test(e.message),
+    );
   });
 });
 
 describe('module checks sent to the guest', () => {
-  const img = (kind: SmokeImage['kind'], modules: string[]): SmokeImage => ({ name: kind, role: kind, kind, dir: '', manifestFile: '', manifest: sampleImageManifest(kind), hostKeyPins: [], clientKey: '', kernelRelease: '3.10.0', modules });
+  const img = (kind: SmokeImage['kind'], modules: string[]): SmokeImage => ({
+    name: kind,
+    role: kind,
+    kind,
+    dir: '',
+    manifestFile: '',
+    manifest: sampleImageManifest(kind),
+    hostKeyPins: [],
+    clientKey: '',
+    kernelRelease: '3.10.0',
+    modules,
+  });
 
   test('an IOhyp loads the back end in order with the cpu affinity vRIO needs, and checks /dev/iohyp', () => {
     const i = img('iohyp', ['vrio_eth', 'vrio_gen', 'vrio_hblk', 'vrio_hnet', 'vrio_gblk', 'macvtap']);

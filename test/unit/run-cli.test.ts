@@ -8,7 +8,17 @@ import { vrio } from '../support/cli.js';
 
 describe('vrio run', () => {
   it('replaces the serial log file with the terminal, multiplexed with the monitor', () => {
-    const args = qemuArgs({ name: 'x', accel: 'tcg', memoryMiB: 512, cpus: 1, firmware: 'bios', boot: { kind: 'cdrom', iso: '/x.iso' }, serialLog: '/tmp/s.log', serial: 'terminal', management: { sshPort: 2222, mac: '52:54:00:10:00:01' } });
+    const args = qemuArgs({
+      name: 'x',
+      accel: 'tcg',
+      memoryMiB: 512,
+      cpus: 1,
+      firmware: 'bios',
+      boot: { kind: 'cdrom', iso: '/x.iso' },
+      serialLog: '/tmp/s.log',
+      serial: 'terminal',
+      management: { sshPort: 2222, mac: '52:54:00:10:00:01' },
+    });
     assert.ok(!args.some((a) => a.includes('/tmp/s.log')));
     const i = args.indexOf('stdio,id=ser0,mux=on,signal=off');
     assert.equal(args[i - 1], '-chardev');

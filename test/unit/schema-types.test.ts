@@ -39,9 +39,19 @@ describe('types match their schemas', () => {
   });
 
   test('the comparison finds drift: a key, an optional flag, a value type and an enum member', () => {
-    const s = { type: 'object', additionalProperties: false, required: ['a'], properties: { a: { type: 'string' }, b: { enum: ['x', 'y'] }, c: { type: 'array', items: { type: 'integer' } }, d: { type: 'boolean' } } };
-    const t = (props: Record<string, [unknown, boolean]>) => ({ k: 'object' as const, props: new Map(Object.entries(props).map(([k, [shape, optional]]) => [k, { shape: shape as never, optional }])) });
-    const str = { k: 'string' }, num = { k: 'number' }, lit = (v: string) => ({ k: 'lit', v });
+    const s = {
+      type: 'object',
+      additionalProperties: false,
+      required: ['a'],
+      properties: { a: { type: 'string' }, b: { enum: ['x', 'y'] }, c: { type: 'array', items: { type: 'integer' } }, d: { type: 'boolean' } },
+    };
+    const t = (props: Record<string, [unknown, boolean]>) => ({
+      k: 'object' as const,
+      props: new Map(Object.entries(props).map(([k, [shape, optional]]) => [k, { shape: shape as never, optional }])),
+    });
+    const str = { k: 'string' },
+      num = { k: 'number' },
+      lit = (v: string) => ({ k: 'lit', v });
     const ok = t({ a: [str, false], b: [{ k: 'union', of: [lit('x'), lit('y')] }, true], c: [{ k: 'array', items: num }, true], d: [{ k: 'boolean' }, true] });
     assert.deepEqual(schemaTypeDrift(s, ok, { optionality: true }), []);
     const bad = t({ a: [str, true], b: [{ k: 'union', of: [lit('x'), lit('z')] }, true], c: [{ k: 'array', items: str }, true], e: [str, true] });

@@ -8,8 +8,15 @@ import { dataPath } from '../../lib/paths.js';
 
 describe('setup package list', () => {
   it('parses into valid Debian package names the way setup.sh reads it', () => {
-    const out = execFileSync('bash', ['-c', `mapfile -t pkgs < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e 's/^[[:space:]]*//' -e '/^$/d' scripts/apt-packages.txt); printf '%s\\n' "\${pkgs[@]}"`], { cwd: dataPath(), encoding: 'utf8' });
-    const script = execFileSync('grep', ['-c', "s/\\[\\[:space:\\]\\]\\*\\$//", 'scripts/setup.sh'], { cwd: dataPath(), encoding: 'utf8' });
+    const out = execFileSync(
+      'bash',
+      [
+        '-c',
+        `mapfile -t pkgs < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e 's/^[[:space:]]*//' -e '/^$/d' scripts/apt-packages.txt); printf '%s\\n' "\${pkgs[@]}"`,
+      ],
+      { cwd: dataPath(), encoding: 'utf8' },
+    );
+    const script = execFileSync('grep', ['-c', 's/\\[\\[:space:\\]\\]\\*\\$//', 'scripts/setup.sh'], { cwd: dataPath(), encoding: 'utf8' });
     assert.equal(script.trim(), '1', 'setup.sh strips trailing blanks the same way');
     const names = out.trim().split('\n');
     assert.ok(names.length > 20);

@@ -47,10 +47,13 @@ before(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-after(() => new Promise<void>((r) => {
-  server.close(() => r());
-  server.closeAllConnections();
-}));
+after(
+  () =>
+    new Promise<void>((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    }),
+);
 
 describe('tarball sources', () => {
   it('download, verify and reuse without a second request', async () => {
@@ -84,7 +87,10 @@ describe('tarball sources', () => {
     const dir = join(cache, 'dl', 'linux');
     const names = readdirSync(dir);
     assert.ok(!names.includes('linux.tar'), 'the bad file must not stay under its usable name');
-    assert.ok(names.some((n) => /^linux\.tar\.bad-/.test(n)), names.join(','));
+    assert.ok(
+      names.some((n) => /^linux\.tar\.bad-/.test(n)),
+      names.join(','),
+    );
   });
 
   it('detect a cached file that changed after it was verified', async () => {

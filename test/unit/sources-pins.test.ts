@@ -24,7 +24,10 @@ describe('pins', () => {
     assert.match(src.kind === 'git' ? src.commit : '', /^[0-9a-f]{40}$/);
     assert.deepEqual(kernelSourceNames(m), ['splitio-kernel']);
     // The cache must hold the pinned head and both ends of the series.
-    assert.deepEqual(commitsNeeded(m, 'splitio-kernel').sort(), ['b2b678832056d031676db578e8bd15c63e5b7cf4', 'bfc8e2930bd3529d1303aa62a61e907d22ab7396'].sort());
+    assert.deepEqual(
+      commitsNeeded(m, 'splitio-kernel').sort(),
+      ['b2b678832056d031676db578e8bd15c63e5b7cf4', 'bfc8e2930bd3529d1303aa62a61e907d22ab7396'].sort(),
+    );
   });
 
   it('reject an abbreviated commit with its pointer and rule', () => {

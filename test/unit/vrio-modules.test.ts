@@ -28,7 +28,21 @@ describe('vRIO module data', () => {
       assert.equal(m.origins[`/roles/${role}/modules`], 'default (kernel-config/vrio-modules.yaml)');
       assert.deepEqual(provisionDefaults().modules[role], { support: d.roles[role].support, vrio: d.roles[role].load });
       const img = { ...sampleImageManifest(role), kernel: { ...sampleImageManifest(role).kernel, modules: d.roles[role].image } };
-      assert.deepEqual(modulesToLoad({ name: role, role, kind: role, dir: '', manifestFile: '', manifest: img, hostKeyPins: [], clientKey: '', kernelRelease: '3.10.0', modules: d.roles[role].image }), d.roles[role].load);
+      assert.deepEqual(
+        modulesToLoad({
+          name: role,
+          role,
+          kind: role,
+          dir: '',
+          manifestFile: '',
+          manifest: img,
+          hostKeyPins: [],
+          clientKey: '',
+          kernelRelease: '3.10.0',
+          modules: d.roles[role].image,
+        }),
+        d.roles[role].load,
+      );
     }
   });
 
@@ -39,17 +53,28 @@ describe('vRIO module data', () => {
       { env: {} },
     );
     for (const h of inv.hosts) {
-      for (const mod of ['vrio_eth', 'vrio_gen']) assert.deepEqual(moduleParams(mod, h.role), h.modules.find((x) => x.name === mod)!.params, `${h.role} ${mod}`);
+      for (const mod of ['vrio_eth', 'vrio_gen'])
+        assert.deepEqual(moduleParams(mod, h.role), h.modules.find((x) => x.name === mod)!.params, `${h.role} ${mod}`);
     }
-    assert.deepEqual(linkParams('guest', 'eth1', 8100), { vrio_eth: { l2_packet_size: 8100, l2_packet_list_size: 256, large_packet_list_size: 256 }, vrio_gen: { g_eth_name: 'eth1', g_cpu_affinity: 1 } });
+    assert.deepEqual(linkParams('guest', 'eth1', 8100), {
+      vrio_eth: { l2_packet_size: 8100, l2_packet_list_size: 256, large_packet_list_size: 256 },
+      vrio_gen: { g_eth_name: 'eth1', g_cpu_affinity: 1 },
+    });
   });
 
   test('a data file that loads a module the image does not ship, or an unknown key, is refused naming pointer and rule', () => {
     const text = readFileSync(dataPath('kernel-config/vrio-modules.yaml'), 'utf8');
     const f = join(tmp, 'bad.yaml');
     writeFileSync(f, text.replace('load: [vrio_eth, vrio_gen, vrio_gblk, vrio_gnet]', 'load: [vrio_eth, vrio_gen, vrio_gblk, vrio_gnet, vrio_gfoo]'));
-    assert.throws(() => loadVrioModules(f), (e: unknown) => e instanceof InputError && /bad\.yaml:\d+:\d+: \/roles\/guest\/load\/4: module 'vrio_gfoo' is not in roles\.guest\.image.* \[shipped\]/.test(e.message));
+    assert.throws(
+      () => loadVrioModules(f),
+      (e: unknown) =>
+        e instanceof InputError && /bad\.yaml:\d+:\d+: \/roles\/guest\/load\/4: module 'vrio_gfoo' is not in roles\.guest\.image.* \[shipped\]/.test(e.message),
+    );
     writeFileSync(f, text.replace('frontEndFor:', 'frontEndsFor:'));
-    assert.throws(() => loadVrioModules(f), (e: unknown) => e instanceof InputError && /\/frontEndsFor: unknown key 'frontEndsFor' \[additionalProperties\]/.test(e.message));
+    assert.throws(
+      () => loadVrioModules(f),
+      (e: unknown) => e instanceof InputError && /\/frontEndsFor: unknown key 'frontEndsFor' \[additionalProperties\]/.test(e.message),
+    );
   });
 });

@@ -22,7 +22,7 @@ import { startVm, type RunningVm } from '../../vm/vm.js';
 import { dataPath } from '../../lib/paths.js';
 import { loadInventory, statusInventory } from '../../provision/index.js';
 import { connect } from '../../lib/ssh/client.js';
-import { checkKmodSteps } from '../support/kmod-checks.js';
+import { checkKmodStepsOn } from '../support/kmod-checks.js';
 import { prerequisite } from '../support/prereq.js';
 import { vrioImages } from '../support/vrio-images.js';
 import { readImageManifest, type ImageManifest } from '../../builder/image/image-manifest.js';
@@ -196,14 +196,6 @@ describe('provision apply/teardown against QEMU VMs', { skip, timeout: 900_000 }
   it('the real kernel gives the output the fake kernel is held to (dependencies, use counts, Y/N bools, refused parameters)', async (t) => {
     if (!man.kernel.modules.includes('vrio_gen')) return t.skip('the image has no vRIO modules (a CI test image)');
     const host = loadInventory(inv).hosts.find((h) => h.name === 'guest2')!;
-    const session = await connect(host.connection);
-    try {
-      await checkKmodSteps(
-        async (script) => (await session.exec(['sh', '-c', script])).stdout,
-        (l) => t.diagnostic(l),
-      );
-    } finally {
-      session.close();
-    }
+    await checkKmodStepsOn(host.connection, (l) => t.diagnostic(l));
   });
 });

@@ -21,7 +21,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { tempDir, vrio, vrioSpawn, type CliResult } from '../support/cli.js';
+import { events, tempDir, vrio, vrioSpawn, type CliResult } from '../support/cli.js';
 import { startFakeKernelHost, type FakeKernelHost, type FakeModule } from '../support/fake-kernel.js';
 import { printFigures } from '../support/figures.js';
 import { createNetns, netnsSupport, sshdSupport, type Netns } from '../support/sshd.js';
@@ -60,14 +60,6 @@ interface Expect {
   unreachable: number;
 }
 const exp = (status: Expect['status'], ok: number, changed: number, failed = 0, unreachable = 0): Expect => ({ status, ok, changed, failed, unreachable });
-
-function events(r: CliResult): Record<string, any>[] {
-  return r.stdout
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, any>);
-}
 
 describe('failure matrix: 10 real sshd hosts, 4 failing at once', { skip }, () => {
   const tmp = tempDir('vrio-matrix-');

@@ -4,9 +4,9 @@
 // parameters), over real SSH. provision-qemu.test.ts runs the same steps on
 // the real kernel under QEMU, so a fake that drifts fails here or there.
 import { after, before, describe, it } from 'node:test';
-import { connect, type Connection } from '../../lib/ssh/client.js';
+import type { Connection } from '../../lib/ssh/client.js';
 import { KERNEL_310_MODULES, startFakeKernelHost, type FakeKernelHost } from '../support/fake-kernel.js';
-import { checkKmodSteps } from '../support/kmod-checks.js';
+import { checkKmodStepsOn } from '../support/kmod-checks.js';
 import { prerequisite } from '../support/prereq.js';
 import { netnsSupport, sshdSupport } from '../support/sshd.js';
 
@@ -35,14 +35,6 @@ describe('fake kernel: module behaviour as on the real 3.10 kernel', { skip }, (
       keepaliveMs: 5000,
       retries: 0,
     };
-    const session = await connect(conn);
-    try {
-      await checkKmodSteps(
-        async (script) => (await session.exec(['sh', '-c', script])).stdout,
-        (l) => t.diagnostic(l),
-      );
-    } finally {
-      session.close();
-    }
+    await checkKmodStepsOn(conn, (l) => t.diagnostic(l));
   });
 });

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { tempDir, vrio, type CliResult } from '../support/cli.js';
+import { events, tempDir, vrio } from '../support/cli.js';
 import { startFakeKernelHost, type FakeKernelHost } from '../support/fake-kernel.js';
 import { printFigures } from '../support/figures.js';
 import { netnsSupport, sshdSupport } from '../support/sshd.js';
@@ -23,14 +23,6 @@ const skip = prerequisite(!sshdSupport().ok ? sshdSupport().reason : !netnsSuppo
 const MODULES = ['vt_eth', 'vt_gen'];
 const CELLS = 5;
 const names = Array.from({ length: CELLS }, (_, i) => [`io${i + 1}`, `g${i + 1}`]).flat();
-
-function events(r: CliResult): Record<string, any>[] {
-  return r.stdout
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, any>);
-}
 
 describe('rolling changes: 10 real sshd hosts in 5 cells, --serial and --max-fail-percent', { skip }, () => {
   const tmp = tempDir('vrio-rolling-');

@@ -42,3 +42,12 @@ export function tempDir(prefix = 'vrio-test-'): { dir: string; cleanup: () => vo
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** The JSON events a --json run printed on stdout, one object per line. */
+export function events(r: CliResult): Record<string, any>[] {
+  return r.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, any>);
+}

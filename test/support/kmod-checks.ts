@@ -12,6 +12,7 @@
 // iohyp_schedule_on_empty_loop is a bool. vrio_gen is loaded without
 // interfaces (no sockets, no threads), vrio_eth with small lists (fits 512 MiB).
 import assert from 'node:assert/strict';
+import { connect, type Connection } from '../../lib/ssh/client.js';
 
 export interface KmodStep {
   what: string;
@@ -82,6 +83,16 @@ export const KMOD_STEPS: KmodStep[] = [
  * and compare. All steps run even after a mismatch, so one run shows every
  * difference; the assertion lists them with the host's whole output.
  */
+/** The steps over one SSH connection to a host (the real kernel in QEMU, or the fake one). */
+export async function checkKmodStepsOn(conn: Connection, diagnostic: (line: string) => void): Promise<void> {
+  const session = await connect(conn);
+  try {
+    await checkKmodSteps(async (script) => (await session.exec(['sh', '-c', script])).stdout, diagnostic);
+  } finally {
+    session.close();
+  }
+}
+
 export async function checkKmodSteps(sh: (script: string) => Promise<string>, diagnostic: (line: string) => void): Promise<void> {
   const diffs: string[] = [];
   for (const s of KMOD_STEPS) {

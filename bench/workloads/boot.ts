@@ -18,7 +18,7 @@ export interface BootBenchOptions {
   signal?: AbortSignal;
 }
 
-/** What `vrio smoke --json` reports per boot (builder/smoke). */
+/** What `vrio smoke --json` reports per boot (smoke/). */
 export interface SmokeBoot {
   image: string;
   firmware: string;

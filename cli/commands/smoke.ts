@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { smoke, type SmokeOptions } from '../../builder/smoke/index.js';
+import { smoke, type SmokeOptions } from '../../smoke/index.js';
 import { loadImage } from '../../vm/image.js';
 import type { AccelChoice } from '../../vm/accel.js';
 import type { Media } from '../../vm/args.js';

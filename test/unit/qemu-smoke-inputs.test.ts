@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { deviceNodes, moduleParams, moduleScript, modulesToLoad, unloadScript } from '../../builder/smoke/checks.js';
+import { deviceNodes, moduleParams, moduleScript, modulesToLoad, unloadScript } from '../../smoke/checks.js';
 import { loadImage, type SmokeImage } from '../../vm/image.js';
 import { InputError } from '../../lib/errors.js';
 import { sampleImageManifest } from '../support/image-manifest.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadManifest } from '../../builder/manifest.js';
-import { moduleParams, modulesToLoad } from '../../builder/smoke/checks.js';
+import { moduleParams, modulesToLoad } from '../../smoke/checks.js';
 import { InputError } from '../../lib/errors.js';
 import { dataPath } from '../../lib/paths.js';
 import { linkParams, loadVrioModules, vrioModules } from '../../lib/vrio-modules.js';

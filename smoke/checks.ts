@@ -3,10 +3,10 @@
 // the role's device nodes appear, and the user's own --check commands.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { dataPath } from '../../lib/paths.js';
-import type { Session } from '../../lib/ssh/client.js';
-import { linkParams, vrioModules } from '../../lib/vrio-modules.js';
-import type { SmokeImage } from '../../vm/image.js';
+import { dataPath } from '../lib/paths.js';
+import type { Session } from '../lib/ssh/client.js';
+import { linkParams, vrioModules } from '../lib/vrio-modules.js';
+import type { SmokeImage } from '../vm/image.js';
 
 interface ChecksData {
   link: { interface: string; mtu: number };
@@ -16,7 +16,7 @@ interface ChecksData {
 
 let data: ChecksData | undefined;
 export function checksData(): ChecksData {
-  data ??= parse(readFileSync(dataPath('builder/smoke/checks.yaml'), 'utf8')) as ChecksData;
+  data ??= parse(readFileSync(dataPath('smoke/checks.yaml'), 'utf8')) as ChecksData;
   return data;
 }
 

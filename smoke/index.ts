@@ -2,19 +2,19 @@
 // media), wait for SSH with the pinned host key, run the checks, power off,
 // and report a boot timeline. Each QEMU is killed by its pid on every path out.
 import { join } from 'node:path';
-import { VrioError } from '../../lib/errors.js';
-import { sha256File } from '../../lib/fsx.js';
-import { log } from '../../lib/log.js';
-import type { Session } from '../../lib/ssh/client.js';
-import { waitForSsh } from '../../lib/ssh/wait.js';
-import { chooseAccel, type AccelChoice, type AccelDecision } from '../../vm/accel.js';
-import { macFor, type Accel, type BootSpec, type Media } from '../../vm/args.js';
-import { findOvmfCode, type Firmware } from '../../vm/firmware.js';
-import { freeTcpPort, LOOPBACK } from '../../vm/ports.js';
-import { SSH_READY, timeline, type TimelineEvent } from '../../vm/timeline.js';
-import { startVm } from '../../vm/vm.js';
+import { VrioError } from '../lib/errors.js';
+import { sha256File } from '../lib/fsx.js';
+import { log } from '../lib/log.js';
+import type { Session } from '../lib/ssh/client.js';
+import { waitForSsh } from '../lib/ssh/wait.js';
+import { chooseAccel, type AccelChoice, type AccelDecision } from '../vm/accel.js';
+import { macFor, type Accel, type BootSpec, type Media } from '../vm/args.js';
+import { findOvmfCode, type Firmware } from '../vm/firmware.js';
+import { freeTcpPort, LOOPBACK } from '../vm/ports.js';
+import { SSH_READY, timeline, type TimelineEvent } from '../vm/timeline.js';
+import { startVm } from '../vm/vm.js';
 import { runChecks, type CheckResult } from './checks.js';
-import type { SmokeImage } from '../../vm/image.js';
+import type { SmokeImage } from '../vm/image.js';
 
 export interface SmokeOptions {
   firmware: Firmware[];

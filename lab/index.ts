@@ -212,6 +212,8 @@ export async function labUp(o: LabUpOptions, cwd: string): Promise<LabUpResult> 
           );
         });
         v.hostKey = { type: ssh.hostKey.type, base64: ssh.hostKey.blob.toString('base64') };
+        // One line per VM as it comes up: under TCG the boot takes a minute and is never silent.
+        log().info(`${v.name} answers SSH after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         return ssh;
       }),
     );

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { setMaxListeners } from 'node:events';
 import { parseArgs } from 'node:util';
 import { ExitCode, exitCodeOf, InputError, UsageError, VrioError } from '../lib/errors.js';
-import { Logger, setLogger } from '../lib/log.js';
+import { Logger, setLogger, type Verbosity } from '../lib/log.js';
 import { exitCodesHelp, version } from './about.js';
 import type { Command, CommandContext, GlobalOptions, ParsedValues } from './command.js';
 import { commands } from './commands/index.js';
@@ -188,7 +188,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const wantsJson = Boolean(values.json);
   const logger = new Logger({
     json: wantsJson,
-    verbosity: values.quiet ? 'quiet' : values.verbose ? 'verbose' : 'normal',
+    verbosity: values.quiet ? 'quiet' : verbosityOf(values.verbose),
     color: values['no-color'] || env.NO_COLOR ? false : undefined,
   });
   setLogger(logger);
@@ -245,11 +245,18 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     } else {
       logger.error((e as Error).message);
       if (e instanceof VrioError && e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
-      if (!(e instanceof VrioError) && logger.verbosity === 'verbose') process.stderr.write(String((e as Error).stack) + '\n');
+      if (!(e instanceof VrioError) && (logger.verbosity === 'verbose' || logger.verbosity === 'trace'))
+        process.stderr.write(String((e as Error).stack) + '\n');
     }
     return code;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** -v is verbose, -vv (or -v -v) also shows what remote commands printed. */
+function verbosityOf(v: ParsedValues[string]): Verbosity {
+  const n = Array.isArray(v) ? v.length : v ? 1 : 0;
+  return n >= 2 ? 'trace' : n === 1 ? 'verbose' : 'normal';
 }

@@ -39,7 +39,7 @@ export const globalOptions: Record<string, OptionSpec> = {
   },
   json: { type: 'boolean', group: GLOBAL, description: 'machine-readable output: JSON, with progress events for long steps' },
   quiet: { type: 'boolean', short: 'q', group: GLOBAL, description: 'only errors and requested data' },
-  verbose: { type: 'boolean', short: 'v', group: GLOBAL, description: 'show every external command' },
+  verbose: { type: 'boolean', short: 'v', multiple: true, group: GLOBAL, description: 'show every external and remote command; -vv also their output' },
   'no-color': { type: 'boolean', group: GLOBAL, description: 'no ANSI colours (also: NO_COLOR=1)' },
   help: { type: 'boolean', short: 'h', group: GLOBAL, description: 'show help' },
 };
@@ -64,7 +64,7 @@ export function parserOptions(options: Record<string, OptionSpec>): ParseArgsOpt
     // Every value option is parsed as repeatable, so a single-value option
     // given twice is seen (and refused in normalizeValues) instead of the
     // last one silently winning (`-i a.yaml -i b.yaml`).
-    if (o.type === 'string') out[name].multiple = true;
+    if (o.type === 'string' || o.multiple) out[name].multiple = true;
     // A default goes through the same splitting and unwrapping as a given value.
     if (o.default !== undefined) out[name].default = o.type === 'string' && typeof o.default === 'string' ? [o.default] : o.default;
   }

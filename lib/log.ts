@@ -1,7 +1,8 @@
 // The one place that writes to the terminal. Human lines go to stderr so that
 // stdout stays clean for data (`--json`, `config show`, `inventory schema`).
 
-export type Verbosity = 'quiet' | 'normal' | 'verbose';
+/** -q, default, -v (external and remote commands), -vv (and their output). */
+export type Verbosity = 'quiet' | 'normal' | 'verbose' | 'trace';
 
 export interface LoggerOptions {
   verbosity?: Verbosity;
@@ -67,7 +68,11 @@ export class Logger {
     if (this.verbosity !== 'quiet') this.line(this.paint('bold', '==> ') + msg);
   }
   debug(msg: string): void {
-    if (this.verbosity === 'verbose' && !this.json) this.line(this.paint('dim', msg));
+    if ((this.verbosity === 'verbose' || this.verbosity === 'trace') && !this.json) this.line(this.paint('dim', msg));
+  }
+  /** Only with -vv: what commands printed. */
+  trace(msg: string): void {
+    if (this.verbosity === 'trace' && !this.json) this.line(this.paint('dim', msg));
   }
   warn(msg: string): void {
     if (this.json) return this.event('warning', { message: msg });

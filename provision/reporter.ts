@@ -2,6 +2,7 @@
 // or with --json one event object per line on stdout. The runner calls these
 // hooks; it never prints by itself.
 import { formatBytes, formatDuration, type Logger } from '../lib/log.js';
+import { commandLine } from '../lib/shell.js';
 import type { Facts } from './facts.js';
 import type { Change } from './ops/change.js';
 import { hostStatus, type RunResult, type Verb } from './results.js';
@@ -16,6 +17,10 @@ export interface Reporter {
   change(host: string, c: Change, status: 'changed' | 'failed' | 'recovering', durationMs: number, detail?: string): void;
   hostError(host: string, kind: 'failed' | 'unreachable', message: string, hint?: string): void;
   note(host: string, message: string): void;
+  /** A remote command about to run (-v shows it; its stdin is never shown, only its size). */
+  command(host: string, argv: readonly string[], stdinBytes?: number): void;
+  /** What it printed (-vv). */
+  output(host: string, code: number | null, stdout: string, stderr: string): void;
   recap(result: RunResult): void;
 }
 
@@ -36,7 +41,20 @@ export function factsSummary(f: Facts, modules: string[] = []): string {
 
 export function silentReporter(): Reporter {
   const nop = () => {};
-  return { start: nop, phase: nop, connected: nop, retry: nop, facts: nop, plan: nop, change: nop, hostError: nop, note: nop, recap: nop };
+  return {
+    start: nop,
+    phase: nop,
+    connected: nop,
+    retry: nop,
+    facts: nop,
+    plan: nop,
+    change: nop,
+    hostError: nop,
+    note: nop,
+    command: nop,
+    output: nop,
+    recap: nop,
+  };
 }
 
 export function logReporter(log: Logger, opts: { diff?: boolean } = {}): Reporter {
@@ -59,6 +77,24 @@ export function logReporter(log: Logger, opts: { diff?: boolean } = {}): Reporte
       if (json) return log.event('connected', { host, fingerprint, hostKey: how, attempts });
       log.debug(`${host}: connected (${fingerprint}, ${how}${attempts > 1 ? `, attempt ${attempts}` : ''})`);
       if (how === 'accepted-new') log.warn(`${host}: new host key ${fingerprint} accepted and recorded (--accept-new)`);
+    },
+    command(host, argv, stdinBytes) {
+      if (json) return;
+      // One line per command: a script's line breaks show as ⏎.
+      log.debug(`${tag(host)} $ ${commandLine(argv).replace(/\n\s*/g, ' ⏎ ')}${stdinBytes ? ` < (${formatBytes(stdinBytes)} on stdin)` : ''}`);
+    },
+    output(host, code, stdout, stderr) {
+      if (json) return;
+      // The last lines only: a command's output is for seeing why, not a log of its own.
+      const lines = (text: string, mark: string) =>
+        text
+          .trimEnd()
+          .split('\n')
+          .filter(Boolean)
+          .slice(-20)
+          .map((l) => `${' '.repeat(width + 3)}${mark} ${l}`);
+      const out = [...lines(stdout, '|'), ...lines(stderr, '!')];
+      log.trace(`${tag(host)} exit ${code ?? 'signal'}${out.length ? '\n' + out.join('\n') : ''}`);
     },
     retry(host, attempt, message, delayMs) {
       if (json) return log.event('retry', { host, attempt, message, delayMs });

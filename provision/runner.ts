@@ -183,7 +183,9 @@ export class Run {
       }
       try {
         const input = c.stdin?.bytes();
+        this.rep.command(h.name, c.argv, input?.length);
         let res = await this.timed(h, s.exec(c.argv, { input, onTimeout: 'result' }));
+        this.rep.output(h.name, res.code, res.stdout, res.stderr);
         let recovered = false;
         if (res.code === 1 && c.recover) {
           // A failed CREATE leaves the back end attached; a plain retry fails with EFAULT.
@@ -226,7 +228,9 @@ export class Run {
     }
     let res;
     try {
+      for (const c of batch) this.rep.command(h.name, c.argv, c.stdin?.size);
       res = await this.timed(h, s.exec(BATCH_ARGV, { input: batchScript(batch), onTimeout: 'result' }));
+      this.rep.output(h.name, res.code, res.stdout, res.stderr);
     } catch (e) {
       this.transportFailure(h, e);
       return false;

@@ -126,4 +126,19 @@ describe('provision files against real sshd hosts', { skip }, () => {
     assert.match(String(err?.message), /etc\/vrio.d exists as a directory, not a regular file/);
     assert.deepEqual(changed(r.events), ['b file-write'], 'the other host is still brought to its state');
   });
+  it('-v shows each remote command (never a file content: that goes on stdin), -vv also what it printed', () => {
+    write();
+    writeFileSync(join(roots.b, 'etc/vrio/modules.conf'), 'drifted\n');
+    chmodSync(join(roots.b, 'etc/issue'), 0o644);
+    const v = cli(['provision', 'apply', '-i', inv, '--only', 'files', '-v']);
+    assert.equal(v.code, 0, v.stderr);
+    assert.match(v.stderr, new RegExp(`^b +\\$ chmod 0640 -- ${roots.b}/etc/issue$`, 'm'), 'the chmod as it runs');
+    assert.match(v.stderr, /^b +\$ sh -c .* < \(29 B on stdin\)$/m, 'the write command, with only the size of what goes on stdin');
+    assert.doesNotMatch(v.stderr, /vrio_eth l2_packet_size=8100/, 'the content never shows');
+    assert.doesNotMatch(v.stderr, /^ +\| /m, '-v does not show command output');
+    writeFileSync(join(roots.b, 'etc/issue'), 'drift again\n');
+    const vv = cli(['provision', 'apply', '-i', inv, '--only', 'files', '-vv']);
+    assert.equal(vv.code, 0, vv.stderr);
+    assert.match(vv.stderr, /^b +exit 0/m, '-vv shows how each command ended');
+  });
 });

@@ -117,7 +117,7 @@ export function logReporter(log: Logger, opts: { diff?: boolean } = {}): Reporte
       ];
       for (const c of changes) {
         lines.push(`  ${log.paint(sym(c) === '-' ? 'red' : sym(c) === '+' ? 'green' : 'yellow', sym(c))} ${c.summary}`);
-        if (opts.diff && c.diff) lines.push(log.paint('dim', `      ${c.diff.path}: ${c.diff.before ?? '(none)'} -> ${c.diff.after ?? '(none)'}`));
+        if (opts.diff && c.diff) lines.push(...diffLines(c.diff, '      ').map((l) => log.paint('dim', l)));
       }
       for (const e of errors) lines.push(`  ${log.paint('red', '!')} ${e}`);
       for (const n of notes) lines.push(`  ${log.paint('dim', `note: ${n}`)}`);
@@ -139,8 +139,7 @@ export function logReporter(log: Logger, opts: { diff?: boolean } = {}): Reporte
       log.info(
         `${tag(host)} ${st} ${c.summary} (${formatDuration(durationMs / 1000)})${detail ? `\n${' '.repeat(width + 9)}${detail.split('\n').join(`\n${' '.repeat(width + 9)}`)}` : ''}`,
       );
-      if (opts.diff && c.diff && status === 'changed')
-        log.info(log.paint('dim', `${' '.repeat(width + 9)}${c.diff.path}: ${c.diff.before ?? '(none)'} -> ${c.diff.after ?? '(none)'}`));
+      if (opts.diff && c.diff && status === 'changed') log.info(log.paint('dim', diffLines(c.diff, ' '.repeat(width + 9)).join('\n')));
     },
     hostError(host, kind, message, hint) {
       if (json) return log.event('host-error', { host, kind, message, ...(hint ? { hint } : {}) });
@@ -223,4 +222,10 @@ export function recapText(r: RunResult, log?: Logger): string {
     `exit ${r.exitCode}: ${c.ok} ok, ${c.changed} ${r.verb === 'plan' ? 'with changes' : 'changed'}, ${c.failed} failed, ${c.unreachable} unreachable${c.notStarted ? `, ${c.notStarted} not started` : ''}`,
   );
   return lines.join('\n');
+}
+
+/** --diff of one change: before -> after, then the unified diff of a text file when there is one. */
+function diffLines(d: NonNullable<Change['diff']>, indent: string): string[] {
+  const head = `${indent}${d.path}: ${d.before ?? '(none)'} -> ${d.after ?? '(none)'}`;
+  return d.unified ? [head, ...d.unified.split('\n').map((l) => `${indent}  ${l}`)] : [head];
 }

@@ -10,6 +10,7 @@ import { selectHosts } from './host-patterns.js';
 import type { Change, HostPlan } from './ops/change.js';
 import { planHost, type Scope } from './ops/plan.js';
 import { projectFacts } from './ops/projection.js';
+import { DIFF_MAX_BYTES, showable, unifiedDiff } from './ops/text-diff.js';
 import { guestDeviceProblems, moduleNames, planDevices, planDeviceTeardown, planHostTeardown, type GuestView } from './ops/vrio.js';
 import { BATCH_ARGV, batches, batchScript, batchStatuses } from './batch.js';
 import { silentReporter, type Reporter } from './reporter.js';
@@ -35,6 +36,8 @@ export interface RunOptions {
   serial?: Serial;
   /** apply/teardown: stop before the next batch when more than this percent of a batch failed. */
   maxFailPercent?: number;
+  /** plan/apply --diff: read world-readable text files that change, for a unified diff. */
+  diff?: boolean;
 }
 
 /** Run fn over items with at most `limit` in flight. */
@@ -161,6 +164,34 @@ export class Run {
       if (e instanceof TransportError) this.transportFailure(h, e);
       else this.fail(h, `cannot read facts: ${(e as Error).message}`);
       return undefined;
+    }
+  }
+
+  /**
+   * --diff: a unified diff for each file write whose old and new content anyone
+   * on the host may read (provision/ops/text-diff.ts); one bounded read per file.
+   */
+  async attachDiffs(h: Host, f: Facts, changes: readonly Change[]): Promise<void> {
+    if (!this.opts.diff) return;
+    for (const c of changes) {
+      const spec = c.kind === 'file-write' && c.stdin && c.diff ? h.files.find((x) => x.path === c.diff!.path) : undefined;
+      if (!spec || !c.diff) continue;
+      const cur = f.files?.[spec.path];
+      const wanted = c.stdin!.bytes();
+      if (!cur || cur.type === 'missing') {
+        if (showable(spec.mode, spec.mode)) c.diff.unified = unifiedDiff(spec.path, Buffer.alloc(0), wanted);
+        continue;
+      }
+      if (cur.type !== 'file' || !showable(cur.mode, spec.mode)) continue;
+      const s = await this.session(h);
+      if (!s) return;
+      try {
+        const r = await this.timed(h, s.exec(['head', '-c', String(DIFF_MAX_BYTES + 1), '--', spec.path], { onTimeout: 'result' }));
+        if (r.code === 0) c.diff.unified = unifiedDiff(spec.path, r.stdoutBuf, wanted);
+      } catch (e) {
+        this.transportFailure(h, e);
+        return;
+      }
     }
   }
 
@@ -346,10 +377,12 @@ export async function planInventory(inv: Inventory, opts: RunOptions = {}): Prom
   await pool(run.hosts, run.forks, async (h) => {
     const f = await run.facts(h);
     if (!f) return;
+    const p = planHost(h, f, run.opts.only);
+    await run.attachDiffs(h, f, p.changes);
     run.release(h);
     run.result(h).ok++;
     facts.set(h.name, f);
-    setup.set(h.name, planHost(h, f, run.opts.only));
+    setup.set(h.name, p);
   });
   for (const h of run.hosts) {
     const p = setup.get(h.name);
@@ -388,6 +421,7 @@ async function setupPhase(run: Run, hosts: Host[]): Promise<void> {
     const r = run.result(h);
     r.ok++;
     const p = planHost(h, f, run.opts.only);
+    await run.attachDiffs(h, f, p.changes);
     r.notes.push(...p.notes);
     if (p.errors.length) {
       for (const e of p.errors) run.fail(h, e);

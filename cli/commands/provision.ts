@@ -87,6 +87,7 @@ async function invocation(ctx: CommandContext, values: ParsedValues): Promise<In
       limit,
       serial,
       maxFailPercent,
+      diff: Boolean(values.diff),
       acceptNew: Boolean(values['accept-new']),
       signal: ctx.signal,
       reporter: logReporter(ctx.log, { diff: Boolean(values.diff) }),

@@ -38,7 +38,7 @@ export interface Change {
   /** Run when argv fails, then argv once more (REMOVE then CREATE). */
   recover?: string[];
   /** For --diff: before -> after of the thing changed. */
-  diff?: { path: string; before: string | null; after: string | null };
+  diff?: { path: string; before: string | null; after: string | null; unified?: string };
   /** May run in one remote command with its batchable neighbours (provision/batch.ts). */
   batch?: boolean;
 }

@@ -141,4 +141,26 @@ describe('provision files against real sshd hosts', { skip }, () => {
     assert.equal(vv.code, 0, vv.stderr);
     assert.match(vv.stderr, /^b +exit 0/m, '-vv shows how each command ended');
   });
+  it('--diff: a unified diff of world-readable text files; a file others may not read shows only size and hash', () => {
+    write(`      - { path: ${roots.a}/etc/motd, content: "welcome\\nto the lab\\n", mode: "0644" }`);
+    assert.equal(cli(['provision', 'apply', '-i', inv, '--only', 'files', '--json']).code, 0);
+    writeFileSync(join(roots.a, 'etc/motd'), 'welcome\nto the LAB\n');
+    writeFileSync(join(roots.a, 'etc/vrio/modules.conf'), 'private drift\n');
+    const run = (verb: string) =>
+      spawnSync(process.execPath, [dataPath('dist/cli/bin.js'), 'provision', verb, '-i', inv, '--only', 'files', '--diff'], {
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1' },
+      });
+    for (const verb of ['plan', 'apply']) {
+      const r = run(verb);
+      const out = r.stdout + r.stderr;
+      assert.equal(r.status, 0, out);
+      assert.match(out, new RegExp(`--- ${roots.a}/etc/motd \\(host\\)`), `${verb}: the unified diff header`);
+      assert.match(out, /^ +-to the LAB$/m, `${verb}: the host's line`);
+      assert.match(out, /^ +\+to the lab$/m, `${verb}: the inventory's line`);
+      assert.match(out, /etc\/vrio\/modules\.conf: file 0600 sha256:[0-9a-f]{12} -> file 0600 sha256:[0-9a-f]{12}/, `${verb}: the 0600 file by hash`);
+      assert.doesNotMatch(out, /private drift|l2_packet_size=8100/, `${verb}: never the content of a file others may not read`);
+    }
+    assert.equal(readFileSync(join(roots.a, 'etc/motd'), 'utf8'), 'welcome\nto the lab\n');
+  });
 });

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { setMaxListeners } from 'node:events';
 import { parseArgs } from 'node:util';
 import { ExitCode, exitCodeOf, InputError, UsageError, VrioError } from '../lib/errors.js';
-import { Logger, setLogger, type Verbosity } from '../lib/log.js';
+import { log, Logger, setLogger, type Verbosity } from '../lib/log.js';
 import { exitCodesHelp, version } from './about.js';
 import type { Command, CommandContext, GlobalOptions, ParsedValues } from './command.js';
 import { commands } from './commands/index.js';
@@ -130,7 +130,28 @@ function earlyLogger(args: string[], env: NodeJS.ProcessEnv): Logger {
   return new Logger({ json: ours.includes('--json'), color: ours.includes('--no-color') || env.NO_COLOR ? false : undefined });
 }
 
+/**
+ * Run the CLI. With --json, every way out (success, failure, usage error,
+ * missing tool, interrupt, an internal error) ends the stream with exactly one
+ * `result` event carrying the exit code.
+ */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let code: number;
+  try {
+    code = await dispatch(argv, env);
+  } catch (e) {
+    const logger = log();
+    if (logger.json) {
+      logger.error(`internal error: ${(e as Error).message}`, { exitCode: ExitCode.FAILED });
+      logger.result(ExitCode.FAILED);
+    }
+    throw e;
+  }
+  log().result(code);
+  return code;
+}
+
+async function dispatch(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { pre, words, rest } = splitVerb(argv);
   const name = words.join(' ');
   const entry = commands.find((c) => c.name === name);
@@ -139,17 +160,24 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     setLogger(logger);
     if (words.length === 0 && rest.length === 0) {
       if (pre.includes('--version') || pre.includes('-V')) {
-        process.stdout.write(version() + '\n');
+        if (logger.json) logger.event('version', { version: version() });
+        else process.stdout.write(version() + '\n');
         return ExitCode.OK;
       }
       const help = pre.includes('--help') || pre.includes('-h');
-      process.stdout.write(mainHelp() + '\n');
+      if (help) logger.print(mainHelp());
+      else usageError(logger, 'no verb given', "run 'vrio --help' for the list of verbs", mainHelp());
       return help ? ExitCode.OK : ExitCode.USAGE;
     }
     const group = commands.filter((c) => c.name.startsWith(name + ' '));
     if (words.length && (rest.length === 0 || rest[0].startsWith('-'))) {
-      process.stdout.write(`vrio ${name}: verbs:\n${verbList(group).join('\n')}\n`);
-      return rest.includes('--help') || rest.includes('-h') ? ExitCode.OK : ExitCode.USAGE;
+      const list = `vrio ${name}: verbs:\n${verbList(group).join('\n')}`;
+      if (rest.includes('--help') || rest.includes('-h')) {
+        logger.print(list);
+        return ExitCode.OK;
+      }
+      usageError(logger, `'vrio ${name}' needs a verb`, `one of: ${group.map((c) => c.name.slice(name.length + 1)).join(', ')}`, list);
+      return ExitCode.USAGE;
     }
     const attempted = [...words, rest[0]].filter(Boolean).join(' ');
     // lib/document.js pulls in ajv and yaml: load it only on the error paths.
@@ -161,8 +189,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
           group.map((c) => c.name.slice(name.length + 1).split(' ')[0]),
         )
       : didYouMean(first, [...new Set(commands.map((c) => c.name.split(' ')[0]))]);
-    logger.error(`unknown verb '${attempted}'`);
-    process.stderr.write(`  hint: ${dym ? `did you mean 'vrio ${words.length ? `${name} ${dym}` : dym}'? ` : ''}run 'vrio --help' for the list of verbs\n`);
+    usageError(
+      logger,
+      `unknown verb '${attempted}'`,
+      `${dym ? `did you mean 'vrio ${words.length ? `${name} ${dym}` : dym}'? ` : ''}run 'vrio --help' for the list of verbs`,
+    );
     return ExitCode.USAGE;
   }
   // Only the verb that runs is imported (see cli/commands/index.ts).
@@ -180,9 +211,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const m = /Unknown option '(-{1,2})([^']+)'/.exec(msg);
     const { didYouMean } = await import('../lib/document.js');
     const dym = m ? didYouMean(m[2], Object.keys(options)) : undefined;
-    logger.error(msg);
     const hint = `${e instanceof UsageError && e.hint ? e.hint + '; ' : dym ? `did you mean '--${dym}'? ` : ''}see 'vrio ${command.name} --help'`;
-    process.stderr.write(`  hint: ${hint}\n`);
+    usageError(logger, msg, hint);
     return ExitCode.USAGE;
   }
   const wantsJson = Boolean(values.json);
@@ -193,19 +223,23 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   });
   setLogger(logger);
   if (values.help) {
-    process.stdout.write(commandHelp(command) + '\n');
+    logger.print(commandHelp(command));
     return ExitCode.OK;
   }
   const bad = positionalError(command, positionals);
   if (bad) {
-    logger.error(bad);
-    process.stderr.write(`  usage: vrio ${command.name} ${command.usage ?? ''}\n  hint: see 'vrio ${command.name} --help'\n`);
+    const usage = `vrio ${command.name} ${command.usage ?? ''}`.trimEnd();
+    if (logger.json) logger.error(bad, { exitCode: ExitCode.USAGE, hint: `usage: ${usage}; see 'vrio ${command.name} --help'` });
+    else {
+      logger.error(bad);
+      process.stderr.write(`  usage: ${usage}\n  hint: see 'vrio ${command.name} --help'\n`);
+    }
     return ExitCode.USAGE;
   }
   if (values.directory !== undefined) {
     const dir = resolve(values.directory as string);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-      logger.error(`-C ${values.directory}: not a directory`);
+      logger.error(`-C ${values.directory}: not a directory`, { exitCode: ExitCode.USAGE });
       return ExitCode.USAGE;
     }
     // Like git -C: every relative path (options, ./vrio.yaml, out/) is taken from DIR.
@@ -217,7 +251,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   // hosts Node warned "MaxListenersExceededWarning ... 11 abort listeners".
   setMaxListeners(0, ac.signal);
   const onSignal = (sig: NodeJS.Signals) => {
-    if (ac.signal.aborted) process.exit(ExitCode.INTERRUPTED);
+    if (ac.signal.aborted) {
+      // stdout is synchronous for files and pipes on Linux: the result line is out before exit.
+      logger.result(ExitCode.INTERRUPTED);
+      process.exit(ExitCode.INTERRUPTED);
+    }
     logger.warn(`${sig} received: stopping (again to force)`);
     ac.abort(new VrioError(`interrupted by ${sig}`, { exitCode: ExitCode.INTERRUPTED }));
   };
@@ -232,22 +270,23 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   };
   const ctx: CommandContext = { log: logger, global, cwd: process.cwd(), env, signal: ac.signal };
   try {
-    return await command.run(ctx, values, positionals);
+    const code = await command.run(ctx, values, positionals);
+    // A verb that winds down on the abort (provision marks its hosts unreachable
+    // and returns 4) was still interrupted: exit 130, as Ctrl-C anywhere else does.
+    if (ac.signal.aborted && code !== ExitCode.OK) {
+      logger.error((ac.signal.reason as Error).message, { exitCode: ExitCode.INTERRUPTED });
+      return ExitCode.INTERRUPTED;
+    }
+    return code;
   } catch (e) {
     const code = ac.signal.aborted ? ExitCode.INTERRUPTED : exitCodeOf(e);
-    if (wantsJson) {
-      logger.event('error', {
-        message: (e as Error).message,
-        exitCode: code,
-        ...(e instanceof InputError ? { issues: e.issues } : {}),
-        ...(e instanceof VrioError && e.hint ? { hint: e.hint } : {}),
-      });
-    } else {
-      logger.error((e as Error).message);
-      if (e instanceof VrioError && e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
-      if (!(e instanceof VrioError) && (logger.verbosity === 'verbose' || logger.verbosity === 'trace'))
-        process.stderr.write(String((e as Error).stack) + '\n');
-    }
+    logger.error((e as Error).message, {
+      exitCode: code,
+      ...(e instanceof InputError ? { issues: e.issues } : {}),
+      ...(e instanceof VrioError && e.hint ? { hint: e.hint } : {}),
+    });
+    if (!wantsJson && !(e instanceof VrioError) && (logger.verbosity === 'verbose' || logger.verbosity === 'trace'))
+      process.stderr.write(String((e as Error).stack) + '\n');
     return code;
   } finally {
     process.off('SIGINT', onSignal);
@@ -259,4 +298,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 function verbosityOf(v: ParsedValues[string]): Verbosity {
   const n = Array.isArray(v) ? v.length : v ? 1 : 0;
   return n >= 2 ? 'trace' : n === 1 ? 'verbose' : 'normal';
+}
+
+/**
+ * A usage error (exit 2): message and hint on stderr, or one `error` event in
+ * JSON mode. When `usage` (the help, a verb list) is given, a person sees just
+ * that on stdout, as before; a --json reader gets the error event instead.
+ */
+function usageError(logger: Logger, message: string, hint: string, usage?: string): void {
+  if (usage !== undefined && !logger.json) process.stdout.write(usage + '\n');
+  else logger.error(message, { exitCode: ExitCode.USAGE, hint });
 }

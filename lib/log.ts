@@ -1,5 +1,22 @@
 // The one place that writes to the terminal. Human lines go to stderr so that
 // stdout stays clean for data (`--json`, `config show`, `inventory schema`).
+//
+// --json is one contract for every verb (cli/events.schema.json): stdout is a
+// stream of JSON lines, each a typed event carrying `v` (the schema version),
+// ending in exactly one `result` line with the exit code. `v` is on every line
+// rather than in a first start-of-stream line so that a line read on its own
+// (grep, tail, a log shipper that splits the stream) still says which contract
+// it follows.
+import type { InputIssue } from './errors.js';
+
+/** The version of the --json event contract (cli/events.schema.json); bumped on an incompatible change. */
+export const EVENTS_VERSION = 1;
+
+export interface ErrorDetail {
+  exitCode?: number;
+  hint?: string;
+  issues?: InputIssue[];
+}
 
 /** -q, default, -v (external and remote commands), -vv (and their output). */
 export type Verbosity = 'quiet' | 'normal' | 'verbose' | 'trace';
@@ -32,6 +49,7 @@ export class Logger {
   private readonly out: NodeJS.WritableStream;
   private readonly err: NodeJS.WritableStream;
   private barActive = false;
+  private resultWritten = false;
 
   constructor(o: LoggerOptions = {}) {
     this.json = o.json ?? false;
@@ -56,7 +74,17 @@ export class Logger {
 
   /** Structured event; in JSON mode one object per line on stdout. */
   event(type: string, data: Record<string, unknown> = {}): void {
-    if (this.json) this.out.write(JSON.stringify({ type, time: new Date().toISOString(), ...data }) + '\n');
+    if (!this.json) return;
+    // type, v and time lead every line and cannot be overridden by the data.
+    const head = { type, v: EVENTS_VERSION, time: new Date().toISOString() };
+    this.out.write(JSON.stringify(Object.assign({ ...head }, data, head)) + '\n');
+  }
+
+  /** The last line of a --json stream: written once, whatever path the CLI ends by. */
+  result(exitCode: number): void {
+    if (!this.json || this.resultWritten) return;
+    this.resultWritten = true;
+    this.event('result', { exitCode });
   }
 
   info(msg: string): void {
@@ -78,12 +106,30 @@ export class Logger {
     if (this.json) return this.event('warning', { message: msg });
     this.line(this.paint('yellow', 'warning: ') + msg);
   }
-  error(msg: string): void {
-    if (this.json) return this.event('error', { message: msg });
+  /** An error; its hint is an event field in JSON mode and an indented line on stderr otherwise. */
+  error(msg: string, detail: ErrorDetail = {}): void {
+    if (this.json)
+      return this.event('error', {
+        message: msg,
+        exitCode: detail.exitCode ?? 1,
+        ...(detail.hint ? { hint: detail.hint } : {}),
+        ...(detail.issues ? { issues: detail.issues } : {}),
+      });
     this.line(this.paint('red', 'error: ') + msg);
+    if (detail.hint) this.hint(detail.hint);
   }
-  /** Data for stdout (tables, documents): always printed, even with --quiet. */
+  /** A hint line (stderr), or a `hint` event in JSON mode. */
+  hint(msg: string): void {
+    if (this.json) return this.event('hint', { message: msg });
+    this.line(`  hint: ${msg}`);
+  }
+  /**
+   * Data for stdout (tables, documents): always printed, even with --quiet. In
+   * JSON mode text becomes an `output` event, so no verb can break the stream;
+   * verbs with structured results emit their own typed event instead.
+   */
   print(text: string): void {
+    if (this.json) return this.event('output', { text });
     this.out.write(text.endsWith('\n') ? text : text + '\n');
   }
 

@@ -70,7 +70,7 @@ export const benchCommand: Command = {
       const { writeReports } = await import('../../bench/report/write.js');
       writeReports(report, o.outDir, { json: false, history: resolve(ctx.cwd, values.history as string) });
     }
-    if (ctx.global.json) ctx.log.print(JSON.stringify({ type: 'bench-report', files, report }));
+    if (ctx.global.json) ctx.log.event('bench-report', { files, report });
     else {
       ctx.log.print(renderMarkdown(report));
       ctx.log.info(`reports: ${files.json}, ${files.html}, ${files.markdown}`);

@@ -26,7 +26,7 @@ export const buildCommand: Command = {
     if (values['dry-run']) {
       const { planBuild } = await import('../../builder/plan.js');
       const steps = await planBuild(m, roles, opts);
-      if (ctx.global.json) ctx.log.print(JSON.stringify({ type: 'dry-run', stale: steps.filter((s) => !s.fresh).length, steps }));
+      if (ctx.global.json) ctx.log.event('dry-run', { stale: steps.filter((s) => !s.fresh).length, steps });
       else
         ctx.log.print(
           table(

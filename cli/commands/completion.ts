@@ -27,7 +27,7 @@ export const completionCommand = (loadAllCommands: AllCommands): Command => ({
   positionals: { name: 'a shell: bash, zsh or fish', min: 1, max: 1 },
   async run(ctx, _values, [shell]) {
     if (!(SHELLS as readonly string[]).includes(shell)) {
-      ctx.log.error(`unknown shell '${shell}': must be ${SHELLS.join(', ')}`);
+      ctx.log.error(`unknown shell '${shell}': must be ${SHELLS.join(', ')}`, { exitCode: ExitCode.USAGE });
       return ExitCode.USAGE;
     }
     ctx.log.print(completionScript(shell as Shell, await loadAllCommands()));

@@ -26,7 +26,7 @@ export const configShowCommand: Command = {
     const { origins, file, ...data } = m;
     const shown: Record<string, unknown> = role ? { kernel: data.kernel, roles: { [role]: data.roles[role] }, image: data.image } : data;
     if (ctx.global.json) {
-      ctx.log.print(JSON.stringify({ manifest: file ?? null, config: shown, origins }, null, 2));
+      ctx.log.event('config', { manifest: file ?? null, config: shown, origins });
       return 0;
     }
     const rows: [string, string][] = [];
@@ -51,7 +51,9 @@ export const configSchemaCommand: Command = {
   summary: 'print the JSON Schema of the build manifest (for editors: "$schema")',
   examples: ['vrio config schema > manifest.schema.json'],
   async run(ctx) {
-    ctx.log.print(readFileSync(dataPath('builder/manifest.schema.json'), 'utf8'));
+    const text = readFileSync(dataPath('builder/manifest.schema.json'), 'utf8');
+    if (ctx.global.json) ctx.log.event('schema', { name: 'manifest', schema: JSON.parse(text) });
+    else ctx.log.print(text);
     return 0;
   },
 };

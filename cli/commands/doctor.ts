@@ -26,7 +26,13 @@ export const doctorCommand: Command = {
       report = await doctor(wanted as Purpose[]);
     }
     if (ctx.global.json) {
-      ctx.log.print(JSON.stringify(report, null, 2));
+      ctx.log.event('doctor', { ...report });
+      // Every failing stream says why in an error event (the table says it to a person).
+      if (report.missingRequired.length)
+        ctx.log.error(`missing required tools: ${report.missingRequired.map((t) => t.name).join(', ')}`, {
+          exitCode: ExitCode.MISSING_TOOL,
+          hint: report.installCommand,
+        });
     } else {
       ctx.log.print(
         table(

@@ -29,7 +29,7 @@ export const fetchCommand: Command = {
       const ref = s.kind === 'git' ? s.commit : s.kind === 'tarball' ? `sha256:${s.sha256}` : '(local directory)';
       return { name, kind: s.kind, ref, where, ok: existsSync(where) };
     });
-    if (ctx.global.json) ctx.log.print(JSON.stringify({ cacheDir: m.cacheDir, sources: rows }, null, 2));
+    if (ctx.global.json) ctx.log.event('sources', { cacheDir: m.cacheDir, sources: rows });
     else {
       ctx.log.print(
         table(

@@ -65,7 +65,7 @@ export function rolesFrom(m: Manifest, values: ParsedValues): string[] {
 /** Print what was built: a table, or JSON. */
 export function report(ctx: CommandContext, images: Record<string, ImageArtifacts>, seconds: number): void {
   if (ctx.global.json) {
-    ctx.log.print(JSON.stringify({ seconds, images }, null, 2));
+    ctx.log.event('images', { seconds, images });
     return;
   }
   const rows: string[][] = [];

@@ -154,6 +154,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./doctor.js')).doctorCommand,
   },
   {
+    name: 'schema events',
+    group: 'Other',
+    summary: 'print the JSON Schema of the --json event stream (every line of every verb validates against it)',
+    load: async () => (await import('./schema.js')).schemaEventsCommand,
+  },
+  {
     name: 'bench',
     group: 'Other',
     summary: 'benchmark provisioning (vs Ansible), builds and boots; write JSON, HTML and Markdown reports',

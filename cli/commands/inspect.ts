@@ -15,7 +15,7 @@ export const inspectCommand: Command = {
   async run(ctx, values, positionals) {
     const r = await inspectImage(positionals[0]);
     if (ctx.global.json) {
-      ctx.log.print(JSON.stringify(values.files ? r : { ...r, files: undefined, fileCount: r.files.length }, null, 2));
+      ctx.log.event('inspect', values.files ? { ...r } : { ...r, files: undefined, fileCount: r.files.length });
       return 0;
     }
     const c = (r.content ?? {}) as {

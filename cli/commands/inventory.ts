@@ -9,7 +9,8 @@ import { importAnsibleFile } from '../../provision/ansible/index.js';
 import { inventorySchema } from '../../provision/defaults.js';
 import { loadInventory } from '../../provision/inventory.js';
 import { semanticIssues } from '../../provision/semantic.js';
-import type { Command } from '../command.js';
+import type { Command, CommandContext } from '../command.js';
+import type { Host } from '../../provision/inventory-types.js';
 import { resolve } from 'node:path';
 
 export const inventoryCheckCommand: Command = {
@@ -22,20 +23,19 @@ export const inventoryCheckCommand: Command = {
   async run(ctx, _values, [file]) {
     const inv = loadInventory(resolve(ctx.cwd, file), { env: ctx.env });
     if (ctx.global.json) {
-      ctx.log.print(
-        JSON.stringify({
-          valid: true,
-          file,
-          hosts: inv.hosts.map((h) => ({
-            name: h.name,
-            role: h.role,
-            address: h.connection.address,
-            port: h.connection.port,
-            iohyp: h.iohyp,
-            devices: h.devices.length,
-          })),
-        }),
-      );
+      ctx.log.event('inventory', {
+        valid: true,
+        file,
+        hosts: inv.hosts.map((h) => ({
+          name: h.name,
+          role: h.role,
+          address: h.connection.address,
+          port: h.connection.port,
+          iohyp: h.iohyp,
+          devices: h.devices.length,
+        })),
+      });
+      warnUnpinned(ctx, inv.hosts);
       return 0;
     }
     ctx.log.print(
@@ -52,21 +52,26 @@ export const inventoryCheckCommand: Command = {
         ]),
       ),
     );
-    // Strict host keys: a host with neither a pin nor a known_hosts file will be refused.
-    for (const h of inv.hosts)
-      if (!h.connection.hostKeys.pins.length && !h.connection.hostKeys.knownHostsFiles.some((f) => existsSync(f)))
-        ctx.log.warn(`${h.name}: no hostKey pin and no known_hosts file: provision will refuse its key (pin it, or use --accept-new once)`);
+    warnUnpinned(ctx, inv.hosts);
     ctx.log.info(`${file}: valid (${inv.hosts.length} host${inv.hosts.length === 1 ? '' : 's'})`);
     return 0;
   },
 };
+
+/** Strict host keys: a host with neither a pin nor a known_hosts file will be refused. */
+function warnUnpinned(ctx: CommandContext, hosts: Host[]): void {
+  for (const h of hosts)
+    if (!h.connection.hostKeys.pins.length && !h.connection.hostKeys.knownHostsFiles.some((f) => existsSync(f)))
+      ctx.log.warn(`${h.name}: no hostKey pin and no known_hosts file: provision will refuse its key (pin it, or use --accept-new once)`);
+}
 
 export const inventorySchemaCommand: Command = {
   name: 'inventory schema',
   summary: 'print the inventory JSON Schema (draft 2020-12; for editors: "$schema")',
   examples: ['vrio inventory schema > inventory.schema.json'],
   async run(ctx) {
-    ctx.log.print(JSON.stringify(inventorySchema(), null, 2));
+    if (ctx.global.json) ctx.log.event('schema', { name: 'inventory', schema: inventorySchema() });
+    else ctx.log.print(JSON.stringify(inventorySchema(), null, 2));
     return 0;
   },
 };

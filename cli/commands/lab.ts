@@ -93,19 +93,16 @@ export const labUpCommand: Command = {
     );
     const t = r.state.timings;
     if (ctx.global.json)
-      ctx.log.print(
-        JSON.stringify({
-          type: 'lab-up',
-          ok: r.ok,
-          phase: r.state.phase,
-          accel: r.state.accel,
-          timings: t,
-          checks: r.checks,
-          blkPerf: r.blkPerf,
-          vms: labStatus(r.state.dir, ctx.cwd).vms,
-          inventory: r.state.inventory,
-        }),
-      );
+      ctx.log.event('lab-up', {
+        ok: r.ok,
+        phase: r.state.phase,
+        accel: r.state.accel,
+        timings: t,
+        checks: r.checks,
+        blkPerf: r.blkPerf,
+        vms: labStatus(r.state.dir, ctx.cwd).vms,
+        inventory: r.state.inventory,
+      });
     else {
       ctx.log.print(statusTable(labStatus(r.state.dir, ctx.cwd)));
       if (r.blkPerf) ctx.log.print(`\nblock throughput (guest1, O_DIRECT, timed in the guest):\n${perfTable(r.blkPerf)}\n`);
@@ -131,7 +128,7 @@ export const labDownCommand: Command = {
   },
   async run(ctx, values) {
     const r = await labDown(values['state-dir'] as string, ctx.cwd, { teardown: !values['no-teardown'], keepLogs: Boolean(values['keep-logs']) });
-    if (ctx.global.json) ctx.log.print(JSON.stringify({ type: 'lab-down', ...r }));
+    if (ctx.global.json) ctx.log.event('lab-down', { ...r });
     else ctx.log.info(`stopped ${r.stopped} process(es)${r.teardown ? `; teardown: ${r.teardown.detail}` : ''}${r.removed ? '; state removed' : ''}`);
     return r.teardown && !r.teardown.ok ? ExitCode.FAILED : ExitCode.OK;
   },
@@ -146,14 +143,12 @@ export const labStatusCommand: Command = {
   async run(ctx, values) {
     const st = labStatus(values['state-dir'] as string, ctx.cwd);
     if (!st.state) {
-      ctx.log.info(`no lab in ${resolve(ctx.cwd, values['state-dir'] as string)}`);
+      ctx.log.error(`no lab in ${resolve(ctx.cwd, values['state-dir'] as string)}`, { exitCode: ExitCode.FAILED, hint: 'vrio lab up' });
       return ExitCode.FAILED;
     }
     const metrics = st.vms.every((v) => v.running) ? await labMetrics(st.state).catch((e: Error) => `(metrics unavailable: ${e.message})`) : '';
     if (ctx.global.json)
-      ctx.log.print(
-        JSON.stringify({ type: 'lab-status', phase: st.state.phase, accel: st.state.accel, vms: st.vms, hubs: st.hubs, timings: st.state.timings, metrics }),
-      );
+      ctx.log.event('lab-status', { phase: st.state.phase, accel: st.state.accel, vms: st.vms, hubs: st.hubs, timings: st.state.timings, metrics });
     else {
       ctx.log.print(statusTable(st));
       ctx.log.print(
@@ -161,7 +156,10 @@ export const labStatusCommand: Command = {
       );
       if (metrics) ctx.log.print(`IOhyp vRIO sysfs and modules:\n${metrics}`);
     }
-    return st.vms.every((v) => v.running) ? ExitCode.OK : ExitCode.FAILED;
+    const down = st.vms.filter((v) => !v.running);
+    // Every failing stream says why in an error event (the table says it to a person).
+    if (down.length && ctx.global.json) ctx.log.error(`lab VMs not running: ${down.map((v) => v.name).join(', ')}`, { exitCode: ExitCode.FAILED });
+    return down.length ? ExitCode.FAILED : ExitCode.OK;
   },
 };
 

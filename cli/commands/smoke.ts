@@ -75,7 +75,7 @@ export const smokeCommand: Command = {
     };
     const images = positionals.map((p) => loadImage(p, ctx.cwd, { key: values.key as string | undefined }));
     const report = await smoke(images, opts);
-    if (ctx.global.json) ctx.log.print(JSON.stringify({ type: 'smoke-report', ...report }));
+    if (ctx.global.json) ctx.log.event('smoke-report', { ...report });
     else {
       const n = report.boots.length;
       const bad = report.boots.filter((b) => !b.ok).length;

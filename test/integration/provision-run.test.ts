@@ -77,7 +77,7 @@ describe('provision runs against real sshd hosts in network namespaces', { skip 
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, any>);
-    assert.deepEqual([events[0].type, events.at(-1)!.type], ['start', 'recap']);
+    assert.deepEqual([events[0].type, events.at(-2)!.type, events.at(-1)!.type], ['start', 'recap', 'result']);
     const plans = events.filter((e) => e.type === 'plan');
     assert.deepEqual(plans.map((p) => p.host).sort(), ['guest1', 'guest2', 'iohyp1']);
     const ioPlan = plans.find((p) => p.host === 'iohyp1')!;

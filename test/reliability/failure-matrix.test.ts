@@ -220,7 +220,9 @@ describe('failure matrix: 10 real sshd hosts, 4 failing at once', { skip }, () =
     want[REKEYED] = exp('failed', 0, 0, 1);
     want[DOOMED] = exp('unreachable', 1, 4, 0, 1);
     const ev = assertHosts(r, want);
-    const recap = ev.at(-1)!;
+    // The recap, then the stream's one closing result line.
+    assert.deepEqual([ev.at(-2)!.type, ev.at(-1)!.type, ev.at(-1)!.exitCode], ['recap', 'result', 1]);
+    const recap = ev.at(-2)!;
     assert.deepEqual(
       {
         type: recap.type,

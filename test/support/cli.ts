@@ -51,3 +51,14 @@ export function events(r: CliResult): Record<string, any>[] {
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Record<string, any>);
 }
+
+/** The one event of `type` (`config`, `inventory`, `error`...) in a --json run's stdout; throws unless there is exactly one. */
+export function eventOf(stdout: string, type: string): Record<string, any> {
+  const found = stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, any>)
+    .filter((e) => e.type === type);
+  if (found.length !== 1) throw new Error(`${found.length} '${type}' events in:\n${stdout.slice(0, 2000)}`);
+  return found[0];
+}

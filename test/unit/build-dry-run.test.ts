@@ -12,7 +12,7 @@ import { configCache, resolveDefconfig } from '../../builder/kernel/config.js';
 import { loadFragments } from '../../builder/kernel/fragments.js';
 import { prepareKernel, roleFragments } from '../../builder/kernel/index.js';
 import { loadManifest } from '../../builder/manifest.js';
-import { tempDir, vrio } from '../support/cli.js';
+import { eventOf, tempDir, vrio } from '../support/cli.js';
 
 const t = tempDir('vrio-dry-run-');
 after(t.cleanup);
@@ -29,9 +29,7 @@ type Step = { stage: string; what: string; fresh: boolean; why: string };
 function dryRun(): Step[] {
   const r = vrio(['build', '--dry-run', '--json', '--role', 'guest'], { cwd: dir });
   assert.equal(r.code, 0, r.stderr);
-  const j = JSON.parse(r.stdout) as { type: string; steps: Step[] };
-  assert.equal(j.type, 'dry-run');
-  return j.steps;
+  return eventOf(r.stdout, 'dry-run').steps as Step[];
 }
 const step = (steps: Step[], stage: string) => steps.find((s) => s.stage === stage)!;
 

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { packageRoot } from '../../lib/paths.js';
-import { tempDir } from '../support/cli.js';
+import { eventOf, tempDir } from '../support/cli.js';
 
 const tmp = tempDir('vrio-flush-');
 after(tmp.cleanup);
@@ -40,7 +40,7 @@ describe('CLI output through a slow pipe', () => {
       maxBuffer: 64 * 1024 * 1024,
     });
     assert.ok(out.length > 64 * 1024, `only ${out.length} bytes`);
-    const doc = JSON.parse(out);
+    const doc = eventOf(out, 'inventory');
     assert.ok(JSON.stringify(doc).includes('"g1199"'), 'the last host is in the output');
   });
 });

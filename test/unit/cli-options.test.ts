@@ -14,7 +14,7 @@ import { commands } from '../../cli/commands/index.js';
 import { optionsOf, RESERVED_SHORTS, withPassthrough } from '../../cli/options.js';
 import { which } from '../../lib/exec.js';
 import { packageRoot } from '../../lib/paths.js';
-import { tempDir, vrio } from '../support/cli.js';
+import { eventOf, tempDir, vrio } from '../support/cli.js';
 
 const tmp = tempDir('vrio-cli-options-');
 after(tmp.cleanup);
@@ -56,7 +56,8 @@ describe('option tables', () => {
 
 describe('list options take commas and repeats', () => {
   it('--for a,b is --for a --for b', () => {
-    const tools = (args: string[]) => (JSON.parse(vrio(['doctor', '--json', ...args]).stdout) as { tools: { name: string }[] }).tools.map((t) => t.name).sort();
+    const tools = (args: string[]) =>
+      (eventOf(vrio(['doctor', '--json', ...args]).stdout, 'doctor') as { tools: { name: string }[] }).tools.map((t) => t.name).sort();
     const comma = tools(['--for', 'build,smoke']);
     assert.deepEqual(tools(['--for', 'build', '--for', 'smoke']), comma);
     assert.ok(comma.length > tools(['--for', 'smoke']).length);
@@ -86,7 +87,7 @@ describe('-C DIR, VRIO_MANIFEST and --set', () => {
   const show = (args: string[], env: NodeJS.ProcessEnv = {}) => {
     const r = vrio([...args, 'config', 'show', '--json'], { cwd: tmp.dir, env });
     assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout) as {
+    return eventOf(r.stdout, 'config') as {
       manifest: string | null;
       config: { kernel: { jobs?: number }; image: { formats: string[] } };
       origins: Record<string, string>;
@@ -112,7 +113,7 @@ describe('-C DIR, VRIO_MANIFEST and --set', () => {
     assert.equal(j.config.kernel.jobs, 3);
     const r = vrio(['-C', proj, 'config', 'show', '--json', '--set', 'kernel.jobs=7', '--set', 'image.formats=[iso, tar]']);
     assert.equal(r.code, 0, r.stderr);
-    const k = JSON.parse(r.stdout);
+    const k = eventOf(r.stdout, 'config');
     assert.equal(k.config.kernel.jobs, 7);
     assert.deepEqual(k.config.image.formats, ['iso', 'tar']);
     assert.equal(k.origins['/kernel/jobs'], 'command line (--set kernel.jobs=7)');
@@ -134,7 +135,7 @@ describe('-C DIR, VRIO_MANIFEST and --set', () => {
       assert.match(r.stderr, re, arg);
     }
     const j = vrio(['--json', 'config', 'show', '--set', 'kernel.jobs=-1'], { cwd: tmp.dir });
-    const ev = JSON.parse(j.stdout.trim().split('\n').pop()!);
+    const ev = eventOf(j.stdout, 'error');
     assert.deepEqual([ev.issues[0].file, ev.issues[0].pointer], ['--set kernel.jobs=-1', '/kernel/jobs']);
   });
 });

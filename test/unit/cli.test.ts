@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { packageRoot } from '../../lib/paths.js';
-import { tempDir, vrio } from '../support/cli.js';
+import { eventOf, tempDir, vrio } from '../support/cli.js';
 
 const tmp = tempDir('vrio-cli-');
 after(tmp.cleanup);
@@ -75,7 +75,7 @@ describe('vrio CLI', () => {
   it('prints config as JSON with --json', () => {
     const r = vrio(['config', 'show', '--json', '--cache-dir', '/tmp/c'], { cwd: tmp.dir });
     assert.equal(r.code, 0, r.stderr);
-    const j = JSON.parse(r.stdout);
+    const j = eventOf(r.stdout, 'config');
     assert.equal(j.config.cacheDir, '/tmp/c');
     assert.equal(j.origins['/cacheDir'], 'command line');
   });
@@ -94,8 +94,7 @@ describe('vrio CLI', () => {
     writeFileSync(f, 'kernel:\n  jobs: -1\n');
     const r = vrio(['--json', '--manifest', f, 'config', 'show']);
     assert.equal(r.code, 2);
-    const ev = JSON.parse(r.stdout.trim().split('\n').pop()!);
-    assert.equal(ev.type, 'error');
+    const ev = eventOf(r.stdout, 'error');
     assert.equal(ev.issues[0].pointer, '/kernel/jobs');
     assert.equal(ev.issues[0].line, 2);
   });

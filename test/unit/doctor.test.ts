@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { doctor } from '../../builder/doctor.js';
 import { which } from '../../lib/exec.js';
-import { tempDir, vrio } from '../support/cli.js';
+import { eventOf, tempDir, vrio } from '../support/cli.js';
 
 const tmp = tempDir('vrio-doctor-');
 after(tmp.cleanup);
@@ -53,7 +53,7 @@ describe('vrio doctor', () => {
   it('only checks the tools of the chosen verbs', () => {
     const path = pathWithout(['xorriso']);
     const r = vrio(['doctor', '--for', 'build', '--json'], { env: { PATH: path } });
-    const report = JSON.parse(r.stdout);
+    const report = eventOf(r.stdout, 'doctor');
     assert.equal(
       report.tools.some((t: { name: string }) => t.name === 'xorriso'),
       false,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import { writeCpio, type CpioEntry } from '../../builder/cpio.js';
-import { tempDir, vrio } from '../support/cli.js';
+import { eventOf, tempDir, vrio } from '../support/cli.js';
 
 const t = tempDir('vrio-image-cli-');
 after(t.cleanup);
@@ -64,7 +64,7 @@ describe('vrio image / build / inspect input checks', () => {
     assert.match(text.stdout, /host key\s+ssh-ed25519 SHA256:abc/);
     assert.match(text.stdout, /modules\s+virtio_net/);
     assert.match(text.stdout, /lib\/modules\/6\.1\.0\/kernel\/drivers\/net\/virtio_net\.ko/);
-    const json = JSON.parse(vrio(['inspect', img, '--json']).stdout);
+    const json = eventOf(vrio(['inspect', img, '--json']).stdout, 'inspect');
     assert.equal(json.kind, 'initramfs');
     assert.equal(json.fileCount, 4);
     assert.deepEqual(json.modules, ['virtio_net']);

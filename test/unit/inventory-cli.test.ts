@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { dataPath } from '../../lib/paths.js';
+import { eventOf } from '../support/cli.js';
 
 const vrio = (...args: string[]) =>
   spawnSync(process.execPath, [dataPath('dist/cli/bin.js'), ...args], {
@@ -47,7 +48,7 @@ describe('vrio inventory / provision CLI', () => {
     const r = vrio('inventory', 'check', dataPath('provision/examples/ci.yaml'), '--json');
     assert.equal(r.status, 0);
     assert.deepEqual(
-      JSON.parse(r.stdout).hosts.map((h: { name: string }) => h.name),
+      eventOf(r.stdout, 'inventory').hosts.map((h: { name: string }) => h.name),
       ['ci-iohyp'],
     );
   });
@@ -65,8 +66,7 @@ describe('vrio inventory / provision CLI', () => {
     writeFileSync(f, 'version: 1\niohyps:\n  io1:\n    l2: { interface: "eth0; reboot" }\n');
     const r = vrio('provision', 'apply', '-i', f, '--json');
     assert.equal(r.status, 2);
-    const ev = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
-    assert.equal(ev.type, 'error');
+    const ev = eventOf(r.stdout, 'error');
     assert.equal(ev.issues[0].pointer, '/iohyps/io1/l2/interface');
   });
   it('--forks out of range is a usage error', () => {

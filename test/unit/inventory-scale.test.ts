@@ -13,6 +13,7 @@ import { bigInventory } from '../../bench/workloads/inventory-check.js';
 import { dataPath } from '../../lib/paths.js';
 import { selectHosts } from '../../provision/host-patterns.js';
 import { parseInventory } from '../../provision/inventory.js';
+import { eventOf } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vrio-inv-scale-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,7 +31,7 @@ describe('inventory at scale', () => {
     });
     assert.equal(r.signal, null, 'the check ended by itself (killed after 120 s otherwise)');
     assert.equal(r.status, 0, r.stderr.slice(-2000));
-    const out = JSON.parse(r.stdout) as { valid: boolean; hosts: { name: string }[] };
+    const out = eventOf(r.stdout, 'inventory') as { valid: boolean; hosts: { name: string }[] };
     assert.equal(out.valid, true);
     assert.equal(out.hosts.length, 10_000);
   });

@@ -35,6 +35,7 @@ describe('npm pack', () => {
       'builder/defaults/vrio.yaml',
       'builder/manifest.schema.json',
       'provision/inventory.schema.json',
+      'cli/events.schema.json',
       'provision/defaults.yaml',
       'rootfs/licenses.yaml',
       'bench/ci-kernel/ci.yaml',

@@ -21,6 +21,7 @@ export const RESERVED_SHORTS: Readonly<Record<string, string>> = {
   o: 'output-dir',
   q: 'quiet',
   r: 'role',
+  u: 'user',
   v: 'verbose',
   V: 'version',
 };

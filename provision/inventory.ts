@@ -31,8 +31,17 @@ export const BUILTIN_CONNECTION = {
   retries: 2,
 } as const;
 
+/** Connection settings from outside the inventory (the provision verbs' options). */
+export interface SshSettings {
+  /** -u USER: every host's login user; wins over the inventory. */
+  user?: string;
+  /** --key FILE (an absolute path): every host's identity file; wins over the inventory. */
+  identityFile?: string;
+}
+
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
+  ssh?: SshSettings;
 }
 
 export function loadInventory(file: string, opts: LoadOptions = {}): Inventory {
@@ -73,6 +82,7 @@ export function inventoryFromDocument(doc: ParsedDocument, opts: LoadOptions = {
       issues.push({ file: doc.file, pointer, line: pos?.line, column: pos?.column, rule, message, hint });
     },
     (pointer, value) => substituted.push({ pointer, value }),
+    opts.ssh,
   );
   // A value already reported (e.g. key material where a path belongs) is not reported twice.
   issues.push(...revalidateSubstituted(doc, inventorySchema(), substituted).filter((i) => !issues.some((x) => x.pointer === i.pointer)));
@@ -108,6 +118,7 @@ interface Resolution {
   groupsOf: (name: string) => string[];
   rawOf: Map<string, { role: Role; h: RawHost }>;
   knownHostsFiles: string[];
+  ssh: SshSettings;
 }
 
 /** The inventory's hosts with defaults, groups, ${NAME} references and paths resolved; problems go to `report`. */
@@ -117,6 +128,7 @@ export function resolveInventory(
   env: NodeJS.ProcessEnv,
   report: Report,
   substituted?: (pointer: string, value: string) => void,
+  ssh: SshSettings = {},
 ): Inventory {
   const groups: Record<string, string[]> = Object.fromEntries(Object.entries(raw.groups ?? {}).map(([g, v]) => [g, [...v.hosts]]));
   const byHost = groupsByHost(Object.entries(groups));
@@ -135,6 +147,7 @@ export function resolveInventory(
     groupsOf: (name) => byHost.get(name) ?? [],
     rawOf: new Map(entries.map(([role, n, h]) => [n, { role, h }])),
     knownHostsFiles: [],
+    ssh,
   };
   r.knownHostsFiles = knownHostsFilesOf(r);
   const hosts: Host[] = entries.map(([role, name, h]) => hostOf(r, role, name, h));
@@ -247,6 +260,10 @@ function endpointOf(
 /** The host's endpoint with its jump host resolved: an inventory host, or user@host:port. */
 function connectionOf(r: Resolution, name: string, h: RawHost, role: Role): Connection {
   const { jumpSpec, ...ep } = endpointOf(r, name, h, role);
+  // -u/--key are for the hosts themselves, like ssh -l/-i: an inventory host
+  // used as a jump keeps its own user and key (resolved above by endpointOf).
+  if (r.ssh.user !== undefined) ep.user = r.ssh.user;
+  if (r.ssh.identityFile !== undefined) ep.identityFile = r.ssh.identityFile;
   let jump: Endpoint | undefined;
   if (jumpSpec && jumpSpec.value !== name) {
     const target = r.rawOf.get(jumpSpec.value);

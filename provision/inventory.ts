@@ -17,6 +17,7 @@ import { InputError, type InputIssue } from '../lib/errors.js';
 import { linkParams } from '../lib/vrio-modules.js';
 import { inventorySchema, provisionDefaults, type Role } from './defaults.js';
 import type { Connection, Endpoint } from '../lib/ssh/client.js';
+import type { SshConfig } from '../lib/ssh/config.js';
 import type { Device, Host, Inventory, ModuleSpec, RawConnection, RawGuest, RawInventory, RawIohyp, RawVrioParams, Scalar } from './inventory-types.js';
 import { resolveFiles } from './files-inventory.js';
 import { groupsByHost } from './groups.js';
@@ -37,6 +38,8 @@ export interface SshSettings {
   user?: string;
   /** --key FILE (an absolute path): every host's identity file; wins over the inventory. */
   identityFile?: string;
+  /** ~/.ssh/config or -F FILE: what the inventory does not set comes from there. */
+  config?: SshConfig;
 }
 
 export interface LoadOptions {
@@ -238,22 +241,28 @@ function endpointOf(
     );
     identity = undefined;
   }
-  if (!identity && !agent && env.SSH_AUTH_SOCK && a !== false) agent = env.SSH_AUTH_SOCK;
   const pins = h.hostKey === undefined ? [] : Array.isArray(h.hostKey) ? h.hostKey : [h.hostKey];
   const addressPtr = pointerOf([kindOf(role), name, 'address']);
+  // The address is an ssh_config alias as on ssh's command line; whatever the
+  // inventory sets itself wins over the config (issue #17).
+  const alias = h.address ? subst(r, h.address, vars, addressPtr) : name;
+  const sc = r.ssh.config?.lookup(alias) ?? {};
+  const identityFile = identity ? pathOf(r, identity) : sc.identityFile;
+  if (!identityFile && !agent && env.SSH_AUTH_SOCK && a !== false) agent = env.SSH_AUTH_SOCK;
+  const jumpFromConfig = sc.proxyJump && { value: sc.proxyJump, pointer: addressPtr };
   return {
     name,
-    address: h.address ? subst(r, h.address, vars, addressPtr) : name,
-    port: get('port', BUILTIN_CONNECTION.port),
-    user: str('user') ?? BUILTIN_CONNECTION.user,
-    identityFile: identity ? pathOf(r, identity) : undefined,
+    address: sc.hostName ?? alias,
+    port: get('port', sc.port ?? BUILTIN_CONNECTION.port),
+    user: str('user') ?? sc.user ?? BUILTIN_CONNECTION.user,
+    identityFile,
     agent,
     hostKeys: { knownHostsFiles, pins },
     connectTimeoutMs: get('connectTimeout', BUILTIN_CONNECTION.connectTimeout) * 1000,
     commandTimeoutMs: get('commandTimeout', BUILTIN_CONNECTION.commandTimeout) * 1000,
     keepaliveMs: get('keepaliveInterval', BUILTIN_CONNECTION.keepaliveInterval) * 1000,
     retries: get('retries', BUILTIN_CONNECTION.retries),
-    jumpSpec: c.jump ? { value: c.jump.value as string, pointer: c.jump.pointer } : undefined,
+    jumpSpec: c.jump ? { value: c.jump.value as string, pointer: c.jump.pointer } : jumpFromConfig || undefined,
   };
 }
 
@@ -272,15 +281,23 @@ function connectionOf(r: Resolution, name: string, h: RawHost, role: Role): Conn
       const { jumpSpec: _j, commandTimeoutMs: _c, ...jep } = endpointOf(r, jumpSpec.value, target.h, target.role);
       jump = jep;
     } else {
-      const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(jumpSpec.value)!;
-      const port = m[3] ? Number(m[3]) : 22;
+      const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(jumpSpec.value);
+      if (!m) {
+        r.report(jumpSpec.pointer, 'jump-syntax', `jump ${jumpSpec.value} (ProxyJump from ${r.ssh.config?.file}) is not [user@]host[:port]`);
+        return { ...ep };
+      }
+      // The jump host's own ssh_config entry, as ssh -J reads it.
+      const alias = m[2].replace(/^\[|\]$/g, '');
+      const sc = r.ssh.config?.lookup(alias) ?? {};
+      const port = m[3] ? Number(m[3]) : (sc.port ?? 22);
       if (port < 1 || port > 65535) r.report(jumpSpec.pointer, 'port-range', `jump port ${port} is not 1..65535`);
       jump = {
         ...ep,
         name: jumpSpec.value,
-        address: m[2].replace(/^\[|\]$/g, ''),
+        address: sc.hostName ?? alias,
         port,
-        user: m[1] ?? ep.user,
+        user: m[1] ?? sc.user ?? ep.user,
+        identityFile: sc.identityFile ?? ep.identityFile,
         hostKeys: { knownHostsFiles: r.knownHostsFiles, pins: [] },
       };
     }

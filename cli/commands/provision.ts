@@ -2,6 +2,7 @@
 import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../../lib/errors.js';
+import { loadSshConfig } from '../../lib/ssh/config.js';
 import { formatBytes, table } from '../../lib/log.js';
 import {
   applyInventory,
@@ -37,6 +38,13 @@ const common: Record<string, OptionSpec> = {
     complete: 'file',
     description: "the private key for every selected host (wins over the inventory's connection.identityFile)",
   },
+  'ssh-config': {
+    type: 'string',
+    short: 'F',
+    arg: 'FILE',
+    complete: 'file',
+    description: "OpenSSH client config for host aliases, users, ports, keys, ProxyJump (default: ~/.ssh/config; 'none': none)",
+  },
   'accept-new': { type: 'boolean', description: 'record unknown host keys (changed keys are still refused), like OpenSSH accept-new' },
 };
 const diff = { diff: { type: 'boolean', short: 'd', description: 'show before -> after for every change' } } satisfies Record<string, OptionSpec>;
@@ -52,7 +60,7 @@ const only = {
   only: { type: 'string', choices: ['files'], arg: 'PART', description: "'files': only the inventory's files: entries (no links, modules or devices)" },
 } satisfies Record<string, OptionSpec>;
 
-/** -u and --key, checked before anything connects. */
+/** -u, --key and -F, checked before anything connects. */
 function sshSettings(ctx: CommandContext, values: ParsedValues): SshSettings {
   const user = values.user as string | undefined;
   if (user !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(user))
@@ -69,7 +77,7 @@ function sshSettings(ctx: CommandContext, values: ParsedValues): SshSettings {
       );
     }
   }
-  return { user, identityFile };
+  return { user, identityFile, config: loadSshConfig(values['ssh-config'] as string | undefined, ctx.cwd) };
 }
 
 interface Invocation {

@@ -218,7 +218,7 @@ function endpointOf(
   name: string,
   h: RawHost,
   role: Role,
-): Endpoint & { commandTimeoutMs: number; jumpSpec?: { value: string; pointer: string } } {
+): Endpoint & { commandTimeoutMs: number; become?: 'sudo'; jumpSpec?: { value: string; pointer: string } } {
   const { env, report, knownHostsFiles } = r;
   const vars = varsOf(r, name, h);
   const c = mergedConn(r, name, h, role);
@@ -262,6 +262,7 @@ function endpointOf(
     commandTimeoutMs: get('commandTimeout', BUILTIN_CONNECTION.commandTimeout) * 1000,
     keepaliveMs: get('keepaliveInterval', BUILTIN_CONNECTION.keepaliveInterval) * 1000,
     retries: get('retries', BUILTIN_CONNECTION.retries),
+    become: c.become?.value as 'sudo' | undefined,
     jumpSpec: c.jump ? { value: c.jump.value as string, pointer: c.jump.pointer } : jumpFromConfig || undefined,
   };
 }
@@ -278,7 +279,7 @@ function connectionOf(r: Resolution, name: string, h: RawHost, role: Role): Conn
     const target = r.rawOf.get(jumpSpec.value);
     if (target) {
       // An inventory host as jump: its own address, credentials and pins.
-      const { jumpSpec: _j, commandTimeoutMs: _c, ...jep } = endpointOf(r, jumpSpec.value, target.h, target.role);
+      const { jumpSpec: _j, commandTimeoutMs: _c, become: _b, ...jep } = endpointOf(r, jumpSpec.value, target.h, target.role);
       jump = jep;
     } else {
       const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(jumpSpec.value);

@@ -257,7 +257,8 @@ function endpointOf(
     user: str('user') ?? sc.user ?? BUILTIN_CONNECTION.user,
     identityFile,
     agent,
-    hostKeys: { knownHostsFiles, pins },
+    // hostKeys.knownHosts in the inventory wins over the config's UserKnownHostsFile.
+    hostKeys: { knownHostsFiles: (r.raw.hostKeys?.knownHosts === undefined && sc.knownHostsFiles) || knownHostsFiles, pins },
     connectTimeoutMs: get('connectTimeout', BUILTIN_CONNECTION.connectTimeout) * 1000,
     commandTimeoutMs: get('commandTimeout', BUILTIN_CONNECTION.commandTimeout) * 1000,
     keepaliveMs: get('keepaliveInterval', BUILTIN_CONNECTION.keepaliveInterval) * 1000,

@@ -2,7 +2,8 @@
 // provision verbs read it, so an inventory can name hosts by the aliases an
 // existing setup already has. Parsing and OpenSSH's first-match-wins rules for
 // Host/Match blocks are the ssh-config package's; this module maps the few
-// settings our client has: HostName, User, Port, IdentityFile, ProxyJump.
+// settings our client has: HostName, User, Port, IdentityFile, ProxyJump,
+// UserKnownHostsFile.
 // Include is not followed (the package does not), and `Match exec` is never
 // run: reading a config must not start commands.
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
@@ -20,6 +21,8 @@ export interface SshConfigHost {
   identityFile?: string;
   /** The first hop of ProxyJump, as [user@]host[:port]. */
   proxyJump?: string;
+  /** UserKnownHostsFile: the known_hosts files for this host ('none': an empty list). */
+  knownHostsFiles?: string[];
 }
 
 export interface SshConfig {
@@ -72,9 +75,18 @@ function hostOf(file: string, parsed: SSHConfig, alias: string, cwd: string): Ss
       );
   // As in ssh, a relative IdentityFile is relative to the working directory.
   const identityFile = files.map((f) => resolve(cwd, tokens(f))).find((f) => existsSync(f));
+  const khValue = c.userknownhostsfile;
+  const kh = khValue === undefined ? undefined : (Array.isArray(khValue) ? khValue : khValue.split(/\s+/)).filter((f) => f && f !== 'none');
   const jump = one('proxyjump')
     ?.split(',')[0]
     .trim()
     .replace(/^ssh:\/\//, '');
-  return { hostName, user, port, identityFile, proxyJump: jump && jump.toLowerCase() !== 'none' ? jump : undefined };
+  return {
+    hostName,
+    user,
+    port,
+    identityFile,
+    proxyJump: jump && jump.toLowerCase() !== 'none' ? jump : undefined,
+    knownHostsFiles: kh?.map((f) => resolve(cwd, tokens(f))),
+  };
 }

@@ -22,17 +22,19 @@ describe('provision verbs fit existing SSH setups (real sshd)', { skip }, () => 
     await s?.stop();
     cleanup();
   });
-  const host = (connection: string, address = s.host) =>
+  const host = (connection: string, address = s.host, pin = true) =>
     [
       'version: 1',
       'iohyps:',
       '  a:',
       `    address: ${address}`,
       `    connection: { ${connection}connectTimeout: 5, retries: 0, agent: false }`,
-      `    hostKey: "${s.hostKeyFingerprint}"`,
+      pin ? `    hostKey: "${s.hostKeyFingerprint}"` : '',
       '    l2: { interface: lo }',
       '    modules: [ { name: vrio_test } ]',
-    ].join('\n') + '\n';
+    ]
+      .filter(Boolean)
+      .join('\n') + '\n';
   const home = join(dir, 'home');
   const status = (inv: string, ...args: string[]) => {
     const r = vrio(['provision', 'status', '-i', inv, '--json', ...args], { env: { SSH_AUTH_SOCK: '', HOME: home } });
@@ -114,5 +116,20 @@ describe('provision verbs fit existing SSH setups (real sshd)', { skip }, () => 
     const r = status(inv, '-F', join(dir, 'missing_config'));
     assert.equal(r.code, 2);
     assert.match(r.stdout, /missing_config.*ENOENT/);
+  });
+
+  it("UserKnownHostsFile: the host key is checked against the config's known_hosts when the inventory names none", () => {
+    writeFileSync(join(dir, 'kh_from_config'), s.knownHostsLine + '\n');
+    const inv = join(dir, 'alias-nopin.yaml');
+    writeFileSync(inv, host('', 'thealias', false));
+    const without = join(dir, 'ssh_config_nokh');
+    writeFileSync(without, sshConfig());
+    const refused = status(inv, '-F', without);
+    assert.equal(refused.code, 1, 'no known_hosts has the key: refused');
+    assert.match(JSON.stringify(refused.errors), /host key/i);
+    const withKh = join(dir, 'ssh_config_kh');
+    writeFileSync(withKh, `Host thealias\n  UserKnownHostsFile ~/none ${join(dir, 'kh_from_config')}\n` + sshConfig());
+    const r = status(inv, '-F', withKh);
+    assert.equal(r.code, 0, r.stderr + JSON.stringify(r.errors));
   });
 });

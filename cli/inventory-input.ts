@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { MAX_DOCUMENT_BYTES } from '../lib/document.js';
 import { InputError, UsageError } from '../lib/errors.js';
 import type { Inventory } from '../provision/inventory-types.js';
-import { loadInventory, parseInventory } from '../provision/inventory.js';
+import { loadInventory, parseInventory, type SshSettings } from '../provision/inventory.js';
 import type { CommandContext } from './command.js';
 
 export const STDIN_NAME = '<stdin>';
@@ -31,10 +31,11 @@ export async function loadInventoryArg(
   ctx: CommandContext,
   arg: string,
   stdin: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin,
+  ssh?: SshSettings,
 ): Promise<Inventory> {
-  if (arg !== '-') return loadInventory(resolve(ctx.cwd, arg), { env: ctx.env });
+  if (arg !== '-') return loadInventory(resolve(ctx.cwd, arg), { env: ctx.env, ssh });
   const bytes = await readStdin(MAX_DOCUMENT_BYTES, stdin);
   if (bytes.length === 0) throw new InputError([{ file: STDIN_NAME, pointer: '', rule: 'not-empty', message: 'standard input was empty: no inventory' }]);
   // The name sits in the working directory so relative paths resolve there.
-  return parseInventory(join(ctx.cwd, STDIN_NAME), bytes, { env: ctx.env });
+  return parseInventory(join(ctx.cwd, STDIN_NAME), bytes, { env: ctx.env, ssh });
 }

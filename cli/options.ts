@@ -12,6 +12,7 @@ import type { Command, OptionSpec, ParsedValues } from './command.js';
  */
 export const RESERVED_SHORTS: Readonly<Record<string, string>> = {
   C: 'directory',
+  F: 'ssh-config',
   d: 'diff',
   f: 'forks',
   h: 'help',
@@ -21,6 +22,7 @@ export const RESERVED_SHORTS: Readonly<Record<string, string>> = {
   o: 'output-dir',
   q: 'quiet',
   r: 'role',
+  u: 'user',
   v: 'verbose',
   V: 'version',
 };

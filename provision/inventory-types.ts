@@ -12,6 +12,7 @@ export interface RawConnection {
   identityFile?: string;
   agent?: boolean | string;
   jump?: string;
+  become?: 'sudo';
   connectTimeout?: number;
   commandTimeout?: number;
   keepaliveInterval?: number;

@@ -17,6 +17,7 @@ import { InputError, type InputIssue } from '../lib/errors.js';
 import { linkParams } from '../lib/vrio-modules.js';
 import { inventorySchema, provisionDefaults, type Role } from './defaults.js';
 import type { Connection, Endpoint } from '../lib/ssh/client.js';
+import type { SshConfig } from '../lib/ssh/config.js';
 import type { Device, Host, Inventory, ModuleSpec, RawConnection, RawGuest, RawInventory, RawIohyp, RawVrioParams, Scalar } from './inventory-types.js';
 import { resolveFiles } from './files-inventory.js';
 import { groupsByHost } from './groups.js';
@@ -31,8 +32,19 @@ export const BUILTIN_CONNECTION = {
   retries: 2,
 } as const;
 
+/** Connection settings from outside the inventory (the provision verbs' options). */
+export interface SshSettings {
+  /** -u USER: every host's login user; wins over the inventory. */
+  user?: string;
+  /** --key FILE (an absolute path): every host's identity file; wins over the inventory. */
+  identityFile?: string;
+  /** ~/.ssh/config or -F FILE: what the inventory does not set comes from there. */
+  config?: SshConfig;
+}
+
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
+  ssh?: SshSettings;
 }
 
 export function loadInventory(file: string, opts: LoadOptions = {}): Inventory {
@@ -73,6 +85,7 @@ export function inventoryFromDocument(doc: ParsedDocument, opts: LoadOptions = {
       issues.push({ file: doc.file, pointer, line: pos?.line, column: pos?.column, rule, message, hint });
     },
     (pointer, value) => substituted.push({ pointer, value }),
+    opts.ssh,
   );
   // A value already reported (e.g. key material where a path belongs) is not reported twice.
   issues.push(...revalidateSubstituted(doc, inventorySchema(), substituted).filter((i) => !issues.some((x) => x.pointer === i.pointer)));
@@ -108,6 +121,7 @@ interface Resolution {
   groupsOf: (name: string) => string[];
   rawOf: Map<string, { role: Role; h: RawHost }>;
   knownHostsFiles: string[];
+  ssh: SshSettings;
 }
 
 /** The inventory's hosts with defaults, groups, ${NAME} references and paths resolved; problems go to `report`. */
@@ -117,6 +131,7 @@ export function resolveInventory(
   env: NodeJS.ProcessEnv,
   report: Report,
   substituted?: (pointer: string, value: string) => void,
+  ssh: SshSettings = {},
 ): Inventory {
   const groups: Record<string, string[]> = Object.fromEntries(Object.entries(raw.groups ?? {}).map(([g, v]) => [g, [...v.hosts]]));
   const byHost = groupsByHost(Object.entries(groups));
@@ -135,6 +150,7 @@ export function resolveInventory(
     groupsOf: (name) => byHost.get(name) ?? [],
     rawOf: new Map(entries.map(([role, n, h]) => [n, { role, h }])),
     knownHostsFiles: [],
+    ssh,
   };
   r.knownHostsFiles = knownHostsFilesOf(r);
   const hosts: Host[] = entries.map(([role, name, h]) => hostOf(r, role, name, h));
@@ -202,7 +218,7 @@ function endpointOf(
   name: string,
   h: RawHost,
   role: Role,
-): Endpoint & { commandTimeoutMs: number; jumpSpec?: { value: string; pointer: string } } {
+): Endpoint & { commandTimeoutMs: number; become?: 'sudo'; jumpSpec?: { value: string; pointer: string } } {
   const { env, report, knownHostsFiles } = r;
   const vars = varsOf(r, name, h);
   const c = mergedConn(r, name, h, role);
@@ -225,45 +241,65 @@ function endpointOf(
     );
     identity = undefined;
   }
-  if (!identity && !agent && env.SSH_AUTH_SOCK && a !== false) agent = env.SSH_AUTH_SOCK;
   const pins = h.hostKey === undefined ? [] : Array.isArray(h.hostKey) ? h.hostKey : [h.hostKey];
   const addressPtr = pointerOf([kindOf(role), name, 'address']);
+  // The address is an ssh_config alias as on ssh's command line; whatever the
+  // inventory sets itself wins over the config (issue #17).
+  const alias = h.address ? subst(r, h.address, vars, addressPtr) : name;
+  const sc = r.ssh.config?.lookup(alias) ?? {};
+  const identityFile = identity ? pathOf(r, identity) : sc.identityFile;
+  if (!identityFile && !agent && env.SSH_AUTH_SOCK && a !== false) agent = env.SSH_AUTH_SOCK;
+  const jumpFromConfig = sc.proxyJump && { value: sc.proxyJump, pointer: addressPtr };
   return {
     name,
-    address: h.address ? subst(r, h.address, vars, addressPtr) : name,
-    port: get('port', BUILTIN_CONNECTION.port),
-    user: str('user') ?? BUILTIN_CONNECTION.user,
-    identityFile: identity ? pathOf(r, identity) : undefined,
+    address: sc.hostName ?? alias,
+    port: get('port', sc.port ?? BUILTIN_CONNECTION.port),
+    user: str('user') ?? sc.user ?? BUILTIN_CONNECTION.user,
+    identityFile,
     agent,
-    hostKeys: { knownHostsFiles, pins },
+    // hostKeys.knownHosts in the inventory wins over the config's UserKnownHostsFile.
+    hostKeys: { knownHostsFiles: (r.raw.hostKeys?.knownHosts === undefined && sc.knownHostsFiles) || knownHostsFiles, pins },
     connectTimeoutMs: get('connectTimeout', BUILTIN_CONNECTION.connectTimeout) * 1000,
     commandTimeoutMs: get('commandTimeout', BUILTIN_CONNECTION.commandTimeout) * 1000,
     keepaliveMs: get('keepaliveInterval', BUILTIN_CONNECTION.keepaliveInterval) * 1000,
     retries: get('retries', BUILTIN_CONNECTION.retries),
-    jumpSpec: c.jump ? { value: c.jump.value as string, pointer: c.jump.pointer } : undefined,
+    become: c.become?.value as 'sudo' | undefined,
+    jumpSpec: c.jump ? { value: c.jump.value as string, pointer: c.jump.pointer } : jumpFromConfig || undefined,
   };
 }
 
 /** The host's endpoint with its jump host resolved: an inventory host, or user@host:port. */
 function connectionOf(r: Resolution, name: string, h: RawHost, role: Role): Connection {
   const { jumpSpec, ...ep } = endpointOf(r, name, h, role);
+  // -u/--key are for the hosts themselves, like ssh -l/-i: an inventory host
+  // used as a jump keeps its own user and key (resolved above by endpointOf).
+  if (r.ssh.user !== undefined) ep.user = r.ssh.user;
+  if (r.ssh.identityFile !== undefined) ep.identityFile = r.ssh.identityFile;
   let jump: Endpoint | undefined;
   if (jumpSpec && jumpSpec.value !== name) {
     const target = r.rawOf.get(jumpSpec.value);
     if (target) {
       // An inventory host as jump: its own address, credentials and pins.
-      const { jumpSpec: _j, commandTimeoutMs: _c, ...jep } = endpointOf(r, jumpSpec.value, target.h, target.role);
+      const { jumpSpec: _j, commandTimeoutMs: _c, become: _b, ...jep } = endpointOf(r, jumpSpec.value, target.h, target.role);
       jump = jep;
     } else {
-      const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(jumpSpec.value)!;
-      const port = m[3] ? Number(m[3]) : 22;
+      const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(jumpSpec.value);
+      if (!m) {
+        r.report(jumpSpec.pointer, 'jump-syntax', `jump ${jumpSpec.value} (ProxyJump from ${r.ssh.config?.file}) is not [user@]host[:port]`);
+        return { ...ep };
+      }
+      // The jump host's own ssh_config entry, as ssh -J reads it.
+      const alias = m[2].replace(/^\[|\]$/g, '');
+      const sc = r.ssh.config?.lookup(alias) ?? {};
+      const port = m[3] ? Number(m[3]) : (sc.port ?? 22);
       if (port < 1 || port > 65535) r.report(jumpSpec.pointer, 'port-range', `jump port ${port} is not 1..65535`);
       jump = {
         ...ep,
         name: jumpSpec.value,
-        address: m[2].replace(/^\[|\]$/g, ''),
+        address: sc.hostName ?? alias,
         port,
-        user: m[1] ?? ep.user,
+        user: m[1] ?? sc.user ?? ep.user,
+        identityFile: sc.identityFile ?? ep.identityFile,
         hostKeys: { knownHostsFiles: r.knownHostsFiles, pins: [] },
       };
     }

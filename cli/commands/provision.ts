@@ -1,5 +1,8 @@
 // vrio provision plan|apply|teardown|status: thin wrappers over provision/index.ts.
+import { accessSync, constants } from 'node:fs';
+import { resolve } from 'node:path';
 import { UsageError } from '../../lib/errors.js';
+import { loadSshConfig } from '../../lib/ssh/config.js';
 import { formatBytes, table } from '../../lib/log.js';
 import {
   applyInventory,
@@ -15,6 +18,7 @@ import {
 import { parseSerial } from '../../provision/serial.js';
 import type { Command, CommandContext, OptionSpec, ParsedValues } from '../command.js';
 import { loadInventoryArg } from '../inventory-input.js';
+import type { SshSettings } from '../../provision/inventory.js';
 
 const common: Record<string, OptionSpec> = {
   inventory: { type: 'string', short: 'i', arg: 'FILE', complete: 'file', description: "the inventory (YAML or JSON); '-' reads it from standard input" },
@@ -27,6 +31,20 @@ const common: Record<string, OptionSpec> = {
   },
   'list-hosts': { type: 'boolean', description: 'print the hosts the inventory and --limit select, then exit (connects to nothing)' },
   forks: { type: 'string', short: 'f', arg: 'N', description: `hosts worked on at once (default: all, at most ${MAX_FORKS})` },
+  user: { type: 'string', short: 'u', arg: 'USER', description: "log in as USER on every selected host (wins over the inventory's connection.user)" },
+  key: {
+    type: 'string',
+    arg: 'FILE',
+    complete: 'file',
+    description: "the private key for every selected host (wins over the inventory's connection.identityFile)",
+  },
+  'ssh-config': {
+    type: 'string',
+    short: 'F',
+    arg: 'FILE',
+    complete: 'file',
+    description: "OpenSSH client config for host aliases, users, ports, keys, ProxyJump (default: ~/.ssh/config; 'none': none)",
+  },
   'accept-new': { type: 'boolean', description: 'record unknown host keys (changed keys are still refused), like OpenSSH accept-new' },
 };
 const diff = { diff: { type: 'boolean', short: 'd', description: 'show before -> after for every change' } } satisfies Record<string, OptionSpec>;
@@ -41,6 +59,26 @@ const rolling = {
 const only = {
   only: { type: 'string', choices: ['files'], arg: 'PART', description: "'files': only the inventory's files: entries (no links, modules or devices)" },
 } satisfies Record<string, OptionSpec>;
+
+/** -u, --key and -F, checked before anything connects. */
+function sshSettings(ctx: CommandContext, values: ParsedValues): SshSettings {
+  const user = values.user as string | undefined;
+  if (user !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(user))
+    throw new UsageError(`-u ${JSON.stringify(user)}: not a user name`, 'letters, digits, _ . - (as useradd allows)');
+  let identityFile: string | undefined;
+  if (values.key !== undefined) {
+    identityFile = resolve(ctx.cwd, values.key as string);
+    try {
+      accessSync(identityFile, constants.R_OK);
+    } catch (e) {
+      throw new UsageError(
+        `--key ${values.key as string}: cannot read ${identityFile} (${(e as NodeJS.ErrnoException).code})`,
+        'give the path of a private key file',
+      );
+    }
+  }
+  return { user, identityFile, config: loadSshConfig(values['ssh-config'] as string | undefined, ctx.cwd) };
+}
 
 interface Invocation {
   inventory: Inventory;
@@ -66,7 +104,7 @@ async function invocation(ctx: CommandContext, values: ParsedValues): Promise<In
     if (!Number.isInteger(maxFailPercent) || maxFailPercent < 0 || maxFailPercent > 100)
       throw new UsageError(`--max-fail-percent ${values['max-fail-percent']}: must be a whole number from 0 to 100`);
   }
-  const inventory = await loadInventoryArg(ctx, file);
+  const inventory = await loadInventoryArg(ctx, file, process.stdin, sshSettings(ctx, values));
   const limit = values.limit as string[] | undefined;
   // Before any connection: a limit that selects nothing is bad input.
   const sel = requireHosts(inventory, limit);

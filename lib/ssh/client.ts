@@ -30,6 +30,8 @@ export interface Endpoint {
 export interface Connection extends Endpoint {
   commandTimeoutMs: number;
   jump?: Endpoint;
+  /** 'sudo': every command runs through `sudo -n` (a non-root login with passwordless sudo). */
+  become?: 'sudo';
 }
 
 /** `command-timeout`: a command ran past its timeout (only with onTimeout: 'throw'). */
@@ -309,7 +311,10 @@ function makeSession(conn: Connection, { client, verdict, hostKey }: Connected, 
     exec(command, o = {}) {
       if (lost) return Promise.reject(lost);
       if (closed) return Promise.reject(new TransportError('disconnected', `connection to ${where} is closed`));
-      const cmd = typeof command === 'string' ? command : commandLine(command);
+      const line = typeof command === 'string' ? command : commandLine(command);
+      // The whole line, pipes and redirections included, runs as root; -n: never
+      // a password prompt that would hang until the command timeout.
+      const cmd = conn.become === 'sudo' ? commandLine(['sudo', '-n', '--', 'sh', '-c', line]) : line;
       const timeoutMs = o.timeoutMs ?? conn.commandTimeoutMs;
       const started = Date.now();
       return new Promise<ExecResult>((resolve, reject) => {
@@ -328,9 +333,12 @@ function makeSession(conn: Connection, { client, verdict, hostKey }: Connected, 
         const finish = (r: Pick<ExecResult, 'code' | 'signal'>) => {
           if (!settle()) return;
           if (timedOut && o.onTimeout !== 'result')
-            return reject(new TransportError('command-timeout', `command timed out after ${Math.round(timeoutMs / 1000)} s on ${where}: ${cmd}`));
+            return reject(new TransportError('command-timeout', `command timed out after ${Math.round(timeoutMs / 1000)} s on ${where}: ${line}`));
+          const stderr = err.bytes().toString('utf8');
+          const refused = conn.become === 'sudo' ? sudoRefusal(r.code, stderr, conn, where) : undefined;
+          if (refused) return reject(refused);
           const stdoutBuf = out.bytes();
-          resolve({ ...r, stdout: stdoutBuf.toString('utf8'), stdoutBuf, stderr: err.bytes().toString('utf8'), timedOut, durationMs: Date.now() - started });
+          resolve({ ...r, stdout: stdoutBuf.toString('utf8'), stdoutBuf, stderr, timedOut, durationMs: Date.now() - started });
         };
         const onDrop = (e: TransportError) => settle() && reject(e);
         live.add(onDrop);
@@ -379,6 +387,20 @@ function makeSession(conn: Connection, { client, verdict, hostKey }: Connected, 
     },
   };
   return session;
+}
+
+/**
+ * become: sudo could not run the command at all (as opposed to the command
+ * failing): sudo wants a password (-n refuses to ask) or is not installed.
+ */
+function sudoRefusal(code: number | null, stderr: string, conn: Connection, where: string): TransportError | undefined {
+  if (code === 1 && /^sudo: (a password is required|a terminal is required)/m.test(stderr))
+    return new TransportError('auth', `sudo on ${where} asks ${conn.user} for a password (become: sudo runs sudo -n, which never prompts)`, {
+      hint: `allow ${conn.user} passwordless sudo (a sudoers line '${conn.user} ALL=(ALL) NOPASSWD: ALL'), or log in as root`,
+    });
+  if (code === 127 && /sudo: (command )?not found/.test(stderr))
+    return new TransportError('auth', `become: sudo, but sudo is not installed on ${where}`, { hint: 'install sudo there, or log in as root' });
+  return undefined;
 }
 
 /**

@@ -126,7 +126,12 @@ describe('kernel.overlay', () => {
     // The repository's HEAD is `later`; the pin is older.
     const m = manifestFor(up.dir, up.pinned, ['drivers/vrio']);
     const src = await resolved(m);
-    assert.equal(git(src.kind === 'git' ? src.repo : '', 'rev-parse', 'HEAD') === up.pinned, false);
+    assert.equal(src.kind, 'git');
+    // The cached repository also holds the later commit, and its HEAD points there.
+    const repo = src.kind === 'git' ? src.repo : '';
+    git(repo, 'fetch', '-q', up.dir, 'main:refs/heads/main');
+    git(repo, 'symbolic-ref', 'HEAD', 'refs/heads/main');
+    assert.equal(git(repo, 'rev-parse', 'HEAD'), up.later);
     const p = await overlayPatch(m.kernel.overlay!, src, m.cacheDir, join(m.cacheDir, 'log'));
     assert.match(p.text, /\+int eth;/);
     assert.doesNotMatch(p.text, /eth_changed_later/);

@@ -1,4 +1,5 @@
 // What one stage hands to the next. Kept in one small module so the kernel
+import type { PatchOrigin } from './kernel/patchfile.js';
 // stage, the image stage, smoke tests and the lab agree on the shapes.
 
 /** Output of the kernel stage for one role (builder/kernel/). */
@@ -22,7 +23,7 @@ export interface KernelArtifacts {
   buildDir: string;
   /** Inputs for manifest.json / SBOM. */
   inputs: { name: string; kind: string; ref: string; license?: string }[];
-  patches: { name: string; sha256: string; origin: 'upstream-series' | 'compat' | 'fixes' | 'user' | 'test' }[];
+  patches: { name: string; sha256: string; origin: PatchOrigin }[];
 }
 
 /** Output of the image stage for one role (builder/image/). */

@@ -22,10 +22,18 @@ export interface SeriesSpec {
   to: string;
 }
 
+/** Files laid onto the base tree from a pinned git source (builder/kernel/overlay.ts). */
+export interface OverlaySpec {
+  source: string;
+  paths: string[];
+}
+
 export interface KernelSpec {
   line: string;
   source: string;
   series: SeriesSpec | null;
+  /** Absent or null: no overlay. */
+  overlay?: OverlaySpec | null;
   compat: boolean;
   fixes: boolean;
   patches: string[];
@@ -234,6 +242,22 @@ export function loadManifest(file: string | undefined, cwd: string, overrides: M
       pointer: '/kernel/series/source',
       rule: 'git-source',
       message: `a patch series needs a git source; '${kernel.series.source}' is ${sources[kernel.series.source].kind}`,
+    });
+  }
+  if (kernel.overlay && !sources[kernel.overlay.source]) {
+    issues.push({
+      file: at,
+      pointer: '/kernel/overlay/source',
+      rule: 'known-source',
+      message: `no source named '${kernel.overlay.source}'`,
+      hint: `known sources: ${Object.keys(sources).join(', ')}`,
+    });
+  } else if (kernel.overlay && sources[kernel.overlay.source].kind !== 'git') {
+    issues.push({
+      file: at,
+      pointer: '/kernel/overlay/source',
+      rule: 'git-source',
+      message: `an overlay is taken from a pinned git commit; '${kernel.overlay.source}' is ${sources[kernel.overlay.source].kind}`,
     });
   }
   for (const name of Object.keys((merged.mirrors ?? {}) as object)) {

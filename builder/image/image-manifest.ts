@@ -26,7 +26,7 @@ export interface ImageManifest {
     configSha256: string | null;
     bzImageSha256: string;
     inputs: { name: string; kind: string; ref: string; license?: string }[];
-    patches: { name: string; sha256: string; origin: 'upstream-series' | 'compat' | 'fixes' | 'user' | 'test' }[];
+    patches: { name: string; sha256: string; origin: 'upstream-series' | 'overlay' | 'compat' | 'fixes' | 'port' | 'user' | 'test' }[];
     /** The .ko modules the image ships (names without .ko). */
     modules: string[];
   };

@@ -3,7 +3,7 @@
 // and find which hunk sits at a given line (for "hunk #N failed" messages).
 import { sha256 } from '../../lib/fsx.js';
 
-export type PatchOrigin = 'upstream-series' | 'compat' | 'fixes' | 'user' | 'test';
+export type PatchOrigin = 'upstream-series' | 'overlay' | 'compat' | 'fixes' | 'port' | 'user' | 'test';
 
 export interface PatchFile {
   /** File name, unique in the series (shown in messages). */

@@ -4,6 +4,11 @@
 //      the host gcc/binutils (plus generated files such as compiler-gcc<N>.h),
 //   3. the project's fixes for upstream bugs (kernel.fixes),
 //   4. the manifest's own patches (kernel.patches: files or directories).
+// With kernel.overlay (the 6.1 line), the overlay patch (files taken from the
+// pinned source, overlay.ts) comes right after the upstream series, and our
+// port patches for the line (patches/<line>/port/) right after the fixes: the
+// fixes are written against the upstream driver sources, the port moves the
+// fixed sources to the line's kernel APIs.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { VrioError } from '../../lib/errors.js';
@@ -14,6 +19,7 @@ import type { Manifest, SeriesSpec } from '../manifest.js';
 import { formatPatches } from '../sources/git.js';
 import type { ResolvedSource } from '../sources/index.js';
 import { makePatch, type PatchFile, type PatchOrigin } from './patchfile.js';
+import { overlayPatch } from './overlay.js';
 import { compatDir, selectCompat, type Toolchain } from './toolchain.js';
 
 export interface Series {
@@ -68,6 +74,12 @@ export async function collectSeries(
   patchesRoot = dataPath('kernel-config/patches'),
 ): Promise<Series> {
   const patches: PatchFile[] = [...(await upstreamSeries(m, sources, logFile))];
+  const overlay = m.kernel.overlay;
+  if (overlay) {
+    const src = sources[overlay.source];
+    if (!src) throw new VrioError(`overlay source '${overlay.source}' was not fetched`);
+    patches.push(await overlayPatch(overlay, src, m.cacheDir, logFile));
+  }
   const makeFlags: string[] = [];
   if (m.kernel.compat) {
     const dir = compatDir(patchesRoot, m.kernel.line);
@@ -81,6 +93,14 @@ export async function collectSeries(
   if (m.kernel.fixes) {
     const dir = join(patchesRoot, m.kernel.line, 'fixes');
     if (existsSync(dir)) patches.push(...readPatches(patchFilesIn(dir), 'fixes', 'fixes'));
+  }
+  if (overlay) {
+    const dir = join(patchesRoot, m.kernel.line, 'port');
+    if (!existsSync(dir))
+      throw new VrioError(`kernel.overlay is set but there is no port series for line ${m.kernel.line} (${dir})`, {
+        hint: 'an overlay is only supported for lines whose port patches exist',
+      });
+    patches.push(...readPatches(patchFilesIn(dir), 'port', 'port'));
   }
   for (const p of m.kernel.patches) patches.push(...readPatches(userPatchFiles(p), 'user', 'user'));
   const seen = new Set<string>();

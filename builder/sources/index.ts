@@ -72,6 +72,8 @@ export function commitsNeeded(m: Manifest, name: string): string[] {
 export function kernelSourceNames(m: Manifest): string[] {
   const names = [m.kernel.source];
   if (m.kernel.series && !names.includes(m.kernel.series.source)) names.push(m.kernel.series.source);
+  // The overlay's files come from its source's pin (already among commitsNeeded).
+  if (m.kernel.overlay && !names.includes(m.kernel.overlay.source)) names.push(m.kernel.overlay.source);
   return names;
 }
 

@@ -33,16 +33,10 @@ export const kernelBuildCommand: Command = {
     const res = await buildKernelDetailed(m, roles, { offline: Boolean(values.offline), signal: ctx.signal });
     const secs = (Date.now() - started) / 1000;
     if (ctx.global.json) {
-      ctx.log.print(
-        JSON.stringify(
-          {
-            seconds: secs,
-            roles: Object.fromEntries(Object.entries(res).map(([k, v]) => [k, { ...v.artifacts, action: v.build.lastAction, warnings: v.build.warnings }])),
-          },
-          null,
-          2,
-        ),
-      );
+      ctx.log.event('kernel', {
+        seconds: secs,
+        roles: Object.fromEntries(Object.entries(res).map(([k, v]) => [k, { ...v.artifacts, action: v.build.lastAction, warnings: v.build.warnings }])),
+      });
       return 0;
     }
     ctx.log.print(
@@ -101,17 +95,11 @@ export const kernelConfigCommand: Command = {
     }
     const final = parseConfig(cfg.text);
     if (ctx.global.json) {
-      ctx.log.print(
-        JSON.stringify(
-          {
-            role,
-            config: cfg.path,
-            symbols: cfg.wanted.map((e) => ({ symbol: e.symbol, wanted: e.value, final: final.get(e.symbol) ?? 'n', from: `${e.file}:${e.line}` })),
-          },
-          null,
-          2,
-        ),
-      );
+      ctx.log.event('kernel-config', {
+        role,
+        config: cfg.path,
+        symbols: cfg.wanted.map((e) => ({ symbol: e.symbol, wanted: e.value, final: final.get(e.symbol) ?? 'n', from: `${e.file}:${e.line}` })),
+      });
       return 0;
     }
     ctx.log.print(

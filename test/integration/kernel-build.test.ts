@@ -16,6 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildKernelDetailed, type RoleBuild } from '../../builder/kernel/index.js';
 import { loadFragments, mergeFragments, parseConfig } from '../../builder/kernel/fragments.js';
 import { loadManifest, type Manifest } from '../../builder/manifest.js';
+import { eventOf } from '../support/cli.js';
 import { ChecksumError } from '../../builder/sources/tarball.js';
 import { Logger, setLogger } from '../../lib/log.js';
 import { dataPath } from '../../lib/paths.js';
@@ -126,12 +127,8 @@ describe('kernel build (Debian linux-source-6.1, CI config)', { skip }, () => {
   it('do no work on a second build (checked through the CLI)', () => {
     const bzBefore = statSync(first.iohyp.artifacts.bzImage).mtimeMs;
     const out = execFileSync(process.execPath, [dataPath('dist', 'cli', 'bin.js'), '--json', '-m', file, 'kernel', 'build'], { encoding: 'utf8', cwd: dir });
-    // --json: event lines ({"type":...}) and then the result document.
-    const doc = out
-      .split('\n')
-      .filter((l) => !l.startsWith('{"type":'))
-      .join('\n');
-    const res = JSON.parse(doc) as { roles: Record<string, { action: string; hash: string }> };
+    // --json: typed events; the build's result is the 'kernel' event.
+    const res = eventOf(out, 'kernel') as { roles: Record<string, { action: string; hash: string }> };
     assert.deepEqual(
       roles.map((r) => res.roles[r].action),
       ['none', 'none'],

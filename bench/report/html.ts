@@ -4,6 +4,7 @@
 // Every text is escaped; the Markdown code spans the labels share with the
 // Markdown report (`vrio build`) become <code>, so no Markdown shows as-is.
 import type { BenchReport, Figure, Section } from '../model.js';
+import { basename } from 'node:path';
 import { ratioCharts, timeCharts, trendCharts, withFailures } from './charts.js';
 import { figureValue, goalMark, provisioningGoal, ratio, rowNotes, samplesWithRange, sectionMeta, workloadLabel } from './format.js';
 import { runsFor, type History } from './history.js';
@@ -144,7 +145,8 @@ export function renderHtml(r: BenchReport, o: HtmlOptions = {}): string {
   const runs = runsFor(r, o.history?.reports ?? []);
   const trends = trendCharts(runs);
   if (trends.length) {
-    const from = o.history?.dir ? ` (${runs.length - 1} earlier ${r.mode} run(s) from ${o.history.dir})` : '';
+    // The folder's name only: a report is shared and kept in the repository, and must not name the machine's paths.
+    const from = o.history?.dir ? ` (${runs.length - 1} earlier ${r.mode} run(s) from ${basename(o.history.dir)}/)` : '';
     body.push('<h2>Over time</h2>', `<p>${esc(`This run and every earlier saved ${r.mode} report${from}, one point per run.`)}</p>`, charts(trends));
     if (o.history?.skipped.length) body.push('<p class="note">Left out:</p>', `<div class="note">${list(o.history.skipped)}</div>`);
   }

@@ -78,13 +78,17 @@ export function parseFragment(name: string, file: string, text: string): Fragmen
   return { name, file, entries };
 }
 
+function isBuiltInName(ref: string): boolean {
+  return /^[A-Za-z0-9_-]+$/.test(ref);
+}
+
 /**
  * Where a fragment named in the manifest lives: a bare name is
  * kernel-config/fragments/<name>.config; anything with a slash or an extension
  * is a path relative to the manifest.
  */
 export function fragmentPath(ref: string, manifestDir: string, fragmentsDir = dataPath('kernel-config/fragments')): string {
-  if (/^[A-Za-z0-9_-]+$/.test(ref)) return join(fragmentsDir, `${ref}.config`);
+  if (isBuiltInName(ref)) return join(fragmentsDir, `${ref}.config`);
   return isAbsolute(ref) ? ref : resolve(manifestDir, ref);
 }
 
@@ -98,8 +102,22 @@ export function loadFragments(refs: readonly string[], manifestDir: string, frag
             .filter((f) => f.endsWith('.config'))
             .map((f) => f.replace(/\.config$/, ''))
         : [];
+      // A name with a dot or slash was read as a file beside the manifest, so
+      // listing built-in names alone would mislead (e.g. 'vrio-6.1' looks like
+      // a built-in name but is a path): say which reading was taken.
+      const builtIn = isBuiltInName(ref);
       throw new InputError([
-        { file: file, pointer: '', rule: 'fragment-exists', message: `config fragment '${ref}' not found`, hint: `built-in fragments: ${known.join(', ')}` },
+        {
+          file: file,
+          pointer: '',
+          rule: 'fragment-exists',
+          message: builtIn
+            ? `config fragment '${ref}' not found`
+            : `config fragment file '${ref}' not found (a name with a dot or slash is a path relative to the manifest)`,
+          hint: builtIn
+            ? `built-in fragments: ${known.join(', ')}`
+            : `write the file ${file}, or name a built-in fragment (letters, digits, '_' and '-' only): ${known.join(', ')}`,
+        },
       ]);
     }
     return parseFragment(ref, file, readFileSync(file, 'utf8'));

@@ -101,6 +101,16 @@ describe('fragments', () => {
       (e: unknown) => e instanceof InputError && /'bsae' not found/.test(e.message) && /base/.test(e.issues[0].hint ?? ''),
     );
   });
+  it('say that a name with a dot was read as a path beside the manifest, not as a built-in name', () => {
+    assert.throws(
+      () => loadFragments(['vrio-6.1'], '/nonexistent-manifest-dir'),
+      (e: unknown) =>
+        e instanceof InputError &&
+        /file 'vrio-6\.1' not found \(a name with a dot or slash is a path relative to the manifest\)/.test(e.message) &&
+        e.issues[0].file === '/nonexistent-manifest-dir/vrio-6.1' &&
+        /write the file \/nonexistent-manifest-dir\/vrio-6\.1, or name a built-in fragment/.test(e.issues[0].hint ?? ''),
+    );
+  });
 });
 
 describe('verification', () => {

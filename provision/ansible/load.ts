@@ -7,7 +7,7 @@ import { extname } from 'node:path';
 import { AnsibleParseError, Inventory } from './model.js';
 import { parseIni } from './ini.js';
 import { isScriptJson, parseScriptJson } from './script-json.js';
-import { loadYaml, parseYamlInventory } from './yaml.js';
+import { loadYamlSource, parseYamlInventory, type YamlSource } from './yaml.js';
 import { MAX_IMPORTED_HOSTS } from './patterns.js';
 
 export type Format = 'yaml' | 'ini' | 'ansible-inventory-json';
@@ -46,9 +46,10 @@ export function loadAnsibleText(text: string, file: string): Loaded {
   };
   if (YAML_EXTENSIONS.includes(extname(file).toLowerCase())) {
     let data: unknown;
+    let source: YamlSource | undefined;
     let parsed = false;
     try {
-      data = loadYaml(text, MAX_IMPORTED_HOSTS);
+      ({ data, source } = loadYamlSource(text, MAX_IMPORTED_HOSTS));
       parsed = true;
     } catch (e) {
       if (!(e instanceof AnsibleParseError)) throw e;
@@ -68,6 +69,7 @@ export function loadAnsibleText(text: string, file: string): Loaded {
           i,
           () => MAX_IMPORTED_HOSTS - i.hosts.size,
           (w) => yamlWarnings.push(w),
+          source,
         ),
       );
       if (inv) return { inventory: inv, format: 'yaml', warnings: yamlWarnings };

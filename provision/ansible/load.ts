@@ -27,14 +27,26 @@ export class NotAnInventory extends Error {
 
 const YAML_EXTENSIONS = ['', '.yml', '.yaml', '.json'];
 
+/** One file read on its own (reconciled, as ansible-inventory -i FILE does). */
 export function loadAnsibleText(text: string, file: string): Loaded {
-  const warnings: string[] = [];
+  const loaded = parseInto(new Inventory(), text, file, { listJson: true });
+  loaded.inventory.reconcile();
+  return loaded;
+}
+
+/**
+ * One file parsed into `base` (not changed: the result is a new inventory),
+ * trying the plugins in Ansible's order. Groups and hosts already in `base`
+ * count, as they do when Ansible reads the files of a directory into one
+ * inventory. `listJson`: recognise `ansible-inventory --list` output (our
+ * extension for a single file; in a directory Ansible reads it as YAML).
+ */
+export function parseInto(base: Inventory, text: string, file: string, opts: { listJson: boolean }): Loaded {
   const failures: { plugin: string; error: AnsibleParseError }[] = [];
   const attempt = (plugin: Format, run: (inv: Inventory) => void): Inventory | undefined => {
-    const inv = new Inventory();
+    const inv = base.clone();
     try {
       run(inv);
-      inv.reconcile();
       return inv;
     } catch (e) {
       if (!(e instanceof AnsibleParseError)) throw e;
@@ -56,9 +68,9 @@ export function loadAnsibleText(text: string, file: string): Loaded {
       if (e.rule === 'max-size') throw new NotAnInventory([{ plugin: 'yaml', error: e }]);
       failures.push({ plugin: 'yaml', error: e });
     }
-    if (parsed && isScriptJson(data)) {
+    if (parsed && opts.listJson && isScriptJson(data)) {
       const inv = attempt('ansible-inventory-json', (i) => parseScriptJson(data as Record<string, unknown>, i));
-      if (inv) return { inventory: inv, format: 'ansible-inventory-json', warnings };
+      if (inv) return { inventory: inv, format: 'ansible-inventory-json', warnings: [] };
       throw new NotAnInventory(failures);
     }
     if (parsed) {
@@ -76,6 +88,6 @@ export function loadAnsibleText(text: string, file: string): Loaded {
     }
   }
   const inv = attempt('ini', (i) => parseIni(text, i, () => MAX_IMPORTED_HOSTS - i.hosts.size));
-  if (inv) return { inventory: inv, format: 'ini', warnings };
+  if (inv) return { inventory: inv, format: 'ini', warnings: [] };
   throw new NotAnInventory(failures);
 }

@@ -78,14 +78,15 @@ export const inventorySchemaCommand: Command = {
 
 export const inventoryImportCommand: Command = {
   name: 'inventory import',
-  summary: 'convert an Ansible inventory (INI, YAML or ansible-inventory --list JSON) into a vrio inventory',
+  summary: 'convert an Ansible inventory (INI, YAML, ansible-inventory --list JSON, or a directory) into a vrio inventory',
   usage: 'ANSIBLE_INVENTORY [--output FILE] [--iohyps GROUP,..] [--guests GROUP,..] [--draft]',
   description:
-    "Reads the file as ansible-inventory does (INI or YAML by content, group_vars/ and host_vars/ beside it, Ansible's variable precedence) and maps hosts, groups, ansible_host/port/user/ssh_private_key_file and ProxyJump. Hosts get their vRIO role from an 'iohyps'/'guests' group, vrio_role, or --iohyps/--guests; vrio_interface, vrio_iohyp, vrio_mac, vrio_ip, vrio_l2_address, vrio_mtu fill in the rest. Every setting that is not imported is named in a warning. Exit 2 when nothing was imported or the result would not pass 'vrio inventory check' (--draft still writes it, to edit).",
+    "Reads the file as ansible-inventory does (INI or YAML by content, group_vars/ and host_vars/ beside it, Ansible's variable precedence); a directory is read as 'ansible-inventory -i DIR' reads it (every file in Ansible's order, skipping hidden names and its ignored extensions, '.ini' included, then DIR's group_vars/ and host_vars/) and maps hosts, groups, ansible_host/port/user/ssh_private_key_file and ProxyJump. Hosts get their vRIO role from an 'iohyps'/'guests' group, vrio_role, or --iohyps/--guests; vrio_interface, vrio_iohyp, vrio_mac, vrio_ip, vrio_l2_address, vrio_mtu fill in the rest. Every setting that is not imported is named in a warning. Exit 2 when nothing was imported or the result would not pass 'vrio inventory check' (--draft still writes it, to edit).",
   examples: [
     'vrio inventory import hosts.ini > inventory.yaml',
     'vrio inventory import inventory/hosts.yaml --output vrio-inventory.yaml',
     'vrio inventory import all.json --iohyps storage --guests compute --draft',
+    'vrio inventory import inventories/production/ --output vrio-inventory.yaml',
   ],
   options: {
     output: { type: 'string', arg: 'FILE', complete: 'file', description: 'write here (atomically) instead of stdout' },

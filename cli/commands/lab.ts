@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { AccelChoice } from '../../vm/accel.js';
 import { labDown, labMetrics, labStatus, labUp, statusTable } from '../../lab/index.js';
 import { perfTable } from '../../lab/blk-perf.js';
+import { runAsEvents } from '../../lab/remote-output.js';
 import { ExitCode, UsageError, VrioError } from '../../lib/errors.js';
 import { defaultCacheDir } from '../../lib/paths.js';
 import type { Command, OptionSpec } from '../command.js';
@@ -167,15 +168,22 @@ export const labSshCommand: Command = {
   name: 'lab ssh',
   summary: 'open an SSH session (or run a command) on a lab VM, host key pinned',
   usage: '[--state-dir DIR] NAME [COMMAND [ARG...]]',
-  description: 'Everything after NAME is the remote command, options included (no -- needed); our own options go before NAME.',
+  description:
+    "Everything after NAME is the remote command, options included (no -- needed); our own options go before NAME. With --json a command is required: each line it prints is a 'remote-output' event (stream stdout|stderr), and the result line carries its exit code.",
   examples: ['vrio lab ssh guest1', 'vrio lab ssh guest1 ls -la /sys/class/vrio', 'vrio lab ssh iohyp1 cat /sys/class/vrio/blk/*/*'],
   options: { ...stateOpt },
   positionals: { name: 'NAME [COMMAND...]', min: 1 },
   passthrough: true,
   async run(ctx, values, positionals) {
+    const [name, ...cmd] = positionals;
+    // An interactive session's terminal cannot be JSON lines: refuse before touching the lab.
+    if (ctx.global.json && !cmd.length)
+      throw new UsageError(
+        'lab ssh --json needs a command: an interactive session cannot be a JSON event stream',
+        `vrio --json lab ssh ${name} COMMAND [ARG...]`,
+      );
     const st = labStatus(values['state-dir'] as string, ctx.cwd);
     if (!st.state) throw new VrioError(`no lab in ${resolve(ctx.cwd, values['state-dir'] as string)}`, { hint: 'vrio lab up' });
-    const [name, ...cmd] = positionals;
     const vm = st.state.vms.find((v) => v.name === name);
     if (!vm) throw new UsageError(`no lab VM named '${name}'`, `one of: ${st.state.vms.map((v) => v.name).join(', ')}`);
     const args = [
@@ -192,6 +200,13 @@ export const labSshCommand: Command = {
       'root@127.0.0.1',
       ...cmd,
     ];
+    if (ctx.global.json) {
+      try {
+        return await runAsEvents('ssh', args, ctx.log);
+      } catch (e) {
+        throw new VrioError(`cannot run ssh: ${(e as Error).message}`, { hint: 'apt-get install openssh-client' });
+      }
+    }
     const r = spawnSync('ssh', args, { stdio: 'inherit' });
     if (r.error) throw new VrioError(`cannot run ssh: ${r.error.message}`, { hint: 'apt-get install openssh-client' });
     return r.status ?? ExitCode.FAILED;

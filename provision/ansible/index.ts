@@ -5,12 +5,13 @@
 // yaml.ts (the two file plugins), script-json.ts, vars-dirs.ts, model.ts
 // (groups, depth, priority, variable precedence), mapping.ts (to our format).
 import { readFileSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { InputError, type InputIssue } from '../../lib/errors.js';
 import type { RawInventory } from '../inventory-types.js';
 import { loadAnsibleText, NotAnInventory, type Format } from './load.js';
 import { mapInventory, RoleTargetError, type MapOptions } from './mapping.js';
-import { AnsibleParseError } from './model.js';
+import { FileInDirectoryError, IGNORED_EXTS_TEXT, loadDirectory, ScriptInventoryError } from './directory.js';
+import { AnsibleParseError, type Inventory } from './model.js';
 import { readVarsDirs, VarsFileError } from './vars-dirs.js';
 
 export { expandHostPattern } from './patterns.js';
@@ -19,7 +20,8 @@ export type { MapOptions } from './mapping.js';
 export interface ImportResult {
   inventory: RawInventory;
   warnings: string[];
-  format: Format;
+  /** How the file was read; 'directory' for an inventory directory (its files may differ). */
+  format: Format | 'directory';
   /** Ansible host name -> our host name, for every host imported. */
   names: Map<string, string>;
   /** group_vars/host_vars files read. */
@@ -38,7 +40,7 @@ const HINTS: Record<string, string> = {
 
 function issueOf(file: string, e: AnsibleParseError, plugin?: string): InputIssue {
   return {
-    file: e instanceof VarsFileError ? e.file : file,
+    file: e instanceof VarsFileError || e instanceof ScriptInventoryError ? e.file : file,
     pointer: '',
     line: e.line,
     column: e.line === undefined ? undefined : 1,
@@ -55,16 +57,25 @@ export function importAnsible(text: string, file: string, opts: ImportOptions = 
     loaded = loadAnsibleText(text, file);
   } catch (e) {
     if (!(e instanceof NotAnInventory)) throw e;
-    const issues = e.failures.map((f) => issueOf(file, f.error, f.plugin));
-    if (issues.length > 1) issues[issues.length - 1].hint ??= 'Ansible rejects this file too (ansible-inventory -i FILE --list names the same problems)';
-    throw new InputError(issues);
+    throw notAnInventory(file, e);
   }
-  const warnings = [...loaded.warnings];
-  let varsFiles: string[] = [];
   // --list output already holds group_vars/host_vars values; reading them again could reorder precedence.
-  if (opts.varsDir !== undefined && loaded.format !== 'ansible-inventory-json') {
+  const varsDir = loaded.format === 'ansible-inventory-json' ? undefined : opts.varsDir;
+  return finish(loaded.inventory, loaded.format, file, [...loaded.warnings], { ...opts, varsDir });
+}
+
+function notAnInventory(file: string, e: NotAnInventory): InputError {
+  const issues = e.failures.map((f) => issueOf(file, f.error, f.plugin));
+  if (issues.length > 1) issues[issues.length - 1].hint ??= 'Ansible rejects this file too (ansible-inventory -i FILE --list names the same problems)';
+  return new InputError(issues);
+}
+
+/** group_vars/host_vars, then our format; errors as InputError naming `file`. */
+function finish(inv: Inventory, format: ImportResult['format'], file: string, warnings: string[], opts: ImportOptions): ImportResult {
+  let varsFiles: string[] = [];
+  if (opts.varsDir !== undefined) {
     try {
-      varsFiles = readVarsDirs(loaded.inventory, opts.varsDir, (w) => warnings.push(w));
+      varsFiles = readVarsDirs(inv, opts.varsDir, (w) => warnings.push(w));
     } catch (e) {
       if (e instanceof AnsibleParseError) throw new InputError([issueOf(file, e)]);
       throw e;
@@ -72,7 +83,7 @@ export function importAnsible(text: string, file: string, opts: ImportOptions = 
   }
   let mapped;
   try {
-    mapped = mapInventory(loaded.inventory, opts);
+    mapped = mapInventory(inv, opts);
   } catch (e) {
     if (e instanceof RoleTargetError)
       throw new InputError([
@@ -87,26 +98,54 @@ export function importAnsible(text: string, file: string, opts: ImportOptions = 
     if (e instanceof AnsibleParseError) throw new InputError([issueOf(file, e)]);
     throw e;
   }
-  return { inventory: mapped.inventory, warnings: [...warnings, ...mapped.warnings], format: loaded.format, names: mapped.names, varsFiles };
+  return { inventory: mapped.inventory, warnings: [...warnings, ...mapped.warnings], format, names: mapped.names, varsFiles };
 }
 
-/** Import a file, with the group_vars/ and host_vars/ directories beside it. */
+/**
+ * Import an inventory directory as `ansible-inventory -i DIR` reads it
+ * (directory.ts): its files merged in Ansible's order, then DIR's own
+ * group_vars/ and host_vars/.
+ */
+export function importAnsibleDirectory(path: string, opts: MapOptions = {}, shownAs = path): ImportResult {
+  const shown = (p: string) => join(shownAs, relative(path, p));
+  let loaded;
+  try {
+    loaded = loadDirectory(path, shown);
+  } catch (e) {
+    if (e instanceof FileInDirectoryError) throw notAnInventory(e.file, e.reason);
+    if (e instanceof ScriptInventoryError)
+      throw new InputError([{ ...issueOf(e.file, e), hint: 'run it through Ansible and import the output: ansible-inventory -i DIR --list > all.json' }]);
+    if ((e as NodeJS.ErrnoException).code)
+      throw new InputError([{ file: shownAs, pointer: '', rule: 'readable', message: `cannot read the directory (${(e as NodeJS.ErrnoException).code})` }]);
+    throw e;
+  }
+  if (!loaded.parsed.length)
+    throw new InputError(
+      loaded.failed.length
+        ? loaded.failed.flatMap(({ file, failures }) => failures.map((f) => issueOf(file, f.error, f.plugin)))
+        : [
+            {
+              file: shownAs,
+              pointer: '',
+              rule: 'inventory-directory',
+              message: 'holds no file Ansible reads as an inventory',
+              hint: `Ansible skips hidden files, group_vars/, host_vars/ and names ending ${IGNORED_EXTS_TEXT} in a directory (so hosts.ini is skipped: import that file itself)`,
+            },
+          ],
+    );
+  loaded.inventory.reconcile();
+  return finish(loaded.inventory, 'directory', shownAs, loaded.warnings, { ...opts, varsDir: path });
+}
+
+/** Import a file (with the group_vars/ and host_vars/ beside it) or a directory. */
 export function importAnsibleFile(path: string, opts: MapOptions = {}, shownAs = path): ImportResult {
   let text: string;
   try {
-    if (statSync(path).isDirectory())
-      throw new InputError([
-        {
-          file: shownAs,
-          pointer: '',
-          rule: 'inventory-file',
-          message: 'is a directory',
-          hint: "import one inventory file, or the output of 'ansible-inventory -i DIR --list' saved as a .json file",
-        },
-      ]);
+    if (statSync(path).isDirectory()) return importAnsibleDirectory(path, opts, shownAs);
     text = readFileSync(path, 'utf8');
   } catch (e) {
     if (e instanceof InputError) throw e;
+    if (!(e as NodeJS.ErrnoException).code) throw e;
     throw new InputError([{ file: shownAs, pointer: '', rule: 'readable', message: `cannot read file (${(e as NodeJS.ErrnoException).code})` }]);
   }
   return importAnsible(text, shownAs, { ...opts, varsDir: dirname(path) });

@@ -7,7 +7,7 @@ import { extname } from 'node:path';
 import { AnsibleParseError, Inventory } from './model.js';
 import { parseIni } from './ini.js';
 import { isScriptJson, parseScriptJson } from './script-json.js';
-import { loadYaml, parseYamlInventory } from './yaml.js';
+import { loadYamlSource, parseYamlInventory, type YamlSource } from './yaml.js';
 import { MAX_IMPORTED_HOSTS } from './patterns.js';
 
 export type Format = 'yaml' | 'ini' | 'ansible-inventory-json';
@@ -27,14 +27,26 @@ export class NotAnInventory extends Error {
 
 const YAML_EXTENSIONS = ['', '.yml', '.yaml', '.json'];
 
+/** One file read on its own (reconciled, as ansible-inventory -i FILE does). */
 export function loadAnsibleText(text: string, file: string): Loaded {
-  const warnings: string[] = [];
+  const loaded = parseInto(new Inventory(), text, file, { listJson: true });
+  loaded.inventory.reconcile();
+  return loaded;
+}
+
+/**
+ * One file parsed into `base` (not changed: the result is a new inventory),
+ * trying the plugins in Ansible's order. Groups and hosts already in `base`
+ * count, as they do when Ansible reads the files of a directory into one
+ * inventory. `listJson`: recognise `ansible-inventory --list` output (our
+ * extension for a single file; in a directory Ansible reads it as YAML).
+ */
+export function parseInto(base: Inventory, text: string, file: string, opts: { listJson: boolean }): Loaded {
   const failures: { plugin: string; error: AnsibleParseError }[] = [];
   const attempt = (plugin: Format, run: (inv: Inventory) => void): Inventory | undefined => {
-    const inv = new Inventory();
+    const inv = base.clone();
     try {
       run(inv);
-      inv.reconcile();
       return inv;
     } catch (e) {
       if (!(e instanceof AnsibleParseError)) throw e;
@@ -46,18 +58,19 @@ export function loadAnsibleText(text: string, file: string): Loaded {
   };
   if (YAML_EXTENSIONS.includes(extname(file).toLowerCase())) {
     let data: unknown;
+    let source: YamlSource | undefined;
     let parsed = false;
     try {
-      data = loadYaml(text, MAX_IMPORTED_HOSTS);
+      ({ data, source } = loadYamlSource(text, MAX_IMPORTED_HOSTS));
       parsed = true;
     } catch (e) {
       if (!(e instanceof AnsibleParseError)) throw e;
       if (e.rule === 'max-size') throw new NotAnInventory([{ plugin: 'yaml', error: e }]);
       failures.push({ plugin: 'yaml', error: e });
     }
-    if (parsed && isScriptJson(data)) {
+    if (parsed && opts.listJson && isScriptJson(data)) {
       const inv = attempt('ansible-inventory-json', (i) => parseScriptJson(data as Record<string, unknown>, i));
-      if (inv) return { inventory: inv, format: 'ansible-inventory-json', warnings };
+      if (inv) return { inventory: inv, format: 'ansible-inventory-json', warnings: [] };
       throw new NotAnInventory(failures);
     }
     if (parsed) {
@@ -68,12 +81,13 @@ export function loadAnsibleText(text: string, file: string): Loaded {
           i,
           () => MAX_IMPORTED_HOSTS - i.hosts.size,
           (w) => yamlWarnings.push(w),
+          source,
         ),
       );
       if (inv) return { inventory: inv, format: 'yaml', warnings: yamlWarnings };
     }
   }
   const inv = attempt('ini', (i) => parseIni(text, i, () => MAX_IMPORTED_HOSTS - i.hosts.size));
-  if (inv) return { inventory: inv, format: 'ini', warnings };
+  if (inv) return { inventory: inv, format: 'ini', warnings: [] };
   throw new NotAnInventory(failures);
 }

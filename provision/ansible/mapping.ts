@@ -223,6 +223,7 @@ export function mapInventory(inv: Inventory, opts: MapOptions = {}): Mapped {
   const roles = new Map<string, 'iohyp' | 'guest'>();
   const noRole: string[] = [];
   const byConnection = new Map<string, string[]>();
+  const missing = new Missing();
   for (const h of inv.hosts.keys()) {
     const v = inv.hostVars(h);
     const conn = v.ansible_connection === undefined || v.ansible_connection === null ? 'ssh' : String(v.ansible_connection);
@@ -336,7 +337,7 @@ export function mapInventory(inv: Inventory, opts: MapOptions = {}): Mapped {
     if (Object.keys(hv).length) host.vars = hv;
     if (v.vrio_mtu !== undefined) host.mtu = Number(v.vrio_mtu);
     const iface = v.vrio_interface !== undefined && v.vrio_interface !== null ? String(v.vrio_interface) : undefined;
-    if (!iface) warnings.push(`host ${n}: set l2.interface (the NIC on the vRIO segment; vrio_interface in Ansible)`);
+    if (!iface) missing.note('l2.interface', 'vrio_interface', n);
     if (role === 'iohyp') {
       const io = { ...host, l2: { interface: iface ?? '' } } as RawIohyp;
       if (v.vrio_l2_address !== undefined) io.l2.address = String(v.vrio_l2_address);
@@ -353,11 +354,28 @@ export function mapInventory(inv: Inventory, opts: MapOptions = {}): Mapped {
         ['vrio_mac', 'l2.mac'],
         ['vrio_ip', 'l2.ip'],
       ] as const)
-        if (v[k] === undefined) warnings.push(`host ${n}: set ${what} (${k} in Ansible)`);
+        if (v[k] === undefined) missing.note(what, k, n);
       (out.guests ??= {})[n] = g;
     }
   }
-  return { inventory: out, warnings: [...warnings, ...unmapped.lines()], names };
+  return { inventory: out, warnings: [...warnings, ...missing.lines(), ...unmapped.lines()], names };
+}
+
+/** vRIO fields the Ansible inventory does not give, one line per field however many hosts lack it. */
+class Missing {
+  private readonly byField = new Map<string, { variable: string; hosts: string[] }>();
+  note(field: string, variable: string, host: string): void {
+    const e = this.byField.get(field);
+    if (e) e.hosts.push(host);
+    else this.byField.set(field, { variable, hosts: [host] });
+  }
+  lines(): string[] {
+    return [...this.byField].map(([field, { variable, hosts }]) => {
+      const why = field === 'l2.interface' ? 'the NIC on the vRIO segment; ' : '';
+      const on = hosts.length === 1 ? `host ${hosts[0]}` : `${hosts.length} hosts (${listed(hosts).replace(/^hosts /, '')})`;
+      return `set ${field} on ${on}: ${why}${variable} in Ansible, on the hosts or a group of theirs`;
+    });
+  }
 }
 
 function addressProblem(v: PyValue): string | undefined {

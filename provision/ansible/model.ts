@@ -47,6 +47,20 @@ export class Inventory {
     this.addChild('all', 'ungrouped');
   }
 
+  /**
+   * A copy to parse the next file of a directory into: a plugin that fails
+   * half-way leaves the copy, not the inventory, half-changed. (Ansible keeps
+   * such partial state; files that fail are named in a warning either way.)
+   */
+  clone(): Inventory {
+    const c = new Inventory();
+    c.groups.clear();
+    for (const [n, g] of this.groups)
+      c.groups.set(n, { ...g, hosts: new Set(g.hosts), children: [...g.children], parents: [...g.parents], vars: { ...g.vars }, fileVars: { ...g.fileVars } });
+    for (const [n, h] of this.hosts) c.hosts.set(n, { ...h, vars: { ...h.vars }, fileVars: { ...h.fileVars }, groups: [...h.groups] });
+    return c;
+  }
+
   addGroup(name: string): Group {
     let g = this.groups.get(name);
     if (!g) this.groups.set(name, (g = { name, hosts: new Set(), children: [], parents: [], vars: {}, fileVars: {}, depth: 0, priority: 1 }));

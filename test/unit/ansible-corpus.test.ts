@@ -15,6 +15,8 @@ import { ansibleMissing, compareFile, emptyFigures } from '../support/ansible.js
 import { prerequisite } from '../support/prereq.js';
 
 const CORPUS = dataPath('test/fixtures/ansible-corpus');
+/** Inventory directories, each compared as a whole (ansible-inventory -i DIR --list). */
+const DIRECTORIES = join(CORPUS, 'directories');
 
 /** Inventory files of the corpus (group_vars/host_vars contents and the README are not inventories). */
 function corpusFiles(): string[] {
@@ -23,7 +25,7 @@ function corpusFiles(): string[] {
     for (const n of readdirSync(d).sort()) {
       const p = join(d, n);
       if (statSync(p).isDirectory()) {
-        if (n !== 'group_vars' && n !== 'host_vars') walk(p);
+        if (n !== 'group_vars' && n !== 'host_vars' && p !== DIRECTORIES) walk(p);
       } else if (n !== 'README.md') out.push(p);
     }
   };
@@ -40,6 +42,20 @@ describe('inventory import matches ansible-inventory on the public corpus', { sk
     console.log(`ansible corpus: ${JSON.stringify(f)}`);
     assert.deepEqual(bad, []);
     assert.ok(f.compared > 50, `only ${f.compared} hosts compared`);
+    assert.equal(f.unmappedWarned, f.unmappedSettings);
+  });
+
+  it('every inventory directory, read whole as ansible-inventory -i DIR reads it', () => {
+    const f = emptyFigures();
+    const dirs = readdirSync(DIRECTORIES)
+      .sort()
+      .map((n) => join(DIRECTORIES, n));
+    assert.ok(dirs.length >= 2, `corpus has ${dirs.length} inventory directories`);
+    const bad = dirs.flatMap((d) => compareFile(d, f, CORPUS));
+    console.log(`ansible corpus directories: ${JSON.stringify(f)}`);
+    assert.deepEqual(bad, []);
+    assert.ok(f.compared >= 10, `only ${f.compared} hosts compared`);
+    assert.ok(f.rejectedByBoth >= 1, 'a directory whose only inventory is hosts.ini is rejected by both');
     assert.equal(f.unmappedWarned, f.unmappedSettings);
   });
 });

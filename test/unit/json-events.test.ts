@@ -61,7 +61,7 @@ const cases: Record<string, Case[]> = {
   'lab up': [c(2, 'lab', 'up', '--nosuch')],
   'lab down': [c(0, 'lab', 'down', '--state-dir', 'nolab')],
   'lab status': [c(1, 'lab', 'status', '--state-dir', 'nolab')],
-  'lab ssh': [c(1, 'lab', 'ssh', '--state-dir', 'nolab', 'guest1')],
+  'lab ssh': [c(1, 'lab', 'ssh', '--state-dir', 'nolab', 'guest1', 'uname'), c(2, 'lab', 'ssh', '--state-dir', 'nolab', 'guest1')],
   'inventory check': [c(0, 'inventory', 'check', lab), c(2, 'inventory', 'check', 'bad.yaml'), c(2, 'inventory', 'check')],
   'inventory schema': [c(0, 'inventory', 'schema')],
   'inventory import': [c(0, 'inventory', 'import', 'hosts.ini'), c(2, 'inventory', 'import', 'empty.ini')],

@@ -9,6 +9,7 @@ import { VrioError } from '../errors.js';
 import { readPrivateKeyFile, UnprotectedKeyError } from '../keyfile.js';
 import { commandLine } from '../shell.js';
 import { keyType } from './fingerprint.js';
+import { openSshSession } from './openssh.js';
 import { preferredKeyTypes, verifyHostKey, type HostKeyPolicy, type HostKeyVerdict } from './hostkeys.js';
 
 export interface Endpoint {
@@ -18,6 +19,14 @@ export interface Endpoint {
   port: number;
   user: string;
   identityFile?: string;
+  /** OpenSSH user certificate for the identity (transport 'openssh' only: ssh2 has no certificate support). */
+  certificateFile?: string;
+  /** How to reach it: 'ssh2' (in-process, the default) or 'openssh' (the system ssh client, openssh.ts). */
+  transport?: 'ssh2' | 'openssh';
+  /** The ssh_config alias the address came from (OpenSSH applies that Host block itself); default: address. */
+  alias?: string;
+  /** The ssh_config file OpenSSH reads (-F FILE), or 'none'; the openssh transport only. */
+  sshConfigFile?: string;
   /** Agent socket path, or undefined for none. */
   agent?: string;
   hostKeys: HostKeyPolicy;
@@ -109,7 +118,7 @@ export interface Session {
   readonly closed: boolean;
 }
 
-const MAX_OUTPUT = 8 * 1024 * 1024;
+export const MAX_OUTPUT = 8 * 1024 * 1024;
 
 /** ssh2's default host-key algorithm order (the fallback after the types known_hosts has). */
 const HOST_KEY_ALGORITHMS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
@@ -256,9 +265,8 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 /** Connect (through the jump host if any) with bounded retries for connection errors. */
 export async function connect(conn: Connection, opts: ConnectOptions = {}): Promise<Session> {
-  let attempt = 0;
-  for (;;) {
-    attempt++;
+  if (conn.transport === 'openssh') return withRetries(conn, opts, (attempt) => openSshSession(conn, opts, attempt));
+  return withRetries(conn, opts, async (attempt) => {
     let jumpClient: Client | undefined;
     try {
       let sock: NodeJS.ReadableStream | undefined;
@@ -272,6 +280,19 @@ export async function connect(conn: Connection, opts: ConnectOptions = {}): Prom
       return makeSession(conn, await connectOnce(conn, opts, sock), attempt, jumpClient);
     } catch (e) {
       jumpClient?.end();
+      throw e instanceof TransportError ? e : classify(e as Error, conn);
+    }
+  });
+}
+
+/** One attempt after another while the error is a connection error, with doubling delays. */
+async function withRetries(conn: Connection, opts: ConnectOptions, once: (attempt: number) => Promise<Session>): Promise<Session> {
+  let attempt = 0;
+  for (;;) {
+    attempt++;
+    try {
+      return await once(attempt);
+    } catch (e) {
       const err = e instanceof TransportError ? e : classify(e as Error, conn);
       if (!err.retryable || attempt > conn.retries || opts.signal?.aborted) throw err;
       const delay = Math.min(8000, (opts.backoffMs ?? 500) * 2 ** (attempt - 1));
@@ -377,23 +398,26 @@ function makeSession(conn: Connection, { client, verdict, hostKey }: Connected, 
         });
       });
     },
-    async check(command, o = {}) {
-      const r = await session.exec(command, { ...o, onTimeout: 'throw' });
-      if (r.code !== 0) {
-        const why = r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}` : '';
-        throw new VrioError(`'${typeof command === 'string' ? command : commandLine(command)}' failed on ${where} (exit ${r.code ?? r.signal})${why}`);
-      }
-      return r.stdout;
-    },
+    check: (command, o = {}) => checkCommand(session, where, command, o),
   };
   return session;
+}
+
+/** Session.check for either transport: exit 0 or an error naming the command, host, exit code and stderr's last lines. */
+export async function checkCommand(session: Session, where: string, command: string | readonly string[], o: Omit<ExecOptions, 'onTimeout'>): Promise<string> {
+  const r = await session.exec(command, { ...o, onTimeout: 'throw' });
+  if (r.code !== 0) {
+    const why = r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}` : '';
+    throw new VrioError(`'${typeof command === 'string' ? command : commandLine(command)}' failed on ${where} (exit ${r.code ?? r.signal})${why}`);
+  }
+  return r.stdout;
 }
 
 /**
  * become: sudo could not run the command at all (as opposed to the command
  * failing): sudo wants a password (-n refuses to ask) or is not installed.
  */
-function sudoRefusal(code: number | null, stderr: string, conn: Connection, where: string): TransportError | undefined {
+export function sudoRefusal(code: number | null, stderr: string, conn: Connection, where: string): TransportError | undefined {
   if (code === 1 && /^sudo: (a password is required|a terminal is required)/m.test(stderr))
     return new TransportError('auth', `sudo on ${where} asks ${conn.user} for a password (become: sudo runs sudo -n, which never prompts)`, {
       hint: `allow ${conn.user} passwordless sudo (a sudoers line '${conn.user} ALL=(ALL) NOPASSWD: ALL'), or log in as root`,
@@ -407,7 +431,7 @@ function sudoRefusal(code: number | null, stderr: string, conn: Connection, wher
  * A command's output as bytes, up to MAX_OUTPUT: decoded once at the end, so a
  * UTF-8 character split across two SSH packets is not mangled.
  */
-class Output {
+export class Output {
   private readonly chunks: Buffer[] = [];
   private size = 0;
   add(b: Buffer): void {

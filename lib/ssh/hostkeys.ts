@@ -155,7 +155,10 @@ export function verifyHostKey(v: VerifyInput): HostKeyVerdict {
   // Only a CA vouches for this host: OpenSSH would check the host's certificate,
   // but ssh2 negotiates no certificate algorithm, so it only ever sees the plain
   // key. Refused, also with --accept-new: recording that key would bypass the CA.
-  const ca = entries.find((e) => e.marker === '@cert-authority');
+  // Like OpenSSH, a CA line also counts when it names the host without the port.
+  const ca = loadKnownHosts(v.policy.knownHostsFiles).find(
+    (e) => e.marker === '@cert-authority' && (entryMatchesHost(e, v.host, v.port) || entryMatchesHost(e, v.host, 22)),
+  );
   if (ca)
     return {
       ok: false,

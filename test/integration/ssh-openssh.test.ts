@@ -221,6 +221,23 @@ describe('openssh transport (real sshd, real certificates)', { skip }, () => {
     assert.ok(!controlPaths().includes(paths[0]), 'the master exited');
   });
 
+  it('a jump host is its own ssh (ProxyCommand) with its own key and pins; an unknown jump host key is refused as the jump host', async () => {
+    const j = await startSshd({ address: '127.0.0.66' });
+    try {
+      const jump = { ...conn(j), name: 'bastion', hostKeys: { knownHostsFiles: [], pins: [j.hostKeyFingerprint] } };
+      const s = await connect(conn(certified, { jump }));
+      assert.equal(s.hostKeyHow, `certificate signed by CA ${ca.fingerprint}`);
+      assert.equal((await s.exec(['echo', 'via bastion'])).stdout, 'via bastion\n');
+      s.close();
+      assert.equal(j.connections(), 1);
+      const e = await refused(connect(conn(certified, { jump: { ...jump, hostKeys: { knownHostsFiles: [knownHosts], pins: [] } } })));
+      assert.equal(e.kind, 'host-key');
+      assert.match(e.message, /^jump host bastion: .*127\.0\.0\.66/);
+    } finally {
+      await j.stop();
+    }
+  });
+
   it('a master connection killed with the server is reported as lost (disconnected), not run again on a new login', async () => {
     const lone = await startSshd({ address: '127.0.0.64', hostCertificate: { caKeyFile: ca.key } });
     try {

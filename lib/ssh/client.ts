@@ -3,7 +3,9 @@
 // anything runs (pins and/or known_hosts), key or agent auth, an optional jump
 // host, connect/command timeouts, keepalive, and bounded retries with backoff
 // for connection errors only (never for a refused key or auth). Booted VMs are
-// waited for with waitForSsh (wait.ts).
+// waited for with waitForSsh (wait.ts). A connection with transport 'openssh'
+// gets the same Session from the system ssh client instead (openssh.ts): ssh2
+// has no certificate algorithms.
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { VrioError } from '../errors.js';
 import { readPrivateKeyFile, UnprotectedKeyError } from '../keyfile.js';

@@ -9,6 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { parse, stringify } from 'yaml';
+import { dataPath } from '../../lib/paths.js';
 import { events, tempDir, vrio } from '../support/cli.js';
 import { prerequisite } from '../support/prereq.js';
 import { makeClientKey, sshdSupport, startSshd, type SshdInstance } from '../support/sshd.js';
@@ -77,6 +79,22 @@ describe('provision over the openssh transport: CA-signed host, user certificate
     assert.match(connected?.hostKey, /^certificate signed by CA SHA256:/);
     assert.match(s.log(), /Accepted publickey for \S+ .*ED25519-CERT/);
     assert.deepEqual(readdirSync(tmp), [], 'the master connections cleaned up after themselves');
+  });
+
+  it("the CA-signed example of docs/provision.md works as written, with this sshd's address, port, user and paths", () => {
+    const md = readFileSync(dataPath('docs/provision.md'), 'utf8');
+    const block = /## Certificates[\s\S]*?```yaml\n([\s\S]*?)```/.exec(md);
+    assert.ok(block, 'docs/provision.md has the example');
+    const inv = parse(block[1]) as Record<string, any>;
+    assert.equal(inv.connection.transport, 'openssh');
+    Object.assign(inv.connection, { port: s.port, user: s.user, identityFile: key, certificateFile: cert, agent: false });
+    inv.hostKeys.knownHosts = knownHosts;
+    const io = Object.values(inv.iohyps)[0] as Record<string, any>;
+    Object.assign(io, { address: s.host, l2: { interface: 'lo' }, modules: [{ name: 'vrio_test' }] });
+    const file = join(dir, 'docs-example.yaml');
+    writeFileSync(file, stringify(inv));
+    const r = run(file, 'status');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
   });
 
   it("-F FILE is OpenSSH's own: a setting only the ssh_config has (CertificateFile in the alias's Host block) applies", () => {

@@ -29,7 +29,7 @@ import {
   type Endpoint,
   type ExecResult,
   type Session,
-} from './client.js';
+} from './session.js';
 import { hostToken } from './hostkeys.js';
 
 /** The first stderr line of every command: the remote shell's pid, which leads the command's process group. */

@@ -14,9 +14,9 @@
 // exits: no orphaned masters and no ControlPersist idle timer for a host that
 // waits minutes for the others.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { readPrivateKeyFile, UnprotectedKeyError } from '../keyfile.js';
 import { commandLine, quote } from '../shell.js';
 import {
@@ -61,7 +61,8 @@ function knownHostsCommand(pins: string[], record: string): string {
 function endpointOptions(ep: Endpoint, acceptNew: boolean, record: string): string[] {
   const pins = ep.hostKeys.pins;
   // Pins replace known_hosts, as with ssh2; accept-new is about first contact, which a pin is not.
-  const files = pins.length ? [] : ep.hostKeys.knownHostsFiles;
+  // With no known_hosts file, --accept-new records to ~/.ssh/known_hosts, as with ssh2.
+  const files = pins.length ? [] : ep.hostKeys.knownHostsFiles.length || !acceptNew ? ep.hostKeys.knownHostsFiles : [join(homedir(), '.ssh', 'known_hosts')];
   return [
     '-F',
     ep.sshConfigFile ?? 'none',
@@ -196,6 +197,9 @@ export async function openSshSession(conn: Connection, opts: ConnectOptions, att
   checkFiles(conn);
   if (conn.jump) checkFiles(conn.jump);
   const acceptNew = Boolean(opts.acceptNew);
+  // ssh records accepted keys in the first known_hosts file but creates no directory for it (ssh2's accept-new does).
+  const recordTo = acceptNew && !conn.hostKeys.pins.length ? conn.hostKeys.knownHostsFiles[0] : undefined;
+  if (recordTo) mkdirSync(dirname(recordTo), { recursive: true, mode: 0o700 });
   const dir = mkdtempSync(join(tmpdir(), 'vrio-ssh-'));
   const ctl = join(dir, 'cm');
   const log = join(dir, 'master.log');
@@ -415,13 +419,24 @@ function makeSession(
           if (done || timedOut) return;
           if (head) err.add(Buffer.from(head, 'latin1'));
           if (code === 255) {
-            // 255: the command's own status, or ssh failed; the master tells which.
-            if (err.bytes().includes(NO_MASTER)) {
-              closed = true;
-              lost ??= new TransportError('disconnected', `connection to ${where} lost: its master connection is gone`);
-              return onDrop(lost);
-            }
-            return setTimeout(() => (lost ? onDrop(lost) : finish({ code })), 100);
+            // 255: the command's own status, or ssh failed. Our mark says whether the command
+            // started; the master's exit (its handler runs within moments) whether the connection died.
+            const said = err
+              .bytes()
+              .toString('utf8')
+              .split('\n')
+              .map((l) => l.trim())
+              .find((l) => l && !l.includes(NO_MASTER));
+            return setTimeout(() => {
+              if (!lost && (master.exitCode !== null || master.signalCode !== null)) {
+                closed = true;
+                lost = new TransportError('disconnected', `connection to ${where} lost: its master connection is gone`);
+              }
+              if (lost) return onDrop(lost);
+              if (pgid !== undefined && pgid > 0) return finish({ code });
+              // The master lives but would not run it (e.g. the server refused another session).
+              onDrop(new TransportError('disconnected', `cannot run a command on ${where}: ${said || 'ssh exited 255'}`));
+            }, 100);
           }
           finish(code === null ? { code: null, signal: signal ?? 'LOST' } : { code });
         });

@@ -109,6 +109,8 @@ describe('openssh transport (real sshd, real certificates)', { skip }, () => {
       const r = await s.exec(['sh', '-c', 'echo oops >&2; exit 7']);
       assert.equal(r.code, 7);
       assert.equal(r.stderr, 'oops\n');
+      // ssh's own failure status, but here the command's: it started, and the connection lives.
+      assert.equal((await s.exec(['sh', '-c', 'exit 255'])).code, 255);
       const bytes = Buffer.from([0, 1, 2, 255, 254, 10, 13, 0x80]);
       const cat = await s.exec(['cat'], { input: bytes });
       assert.deepEqual(cat.stdoutBuf, bytes);
@@ -235,6 +237,42 @@ describe('openssh transport (real sshd, real certificates)', { skip }, () => {
       assert.match(e.message, /^jump host bastion: .*127\.0\.0\.66/);
     } finally {
       await j.stop();
+    }
+  });
+
+  it('--accept-new records an unknown plain key in the known_hosts file (then it is known); without it the key is refused', async () => {
+    const plain = await startSshd({ address: '127.0.0.67' });
+    try {
+      const kh = join(dir, 'accept-new', 'known_hosts');
+      const c = conn(plain, { hostKeys: { knownHostsFiles: [kh], pins: [] } });
+      assert.equal((await refused(connect(c))).kind, 'host-key');
+      const first = await connect(c, { acceptNew: true });
+      assert.equal(first.hostKeyHow, 'accepted-new');
+      assert.equal(first.fingerprint, plain.hostKeyFingerprint);
+      first.close();
+      assert.ok(readFileSync(kh, 'utf8').includes(plain.hostPublicKey.split(' ')[1]));
+      const again = await connect(c);
+      assert.equal(again.hostKeyHow, 'known_hosts');
+      again.close();
+    } finally {
+      await plain.stop();
+    }
+  });
+
+  it('a command the server refuses to start (no session left) is an error naming the host, not an exit status', async () => {
+    const tight = await startSshd({
+      address: '127.0.0.68',
+      hostCertificate: { caKeyFile: ca.key },
+      extraConfig: ['Match LocalAddress 127.0.0.68', '  MaxSessions 1'],
+    });
+    try {
+      const s = await connect(conn(tight));
+      const e = await refused(s.exec(['true']));
+      assert.equal(e.kind, 'disconnected');
+      assert.match(e.message, /cannot run a command on h \(127\.0\.0\.68:\d+\): .*(refused|failed)/i);
+      s.close();
+    } finally {
+      await tight.stop();
     }
   });
 

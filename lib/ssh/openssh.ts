@@ -367,6 +367,9 @@ function makeSession(
         const err = new Output();
         let head = '';
         let pgid: number | undefined;
+        // Settled once the mark arrived (or ssh ended): a timeout can come first on a slow start.
+        let marked!: () => void;
+        const markSeen = new Promise<void>((r) => (marked = r));
         let timedOut = false;
         let done = false;
         const settle = () => {
@@ -394,10 +397,13 @@ function makeSession(
         live.add(onDrop);
         const timer = setTimeout(() => {
           timedOut = true;
-          void (pgid === undefined || pgid < 0 ? Promise.resolve() : killGroup(pgid)).then(() => {
-            child.kill('SIGKILL');
-            finish({ code: null, signal: 'TIMEOUT' });
-          });
+          let wait: NodeJS.Timeout | undefined;
+          void Promise.race([markSeen, new Promise((r) => (wait = setTimeout(r, 5000)))])
+            .then(() => (clearTimeout(wait), pgid !== undefined && pgid > 0 ? killGroup(pgid) : undefined))
+            .then(() => {
+              child.kill('SIGKILL');
+              finish({ code: null, signal: 'TIMEOUT' });
+            });
         }, timeoutMs);
         child.stdout!.on('data', (b: Buffer) => out.add(b));
         child.stderr!.on('data', (b: Buffer) => {
@@ -411,10 +417,12 @@ function makeSession(
           err.add(Buffer.from(m ? head.slice(nl + 1) : head, 'latin1'));
           head = '';
           if (!m) pgid = -1;
+          marked();
         });
         child.stdin!.on('error', () => undefined);
         child.once('error', (e) => onDrop(new TransportError('disconnected', `cannot run ssh for a command on ${where}: ${e.message}`)));
         child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
+          marked();
           // A timed-out command is finished by its timer, after its process group is killed.
           if (done || timedOut) return;
           if (head) err.add(Buffer.from(head, 'latin1'));

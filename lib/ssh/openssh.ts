@@ -187,7 +187,11 @@ function failure(ep: Endpoint, log: string, stderr: string, jumped = false): Tra
   }
   if (/timed out|Connection timed out/i.test(text))
     return new TransportError('timeout', `no SSH handshake with ${where} within ${ep.connectTimeoutMs / 1000}s: ${said}`);
-  if (/Bad configuration option|bad configuration options|Unsupported option|Load key|invalid format|no such identity|certificate file/i.test(text))
+  if (
+    /Bad configuration option|bad configuration options|Bad owner or permissions|Unsupported option|Load key|invalid format|no such identity|certificate file/i.test(
+      text,
+    )
+  )
     return new TransportError('config', `ssh refused the settings for ${where}: ${said}`, { hint: 'check the connection settings and the ssh_config (-F)' });
   return new TransportError('unreachable', `${jumped ? 'via the jump host, ' : ''}cannot reach ${where}: ${said}`);
 }

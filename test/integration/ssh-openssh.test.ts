@@ -8,12 +8,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, TransportError, type Connection } from '../../lib/ssh/client.js';
 import { fingerprintOfLine } from '../../lib/ssh/fingerprint.js';
-import { childPids, makeClientKey, sshdSupport, startSshd, type SshdInstance } from '../support/sshd.js';
+import { childPids, freePort, makeClientKey, sshdSupport, startSshd, type SshdInstance } from '../support/sshd.js';
 import { prerequisite } from '../support/prereq.js';
 
 const support = sshdSupport();
@@ -273,6 +274,29 @@ describe('openssh transport (real sshd, real certificates)', { skip }, () => {
       s.close();
     } finally {
       await tight.stop();
+    }
+  });
+
+  it('a closed port is unreachable after the retries; a server that never speaks SSH times out (both name the host)', async () => {
+    const port = await freePort('127.0.0.70');
+    const seen: number[] = [];
+    const e = await refused(
+      connect({ ...conn(certified), address: '127.0.0.70', port, retries: 2 }, { backoffMs: 10, onRetry: (_n, _e, delay) => seen.push(delay) }),
+    );
+    assert.equal(e.kind, 'unreachable');
+    assert.match(e.message, new RegExp(`cannot reach \\S+@127\\.0\\.0\\.70:${port}: .*Connection refused`));
+    assert.deepEqual(seen, [10, 20]);
+    const silent: Server = createServer(() => {
+      /* hold the socket, say nothing */
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.71', r));
+    try {
+      const p = (silent.address() as { port: number }).port;
+      const t = await refused(connect({ ...conn(certified), address: '127.0.0.71', port: p, connectTimeoutMs: 1500 }));
+      assert.equal(t.kind, 'timeout');
+      assert.match(t.message, /127\.0\.0\.71/);
+    } finally {
+      silent.close();
     }
   });
 

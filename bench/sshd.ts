@@ -23,6 +23,7 @@
 //
 //   startSshd({ netns: ns, wrapper: ['unshare', '-m', ...] }) // run sshd through a setup command that execs it
 //                                                           // (test/support/fake-kernel.ts: own /run, simulated modules)
+//   startSshd({ hostCertificate: { caKeyFile }, trustedUserCAKeys: caPub }) // host certificate / user CA
 //   const key = makeClientKey(dir)                          // an extra ed25519 client key pair
 //   sshdSupport()                                           // { ok, reason } for test skips
 //
@@ -72,6 +73,14 @@ export interface SshdOptions {
   extraConfig?: string[];
   /** Also authorize this public key (e.g. a second client). */
   extraAuthorizedKeys?: string[];
+  /**
+   * Sign the first host key with this CA (ssh-keygen -s; a private key file) and serve the
+   * certificate (HostCertificate): principals default to the listen address, validity to
+   * five minutes ago until an hour from now (ssh-keygen -V syntax).
+   */
+  hostCertificate?: { caKeyFile: string; principals?: string[]; validity?: string };
+  /** TrustedUserCAKeys: accept user certificates signed by the CA whose public key file this is. */
+  trustedUserCAKeys?: string;
   /** Milliseconds to wait for the listener (default 10000). */
   readyTimeoutMs?: number;
   /**
@@ -248,6 +257,17 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
   const extraKeys = types.slice(1).map((t) => ({ type: t, ...writeHostKey(dir, t) }));
   const host = opts.netns ? opts.netns.address : (opts.address ?? '127.0.0.1');
   const port = opts.port ?? (opts.netns ? 22 : await freePort(host));
+  const hostCert = opts.hostCertificate && `${hostKey.file}-cert.pub`;
+  if (opts.hostCertificate) {
+    const c = opts.hostCertificate;
+    execFileSync(
+      'ssh-keygen',
+      ['-q', '-s', c.caKeyFile, '-h', '-I', 'vrio-test-host', '-n', (c.principals ?? [host]).join(','), '-V', c.validity ?? '-5m:+1h', `${hostKey.file}.pub`],
+      {
+        stdio: 'ignore',
+      },
+    );
+  }
   const logFile = join(dir, 'sshd.log');
   const config = join(dir, 'sshd_config');
   writeFileSync(join(dir, 'authorized_keys'), [client.publicKey, ...(opts.extraAuthorizedKeys ?? [])].join('\n') + '\n', { mode: 0o600 });
@@ -257,6 +277,8 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
       `ListenAddress ${host}:${port}`,
       `HostKey ${hostKey.file}`,
       ...extraKeys.map((k) => `HostKey ${k.file}`),
+      ...(hostCert ? [`HostCertificate ${hostCert}`] : []),
+      ...(opts.trustedUserCAKeys ? [`TrustedUserCAKeys ${opts.trustedUserCAKeys}`] : []),
       `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
       `PidFile ${join(dir, 'sshd.pid')}`,
       'PermitRootLogin prohibit-password',

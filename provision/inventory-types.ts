@@ -10,6 +10,8 @@ export interface RawConnection {
   user?: string;
   port?: number;
   identityFile?: string;
+  certificateFile?: string;
+  transport?: 'ssh2' | 'openssh';
   agent?: boolean | string;
   jump?: string;
   become?: 'sudo';

@@ -241,6 +241,25 @@ function endpointOf(
     );
     identity = undefined;
   }
+  const transport = get<'ssh2' | 'openssh'>('transport', 'ssh2');
+  let certificate = str('certificateFile');
+  if (certificate !== undefined && notAPath(certificate)) {
+    report(
+      c.certificateFile.pointer,
+      'certificate-file-path',
+      'certificateFile resolves to text that is not a file path (value not shown)',
+      'give the path of the -cert.pub file',
+    );
+    certificate = undefined;
+  }
+  // ssh2 implements no *-cert-v01@openssh.com algorithm: the certificate would be silently unused.
+  if (certificate !== undefined && transport !== 'openssh')
+    report(
+      c.certificateFile.pointer,
+      'certificate-needs-openssh',
+      `certificateFile needs connection.transport: openssh (this host's transport is ${transport}, which cannot present user certificates)`,
+      'set connection.transport: openssh next to it (or for the group or the whole inventory)',
+    );
   const pins = h.hostKey === undefined ? [] : Array.isArray(h.hostKey) ? h.hostKey : [h.hostKey];
   const addressPtr = pointerOf([kindOf(role), name, 'address']);
   // The address is an ssh_config alias as on ssh's command line; whatever the
@@ -256,6 +275,10 @@ function endpointOf(
     port: get('port', sc.port ?? BUILTIN_CONNECTION.port),
     user: str('user') ?? sc.user ?? BUILTIN_CONNECTION.user,
     identityFile,
+    certificateFile: certificate === undefined ? undefined : pathOf(r, certificate),
+    transport,
+    alias,
+    sshConfigFile: r.ssh.config?.file ?? 'none',
     agent,
     // hostKeys.knownHosts in the inventory wins over the config's UserKnownHostsFile.
     hostKeys: { knownHostsFiles: (r.raw.hostKeys?.knownHosts === undefined && sc.knownHostsFiles) || knownHostsFiles, pins },
@@ -296,6 +319,7 @@ function connectionOf(r: Resolution, name: string, h: RawHost, role: Role): Conn
       jump = {
         ...ep,
         name: jumpSpec.value,
+        alias,
         address: sc.hostName ?? alias,
         port,
         user: m[1] ?? sc.user ?? ep.user,

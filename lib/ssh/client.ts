@@ -3,113 +3,28 @@
 // anything runs (pins and/or known_hosts), key or agent auth, an optional jump
 // host, connect/command timeouts, keepalive, and bounded retries with backoff
 // for connection errors only (never for a refused key or auth). Booted VMs are
-// waited for with waitForSsh (wait.ts).
+// waited for with waitForSsh (wait.ts). A connection with transport 'openssh'
+// gets the same Session from the system ssh client instead (openssh.ts): ssh2
+// has no certificate algorithms.
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
-import { VrioError } from '../errors.js';
 import { readPrivateKeyFile, UnprotectedKeyError } from '../keyfile.js';
 import { commandLine } from '../shell.js';
 import { keyType } from './fingerprint.js';
-import { preferredKeyTypes, verifyHostKey, type HostKeyPolicy, type HostKeyVerdict } from './hostkeys.js';
+import { openSshSession } from './openssh.js';
+import {
+  checkCommand,
+  Output,
+  sudoRefusal,
+  TransportError,
+  type ConnectOptions,
+  type Connection,
+  type Endpoint,
+  type ExecResult,
+  type Session,
+} from './session.js';
+import { preferredKeyTypes, verifyHostKey, type HostKeyVerdict } from './hostkeys.js';
 
-export interface Endpoint {
-  /** Inventory name when the endpoint is an inventory host (the VM's name for smoke and the lab). */
-  name: string;
-  address: string;
-  port: number;
-  user: string;
-  identityFile?: string;
-  /** Agent socket path, or undefined for none. */
-  agent?: string;
-  hostKeys: HostKeyPolicy;
-  connectTimeoutMs: number;
-  /** 0: no keepalive. */
-  keepaliveMs: number;
-  retries: number;
-}
-
-export interface Connection extends Endpoint {
-  commandTimeoutMs: number;
-  jump?: Endpoint;
-  /** 'sudo': every command runs through `sudo -n` (a non-root login with passwordless sudo). */
-  become?: 'sudo';
-}
-
-/** `command-timeout`: a command ran past its timeout (only with onTimeout: 'throw'). */
-export type TransportErrorKind = 'unreachable' | 'timeout' | 'host-key' | 'auth' | 'disconnected' | 'config' | 'command-timeout';
-
-export class TransportError extends VrioError {
-  readonly kind: TransportErrorKind;
-  /** The server's key fingerprint when the error is about it. */
-  readonly fingerprint?: string;
-  constructor(kind: TransportErrorKind, message: string, opts: { hint?: string; fingerprint?: string } = {}) {
-    super(message, { hint: opts.hint });
-    this.name = 'TransportError';
-    this.kind = kind;
-    this.fingerprint = opts.fingerprint;
-  }
-  /** Worth another attempt: the network, not the server's identity or our credentials. */
-  get retryable(): boolean {
-    return this.kind === 'unreachable' || this.kind === 'timeout';
-  }
-}
-
-export interface ExecResult {
-  /** null when the command was killed by a signal, timed out or its channel died. */
-  code: number | null;
-  signal?: string;
-  stdout: string;
-  /** stdout as bytes (binary data such as a block device's contents). */
-  stdoutBuf: Buffer;
-  stderr: string;
-  durationMs: number;
-  timedOut: boolean;
-}
-
-export interface ExecOptions {
-  /** Default: the connection's commandTimeoutMs. */
-  timeoutMs?: number;
-  /** The command's stdin (content that must not be in its arguments). */
-  input?: string | Buffer;
-  /**
-   * What a command over its timeout gives: 'throw' (default) rejects with a
-   * 'command-timeout' TransportError naming the host and command; 'result'
-   * resolves with timedOut: true (the provisioner reports it per change).
-   * Either way the command is killed and the connection stays usable.
-   */
-  onTimeout?: 'throw' | 'result';
-}
-
-export interface ConnectOptions {
-  /** Like OpenSSH StrictHostKeyChecking=accept-new: record unknown keys, still refuse changed ones. */
-  acceptNew?: boolean;
-  signal?: AbortSignal;
-  /** Told about each retry (attempt number, error, delay). */
-  onRetry?: (attempt: number, err: TransportError, delayMs: number) => void;
-  /** First retry delay; doubles each time (default 500 ms, capped at 8 s). */
-  backoffMs?: number;
-}
-
-export interface Session {
-  readonly host: string;
-  readonly fingerprint: string;
-  readonly hostKeyHow: string;
-  /** The host key the server presented (it passed the check): the lab writes a known_hosts for OpenSSH from it. */
-  readonly hostKey: { type: string; blob: Buffer };
-  /** Connection attempts it took (1 = first try). */
-  readonly attempts: number;
-  /**
-   * Run a command: an argv array is quoted word by word (lib/shell.ts); a
-   * string is a command line for the remote shell as it is (a script of ours,
-   * never user input pasted in).
-   */
-  exec(command: string | readonly string[], opts?: ExecOptions): Promise<ExecResult>;
-  /** Run and require exit 0; returns stdout. The error names the command, host, exit code and stderr's last lines. */
-  check(command: string | readonly string[], opts?: Omit<ExecOptions, 'onTimeout'>): Promise<string>;
-  close(): void;
-  readonly closed: boolean;
-}
-
-const MAX_OUTPUT = 8 * 1024 * 1024;
+export * from './session.js';
 
 /** ssh2's default host-key algorithm order (the fallback after the types known_hosts has). */
 const HOST_KEY_ALGORITHMS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
@@ -256,9 +171,8 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 /** Connect (through the jump host if any) with bounded retries for connection errors. */
 export async function connect(conn: Connection, opts: ConnectOptions = {}): Promise<Session> {
-  let attempt = 0;
-  for (;;) {
-    attempt++;
+  if (conn.transport === 'openssh') return withRetries(conn, opts, (attempt) => openSshSession(conn, opts, attempt));
+  return withRetries(conn, opts, async (attempt) => {
     let jumpClient: Client | undefined;
     try {
       let sock: NodeJS.ReadableStream | undefined;
@@ -272,6 +186,19 @@ export async function connect(conn: Connection, opts: ConnectOptions = {}): Prom
       return makeSession(conn, await connectOnce(conn, opts, sock), attempt, jumpClient);
     } catch (e) {
       jumpClient?.end();
+      throw e instanceof TransportError ? e : classify(e as Error, conn);
+    }
+  });
+}
+
+/** One attempt after another while the error is a connection error, with doubling delays. */
+async function withRetries(conn: Connection, opts: ConnectOptions, once: (attempt: number) => Promise<Session>): Promise<Session> {
+  let attempt = 0;
+  for (;;) {
+    attempt++;
+    try {
+      return await once(attempt);
+    } catch (e) {
       const err = e instanceof TransportError ? e : classify(e as Error, conn);
       if (!err.retryable || attempt > conn.retries || opts.signal?.aborted) throw err;
       const delay = Math.min(8000, (opts.backoffMs ?? 500) * 2 ** (attempt - 1));
@@ -377,45 +304,7 @@ function makeSession(conn: Connection, { client, verdict, hostKey }: Connected, 
         });
       });
     },
-    async check(command, o = {}) {
-      const r = await session.exec(command, { ...o, onTimeout: 'throw' });
-      if (r.code !== 0) {
-        const why = r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}` : '';
-        throw new VrioError(`'${typeof command === 'string' ? command : commandLine(command)}' failed on ${where} (exit ${r.code ?? r.signal})${why}`);
-      }
-      return r.stdout;
-    },
+    check: (command, o = {}) => checkCommand(session, where, command, o),
   };
   return session;
-}
-
-/**
- * become: sudo could not run the command at all (as opposed to the command
- * failing): sudo wants a password (-n refuses to ask) or is not installed.
- */
-function sudoRefusal(code: number | null, stderr: string, conn: Connection, where: string): TransportError | undefined {
-  if (code === 1 && /^sudo: (a password is required|a terminal is required)/m.test(stderr))
-    return new TransportError('auth', `sudo on ${where} asks ${conn.user} for a password (become: sudo runs sudo -n, which never prompts)`, {
-      hint: `allow ${conn.user} passwordless sudo (a sudoers line '${conn.user} ALL=(ALL) NOPASSWD: ALL'), or log in as root`,
-    });
-  if (code === 127 && /sudo: (command )?not found/.test(stderr))
-    return new TransportError('auth', `become: sudo, but sudo is not installed on ${where}`, { hint: 'install sudo there, or log in as root' });
-  return undefined;
-}
-
-/**
- * A command's output as bytes, up to MAX_OUTPUT: decoded once at the end, so a
- * UTF-8 character split across two SSH packets is not mangled.
- */
-class Output {
-  private readonly chunks: Buffer[] = [];
-  private size = 0;
-  add(b: Buffer): void {
-    if (this.size >= MAX_OUTPUT) return;
-    this.chunks.push(b);
-    this.size += b.length;
-  }
-  bytes(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
 }

@@ -77,7 +77,7 @@ export function entryMatchesHost(e: KnownHostsEntry, host: string, port: number)
 
 export type HostKeyVerdict =
   | { ok: true; fingerprint: string; how: 'pinned' | 'known_hosts' | 'accepted-new' }
-  | { ok: false; fingerprint: string; reason: 'unknown' | 'changed' | 'revoked' | 'pin-mismatch'; message: string; hint: string };
+  | { ok: false; fingerprint: string; reason: 'unknown' | 'changed' | 'revoked' | 'pin-mismatch' | 'cert-authority'; message: string; hint: string };
 
 export interface VerifyInput {
   policy: HostKeyPolicy;
@@ -151,6 +151,21 @@ export function verifyHostKey(v: VerifyInput): HostKeyVerdict {
       reason: 'changed',
       message: `HOST KEY CHANGED for ${token}: it offers ${type} ${fp} but ${otherType.file}:${otherType.line} knows it by a ${otherType.type} key (${fingerprint(otherType.blob)}), which it no longer offers; refusing to connect (possible man-in-the-middle, or the host was rebuilt)`,
       hint: `if the host was reinstalled: ssh-keygen -R '${token}' -f ${otherType.file}, then pin the new key (hostKey: ${fp}) or use --accept-new`,
+    };
+  // Only a CA vouches for this host: OpenSSH would check the host's certificate,
+  // but ssh2 negotiates no certificate algorithm, so it only ever sees the plain
+  // key. Refused, also with --accept-new: recording that key would bypass the CA.
+  // Like OpenSSH, a CA line also counts when it names the host without the port.
+  const ca = loadKnownHosts(v.policy.knownHostsFiles).find(
+    (e) => e.marker === '@cert-authority' && (entryMatchesHost(e, v.host, v.port) || entryMatchesHost(e, v.host, 22)),
+  );
+  if (ca)
+    return {
+      ok: false,
+      fingerprint: fp,
+      reason: 'cert-authority',
+      message: `${token} is known only through the @cert-authority line ${ca.file}:${ca.line} (a CA that signs host certificates), and the ssh2 transport cannot check host certificates; refusing its plain key ${type} ${fp}`,
+      hint: 'set connection.transport: openssh for this host (OpenSSH checks the certificate against that CA), or pin the key after checking it on the console',
     };
   if (v.acceptNew) {
     const file = v.recordTo ?? v.policy.knownHostsFiles[0] ?? join(homedir(), '.ssh', 'known_hosts');

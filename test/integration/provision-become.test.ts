@@ -52,7 +52,7 @@ describe('connection.become: sudo (real sshd, non-root login)', { skip }, () => 
     }
     cleanup();
   });
-  const write = (become: boolean) =>
+  const write = (become: boolean, transport = 'ssh2') =>
     writeFileSync(
       inv,
       [
@@ -60,7 +60,7 @@ describe('connection.become: sudo (real sshd, non-root login)', { skip }, () => 
         'iohyps:',
         '  a:',
         `    address: ${s.host}`,
-        `    connection: { port: ${s.port}, user: ${USER}, identityFile: ${s.identityFile}, agent: false, connectTimeout: 5, retries: 0${become ? ', become: sudo' : ''} }`,
+        `    connection: { port: ${s.port}, user: ${USER}, identityFile: ${s.identityFile}, agent: false, connectTimeout: 5, retries: 0${become ? ', become: sudo' : ''}, transport: ${transport} }`,
         `    hostKey: "${s.hostKeyFingerprint}"`,
         '    l2: { interface: lo }',
         '    modules: [ { name: vrio_test } ]',
@@ -82,6 +82,19 @@ describe('connection.become: sudo (real sshd, non-root login)', { skip }, () => 
 
   it('become: sudo runs facts and changes as root through sudo -n', () => {
     write(true);
+    const st = run('status');
+    assert.equal(st.code, 0, st.stdout + st.stderr);
+    const r = run('apply', '--only', 'files');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const f = statSync(join(rootOnly, 'vrio.conf'));
+    assert.deepEqual([f.uid, (f.mode & 0o777).toString(8)], [0, '600']);
+    const plan = run('plan', '--only', 'files');
+    assert.deepEqual(events(plan).find((e) => e.type === 'plan' && e.host === 'a')?.changes, [], 'facts read the root-only file: nothing left to change');
+  });
+
+  it('become: sudo over the openssh transport: facts and changes run as root through sudo -n', () => {
+    rmSync(join(rootOnly, 'vrio.conf'), { force: true });
+    write(true, 'openssh');
     const st = run('status');
     assert.equal(st.code, 0, st.stdout + st.stderr);
     const r = run('apply', '--only', 'files');

@@ -1,6 +1,8 @@
 // Checks beyond the schema (uniqueness, references, vRIO constraints) and how
 // an inventory resolves (defaults, groups, ${NAME}, module parameters, --limit).
 import assert from 'node:assert/strict';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { selectHosts } from '../../provision/host-patterns.js';
@@ -140,6 +142,17 @@ const cases: [string, (i: Inv) => void, Expected[]][] = [
       ['/guests/g2/connection/jump', 'jump-loop'],
     ],
   ],
+  [
+    'a user certificate with the ssh2 transport (the default) is refused: ssh2 cannot present it',
+    (i) => (i.connection.certificateFile = '~/.ssh/id_ed25519-cert.pub'),
+    [['/connection/certificateFile', 'certificate-needs-openssh']],
+  ],
+  ['a user certificate with transport: openssh is fine', (i) => (i.connection = { ...i.connection, certificateFile: 'c.pub', transport: 'openssh' }), []],
+  [
+    'a host back on transport: ssh2 under an openssh inventory cannot use the inherited certificate',
+    (i) => ((i.connection = { ...i.connection, certificateFile: 'c.pub', transport: 'openssh' }), (i.guests.g1.connection = { transport: 'ssh2' })),
+    [['/connection/certificateFile', 'certificate-needs-openssh']],
+  ],
   ['no hosts', (i) => (delete i.iohyps, delete i.guests, delete i.groups), [['', 'has-hosts']]],
   [
     'unresolved ${VAR} in a setting every host shares is reported once',
@@ -231,6 +244,16 @@ describe('inventory resolution', () => {
     inv2.connection.jump = 'ops@bastion.example:2022';
     const j2 = load(inv2).hosts[1].connection.jump!;
     assert.deepEqual([j2.user, j2.address, j2.port], ['ops', 'bastion.example', 2022]);
+  });
+  it('transport: openssh resolves the certificate path (~ like identityFile), the ssh_config alias and no -F config by default', () => {
+    const inv = baseInventory();
+    inv.connection = { ...inv.connection, transport: 'openssh', certificateFile: '~/.ssh/id_ed25519-cert.pub' };
+    const c = load(inv).hosts[0].connection;
+    assert.equal(c.transport, 'openssh');
+    assert.equal(c.certificateFile, join(homedir(), '.ssh/id_ed25519-cert.pub'));
+    assert.equal(c.alias, '192.0.2.10');
+    assert.equal(c.sshConfigFile, 'none');
+    assert.equal(load(baseInventory()).hosts[0].connection.transport, 'ssh2');
   });
   it('devices get defaults: segMax 13, features 0x7BE1, a macvtap name from the MAC', () => {
     const r = load(baseInventory());

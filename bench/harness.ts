@@ -56,7 +56,7 @@ export function defaultOptions(quick: boolean, log: (m: string) => void = () => 
     // Quick mode keeps the harness working: vrio and Ansible only.
     tools: quick ? ['vrio', 'ansible'] : [...TOOLS],
     pin: true,
-    maxCellSeconds: quick ? undefined : 300,
+    maxCellSeconds: quick ? undefined : 360,
     warmReads: quick,
     outDir: join(packageRoot(), 'bench', 'results'),
     keepWork: false,

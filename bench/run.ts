@@ -21,7 +21,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--sections LIST] [--hos
   --runs       runs per measurement, medians reported (default 5; quick: 1)
   --tools      provisioning peers beside vrio: ${TOOLS.slice(1).join(', ')} (default all; quick: ansible)
   --no-pin     do not keep the controller and the fleet on separate CPUs
-  --max-cell-minutes M  bound on one tool's provisioning cell (default 5; 0 = none): see bench/README.md
+  --max-cell-minutes M  bound on one tool's provisioning cell (default 6; 0 = none): see bench/README.md
   --network    where the sshd hosts live (default: netns when root, else loopback)
   -o, --output-dir  where <date>.json/.html/.md go (default bench/results)
   --keep-work  keep the temp work dir with every tool's log

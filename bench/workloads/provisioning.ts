@@ -105,8 +105,6 @@ export async function benchProvisioning(o: ProvisioningOptions): Promise<Provisi
             if (why && d.tool !== 'vrio') (row.notRun ??= {})[d.tool as Exclude<Tool, 'vrio'>] = why;
             else active.push(d);
           }
-          // A cell where only vrio would run compares nothing.
-          if (!active.some((d) => d.tool !== 'vrio') && o.drivers.some((d) => d.tool !== 'vrio')) continue;
           const cell = await measureCell(fleet, active, w, phase, o, dir);
           row.measuredAt = new Date().toISOString();
           row.load = loadAverage()[0];

@@ -50,6 +50,8 @@ interface CellState {
   failed: Set<Tool>;
 }
 
+const MIN_HOSTS_TO_PROJECT = 10;
+
 /**
  * Whether a tool's cell at `hosts` fits the bound, from its median at the
  * largest smaller host count measured: the per-run time grows at most
@@ -61,7 +63,8 @@ export function projectedCell(
   runs: number,
   maxCellSeconds: number | undefined,
 ): string | undefined {
-  if (!prev || maxCellSeconds === undefined) return undefined;
+  // From one host the time is nearly all start-up, and projects nothing about the per-host cost.
+  if (!prev || prev.hosts < MIN_HOSTS_TO_PROJECT || maxCellSeconds === undefined) return undefined;
   const perRun = prev.median * (hosts / prev.hosts);
   const total = perRun * runs;
   if (total <= maxCellSeconds) return undefined;

@@ -187,6 +187,7 @@ describe('bench cell bound and ratios', () => {
     assert.match(why, /not run at 50 hosts/);
     assert.match(why, /20\.0 s per run at 10 hosts projects to ~100 s per run, ~8 min for 5 runs \(bound 5 min per cell\)/);
     assert.equal(projectedCell(undefined, 50, 5, 300), undefined, 'nothing measured yet: run it');
+    assert.equal(projectedCell({ hosts: 1, median: 8 }, 10, 5, 300), undefined, 'one host is start-up: no projection from it');
     assert.equal(projectedCell({ hosts: 10, median: 500 }, 50, 5, undefined), undefined, 'no bound');
   });
 

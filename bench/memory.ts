@@ -35,6 +35,20 @@ export function childrenOf(pid: number | 'self'): number[] {
   return out;
 }
 
+/** Every live pid in the trees under `roots` (roots first). */
+export function treePids(roots: readonly number[]): number[] {
+  const out: number[] = [];
+  const seen = new Set<number>();
+  const walk = (p: number, depth: number) => {
+    if (seen.has(p) || depth > 32) return;
+    seen.add(p);
+    out.push(p);
+    for (const c of childrenOf(p)) walk(c, depth + 1);
+  };
+  for (const p of roots) walk(p, 0);
+  return out;
+}
+
 /** Summed RSS (KiB) of the trees under `roots`. */
 export function treeRssKiB(roots: readonly number[]): number {
   let sum = 0;

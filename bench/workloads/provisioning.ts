@@ -11,7 +11,7 @@ import { run } from '../../lib/exec.js';
 import { packageRoot } from '../../lib/paths.js';
 import { reapedChildrenCpu, treeCpu } from '../cpu.js';
 import { loadAverage } from '../machine.js';
-import { parseMaxRss, sampleTreePeak, withMaxRss } from '../memory.js';
+import { childrenOf, parseMaxRss, sampleTreePeak, treePids, withMaxRss } from '../memory.js';
 import { pinned, type CpuSplit } from '../pin.js';
 import { speedup, summarize, timed } from '../stats.js';
 import type { ToolDriver } from './drivers.js';
@@ -235,10 +235,16 @@ async function measureCell(fleet: Fleet, drivers: ToolDriver[], w: Workload, pha
         const h0 = treeCpu(sshdPids);
         const mem = sampleTreePeak(sshdPids);
         let peakTree = 0;
+        // On an interrupt, the whole tool tree goes at once, before the runner
+        // signals its direct child: GNU time dies on SIGTERM and would leave the
+        // tool itself (an ansible-playbook and its forks) running as an orphan.
+        const killTools = () => killAll(treePids(childrenOf('self').filter((p) => !sshdPids.includes(p))));
+        o.signal?.addEventListener('abort', killTools, { once: true });
         const { seconds, value } = await timed(async () => {
           try {
             return await run(argv[0], argv.slice(1), { env: cmd.env, logFile, signal: o.signal, allowFail: true, timeoutMs: 30 * 60_000 });
           } finally {
+            o.signal?.removeEventListener('abort', killTools);
             peakTree = mem.stop();
           }
         });
@@ -268,4 +274,15 @@ async function measureCell(fleet: Fleet, drivers: ToolDriver[], w: Workload, pha
     }
   }
   return cell;
+}
+
+/** SIGKILL each pid (by pid: only the bench's own descendants are ever passed). */
+function killAll(pids: readonly number[]): void {
+  for (const p of pids) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
 }

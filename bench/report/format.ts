@@ -89,7 +89,11 @@ export function sectionMeta(s: Section | undefined): string {
 /** Row notes, each once, with the cells it applies to ("all cells" when every one). */
 export function rowNotes(p: ProvisioningResult): string[] {
   const where = new Map<string, string[]>();
-  for (const r of p.rows) for (const n of r.notes ?? []) where.set(n, [...(where.get(n) ?? []), `${r.hosts}/${r.workload}/${r.phase}`]);
+  for (const r of p.rows) {
+    // Peers left out of a cell (by design, or by the time bound with its projection) are named too.
+    const notRun = Object.entries(r.notRun ?? {}).map(([t, why]) => `${toolName[t as Tool]} not run: ${why}`);
+    for (const n of [...(r.notes ?? []), ...notRun]) where.set(n, [...(where.get(n) ?? []), `${r.hosts}/${r.workload}/${r.phase}`]);
+  }
   return [...where].map(([n, cells]) => `${n} (${cells.length === p.rows.length ? 'all cells' : cells.join(', ')})`);
 }
 

@@ -7,7 +7,7 @@ import type { BenchReport, Figure, Section } from '../model.js';
 import { basename } from 'node:path';
 import { ratioCharts, timeCharts, trendCharts, withFailures } from './charts.js';
 import { figureValue, peerWins, goalMark, provisioningGoal, ratio, rowNotes, samplesWithRange, sectionMeta, workloadLabel } from './format.js';
-import { cpuSplitText, memoryData, peersData, ratioData } from './markdown.js';
+import { cpuData, cpuSplitText, memoryData, peersData, ratioData } from './markdown.js';
 import { runsFor, type History } from './history.js';
 import { esc, timelineChart } from './svg.js';
 
@@ -125,19 +125,12 @@ export function renderHtml(r: BenchReport, o: HtmlOptions = {}): string {
         "<p>Peak memory of the controller per run (median): the tool's whole process tree (summed RSS sampled every 100 ms; forked workers share pages, so an upper bound) / its largest single process (GNU time's maximum RSS).</p>",
         table(mem.headers, mem.rows),
       );
-    const cpuRows = p.rows.filter((row) => row.cpu);
-    if (cpuRows.length) {
-      const c = (row: (typeof cpuRows)[number], t: 'vrio' | 'ansible') => {
-        const x = row.cpu?.[t];
-        return x ? `${x.controller.median.toFixed(2)} + ${x.hosts.median.toFixed(2)}` : '–';
-      };
+    const cpu = cpuData(p);
+    if (cpu) {
       body.push(
         '<h3>CPU seconds per run (median)</h3>',
         `<p>${esc("The tool on the controller with everything it waited for, plus the sshd sessions on the hosts and what they ran: less sensitive to other load than wall time. Ansible's persistent ssh masters run detached and are not counted (in Ansible's favour)." + cpuSplitText(p))}</p>`,
-        table(
-          ['Hosts', 'Workload', 'Run', 'vrio (controller + hosts)', 'Ansible (controller + hosts)', 'Ansible / vrio'],
-          cpuRows.map((row) => [String(row.hosts), workloadLabel[row.workload], row.phase, c(row, 'vrio'), c(row, 'ansible'), ratio(row.cpuRatio)]),
-        ),
+        table(cpu.headers, cpu.rows),
       );
     }
     if (p.startup && (p.startup.vrio || p.startup.ansible)) {

@@ -61,6 +61,11 @@ export function provisioningTable(p: ProvisioningResult): string[] {
 
 /** CPU seconds per cell: controller + hosts, medians; the load-robust companion of the wall-time table. */
 export function cpuTable(p: ProvisioningResult): string[] {
+  const d = cpuData(p);
+  return d ? tableOf(d.headers, d.rows) : [];
+}
+
+export function cpuData(p: ProvisioningResult): TableData | undefined {
   const extra = extraPeers(p);
   const rows = p.rows
     .filter((r) => r.cpu)
@@ -72,8 +77,8 @@ export function cpuTable(p: ProvisioningResult): string[] {
       return [String(r.hosts), workloadLabel[r.workload], r.phase, c('vrio'), c('ansible'), ratio(r.cpuRatio), ...extra.map(c)];
     });
   return rows.length
-    ? tableOf(
-        [
+    ? {
+        headers: [
           'Hosts',
           'Workload',
           'Run',
@@ -83,19 +88,19 @@ export function cpuTable(p: ProvisioningResult): string[] {
           ...extra.map((t) => `${toolName[t]} CPU s (controller + hosts)`),
         ],
         rows,
-      )
-    : [];
+      }
+    : undefined;
+}
+
+export interface TableData {
+  headers: string[];
+  rows: string[][];
 }
 
 /** Every peer's median wall time per cell (beyond plain Ansible, which the main table has). */
 export function peersTable(p: ProvisioningResult): string[] {
   const d = peersData(p);
   return d ? tableOf(d.headers, d.rows) : [];
-}
-
-export interface TableData {
-  headers: string[];
-  rows: string[][];
 }
 
 export function peersData(p: ProvisioningResult): TableData | undefined {

@@ -52,7 +52,12 @@ export async function ensureAnsible(log: (m: string) => void = () => {}): Promis
   return now;
 }
 
-export function playbook(name: 'facts' | 'write'): string {
+export type PlaybookName = 'facts' | 'facts-batched' | 'write';
+
+/** Debian's ansible-mitogen package puts its strategy plugins here. */
+export const MITOGEN_STRATEGY_DIR = '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy';
+
+export function playbook(name: PlaybookName): string {
   return dataPath('bench', 'ansible', `${name}.yml`);
 }
 
@@ -65,8 +70,17 @@ export function writeSpec(): WriteSpec {
   return parse(readFileSync(dataPath('bench', 'workloads', 'write-spec.yaml'), 'utf8')) as WriteSpec;
 }
 
+export interface AnsibleSetupOptions {
+  forks: number;
+  knownHostsFile: string;
+  /** The command the batched read-only playbook runs in its one shell task. */
+  factsCommand?: string;
+  /** Run with Mitogen's linear strategy (Debian's ansible-mitogen) instead of Ansible's own. */
+  mitogen?: boolean;
+}
+
 /** Lay out ansible.cfg, the inventory and extra vars in `dir`. */
-export function setupAnsible(dir: string, inventoryIni: string, opts: { forks: number; knownHostsFile: string }): AnsibleSetup {
+export function setupAnsible(dir: string, inventoryIni: string, opts: AnsibleSetupOptions): AnsibleSetup {
   mkdirSync(dir, { recursive: true });
   const controlDir = join(dir, 'cp');
   mkdirSync(controlDir, { recursive: true });
@@ -75,7 +89,10 @@ export function setupAnsible(dir: string, inventoryIni: string, opts: { forks: n
   const extraVarsFile = join(dir, 'extra-vars.json');
   writeFileSync(inventoryFile, inventoryIni);
   const spec = writeSpec();
-  writeFileSync(extraVarsFile, JSON.stringify({ bench_dirs: spec.dirs, bench_files: spec.files }));
+  writeFileSync(
+    extraVarsFile,
+    JSON.stringify({ bench_dirs: spec.dirs, bench_files: spec.files, ...(opts.factsCommand ? { bench_facts_cmd: opts.factsCommand } : {}) }),
+  );
   writeFileSync(
     configFile,
     [
@@ -85,6 +102,7 @@ export function setupAnsible(dir: string, inventoryIni: string, opts: { forks: n
       'host_key_checking = True',
       'interpreter_python = /usr/bin/python3',
       'retry_files_enabled = False',
+      ...(opts.mitogen ? [`strategy_plugins = ${MITOGEN_STRATEGY_DIR}`, 'strategy = mitogen_linear'] : []),
       'timeout = 30',
       `local_tmp = ${join(dir, 'tmp')}`,
       '',
@@ -115,18 +133,20 @@ export function parseRecap(output: string): AnsibleRecap {
   return r;
 }
 
-/** Run one playbook over the inventory; throws when any host failed or was unreachable. */
-export async function runPlaybook(setup: AnsibleSetup, name: 'facts' | 'write', opts: { logFile?: string; signal?: AbortSignal } = {}): Promise<AnsibleRecap> {
-  const res = await run('ansible-playbook', ['-i', setup.inventoryFile, '-e', `@${setup.extraVarsFile}`, playbook(name)], {
+/** The ansible-playbook command line and environment of one playbook over the inventory. */
+export function playbookCommand(setup: AnsibleSetup, name: PlaybookName): { argv: string[]; env: Record<string, string> } {
+  return {
+    argv: ['ansible-playbook', '-i', setup.inventoryFile, '-e', `@${setup.extraVarsFile}`, playbook(name)],
     env: { ANSIBLE_CONFIG: setup.configFile, ANSIBLE_NOCOLOR: '1', ANSIBLE_HOME: join(setup.dir, 'home') },
-    logFile: opts.logFile,
-    signal: opts.signal,
-    timeoutMs: 30 * 60_000,
-  });
-  const recap = parseRecap(res.stdout);
+  };
+}
+
+/** The recap of a finished playbook run; throws when any host failed or was unreachable. */
+export function checkPlaybook(name: PlaybookName, stdout: string, logFile?: string): AnsibleRecap {
+  const recap = parseRecap(stdout);
   if (recap.failed || recap.unreachable) {
     throw new VrioError(`ansible-playbook ${name}: ${recap.failed} failed, ${recap.unreachable} unreachable`, {
-      hint: opts.logFile ? `see ${opts.logFile}` : undefined,
+      hint: logFile ? `see ${logFile}` : undefined,
     });
   }
   return recap;

@@ -6,7 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../lib/errors.js';
 import { packageRoot } from '../lib/paths.js';
-import { ensureAnsible } from './ansible.js';
+import { ensureAnsible, MITOGEN_STRATEGY_DIR } from './ansible.js';
+import { which } from '../lib/exec.js';
+import type { Tool } from './model.js';
+import { cpuSplit } from './pin.js';
 import type { FleetNetwork } from './fleet.js';
 import { loadAverage, machineFacts } from './machine.js';
 import type { BenchReport, BootResult, BuildResult, ProvisionRow, Section } from './model.js';
@@ -14,10 +17,11 @@ import { reportStem, writeReports, type WrittenReports } from './report/write.js
 import { benchBoot } from './workloads/boot.js';
 import { benchBuild } from './workloads/build.js';
 import { benchInventoryCheck } from './workloads/inventory-check.js';
-import { ansibleDriver, vrioDriver } from './workloads/drivers.js';
+import { ansibleDriver, parallelShellDriver, vrioDriver, type ToolDriver } from './workloads/drivers.js';
 import { benchProvisioning } from './workloads/provisioning.js';
 
 export const SECTIONS = ['provisioning', 'build', 'boot', 'inventory'] as const;
+export const TOOLS = ['vrio', 'ansible', 'ansible-batched', 'ansible-mitogen', 'clush', 'pssh'] as const satisfies readonly Tool[];
 export type SectionName = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -25,6 +29,14 @@ export interface BenchOptions {
   sections: SectionName[];
   hostCounts: number[];
   runs: number;
+  /** The provisioning tools compared (vrio always among them). */
+  tools: Tool[];
+  /** Keep the controller and the fleet on separate CPUs (taskset), when there are two. */
+  pin: boolean;
+  /** Bound on one tool's provisioning cell (see benchProvisioning's maxCellSeconds). */
+  maxCellSeconds?: number;
+  /** Measure the read-only workload's warm run (quick mode: yes; full: no, to bound the time). */
+  warmReads: boolean;
   network?: FleetNetwork;
   outDir: string;
   /** Keep the temp work dir (logs of every tool run) instead of removing it. */
@@ -39,8 +51,13 @@ export function defaultOptions(quick: boolean, log: (m: string) => void = () => 
   return {
     quick,
     sections: [...SECTIONS],
-    hostCounts: quick ? [1, 5] : [1, 10, 50],
-    runs: quick ? 1 : 3,
+    hostCounts: quick ? [1, 5] : [1, 10, 50, 200],
+    runs: quick ? 1 : 5,
+    // Quick mode keeps the harness working: vrio and Ansible only.
+    tools: quick ? ['vrio', 'ansible'] : [...TOOLS],
+    pin: true,
+    maxCellSeconds: quick ? undefined : 360,
+    warmReads: quick,
     outDir: join(packageRoot(), 'bench', 'results'),
     keepWork: false,
     log,
@@ -55,6 +72,38 @@ export function parseHostCounts(s: string): number[] {
     throw new UsageError(`--hosts '${s}': expected a comma-separated list of host counts, each an integer 1..250`, 'e.g. --hosts 1,10,50');
   }
   return [...new Set(nums)].sort((a, b) => a - b);
+}
+
+export function parseTools(s: string): Tool[] {
+  const out: Tool[] = ['vrio'];
+  for (const p of s.split(',').map((x) => x.trim())) {
+    if (!(TOOLS as readonly string[]).includes(p)) throw new UsageError(`--tools '${p}': unknown tool`, `tools: ${TOOLS.join(', ')}`);
+    if (!out.includes(p as Tool)) out.push(p as Tool);
+  }
+  return out;
+}
+
+/**
+ * The drivers for the tools asked, each peer only when installed: a missing
+ * one is a note in the report (with its Debian package), not a failed run.
+ */
+export function provisioningDrivers(tools: readonly Tool[], notes: string[]): ToolDriver[] {
+  const out: ToolDriver[] = [];
+  const missing = (tool: string, what: string, pkg: string) => notes.push(`${tool} not compared: ${what} not found (apt-get install ${pkg})`);
+  for (const t of tools) {
+    if (t === 'vrio') out.push(vrioDriver());
+    else if (t === 'ansible') out.push(ansibleDriver('plain'));
+    else if (t === 'ansible-batched') out.push(ansibleDriver('batched'));
+    else if (t === 'ansible-mitogen') {
+      if (existsSync(MITOGEN_STRATEGY_DIR)) out.push(ansibleDriver('mitogen'));
+      else missing(t, MITOGEN_STRATEGY_DIR, 'ansible-mitogen');
+    } else if (t === 'clush') {
+      if (which('clush')) out.push(parallelShellDriver('clush'));
+      else missing(t, 'clush', 'clustershell');
+    } else if (which('parallel-ssh')) out.push(parallelShellDriver('pssh'));
+    else missing(t, 'parallel-ssh', 'pssh');
+  }
+  return out;
 }
 
 export function parseSections(s: string): SectionName[] {
@@ -100,11 +149,16 @@ export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; 
       if (s === 'provisioning') {
         await ensureAnsible(o.log);
         report.machine.tools = machineFacts().tools; // ansible may have just been installed
+        const split = o.pin ? cpuSplit() : undefined;
+        if (o.pin && !split) report.notes.push('provisioning: one CPU only, controller and fleet could not be kept apart');
         try {
           report.provisioning = await benchProvisioning({
             hostCounts: o.hostCounts,
             runs: o.runs,
-            drivers: [vrioDriver(), ansibleDriver()],
+            drivers: provisioningDrivers(o.tools, report.notes),
+            cpuSplit: split,
+            maxCellSeconds: o.maxCellSeconds,
+            warmReads: o.warmReads,
             network: o.network,
             workDir: dir,
             log: o.log,

@@ -62,6 +62,9 @@ export function machineFacts(): MachineFacts {
     tools: {
       node: process.version,
       ansible: toolVersion('ansible-playbook', ['--version'], (o) => /core ([\d.]+)/.exec(o)?.[1] ?? firstLine(o)),
+      'ansible-mitogen': toolVersion('dpkg-query', ['-W', '-f', '${Version}', 'ansible-mitogen'], (o) => o.trim() || 'missing'),
+      clush: toolVersion('clush', ['--version']),
+      'parallel-ssh': toolVersion('parallel-ssh', ['--version']),
       python3: toolVersion('/usr/bin/python3', ['--version']),
       openssh: sshVersion(),
       gcc: toolVersion('gcc', ['--version']),

@@ -23,7 +23,10 @@ export interface Section {
   load?: { before: number[]; after: number[] };
 }
 
-export type Tool = 'vrio' | 'ansible';
+/** vrio and its peers: Ansible as a user writes it, batched (one shell task for the reads), with Mitogen; ClusterShell and parallel-ssh. */
+export type Tool = 'vrio' | 'ansible' | 'ansible-batched' | 'ansible-mitogen' | 'clush' | 'pssh';
+export const PEER_TOOLS = ['ansible', 'ansible-batched', 'ansible-mitogen', 'clush', 'pssh'] as const satisfies readonly Tool[];
+export type PeerTool = (typeof PEER_TOOLS)[number];
 export type Workload = 'facts' | 'write';
 export type Phase = 'cold' | 'warm';
 
@@ -34,8 +37,22 @@ export interface ProvisionRow {
   phase: Phase;
   vrio?: Samples;
   ansible?: Samples;
+  'ansible-batched'?: Samples;
+  'ansible-mitogen'?: Samples;
+  clush?: Samples;
+  pssh?: Samples;
   /** ansible median / vrio median (how many times faster we are). */
   ratio?: number;
+  /** Each peer's median / vrio's (ansible's is `ratio` again); below 1 the peer wins the cell. */
+  ratios?: Partial<Record<PeerTool, number>>;
+  /** Peers that were not run in this cell by design (bounded time, a workload they do not do), and why. */
+  notRun?: Partial<Record<PeerTool, string>>;
+  /**
+   * Peak memory of the controller per run, MiB: the whole process tree of the
+   * tool (sampled every 100 ms, summed RSS: forked workers share pages, so an
+   * upper bound) and its largest single process (exact, from wait4's rusage).
+   */
+  memory?: Partial<Record<Tool, { tree: Samples; largest: Samples }>>;
   /** Why a tool has no samples here, or anything odd seen. */
   notes?: string[];
   /**
@@ -46,6 +63,8 @@ export interface ProvisionRow {
   cpu?: Partial<Record<Tool, { controller: Samples; hosts: Samples }>>;
   /** Ansible / vrio of the median total CPU seconds (controller + hosts). */
   cpuRatio?: number;
+  /** Each peer / vrio of the median total CPU seconds. */
+  cpuRatios?: Partial<Record<PeerTool, number>>;
   /** When this cell was measured and the 1-minute load then (rows may come from different runs). */
   measuredAt?: string;
   load?: number;
@@ -60,6 +79,8 @@ export interface ProvisioningResult extends Section {
   rows: ProvisionRow[];
   /** Process start-up alone (`vrio --version`, `ansible-playbook --version`): part of every run above. */
   startup?: Partial<Record<Tool, Samples>>;
+  /** CPUs the tools ran on (taskset): the controller's and the fleet's sshds', when they were kept apart. */
+  cpuSplit?: { controller: string; fleet: string };
 }
 
 /** A named span on a timeline, seconds from the timeline's start. */

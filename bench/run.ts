@@ -10,15 +10,18 @@ import { dirname, join, resolve } from 'node:path';
 import { exitCodeOf, InputError, UsageError, VrioError } from '../lib/errors.js';
 import type { BenchReport } from './model.js';
 import { writeReports, type WrittenReports } from './report/write.js';
-import { defaultOptions, parseHostCounts, parseSections, runBench, type BenchOptions } from './harness.js';
+import { defaultOptions, parseHostCounts, parseSections, parseTools, runBench, TOOLS, type BenchOptions } from './harness.js';
 import { renderMarkdown } from './report/markdown.js';
 
 export const USAGE = `usage: npm run bench -- [--quick] [--sections LIST] [--hosts N,N,...] [--runs N]
                         [--network netns|loopback] [--output-dir DIR] [--keep-work]
   --quick      N = 1 and 5 hosts, one run each (keeps the harness working in CI)
   --sections   comma-separated sections: provisioning, build, boot, inventory (default: all)
-  --hosts      host counts for the provisioning comparison (default 1,10,50)
-  --runs       runs per measurement, medians reported (default 3; quick: 1)
+  --hosts      host counts for the provisioning comparison (default 1,10,50,200; quick: 1,5)
+  --runs       runs per measurement, medians reported (default 5; quick: 1)
+  --tools      provisioning peers beside vrio: ${TOOLS.slice(1).join(', ')} (default all; quick: ansible)
+  --no-pin     do not keep the controller and the fleet on separate CPUs
+  --max-cell-minutes M  bound on one tool's provisioning cell (default 6; 0 = none): see bench/README.md
   --network    where the sshd hosts live (default: netns when root, else loopback)
   -o, --output-dir  where <date>.json/.html/.md go (default bench/results)
   --keep-work  keep the temp work dir with every tool's log
@@ -35,6 +38,9 @@ export function optionsFromArgs(argv: string[], log: (m: string) => void): Bench
         sections: { type: 'string' },
         hosts: { type: 'string' },
         runs: { type: 'string' },
+        tools: { type: 'string' },
+        'no-pin': { type: 'boolean' },
+        'max-cell-minutes': { type: 'string' },
         network: { type: 'string' },
         'output-dir': { type: 'string', short: 'o' },
         'keep-work': { type: 'boolean' },
@@ -53,6 +59,13 @@ export function optionsFromArgs(argv: string[], log: (m: string) => void): Bench
     const n = Number(v.runs);
     if (!Number.isInteger(n) || n < 1 || n > 50) throw new UsageError(`--runs '${v.runs}': expected an integer 1..50`);
     o.runs = n;
+  }
+  if (v.tools !== undefined) o.tools = parseTools(v.tools);
+  if (v['no-pin']) o.pin = false;
+  if (v['max-cell-minutes'] !== undefined) {
+    const m = Number(v['max-cell-minutes']);
+    if (!Number.isFinite(m) || m < 0 || m > 600) throw new UsageError(`--max-cell-minutes '${v['max-cell-minutes']}': expected a number of minutes 0..600`);
+    o.maxCellSeconds = m === 0 ? undefined : m * 60;
   }
   if (v.network !== undefined) {
     if (v.network !== 'netns' && v.network !== 'loopback') throw new UsageError(`--network '${v.network}': expected netns or loopback`);

@@ -1,7 +1,18 @@
 // What the HTML report plots, as chart series: the speed-up of vrio over each
 // peer per workload and host count (the headline), each tool's time per
 // workload, and the trend over earlier runs. svg.ts draws them.
-import type { BenchReport, Phase, ProvisioningResult, ProvisionRow, Section, Timeline, Tool, Workload } from '../model.js';
+import {
+  PEER_TOOLS,
+  type BenchReport,
+  type PeerTool,
+  type Phase,
+  type ProvisioningResult,
+  type ProvisionRow,
+  type Section,
+  type Timeline,
+  type Tool,
+  type Workload,
+} from '../model.js';
 import { provisioningGoal, ratio, seconds, workloadLabel } from './format.js';
 import { plain, type Series, xyChart } from './svg.js';
 
@@ -11,15 +22,30 @@ const COMBOS: [Workload, Phase][] = [
   ['write', 'cold'],
   ['write', 'warm'],
 ];
-const PEERS: { tool: Exclude<Tool, 'vrio'>; name: string }[] = [{ tool: 'ansible', name: 'Ansible' }];
-const TOOL_NAME: Record<Tool, string> = { vrio: 'vrio', ansible: 'Ansible' };
-const TOOL_COLOR: Record<Tool, string> = { vrio: '#1f77b4', ansible: '#d62728' };
+export const TOOL_NAME: Record<Tool, string> = {
+  vrio: 'vrio',
+  ansible: 'Ansible',
+  'ansible-batched': 'Ansible, batched',
+  'ansible-mitogen': 'Ansible + Mitogen',
+  clush: 'clush',
+  pssh: 'parallel-ssh',
+};
+const PEERS: { tool: PeerTool; name: string }[] = PEER_TOOLS.map((tool) => ({ tool, name: TOOL_NAME[tool] }));
+const TOOL_COLOR: Record<Tool, string> = {
+  vrio: '#1f77b4',
+  ansible: '#d62728',
+  'ansible-batched': '#ff7f0e',
+  'ansible-mitogen': '#9467bd',
+  clush: '#8c564b',
+  pssh: '#17becf',
+};
 const WORKLOAD_COLOR: Record<Workload, string> = { facts: '#1f77b4', write: '#2ca02c' };
 const hostsText = (x: number) => `${x} host${x === 1 ? '' : 's'}`;
 
 /** Why a tool has no figure in a cell: its notes, or that it has no samples. */
 function whyMissing(row: ProvisionRow, tool: Tool): string {
-  const own = (row.notes ?? []).filter((n) => n.startsWith(tool));
+  // 'ansible: ...' is Ansible's note, not Ansible + Mitogen's ('ansible-mitogen: ...').
+  const own = (row.notes ?? []).filter((n) => n.startsWith(`${tool}:`) || n.startsWith(`${tool} `));
   return own.length ? own.join('; ') : `${TOOL_NAME[tool]}: no samples`;
 }
 
@@ -35,15 +61,22 @@ export function ratioCharts(p: ProvisioningResult): string[] {
       for (const [w, ph] of COMBOS) {
         const rows = p.rows.filter((r) => r.workload === w && r.phase === ph);
         if (!rows.length) continue;
-        const value = (r: ProvisionRow) => (kind === 'wall' ? r.ratio : r.cpuRatio);
-        if (kind === 'cpu' && !rows.some((r) => r.cpuRatio !== undefined)) continue;
+        // Ansible's ratios predate the per-peer maps: saved reports have only ratio/cpuRatio.
+        const value = (r: ProvisionRow) =>
+          kind === 'wall'
+            ? (r.ratios?.[peer.tool] ?? (peer.tool === 'ansible' ? r.ratio : undefined))
+            : (r.cpuRatios?.[peer.tool] ?? (peer.tool === 'ansible' ? r.cpuRatio : undefined));
+        // A peer not run in a cell by design is absent there, not failed.
+        const inCell = (r: ProvisionRow) => !r.notRun?.[peer.tool];
+        if (!rows.some((r) => inCell(r) && r[peer.tool])) continue;
+        if (kind === 'cpu' && !rows.some((r) => value(r) !== undefined)) continue;
         series.push({
           name: `${w} ${ph}`,
           color: WORKLOAD_COLOR[w],
           dashed: ph === 'warm',
           points: rows.filter((r) => value(r) !== undefined).map((r) => ({ x: r.hosts, y: value(r)! })),
           failed: rows
-            .filter((r) => value(r) === undefined)
+            .filter((r) => inCell(r) && value(r) === undefined)
             .map((r) => ({
               x: r.hosts,
               reason: [r.vrio ? '' : whyMissing(r, 'vrio'), r[peer.tool] ? '' : whyMissing(r, peer.tool)].filter(Boolean).join('; ') || 'no ratio',
@@ -85,11 +118,14 @@ export function timeCharts(p: ProvisioningResult): string[] {
   for (const [w, ph] of COMBOS) {
     const rows = p.rows.filter((r) => r.workload === w && r.phase === ph);
     if (!rows.length) continue;
-    const series: Series[] = (['vrio', ...PEERS.map((x) => x.tool)] as Tool[]).map((tool) => ({
+    // Tools measured in these cells at all; a tool not run in a cell by design is absent there, not failed.
+    const tools = (['vrio', ...PEERS.map((x) => x.tool)] as Tool[]).filter((t) => rows.some((r) => r[t] || (r.notes ?? []).some((n) => n.startsWith(`${t} `))));
+    const inCell = (r: ProvisionRow, t: Tool) => t === 'vrio' || !r.notRun?.[t];
+    const series: Series[] = tools.map((tool) => ({
       name: TOOL_NAME[tool],
       color: TOOL_COLOR[tool],
       points: rows.filter((r) => r[tool]).map((r) => ({ x: r.hosts, y: r[tool]!.median, lo: r[tool]!.min, hi: r[tool]!.max })),
-      failed: rows.filter((r) => !r[tool]).map((r) => ({ x: r.hosts, reason: whyMissing(r, tool) })),
+      failed: rows.filter((r) => !r[tool] && inCell(r, tool)).map((r) => ({ x: r.hosts, reason: whyMissing(r, tool) })),
     }));
     charts.push(
       xyChart({
@@ -158,6 +194,9 @@ export function trendCharts(runs: BenchReport[]): string[] {
       const n = Math.max(...p.rows.map((r) => r.hosts));
       for (const r of p.rows.filter((row) => row.hosts === n)) {
         for (const tool of ['vrio', ...PEERS.map((q) => q.tool)] as Tool[]) {
+          // A peer absent from a row (not run there by design, or a report older than the peer) is no failure.
+          const tried = r[tool] || tool === 'vrio' || (tool === 'ansible' && !r.notRun?.ansible) || (r.notes ?? []).some((x) => x.startsWith(`${tool} `));
+          if (!tried) continue;
           const series = `${TOOL_NAME[tool]}, ${r.workload} ${r.phase}, ${n} hosts`;
           prov.push(r[tool] ? { series, x, y: r[tool]!.median } : { series, x, failed: whyMissing(r, tool) });
         }

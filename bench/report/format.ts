@@ -1,6 +1,16 @@
 // Number formatting shared by the Markdown and HTML reports, so both print the
 // same figure the same way.
-import type { Figure, ProvisioningResult, ProvisionRow, Samples, Section, Workload } from '../model.js';
+import {
+  PEER_TOOLS,
+  type Figure,
+  type PeerTool,
+  type ProvisioningResult,
+  type ProvisionRow,
+  type Samples,
+  type Section,
+  type Tool,
+  type Workload,
+} from '../model.js';
 
 export function seconds(s: number): string {
   if (!Number.isFinite(s)) return '–';
@@ -79,6 +89,63 @@ export function sectionMeta(s: Section | undefined): string {
 /** Row notes, each once, with the cells it applies to ("all cells" when every one). */
 export function rowNotes(p: ProvisioningResult): string[] {
   const where = new Map<string, string[]>();
-  for (const r of p.rows) for (const n of r.notes ?? []) where.set(n, [...(where.get(n) ?? []), `${r.hosts}/${r.workload}/${r.phase}`]);
+  for (const r of p.rows) {
+    // Peers left out of a cell (by design, or by the time bound with its projection) are named too.
+    const notRun = Object.entries(r.notRun ?? {}).map(([t, why]) => `${toolName[t as Tool]} not run: ${why}`);
+    for (const n of [...(r.notes ?? []), ...notRun]) where.set(n, [...(where.get(n) ?? []), `${r.hosts}/${r.workload}/${r.phase}`]);
+  }
   return [...where].map(([n, cells]) => `${n} (${cells.length === p.rows.length ? 'all cells' : cells.join(', ')})`);
+}
+
+export const toolName: Record<Tool, string> = {
+  vrio: 'vrio',
+  ansible: 'Ansible',
+  'ansible-batched': 'Ansible, batched',
+  'ansible-mitogen': 'Ansible + Mitogen',
+  clush: 'clush',
+  pssh: 'parallel-ssh',
+};
+
+/** Peers beyond plain Ansible with a figure (or a failure) in any row: the reports show them only then. */
+export function extraPeers(p: ProvisioningResult): PeerTool[] {
+  return PEER_TOOLS.filter((t) => t !== 'ansible' && p.rows.some((r) => r[t] || (r.notes ?? []).some((n) => n.startsWith(`${t} `) || n.startsWith(`${t}:`))));
+}
+
+/** Every tool with a figure in any row, vrio first. */
+export function toolsIn(p: ProvisioningResult): Tool[] {
+  return (['vrio', ...PEER_TOOLS] as Tool[]).filter((t) => p.rows.some((r) => r[t]));
+}
+
+/** A peer's wall-time ratio in a row (Ansible's from the field older reports have). */
+export function peerRatio(r: ProvisionRow, t: PeerTool): number | undefined {
+  return r.ratios?.[t] ?? (t === 'ansible' ? r.ratio : undefined);
+}
+
+/** "12× " or "0.6× (clush wins)"; "not run" when left out by design; "failed" when it failed. */
+export function ratioCell(r: ProvisionRow, t: PeerTool): string {
+  const x = peerRatio(r, t);
+  if (x !== undefined) return x < 1 ? `${x.toFixed(2)}× (${toolName[t]} wins)` : ratio(x);
+  if (r.notRun?.[t]) return 'not run';
+  return r[t] || !r.vrio ? '–' : 'failed';
+}
+
+/** Rows where a peer was faster than vrio (wall time), as "clush at 200 hosts, facts + plan cold (0.8×)". */
+export function peerWins(p: ProvisioningResult): string[] {
+  const out: string[] = [];
+  for (const r of p.rows)
+    for (const t of PEER_TOOLS) {
+      const x = peerRatio(r, t);
+      if (x !== undefined && x < 1)
+        out.push(
+          `${toolName[t]} at ${r.hosts} host(s), ${workloadLabel[r.workload]} ${r.phase}: ${x.toFixed(2)}× (vrio ${seconds(r.vrio!.median)}, ${toolName[t]} ${seconds(r[t]!.median)})`,
+        );
+    }
+  return out;
+}
+
+/** "81 MiB (80–83)" */
+export function mib(s: Samples | undefined): string {
+  if (!s) return '–';
+  const f = (x: number) => (x < 10 ? x.toFixed(1) : String(Math.round(x)));
+  return s.runs.length === 1 ? `${f(s.median)} MiB` : `${f(s.median)} MiB (${f(s.min)}–${f(s.max)})`;
 }

@@ -6,7 +6,8 @@
 import type { BenchReport, Figure, Section } from '../model.js';
 import { basename } from 'node:path';
 import { ratioCharts, timeCharts, trendCharts, withFailures } from './charts.js';
-import { figureValue, goalMark, provisioningGoal, ratio, rowNotes, samplesWithRange, sectionMeta, workloadLabel } from './format.js';
+import { figureValue, peerWins, goalMark, provisioningGoal, ratio, rowNotes, samplesWithRange, sectionMeta, workloadLabel } from './format.js';
+import { cpuData, cpuSplitText, memoryData, peersData, ratioData } from './markdown.js';
 import { runsFor, type History } from './history.js';
 import { esc, timelineChart } from './svg.js';
 
@@ -105,19 +106,31 @@ export function renderHtml(r: BenchReport, o: HtmlOptions = {}): string {
     body.push('<h3>Settings</h3><dl>');
     for (const [k, v] of Object.entries(p.settings)) body.push(`<dt>${esc(k)}</dt><dd>${inline(v)}</dd>`);
     body.push('</dl>');
-    const cpuRows = p.rows.filter((row) => row.cpu);
-    if (cpuRows.length) {
-      const c = (row: (typeof cpuRows)[number], t: 'vrio' | 'ansible') => {
-        const x = row.cpu?.[t];
-        return x ? `${x.controller.median.toFixed(2)} + ${x.hosts.median.toFixed(2)}` : '–';
-      };
+    const peers = peersData(p);
+    if (peers) {
+      const wins = peerWins(p);
+      body.push(
+        '<h3>The other peers</h3>',
+        `<p>${inline('Ansible batched (one shell task for the reads), Ansible with Mitogen, clush and parallel-ssh (the read-only workload: vrio\'s own facts command on every host, output collected, no plan), median wall time; "not run": left out by design or to bound the time.')}</p>`,
+        table(peers.headers, peers.rows),
+        '<p>Each peer / vrio (median wall time); above 1× vrio is faster, below 1× the peer wins the cell.</p>',
+        table(ratioData(p).headers, ratioData(p).rows),
+        wins.length ? `<p>Where a peer wins:</p>${list(wins)}` : '<p>No peer is faster than vrio in any cell measured.</p>',
+      );
+    }
+    const mem = memoryData(p);
+    if (mem)
+      body.push(
+        '<h3>Controller memory</h3>',
+        "<p>Peak memory of the controller per run (median): the tool's whole process tree (summed RSS sampled every 100 ms; forked workers share pages, so an upper bound) / its largest single process (GNU time's maximum RSS).</p>",
+        table(mem.headers, mem.rows),
+      );
+    const cpu = cpuData(p);
+    if (cpu) {
       body.push(
         '<h3>CPU seconds per run (median)</h3>',
-        "<p>The tool on the controller with everything it waited for, plus the sshd sessions on the hosts and what they ran: less sensitive to other load than wall time. Ansible's persistent ssh masters run detached and are not counted (in Ansible's favour).</p>",
-        table(
-          ['Hosts', 'Workload', 'Run', 'vrio (controller + hosts)', 'Ansible (controller + hosts)', 'Ansible / vrio'],
-          cpuRows.map((row) => [String(row.hosts), workloadLabel[row.workload], row.phase, c(row, 'vrio'), c(row, 'ansible'), ratio(row.cpuRatio)]),
-        ),
+        `<p>${esc("The tool on the controller with everything it waited for, plus the sshd sessions on the hosts and what they ran: less sensitive to other load than wall time. Ansible's persistent ssh masters run detached and are not counted (in Ansible's favour)." + cpuSplitText(p))}</p>`,
+        table(cpu.headers, cpu.rows),
       );
     }
     if (p.startup && (p.startup.vrio || p.startup.ansible)) {

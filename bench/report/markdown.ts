@@ -1,7 +1,23 @@
 // The Markdown summary: the table the README quotes and the closing note of
 // the issue cites. Every figure is a median with its run count.
 import type { BenchReport, Figure, ProvisioningResult, Section } from '../model.js';
-import { figureValue, goalMark, provisioningGoal, ratio, rowNotes, samplesWithRange, sectionMeta, workloadLabel } from './format.js';
+import { PEER_TOOLS, type Tool } from '../model.js';
+import {
+  extraPeers,
+  figureValue,
+  goalMark,
+  mib,
+  peerWins,
+  provisioningGoal,
+  ratio,
+  ratioCell,
+  rowNotes,
+  samplesWithRange,
+  sectionMeta,
+  toolName,
+  toolsIn,
+  workloadLabel,
+} from './format.js';
 
 /** Escape a value for a Markdown table cell. */
 export function cell(s: string): string {
@@ -45,18 +61,97 @@ export function provisioningTable(p: ProvisioningResult): string[] {
 
 /** CPU seconds per cell: controller + hosts, medians; the load-robust companion of the wall-time table. */
 export function cpuTable(p: ProvisioningResult): string[] {
+  const d = cpuData(p);
+  return d ? tableOf(d.headers, d.rows) : [];
+}
+
+export function cpuData(p: ProvisioningResult): TableData | undefined {
+  const extra = extraPeers(p);
   const rows = p.rows
     .filter((r) => r.cpu)
     .map((r) => {
-      const c = (t: 'vrio' | 'ansible') => {
+      const c = (t: Tool) => {
         const x = r.cpu?.[t];
         return x ? `${x.controller.median.toFixed(2)} + ${x.hosts.median.toFixed(2)}` : '–';
       };
-      return [String(r.hosts), workloadLabel[r.workload], r.phase, c('vrio'), c('ansible'), ratio(r.cpuRatio)];
+      return [String(r.hosts), workloadLabel[r.workload], r.phase, c('vrio'), c('ansible'), ratio(r.cpuRatio), ...extra.map(c)];
     });
   return rows.length
-    ? tableOf(['Hosts', 'Workload', 'Run', 'vrio CPU s (controller + hosts)', 'Ansible CPU s (controller + hosts)', 'Ansible / vrio'], rows)
-    : [];
+    ? {
+        headers: [
+          'Hosts',
+          'Workload',
+          'Run',
+          'vrio CPU s (controller + hosts)',
+          'Ansible CPU s (controller + hosts)',
+          'Ansible / vrio',
+          ...extra.map((t) => `${toolName[t]} CPU s (controller + hosts)`),
+        ],
+        rows,
+      }
+    : undefined;
+}
+
+export interface TableData {
+  headers: string[];
+  rows: string[][];
+}
+
+/** Every peer's median wall time per cell (beyond plain Ansible, which the main table has). */
+export function peersTable(p: ProvisioningResult): string[] {
+  const d = peersData(p);
+  return d ? tableOf(d.headers, d.rows) : [];
+}
+
+export function peersData(p: ProvisioningResult): TableData | undefined {
+  const extra = extraPeers(p);
+  if (!extra.length) return undefined;
+  const cellOf = (r: ProvisioningResult['rows'][number], t: (typeof extra)[number]) => (r[t] ? samplesWithRange(r[t]) : r.notRun?.[t] ? 'not run' : 'failed');
+  return {
+    headers: ['Hosts', 'Workload', 'Run', 'vrio', ...extra.map((t) => toolName[t])],
+    rows: p.rows.map((r) => [String(r.hosts), workloadLabel[r.workload], r.phase, samplesWithRange(r.vrio), ...extra.map((t) => cellOf(r, t))]),
+  };
+}
+
+/** Each peer's median / vrio's, per cell: above 1× vrio is faster; a peer that wins is named. */
+export function ratioTable(p: ProvisioningResult): string[] {
+  const d = ratioData(p);
+  return tableOf(d.headers, d.rows);
+}
+
+export function ratioData(p: ProvisioningResult): TableData {
+  const peers = PEER_TOOLS.filter((t) => t === 'ansible' || extraPeers(p).includes(t));
+  return {
+    headers: ['Hosts', 'Workload', 'Run', ...peers.map((t) => `${toolName[t]} / vrio`)],
+    rows: p.rows.map((r) => [String(r.hosts), workloadLabel[r.workload], r.phase, ...peers.map((t) => ratioCell(r, t))]),
+  };
+}
+
+/** Peak controller memory per tool and host count (the read-only cold cell, else the first measured). */
+export function memoryTable(p: ProvisioningResult): string[] {
+  const d = memoryData(p);
+  return d ? tableOf(d.headers, d.rows) : [];
+}
+
+export function memoryData(p: ProvisioningResult): TableData | undefined {
+  const tools = toolsIn(p).filter((t) => p.rows.some((r) => r.memory?.[t]));
+  if (!tools.length) return undefined;
+  const rows: string[][] = [];
+  for (const w of ['facts', 'write'] as const) {
+    for (const n of p.hostCounts) {
+      const r = p.rows.find((x) => x.hosts === n && x.workload === w && x.phase === 'cold');
+      if (!r?.memory) continue;
+      rows.push([String(n), workloadLabel[w], ...tools.map((t) => (r.memory?.[t] ? `${mib(r.memory[t]!.tree)} / ${mib(r.memory[t]!.largest)}` : '–'))]);
+    }
+  }
+  return { headers: ['Hosts', 'Workload (cold)', ...tools.map((t) => toolName[t])], rows };
+}
+
+/** Where the controller and the fleet ran, in words. */
+export function cpuSplitText(p: ProvisioningResult): string {
+  return p.cpuSplit
+    ? ` Controller and fleet on separate CPUs (taskset): every tool on CPU ${p.cpuSplit.controller}, every sshd and its sessions on CPU ${p.cpuSplit.fleet}.`
+    : '';
 }
 
 export function figureTable(figures: Figure[]): string[] {
@@ -95,9 +190,39 @@ export function renderMarkdown(r: BenchReport): string {
     const cpu = cpuTable(r.provisioning);
     if (cpu.length) {
       out.push(
-        "CPU seconds per run (median): the tool on the controller with everything it waited for, plus the sshd sessions on the hosts and what they ran. Less sensitive to other load than wall time; Ansible's persistent ssh masters run detached and are not counted (in Ansible's favour).",
+        "CPU seconds per run (median): the tool on the controller with everything it waited for, plus the sshd sessions on the hosts and what they ran. Less sensitive to other load than wall time; Ansible's persistent ssh masters run detached and are not counted (in Ansible's favour)." +
+          cpuSplitText(r.provisioning),
         '',
         ...cpu,
+        '',
+      );
+    }
+    const peers = peersTable(r.provisioning);
+    if (peers.length) {
+      out.push(
+        'The other peers, same cells: Ansible batched (one shell task for the reads), Ansible with Mitogen, clush and parallel-ssh (the read-only workload: vrio\'s own facts command on every host, output collected, no plan). "not run": left out by design or to bound the time (see the settings and the notes).',
+        '',
+        ...peers,
+        '',
+        'Ratios, each peer / vrio (median wall time); above 1× vrio is faster, below 1× the peer wins the cell:',
+        '',
+        ...ratioTable(r.provisioning),
+        '',
+      );
+      const wins = peerWins(r.provisioning);
+      out.push(
+        wins.length ? 'Where a peer wins:' : 'No peer is faster than vrio in any cell measured.',
+        '',
+        ...wins.map((w) => `- ${w}`),
+        ...(wins.length ? [''] : []),
+      );
+    }
+    const mem = memoryTable(r.provisioning);
+    if (mem.length) {
+      out.push(
+        "Peak memory of the controller per run (median): the tool's whole process tree (summed RSS sampled every 100 ms; forked workers share pages, so an upper bound) / its largest single process (GNU time's maximum RSS).",
+        '',
+        ...mem,
         '',
       );
     }

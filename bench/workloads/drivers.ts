@@ -1,13 +1,22 @@
-// The two tools under comparison, behind one small interface so the suite runs
+// The tools under comparison, behind one small interface so the suite runs
 // them the same way: same fleet, same inventory, same order of cold and warm runs.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../../lib/exec.js';
 import { packageRoot } from '../../lib/paths.js';
-import { closeMasters, runPlaybook, setupAnsible, writeSpec, type AnsibleSetup } from '../ansible.js';
+import {
+  checkPlaybook,
+  closeMasters,
+  MITOGEN_STRATEGY_DIR,
+  playbookCommand,
+  setupAnsible,
+  writeSpec,
+  type AnsibleSetup,
+  type PlaybookName,
+} from '../ansible.js';
 import type { Fleet } from '../fleet.js';
 import { fleetInventory, inventoryYaml, toAnsibleIni, writeInventory } from '../inventory.js';
-import type { Tool, Workload } from '../model.js';
+import type { Phase, Tool, Workload } from '../model.js';
+import { checkPeerOutput, clushInvocation, factsCommandLine, psshInvocation } from '../peers.js';
 
 export interface RunOutcome {
   /** Changes the tool reported (0 on a no-op run), when it reports them. */
@@ -16,41 +25,121 @@ export interface RunOutcome {
   note?: string;
 }
 
+/** One run of a tool: what the harness runs (pinned, timed, its memory watched) and how it judges the output. */
+export interface ToolCommand {
+  argv: string[];
+  env?: Record<string, string>;
+  /** Throws when the run does not count (a host failed or was missed). */
+  check(stdout: string, code: number | null, logFile: string): RunOutcome;
+}
+
 export interface ToolDriver {
   tool: Tool;
+  /** Why this tool is not run on a workload/phase by design (undefined: it is). */
+  notRun?(w: Workload, phase: Phase): string | undefined;
   prepare(fleet: Fleet, dir: string): Promise<void>;
   /** Forget any connection state, so the next run is a cold one. */
   resetConnections(): Promise<void>;
-  run(w: Workload, logFile: string, signal?: AbortSignal): Promise<RunOutcome>;
+  command(w: Workload): ToolCommand;
   close(): Promise<void>;
   /** How the tool was run, for the report. */
   settings(hosts: number): Record<string, string>;
 }
 
-export function ansibleDriver(): ToolDriver {
+export type AnsibleVariant = 'plain' | 'batched' | 'mitogen';
+
+const ANSIBLE_TOOL: Record<AnsibleVariant, Tool> = { plain: 'ansible', batched: 'ansible-batched', mitogen: 'ansible-mitogen' };
+
+/**
+ * Ansible as a user writes it (plain: a task per read), as a skilled user
+ * batches the reads (one shell task running vrio's own facts command), and
+ * with Debian's Mitogen strategy (the plain playbooks, Mitogen's connection
+ * and module runner instead of ssh + a Python per task).
+ */
+export function ansibleDriver(variant: AnsibleVariant = 'plain'): ToolDriver {
   let setup: AnsibleSetup | undefined;
+  const tool = ANSIBLE_TOOL[variant];
   return {
-    tool: 'ansible',
+    tool,
+    notRun: (w, phase) =>
+      variant === 'batched' && w === 'write'
+        ? 'batching is about the reads; the write workload is the plain playbook (see Ansible)'
+        : variant === 'mitogen' && w === 'facts' && phase === 'warm'
+          ? 'Mitogen keeps no connection between runs: its warm read-only run is its cold one'
+          : undefined,
     async prepare(fleet, dir) {
       const ini = toAnsibleIni(fleetInventory(fleet));
-      setup = setupAnsible(join(dir, 'ansible'), ini, { forks: fleet.hosts.length, knownHostsFile: fleet.knownHostsFile });
+      setup = setupAnsible(join(dir, tool), ini, {
+        forks: fleet.hosts.length,
+        knownHostsFile: fleet.knownHostsFile,
+        factsCommand: variant === 'batched' ? factsCommandLine(fleet.hosts[0].iface) : undefined,
+        mitogen: variant === 'mitogen',
+      });
     },
     async resetConnections() {
       if (setup) await closeMasters(setup);
     },
-    async run(w, logFile, signal) {
-      if (!setup) throw new Error('ansible driver used before prepare()');
-      const recap = await runPlaybook(setup, w, { logFile, signal });
-      return { changed: recap.changed };
+    command(w) {
+      if (!setup) throw new Error(`${tool} driver used before prepare()`);
+      const name: PlaybookName = w === 'facts' && variant === 'batched' ? 'facts-batched' : w;
+      const { argv, env } = playbookCommand(setup, name);
+      return { argv, env, check: (stdout, _code, logFile) => ({ changed: checkPlaybook(name, stdout, logFile).changed }) };
     },
     async close() {
       if (setup) await closeMasters(setup);
     },
+    settings: (): Record<string, string> =>
+      variant === 'plain'
+        ? {
+            ansible:
+              'ansible-playbook (ansible-core from Debian), forks = number of hosts, pipelining = True, ControlMaster=auto + ControlPersist=300s (closed before every cold run), gathering = explicit (gather_facts: false), interpreter_python = /usr/bin/python3 (no discovery), strategy linear, strict host key checking against the same known_hosts',
+            'ansible playbooks':
+              'bench/ansible/facts.yml (9 remote tasks + a controller-side set_fact plan), bench/ansible/write.yml (file + copy loops over bench/workloads/write-spec.yaml)',
+          }
+        : variant === 'batched'
+          ? {
+              'ansible-batched':
+                "the same settings; bench/ansible/facts-batched.yml: ONE `shell` task per host running vrio's own facts command (provision/facts.ts), then the same plan as facts.yml from its output on the controller",
+            }
+          : {
+              'ansible-mitogen': `the same settings and the plain playbooks, with Debian's ansible-mitogen: strategy = mitogen_linear (strategy_plugins = ${MITOGEN_STRATEGY_DIR})`,
+            },
+  };
+}
+
+/** clush or parallel-ssh sending vrio's facts command to every host at once (the read-only workload only). */
+export function parallelShellDriver(tool: 'clush' | 'pssh'): ToolDriver {
+  let names: string[] = [];
+  let hostsFile = '';
+  let sshConfig = '';
+  let command = '';
+  return {
+    tool,
+    notRun: (w, phase) =>
+      w === 'write'
+        ? 'a parallel shell has no idempotent file operations: the read-only workload only'
+        : phase === 'warm'
+          ? 'keeps no connection between runs: its warm run is its cold one'
+          : undefined,
+    async prepare(fleet, dir) {
+      names = fleet.hosts.map((h) => h.name);
+      sshConfig = fleet.sshConfigFile;
+      hostsFile = join(dir, `${tool}-hosts`);
+      writeFileSync(hostsFile, names.join('\n') + '\n');
+      command = factsCommandLine(fleet.hosts[0].iface);
+    },
+    async resetConnections() {},
+    command(w) {
+      if (w !== 'facts') throw new Error(`${tool} runs the read-only workload only`);
+      const inv = tool === 'clush' ? clushInvocation(names, sshConfig, command) : psshInvocation(hostsFile, names.length, sshConfig, command);
+      return { argv: [inv.cmd, ...inv.args], check: (stdout, code) => (checkPeerOutput(tool, stdout, code, names), {}) };
+    },
+    async close() {},
     settings: () => ({
-      ansible:
-        'ansible-playbook (ansible-core from Debian), forks = number of hosts, pipelining = True, ControlMaster=auto + ControlPersist=300s (closed before every cold run), gathering = explicit (gather_facts: false), interpreter_python = /usr/bin/python3 (no discovery), strategy linear, strict host key checking against the same known_hosts',
-      'ansible playbooks':
-        'bench/ansible/facts.yml (9 remote tasks + a controller-side set_fact plan), bench/ansible/write.yml (file + copy loops over bench/workloads/write-spec.yaml)',
+      [tool]:
+        tool === 'clush'
+          ? "ClusterShell's clush (Debian's clustershell): fanout = number of hosts, `-S -L`, ssh -F with the fleet's ssh_config (same user, key, known_hosts, strict checking); vrio's facts command as the one command; output collected, no plan"
+          : "parallel-ssh (Debian's pssh): -p = number of hosts, -i, ssh -F with the fleet's ssh_config; vrio's facts command as the one command; output collected, no plan",
     }),
   };
 }
@@ -73,28 +162,22 @@ export function vrioDriver(): ToolDriver {
     async resetConnections() {
       /* every vrio run opens its own connections and keeps none */
     },
-    async run(w, logFile, signal) {
+    // A real child process, as a user runs it: node start-up is part of the figure,
+    // as Python's is part of Ansible's.
+    command(w) {
       if (!inventoryFile) throw new Error('vrio driver used before prepare()');
-      if (w === 'write') {
-        const r = await run(process.execPath, [bin, 'provision', 'apply', '-i', writeInventoryFile!, '--only', 'files', '--json'], {
-          logFile,
-          signal,
-          allowFail: true,
-          timeoutMs: 10 * 60_000,
-          env: { NO_COLOR: '1' },
-        });
-        return checkApplyOutput(r.stdout, r.code, hosts);
-      }
-      // A real child process, as a user runs it: node start-up is part of the figure,
-      // as Python's is part of Ansible's.
-      const r = await run(process.execPath, [bin, 'provision', 'plan', '-i', inventoryFile, '--json'], {
-        logFile,
-        signal,
-        allowFail: true,
-        timeoutMs: 10 * 60_000,
-        env: { NO_COLOR: '1' },
-      });
-      return checkPlanOutput(r.stdout, r.code, hosts);
+      const env = { NO_COLOR: '1' };
+      if (w === 'write')
+        return {
+          argv: [process.execPath, bin, 'provision', 'apply', '-i', writeInventoryFile!, '--only', 'files', '--json'],
+          env,
+          check: (stdout, code) => checkApplyOutput(stdout, code, hosts),
+        };
+      return {
+        argv: [process.execPath, bin, 'provision', 'plan', '-i', inventoryFile, '--json'],
+        env,
+        check: (stdout, code) => checkPlanOutput(stdout, code, hosts),
+      };
     },
     async close() {},
     settings: () => ({

@@ -43,6 +43,7 @@ function fleetOf(n: number): Fleet {
     hosts,
     identityFile: join(tmp, 'id_ed25519'),
     knownHostsFile: join(tmp, 'known_hosts'),
+    sshConfigFile: join(tmp, 'ssh_config'),
     resetScratch: () => {},
     destroy: async () => {},
   };

@@ -7,6 +7,8 @@
 //     and a correct CREATE right after must work;
 //   - create/use/remove loops per device type, with the IOhyp's slab/free
 //     memory before and after (a leak shows up as steady growth);
+//   - a tun/tap back end (not a macvtap): a vRIO NIC on a tap made with
+//     `ip tuntap`, ping and TCP between the guest and the IOhyp through it;
 //   - short frames: a macvlan beside the guest's macvtap on the IOhyp sends a
 //     42-byte ARP (host-internal, so nothing pads it) to the guest's vRIO NIC;
 //     upstream panics the guest;
@@ -18,11 +20,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Session } from '../lib/ssh/client.js';
 import { blkPerf, PERF_SIZES_KIB, type BlkPerfRow } from './blk-perf.js';
-import { check, ipOf, md5, ping, record, tcpPrepare, tcpSend, tcpVerify, type LabCheck, type TcpLeg } from './checks.js';
+import { check, ipOf, md5, ping, record, tcpPrepare, tcpSend, tcpTransfer, tcpVerify, type LabCheck, type TcpLeg } from './checks.js';
 import { PEER_IP, type PlannedVm } from './topology.js';
 
 /** The address of the short-frame sender (a macvlan on the IOhyp). */
 const SHORT_FRAME_SRC = `${PEER_IP.split('.').slice(0, 3).join('.')}.200`;
+/** The tun/tap back end's subnet: the IOhyp's tap and the guest's NIC on it (no other lab net). */
+const TUN_NET = '10.77.0';
 
 export interface FixCheckOptions {
   /** create/use/remove cycles per device type. */
@@ -190,6 +194,28 @@ export async function fixChecks(plan: PlannedVm[], ssh: Map<string, Session>, o:
       await io.exec('ip link del mvtcycle 2>/dev/null; true');
     }
     return `${o.cycles} cycles, the peer pinged the new NIC each time`;
+  });
+  // A tun/tap back end: the IOhyp attaches /dev/net/tun to a tap (3.10: TUNSETIFF
+  // under set_fs; 6.1: our tun_set_iff_kernel()) and the guest's vRIO NIC talks to
+  // the IOhyp's own stack through it.
+  const tunMac = '02:00:00:00:99:03';
+  await check(out, 'a vRIO NIC on a tun/tap back end (not a macvtap): ping and TCP between the guest and the IOhyp through the tap', async () => {
+    await io.check(
+      `modprobe tun 2>/dev/null; ip link del vtun0 2>/dev/null; ip tuntap add dev vtun0 mode tap && ip addr add ${TUN_NET}.1/24 dev vtun0 && ip link set vtun0 up`,
+    );
+    try {
+      await io.check([o.helper, 'create-net', ...header, '--backing', 'vtun0', '--mac', tunMac, '--features', '0x7BE1'], { timeoutMs: 60_000 });
+      const find = `for n in /sys/class/net/*; do [ "$(cat $n/address)" = "${tunMac}" ] && basename $n; done`;
+      await until(gs1, `[ -n "$(${find})" ]`, 20, `no NIC with ${tunMac} on ${g1.name} after CREATE_NET on the tap`);
+      await gs1.check(`n=$(${find}); ip addr add ${TUN_NET}.2/24 dev $n && ip link set $n up`);
+      const p = await ping(gs1, `${TUN_NET}.1`);
+      const tcp = await tcpTransfer({ from: gs1, to: io, toIp: `${TUN_NET}.1`, bytes: 4 << 20, port: 5199, tag: 'tun' });
+      await io.check([o.helper, 'remove', ...header, '--backing', 'vtun0'], { timeoutMs: 60_000 });
+      await until(gs1, `[ -z "$(${find})" ]`, 20, `the NIC ${tunMac} stays on ${g1.name} after REMOVE`);
+      return `ping ${p}; 4 MiB TCP guest -> IOhyp ${tcp}; REMOVE took the NIC away`;
+    } finally {
+      await io.exec('ip link del vtun0 2>/dev/null; true');
+    }
   });
   await check(out, `IOhyp memory after ${2 * o.cycles} create/remove cycles (no per-device leak)`, async () => {
     const mem1 = memInfo(await io.check('sync; echo 3 > /proc/sys/vm/drop_caches; cat /proc/meminfo'));

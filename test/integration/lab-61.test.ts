@@ -5,6 +5,8 @@
 // (O_DIRECT data, encrypted backing, ext2 remount, counters) and remote NIC
 // (ping, TCP, counters). Then wire compatibility with the 3.10 images both
 // ways: a 3.10 IOhyp serving a 6.1 guest, a 6.1 IOhyp serving a 3.10 guest.
+// And the drivers are W=1 and sparse clean on 6.1: rebuilt with `make C=2 W=1`
+// against the built 6.1 tree, no warning at all.
 // VRIO_LAB61_IMAGES names ready 6.1 images (as VRIO_LAB_IMAGES the 3.10 ones).
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -16,7 +18,8 @@ import { run } from '../../lib/exec.js';
 import { dataPath } from '../../lib/paths.js';
 import { ciKernelUnavailable, verifiedTarballSha256 } from '../../bench/ci-kernel/manifest.js';
 import { lacks } from '../support/prereq.js';
-import { cacheRoot, cliBin, splitioBundle, vrioImages, type VrioImages } from '../support/vrio-images.js';
+import { cacheRoot, cliBin, kernelTreeOf, splitioBundle, vrioImages, type VrioImages } from '../support/vrio-images.js';
+import { vrioSparseW1 } from '../support/vrio-warnings.js';
 import { jsonLines, vrio } from './smoke-support.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-lab61-'));
@@ -139,6 +142,19 @@ describe('vRIO on Linux 6.1', () => {
       assert.ok(m.kernel.modules.includes(mod), mod);
     const origins = new Set(m.kernel.patches.map((p) => p.origin));
     assert.deepEqual([...origins].sort(), ['fixes', 'overlay', 'port']);
+  });
+
+  test('drivers/vrio is W=1 and sparse clean on 6.1 (make C=2 W=1: no compiler or sparse warning)', async (t) => {
+    if (lacks(t, missing61)) return;
+    const tree = kernelTreeOf(v61!.out);
+    if (lacks(t, typeof tree === 'string' && tree)) return;
+    const sparse = await run('sparse', ['--version']).catch(() => undefined);
+    if (lacks(t, !sparse && 'sparse (apt-get install sparse)')) return;
+    const r = await vrioSparseW1(tree as { src: string; obj: string });
+    // 9 C files in 8 modules, each through sparse.
+    assert.ok(r.checked >= 9, `sparse ran on ${r.checked} files:\n${r.log.slice(-3000)}`);
+    assert.deepEqual(r.warnings, [], `${r.warnings.length} warnings:\n${r.warnings.join('\n')}`);
+    assert.equal(r.code, 0, r.log.slice(-3000));
   });
 
   test('the lab on the 6.1 images: remote block and net device, all checks', async (t) => {

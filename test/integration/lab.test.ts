@@ -280,6 +280,7 @@ describe('vrio lab --checks fixes: the bug checks of our vRIO fix series', () =>
     'correct CREATE_BLK right after',
     'cycles of a vRIO block device',
     'cycles of a vRIO NIC',
+    'tun/tap back end',
     'no kernel warning',
   ];
   // 5 create/use/remove cycles per device type keep CI's run short; 50 is the thorough run.

@@ -115,6 +115,11 @@ export function vrioImagesFixture(set: ImageSet = 'default'): { imgs?: VrioImage
 export async function vrioKernelTree(set: ImageSet = 'default'): Promise<{ src: string; obj: string } | string> {
   const imgs = await vrioImages(set);
   if (typeof imgs === 'string') return imgs;
+  return kernelTreeOf(imgs.out);
+}
+
+/** The newest prepared vRIO tree and built kernel in an output dir (any kernel line), or why there are none. */
+export function kernelTreeOf(out: string): { src: string; obj: string } | string {
   const newest = (dir: string, inner: string, marker: string) =>
     existsSync(dir)
       ? readdirSync(dir)
@@ -122,8 +127,8 @@ export async function vrioKernelTree(set: ImageSet = 'default'): Promise<{ src: 
           .filter((d) => existsSync(join(d, inner, marker)))
           .sort((a, b) => statSync(join(b, inner, marker)).mtimeMs - statSync(join(a, inner, marker)).mtimeMs)[0]
       : undefined;
-  const tree = newest(join(imgs.out, 'kernel', 'trees'), 'src', 'drivers/vrio/eth/eth.c');
-  const build = newest(join(imgs.out, 'kernel', 'builds'), 'obj', 'arch/x86/boot/bzImage');
-  if (!tree || !build) return `${imgs.out}/kernel holds no prepared vRIO tree and built kernel (images given by environment without their kernel dir?)`;
+  const tree = newest(join(out, 'kernel', 'trees'), 'src', 'drivers/vrio/eth/eth.c');
+  const build = newest(join(out, 'kernel', 'builds'), 'obj', 'arch/x86/boot/bzImage');
+  if (!tree || !build) return `${out}/kernel holds no prepared vRIO tree and built kernel (images given by environment without their kernel dir?)`;
   return { src: join(tree, 'src'), obj: join(build, 'obj') };
 }

@@ -23,6 +23,11 @@ setLogger(new Logger({ verbosity: 'quiet' }));
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `vrio-${p}-`));
 const OVERLAY = ['drivers/vrio', 'include/linux/vrio'];
+/**
+ * The core files the port may touch, each only by adding lines: the kbuild
+ * hook, and tun's in-kernel TUNSETIFF (0011) for tun/tap back ends.
+ */
+const CORE = ['drivers/Makefile', 'drivers/net/tun.c', 'include/linux/if_tun.h'];
 const PORT_DIR = dataPath('kernel-config/patches/6.1/port');
 
 function listing(dir: string): string[] {
@@ -45,7 +50,7 @@ const missing = !splitioBundle()
     : undefined;
 
 describe('the 6.1 port series', () => {
-  it('every port patch says what API changed, how it is mapped and how it was tested, and patches no core file but the kbuild hook', () => {
+  it('every port patch says what API changed, how it is mapped and how it was tested, and changes no core file but by adding lines to the kbuild hook and tun', () => {
     const files = readdirSync(PORT_DIR)
       .filter((f) => f.endsWith('.patch'))
       .sort();
@@ -53,13 +58,17 @@ describe('the 6.1 port series', () => {
     for (const f of files) {
       const text = readFileSync(join(PORT_DIR, f), 'utf8');
       const msg = text.slice(0, text.indexOf('\n---\n'));
-      assert.match(msg, /^Subject: \[PATCH\] vrio: /m, f);
+      assert.match(msg, /^Subject: \[PATCH\] (vrio|tun): /m, f);
       assert.match(msg, /API change/, `${f}: names the API change`);
       assert.match(msg, /[Mm]apping|map(s|ped)? to|->/, `${f}: says how it is mapped`);
       assert.match(msg, /^Tested: /m, `${f}: says how it was tested`);
       for (const s of splitPatch(text)) {
         const p = s.newPath ?? s.oldPath!;
-        assert.ok(isUnder(p, OVERLAY) || p === 'drivers/Makefile', `${f} touches ${p}: the port changes only vRIO files and the kbuild hook`);
+        assert.ok(isUnder(p, OVERLAY) || CORE.includes(p), `${f} touches ${p}: the port changes only vRIO files, the kbuild hook and tun`);
+        if (CORE.includes(p)) {
+          const removed = s.text.split('\n').filter((l) => l.startsWith('-') && !l.startsWith('---'));
+          assert.deepEqual(removed, [], `${f} changes lines of ${p}: a core file is only added to`);
+        }
       }
     }
   });
@@ -81,7 +90,7 @@ describe('the 6.1 port series', () => {
   });
 
   it(
-    'overlay + fixes + port apply to Debian 6.1 and create or change nothing outside the vRIO paths and drivers/Makefile',
+    'overlay + fixes + port apply to Debian 6.1 and change nothing outside the vRIO paths but the kbuild hook and the tun export',
     { skip: prerequisite(missing && `needs ${missing}`), timeout: 600_000 },
     async () => {
       const cache = tmp('port61-cache');
@@ -119,23 +128,31 @@ describe('the 6.1 port series', () => {
       const fromBase = [...new Set(s.patches.slice(1).flatMap((p) => splitPatch(p.text).map((x) => x.newPath ?? x.oldPath!)))].filter(
         (p) => !created.has(p) && !isUnder(p, OVERLAY),
       );
-      assert.deepEqual(fromBase, ['drivers/Makefile']);
+      assert.deepEqual(fromBase.sort(), [...CORE].sort());
       const tree = tmp('port61-tree');
       execFileSync('tar', ['-x', '-f', CI_TARBALL, '-C', tree, '--strip-components=1', ...fromBase.map((p) => `linux-source-6.1/${p}`)]);
-      const before = readFileSync(join(tree, 'drivers/Makefile'), 'utf8');
+      const before = new Map(CORE.map((p) => [p, readFileSync(join(tree, p), 'utf8').split('\n')]));
       await applySeries(tree, s.patches, join(tmp('port61-series'), 's'), join(cache, 'log'));
       const files = listing(tree);
       assert.deepEqual(
         files.filter((f) => !isUnder(f, OVERLAY)),
-        ['drivers/Makefile'],
+        [...CORE].sort(),
       );
+      const added = (p: string) => {
+        const now = readFileSync(join(tree, p), 'utf8').split('\n');
+        // Every line of the base file is still there, in order.
+        const old = before.get(p)!;
+        let i = 0;
+        for (const l of now) if (i < old.length && l === old[i]) i++;
+        assert.equal(i, old.length, `${p}: base line ${i + 1} was changed or removed`);
+        return now.filter((l) => !old.includes(l));
+      };
       assert.deepEqual(
-        readFileSync(join(tree, 'drivers/Makefile'), 'utf8')
-          .split('\n')
-          .filter((l) => !before.split('\n').includes(l))
-          .filter((l) => !l.startsWith('#')),
+        added('drivers/Makefile').filter((l) => !l.startsWith('#')),
         ['obj-m\t\t\t\t+= vrio/'],
       );
+      assert.ok(added('drivers/net/tun.c').includes('EXPORT_SYMBOL_GPL(tun_set_iff_kernel);'));
+      assert.ok(added('include/linux/if_tun.h').includes('int tun_set_iff_kernel(struct file *file, struct ifreq *ifr, int vnet_hdr_sz);'));
       // Our two headers beside the overlaid ones; the 8 module Makefiles of the series.
       for (const h of ['skb_frag_destructor.h', 'headroom.h']) assert.ok(files.includes(`include/linux/vrio/${h}`), h);
       assert.equal(files.filter((f) => /^drivers\/vrio\/.+\/Makefile$/.test(f)).length, 8);

@@ -45,8 +45,8 @@ function strykerConfig(g) {
     buildCommand: 'npx tsc -p .',
     coverageAnalysis: 'off',
     concurrency,
-    // A mutant's run may be slowed by the neighbour's; an infinite loop is still cut after baseline x 1.5 + 10 s.
-    timeoutMS: 10_000,
+    // A mutant's run may be slowed by the neighbour's; an infinite loop is still cut after baseline x 1.5 + 20 s (the machine is shared: a loaded neighbour must not pass for a timeout).
+    timeoutMS: 20_000,
     // Build outputs, caches and reports need no copy in the sandbox (tsc writes a fresh dist/ there).
     ignorePatterns: ['/dist', '/out', '/.vrio-cache', '/reports', '/bench/results', '*.log'],
     tempDirName: '.stryker-tmp',

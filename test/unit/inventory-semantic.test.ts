@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { selectHosts } from '../../provision/host-patterns.js';
 import { parseInventory } from '../../provision/inventory.js';
+import { ipv4ToInt, sameSubnet } from '../../provision/semantic.js';
 import { assertIssues, baseInventory, issuesOf, type Expected } from './inventory-fixtures.js';
 
 type Inv = Record<string, any>;
@@ -423,7 +424,47 @@ const messages: [string, (i: Inv) => void, [string, string, string, string?][]][
   ['a chain of jump hosts', (i) => ((i.guests.g1.connection = { jump: 'g2' }), (i.guests.g2.connection = { jump: 'io1' })), []],
   ['every host through one of them (which reaches itself directly)', (i) => (i.connection.jump = 'io1'), []],
   ['no hosts', (i) => (delete i.iohyps, delete i.guests, delete i.groups), [['', 'has-hosts', 'the inventory has no hosts', "add 'iohyps:' and/or 'guests:'"]]],
+  ['no connection section', (i) => (delete i.connection, (i.guests.g1.connection = { jump: 'g2' })), []],
+  [
+    '/25: .128 starts the upper half',
+    l2('10.55.0.1/25', '10.55.0.128/25'),
+    [
+      [
+        '/guests/g1/l2/ip',
+        'same-segment',
+        "guest IP 10.55.0.128 is outside its IOhyp's segment 10.55.0.1/25",
+        'use an address in 10.55.0.1/25 or fix /iohyps/io1/l2/address',
+      ],
+    ],
+  ],
+  ['params without vrio_eth', (i) => (i.iohyps.io1.params = { vrio_gen: { poll_budget: 64 } }), []],
+  [
+    'a vMTU with no measured size: one end explicit, the other its vMTU + 14',
+    (i) => ((i.iohyps.io1.mtu = 4000), (i.iohyps.io1.params = pkt(4014)), (i.guests.g1.mtu = 4000), delete i.guests.g2, (i.groups.lab.hosts = ['io1', 'g1'])),
+    [['/guests/g1/mtu', 'mtu-packet-size', 'vMTU 4000 has no measured vrio_eth l2_packet_size', 'use mtu 8100 or 1500, or set params.vrio_eth.l2_packet_size']],
+  ],
+  [
+    'own modules need no packet size for their vMTU',
+    (i) => ((i.iohyps.io1.modules = [{ name: 'vrio_test' }]), (i.iohyps.io1.mtu = 4000), delete i.guests, (i.groups.lab.hosts = ['io1'])),
+    [],
+  ],
 ];
+
+describe('subnets', () => {
+  it('an IPv4 address as a number', () => {
+    assert.equal(ipv4ToInt('10.55.0.1'), 0x0a370001);
+    assert.equal(ipv4ToInt('255.255.255.255'), 0xffffffff);
+  });
+  it('every prefix length from /0 to /32', () => {
+    assert.equal(sameSubnet('1.2.3.4', '200.6.7.8', 0), true);
+    assert.equal(sameSubnet('10.0.0.1', '10.0.0.1', 32), true);
+    assert.equal(sameSubnet('10.0.0.1', '10.0.0.2', 32), false);
+    assert.equal(sameSubnet('10.0.0.1', '10.0.0.0', 31), true);
+    assert.equal(sameSubnet('10.0.0.1', '10.0.0.2', 31), false);
+    assert.equal(sameSubnet('10.0.0.1', '138.0.0.1', 1), false);
+    assert.equal(sameSubnet('10.0.0.1', '127.0.0.1', 1), true);
+  });
+});
 
 describe('inventory semantic checks: the messages a user reads', () => {
   for (const [what, mut, expected] of messages) {

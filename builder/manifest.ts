@@ -333,8 +333,9 @@ function mirrorsBySourceName(mirrors: Record<string, string>, sources: Record<st
           s.kind === 'git' &&
           s.url
             .toLowerCase()
-            .replace(/\.git$/, '')
+            // Trailing slashes first: 'team/x.git/' names repository team/x.
             .replace(/\/+$/, '')
+            .replace(/\.git$/, '')
             .match(/[/:]([^/:]+\/[^/:]+)$/)?.[1] === tail,
       )
       .map(([n]) => n);

@@ -144,7 +144,11 @@ describe('what the builder gets', () => {
 
 describe('--mirror on the command line', () => {
   it('NAME=PATH_OR_URL, NAME a source or owner/name; anything else refused with an example', () => {
-    assert.deepEqual(parseMirrorArgs(['a=b=c', 'Owner/Repo.git=https://x/y']), { a: 'b=c', 'Owner/Repo.git': 'https://x/y' });
+    assert.deepEqual(parseMirrorArgs(['a=b=c', 'Owner/Repo.git=https://x/y', 'splitio-kernel=/m']), {
+      a: 'b=c',
+      'Owner/Repo.git': 'https://x/y',
+      'splitio-kernel': '/m',
+    });
     assert.deepEqual(parseMirrorArgs(undefined), {});
     for (const bad of ['nope', '=x', 'Upper=x', 'a/b/c=x', 'a=']) {
       assert.throws(
@@ -173,7 +177,14 @@ describe('--mirror on the command line', () => {
       assert.deepEqual(m.mirrors, { 'splitio-kernel': '/srv/k' }, key);
     }
     const m = loadManifest(
-      write('sources:\n  other:\n    kind: git\n    url: git@example.org:team/Other.git/\n    commit: ' + 'a'.repeat(40) + '\n'),
+      // A git source whose URL names no owner/name is no match (and no crash).
+      write(
+        'sources:\n  other:\n    kind: git\n    url: git@example.org:team/Other.git/\n    commit: ' +
+          'a'.repeat(40) +
+          '\n  odd:\n    kind: git\n    url: odd\n    commit: ' +
+          'b'.repeat(40) +
+          '\n',
+      ),
       tmp.dir,
       { mirrors: { 'team/other': '/srv/o' } },
       {},
@@ -195,6 +206,42 @@ describe('--mirror on the command line', () => {
             ],
           ],
         );
+        return true;
+      },
+    );
+  });
+});
+
+describe('origins and overrides', () => {
+  it('every layer names itself in the origins; --set, --output-dir and --cache-dir come last', () => {
+    const m = loadManifest(write('outputDir: from-file\n'), tmp.dir, { set: ['kernel.jobs=3'], outputDir: '/cli/out', cacheDir: '/cli/cache' }, {});
+    assert.equal(m.kernel.jobs, 3);
+    assert.equal(m.outputDir, '/cli/out');
+    assert.equal(m.cacheDir, '/cli/cache');
+    assert.deepEqual(
+      ['/kernel/jobs', '/outputDir', '/cacheDir', '/sources/splitio-kernel/commit', '/roles/iohyp/modules', '/kernel/line'].map((p) => m.origins[p]),
+      [
+        'command line (--set kernel.jobs=3)',
+        'command line',
+        'command line',
+        'default (kernel-config/pins.yaml)',
+        'default (kernel-config/vrio-modules.yaml)',
+        'default (builder/defaults/vrio.yaml)',
+      ],
+    );
+    const plain = loadManifest(undefined, tmp.dir, {}, { XDG_CACHE_HOME: '/xdg' });
+    assert.equal(plain.outputDir, join(tmp.dir, 'out'));
+    assert.equal(plain.origins['/outputDir'], 'default (builder/defaults/vrio.yaml)');
+  });
+
+  it('a role without a kind from --set alone: refused, without a position', () => {
+    assert.throws(
+      () => loadManifest(undefined, tmp.dir, { set: ['roles.storage.enabled=true'] }, {}),
+      (e: unknown) => {
+        assert.ok(e instanceof InputError);
+        assert.deepEqual(JSON.parse(JSON.stringify(e.issues)), [
+          { file: 'builder/defaults/vrio.yaml', pointer: '/roles/storage/kind', rule: 'required', message: "role 'storage' needs a kind (iohyp or guest)" },
+        ]);
         return true;
       },
     );

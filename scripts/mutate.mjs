@@ -49,7 +49,8 @@ function strykerConfig(g) {
     timeoutMS: 20_000,
     // Build outputs, caches and reports need no copy in the sandbox (tsc writes a fresh dist/ there).
     ignorePatterns: ['/dist', '/out', '/.vrio-cache', '/reports', '/bench/results', '*.log'],
-    tempDirName: '.stryker-tmp',
+    // One temp dir per group: two groups may run side by side, and each run deletes its own when done.
+    tempDirName: `.stryker-tmp/${g.name}`,
     reporters: ['html', 'json', 'progress'],
     htmlReporter: { fileName: join(dir, 'index.html') },
     jsonReporter: { fileName: join(dir, 'mutation.json') },

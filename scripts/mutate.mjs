@@ -105,25 +105,28 @@ function table() {
   for (const g of groups) {
     const report = join(out, g.name, 'mutation.json');
     if (!existsSync(report)) {
-      rows.push(`| ${g.name} | (not run) | | | | | |`);
+      rows.push(`| ${g.name} | (not run) | | | | | | |`);
       continue;
     }
     const files = JSON.parse(readFileSync(report, 'utf8')).files;
     survivors(g, files);
     const time = JSON.parse(readFileSync(join(out, g.name, 'time.json'), 'utf8'));
     seconds += time.seconds;
+    // The group's wall time, shown on its first row.
+    let run = `${(time.seconds / 60).toFixed(1)} min (${time.concurrency} parallel)`;
     for (const f of Object.keys(files).sort()) {
       const t = tally(files[f].mutants);
       mutants += t.total;
-      rows.push(`| ${g.name} | ${f} | ${t.total} | ${t.detected} | ${t.survived} | ${t.ignored} | ${t.score.toFixed(1)}% |`);
+      rows.push(`| ${g.name} | ${f} | ${t.total} | ${t.detected} | ${t.survived} | ${t.ignored} | ${t.score.toFixed(1)}% | ${run} |`);
+      run = '';
     }
   }
   const text = [
-    '| group | module | mutants | killed | survived | disabled | score |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    '| group | module | mutants | killed | survived | disabled | score | run |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
     ...rows,
     '',
-    `${mutants} mutants, ${(seconds / 60).toFixed(1)} min with ${concurrency} parallel mutants (sum of the groups' last runs).`,
+    `${mutants} mutants, ${(seconds / 60).toFixed(1)} min in all (the sum of the groups' last runs).`,
     '',
   ].join('\n');
   writeFileSync(join(out, 'scores.md'), text);

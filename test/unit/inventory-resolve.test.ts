@@ -5,11 +5,13 @@
 // kernel shows them; and the problems only resolution can find, each with the
 // message a user reads.
 import assert from 'node:assert/strict';
-import { homedir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir as tmpdirOf } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import { parseInventory } from '../../provision/inventory.js';
+import { InputError } from '../../lib/errors.js';
+import { checkBuiltInventory, parseInventory } from '../../provision/inventory.js';
 import { baseInventory, issuesOf } from './inventory-fixtures.js';
 
 type Inv = Record<string, any>;
@@ -340,5 +342,64 @@ describe('inventory resolution: the problems it finds, as a user reads them', ()
     const inv = baseInventory();
     inv.iohyps.io1.connection = { jump: 'io1' };
     assert.equal(load(inv).hosts[0].connection.jump, undefined);
+  });
+});
+
+describe('settings from outside the inventory', () => {
+  it('-u and --key apply to every host, not to an inventory host used as a jump', () => {
+    const inv = baseInventory();
+    inv.guests.g1.connection = { jump: 'io1' };
+    const r = parseInventory('/srv/inv/lab.yaml', stringify(inv), { env: {}, ssh: { user: 'deploy', identityFile: '/keys/ci' } });
+    const g1 = r.hosts.find((h) => h.name === 'g1')!.connection;
+    assert.deepEqual([g1.user, g1.identityFile], ['deploy', '/keys/ci']);
+    assert.deepEqual([g1.jump!.user, g1.jump!.identityFile], ['root', home('.ssh/id_ed25519')]);
+    const io1 = r.hosts[0]!.connection;
+    assert.deepEqual([io1.user, io1.identityFile], ['deploy', '/keys/ci']);
+  });
+
+  it('an inventory built in code is held to the same checks, named as the caller says', () => {
+    const inv = baseInventory();
+    assert.equal(checkBuiltInventory(inv as never, 'the lab inventory'), inv);
+    inv.guests.g1.iohyp = 'io9';
+    assert.throws(
+      () => checkBuiltInventory(inv as never, 'the lab inventory'),
+      (e: unknown) => {
+        assert.ok(e instanceof InputError);
+        assert.deepEqual(
+          e.issues.map((i) => [i.file, i.pointer, i.rule]),
+          [['the lab inventory', '/guests/g1/iohyp', 'iohyp-exists']],
+        );
+        return true;
+      },
+    );
+  });
+
+  it('known_hosts: ~/.ssh/known_hosts when the inventory names none and it exists, else none', () => {
+    const saved = process.env.HOME;
+    const fakeHome = join(tmpdirOf(), `home${Date.now()}`);
+    try {
+      process.env.HOME = fakeHome;
+      const inv = baseInventory();
+      delete inv.hostKeys;
+      assert.deepEqual(load(inv).hosts[0]!.connection.hostKeys.knownHostsFiles, []);
+      mkdirSync(join(fakeHome, '.ssh'), { recursive: true });
+      writeFileSync(join(fakeHome, '.ssh', 'known_hosts'), '');
+      assert.deepEqual(load(inv).hosts[0]!.connection.hostKeys.knownHostsFiles, [join(fakeHome, '.ssh', 'known_hosts')]);
+      inv.hostKeys = { knownHosts: '${KH}' };
+      assert.deepEqual(load(inv, { KH: '/etc/kh' }).hosts[0]!.connection.hostKeys.knownHostsFiles, ['/etc/kh']);
+    } finally {
+      process.env.HOME = saved;
+      rmSync(fakeHome, { recursive: true, force: true });
+    }
+  });
+
+  it('the variables a host sees: the inventory, then its groups in order, then its own', () => {
+    const inv = baseInventory();
+    inv.vars = { a: 'inv', b: 'inv', c: 'inv' };
+    inv.groups.lab.vars = { b: 'lab', c: 'lab' };
+    inv.groups.more = { hosts: ['g1'], vars: { c: 'more' } };
+    inv.guests.g1.vars = { d: 'own' };
+    assert.deepEqual(load(inv).hosts.find((h) => h.name === 'g1')!.vars, { a: 'inv', b: 'lab', c: 'more', d: 'own' });
+    assert.deepEqual(load(inv).hosts.find((h) => h.name === 'g2')!.vars, { a: 'inv', b: 'lab', c: 'lab' });
   });
 });

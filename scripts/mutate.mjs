@@ -48,7 +48,8 @@ function strykerConfig(g) {
     // A mutant's run may be slowed by the neighbour's; an infinite loop is still cut after baseline x 1.5 + 20 s (the machine is shared: a loaded neighbour must not pass for a timeout).
     timeoutMS: 20_000,
     // Build outputs, caches and reports need no copy in the sandbox (tsc writes a fresh dist/ there).
-    ignorePatterns: ['/dist', '/out', '/.vrio-cache', '/reports', '/bench/results', '*.log'],
+    // And never the sandboxes of groups running beside this one (.stryker-tmp/<other group>).
+    ignorePatterns: ['/dist', '/out', '/.vrio-cache', '/reports', '/bench/results', '*.log', '/.stryker-tmp'],
     // One temp dir per group: two groups may run side by side, and each run deletes its own when done.
     tempDirName: `.stryker-tmp/${g.name}`,
     reporters: ['html', 'json', 'progress'],

@@ -49,7 +49,7 @@ export function comparePaths(a: string, b: string): number {
 }
 
 function header(name: string, ino: number, mode: number, nlink: number, size: number, mtime: number, major: number, minor: number): Buffer {
-  const nameBuf = Buffer.from(name + '\0', 'utf8');
+  const nameBuf = Buffer.from(name + '\0');
   const fields = [
     MAGIC,
     hex8(ino),
@@ -66,7 +66,7 @@ function header(name: string, ino: number, mode: number, nlink: number, size: nu
     hex8(nameBuf.length),
     hex8(0), // check (unused in newc)
   ].join('');
-  const head = Buffer.from(fields, 'ascii');
+  const head = Buffer.from(fields);
   return Buffer.concat([head, nameBuf, Buffer.alloc(pad4(head.length + nameBuf.length))]);
 }
 
@@ -77,7 +77,8 @@ export function writeCpio(entries: readonly CpioEntry[], mtime: number): Buffer 
   const chunks: Buffer[] = [];
   let ino = 1;
   for (const e of sorted) {
-    if (!e.path || e.path.startsWith('/') || e.path.split('/').some((p) => p === '..' || p === '.' || p === '')) {
+    // An empty segment also catches '', a leading '/', a trailing '/' and '//'.
+    if (e.path.split('/').some((p) => p === '..' || p === '.' || p === '')) {
       throw new Error(`cpio: bad entry path '${e.path}'`);
     }
     if (seen.has(e.path)) throw new Error(`cpio: duplicate entry '${e.path}'`);
@@ -86,12 +87,12 @@ export function writeCpio(entries: readonly CpioEntry[], mtime: number): Buffer 
     if (e.type === 'file') body = e.data ?? Buffer.alloc(0);
     else if (e.type === 'symlink') {
       if (!e.target) throw new Error(`cpio: symlink '${e.path}' has no target`);
-      body = Buffer.from(e.target, 'utf8');
+      body = Buffer.from(e.target);
     }
     const mode = typeBits[e.type] | (e.mode & 0o7777);
     const nlink = e.type === 'dir' ? 2 : 1;
     chunks.push(header(e.path, ino++, mode, nlink, body.length, mtime, e.major ?? 0, e.minor ?? 0));
-    if (body.length) chunks.push(body, Buffer.alloc(pad4(body.length)));
+    chunks.push(body, Buffer.alloc(pad4(body.length)));
   }
   chunks.push(header(TRAILER, 0, 0, 1, 0, 0, 0, 0));
   return Buffer.concat(chunks);
@@ -174,6 +175,7 @@ export function readCpio(buf: Buffer): CpioReadEntry[] {
     if (off + 110 > buf.length) throw new Error('cpio: truncated header');
     const h = parseHeader(buf.toString('ascii', off, off + 110));
     const nameStart = off + 110;
+    if (nameStart + h.namesize > buf.length) throw new Error('cpio: truncated name');
     const name = buf.toString('utf8', nameStart, nameStart + h.namesize - 1);
     let dataStart = nameStart + h.namesize;
     dataStart += pad4(dataStart);

@@ -270,7 +270,8 @@ export function loadManifest(file: string | undefined, cwd: string, overrides: M
         hint: `known sources: ${Object.keys(sources).join(', ')}`,
       });
   }
-  if (issues.length) throw new InputError(issues.map((i) => ({ ...i, ...(locate?.(i.pointer) ?? locate?.(i.pointer.replace(/\/[^/]*$/, '')) ?? {}) })));
+  // locate() falls back to the deepest part of the pointer the file has (or the file's start) by itself.
+  if (issues.length) throw new InputError(issues.map((i) => ({ ...i, ...locate?.(i.pointer) })));
 
   const roles: Record<string, RoleSpec> = {};
   for (const [name, r] of Object.entries((merged.roles ?? {}) as Record<string, Partial<RoleSpec>>)) {
@@ -333,8 +334,9 @@ function mirrorsBySourceName(mirrors: Record<string, string>, sources: Record<st
           s.kind === 'git' &&
           s.url
             .toLowerCase()
-            .replace(/\.git$/, '')
+            // Trailing slashes first: 'team/x.git/' names repository team/x.
             .replace(/\/+$/, '')
+            .replace(/\.git$/, '')
             .match(/[/:]([^/:]+\/[^/:]+)$/)?.[1] === tail,
       )
       .map(([n]) => n);

@@ -316,8 +316,10 @@ function connectionOf(r: Resolution, name: string, h: RawHost, role: Role): Conn
       const sc = r.ssh.config?.lookup(alias) ?? {};
       const port = m[3] ? Number(m[3]) : (sc.port ?? 22);
       if (port < 1 || port > 65535) r.report(jumpSpec.pointer, 'port-range', `jump port ${port} is not 1..65535`);
+      // The host's own settings as defaults, without what only the host's commands use.
+      const { commandTimeoutMs: _c, become: _b, ...own } = ep;
       jump = {
-        ...ep,
+        ...own,
         name: jumpSpec.value,
         alias,
         address: sc.hostName ?? alias,

@@ -12,8 +12,9 @@ export function ipv4ToInt(ip: string): number {
   return ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
 }
 
+/** Whether two addresses share their first `prefix` bits (0..32). */
 export function sameSubnet(a: string, b: string, prefix: number): boolean {
-  if (prefix === 0) return true;
+  // A shift by 32 is a shift by 0 in JavaScript: /32 needs its own mask (and /0 gets mask 0 from the formula).
   const mask = prefix === 32 ? 0xffffffff : ~(0xffffffff >>> prefix) >>> 0;
   return (ipv4ToInt(a) & mask) >>> 0 === (ipv4ToInt(b) & mask) >>> 0;
 }

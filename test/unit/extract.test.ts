@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { unpackDeb } from '../../builder/debs/apt.js';
-import { extractTarSafe, UnsafeArchiveError, type ExtractLimits } from '../../builder/debs/extract.js';
+import { defaultLimits, extractTarSafe, normaliseMemberName, UnsafeArchiveError, type ExtractLimits } from '../../builder/debs/extract.js';
 import { controlTar, makeDeb, makeTar, type Entry } from '../support/deb-archives.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-extract-'));
@@ -75,6 +75,27 @@ describe('safe extraction of package archives', () => {
 
   it('refuses absolute paths', async () => {
     assertRefused(await tryExtract([{ name: '/etc/passwd', body: 'root::0:0::/:/bin/sh\n' }]), '/etc/passwd', 'absolute-path');
+  });
+
+  it('the refusal a user reads: package, entry, why, rule, and that nothing was used', async () => {
+    const r = await tryExtract([{ name: '/etc/passwd', body: 'x' }]);
+    assert.ok(r.err instanceof UnsafeArchiveError);
+    assert.equal(r.err.name, 'UnsafeArchiveError');
+    assert.equal(r.err.message, "package evil 6.6: refused entry '/etc/passwd': absolute path [absolute-path]");
+    assert.equal(r.err.hint, 'the package or archive is corrupt or hostile; nothing from it was used');
+  });
+
+  it('refuses a member name with a NUL byte (a name that would be cut short on disk)', () => {
+    const fail = (rule: string, why: string): never => {
+      throw new Error(`${why} [${rule}]`);
+    };
+    assert.throws(() => normaliseMemberName('./etc/passwd\0.txt', fail), { message: 'name contains a NUL byte [nul-byte]' });
+    assert.equal(normaliseMemberName('./usr//bin/./tool', fail), 'usr/bin/tool');
+    assert.equal(normaliseMemberName('./', fail), '');
+  });
+
+  it('by default takes the largest Debian packages: 256 MiB per file, 1 GiB in all, 100,000 entries', () => {
+    assert.deepEqual(defaultLimits, { maxEntryBytes: 256 * 2 ** 20, maxTotalBytes: 2 ** 30, maxEntries: 100_000 });
   });
 
   it('refuses symlinks that point outside the root', async () => {
@@ -146,14 +167,18 @@ describe('safe extraction of package archives', () => {
         ]),
       ),
     );
-    const dest = join(tmp, 'deb-root');
+    // Two levels below our own temp dir: an extractor that let the entry through would
+    // write tmp/evil/pwned, which is checked and cleaned up, never a shared /tmp/pwned
+    // (mutation testing runs exactly such extractors).
+    mkdirSync(join(tmp, 'evil', 'in'), { recursive: true });
+    const dest = join(tmp, 'evil', 'in', 'root');
     await assert.rejects(unpackDeb(deb, dest, 'package evil 1.0'), (e: unknown) => {
       assert.ok(e instanceof UnsafeArchiveError);
       assert.match(e.message, /^package evil 1\.0: refused entry '\.\/\.\.\/\.\.\/pwned': path contains '\.\.' \[dot-dot\]/);
       return true;
     });
     assert.equal(existsSync(dest), false);
-    assert.equal(existsSync(join(tmp, '..', 'pwned')), false);
+    assert.deepEqual(readdirSync(join(tmp, 'evil')), ['in']);
   });
 
   it('unpacks a well-formed .deb and reports a corrupt one clearly', async () => {

@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { selectHosts } from '../../provision/host-patterns.js';
 import { parseInventory } from '../../provision/inventory.js';
-import { assertIssues, baseInventory, type Expected } from './inventory-fixtures.js';
+import { ipv4ToInt, sameSubnet } from '../../provision/semantic.js';
+import { assertIssues, baseInventory, issuesOf, type Expected } from './inventory-fixtures.js';
 
 type Inv = Record<string, any>;
 /** The guests' and the IOhyp's L2 addresses, for the subnet cases. */
@@ -174,6 +175,320 @@ describe('inventory semantic checks', () => {
     inv.guests.g1.iohyp = 'io2';
     assert.match(assertIssues(inv, [['/guests/g1/iohyp', 'iohyp-exists']])[0].hint ?? '', /did you mean 'io1'/);
   });
+});
+
+// What a user reads for each rule: the exact message and hint (the tables above
+// pin the pointer and rule). [what, change, [pointer, rule, message, hint?][]]
+const messages: [string, (i: Inv) => void, [string, string, string, string?][]][] = [
+  [
+    'unknown IOhyp, close to one',
+    (i) => (i.guests.g1.iohyp = 'io2'),
+    [['/guests/g1/iohyp', 'iohyp-exists', "IOhyp 'io2' is not in /iohyps", "did you mean 'io1'?"]],
+  ],
+  [
+    'unknown IOhyp, close to none',
+    (i) => (i.guests.g1.iohyp = 'zzzzzzzz'),
+    [['/guests/g1/iohyp', 'iohyp-exists', "IOhyp 'zzzzzzzz' is not in /iohyps", 'IOhyps: io1']],
+  ],
+  [
+    'no IOhyps at all',
+    (i) => (delete i.iohyps, (i.groups.lab.hosts = ['g1', 'g2'])),
+    [
+      ['/guests/g1/iohyp', 'iohyp-exists', "IOhyp 'io1' is not in /iohyps", 'add it under iohyps:'],
+      ['/guests/g2/iohyp', 'iohyp-exists', "IOhyp 'io1' is not in /iohyps", 'add it under iohyps:'],
+    ],
+  ],
+  [
+    'a host in both roles',
+    (i) => (i.guests.io1 = { iohyp: 'io1', address: '192.0.2.99', l2: { interface: 'eth0', mac: '52:54:00:00:00:99', ip: '10.55.0.99' } }),
+    [['/guests/io1', 'unique-host', "host 'io1' is also an IOhyp (/iohyps/io1)"]],
+  ],
+  [
+    'a MAC twice',
+    (i) => (i.guests.g2.l2.mac = '52:54:00:00:00:02'.toUpperCase()),
+    [['/guests/g2/l2/mac', 'unique-mac', 'MAC 52:54:00:00:00:02 is already used at /guests/g1/l2/mac']],
+  ],
+  ['an IP twice', (i) => (i.guests.g1.l2.ip = '10.55.0.1/24'), [['/guests/g1/l2/ip', 'unique-ip', 'IP 10.55.0.1 is already used at /iohyps/io1/l2/address']]],
+  [
+    'one SSH endpoint twice',
+    (i) => (i.guests.g2.address = '192.0.2.11'),
+    [['/guests/g2/address', 'unique-address', 'SSH endpoint >192.0.2.11:22 is already used at /guests/g1/address']],
+  ],
+  [
+    'one SSH endpoint twice, on the inventory port and jump host',
+    (i) => ((i.guests.g2.address = '192.0.2.11'), (i.connection.port = 2200), (i.connection.jump = 'bastion')),
+    [['/guests/g2/address', 'unique-address', 'SSH endpoint bastion>192.0.2.11:2200 is already used at /guests/g1/address']],
+  ],
+  [
+    'one SSH endpoint twice through the group port and jump host',
+    (i) => ((i.guests.g2.address = '192.0.2.11'), (i.groups.lab.connection = { port: 2222, jump: 'bastion' }), (i.connection.port = 2200)),
+    [['/guests/g2/address', 'unique-address', 'SSH endpoint bastion>192.0.2.11:2222 is already used at /guests/g1/address']],
+  ],
+  ['one address on two ports is two endpoints', (i) => ((i.guests.g2.address = '192.0.2.11'), (i.guests.g2.connection = { port: 2222 })), []],
+  [
+    'one address on two group ports is two endpoints',
+    (i) => ((i.guests.g2.address = '192.0.2.11'), (i.groups.two = { hosts: ['g2'], connection: { port: 2222 } })),
+    [],
+  ],
+  ['one address behind two jump hosts is two endpoints', (i) => ((i.guests.g2.address = '192.0.2.11'), (i.guests.g2.connection = { jump: 'bastion' })), []],
+  [
+    'one address behind a group jump host and none',
+    (i) => ((i.guests.g2.address = '192.0.2.11'), (i.groups.two = { hosts: ['g2'], connection: { jump: 'bastion' } })),
+    [],
+  ],
+  [
+    'a host without an address is reached at its name',
+    (i) => (delete i.guests.g2.address, (i.guests.g1.address = 'g2')),
+    [['/guests/g2', 'unique-address', 'SSH endpoint >g2:22 is already used at /guests/g1/address']],
+  ],
+  [
+    'a device name twice in a guest',
+    (i) => i.guests.g1.devices.push({ type: 'blk', name: 'vdb', backing: '/dev/ram5' }),
+    [['/guests/g1/devices/1/name', 'unique-device', "device name 'vdb' is already used by /guests/g1/devices/0"]],
+  ],
+  [
+    'a backing device twice on an IOhyp',
+    (i) => i.guests.g2.devices.push({ type: 'blk', name: 'vdb', backing: '/dev/ram1' }),
+    [['/guests/g2/devices/1/backing', 'unique-backing', "backing device on 'io1': /dev/ram1 is already used at /guests/g1/devices/0/backing"]],
+  ],
+  [
+    'one backing device on two IOhyps is fine',
+    (i) => (
+      (i.iohyps.io2 = { address: '192.0.2.20', l2: { interface: 'eth0', address: '10.55.0.20/24' } }),
+      (i.guests.g2.iohyp = 'io2'),
+      i.guests.g2.devices.push({ type: 'blk', name: 'vdb', backing: '/dev/ram1' })
+    ),
+    [],
+  ],
+  [
+    'a macvtap name twice on an IOhyp',
+    (i) => i.guests.g1.devices.push({ type: 'net', lower: 'eth1', mac: '52:54:00:bb:00:02', macvtap: 'mvt00aa0003' }),
+    [['/guests/g2/devices/0/mac', 'unique-macvtap', "macvtap name on 'io1': mvt00aa0003 is already used at /guests/g1/devices/1/macvtap"]],
+  ],
+  [
+    "a macvtap named like the IOhyp's vRIO NIC",
+    (i) => ((i.iohyps.io1.l2.interface = 'mnic0'), (i.guests.g2.devices[0].macvtap = 'mnic0')),
+    [['/guests/g2/devices/0/macvtap', 'unique-macvtap', "macvtap name 'mnic0' clashes with an IOhyp NIC"]],
+  ],
+  [
+    'a macvtap named like its lower NIC',
+    (i) => ((i.guests.g2.devices[0].lower = 'mnic1'), (i.guests.g2.devices[0].macvtap = 'mnic1')),
+    [['/guests/g2/devices/0/macvtap', 'unique-macvtap', "macvtap name 'mnic1' clashes with an IOhyp NIC"]],
+  ],
+  [
+    "a macvtap on the IOhyp's vRIO NIC",
+    (i) => (i.guests.g2.devices[0].lower = 'eth0'),
+    [
+      [
+        '/guests/g2/devices/0/lower',
+        'macvtap-lower',
+        "the macvtap would sit on the IOhyp's vRIO interface eth0",
+        'use another IOhyp NIC (the upstream setup uses a second NIC toward the peers)',
+      ],
+    ],
+  ],
+  [
+    'a guest outside the subnet',
+    (i) => (i.guests.g1.l2.ip = '10.56.0.2/24'),
+    [
+      [
+        '/guests/g1/l2/ip',
+        'same-segment',
+        "guest IP 10.56.0.2 is outside its IOhyp's segment 10.55.0.1/24",
+        'use an address in 10.55.0.1/24 or fix /iohyps/io1/l2/address',
+      ],
+    ],
+  ],
+  [
+    'a guest on another segment',
+    (i) => (i.guests.g1.l2.segment = 'seg2'),
+    [['/guests/g1/l2/segment', 'same-segment', "guest is on L2 segment 'seg2' but its IOhyp 'io1' is on 'seg1'"]],
+  ],
+  ['a guest naming no segment', (i) => delete i.guests.g1.l2.segment, []],
+  ['an IOhyp naming no segment', (i) => delete i.iohyps.io1.l2.segment, []],
+  ['an IOhyp without an L2 address', (i) => delete i.iohyps.io1.l2.address, []],
+  [
+    'a guest prefix that differs',
+    (i) => (i.guests.g1.l2.ip = '10.55.0.2/16'),
+    [['/guests/g1/l2/ip', 'same-segment', "prefix /16 differs from the IOhyp's /24"]],
+  ],
+  [
+    'a guest vMTU that differs',
+    (i) => (i.guests.g1.mtu = 1500),
+    [['/guests/g1/mtu', 'same-mtu', "vMTU 1500 differs from its IOhyp's vMTU 8100", 'both ends of a vRIO link need the same vMTU and l2_packet_size']],
+  ],
+  ['both ends at the default vMTU', (i) => delete i.iohyps.io1.mtu, []],
+  [
+    'a guest vMTU that differs from the default of its IOhyp',
+    (i) => (delete i.iohyps.io1.mtu, (i.guests.g1.mtu = 1500)),
+    [['/guests/g1/mtu', 'same-mtu', "vMTU 1500 differs from its IOhyp's vMTU 8100", 'both ends of a vRIO link need the same vMTU and l2_packet_size']],
+  ],
+  [
+    'a vMTU without a measured packet size',
+    (i) => ((i.iohyps.io1.mtu = 4000), (i.guests.g1.mtu = 4000), delete i.guests.g2.mtu),
+    [
+      [
+        '/iohyps/io1/mtu',
+        'mtu-packet-size',
+        'vMTU 4000 has no measured vrio_eth l2_packet_size',
+        'use mtu 8100 or 1500, or set params.vrio_eth.l2_packet_size',
+      ],
+      ['/guests/g1/mtu', 'mtu-packet-size', 'vMTU 4000 has no measured vrio_eth l2_packet_size', 'use mtu 8100 or 1500, or set params.vrio_eth.l2_packet_size'],
+      // g2 inherits its IOhyp's vMTU: the problem is reported there, at the guest itself.
+      ['/guests/g2', 'mtu-packet-size', 'vMTU 4000 has no measured vrio_eth l2_packet_size', 'use mtu 8100 or 1500, or set params.vrio_eth.l2_packet_size'],
+    ],
+  ],
+  [
+    'a vMTU without a measured size but an explicit one',
+    (i) => ((i.iohyps.io1.mtu = 4000), (i.iohyps.io1.params = pkt(4014)), (i.groups.lab.hosts = ['io1']), delete i.guests),
+    [],
+  ],
+  [
+    'a packet size equal to the vMTU',
+    (i) => ((i.iohyps.io1.mtu = 4000), (i.iohyps.io1.params = pkt(4000)), (i.groups.lab.hosts = ['io1']), delete i.guests),
+    [],
+  ],
+  [
+    'a packet size under the vMTU',
+    (i) => ((i.iohyps.io1.params = pkt(1514)), (i.groups.lab.hosts = ['io1']), delete i.guests),
+    [['/iohyps/io1/params/vrio_eth/l2_packet_size', 'mtu-packet-size', 'l2_packet_size 1514 is smaller than the vMTU 8100']],
+  ],
+  [
+    'packet sizes that differ',
+    (i) => (i.guests.g2.params = pkt(9000)),
+    [
+      [
+        '/guests/g2/params/vrio_eth/l2_packet_size',
+        'same-packet-size',
+        "l2_packet_size 9000 differs from the IOhyp's 8100",
+        "set the same params.vrio_eth.l2_packet_size on guest 'g2' and IOhyp 'io1' (or on neither)",
+      ],
+    ],
+  ],
+  [
+    'a packet size that differs only at a vMTU with no measured size',
+    (i) => (
+      (i.iohyps.io1.mtu = 4000),
+      (i.guests.g1.mtu = 4000),
+      (i.iohyps.io1.params = pkt(4100)),
+      (i.guests.g1.params = pkt(4100)),
+      (i.groups.lab.hosts = ['io1', 'g1']),
+      delete i.guests.g2
+    ),
+    [],
+  ],
+  [
+    'a guest with its own modules and devices',
+    (i) => (i.guests.g1.modules = [{ name: 'vrio_test' }]),
+    [['/guests/g1/devices', 'devices-need-vrio', "devices need the vRIO modules, but this guest replaces them with 'modules'"]],
+  ],
+  ['a guest with its own modules and no devices', (i) => ((i.guests.g1.modules = [{ name: 'vrio_test' }]), (i.guests.g1.devices = [])), []],
+  [
+    'devices behind an IOhyp with its own modules',
+    (i) => ((i.iohyps.io1.modules = [{ name: 'vrio_test' }]), delete i.guests.g2, (i.groups.lab.hosts = ['io1', 'g1'])),
+    [['/guests/g1/devices', 'devices-need-vrio', "devices need the vRIO modules, but IOhyp 'io1' replaces them with 'modules'"]],
+  ],
+  [
+    'params beside modules',
+    (i) => ((i.iohyps.io1.modules = [{ name: 'vrio_test' }]), (i.iohyps.io1.params = { vrio_eth: {} }), delete i.guests, (i.groups.lab.hosts = ['io1'])),
+    [
+      [
+        '/iohyps/io1/params',
+        'modules-params',
+        "'params' sets vRIO module parameters but 'modules' replaces the vRIO modules",
+        'put the parameters under modules[].params',
+      ],
+    ],
+  ],
+  [
+    'a module listed twice',
+    (i) => ((i.iohyps.io1.modules = [{ name: 'a' }, { name: 'b' }, { name: 'a' }]), (i.groups.lab.hosts = ['io1']), delete i.guests),
+    [['/iohyps/io1/modules/2/name', 'unique-module', "module 'a' is listed twice"]],
+  ],
+  [
+    'a group listing a host not there, close to one',
+    (i) => i.groups.lab.hosts.push('g3'),
+    [['/groups/lab/hosts/3', 'host-exists', "host 'g3' is not in the inventory", "did you mean 'g1'?"]],
+  ],
+  [
+    'a group listing a host not there, close to none',
+    (i) => i.groups.lab.hosts.push('zzzzzz'),
+    [['/groups/lab/hosts/3', 'host-exists', "host 'zzzzzz' is not in the inventory"]],
+  ],
+  ['a group named like a guest', (i) => (i.groups.g1 = { hosts: [] }), [['/groups/g1', 'unique-group', "group 'g1' has the name of a host"]]],
+  ['a group named like an IOhyp', (i) => (i.groups.io1 = { hosts: [] }), [['/groups/io1', 'unique-group', "group 'io1' has the name of a host"]]],
+  [
+    'jump hosts in a loop',
+    (i) => ((i.guests.g1.connection = { jump: 'g2' }), (i.guests.g2.connection = { jump: 'io1' }), (i.iohyps.io1.connection = { jump: 'g1' })),
+    [
+      ['/iohyps/io1/connection/jump', 'jump-loop', "jump hosts loop back to 'io1'"],
+      ['/guests/g1/connection/jump', 'jump-loop', "jump hosts loop back to 'g1'"],
+      ['/guests/g2/connection/jump', 'jump-loop', "jump hosts loop back to 'g2'"],
+    ],
+  ],
+  [
+    'jump hosts in a loop through a group',
+    (i) => ((i.guests.g1.connection = { jump: 'g2' }), (i.groups.two = { hosts: ['g2'], connection: { jump: 'g1' } })),
+    [
+      ['/guests/g1/connection/jump', 'jump-loop', "jump hosts loop back to 'g1'"],
+      ['/guests/g2/connection/jump', 'jump-loop', "jump hosts loop back to 'g2'"],
+    ],
+  ],
+  ['a chain of jump hosts', (i) => ((i.guests.g1.connection = { jump: 'g2' }), (i.guests.g2.connection = { jump: 'io1' })), []],
+  ['every host through one of them (which reaches itself directly)', (i) => (i.connection.jump = 'io1'), []],
+  ['no hosts', (i) => (delete i.iohyps, delete i.guests, delete i.groups), [['', 'has-hosts', 'the inventory has no hosts', "add 'iohyps:' and/or 'guests:'"]]],
+  ['no connection section', (i) => (delete i.connection, (i.guests.g1.connection = { jump: 'g2' })), []],
+  [
+    '/25: .128 starts the upper half',
+    l2('10.55.0.1/25', '10.55.0.128/25'),
+    [
+      [
+        '/guests/g1/l2/ip',
+        'same-segment',
+        "guest IP 10.55.0.128 is outside its IOhyp's segment 10.55.0.1/25",
+        'use an address in 10.55.0.1/25 or fix /iohyps/io1/l2/address',
+      ],
+    ],
+  ],
+  ['params without vrio_eth', (i) => (i.iohyps.io1.params = { vrio_gen: { poll_budget: 64 } }), []],
+  [
+    'a vMTU with no measured size: one end explicit, the other its vMTU + 14',
+    (i) => ((i.iohyps.io1.mtu = 4000), (i.iohyps.io1.params = pkt(4014)), (i.guests.g1.mtu = 4000), delete i.guests.g2, (i.groups.lab.hosts = ['io1', 'g1'])),
+    [['/guests/g1/mtu', 'mtu-packet-size', 'vMTU 4000 has no measured vrio_eth l2_packet_size', 'use mtu 8100 or 1500, or set params.vrio_eth.l2_packet_size']],
+  ],
+  [
+    'own modules need no packet size for their vMTU',
+    (i) => ((i.iohyps.io1.modules = [{ name: 'vrio_test' }]), (i.iohyps.io1.mtu = 4000), delete i.guests, (i.groups.lab.hosts = ['io1'])),
+    [],
+  ],
+];
+
+describe('subnets', () => {
+  it('an IPv4 address as a number', () => {
+    assert.equal(ipv4ToInt('10.55.0.1'), 0x0a370001);
+    assert.equal(ipv4ToInt('255.255.255.255'), 0xffffffff);
+  });
+  it('every prefix length from /0 to /32', () => {
+    assert.equal(sameSubnet('1.2.3.4', '200.6.7.8', 0), true);
+    assert.equal(sameSubnet('10.0.0.1', '10.0.0.1', 32), true);
+    assert.equal(sameSubnet('10.0.0.1', '10.0.0.2', 32), false);
+    assert.equal(sameSubnet('10.0.0.1', '10.0.0.0', 31), true);
+    assert.equal(sameSubnet('10.0.0.1', '10.0.0.2', 31), false);
+    assert.equal(sameSubnet('10.0.0.1', '138.0.0.1', 1), false);
+    assert.equal(sameSubnet('10.0.0.1', '127.0.0.1', 1), true);
+  });
+});
+
+describe('inventory semantic checks: the messages a user reads', () => {
+  for (const [what, mut, expected] of messages) {
+    it(what, () => {
+      const inv = baseInventory();
+      mut(inv);
+      const got = issuesOf(inv).map((i) => [i.pointer, i.rule, i.message, ...(i.hint === undefined ? [] : [i.hint])]);
+      const key = (x: unknown[]) => JSON.stringify(x);
+      assert.deepEqual(got.map(key).sort(), expected.map(key).sort());
+    });
+  }
 });
 
 describe('inventory resolution', () => {

@@ -3,7 +3,8 @@
 // /proc: the bench's reaped children (the tool run and everything it waited
 // for) and each fleet sshd with its reaped sessions (the hosts' side).
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { childrenOf } from './memory.js';
 
 let ticks: number | undefined;
 function clockTicks(): number {
@@ -36,25 +37,6 @@ export function reapedChildrenCpu(): number {
   return procCpu('self')?.children ?? 0;
 }
 
-/** Live child pids of a process (all its threads' children). */
-function liveChildren(pid: number): number[] {
-  const out: number[] = [];
-  let tids: string[] = [];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const t of tids) {
-    try {
-      for (const c of readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/)) if (c) out.push(Number(c));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
-
 /**
  * CPU seconds of process trees: each process, its reaped children, and its
  * live descendants (an sshd listener with the sessions still open, e.g.
@@ -70,7 +52,7 @@ export function treeCpu(pids: readonly (number | undefined)[]): number {
     const c = procCpu(p);
     if (!c) return;
     s += c.self + c.children;
-    for (const k of liveChildren(p)) walk(k, depth + 1);
+    for (const k of childrenOf(p)) walk(k, depth + 1);
   };
   for (const p of pids) if (p) walk(p, 0);
   return s;

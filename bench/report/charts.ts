@@ -13,7 +13,7 @@ import {
   type Tool,
   type Workload,
 } from '../model.js';
-import { provisioningGoal, ratio, seconds, workloadLabel } from './format.js';
+import { provisioningGoal, ratio, seconds, toolName, workloadLabel } from './format.js';
 import { plain, type Series, xyChart } from './svg.js';
 
 const COMBOS: [Workload, Phase][] = [
@@ -22,15 +22,7 @@ const COMBOS: [Workload, Phase][] = [
   ['write', 'cold'],
   ['write', 'warm'],
 ];
-export const TOOL_NAME: Record<Tool, string> = {
-  vrio: 'vrio',
-  ansible: 'Ansible',
-  'ansible-batched': 'Ansible, batched',
-  'ansible-mitogen': 'Ansible + Mitogen',
-  clush: 'clush',
-  pssh: 'parallel-ssh',
-};
-const PEERS: { tool: PeerTool; name: string }[] = PEER_TOOLS.map((tool) => ({ tool, name: TOOL_NAME[tool] }));
+const PEERS: { tool: PeerTool; name: string }[] = PEER_TOOLS.map((tool) => ({ tool, name: toolName[tool] }));
 const TOOL_COLOR: Record<Tool, string> = {
   vrio: '#1f77b4',
   ansible: '#d62728',
@@ -46,7 +38,7 @@ const hostsText = (x: number) => `${x} host${x === 1 ? '' : 's'}`;
 function whyMissing(row: ProvisionRow, tool: Tool): string {
   // 'ansible: ...' is Ansible's note, not Ansible + Mitogen's ('ansible-mitogen: ...').
   const own = (row.notes ?? []).filter((n) => n.startsWith(`${tool}:`) || n.startsWith(`${tool} `));
-  return own.length ? own.join('; ') : `${TOOL_NAME[tool]}: no samples`;
+  return own.length ? own.join('; ') : `${toolName[tool]}: no samples`;
 }
 
 /**
@@ -122,7 +114,7 @@ export function timeCharts(p: ProvisioningResult): string[] {
     const tools = (['vrio', ...PEERS.map((x) => x.tool)] as Tool[]).filter((t) => rows.some((r) => r[t] || (r.notes ?? []).some((n) => n.startsWith(`${t} `))));
     const inCell = (r: ProvisionRow, t: Tool) => t === 'vrio' || !r.notRun?.[t];
     const series: Series[] = tools.map((tool) => ({
-      name: TOOL_NAME[tool],
+      name: toolName[tool],
       color: TOOL_COLOR[tool],
       points: rows.filter((r) => r[tool]).map((r) => ({ x: r.hosts, y: r[tool]!.median, lo: r[tool]!.min, hi: r[tool]!.max })),
       failed: rows.filter((r) => !r[tool] && inCell(r, tool)).map((r) => ({ x: r.hosts, reason: whyMissing(r, tool) })),
@@ -197,7 +189,7 @@ export function trendCharts(runs: BenchReport[]): string[] {
           // A peer absent from a row (not run there by design, or a report older than the peer) is no failure.
           const tried = r[tool] || tool === 'vrio' || (tool === 'ansible' && !r.notRun?.ansible) || (r.notes ?? []).some((x) => x.startsWith(`${tool} `));
           if (!tried) continue;
-          const series = `${TOOL_NAME[tool]}, ${r.workload} ${r.phase}, ${n} hosts`;
+          const series = `${toolName[tool]}, ${r.workload} ${r.phase}, ${n} hosts`;
           prov.push(r[tool] ? { series, x, y: r[tool]!.median } : { series, x, failed: whyMissing(r, tool) });
         }
       }

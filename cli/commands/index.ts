@@ -120,7 +120,7 @@ export const commands: CommandEntry[] = [
   {
     name: 'inventory import',
     group: 'Provision',
-    summary: 'convert an Ansible inventory (INI, YAML or ansible-inventory --list JSON) into a vrio inventory',
+    summary: 'convert an Ansible inventory (INI, YAML, ansible-inventory --list JSON, or a directory) into a vrio inventory',
     load: async () => (await import('./inventory.js')).inventoryImportCommand,
   },
   {

@@ -14,7 +14,7 @@ import { openSshSession } from './openssh.js';
 import {
   checkCommand,
   Output,
-  sudoRefusal,
+  commandOutcome,
   TransportError,
   type ConnectOptions,
   type Connection,
@@ -259,13 +259,9 @@ function makeSession(conn: Connection, { client, verdict, hostKey }: Connected, 
         };
         const finish = (r: Pick<ExecResult, 'code' | 'signal'>) => {
           if (!settle()) return;
-          if (timedOut && o.onTimeout !== 'result')
-            return reject(new TransportError('command-timeout', `command timed out after ${Math.round(timeoutMs / 1000)} s on ${where}: ${line}`));
-          const stderr = err.bytes().toString('utf8');
-          const refused = conn.become === 'sudo' ? sudoRefusal(r.code, stderr, conn, where) : undefined;
-          if (refused) return reject(refused);
-          const stdoutBuf = out.bytes();
-          resolve({ ...r, stdout: stdoutBuf.toString('utf8'), stdoutBuf, stderr, timedOut, durationMs: Date.now() - started });
+          const end = commandOutcome(r, { conn, where, line, timeoutMs, onTimeout: o.onTimeout, timedOut, started, out, err });
+          if (end instanceof TransportError) reject(end);
+          else resolve(end);
         };
         const onDrop = (e: TransportError) => settle() && reject(e);
         live.add(onDrop);

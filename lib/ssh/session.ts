@@ -137,6 +137,35 @@ export function sudoRefusal(code: number | null, stderr: string, conn: Connectio
   return undefined;
 }
 
+/** What a transport knows about a command when it ends. */
+export interface CommandEnd {
+  conn: Connection;
+  where: string;
+  /** The command as the user's log names it (before sudo). */
+  line: string;
+  timeoutMs: number;
+  onTimeout: ExecOptions['onTimeout'];
+  timedOut: boolean;
+  started: number;
+  out: Output;
+  err: Output;
+}
+
+/**
+ * How a command that ended settles, the same for both transports: a timeout
+ * error (unless the caller asked for a result), sudo's refusal to run it at
+ * all, or the result with its output decoded once.
+ */
+export function commandOutcome(r: Pick<ExecResult, 'code' | 'signal'>, e: CommandEnd): ExecResult | TransportError {
+  if (e.timedOut && e.onTimeout !== 'result')
+    return new TransportError('command-timeout', `command timed out after ${Math.round(e.timeoutMs / 1000)} s on ${e.where}: ${e.line}`);
+  const stderr = e.err.bytes().toString('utf8');
+  const refused = e.conn.become === 'sudo' ? sudoRefusal(r.code, stderr, e.conn, e.where) : undefined;
+  if (refused) return refused;
+  const stdoutBuf = e.out.bytes();
+  return { ...r, stdout: stdoutBuf.toString('utf8'), stdoutBuf, stderr, timedOut: e.timedOut, durationMs: Date.now() - e.started };
+}
+
 /**
  * A command's output as bytes, up to MAX_OUTPUT: decoded once at the end, so a
  * UTF-8 character split across two SSH packets is not mangled.

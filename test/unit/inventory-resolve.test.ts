@@ -42,10 +42,12 @@ describe('inventory resolution, whole', () => {
     const r = load(layered(), { G1ADDR: '192.0.2.11', LOGIN: 'ops', SSH_AUTH_SOCK: '/run/agent.sock' });
     const knownHostsFiles = ['/srv/inv/known_hosts'];
     const pins = ['SHA256:' + 'A'.repeat(43)];
-    const timing = { connectTimeoutMs: 4000, keepaliveMs: 5000, retries: 1 };
+    // transport, sshConfigFile: the default ssh2 client, and this test's loader reads no ssh_config (-F none).
+    const timing = { connectTimeoutMs: 4000, keepaliveMs: 5000, retries: 1, transport: 'ssh2', sshConfigFile: 'none' };
     const io1Endpoint = {
       name: 'io1',
       address: '192.0.2.10',
+      alias: '192.0.2.10',
       port: 2222,
       user: 'admin',
       identityFile: home('.ssh/id_own'),
@@ -97,6 +99,7 @@ describe('inventory resolution, whole', () => {
         connection: {
           name: 'g1',
           address: '192.0.2.11',
+          alias: '192.0.2.11',
           port: 2222,
           user: 'ops',
           identityFile: home('.ssh/id_lab2'),
@@ -128,6 +131,7 @@ describe('inventory resolution, whole', () => {
         connection: {
           name: 'g2',
           address: '192.0.2.12',
+          alias: '192.0.2.12',
           port: 2222,
           user: 'admin',
           identityFile: home('.ssh/id_lab2'),
@@ -140,6 +144,7 @@ describe('inventory resolution, whole', () => {
           jump: {
             name: 'ops@bastion:2022',
             address: 'bastion',
+            alias: 'bastion',
             port: 2022,
             user: 'ops',
             identityFile: home('.ssh/id_lab2'),
@@ -173,8 +178,11 @@ describe('inventory resolution, whole', () => {
     assert.deepEqual(JSON.parse(JSON.stringify(c)), {
       name: 'io1',
       address: '192.0.2.10',
+      alias: '192.0.2.10',
       port: 22,
       user: 'root',
+      transport: 'ssh2',
+      sshConfigFile: 'none',
       hostKeys: { knownHostsFiles: ['/srv/inv/kh1', '/etc/ssh/kh2', home('kh3')], pins: ['SHA256:' + 'A'.repeat(43)] },
       connectTimeoutMs: 10000,
       commandTimeoutMs: 120000,

@@ -168,7 +168,8 @@ export async function extractTarSafe(input: Readable, dest: string, label: strin
       const kind = kindOf(header.type);
       if (kind === 'device') fail('device-node', `${header.type} nodes are not allowed`);
       if (kind === 'fifo') fail('fifo', 'FIFOs are not allowed');
-      if (kind === 'other') fail('entry-type', `unsupported entry type '${header.type}'`);
+      // tar-stream names the types it knows and gives null for any other flag.
+      if (kind === 'other') fail('entry-type', header.type ? `unsupported entry type '${header.type}'` : 'unknown entry type flag');
       if (rel === '') {
         // The archive root ("./"): nothing to create.
         entry.resume();

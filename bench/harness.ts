@@ -12,7 +12,8 @@ import type { Tool } from './model.js';
 import { cpuSplit } from './pin.js';
 import type { FleetNetwork } from './fleet.js';
 import { loadAverage, machineFacts } from './machine.js';
-import type { BenchReport, BootResult, BuildResult, ProvisionRow, Section } from './model.js';
+import type { BenchReport, BootResult, BuildResult, Section, Workload } from './model.js';
+import { mergeProvisioning } from './merge.js';
 import { reportStem, writeReports, type WrittenReports } from './report/write.js';
 import { benchBoot } from './workloads/boot.js';
 import { benchBuild } from './workloads/build.js';
@@ -22,6 +23,7 @@ import { benchProvisioning } from './workloads/provisioning.js';
 
 export const SECTIONS = ['provisioning', 'build', 'boot', 'inventory'] as const;
 export const TOOLS = ['vrio', 'ansible', 'ansible-batched', 'ansible-mitogen', 'clush', 'pssh'] as const satisfies readonly Tool[];
+export const WORKLOADS = ['facts', 'write'] as const satisfies readonly Workload[];
 export type SectionName = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -35,6 +37,8 @@ export interface BenchOptions {
   pin: boolean;
   /** Bound on one tool's provisioning cell (see benchProvisioning's maxCellSeconds). */
   maxCellSeconds?: number;
+  /** The provisioning workloads measured (default both). */
+  workloads: Workload[];
   /** Measure the read-only workload's warm run (quick mode: yes; full: no, to bound the time). */
   warmReads: boolean;
   network?: FleetNetwork;
@@ -55,6 +59,7 @@ export function defaultOptions(quick: boolean, log: (m: string) => void = () => 
     runs: quick ? 1 : 5,
     // Quick mode keeps the harness working: vrio and Ansible only.
     tools: quick ? ['vrio', 'ansible'] : [...TOOLS],
+    workloads: [...WORKLOADS],
     pin: true,
     maxCellSeconds: quick ? undefined : 360,
     warmReads: quick,
@@ -102,6 +107,15 @@ export function provisioningDrivers(tools: readonly Tool[], notes: string[]): To
       else missing(t, 'clush', 'clustershell');
     } else if (which('parallel-ssh')) out.push(parallelShellDriver('pssh'));
     else missing(t, 'parallel-ssh', 'pssh');
+  }
+  return out;
+}
+
+export function parseWorkloads(s: string): Workload[] {
+  const out: Workload[] = [];
+  for (const p of s.split(',').map((x) => x.trim())) {
+    if (!(WORKLOADS as readonly string[]).includes(p)) throw new UsageError(`--workloads '${p}': unknown workload`, `workloads: ${WORKLOADS.join(', ')}`);
+    if (!out.includes(p as Workload)) out.push(p as Workload);
   }
   return out;
 }
@@ -155,6 +169,7 @@ export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; 
           report.provisioning = await benchProvisioning({
             hostCounts: o.hostCounts,
             runs: o.runs,
+            workloads: o.workloads,
             drivers: provisioningDrivers(o.tools, report.notes),
             cpuSplit: split,
             maxCellSeconds: o.maxCellSeconds,
@@ -247,19 +262,9 @@ export function carryOver(report: BenchReport, o: Pick<BenchOptions, 'sections' 
     return;
   }
   if (old.format !== 1 || old.mode !== report.mode) return;
-  // Provisioning rows for host counts this run did not measure (e.g. N = 50 measured later).
-  const cur = report.provisioning;
-  if (cur && old.provisioning && o.sections.includes('provisioning')) {
-    const keep = old.provisioning.rows.filter((r) => !cur.hostCounts.includes(r.hosts));
-    if (keep.length) {
-      const order = (r: ProvisionRow) => r.hosts * 10 + (r.workload === 'facts' ? 0 : 2) + (r.phase === 'cold' ? 0 : 1);
-      cur.rows = [...cur.rows, ...keep].sort((a, b) => order(a) - order(b));
-      cur.hostCounts = [...new Set([...cur.hostCounts, ...keep.map((r) => r.hosts)])].sort((a, b) => a - b);
-      if (cur.status === 'ok' && old.provisioning.status !== 'ok') cur.status = old.provisioning.status;
-      const counts = [...new Set(keep.map((r) => r.hosts))].join(', ');
-      report.notes.push(`provisioning with ${counts} host(s): measured by an earlier run (${keep[0].measuredAt ?? old.startedAt}), kept`);
-    }
-  }
+  // Provisioning cells (and peers within a cell) this run did not measure: see merge.ts.
+  if (report.provisioning && old.provisioning && o.sections.includes('provisioning'))
+    report.notes.push(...mergeProvisioning(report.provisioning, old.provisioning));
   for (const s of SECTIONS) {
     if (o.sections.includes(s) || !old[s]) continue;
     (report as unknown as Record<string, unknown>)[s] = old[s];

@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { exitCodeOf, InputError, UsageError, VrioError } from '../lib/errors.js';
 import type { BenchReport } from './model.js';
 import { writeReports, type WrittenReports } from './report/write.js';
-import { defaultOptions, parseHostCounts, parseSections, parseTools, runBench, TOOLS, type BenchOptions } from './harness.js';
+import { defaultOptions, parseHostCounts, parseSections, parseTools, parseWorkloads, runBench, TOOLS, type BenchOptions } from './harness.js';
 import { renderMarkdown } from './report/markdown.js';
 
 export const USAGE = `usage: npm run bench -- [--quick] [--sections LIST] [--hosts N,N,...] [--runs N]
@@ -19,6 +19,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--sections LIST] [--hos
   --sections   comma-separated sections: provisioning, build, boot, inventory (default: all)
   --hosts      host counts for the provisioning comparison (default 1,10,50,200; quick: 1,5)
   --runs       runs per measurement, medians reported (default 5; quick: 1)
+  --workloads  provisioning workloads: facts, write (default both)
   --tools      provisioning peers beside vrio: ${TOOLS.slice(1).join(', ')} (default all; quick: ansible)
   --no-pin     do not keep the controller and the fleet on separate CPUs
   --max-cell-minutes M  bound on one tool's provisioning cell (default 6; 0 = none): see bench/README.md
@@ -39,6 +40,7 @@ export function optionsFromArgs(argv: string[], log: (m: string) => void): Bench
         hosts: { type: 'string' },
         runs: { type: 'string' },
         tools: { type: 'string' },
+        workloads: { type: 'string' },
         'no-pin': { type: 'boolean' },
         'max-cell-minutes': { type: 'string' },
         network: { type: 'string' },
@@ -61,6 +63,7 @@ export function optionsFromArgs(argv: string[], log: (m: string) => void): Bench
     o.runs = n;
   }
   if (v.tools !== undefined) o.tools = parseTools(v.tools);
+  if (v.workloads !== undefined) o.workloads = parseWorkloads(v.workloads);
   if (v['no-pin']) o.pin = false;
   if (v['max-cell-minutes'] !== undefined) {
     const m = Number(v['max-cell-minutes']);

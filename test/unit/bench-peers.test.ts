@@ -10,7 +10,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createFleet, sshConfigText } from '../../bench/fleet.js';
-import { parseTools } from '../../bench/harness.js';
+import { parseTools, parseWorkloads } from '../../bench/harness.js';
+import { optionsFromArgs } from '../../bench/run.js';
 import { childrenOf, parseMaxRss, sampleTreePeak, withMaxRss } from '../../bench/memory.js';
 import type { ProvisioningResult, ProvisionRow, Samples } from '../../bench/model.js';
 import { checkPeerOutput, clushInvocation, factsCommandLine, psshInvocation } from '../../bench/peers.js';
@@ -123,6 +124,13 @@ describe('bench peers: command lines and output checks', () => {
   it('--tools keeps vrio first and rejects an unknown tool', () => {
     assert.deepEqual(parseTools('clush,ansible,clush'), ['vrio', 'clush', 'ansible']);
     assert.throws(() => parseTools('pyinfra'), /--tools 'pyinfra': unknown tool/);
+  });
+
+  it('parses --workloads: the workloads asked, in order, each once; an unknown one names itself', () => {
+    assert.deepEqual(parseWorkloads('write,facts,write'), ['write', 'facts']);
+    assert.throws(() => parseWorkloads('facts,deploy'), /--workloads 'deploy': unknown workload/);
+    assert.deepEqual(optionsFromArgs(['--workloads', 'facts'], () => {}).workloads, ['facts']);
+    assert.deepEqual(optionsFromArgs([], () => {}).workloads, ['facts', 'write']);
   });
 });
 

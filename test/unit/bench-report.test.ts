@@ -483,7 +483,76 @@ describe('bench runs of some sections (--only)', () => {
         '5 write warm 19:55',
       ],
     );
-    assert.ok(now.notes.some((n) => /provisioning with 1 host\(s\): measured by an earlier run \(2026-11-25T19:05/.test(n)));
+    assert.ok(
+      now.notes.includes(
+        'provisioning cells 1 host(s) facts cold, 1 host(s) facts warm, 1 host(s) write cold, 1 host(s) write warm: measured by an earlier run (2026-11-25T19:05:00.000Z), kept',
+      ),
+      now.notes.join('\n'),
+    );
+  });
+
+  it('keep the peers a run did not measure in a cell it did, with their own ratios, and the cells of other workloads', () => {
+    const out = join(tmp, 'merge-peers');
+    const earlier = sample();
+    for (const r of earlier.provisioning!.rows) {
+      r.measuredAt = '2026-11-25T19:05:00.000Z';
+      r.load = 3.5;
+      r.clush = { runs: [0.5], median: 0.5, min: 0.5, max: 0.5 };
+      r.cpu = { clush: { controller: { runs: [0.2], median: 0.2, min: 0.2, max: 0.2 }, hosts: { runs: [0.1], median: 0.1, min: 0.1, max: 0.1 } } };
+      r.ratios = { ...r.ratios, clush: 0.5 / r.vrio!.median };
+      r.cpuRatios = { clush: 1.5 };
+    }
+    writeReports(earlier, out);
+    // This run: ansible only, the write workload only, at 5 hosts; ansible was left out by the bound in the cold cell.
+    const now = sample();
+    now.provisioning!.rows = now
+      .provisioning!.rows.filter((r) => r.hosts === 5 && r.workload === 'write')
+      .map((r) => ({ ...r, measuredAt: '2026-11-25T20:00:00.000Z', vrio: { runs: [9], median: 9, min: 9, max: 9 } }));
+    const cold = now.provisioning!.rows.find((r) => r.phase === 'cold')!;
+    const oldCold = earlier.provisioning!.rows.find((r) => r.hosts === 5 && r.workload === 'write' && r.phase === 'cold')!;
+    delete cold.ansible;
+    delete cold.ratio;
+    cold.notRun = { ansible: 'not run at 5 hosts to bound the bench' };
+    now.provisioning!.hostCounts = [5];
+    carryOver(now, { sections: ['provisioning'], outDir: out });
+
+    const rows = now.provisioning!.rows;
+    assert.deepEqual(
+      rows.map((r) => `${r.hosts} ${r.workload} ${r.phase} ${r.measuredAt?.slice(11, 16)}`),
+      [
+        '1 facts cold 19:05',
+        '1 facts warm 19:05',
+        '1 write cold 19:05',
+        '1 write warm 19:05',
+        '5 facts cold 19:05',
+        '5 facts warm 19:05',
+        '5 write cold 20:00',
+        '5 write warm 20:00',
+      ],
+    );
+    const merged = rows.find((r) => r.hosts === 5 && r.workload === 'write' && r.phase === 'cold')!;
+    assert.equal(merged.vrio!.median, 9, "this run's vrio stays");
+    assert.deepEqual(merged.clush, oldCold.clush);
+    assert.deepEqual(merged.ansible, oldCold.ansible, 'a peer the bound left out keeps its earlier samples');
+    assert.equal(merged.notRun, undefined);
+    assert.equal(merged.ratios!.clush, oldCold.ratios!.clush, 'the ratio against the vrio of its own rounds, not 0.5 / 9');
+    assert.equal(merged.ratio, oldCold.ratio);
+    assert.deepEqual(merged.cpu!.clush, oldCold.cpu!.clush);
+    assert.equal(merged.cpuRatios!.clush, 1.5);
+    const vrioThen = oldCold.vrio!.median.toFixed(2);
+    assert.deepEqual(
+      merged.notes!.filter((n) => n.includes('earlier run')),
+      [
+        `ansible: measured by an earlier run (2026-11-25T19:05:00.000Z, load 3.5, vrio ${vrioThen} s in those rounds), kept; its ratio is against the vrio of its own rounds`,
+        `clush: measured by an earlier run (2026-11-25T19:05:00.000Z, load 3.5, vrio ${vrioThen} s in those rounds), kept; its ratio is against the vrio of its own rounds`,
+      ],
+    );
+    const warm = rows.find((r) => r.hosts === 5 && r.workload === 'write' && r.phase === 'warm')!;
+    assert.ok(warm.ansible && warm.clush, 'the warm cell: this run measured ansible, clush comes from before');
+    assert.ok(
+      now.notes.includes("provisioning peers kept from an earlier run in cells this run measured: ansible at 5, clush at 5 (see each row's note)"),
+      now.notes.join('\n'),
+    );
   });
 
   it('do not mix a quick run into a full report', () => {

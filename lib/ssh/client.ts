@@ -11,17 +11,7 @@ import { readPrivateKeyFile, UnprotectedKeyError } from '../keyfile.js';
 import { commandLine } from '../shell.js';
 import { keyType } from './fingerprint.js';
 import { openSshSession } from './openssh.js';
-import {
-  checkCommand,
-  Output,
-  commandOutcome,
-  TransportError,
-  type ConnectOptions,
-  type Connection,
-  type Endpoint,
-  type ExecResult,
-  type Session,
-} from './session.js';
+import { checkCommand, PendingCommand, TransportError, type ConnectOptions, type Connection, type Endpoint, type ExecResult, type Session } from './session.js';
 import { preferredKeyTypes, verifyHostKey, type HostKeyVerdict } from './hostkeys.js';
 
 export * from './session.js';
@@ -243,30 +233,10 @@ function makeSession(conn: Connection, { client, verdict, hostKey }: Connected, 
       // a password prompt that would hang until the command timeout.
       const cmd = conn.become === 'sudo' ? commandLine(['sudo', '-n', '--', 'sh', '-c', line]) : line;
       const timeoutMs = o.timeoutMs ?? conn.commandTimeoutMs;
-      const started = Date.now();
       return new Promise<ExecResult>((resolve, reject) => {
-        const out = new Output();
-        const err = new Output();
-        let timedOut = false;
-        let done = false;
+        const p = new PendingCommand({ conn, where, line, timeoutMs, onTimeout: o.onTimeout }, live, resolve, reject);
         let channel: ClientChannel | undefined;
-        const settle = () => {
-          if (done) return false;
-          done = true;
-          clearTimeout(timer);
-          live.delete(onDrop);
-          return true;
-        };
-        const finish = (r: Pick<ExecResult, 'code' | 'signal'>) => {
-          if (!settle()) return;
-          const end = commandOutcome(r, { conn, where, line, timeoutMs, onTimeout: o.onTimeout, timedOut, started, out, err });
-          if (end instanceof TransportError) reject(end);
-          else resolve(end);
-        };
-        const onDrop = (e: TransportError) => settle() && reject(e);
-        live.add(onDrop);
-        const timer = setTimeout(() => {
-          timedOut = true;
+        p.armTimeout(() => {
           // Ask the server to kill it; close our side regardless.
           try {
             channel?.signal('KILL');
@@ -274,10 +244,10 @@ function makeSession(conn: Connection, { client, verdict, hostKey }: Connected, 
             /* not supported */
           }
           channel?.close();
-          finish({ code: null, signal: 'TIMEOUT' });
-        }, timeoutMs);
+          p.finish({ code: null, signal: 'TIMEOUT' });
+        });
         client.exec(cmd, (e, stream) => {
-          if (e) return onDrop(new TransportError('disconnected', `cannot run a command on ${where}: ${e.message}`));
+          if (e) return p.drop(new TransportError('disconnected', `cannot run a command on ${where}: ${e.message}`));
           channel = stream;
           let code: number | null = null;
           let sig: string | undefined;
@@ -285,15 +255,15 @@ function makeSession(conn: Connection, { client, verdict, hostKey }: Connected, 
             code = c;
             sig = s ?? undefined;
           });
-          stream.on('data', (b: Buffer) => out.add(b));
-          stream.stderr.on('data', (b: Buffer) => err.add(b));
+          stream.on('data', (b: Buffer) => p.out.add(b));
+          stream.stderr.on('data', (b: Buffer) => p.err.add(b));
           stream.on('close', () => {
             // No exit status at all means the channel died with the connection.
-            if (code === null && sig === undefined && !timedOut) {
-              setTimeout(() => (lost ? onDrop(lost) : finish({ code: null, signal: 'LOST' })), 50);
+            if (code === null && sig === undefined && !p.timedOut) {
+              setTimeout(() => (lost ? p.drop(lost) : p.finish({ code: null, signal: 'LOST' })), 50);
               return;
             }
-            finish({ code, signal: sig });
+            p.finish({ code, signal: sig });
           });
           if (o.input !== undefined) stream.end(o.input);
           else stream.end();

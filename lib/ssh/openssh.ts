@@ -22,7 +22,7 @@ import { commandLine, quote } from '../shell.js';
 import {
   checkCommand,
   Output,
-  commandOutcome,
+  PendingCommand,
   TransportError,
   type ConnectOptions,
   type Connection,
@@ -364,72 +364,48 @@ function makeSession(
       const line = typeof command === 'string' ? command : commandLine(command);
       const cmd = conn.become === 'sudo' ? commandLine(['sudo', '-n', '--', 'sh', '-c', line]) : line;
       const timeoutMs = o.timeoutMs ?? conn.commandTimeoutMs;
-      const started = Date.now();
       return new Promise<ExecResult>((resolve, reject) => {
         const child = mux(`echo ${PGID_MARK} $$ >&2\n${cmd}`);
-        const out = new Output();
-        const err = new Output();
+        const p = new PendingCommand({ conn, where, line, timeoutMs, onTimeout: o.onTimeout }, live, resolve, reject, () => child.kill('SIGKILL'));
         let head = '';
         let pgid: number | undefined;
         // Settled once the mark arrived (or ssh ended): a timeout can come first on a slow start.
         let marked!: () => void;
         const markSeen = new Promise<void>((r) => (marked = r));
-        let timedOut = false;
-        let done = false;
-        const settle = () => {
-          if (done) return false;
-          done = true;
-          clearTimeout(timer);
-          live.delete(onDrop);
-          return true;
-        };
-        const finish = (r: Pick<ExecResult, 'code' | 'signal'>) => {
-          if (!settle()) return;
-          const end = commandOutcome(r, { conn, where, line, timeoutMs, onTimeout: o.onTimeout, timedOut, started, out, err });
-          if (end instanceof TransportError) reject(end);
-          else resolve(end);
-        };
-        const onDrop = (e: TransportError) => {
-          if (!settle()) return;
-          child.kill('SIGKILL');
-          reject(e);
-        };
-        live.add(onDrop);
-        const timer = setTimeout(() => {
-          timedOut = true;
+        p.armTimeout(() => {
           let wait: NodeJS.Timeout | undefined;
           void Promise.race([markSeen, new Promise((r) => (wait = setTimeout(r, 5000)))])
             .then(() => (clearTimeout(wait), pgid !== undefined && pgid > 0 ? killGroup(pgid) : undefined))
             .then(() => {
               child.kill('SIGKILL');
-              finish({ code: null, signal: 'TIMEOUT' });
+              p.finish({ code: null, signal: 'TIMEOUT' });
             });
-        }, timeoutMs);
-        child.stdout!.on('data', (b: Buffer) => out.add(b));
+        });
+        child.stdout!.on('data', (b: Buffer) => p.out.add(b));
         child.stderr!.on('data', (b: Buffer) => {
-          if (pgid !== undefined) return err.add(b);
+          if (pgid !== undefined) return p.err.add(b);
           // The first line is our pgid mark; everything after it is the command's stderr.
           head += b.toString('latin1');
           const nl = head.indexOf('\n');
           if (nl < 0 && head.length < 64) return;
           const m = new RegExp(`^${PGID_MARK} (\\d+)$`).exec(head.slice(0, nl));
           if (m) pgid = Number(m[1]);
-          err.add(Buffer.from(m ? head.slice(nl + 1) : head, 'latin1'));
+          p.err.add(Buffer.from(m ? head.slice(nl + 1) : head, 'latin1'));
           head = '';
           if (!m) pgid = -1;
           marked();
         });
         child.stdin!.on('error', () => undefined);
-        child.once('error', (e) => onDrop(new TransportError('disconnected', `cannot run ssh for a command on ${where}: ${e.message}`)));
+        child.once('error', (e) => p.drop(new TransportError('disconnected', `cannot run ssh for a command on ${where}: ${e.message}`)));
         child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
           marked();
           // A timed-out command is finished by its timer, after its process group is killed.
-          if (done || timedOut) return;
-          if (head) err.add(Buffer.from(head, 'latin1'));
+          if (p.settled || p.timedOut) return;
+          if (head) p.err.add(Buffer.from(head, 'latin1'));
           if (code === 255) {
             // 255: the command's own status, or ssh failed. Our mark says whether the command
             // started; the master's exit (its handler runs within moments) whether the connection died.
-            const said = err
+            const said = p.err
               .bytes()
               .toString('utf8')
               .split('\n')
@@ -440,13 +416,13 @@ function makeSession(
                 closed = true;
                 lost = new TransportError('disconnected', `connection to ${where} lost: its master connection is gone`);
               }
-              if (lost) return onDrop(lost);
-              if (pgid !== undefined && pgid > 0) return finish({ code });
+              if (lost) return p.drop(lost);
+              if (pgid !== undefined && pgid > 0) return p.finish({ code });
               // The master lives but would not run it (e.g. the server refused another session).
-              onDrop(new TransportError('disconnected', `cannot run a command on ${where}: ${said || 'ssh exited 255'}`));
+              p.drop(new TransportError('disconnected', `cannot run a command on ${where}: ${said || 'ssh exited 255'}`));
             }, 100);
           }
-          finish(code === null ? { code: null, signal: signal ?? 'LOST' } : { code });
+          p.finish(code === null ? { code: null, signal: signal ?? 'LOST' } : { code });
         });
         if (o.input !== undefined) child.stdin!.end(o.input);
         else child.stdin!.end();

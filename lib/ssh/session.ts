@@ -166,6 +166,68 @@ export function commandOutcome(r: Pick<ExecResult, 'code' | 'signal'>, e: Comman
   return { ...r, stdout: stdoutBuf.toString('utf8'), stdoutBuf, stderr, timedOut: e.timedOut, durationMs: Date.now() - e.started };
 }
 
+/** What a transport knows of a command as it starts (the rest of CommandEnd is gathered while it runs). */
+export type CommandStart = Omit<CommandEnd, 'timedOut' | 'started' | 'out' | 'err'>;
+
+/**
+ * One running command's once-only end, the same for both transports: the
+ * first of its exit (finish), its timeout and the loss of its connection
+ * (drop, registered in the session's `live` set) settles the caller's
+ * promise; whatever comes after is ignored.
+ */
+export class PendingCommand {
+  readonly out = new Output();
+  readonly err = new Output();
+  timedOut = false;
+  private done = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly started = Date.now();
+
+  constructor(
+    private readonly start: CommandStart,
+    private readonly live: Set<(e: TransportError) => void>,
+    private readonly resolve: (r: ExecResult) => void,
+    private readonly reject: (e: TransportError) => void,
+    /** Called once when the connection's loss ends the command (e.g. kill the local ssh). */
+    private readonly onDrop: () => void = () => undefined,
+  ) {
+    live.add(this.drop);
+  }
+
+  get settled(): boolean {
+    return this.done;
+  }
+
+  /** Arms the command timeout: `onTimeout` must stop the command and call finish. */
+  armTimeout(onTimeout: () => void): void {
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      onTimeout();
+    }, this.start.timeoutMs);
+  }
+
+  readonly finish = (r: Pick<ExecResult, 'code' | 'signal'>): void => {
+    if (!this.settle()) return;
+    const end = commandOutcome(r, { ...this.start, timedOut: this.timedOut, started: this.started, out: this.out, err: this.err });
+    if (end instanceof TransportError) this.reject(end);
+    else this.resolve(end);
+  };
+
+  readonly drop = (e: TransportError): void => {
+    if (!this.settle()) return;
+    this.onDrop();
+    this.reject(e);
+  };
+
+  private settle(): boolean {
+    if (this.done) return false;
+    this.done = true;
+    clearTimeout(this.timer);
+    this.live.delete(this.drop);
+    return true;
+  }
+}
+
 /**
  * A command's output as bytes, up to MAX_OUTPUT: decoded once at the end, so a
  * UTF-8 character split across two SSH packets is not mangled.

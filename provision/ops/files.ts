@@ -44,6 +44,10 @@ const change = (host: Host, kind: Change['kind'], summary: string, argv: string[
   batch: true,
 });
 
+/** A chmod of what is there already (file or directory), its content left alone. */
+const modeChange = (host: Host, p: string, current: number, mode: string, before: string | null, after: string): Change =>
+  change(host, 'file-mode', `set mode of ${p} ${modeText(current)} -> ${mode}`, ['chmod', mode, '--', p], { path: p, mode }, { path: p, before, after });
+
 function describe(f: FileFact | undefined): string | null {
   if (!f || f.type === 'missing') return null;
   if (f.type === 'file') return `file ${modeText(f.mode)} sha256:${(f.sha256 ?? '?').slice(0, 12)}`;
@@ -88,16 +92,7 @@ export function planFiles(host: Host, facts: Facts): { changes: Change[]; errors
       } else if (have !== 'directory') {
         errors.push(`${p} exists as a ${have}, not a directory (remove it first, e.g. an entry with state: absent)`);
       } else if (cur!.mode !== spec.mode) {
-        changes.push(
-          change(
-            host,
-            'file-mode',
-            `set mode of ${p} ${modeText(cur!.mode)} -> ${mode}`,
-            ['chmod', mode, '--', p],
-            { path: p, mode },
-            { path: p, before, after: `directory ${mode}` },
-          ),
-        );
+        changes.push(modeChange(host, p, cur!.mode, mode, before, `directory ${mode}`));
       }
       continue;
     }
@@ -119,16 +114,7 @@ export function planFiles(host: Host, facts: Facts): { changes: Change[]; errors
       );
       changes.push({ ...c, stdin: content });
     } else if (cur!.mode !== spec.mode) {
-      changes.push(
-        change(
-          host,
-          'file-mode',
-          `set mode of ${p} ${modeText(cur!.mode)} -> ${mode}`,
-          ['chmod', mode, '--', p],
-          { path: p, mode },
-          { path: p, before, after },
-        ),
-      );
+      changes.push(modeChange(host, p, cur!.mode, mode, before, after));
     }
   }
   return { changes, errors };

@@ -21,6 +21,7 @@ import { lacks } from '../support/prereq.js';
 import { cacheRoot, cliBin, kernelTreeOf, splitioBundle, vrioImages, type VrioImages } from '../support/vrio-images.js';
 import { vrioSparseW1 } from '../support/vrio-warnings.js';
 import { jsonLines, vrio } from './smoke-support.js';
+import { BASIC_GUEST_CHECKS } from '../support/lab-checks.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-lab61-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -86,23 +87,13 @@ function mixed(name: string, iohyp: string, guest: string, keys: string): string
   return dir;
 }
 
-const BASIC = [
-  'O_DIRECT write/read',
-  'holds the data encrypted',
-  'survives a remount',
-  'blk counters grew',
-  'ping through the vRIO NIC',
-  'TCP transfer',
-  'net counters grew',
-];
-
 async function labChecks(t: { diagnostic(m: string): void }, images: string, state: string): Promise<void> {
   try {
     const r = await vrio(['lab', 'up', '--kernel', 'vrio', '--guests', '1', '--images', images, '--state-dir', state, '--json'], { timeoutMs: 30 * 60_000 });
     const up = jsonLines(r.stdout).find((e) => e.type === 'lab-up') as UpReport | undefined;
     assert.ok(up, r.stderr);
     for (const c of up.checks) t.diagnostic(`${c.ok ? 'ok' : 'FAILED'} ${c.name}: ${c.detail}`);
-    for (const what of BASIC)
+    for (const what of BASIC_GUEST_CHECKS)
       assert.ok(
         up.checks.some((c) => c.name.startsWith('guest1') && c.name.includes(what)),
         `a '${what}' check ran`,

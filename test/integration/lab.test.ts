@@ -17,6 +17,7 @@ import { PERF_SIZES_KIB, type BlkPerfRow } from '../../lab/blk-perf.js';
 import { lacks } from '../support/prereq.js';
 import { vrioImagesFixture } from '../support/vrio-images.js';
 import { ciImagesFixture, jsonLines, pidsWith, vrio } from './smoke-support.js';
+import { BASIC_GUEST_CHECKS } from '../support/lab-checks.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-lab-it-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -183,15 +184,7 @@ describe('vrio lab with the 3.10 vRIO images', () => {
     t.diagnostic(`timings: ${JSON.stringify(up.timings)}`);
     for (const c of up.checks) t.diagnostic(`${c.ok ? 'ok' : 'FAILED'} ${c.name}: ${c.detail}`);
     for (const g of ['guest1', 'guest2']) {
-      for (const what of [
-        'O_DIRECT write/read',
-        'holds the data encrypted',
-        'survives a remount',
-        'blk counters grew',
-        'ping through the vRIO NIC',
-        'TCP transfer',
-        'net counters grew',
-      ]) {
+      for (const what of BASIC_GUEST_CHECKS) {
         assert.ok(
           up.checks.some((c) => c.name.startsWith(g) && c.name.includes(what)),
           `${g}: a '${what}' check ran`,

@@ -21,7 +21,7 @@ import { lacks } from '../support/prereq.js';
 import { cacheRoot, cliBin, kernelTreeOf, splitioBundle, vrioImages, type VrioImages } from '../support/vrio-images.js';
 import { vrioSparseW1 } from '../support/vrio-warnings.js';
 import { jsonLines, vrio } from './smoke-support.js';
-import { BASIC_GUEST_CHECKS } from '../support/lab-checks.js';
+import { BASIC_GUEST_CHECKS, FIX_CHECKS } from '../support/lab-checks.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-lab61-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -87,9 +87,17 @@ function mixed(name: string, iohyp: string, guest: string, keys: string): string
   return dir;
 }
 
-async function labChecks(t: { diagnostic(m: string): void }, images: string, state: string): Promise<void> {
+/**
+ * One lab on the given images: the basic checks of guest1 always; with
+ * `fixes`, also the bug checks of our fix series (a few create/remove cycles:
+ * CI's time), so every commit proves the fixes and the tun/tap back end on 6.1.
+ */
+async function labChecks(t: { diagnostic(m: string): void }, images: string, state: string, checks: 'basic' | 'fixes' = 'basic'): Promise<void> {
   try {
-    const r = await vrio(['lab', 'up', '--kernel', 'vrio', '--guests', '1', '--images', images, '--state-dir', state, '--json'], { timeoutMs: 30 * 60_000 });
+    const fixArgs = checks === 'fixes' ? ['--checks', 'fixes', '--cycles', process.env.VRIO_LAB_CYCLES ?? '3'] : [];
+    const r = await vrio(['lab', 'up', '--kernel', 'vrio', '--guests', '1', ...fixArgs, '--images', images, '--state-dir', state, '--json'], {
+      timeoutMs: 30 * 60_000,
+    });
     const up = jsonLines(r.stdout).find((e) => e.type === 'lab-up') as UpReport | undefined;
     assert.ok(up, r.stderr);
     for (const c of up.checks) t.diagnostic(`${c.ok ? 'ok' : 'FAILED'} ${c.name}: ${c.detail}`);
@@ -98,6 +106,12 @@ async function labChecks(t: { diagnostic(m: string): void }, images: string, sta
         up.checks.some((c) => c.name.startsWith('guest1') && c.name.includes(what)),
         `a '${what}' check ran`,
       );
+    if (checks === 'fixes')
+      for (const what of FIX_CHECKS)
+        assert.ok(
+          up.checks.some((c) => c.name.includes(what)),
+          `a '${what}' check ran`,
+        );
     assert.deepEqual(
       up.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`),
       [],
@@ -148,9 +162,9 @@ describe('vRIO on Linux 6.1', () => {
     assert.equal(r.code, 0, r.log.slice(-3000));
   });
 
-  test('the lab on the 6.1 images: remote block and net device, all checks', async (t) => {
+  test('the lab on the 6.1 images: remote block and net device, all checks and the bug checks of the fix series', async (t) => {
     if (lacks(t, missing61)) return;
-    await labChecks(t, v61!.out, join(tmp, 'lab61'));
+    await labChecks(t, v61!.out, join(tmp, 'lab61'), 'fixes');
   });
 
   test('wire compatibility: a 3.10 IOhyp serves a 6.1 guest (block and net)', async (t) => {

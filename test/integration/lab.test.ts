@@ -17,7 +17,7 @@ import { PERF_SIZES_KIB, type BlkPerfRow } from '../../lab/blk-perf.js';
 import { lacks } from '../support/prereq.js';
 import { vrioImagesFixture } from '../support/vrio-images.js';
 import { ciImagesFixture, jsonLines, pidsWith, vrio } from './smoke-support.js';
-import { BASIC_GUEST_CHECKS } from '../support/lab-checks.js';
+import { BASIC_GUEST_CHECKS, FIX_CHECKS } from '../support/lab-checks.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vrio-lab-it-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -265,17 +265,6 @@ describe('vrio lab --checks fixes: the bug checks of our vRIO fix series', () =>
   after(async () => {
     for (const dir of [state, upstreamState]) if (existsSync(dir)) await vrio(['lab', 'down', '--state-dir', dir, '--no-teardown']);
   });
-  const bugChecks = [
-    'short frames',
-    'MiB TCP through the vRIO NIC',
-    'CREATE_NET on a missing macvtap',
-    'CREATE_BLK on a missing block device',
-    'correct CREATE_BLK right after',
-    'cycles of a vRIO block device',
-    'cycles of a vRIO NIC',
-    'tun/tap back end',
-    'no kernel warning',
-  ];
   // 5 create/use/remove cycles per device type keep CI's run short; 50 is the thorough run.
   const cycles = process.env.VRIO_LAB_CYCLES ?? '5';
 
@@ -288,7 +277,7 @@ describe('vrio lab --checks fixes: the bug checks of our vRIO fix series', () =>
     assert.ok(up, r.stderr);
     t.diagnostic(`timings: ${JSON.stringify(up.timings)}`);
     for (const c of up.checks) t.diagnostic(`${c.ok ? 'ok' : 'FAILED'} ${c.name}: ${c.detail}`);
-    for (const what of bugChecks)
+    for (const what of FIX_CHECKS)
       assert.ok(
         up.checks.some((c) => c.name.includes(what)),
         `a '${what}' check ran`,

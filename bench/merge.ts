@@ -59,8 +59,11 @@ export function mergeProvisioning(cur: ProvisioningResult, old: ProvisioningResu
     cur.rows = [...cur.rows, ...keptRows].sort((a, b) => rowOrder(a) - rowOrder(b));
     cur.hostCounts = [...new Set([...cur.hostCounts, ...keptRows.map((r) => r.hosts)])].sort((a, b) => a - b);
     if (cur.status === 'ok' && old.status !== 'ok') cur.status = old.status;
-    const cells = [...new Set(keptRows.map((r) => `${r.hosts} host(s) ${r.workload} ${r.phase}`))].join(', ');
-    notes.push(`provisioning cells ${cells}: measured by an earlier run (${keptRows[0].measuredAt ?? 'time unknown'}), kept`);
+    // Each cell with its own time: the kept cells may come from several earlier sittings.
+    const at = (r: ProvisionRow) => (r.measuredAt ? `${r.measuredAt.slice(0, 16).replace('T', ' ')} UTC` : 'time unknown');
+    notes.push(
+      `provisioning cells measured by an earlier run, kept: ${keptRows.map((r) => `${r.hosts} host(s) ${r.workload} ${r.phase} (${at(r)})`).join(', ')}`,
+    );
   }
   if (keptPeers.size) notes.push(`provisioning peers kept from an earlier run in cells this run measured: ${[...keptPeers].join(', ')} (see each row's note)`);
   return notes;

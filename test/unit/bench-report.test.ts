@@ -485,7 +485,7 @@ describe('bench runs of some sections (--only)', () => {
     );
     assert.ok(
       now.notes.includes(
-        'provisioning cells 1 host(s) facts cold, 1 host(s) facts warm, 1 host(s) write cold, 1 host(s) write warm: measured by an earlier run (2026-11-25T19:05:00.000Z), kept',
+        'provisioning cells measured by an earlier run, kept: 1 host(s) facts cold (2026-11-25 19:05 UTC), 1 host(s) facts warm (2026-11-25 19:05 UTC), 1 host(s) write cold (2026-11-25 19:05 UTC), 1 host(s) write warm (2026-11-25 19:05 UTC)',
       ),
       now.notes.join('\n'),
     );

@@ -42,13 +42,14 @@ export function paramMismatch(wanted: Record<string, string>, loaded: Record<str
 
 /**
  * A parameter value as the kernel shows it: a bool given as 1/0 (or true/false)
- * reads back Y/N. An int 1 or 0 then compares equal to Y or N, which no real
- * parameter can show for the other type, so nothing is missed.
+ * reads back Y/N (Y and N themselves stay). An int 1 or 0 then compares equal
+ * to Y or N, which no real parameter can show for the other type, so nothing
+ * is missed.
  */
 function normalizeParam(v: string): string {
   const t = v.trim();
-  if (t === 'Y' || t === '1' || t === 'true') return 'Y';
-  if (t === 'N' || t === '0' || t === 'false') return 'N';
+  if (t === '1' || t === 'true') return 'Y';
+  if (t === '0' || t === 'false') return 'N';
   return t;
 }
 
@@ -61,13 +62,18 @@ export function vrioMemoryBytes(host: Host): number {
   return Math.round(entries * pkt * d().memoryPerEntryPerPacketByte);
 }
 
-/** Modules (transitively) using `name` that are loaded, outermost first. */
-function usersOf(facts: Facts, name: string, seen = new Set<string>()): string[] {
+/**
+ * Loaded modules (transitively) using `name`, outermost first, that are not in
+ * `unloaded` yet; they are added to it (the caller unloads them in this order).
+ * A user /proc/modules names but does not list (it went away while the facts
+ * were read) has no users of its own.
+ */
+function usersOf(facts: Facts, name: string, unloaded: Set<string>): string[] {
   const out: string[] = [];
   for (const u of facts.modules[name]?.usedBy ?? []) {
-    if (seen.has(u)) continue;
-    seen.add(u);
-    out.push(...usersOf(facts, u, seen), u);
+    if (unloaded.has(u)) continue;
+    unloaded.add(u);
+    out.push(...usersOf(facts, u, unloaded), u);
   }
   return out;
 }
@@ -87,41 +93,30 @@ function unloadChange(host: Host, name: string, why: string): Change {
 export function planModules(host: Host, facts: Facts): { changes: Change[]; errors: string[] } {
   // Without module support nothing can load; the plan still shows what would.
   const errors: string[] = facts.modulesSupported ? [] : [`kernel ${facts.kernel || '?'} has no loadable-module support (/proc/modules missing)`];
-  // The first module that is missing or loaded with other parameters: it and
-  // everything after it that is loaded must go (reverse order), then load from there.
-  let from = -1;
+  // Loaded vRIO modules with other parameters (support modules get none from us).
   const mismatch: Record<string, string[]> = {};
-  host.modules.forEach((m, i) => {
+  for (const m of host.modules) {
     const loaded = facts.modules[m.name];
-    if (!loaded) {
-      if (from < 0) from = i;
-      return;
-    }
+    if (!loaded || m.support) continue;
     const diff = paramMismatch(m.params, loaded.params);
-    if (diff.length && !m.support) {
-      mismatch[m.name] = diff;
-      if (from < 0) from = i;
-    }
-  });
-  if (from < 0) return { changes: [], errors };
+    if (diff.length) mismatch[m.name] = diff;
+  }
   const changes: Change[] = [];
   const unloaded = new Set<string>();
-  const tail = host.modules.slice(from).filter((m) => !m.support);
-  // Only what has to be reloaded goes: the first mismatching module and everything loaded after it.
-  const firstMismatch = tail.findIndex((m) => mismatch[m.name]);
+  // Only what has to be reloaded goes: the first mismatching module and everything
+  // loaded after it, in reverse load order, each after the modules using it. (Support
+  // modules come first in host.modules, provision/inventory.ts, so none is among them.)
+  const firstMismatch = host.modules.findIndex((m) => mismatch[m.name]);
   if (firstMismatch >= 0) {
-    for (const m of [...tail.slice(firstMismatch)].reverse()) {
+    for (const m of host.modules.slice(firstMismatch).reverse()) {
       if (!facts.modules[m.name] || unloaded.has(m.name)) continue;
-      for (const u of usersOf(facts, m.name)) {
-        if (unloaded.has(u)) continue;
-        unloaded.add(u);
-        changes.push(unloadChange(host, u, `uses ${m.name}`));
-      }
+      for (const u of usersOf(facts, m.name, unloaded)) changes.push(unloadChange(host, u, `uses ${m.name}`));
       unloaded.add(m.name);
       changes.push(unloadChange(host, m.name, mismatch[m.name] ? `reload: ${mismatch[m.name].join(', ')}` : 'reload after a module it needs'));
     }
   }
-  for (const m of host.modules.slice(from)) {
+  // Then every module that is not loaded (or was just unloaded) loads, in load order.
+  for (const m of host.modules) {
     if (facts.modules[m.name] && !unloaded.has(m.name)) continue;
     const args = Object.entries(m.params).map(([k, v]) => `${k}=${v}`);
     changes.push(
@@ -190,7 +185,8 @@ export function planSetup(host: Host, facts: Facts): HostPlan {
     plan.errors.push(`L2 interface ${ifname} does not exist (NICs: ${Object.keys(facts.nics).join(', ') || 'none'})`);
     return plan;
   }
-  if (host.role === 'guest' && host.l2.mac && nic.mac !== host.l2.mac) {
+  // Only a guest has an L2 MAC in the inventory (the IOhyp addresses the guest by it).
+  if (host.l2.mac && nic.mac !== host.l2.mac) {
     plan.errors.push(`${ifname} has MAC ${nic.mac} but the inventory says ${host.l2.mac} (the IOhyp addresses the guest by it)`);
   }
   if (!host.customModules) {
@@ -493,11 +489,7 @@ export function planHostTeardown(host: Host, facts: Facts): HostPlan {
         continue;
       }
     }
-    for (const u of usersOf(facts, m.name)) {
-      if (unloaded.has(u)) continue;
-      unloaded.add(u);
-      c.push(unloadChange(host, u, `uses ${m.name}`));
-    }
+    for (const u of usersOf(facts, m.name, unloaded)) c.push(unloadChange(host, u, `uses ${m.name}`));
     unloaded.add(m.name);
     c.push(unloadChange(host, m.name, ''));
   }

@@ -146,6 +146,15 @@ export function planModules(host: Host, facts: Facts): { changes: Change[]; erro
   return { changes, errors };
 }
 
+/**
+ * The host's L2 address as ip/prefix when the inventory gives a prefix (an
+ * IOhyp's l2.address, a guest's l2.ip with /prefix): only then does apply add
+ * it (and teardown remove it). A prefix always comes with an ip (ipv4Cidr).
+ */
+function l2Cidr(host: Host): string | undefined {
+  return host.l2.prefix === undefined ? undefined : `${host.l2.ip}/${host.l2.prefix}`;
+}
+
 /** State recorded before apply's first change, so teardown can restore it. */
 export function savedStateLines(host: Host, facts: Facts): string[] {
   const nic = facts.nics[host.l2.interface];
@@ -159,7 +168,8 @@ export function savedStateLines(host: Host, facts: Facts): string[] {
       .map((m) => m.name)
       .join(',')}`,
   );
-  if (host.l2.ip && host.l2.prefix !== undefined) lines.push(`address.${host.l2.interface}=${nic?.ipv4.includes(`${host.l2.ip}/${host.l2.prefix}`) ? 1 : 0}`);
+  const cidr = l2Cidr(host);
+  if (cidr) lines.push(`address.${host.l2.interface}=${nic?.ipv4.includes(cidr) ? 1 : 0}`);
   return lines;
 }
 
@@ -245,8 +255,8 @@ export function planSetup(host: Host, facts: Facts): HostPlan {
         { diff: { path: `${ifname}/state`, before: 'down', after: 'up' } },
       ),
     );
-  if (host.l2.ip && host.l2.prefix !== undefined) {
-    const cidr = `${host.l2.ip}/${host.l2.prefix}`;
+  const cidr = l2Cidr(host);
+  if (cidr) {
     if (!nic.ipv4.includes(cidr))
       c.push(
         change(
@@ -407,12 +417,13 @@ export function planDevices(iohyp: Host, facts: Facts, guests: GuestView[]): Hos
   // Devices for inventory guests that the inventory no longer lists: remove them.
   for (const x of [...facts.vrio.blk.map((b) => ({ type: 'blk', ...b })), ...facts.vrio.net.map((n) => ({ type: 'net', ...n }))]) {
     if (wanted.has(`${x.backing}|${x.guestIp}`)) continue;
+    // Already removed above: an inventory device wants its backing.
+    if (c.some((ch) => ch.kind === 'device-remove' && ch.data.backing === x.backing)) continue;
     const owner = guests.find((g) => g.host.l2.ip === x.guestIp);
     if (!owner) {
       plan.notes.push(`left alone: vRIO ${x.type} on ${x.backing} for ${x.guestIp} (not a guest of ${iohyp.name} in this inventory)`);
       continue;
     }
-    if (c.some((ch) => ch.kind === 'device-remove' && ch.data.backing === x.backing)) continue;
     c.push(
       change(
         iohyp,
@@ -474,7 +485,7 @@ export function planHostTeardown(host: Host, facts: Facts): HostPlan {
   const plan: HostPlan = { host: host.name, role: host.role, changes: [], errors: [], notes: [] };
   const c = plan.changes;
   const saved = facts.saved;
-  const preloaded = new Set((saved?.preloaded ?? '').split(',').filter(Boolean));
+  const preloaded = new Set(saved?.preloaded?.split(','));
   const unloaded = new Set<string>();
   const order = [...host.modules].reverse();
   for (const m of order) {
@@ -516,8 +527,8 @@ export function planHostTeardown(host: Host, facts: Facts): HostPlan {
           combined: Number(comb),
         }),
       );
-    if (host.l2.ip && host.l2.prefix !== undefined && saved[`address.${ifname}`] === '0') {
-      const cidr = `${host.l2.ip}/${host.l2.prefix}`;
+    const cidr = l2Cidr(host);
+    if (cidr && saved[`address.${ifname}`] === '0') {
       if (nic?.ipv4.includes(cidr))
         c.push(
           change(host, 'address', `remove address ${cidr} from ${ifname}`, ['ip', 'addr', 'del', cidr, 'dev', ifname], {

@@ -7,8 +7,12 @@
 // apply recorded. Whole plans are compared, so a change that is missing,
 // extra, reordered or worded otherwise fails.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import type { Facts, ModuleFact, NicFact, VrioBlkFact, VrioNetFact } from '../../provision/facts.js';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { factsCommand, parseFacts, type Facts, type ModuleFact, type NicFact, type VrioBlkFact, type VrioNetFact } from '../../provision/facts.js';
 import type { Change, ChangeKind } from '../../provision/ops/change.js';
 import { planHost } from '../../provision/ops/plan.js';
 import { projectFacts } from '../../provision/ops/projection.js';
@@ -732,5 +736,62 @@ describe('the whole host plan (plan.ts)', () => {
       'kernel 3.10.0-vrio has no loadable-module support (/proc/modules missing)',
     ]);
     assert.deepEqual(planHost(io, facts(), 'all'), p);
+  });
+});
+
+// The two shell scripts the vRIO operations send, run by a real /bin/sh: the
+// state record (against a temporary directory, read back by the real facts
+// script) and the macvtap creation (against a stand-in `ip` that logs).
+describe('the remote scripts, run by /bin/sh', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'vrio-plan-exact-'));
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('save-state writes the state file teardown reads: its directory made, mode 0600, no temporary left, every line read back by the facts script', () => {
+    const { io } = lab();
+    const f = freshFacts({ nics: { eth0: nic('52:54:00:55:00:01', { combined: { current: 4, max: 8 } }) }, modules: { tun: mod() } });
+    const save = planSetup(io, f).changes[0];
+    const file = join(tmp, 'run', 'vrio-provision', 'state');
+    assert.equal(save.argv[4], '/run/vrio-provision/state');
+    for (let i = 0; i < 2; i++) {
+      const r = spawnSync('/bin/sh', [...save.argv.slice(1, 4), file, ...save.argv.slice(5)], { encoding: 'utf8' });
+      assert.deepEqual([r.status, r.stderr], [0, '']);
+    }
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.deepEqual(readdirSync(join(tmp, 'run', 'vrio-provision')), ['state']);
+    const lines = savedStateLines(io, f);
+    assert.equal(readFileSync(file, 'utf8'), lines.join('\n') + '\n');
+    const q = factsCommand({ modules: [], ethtool: [] });
+    assert.equal(q[7], '/run/vrio-provision/state');
+    const r = spawnSync('/bin/sh', [...q.slice(1, 7), file, ...q.slice(8)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(parseFacts(r.stdout).saved, {
+      'mtu.eth0': '1500',
+      'up.eth0': '1',
+      'combined.eth0': '4',
+      'sysctl.net.core.rmem_max': '212992',
+      'sysctl.net.core.wmem_max': '212992',
+      'sysctl.net.core.rmem_default': '212992',
+      'sysctl.net.core.wmem_default': '212992',
+      preloaded: 'tun',
+      'address.eth0': '0',
+    });
+  });
+
+  it('macvtap-add: the link created on its lower NIC with the vNIC MAC, then set up; nothing more when the creation fails', () => {
+    const { io, g2 } = lab();
+    const bin = join(tmp, 'bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'ip'), '#!/bin/sh\nprintf \'%s\\n\' "$*" >> "$LOG"\n[ -z "$FAIL" ]\n');
+    chmodSync(join(bin, 'ip'), 0o755);
+    const add = planDevices(io, ioConverged(), [{ host: g2, facts: guestReady('52:54:00:55:00:03'), ok: true }]).changes.find((c) => c.kind === 'macvtap-add')!;
+    const run = (log: string, fail: string) =>
+      spawnSync(add.argv[0], add.argv.slice(1), { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, LOG: join(tmp, log), FAIL: fail } });
+    assert.equal(run('ok.log', '').status, 0);
+    assert.equal(
+      readFileSync(join(tmp, 'ok.log'), 'utf8'),
+      `link add link eth1 name ${TAP} address ${VNIC} type macvtap mode bridge\nlink set dev ${TAP} up\n`,
+    );
+    assert.notEqual(run('fail.log', '1').status, 0);
+    assert.equal(readFileSync(join(tmp, 'fail.log'), 'utf8'), `link add link eth1 name ${TAP} address ${VNIC} type macvtap mode bridge\n`);
   });
 });

@@ -12,7 +12,7 @@
 // - a failed CREATE leaves the back end attached: REMOVE then CREATE recovers;
 // - vrio_eth's list sizes cost memory: refuse a load that cannot fit.
 import { provisionDefaults } from '../defaults.js';
-import type { Facts } from '../facts.js';
+import type { Facts, VrioBlkFact } from '../facts.js';
 import type { BlkDevice, Host, NetDevice } from '../inventory-types.js';
 import { shScript } from '../../lib/shell.js';
 import type { Change, ChangeKind, HostPlan } from './change.js';
@@ -116,8 +116,8 @@ export function planModules(host: Host, facts: Facts): { changes: Change[]; erro
     }
   }
   // Then every module that is not loaded (or was just unloaded) loads, in load order.
-  for (const m of host.modules) {
-    if (facts.modules[m.name] && !unloaded.has(m.name)) continue;
+  const loads = host.modules.filter((m) => !facts.modules[m.name] || unloaded.has(m.name));
+  for (const m of loads) {
     const args = Object.entries(m.params).map(([k, v]) => `${k}=${v}`);
     changes.push(
       change(
@@ -136,7 +136,7 @@ export function planModules(host: Host, facts: Facts): { changes: Change[]; erro
       ),
     );
   }
-  if (changes.some((c) => c.kind === 'module-load' && c.data.module === 'vrio_eth')) {
+  if (loads.some((m) => m.name === 'vrio_eth')) {
     const need = vrioMemoryBytes(host) * d().memoryHeadroom;
     if (facts.memAvailableKiB > 0 && need > facts.memAvailableKiB * 1024)
       errors.push(
@@ -327,6 +327,8 @@ export function planDevices(iohyp: Host, facts: Facts, guests: GuestView[]): Hos
   const c = plan.changes;
   const frontEnd = d().frontEndFor;
   const wanted = new Set<string>();
+  // Backings removed here from where they are attached (an inventory device wants them).
+  const removed = new Set<string>();
   for (const g of guests) {
     for (const dev of g.host.devices) {
       const backing = dev.type === 'blk' ? dev.backing : dev.macvtap;
@@ -334,7 +336,8 @@ export function planDevices(iohyp: Host, facts: Facts, guests: GuestView[]): Hos
       const label =
         dev.type === 'blk' ? `blk ${dev.name} for ${g.host.name} (${dev.backing})` : `net ${dev.mac} for ${g.host.name} (${dev.macvtap} on ${dev.lower})`;
       const existing = dev.type === 'blk' ? facts.vrio.blk.find((x) => x.backing === dev.backing) : facts.vrio.net.find((x) => x.backing === dev.macvtap);
-      const mine = existing && existing.guestIp === g.host.l2.ip && (dev.type === 'net' || (existing as { guestDevice: string }).guestDevice === dev.name);
+      // A disk is the guest's only under the name the inventory gives it (a vNIC has a name on neither side).
+      const mine = existing && existing.guestIp === g.host.l2.ip && (existing as Partial<VrioBlkFact>).guestDevice === (dev as Partial<BlkDevice>).name;
       const seen = g.facts ? guestSees(g.facts, dev) : undefined;
       if (existing && mine && seen !== false) continue;
       if (!g.ok) {
@@ -349,6 +352,7 @@ export function planDevices(iohyp: Host, facts: Facts, guests: GuestView[]): Hos
       if (existing) {
         const why = mine ? `the guest does not see it` : `it is attached to ${existing.guestIp}`;
         const owner = mine ? g.host : (guests.find((x) => x.host.l2.ip === existing.guestIp)?.host ?? g.host);
+        removed.add(backing);
         c.push(
           change(
             iohyp,
@@ -417,8 +421,7 @@ export function planDevices(iohyp: Host, facts: Facts, guests: GuestView[]): Hos
   // Devices for inventory guests that the inventory no longer lists: remove them.
   for (const x of [...facts.vrio.blk.map((b) => ({ type: 'blk', ...b })), ...facts.vrio.net.map((n) => ({ type: 'net', ...n }))]) {
     if (wanted.has(`${x.backing}|${x.guestIp}`)) continue;
-    // Already removed above: an inventory device wants its backing.
-    if (c.some((ch) => ch.kind === 'device-remove' && ch.data.backing === x.backing)) continue;
+    if (removed.has(x.backing)) continue;
     const owner = guests.find((g) => g.host.l2.ip === x.guestIp);
     if (!owner) {
       plan.notes.push(`left alone: vRIO ${x.type} on ${x.backing} for ${x.guestIp} (not a guest of ${iohyp.name} in this inventory)`);
@@ -463,15 +466,16 @@ export function planDeviceTeardown(iohyp: Host, facts: Facts, guests: Host[]): H
             ),
           );
       }
-      if (dev.type === 'net' && facts.nics[dev.macvtap]?.kind === 'macvtap')
+      // A vNIC's macvtap (a disk's backing is a path, never a NIC's name).
+      if (facts.nics[backing]?.kind === 'macvtap')
         plan.changes.push(
           change(
             iohyp,
             'macvtap-del',
-            `delete macvtap ${dev.macvtap}`,
-            ['ip', 'link', 'del', 'dev', dev.macvtap],
-            { interface: dev.macvtap },
-            { diff: { path: dev.macvtap, before: 'macvtap', after: null } },
+            `delete macvtap ${backing}`,
+            ['ip', 'link', 'del', 'dev', backing],
+            { interface: backing },
+            { diff: { path: backing, before: 'macvtap', after: null } },
           ),
         );
     }

@@ -85,7 +85,7 @@ describe('setup, exactly', () => {
   it('queues, a down link, an address beside another one, a sysctl already right and unknown ones; support modules already loaded', () => {
     const { io } = lab();
     const f = freshFacts({
-      nics: { eth0: nic('52:54:00:55:00:01', { up: false, combined: { current: 4, max: 8 }, ipv4: ['192.168.1.5/24'] }) },
+      nics: { eth0: nic('52:54:00:55:00:01', { up: false, combined: { current: 4, max: 8 }, ipv4: ['192.168.1.5/24', '172.16.0.1/16'] }) },
       sysctls: { 'net.core.rmem_max': '212992', 'net.core.wmem_max': '3407872' },
       modules: { macvlan: mod(['macvtap']), macvtap: mod(), tun: mod() },
     });
@@ -141,7 +141,7 @@ describe('setup, exactly', () => {
           'ip addr add 10.55.0.1/24 dev eth0',
           { interface: 'eth0', address: '10.55.0.1/24' },
           {
-            diff: { path: 'eth0/ipv4', before: '192.168.1.5/24', after: '192.168.1.5/24,10.55.0.1/24' },
+            diff: { path: 'eth0/ipv4', before: '192.168.1.5/24,172.16.0.1/16', after: '192.168.1.5/24,172.16.0.1/16,10.55.0.1/24' },
           },
         ),
         load('io1', 'vrio_eth', ETH),
@@ -252,7 +252,7 @@ describe('module reloads, exactly', () => {
     const f = ioConverged();
     f.modules.macvlan = undefined as unknown as ModuleFact;
     delete f.modules.macvlan;
-    f.modules.vrio_gen = mod(['vrio_test', 'vrio_hblk', 'vrio_hnet'], { h_eth_name: 'eth0', h_cpu_affinity: '0' });
+    f.modules.vrio_gen = mod(['vrio_test', 'vrio_hblk', 'vrio_hnet'], { h_eth_name: 'eth1', h_cpu_affinity: '0' });
     f.modules.vrio_test = mod(['gone']);
     const p = planModules(io, f);
     assert.deepEqual(p, {
@@ -262,7 +262,7 @@ describe('module reloads, exactly', () => {
         unload('io1', 'vrio_hblk', 'reload after a module it needs'),
         unload('io1', 'gone', 'uses vrio_gen'),
         unload('io1', 'vrio_test', 'uses vrio_gen'),
-        unload('io1', 'vrio_gen', 'reload: h_cpu_affinity=0 (want 1)'),
+        unload('io1', 'vrio_gen', 'reload: h_eth_name=eth1 (want eth0), h_cpu_affinity=0 (want 1)'),
         load('io1', 'macvlan', {}),
         load('io1', 'vrio_gen', HGEN, 'loaded (old parameters)'),
         load('io1', 'vrio_hblk', {}, 'loaded (old parameters)'),
@@ -595,7 +595,7 @@ describe('teardown, exactly', () => {
     const f = ioConverged();
     f.nics[TAP] = tapNic();
     f.vrio.blk.push(blkFact('/dev/ram2', '10.55.0.9', 'vdb', 'blk/bdev1'), blkFact('/dev/ram1', '10.55.0.2'));
-    f.vrio.net.push(netFact('mvt0', '10.55.0.3', 'net/ndev1'), netFact(TAP, '10.55.0.3'));
+    f.vrio.net.push(netFact('mvt0', '10.55.0.9', 'net/ndev1'), netFact(TAP, '10.55.0.3'));
     assert.deepEqual(
       planDeviceTeardown(io, f, [g1, g2]),
       plan(
@@ -626,7 +626,7 @@ describe('teardown, exactly', () => {
     const f = ioConverged();
     f.modules.vrio_gen = mod(['vrio_hblk', 'vrio_hnet', 'vrio_test']);
     f.modules.vrio_test = mod();
-    f.modules.macvtap = mod(['vrio_hnet', 'other']);
+    f.modules.macvtap = mod(['vrio_hnet', 'other', 'other2']);
     f.modules.macvlan = mod(['macvtap']);
     f.nics.eth0 = nic('52:54:00:55:00:01', { mtu: 8100, combined: { current: 1, max: 8 }, ipv4: ['10.55.0.1/24'] });
     f.sysctls = { 'net.core.rmem_max': '3407872', 'net.core.wmem_max': '212992', 'net.core.rmem_default': '3407872' };
@@ -644,7 +644,7 @@ describe('teardown, exactly', () => {
       host: 'io1',
       role: 'iohyp',
       errors: [],
-      notes: ['kept macvtap: used by other', 'kept macvlan: used by macvtap'],
+      notes: ['kept macvtap: used by other, other2', 'kept macvlan: used by macvtap'],
       changes: [
         unload('io1', 'vrio_hnet', ''),
         unload('io1', 'vrio_hblk', ''),

@@ -19,9 +19,9 @@ export type Scope = 'all' | 'files';
 /**
  * A host's plan for apply: its files first (configuration such as
  * /etc/modprobe.d must be in place before modules load), then link, sysctl and
- * module changes. With scope 'files' only the files.
+ * module changes. With scope 'files' only the files (no scope: 'all').
  */
-export function planHost(host: Host, facts: Facts, scope: Scope = 'all'): HostPlan {
+export function planHost(host: Host, facts: Facts, scope?: Scope): HostPlan {
   const files = planFiles(host, facts);
   if (scope === 'files') return { host: host.name, role: host.role, changes: files.changes, errors: files.errors, notes: [] };
   const setup = planSetup(host, facts);

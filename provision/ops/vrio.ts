@@ -12,7 +12,7 @@
 // - a failed CREATE leaves the back end attached: REMOVE then CREATE recovers;
 // - vrio_eth's list sizes cost memory: refuse a load that cannot fit.
 import { provisionDefaults } from '../defaults.js';
-import type { Facts } from '../facts.js';
+import type { Facts, VrioBlkFact } from '../facts.js';
 import type { BlkDevice, Host, NetDevice } from '../inventory-types.js';
 import { shScript } from '../../lib/shell.js';
 import type { Change, ChangeKind, HostPlan } from './change.js';
@@ -42,13 +42,14 @@ export function paramMismatch(wanted: Record<string, string>, loaded: Record<str
 
 /**
  * A parameter value as the kernel shows it: a bool given as 1/0 (or true/false)
- * reads back Y/N. An int 1 or 0 then compares equal to Y or N, which no real
- * parameter can show for the other type, so nothing is missed.
+ * reads back Y/N (Y and N themselves stay). An int 1 or 0 then compares equal
+ * to Y or N, which no real parameter can show for the other type, so nothing
+ * is missed.
  */
 function normalizeParam(v: string): string {
   const t = v.trim();
-  if (t === 'Y' || t === '1' || t === 'true') return 'Y';
-  if (t === 'N' || t === '0' || t === 'false') return 'N';
+  if (t === '1' || t === 'true') return 'Y';
+  if (t === '0' || t === 'false') return 'N';
   return t;
 }
 
@@ -61,13 +62,18 @@ export function vrioMemoryBytes(host: Host): number {
   return Math.round(entries * pkt * d().memoryPerEntryPerPacketByte);
 }
 
-/** Modules (transitively) using `name` that are loaded, outermost first. */
-function usersOf(facts: Facts, name: string, seen = new Set<string>()): string[] {
+/**
+ * Loaded modules (transitively) using `name`, outermost first, that are not in
+ * `unloaded` yet; they are added to it (the caller unloads them in this order).
+ * A user /proc/modules names but does not list (it went away while the facts
+ * were read) has no users of its own.
+ */
+function usersOf(facts: Facts, name: string, unloaded: Set<string>): string[] {
   const out: string[] = [];
   for (const u of facts.modules[name]?.usedBy ?? []) {
-    if (seen.has(u)) continue;
-    seen.add(u);
-    out.push(...usersOf(facts, u, seen), u);
+    if (unloaded.has(u)) continue;
+    unloaded.add(u);
+    out.push(...usersOf(facts, u, unloaded), u);
   }
   return out;
 }
@@ -87,42 +93,31 @@ function unloadChange(host: Host, name: string, why: string): Change {
 export function planModules(host: Host, facts: Facts): { changes: Change[]; errors: string[] } {
   // Without module support nothing can load; the plan still shows what would.
   const errors: string[] = facts.modulesSupported ? [] : [`kernel ${facts.kernel || '?'} has no loadable-module support (/proc/modules missing)`];
-  // The first module that is missing or loaded with other parameters: it and
-  // everything after it that is loaded must go (reverse order), then load from there.
-  let from = -1;
+  // Loaded vRIO modules with other parameters (support modules get none from us).
   const mismatch: Record<string, string[]> = {};
-  host.modules.forEach((m, i) => {
+  for (const m of host.modules) {
     const loaded = facts.modules[m.name];
-    if (!loaded) {
-      if (from < 0) from = i;
-      return;
-    }
+    if (!loaded || m.support) continue;
     const diff = paramMismatch(m.params, loaded.params);
-    if (diff.length && !m.support) {
-      mismatch[m.name] = diff;
-      if (from < 0) from = i;
-    }
-  });
-  if (from < 0) return { changes: [], errors };
+    if (diff.length) mismatch[m.name] = diff;
+  }
   const changes: Change[] = [];
   const unloaded = new Set<string>();
-  const tail = host.modules.slice(from).filter((m) => !m.support);
-  // Only what has to be reloaded goes: the first mismatching module and everything loaded after it.
-  const firstMismatch = tail.findIndex((m) => mismatch[m.name]);
+  // Only what has to be reloaded goes: the first mismatching module and everything
+  // loaded after it, in reverse load order, each after the modules using it. (Support
+  // modules come first in host.modules, provision/inventory.ts, so none is among them.)
+  const firstMismatch = host.modules.findIndex((m) => mismatch[m.name]);
   if (firstMismatch >= 0) {
-    for (const m of [...tail.slice(firstMismatch)].reverse()) {
+    for (const m of host.modules.slice(firstMismatch).reverse()) {
       if (!facts.modules[m.name] || unloaded.has(m.name)) continue;
-      for (const u of usersOf(facts, m.name)) {
-        if (unloaded.has(u)) continue;
-        unloaded.add(u);
-        changes.push(unloadChange(host, u, `uses ${m.name}`));
-      }
+      for (const u of usersOf(facts, m.name, unloaded)) changes.push(unloadChange(host, u, `uses ${m.name}`));
       unloaded.add(m.name);
       changes.push(unloadChange(host, m.name, mismatch[m.name] ? `reload: ${mismatch[m.name].join(', ')}` : 'reload after a module it needs'));
     }
   }
-  for (const m of host.modules.slice(from)) {
-    if (facts.modules[m.name] && !unloaded.has(m.name)) continue;
+  // Then every module that is not loaded (or was just unloaded) loads, in load order.
+  const loads = host.modules.filter((m) => !facts.modules[m.name] || unloaded.has(m.name));
+  for (const m of loads) {
     const args = Object.entries(m.params).map(([k, v]) => `${k}=${v}`);
     changes.push(
       change(
@@ -141,7 +136,7 @@ export function planModules(host: Host, facts: Facts): { changes: Change[]; erro
       ),
     );
   }
-  if (changes.some((c) => c.kind === 'module-load' && c.data.module === 'vrio_eth')) {
+  if (loads.some((m) => m.name === 'vrio_eth')) {
     const need = vrioMemoryBytes(host) * d().memoryHeadroom;
     if (facts.memAvailableKiB > 0 && need > facts.memAvailableKiB * 1024)
       errors.push(
@@ -149,6 +144,15 @@ export function planModules(host: Host, facts: Facts): { changes: Change[]; erro
       );
   }
   return { changes, errors };
+}
+
+/**
+ * The host's L2 address as ip/prefix when the inventory gives a prefix (an
+ * IOhyp's l2.address, a guest's l2.ip with /prefix): only then does apply add
+ * it (and teardown remove it). A prefix always comes with an ip (ipv4Cidr).
+ */
+function l2Cidr(host: Host): string | undefined {
+  return host.l2.prefix === undefined ? undefined : `${host.l2.ip}/${host.l2.prefix}`;
 }
 
 /** State recorded before apply's first change, so teardown can restore it. */
@@ -164,7 +168,8 @@ export function savedStateLines(host: Host, facts: Facts): string[] {
       .map((m) => m.name)
       .join(',')}`,
   );
-  if (host.l2.ip && host.l2.prefix !== undefined) lines.push(`address.${host.l2.interface}=${nic?.ipv4.includes(`${host.l2.ip}/${host.l2.prefix}`) ? 1 : 0}`);
+  const cidr = l2Cidr(host);
+  if (cidr) lines.push(`address.${host.l2.interface}=${nic?.ipv4.includes(cidr) ? 1 : 0}`);
   return lines;
 }
 
@@ -190,7 +195,8 @@ export function planSetup(host: Host, facts: Facts): HostPlan {
     plan.errors.push(`L2 interface ${ifname} does not exist (NICs: ${Object.keys(facts.nics).join(', ') || 'none'})`);
     return plan;
   }
-  if (host.role === 'guest' && host.l2.mac && nic.mac !== host.l2.mac) {
+  // Only a guest has an L2 MAC in the inventory (the IOhyp addresses the guest by it).
+  if (host.l2.mac && nic.mac !== host.l2.mac) {
     plan.errors.push(`${ifname} has MAC ${nic.mac} but the inventory says ${host.l2.mac} (the IOhyp addresses the guest by it)`);
   }
   if (!host.customModules) {
@@ -249,8 +255,8 @@ export function planSetup(host: Host, facts: Facts): HostPlan {
         { diff: { path: `${ifname}/state`, before: 'down', after: 'up' } },
       ),
     );
-  if (host.l2.ip && host.l2.prefix !== undefined) {
-    const cidr = `${host.l2.ip}/${host.l2.prefix}`;
+  const cidr = l2Cidr(host);
+  if (cidr) {
     if (!nic.ipv4.includes(cidr))
       c.push(
         change(
@@ -321,6 +327,8 @@ export function planDevices(iohyp: Host, facts: Facts, guests: GuestView[]): Hos
   const c = plan.changes;
   const frontEnd = d().frontEndFor;
   const wanted = new Set<string>();
+  // Backings removed here from where they are attached (an inventory device wants them).
+  const removed = new Set<string>();
   for (const g of guests) {
     for (const dev of g.host.devices) {
       const backing = dev.type === 'blk' ? dev.backing : dev.macvtap;
@@ -328,7 +336,8 @@ export function planDevices(iohyp: Host, facts: Facts, guests: GuestView[]): Hos
       const label =
         dev.type === 'blk' ? `blk ${dev.name} for ${g.host.name} (${dev.backing})` : `net ${dev.mac} for ${g.host.name} (${dev.macvtap} on ${dev.lower})`;
       const existing = dev.type === 'blk' ? facts.vrio.blk.find((x) => x.backing === dev.backing) : facts.vrio.net.find((x) => x.backing === dev.macvtap);
-      const mine = existing && existing.guestIp === g.host.l2.ip && (dev.type === 'net' || (existing as { guestDevice: string }).guestDevice === dev.name);
+      // A disk is the guest's only under the name the inventory gives it (a vNIC has a name on neither side).
+      const mine = existing && existing.guestIp === g.host.l2.ip && (existing as Partial<VrioBlkFact>).guestDevice === (dev as Partial<BlkDevice>).name;
       const seen = g.facts ? guestSees(g.facts, dev) : undefined;
       if (existing && mine && seen !== false) continue;
       if (!g.ok) {
@@ -343,6 +352,7 @@ export function planDevices(iohyp: Host, facts: Facts, guests: GuestView[]): Hos
       if (existing) {
         const why = mine ? `the guest does not see it` : `it is attached to ${existing.guestIp}`;
         const owner = mine ? g.host : (guests.find((x) => x.host.l2.ip === existing.guestIp)?.host ?? g.host);
+        removed.add(backing);
         c.push(
           change(
             iohyp,
@@ -411,12 +421,12 @@ export function planDevices(iohyp: Host, facts: Facts, guests: GuestView[]): Hos
   // Devices for inventory guests that the inventory no longer lists: remove them.
   for (const x of [...facts.vrio.blk.map((b) => ({ type: 'blk', ...b })), ...facts.vrio.net.map((n) => ({ type: 'net', ...n }))]) {
     if (wanted.has(`${x.backing}|${x.guestIp}`)) continue;
+    if (removed.has(x.backing)) continue;
     const owner = guests.find((g) => g.host.l2.ip === x.guestIp);
     if (!owner) {
       plan.notes.push(`left alone: vRIO ${x.type} on ${x.backing} for ${x.guestIp} (not a guest of ${iohyp.name} in this inventory)`);
       continue;
     }
-    if (c.some((ch) => ch.kind === 'device-remove' && ch.data.backing === x.backing)) continue;
     c.push(
       change(
         iohyp,
@@ -456,15 +466,16 @@ export function planDeviceTeardown(iohyp: Host, facts: Facts, guests: Host[]): H
             ),
           );
       }
-      if (dev.type === 'net' && facts.nics[dev.macvtap]?.kind === 'macvtap')
+      // A vNIC's macvtap (a disk's backing is a path, never a NIC's name).
+      if (facts.nics[backing]?.kind === 'macvtap')
         plan.changes.push(
           change(
             iohyp,
             'macvtap-del',
-            `delete macvtap ${dev.macvtap}`,
-            ['ip', 'link', 'del', 'dev', dev.macvtap],
-            { interface: dev.macvtap },
-            { diff: { path: dev.macvtap, before: 'macvtap', after: null } },
+            `delete macvtap ${backing}`,
+            ['ip', 'link', 'del', 'dev', backing],
+            { interface: backing },
+            { diff: { path: backing, before: 'macvtap', after: null } },
           ),
         );
     }
@@ -478,7 +489,7 @@ export function planHostTeardown(host: Host, facts: Facts): HostPlan {
   const plan: HostPlan = { host: host.name, role: host.role, changes: [], errors: [], notes: [] };
   const c = plan.changes;
   const saved = facts.saved;
-  const preloaded = new Set((saved?.preloaded ?? '').split(',').filter(Boolean));
+  const preloaded = new Set(saved?.preloaded?.split(','));
   const unloaded = new Set<string>();
   const order = [...host.modules].reverse();
   for (const m of order) {
@@ -493,11 +504,7 @@ export function planHostTeardown(host: Host, facts: Facts): HostPlan {
         continue;
       }
     }
-    for (const u of usersOf(facts, m.name)) {
-      if (unloaded.has(u)) continue;
-      unloaded.add(u);
-      c.push(unloadChange(host, u, `uses ${m.name}`));
-    }
+    for (const u of usersOf(facts, m.name, unloaded)) c.push(unloadChange(host, u, `uses ${m.name}`));
     unloaded.add(m.name);
     c.push(unloadChange(host, m.name, ''));
   }
@@ -524,8 +531,8 @@ export function planHostTeardown(host: Host, facts: Facts): HostPlan {
           combined: Number(comb),
         }),
       );
-    if (host.l2.ip && host.l2.prefix !== undefined && saved[`address.${ifname}`] === '0') {
-      const cidr = `${host.l2.ip}/${host.l2.prefix}`;
+    const cidr = l2Cidr(host);
+    if (cidr && saved[`address.${ifname}`] === '0') {
       if (nic?.ipv4.includes(cidr))
         c.push(
           change(host, 'address', `remove address ${cidr} from ${ifname}`, ['ip', 'addr', 'del', cidr, 'dev', ifname], {

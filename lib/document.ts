@@ -351,11 +351,20 @@ function getAt(v: unknown): unknown {
   return v;
 }
 
-/** Drop wrapper errors (anyOf/oneOf/if) when a more precise error explains them. */
+/** Whether pointer `p` is `root` or below it. */
+const within = (p: string, root: string) => p === root || p.startsWith(root + '/');
+
+const wrappers = new Set(['anyOf', 'oneOf', 'if', 'not', 'propertyNames']);
+
+/**
+ * Drop a wrapper error (anyOf/oneOf/if/not/propertyNames) when a more precise
+ * error at or below its value explains it. Not when the precise error is about
+ * another value: a `not` has no errors of its own below it, and used to vanish
+ * from the report whenever the document had any other error.
+ */
 function prune(errors: ErrorObject[]): ErrorObject[] {
-  const wrappers = new Set(['anyOf', 'oneOf', 'if', 'not', 'propertyNames']);
   const precise = errors.filter((e) => !wrappers.has(e.keyword));
-  return precise.length ? precise : errors;
+  return errors.filter((e) => !wrappers.has(e.keyword) || !precise.some((p) => within(p.instancePath, e.instancePath)));
 }
 
 export type SemanticCheck<T> = (data: T, file: string) => Omit<InputIssue, 'line' | 'column'>[];
@@ -384,8 +393,6 @@ export function validateDocument<T>(doc: ParsedDocument, schema: object, semanti
   if (issues.length) throw new InputError(issues);
   return doc.data as T;
 }
-
-const within = (p: string, root: string) => p === root || p.startsWith(root + '/');
 
 /** A copy of `data` without the values at `pointers` (array slots become holes, so later indexes keep their pointers). */
 function without(data: unknown, pointers: readonly string[]): unknown {

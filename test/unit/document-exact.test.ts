@@ -1,0 +1,235 @@
+// lib/document.ts, what a user reads when a document fails its schema and its
+// semantic checks at once: the complete list of problems, each exactly (file,
+// JSON pointer, line:column, rule, message, hint), in one run. The semantic
+// checks run on the well-formed parts only: a refused value is left out (never
+// compared, never called missing), a malformed entry is left out when a check
+// trips over it, and nothing is concluded about a left-out entry. Values after
+// ${NAME} substitution are held to the schema at their own pointers.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { InputIssue } from '../../lib/errors.js';
+import { parseDocumentText, validateDocument, type ParsedDocument, type SemanticCheck } from '../../lib/document.js';
+
+const schema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  type: 'object',
+  additionalProperties: false,
+  required: ['version'],
+  properties: {
+    version: { const: 1 },
+    owner: { type: 'string', not: { const: 'root' }, 'x-hint': 'a person, not root' },
+    mode: { enum: ['fast', 'safe'], 'x-hint': 'fast or safe' },
+    size: { oneOf: [{ type: 'integer', minimum: 1 }, { const: 'auto' }] },
+    label: {
+      anyOf: [
+        { type: 'string', minLength: 2 },
+        { type: 'string', pattern: '^x' },
+        { type: 'integer', minimum: 10 },
+      ],
+    },
+    hosts: {
+      type: 'object',
+      propertyNames: { pattern: '^[a-z0-9]+$' },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['net'],
+        properties: { net: { type: 'string' }, peer: { type: 'string' }, port: { type: 'integer' } },
+      },
+    },
+  },
+  // In fast mode, an owner is required.
+  if: { required: ['mode'], properties: { mode: { const: 'fast' } } },
+  then: { properties: { owner: true }, required: ['owner'] },
+};
+
+type Host = { net?: string; peer?: string };
+type Doc = { owner?: string; hosts?: Record<string, Host> };
+
+/**
+ * The checks beside the schema: every host's net is the first host's net; a peer names a host; a host has a net
+ * (the schema requires it: a check run on a left-out value would call it missing); the document has hosts;
+ * the owner is not 'nobody'.
+ */
+const audit: SemanticCheck<Doc> = (d, file) => {
+  const out: Omit<InputIssue, 'line' | 'column'>[] = [];
+  const hosts = Object.entries(d.hosts ?? {});
+  const first = hosts.find(([, h]) => h.net !== undefined)?.[1].net;
+  for (const [n, h] of hosts) {
+    if (h.net === undefined) out.push({ file, pointer: `/hosts/${n}/net`, rule: 'has-net', message: 'no net' });
+    else if (h.net !== first) out.push({ file, pointer: `/hosts/${n}/net`, rule: 'same-net', message: `net ${String(h.net)} is not ${String(first)}` });
+    if (h.peer !== undefined && !(h.peer in d.hosts!)) out.push({ file, pointer: `/hosts/${n}/peer`, rule: 'peer', message: `peer '${h.peer}' is not a host` });
+  }
+  if (!hosts.length) out.push({ file, pointer: '', rule: 'has-hosts', message: 'no hosts' });
+  if (d.owner === 'nobody') out.push({ file, pointer: '/owner', rule: 'owner', message: 'owner nobody owns nothing' });
+  return out;
+};
+
+/** The same checks, written as if the schema held: a host without a net (or not a map) throws. */
+const fragile: SemanticCheck<Doc> = (d, file) => {
+  for (const h of Object.values(d.hosts ?? {})) if (h.net!.length === 0) throw new Error('unreachable');
+  return audit(d, file);
+};
+
+/** Always throws on a document with a left-out version: nothing to report but the schema's errors. */
+const hopeless: SemanticCheck<{ version?: number }> = (d) => {
+  if (d.version === undefined) throw new TypeError('no version');
+  return [];
+};
+
+/** Every issue of a document, as JSON (an undefined line or hint is no key), [] when it is accepted. */
+function issues(text: string, semantic?: SemanticCheck<any>, file = 'x.yaml'): InputIssue[] {
+  return issuesOf(() => validateDocument(parseDocumentText(file, text), schema, semantic));
+}
+function issuesOf(f: () => unknown): InputIssue[] {
+  try {
+    f();
+    return [];
+  } catch (e) {
+    if (e instanceof Error && 'issues' in e) return JSON.parse(JSON.stringify((e as { issues: InputIssue[] }).issues));
+    throw e;
+  }
+}
+const at = (pointer: string, line: number, column: number, rule: string, message: string, hint?: string): InputIssue => ({
+  file: 'x.yaml',
+  pointer,
+  line,
+  column,
+  rule,
+  message,
+  ...(hint === undefined ? {} : { hint }),
+});
+
+describe('semantic checks beside schema errors: every problem in one run, nothing concluded from a refused value', () => {
+  it('a valid document: the semantic problems alone, located; none: the data is returned', () => {
+    assert.deepEqual(issues('version: 1\nowner: nobody\nhosts:\n  a: {net: n1, peer: zz}\n  b: {net: n2}\n', audit), [
+      at('/hosts/a/peer', 4, 22, 'peer', "peer 'zz' is not a host"),
+      at('/hosts/b/net', 5, 12, 'same-net', 'net n2 is not n1'),
+      at('/owner', 2, 8, 'owner', 'owner nobody owns nothing'),
+    ]);
+    const doc = parseDocumentText('x.yaml', 'version: 1\nhosts:\n  a: {net: n1, peer: a}\n');
+    assert.equal(validateDocument(doc, schema, audit), doc.data);
+    assert.equal(validateDocument(doc, schema), doc.data);
+  });
+
+  it('a missing key: the rest of its entry is still checked, and the key is not also called missing', () => {
+    assert.deepEqual(issues('version: 1\nhosts:\n  a: {peer: zz}\n  b: {net: n1, peer: a}\n', audit), [
+      at('/hosts/a', 3, 6, 'required', "missing required key 'net'"),
+      at('/hosts/a/peer', 3, 13, 'peer', "peer 'zz' is not a host"),
+    ]);
+  });
+
+  it('an unknown key: the rest of its entry is still checked', () => {
+    assert.deepEqual(issues('version: 1\nhosts:\n  a: {net: n1, peer: zz, colour: red}\n', audit), [
+      at('/hosts/a/colour', 3, 26, 'additionalProperties', "unknown key 'colour'", 'allowed keys: net, peer, port'),
+      at('/hosts/a/peer', 3, 22, 'peer', "peer 'zz' is not a host"),
+    ]);
+  });
+
+  it('a refused value is left out: never compared with the others, never called missing', () => {
+    // a's net 5 is not the net the others are held to; b's net is, c's is not.
+    assert.deepEqual(issues('version: 1\nhosts:\n  a: {net: 5}\n  b: {net: n1}\n  c: {net: n2, port: x}\n', audit), [
+      at('/hosts/a/net', 3, 12, 'type', 'must be string'),
+      at('/hosts/c/port', 5, 22, 'type', 'must be integer'),
+      at('/hosts/c/net', 5, 12, 'same-net', 'net n2 is not n1'),
+    ]);
+  });
+
+  it('a badly named entry is left out, and nothing is said about it (a peer naming it is not dangling)', () => {
+    assert.deepEqual(issues('version: 1\nhosts:\n  a: {net: n1, peer: Bad}\n  Bad: {net: n2, peer: zz}\n  b: {net: n1, peer: zz}\n', audit), [
+      at('/hosts/Bad', 4, 3, 'pattern', `key 'Bad' must match pattern "^[a-z0-9]+$"`),
+      at('/hosts/b/peer', 5, 22, 'peer', "peer 'zz' is not a host"),
+    ]);
+  });
+
+  it('an entry of the wrong type is left out; a neighbour whose name starts alike is still checked', () => {
+    assert.deepEqual(issues('version: 1\nhosts:\n  a: [1]\n  ab: {net: n1, peer: zz}\n  b: {net: n1, peer: a}\n', audit), [
+      at('/hosts/a', 3, 6, 'type', 'must be object'),
+      at('/hosts/ab/peer', 4, 23, 'peer', "peer 'zz' is not a host"),
+    ]);
+  });
+
+  it('a section that is null is left out as if not written; one of the wrong shape hides the semantic problems', () => {
+    assert.deepEqual(issues('version: 1\nowner: nobody\nhosts: null\n', audit), [
+      at('/hosts', 3, 8, 'type', 'must be object'),
+      at('', 1, 1, 'has-hosts', 'no hosts'),
+      at('/owner', 2, 8, 'owner', 'owner nobody owns nothing'),
+    ]);
+    assert.deepEqual(issues('version: 1\nowner: nobody\nhosts: [1]\n', audit), [at('/hosts', 3, 8, 'type', 'must be object')]);
+    // A top-level scalar refused: the others are still checked.
+    assert.deepEqual(issues('version: 2\nowner: nobody\n', audit), [
+      at('/version', 1, 10, 'const', 'must be equal to constant'),
+      at('', 1, 1, 'has-hosts', 'no hosts'),
+      at('/owner', 2, 8, 'owner', 'owner nobody owns nothing'),
+    ]);
+  });
+
+  it('a check that trips over a malformed entry runs again without it; then nothing is said about the whole document or the entry', () => {
+    assert.deepEqual(issues('version: 1\nowner: nobody\nhosts:\n  a: {peer: b}\n  b: {net: n1, peer: a}\n  c: {net: n2, peer: zz}\n', fragile), [
+      at('/hosts/a', 4, 6, 'required', "missing required key 'net'"),
+      at('/hosts/c/net', 6, 12, 'same-net', 'net n2 is not n1'),
+      at('/hosts/c/peer', 6, 22, 'peer', "peer 'zz' is not a host"),
+      at('/owner', 2, 8, 'owner', 'owner nobody owns nothing'),
+    ]);
+    // Its only host left out: 'no hosts' would be about the gap.
+    assert.deepEqual(issues('version: 1\nhosts:\n  a: {peer: zz}\n', fragile), [at('/hosts/a', 3, 6, 'required', "missing required key 'net'")]);
+  });
+
+  it('a check that trips over the document even without the malformed entries: the schema errors alone', () => {
+    assert.deepEqual(issues('version: x\nhosts:\n  a: {net: 1}\n', hopeless), [
+      at('/version', 1, 10, 'const', 'must be equal to constant'),
+      at('/hosts/a/net', 3, 12, 'type', 'must be string'),
+    ]);
+  });
+});
+
+describe('schema errors: the precise ones, each once, with its hint', () => {
+  it('a value refused by `not` is reported beside errors elsewhere (was: dropped whenever the document had another error)', () => {
+    assert.deepEqual(issues('version: 2\nowner: root\n'), [
+      at('/version', 1, 10, 'const', 'must be equal to constant'),
+      at('/owner', 2, 8, 'not', 'must NOT be valid', 'a person, not root'),
+    ]);
+    assert.deepEqual(issues('version: 1\nowner: root\n'), [at('/owner', 2, 8, 'not', 'must NOT be valid', 'a person, not root')]);
+  });
+
+  it('oneOf, anyOf, if: the errors of their branches, not the wrapper; the same message at the same place once', () => {
+    assert.deepEqual(issues('version: 1\nsize: 0\n'), [at('/size', 2, 7, 'minimum', 'must be >= 1'), at('/size', 2, 7, 'const', 'must be equal to constant')]);
+    // Two branches say 'must be string': said once; the third's own complaint beside it.
+    assert.deepEqual(issues('version: 1\nlabel: 5\n'), [at('/label', 2, 8, 'type', 'must be string'), at('/label', 2, 8, 'minimum', 'must be >= 10')]);
+    assert.deepEqual(issues('version: 1\nmode: fast\n'), [at('', 1, 1, 'required', "missing required key 'owner'")]);
+    assert.deepEqual(issues('version: 1\nmode: safe\nsize: auto\nlabel: xy\n'), []);
+  });
+
+  it("an enum's hint: the closest allowed value when one is close, else the schema's x-hint", () => {
+    assert.deepEqual(issues('version: 1\nowner: me\nmode: fsat\n'), [at('/mode', 3, 7, 'enum', 'must be one of: fast, safe', "did you mean 'fast'?")]);
+    assert.deepEqual(issues('version: 1\nmode: zzzzzz\n'), [at('/mode', 2, 7, 'enum', 'must be one of: fast, safe', 'fast or safe')]);
+  });
+
+  it('a document without lines (a --set value): every issue names the file and pointer, without line or column', () => {
+    const doc: ParsedDocument = {
+      file: '--set owner=root',
+      data: { version: 1, owner: 'root', hosts: { a: { net: 'n1', peer: 'zz' } } },
+      locate: () => undefined,
+    };
+    const problems = (() => {
+      try {
+        validateDocument(doc, schema, audit);
+        return [];
+      } catch (e) {
+        return (e as { issues: InputIssue[] }).issues;
+      }
+    })();
+    assert.deepEqual(problems, [
+      {
+        file: '--set owner=root',
+        pointer: '/owner',
+        line: undefined,
+        column: undefined,
+        rule: 'not',
+        message: 'must NOT be valid',
+        hint: 'a person, not root',
+      },
+      { file: '--set owner=root', pointer: '/hosts/a/peer', line: undefined, column: undefined, rule: 'peer', message: "peer 'zz' is not a host" },
+    ]);
+  });
+});

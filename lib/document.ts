@@ -117,7 +117,8 @@ function duplicateKeys(doc: Document.Parsed): YAMLParseError[] {
 
 /** parseDocument of the yaml library, from a syntax tree already built. */
 function composeDocument(tokens: CST.Token[], length: number): Document.Parsed {
-  const composer = new Composer({ uniqueKeys: false, prettyErrors: false, strict: true });
+  // Strict (the library's default); duplicate keys are found by duplicateKeys.
+  const composer = new Composer({ uniqueKeys: false });
   let doc: Document.Parsed | undefined;
   for (const d of composer.compose(tokens, true, length)) {
     if (!doc) doc = d;
@@ -187,14 +188,16 @@ export function parseDocumentText(file: string, bytes: Buffer | string, opts: Pa
         line: p.line,
         column: p.col,
         rule: dup ? 'duplicate-key' : isJson ? 'json-syntax' : 'yaml-syntax',
-        message: err.message.split('\n')[0],
+        // One line: a Composer's errors are not made "pretty" (that is parseDocument's doing).
+        message: err.message,
       };
     });
     throw new InputError(issues);
   }
   let data: unknown;
   try {
-    data = doc.toJS({ maxAliasCount: 100 });
+    // The library's default limit of 100 alias expansions refuses alias bombs.
+    data = doc.toJS();
   } catch (e) {
     throw issue(`document rejected: ${(e as Error).message}`, 'yaml-aliases');
   }
@@ -256,18 +259,17 @@ export function parseDocumentFile(file: string): ParsedDocument {
 
 const cache = new Map<object, ValidateFunction>();
 
-function compile(schema: object): ValidateFunction {
-  const hit = cache.get(schema);
-  if (hit) return hit;
-  {
-    const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
-    addFormats(ajv);
-    // Our own annotation: a human hint shown when a value fails its rule.
-    ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' });
-    const v = ajv.compile(schema);
-    cache.set(schema, v);
-    return v;
-  }
+/** The validator of a schema, compiled once. */
+const compile = (schema: object): ValidateFunction => cache.get(schema) ?? compiled(schema);
+
+function compiled(schema: object): ValidateFunction {
+  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
+  addFormats(ajv);
+  // Our own annotation: a human hint shown when a value fails its rule.
+  ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' });
+  const v = ajv.compile(schema);
+  cache.set(schema, v);
+  return v;
 }
 
 function editDistance(a: string, b: string): number {
@@ -294,10 +296,12 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
 
 function issueFromAjv(file: string, e: ErrorObject, locate: Locator): InputIssue {
   let pointer = e.instancePath;
-  let message = e.message ?? 'is invalid';
+  // ajv writes a message for every error of its own keywords (option `messages`, on by default).
+  let message = e.message!;
   let hint: string | undefined;
   let atKey = false;
-  const ps = e.parentSchema as Record<string, unknown> | undefined;
+  // Set for every error: the option `verbose`.
+  const ps = e.parentSchema as Record<string, unknown>;
   if (e.propertyName !== undefined) {
     // An error about a key's name (propertyNames): point at the key itself.
     pointer = `${pointer}${pointerOf([e.propertyName])}`;
@@ -309,7 +313,7 @@ function issueFromAjv(file: string, e: ErrorObject, locate: Locator): InputIssue
       const key = (e.params as { additionalProperty: string }).additionalProperty;
       pointer = `${pointer}${pointerOf([key])}`;
       atKey = true;
-      const known = Object.keys((ps?.properties as object) ?? {});
+      const known = Object.keys((ps.properties as object) ?? {});
       message = `unknown key '${key}'`;
       const dym = didYouMean(key, known);
       hint = dym ? `did you mean '${dym}'?` : known.length ? `allowed keys: ${known.join(', ')}` : undefined;
@@ -321,7 +325,7 @@ function issueFromAjv(file: string, e: ErrorObject, locate: Locator): InputIssue
     case 'enum': {
       const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
       message = `must be one of: ${allowed.join(', ')}`;
-      const dym = didYouMean(String(getAt(e.data)), allowed);
+      const dym = didYouMean(String(e.data), allowed);
       if (dym) hint = `did you mean '${dym}'?`;
       break;
     }
@@ -330,8 +334,8 @@ function issueFromAjv(file: string, e: ErrorObject, locate: Locator): InputIssue
       if (!atKey) message = `${shownValue(e.data)} ${message}`;
       break;
   }
-  const schemaHint = ps?.['x-hint'];
-  if (!hint && typeof schemaHint === 'string') hint = schemaHint;
+  // The schema's own hint (a string: the keyword is declared so) when there is no closer one.
+  hint ??= ps['x-hint'] as string | undefined;
   const pos = locate(pointer, atKey);
   return { file, pointer, line: pos?.line, column: pos?.column, rule: e.keyword, message, hint };
 }
@@ -347,10 +351,6 @@ export function shownValue(v: unknown): string {
   return s.length > 120 ? `${s.slice(0, 100)}... (${s.length} characters)` : s;
 }
 
-function getAt(v: unknown): unknown {
-  return v;
-}
-
 /** Whether pointer `p` is `root` or below it. */
 const within = (p: string, root: string) => p === root || p.startsWith(root + '/');
 
@@ -362,9 +362,20 @@ const wrappers = new Set(['anyOf', 'oneOf', 'if', 'not', 'propertyNames']);
  * another value: a `not` has no errors of its own below it, and used to vanish
  * from the report whenever the document had any other error.
  */
-function prune(errors: ErrorObject[]): ErrorObject[] {
+function prune(errors: readonly ErrorObject[]): ErrorObject[] {
   const precise = errors.filter((e) => !wrappers.has(e.keyword));
   return errors.filter((e) => !wrappers.has(e.keyword) || !precise.some((p) => within(p.instancePath, e.instancePath)));
+}
+
+/** The issues without repeats: the first of those with the same pointer, rule and message. */
+function unique(issues: InputIssue[]): InputIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.pointer}|${i.rule}|${i.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 export type SemanticCheck<T> = (data: T, file: string) => Omit<InputIssue, 'line' | 'column'>[];
@@ -372,20 +383,12 @@ export type SemanticCheck<T> = (data: T, file: string) => Omit<InputIssue, 'line
 /** Validate parsed data; throws InputError with every issue found. */
 export function validateDocument<T>(doc: ParsedDocument, schema: object, semantic?: SemanticCheck<T>): T {
   const validate = compile(schema);
-  const issues: InputIssue[] = [];
-  let semanticIssues: Omit<InputIssue, 'line' | 'column'>[] = [];
-  if (!validate(doc.data)) {
-    const seen = new Set<string>();
-    for (const e of prune(validate.errors ?? [])) {
-      const i = issueFromAjv(doc.file, { ...e, data: e.data }, doc.locate);
-      const key = `${i.pointer}|${i.rule}|${i.message}`;
-      if (!seen.has(key)) {
-        seen.add(key);
-        issues.push(i);
-      }
-    }
-    if (semantic) semanticIssues = semanticBesideSchema(doc, semantic, validate.errors ?? []);
-  } else if (semantic) semanticIssues = semantic(doc.data as T, doc.file);
+  const valid = validate(doc.data);
+  // The precise errors: a wrapper (anyOf, if) says no more than the errors below it, and refuses no more either.
+  const errors = prune(validate.errors ?? []);
+  const issues = unique(errors.map((e) => issueFromAjv(doc.file, e, doc.locate)));
+  // On a valid document a check that throws is a bug, and is not caught.
+  const semanticIssues = !semantic ? [] : valid ? semantic(doc.data as T, doc.file) : semanticBesideSchema(doc, semantic, errors);
   for (const s of semanticIssues) {
     const pos = doc.locate(s.pointer);
     issues.push({ ...s, line: pos?.line, column: pos?.column });
@@ -394,14 +397,21 @@ export function validateDocument<T>(doc: ParsedDocument, schema: object, semanti
   return doc.data as T;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object';
+
+/** The map or list in `data` that holds the value at `pointer`, and its key there; none if the pointer names nothing. */
+function slot(data: unknown, pointer: string): [holder: Record<string, unknown>, key: string] | undefined {
+  const segs = pointerSegments(pointer);
+  const holder = segs.slice(0, -1).reduce<unknown>((o, k) => (isObject(o) ? o[k] : undefined), data);
+  return isObject(holder) && segs.length ? [holder, segs[segs.length - 1]] : undefined;
+}
+
 /** A copy of `data` without the values at `pointers` (array slots become holes, so later indexes keep their pointers). */
 function without(data: unknown, pointers: readonly string[]): unknown {
   const copy = structuredClone(data);
   for (const p of pointers) {
-    const segs = pointerSegments(p);
-    let o = copy as Record<string, unknown> | undefined;
-    for (const s of segs.slice(0, -1)) o = o && typeof o === 'object' ? (o[s] as Record<string, unknown>) : undefined;
-    if (o && typeof o === 'object' && segs.length) delete o[segs[segs.length - 1]];
+    const at = slot(copy, p);
+    if (at) delete at[0][at[1]];
   }
   return copy;
 }
@@ -426,12 +436,11 @@ function semanticBesideSchema<T>(doc: ParsedDocument, semantic: SemanticCheck<T>
     if (e.keyword === 'required') refused.push(`${e.instancePath}${pointerOf([(e.params as { missingProperty: string }).missingProperty])}`);
     else if (e.keyword === 'additionalProperties')
       refused.push(`${e.instancePath}${pointerOf([(e.params as { additionalProperty: string }).additionalProperty])}`);
-    else if (e.propertyName !== undefined || e.keyword === 'propertyNames')
-      refused.push(`${e.instancePath}${pointerOf([e.propertyName ?? (e.params as { propertyName: string }).propertyName])}`);
+    else if (e.propertyName !== undefined) refused.push(`${e.instancePath}${pointerOf([e.propertyName])}`);
     else {
+      // (A refused document itself leaves nothing to check: every issue is at or below it.)
       const segs = pointerSegments(e.instancePath);
-      const v = segs.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), doc.data);
-      if (segs.length < 2 && v !== null && typeof v === 'object') return [];
+      if (segs.length === 1 && isObject((doc.data as Record<string, unknown>)[segs[0]])) return [];
       refused.push(e.instancePath);
     }
   }
@@ -486,26 +495,19 @@ export function revalidateSubstituted(doc: ParsedDocument, schema: object, subs:
     b.set(pointer, value);
   }
   const issues: InputIssue[] = [];
-  const seen = new Set<string>();
   for (const batch of batches) {
-    const copy = structuredClone(doc.data) as Record<string, unknown>;
+    const copy = structuredClone(doc.data);
     for (const [pointer, value] of batch) {
-      const segs = pointerSegments(pointer);
-      const parent = segs.slice(0, -1).reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), copy);
-      if (parent && typeof parent === 'object' && segs.length) (parent as Record<string, unknown>)[segs[segs.length - 1]] = value;
+      const at = slot(copy, pointer);
+      if (at) at[0][at[1]] = value;
     }
-    if (validate(copy)) continue;
+    validate(copy);
     for (const e of prune(validate.errors ?? [])) {
       const i = issueFromAjv(doc.file, e, doc.locate);
-      i.message = `after \${NAME} substitution: ${i.message}`;
-      const key = `${i.pointer}|${i.rule}|${i.message}`;
-      if (!seen.has(key)) {
-        seen.add(key);
-        issues.push(i);
-      }
+      issues.push({ ...i, message: `after \${NAME} substitution: ${i.message}` });
     }
   }
-  return issues;
+  return unique(issues);
 }
 
 export function loadValidated<T>(file: string, schema: object, semantic?: SemanticCheck<T>): ParsedDocument<T> {

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { InputIssue } from '../../lib/errors.js';
-import { parseDocumentText, validateDocument, type ParsedDocument, type SemanticCheck } from '../../lib/document.js';
+import { parseDocumentText, revalidateSubstituted, validateDocument, type ParsedDocument, type SemanticCheck } from '../../lib/document.js';
 
 const schema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -19,6 +19,7 @@ const schema = {
     version: { const: 1 },
     owner: { type: 'string', not: { const: 'root' }, 'x-hint': 'a person, not root' },
     mode: { enum: ['fast', 'safe'], 'x-hint': 'fast or safe' },
+    id: { type: ['integer', 'string'] },
     size: { oneOf: [{ type: 'integer', minimum: 1 }, { const: 'auto' }] },
     label: {
       anyOf: [
@@ -175,6 +176,20 @@ describe('semantic checks beside schema errors: every problem in one run, nothin
     assert.deepEqual(issues('version: 1\nhosts:\n  a: {peer: zz}\n', fragile), [at('/hosts/a', 3, 6, 'required', "missing required key 'net'")]);
   });
 
+  it('a root-level `if` that fails: what its `then` refuses is left out, the checks still run', () => {
+    assert.deepEqual(issues('version: 1\nmode: fast\nhosts:\n  a: {net: n1, peer: zz}\n', audit), [
+      at('', 1, 1, 'required', "missing required key 'owner'"),
+      at('/hosts/a/peer', 4, 22, 'peer', "peer 'zz' is not a host"),
+    ]);
+  });
+
+  it('a check that throws on a valid document is a bug: the error is not passed off as no problems', () => {
+    const buggy: SemanticCheck<unknown> = () => {
+      throw new TypeError('a bug');
+    };
+    assert.throws(() => validateDocument(parseDocumentText('x.yaml', 'version: 1\n'), schema, buggy), /^TypeError: a bug$/);
+  });
+
   it('a check that trips over the document even without the malformed entries: the schema errors alone', () => {
     assert.deepEqual(issues('version: x\nhosts:\n  a: {net: 1}\n', hopeless), [
       at('/version', 1, 10, 'const', 'must be equal to constant'),
@@ -231,5 +246,50 @@ describe('schema errors: the precise ones, each once, with its hint', () => {
       },
       { file: '--set owner=root', pointer: '/hosts/a/peer', line: undefined, column: undefined, rule: 'peer', message: "peer 'zz' is not a host" },
     ]);
+  });
+});
+
+describe('the schema itself', () => {
+  it('a misspelt keyword is refused when the schema is first used (strict mode); a union type is allowed', () => {
+    assert.throws(
+      () => validateDocument(parseDocumentText('x.yaml', 'a: 1\n'), { type: 'object', propertees: {} }),
+      /^Error: strict mode: unknown keyword: "propertees"$/,
+    );
+    assert.deepEqual(issues('version: 1\nid: 7\n'), []);
+    assert.deepEqual(issues('version: 1\nid: seven\n'), []);
+    assert.deepEqual(issues('version: 1\nid: [7]\n'), [at('/id', 2, 5, 'type', 'must be integer,string')]);
+  });
+});
+
+describe('values after ${NAME} substitution', () => {
+  const doc = parseDocumentText('x.yaml', 'version: 1\nowner: "${OWNER}"\nhosts:\n  a: {net: "${NET}", port: 1}\n  b: {net: n1}\n');
+  const subs = (...s: [string, string][]) =>
+    JSON.parse(
+      JSON.stringify(
+        revalidateSubstituted(
+          doc,
+          schema,
+          s.map(([pointer, value]) => ({ pointer, value })),
+        ),
+      ),
+    );
+
+  it('each value is held to the schema at its pointer: the message says so, the position is where it was written', () => {
+    assert.deepEqual(subs(['/owner', 'root'], ['/hosts/a/net', 'n1']), [
+      at('/owner', 2, 8, 'not', 'after ${NAME} substitution: must NOT be valid', 'a person, not root'),
+    ]);
+    assert.deepEqual(subs(['/owner', 'me'], ['/hosts/a/net', 'n1']), []);
+    assert.deepEqual(subs(), []);
+  });
+
+  it('one pointer with several values (per-host variables): each value checked, each problem once, in the order found', () => {
+    assert.deepEqual(subs(['/owner', 'me'], ['/owner', 'root'], ['/owner', 'root'], ['/hosts/a/port', 'x'], ['/owner', 'you'], ['/hosts/a/port', 'y']), [
+      at('/hosts/a/port', 4, 28, 'type', 'after ${NAME} substitution: must be integer'),
+      at('/owner', 2, 8, 'not', 'after ${NAME} substitution: must NOT be valid', 'a person, not root'),
+    ]);
+  });
+
+  it('a pointer that names nothing in the document changes nothing', () => {
+    assert.deepEqual(subs(['', 'x'], ['/nohost/net', 'x'], ['/owner/x', 'y'], ['/hosts/a/net', 'n1']), []);
   });
 });

@@ -5,7 +5,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { Composer, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, YAMLParseError, type CST, type Document, type Node as YamlNode } from 'yaml';
+import { Composer, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, YAMLParseError, type CST, type Document, type Node as YamlNode } from 'yaml';
 import { InputError, type InputIssue } from './errors.js';
 import { readRegularFile, ReadRefused } from './regular-file.js';
 
@@ -28,6 +28,11 @@ const MAX_BYTES = MAX_DOCUMENT_BYTES;
 const MAX_DEPTH = 64;
 const MAX_ITEMS = 10_000;
 
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object';
+
+/** The key a scalar map key becomes in the data (the library's toJS: null is ''). */
+const dataKey = (v: unknown): string => (v === null ? '' : String(v));
+
 export function pointerSegments(pointer: string): string[] {
   if (pointer === '') return [];
   return pointer
@@ -47,20 +52,16 @@ export function pointerOf(segments: (string | number)[]): string {
  * spread into Math.max's arguments (a stack overflow), and schema validation
  * of one with every error collected took minutes.
  */
-function shapeProblem(root: unknown, maxItems: number): { path: (string | number)[]; rule: string; message: string } | undefined {
-  const todo: { v: object; path: (string | number)[] }[] = root !== null && typeof root === 'object' ? [{ v: root, path: [] }] : [];
+function shapeProblem(root: unknown, maxItems: number): { path: string[]; rule: string; message: string } | undefined {
+  const todo: { v: unknown; path: string[] }[] = [{ v: root, path: [] }];
   while (todo.length) {
     const { v, path } = todo.pop()!;
-    const list = Array.isArray(v);
-    const keys = list ? undefined : Object.keys(v);
-    const n = list ? v.length : keys!.length;
-    if (n > maxItems) return { path, rule: 'max-items', message: `${list ? 'a list' : 'a map'} of ${n} entries; at most ${maxItems}` };
+    if (!isObject(v)) continue;
+    const entries = Object.entries(v);
+    const n = entries.length;
+    if (n > maxItems) return { path, rule: 'max-items', message: `${Array.isArray(v) ? 'a list' : 'a map'} of ${n} entries; at most ${maxItems}` };
     if (n && path.length + 1 > MAX_DEPTH) return { path, rule: 'max-depth', message: `nesting deeper than ${MAX_DEPTH} levels` };
-    for (let i = 0; i < n; i++) {
-      const k = list ? i : keys![i];
-      const x = (v as Record<string | number, unknown>)[k];
-      if (x !== null && typeof x === 'object') todo.push({ v: x, path: [...path, k] });
-    }
+    for (const [k, x] of entries) todo.push({ v: x, path: [...path, k] });
   }
   return undefined;
 }
@@ -100,15 +101,16 @@ function duplicateKeys(doc: Document.Parsed): YAMLParseError[] {
   while (todo.length) {
     const node = todo.pop();
     if (isMap(node)) {
-      const seen = new Set<unknown>();
+      // By the key the data gets: 1 and "1" are one key there, and the second would silently replace the first.
+      const seen = new Set<string>();
       for (const pair of node.items) {
-        const key = isScalar(pair.key) ? pair.key.value : pair.key;
-        if (seen.has(key) && isScalar(pair.key)) {
-          const at = pair.key.range ?? [0, 0];
-          errors.push(new YAMLParseError([at[0], at[1]], 'DUPLICATE_KEY', 'Map keys must be unique'));
+        const k = pair.key;
+        if (isScalar(k)) {
+          const key = dataKey(k.value);
+          if (seen.has(key)) errors.push(new YAMLParseError([k.range![0], k.range![1]], 'DUPLICATE_KEY', 'Map keys must be unique'));
+          seen.add(key);
         }
-        seen.add(key);
-        todo.push(pair.key, pair.value);
+        todo.push(k, pair.value);
       }
     } else if (isSeq(node)) for (const item of node.items) todo.push(item);
   }
@@ -160,8 +162,10 @@ export function parseDocumentText(file: string, bytes: Buffer | string, opts: Pa
     const line = before.split('\n').length;
     throw issue('file is not valid UTF-8', 'utf-8', line, before.length - before.lastIndexOf('\n'));
   }
-  const lc = new LineCounter();
+  // A lone CR is a line break (YAML 1.2; whitespace in JSON) that the YAML parser would take into the value: the same offsets, as LF.
+  text = text.replace(/\r(?!\n)/g, '\n');
   const maxItems = opts.maxItems ?? MAX_ITEMS;
+  const lc = new LineCounter();
   const tokens = syntaxTree(text, lc, maxItems, (offset, rule) => {
     const p = lc.linePos(offset);
     throw issue(rule === 'max-depth' ? `nesting deeper than ${MAX_DEPTH} levels` : `a list or map of more than ${maxItems} entries`, rule, p.line, p.col);
@@ -210,13 +214,12 @@ export function parseDocumentText(file: string, bytes: Buffer | string, opts: Pa
       if (node) deepest = node;
       keyNode = undefined;
       if (isMap(node)) {
-        const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === seg);
+        const pair = node.items.find((it) => isScalar(it.key) && dataKey(it.key.value) === seg);
         if (!pair) break;
         keyNode = pair.key;
         node = pair.value;
-      } else if (isSeq(node)) {
-        node = node.items[Number(seg)];
-      } else break;
+      } else if (isSeq(node)) node = node.items[Number(seg)];
+      // (Below a scalar or a missing item: nothing more is found; deepest stays.)
     }
     const target = (atKey && keyNode ? keyNode : (node ?? keyNode)) as YamlNode | undefined;
     const range = target?.range ?? (deepest as YamlNode | undefined)?.range;
@@ -228,8 +231,7 @@ export function parseDocumentText(file: string, bytes: Buffer | string, opts: Pa
   const bad = shapeProblem(data, maxItems);
   if (bad) {
     const pointer = pointerOf(bad.path);
-    const pos = locate(pointer);
-    throw new InputError([{ file, pointer, line: pos?.line, column: pos?.column, rule: bad.rule, message: bad.message }]);
+    throw new InputError([{ file, pointer, ...locate(pointer), rule: bad.rule, message: bad.message }]);
   }
   return { file, data, locate };
 }
@@ -396,8 +398,6 @@ export function validateDocument<T>(doc: ParsedDocument, schema: object, semanti
   if (issues.length) throw new InputError(issues);
   return doc.data as T;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object';
 
 /** The map or list in `data` that holds the value at `pointer`, and its key there; none if the pointer names nothing. */
 function slot(data: unknown, pointer: string): [holder: Record<string, unknown>, key: string] | undefined {

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { InputIssue } from '../../lib/errors.js';
-import { parseDocumentText, revalidateSubstituted, validateDocument, type ParsedDocument, type SemanticCheck } from '../../lib/document.js';
+import { parseDocumentFile, parseDocumentText, revalidateSubstituted, validateDocument, type ParsedDocument, type SemanticCheck } from '../../lib/document.js';
 
 const schema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -291,5 +291,60 @@ describe('values after ${NAME} substitution', () => {
 
   it('a pointer that names nothing in the document changes nothing', () => {
     assert.deepEqual(subs(['', 'x'], ['/nohost/net', 'x'], ['/owner/x', 'y'], ['/hosts/a/net', 'n1']), []);
+  });
+});
+
+describe('parsing: what the data is, and where each part is', () => {
+  const refusal = (file: string, text: string) => issuesOf(() => parseDocumentText(file, text));
+  const one = (file: string, line: number, column: number, rule: string, message: string): InputIssue[] => [{ file, pointer: '', line, column, rule, message }];
+
+  it('a lone CR is a line break, in JSON (whitespace) as in YAML (was: taken into the value)', () => {
+    assert.deepEqual(parseDocumentText('a.json', '["a",\r"b"]').data, ['a', 'b']);
+    assert.deepEqual(parseDocumentText('a.yaml', 'a: 1\rb: 2\r').data, { a: 1, b: 2 });
+    // Positions count it as a line; CRLF is one line break.
+    assert.deepEqual(
+      refusal('a.json', '{\r"a": 1,\r}'),
+      one('a.json', 3, 1, 'json-syntax', 'JSON syntax error: Expected double-quoted property name in JSON at position 10'),
+    );
+    assert.deepEqual(
+      refusal('a.json', '{\r\n"a": 1,\r\n}'),
+      one('a.json', 3, 1, 'json-syntax', 'JSON syntax error: Expected double-quoted property name in JSON at position 12'),
+    );
+    assert.deepEqual(parseDocumentText('a.yaml', 'a:\r\n  b: [1, 2]\r\n').locate('/a/b/1'), { line: 2, column: 10 });
+  });
+
+  it('keys that become the same key in the data are duplicates (1 and "1", ~ and ""); JSON too', () => {
+    assert.deepEqual(refusal('k.yaml', '1: a\n"1": b\n'), one('k.yaml', 2, 1, 'duplicate-key', 'Map keys must be unique'));
+    assert.deepEqual(refusal('k.yaml', 'x: 0\n~: a\n"": b\n'), one('k.yaml', 3, 1, 'duplicate-key', 'Map keys must be unique'));
+    assert.deepEqual(refusal('k.json', '{"a": 1, "a": 2}'), one('k.json', 1, 10, 'duplicate-key', 'Map keys must be unique'));
+    assert.deepEqual(parseDocumentText('k.yaml', '1: a\n"2": b\ntrue: c\n').data, { 1: 'a', 2: 'b', true: 'c' });
+  });
+
+  it('a file is JSON by its name ending in .json, nothing else', () => {
+    assert.deepEqual(parseDocumentText('a.json.yaml', 'a: 1 # yaml\n').data, { a: 1 });
+  });
+
+  it('a scalar is no collection: no entry limit; the limits hold for small maxItems', () => {
+    assert.equal(parseDocumentText('s.yaml', 'abc', { maxItems: 1 }).data, 'abc');
+    assert.deepEqual(parseDocumentText('s.yaml', 'a: xyz', { maxItems: 1 }).data, { a: 'xyz' });
+    assert.deepEqual(parseDocumentText('s.yaml', '[[1]]', { maxItems: 1 }).data, [[1]]);
+    assert.deepEqual(
+      issuesOf(() => parseDocumentText('s.yaml', '[[1, 2]]', { maxItems: 1 })),
+      [{ file: 's.yaml', pointer: '/0', line: 1, column: 2, rule: 'max-items', message: 'a list of 2 entries; at most 1' }],
+    );
+  });
+
+  it('locates a key without a value at the key, a null key by the data\'s key "", and below a missing item at the deepest part', () => {
+    assert.deepEqual(parseDocumentText('l.yaml', 'x: 0\n? a\n').locate('/a'), { line: 2, column: 3 });
+    assert.deepEqual(parseDocumentText('l.yaml', 'x: 0\n~: 1\n').locate('/', true), { line: 2, column: 1 });
+    assert.deepEqual(parseDocumentText('l.yaml', 'a:\n  b: [1, 2]\n').locate('/a/b/7/x'), { line: 2, column: 6 });
+    assert.deepEqual(parseDocumentText('l.yaml', 'a:\n  b: x\n').locate('/a/b/c/d'), { line: 2, column: 6 });
+  });
+
+  it('a path through a file names the read error', () => {
+    assert.deepEqual(
+      issuesOf(() => parseDocumentFile('/etc/passwd/x.yaml')),
+      [{ file: '/etc/passwd/x.yaml', pointer: '', rule: 'readable', message: 'cannot read file (ENOTDIR)' }],
+    );
   });
 });

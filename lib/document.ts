@@ -147,17 +147,9 @@ export function parseDocumentText(file: string, bytes: Buffer | string, opts: Pa
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
   } catch {
-    // Find the first bad byte to name its line.
-    let ok = 0;
-    for (let n = 1; n <= buf.length; n++) {
-      try {
-        new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(0, n));
-        ok = n;
-      } catch {
-        /* incomplete or invalid so far */
-      }
-      if (n - ok > 4) break;
-    }
+    // The first bad byte, to name its line: where the bytes and those of their lossy decoding (U+FFFD for each bad sequence) part.
+    const lossy = Buffer.from(buf.toString('utf8'));
+    const ok = buf.findIndex((b, i) => b !== lossy[i]);
     const before = buf.subarray(0, ok).toString('utf8');
     const line = before.split('\n').length;
     throw issue('file is not valid UTF-8', 'utf-8', line, before.length - before.lastIndexOf('\n'));
@@ -241,8 +233,8 @@ export function readDocumentFile(file: string): Buffer {
   try {
     return readRegularFile(file, MAX_BYTES);
   } catch (e) {
-    if (!(e instanceof ReadRefused)) throw e;
-    const f = e.failure;
+    // Always a ReadRefused: readRegularFile turns every failure into one.
+    const f = (e as ReadRefused).failure;
     const [rule, message] =
       f.kind === 'not-regular'
         ? ['regular-file', `${f.what}, not a regular file`]

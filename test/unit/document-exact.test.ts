@@ -332,6 +332,15 @@ describe('parsing: what the data is, and where each part is', () => {
       issuesOf(() => parseDocumentText('s.yaml', '[[1, 2]]', { maxItems: 1 })),
       [{ file: 's.yaml', pointer: '/0', line: 1, column: 2, rule: 'max-items', message: 'a list of 2 entries; at most 1' }],
     );
+    // Up to twice the limit and two more, the list is built and named by its pointer; beyond, refused while it is built.
+    assert.deepEqual(
+      issuesOf(() => parseDocumentText('s.yaml', 'a: [1, 2, 3, 4, 5, 6]', { maxItems: 2 })),
+      [{ file: 's.yaml', pointer: '/a', line: 1, column: 4, rule: 'max-items', message: 'a list of 6 entries; at most 2' }],
+    );
+    assert.deepEqual(
+      issuesOf(() => parseDocumentText('s.yaml', 'a: [1, 2, 3, 4, 5, 6, 7]', { maxItems: 2 })),
+      [{ file: 's.yaml', pointer: '', line: 1, column: 22, rule: 'max-items', message: 'a list or map of more than 2 entries' }],
+    );
   });
 
   it('locates a key without a value at the key, a null key by the data\'s key "", and below a missing item at the deepest part', () => {

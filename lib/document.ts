@@ -141,7 +141,7 @@ export interface ParseOptions {
 export function parseDocumentText(file: string, bytes: Buffer | string, opts: ParseOptions = {}): ParsedDocument {
   const issue = (message: string, rule: string, line?: number, column?: number): InputError =>
     new InputError([{ file, pointer: '', line, column, rule, message }]);
-  const buf = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
+  const buf = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
   if (buf.length > MAX_BYTES) throw issue(`file is larger than ${MAX_BYTES} bytes`, 'max-size');
   let text: string;
   try {
@@ -267,7 +267,8 @@ function compiled(schema: object): ValidateFunction {
 }
 
 function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  // Row by row, each cell from the ones before it: a row starts as [i], the first row is 0..b.length.
+  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i]);
   for (let j = 1; j <= b.length; j++) dp[0][j] = j;
   for (let i = 1; i <= a.length; i++)
     for (let j = 1; j <= b.length; j++) dp[i][j] = Math.min(dp[i - 1][j] + 1, dp[i][j - 1] + 1, dp[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
@@ -285,7 +286,8 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
       best = c;
     }
   }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  // (No candidates: bestD is Infinity, best undefined.)
+  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
 function issueFromAjv(file: string, e: ErrorObject, locate: Locator): InputIssue {
@@ -340,21 +342,23 @@ function issueFromAjv(file: string, e: ErrorObject, locate: Locator): InputIssue
  * and never pages of text.
  */
 export function shownValue(v: unknown): string {
-  if (typeof v === 'string' && (/PRIVATE KEY/.test(v) || /^[A-Za-z0-9+/=\s]{64,}$/.test(v))) return '(a value that looks like private key material, not shown)';
   const s = JSON.stringify(v) ?? String(v);
+  // Armoured key material anywhere in the value; or one long run of base64 (a key pasted without its armour, alone or as a list's only item).
+  if (/PRIVATE KEY/.test(s) || /^[A-Za-z0-9+/=\s]{64,}$/.test(String(v))) return '(a value that looks like private key material, not shown)';
   return s.length > 120 ? `${s.slice(0, 100)}... (${s.length} characters)` : s;
 }
 
 /** Whether pointer `p` is `root` or below it. */
 const within = (p: string, root: string) => p === root || p.startsWith(root + '/');
 
-const wrappers = new Set(['anyOf', 'oneOf', 'if', 'not', 'propertyNames']);
+// The keywords whose error sums up errors of their subschemas. Not `not`: its error is the problem itself
+// (nothing is reported below it), and it used to vanish from the report whenever the document had any other error.
+const wrappers = new Set(['anyOf', 'oneOf', 'if', 'propertyNames']);
 
 /**
- * Drop a wrapper error (anyOf/oneOf/if/not/propertyNames) when a more precise
- * error at or below its value explains it. Not when the precise error is about
- * another value: a `not` has no errors of its own below it, and used to vanish
- * from the report whenever the document had any other error.
+ * Drop a wrapper error when a more precise error at or below its value
+ * explains it; not when the precise errors are about other values (a oneOf
+ * that more than one branch passes has none of its own).
  */
 function prune(errors: readonly ErrorObject[]): ErrorObject[] {
   const precise = errors.filter((e) => !wrappers.has(e.keyword));
@@ -453,15 +457,13 @@ function semanticBesideSchema<T>(doc: ParsedDocument, semantic: SemanticCheck<T>
           !(leftOut.length && i.pointer === ''),
       );
     } catch {
-      return undefined;
+      // A check that trips over a malformed part: undefined, then run again without the entries.
     }
   };
   const entries = [
     ...new Set(
-      refused
-        .map((p) => pointerSegments(p).slice(0, 2))
-        .filter((s) => s.length === 2)
-        .map((s) => pointerOf(s)),
+      // (A refused top-level value is left out already: its pointer adds nothing.)
+      refused.map((p) => pointerOf(pointerSegments(p).slice(0, 2))),
     ),
   ];
   return run([]) ?? run(entries) ?? [];

@@ -8,7 +8,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { InputIssue } from '../../lib/errors.js';
-import { parseDocumentFile, parseDocumentText, revalidateSubstituted, validateDocument, type ParsedDocument, type SemanticCheck } from '../../lib/document.js';
+import {
+  didYouMean,
+  parseDocumentFile,
+  parseDocumentText,
+  shownValue,
+  revalidateSubstituted,
+  validateDocument,
+  type ParsedDocument,
+  type SemanticCheck,
+} from '../../lib/document.js';
 
 const schema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -17,7 +26,7 @@ const schema = {
   required: ['version'],
   properties: {
     version: { const: 1 },
-    owner: { type: 'string', not: { const: 'root' }, 'x-hint': 'a person, not root' },
+    owner: { type: 'string', minLength: 2, not: { enum: ['root', 'r'] }, 'x-hint': 'a person, not root' },
     mode: { enum: ['fast', 'safe'], 'x-hint': 'fast or safe' },
     id: { type: ['integer', 'string'] },
     size: { oneOf: [{ type: 'integer', minimum: 1 }, { const: 'auto' }] },
@@ -41,7 +50,7 @@ const schema = {
   },
   // In fast mode, an owner is required.
   if: { required: ['mode'], properties: { mode: { const: 'fast' } } },
-  then: { properties: { owner: true }, required: ['owner'] },
+  then: { properties: { owner: { type: 'string', pattern: '^[a-z]+$' } }, required: ['owner'] },
 };
 
 type Host = { net?: string; peer?: string };
@@ -60,6 +69,7 @@ const audit: SemanticCheck<Doc> = (d, file) => {
     if (h.net === undefined) out.push({ file, pointer: `/hosts/${n}/net`, rule: 'has-net', message: 'no net' });
     else if (h.net !== first) out.push({ file, pointer: `/hosts/${n}/net`, rule: 'same-net', message: `net ${String(h.net)} is not ${String(first)}` });
     if (h.peer !== undefined && !(h.peer in d.hosts!)) out.push({ file, pointer: `/hosts/${n}/peer`, rule: 'peer', message: `peer '${h.peer}' is not a host` });
+    if (h.peer === n) out.push({ file, pointer: `/hosts/${n}/peer`, rule: 'peer', message: `peer '${n}' is the host itself` });
   }
   if (!hosts.length) out.push({ file, pointer: '', rule: 'has-hosts', message: 'no hosts' });
   if (d.owner === 'nobody') out.push({ file, pointer: '/owner', rule: 'owner', message: 'owner nobody owns nothing' });
@@ -108,7 +118,7 @@ describe('semantic checks beside schema errors: every problem in one run, nothin
       at('/hosts/b/net', 5, 12, 'same-net', 'net n2 is not n1'),
       at('/owner', 2, 8, 'owner', 'owner nobody owns nothing'),
     ]);
-    const doc = parseDocumentText('x.yaml', 'version: 1\nhosts:\n  a: {net: n1, peer: a}\n');
+    const doc = parseDocumentText('x.yaml', 'version: 1\nhosts:\n  a: {net: n1, peer: b}\n  b: {net: n1}\n');
     assert.equal(validateDocument(doc, schema, audit), doc.data);
     assert.equal(validateDocument(doc, schema), doc.data);
   });
@@ -140,6 +150,13 @@ describe('semantic checks beside schema errors: every problem in one run, nothin
     assert.deepEqual(issues('version: 1\nhosts:\n  a: {net: n1, peer: Bad}\n  Bad: {net: n2, peer: zz}\n  b: {net: n1, peer: zz}\n', audit), [
       at('/hosts/Bad', 4, 3, 'pattern', `key 'Bad' must match pattern "^[a-z0-9]+$"`),
       at('/hosts/b/peer', 5, 22, 'peer', "peer 'zz' is not a host"),
+    ]);
+  });
+
+  it('an entry with a refused value is not left out: what is said about it by name stays', () => {
+    assert.deepEqual(issues('version: 1\nhosts:\n  b: {net: n1, peer: b, port: x}\n', audit), [
+      at('/hosts/b/port', 3, 31, 'type', 'must be integer'),
+      at('/hosts/b/peer', 3, 22, 'peer', "peer 'b' is the host itself"),
     ]);
   });
 
@@ -205,6 +222,11 @@ describe('schema errors: the precise ones, each once, with its hint', () => {
       at('/owner', 2, 8, 'not', 'must NOT be valid', 'a person, not root'),
     ]);
     assert.deepEqual(issues('version: 1\nowner: root\n'), [at('/owner', 2, 8, 'not', 'must NOT be valid', 'a person, not root')]);
+    // Beside another error of the same value: both.
+    assert.deepEqual(issues('version: 1\nowner: r\n'), [
+      at('/owner', 2, 8, 'not', 'must NOT be valid', 'a person, not root'),
+      at('/owner', 2, 8, 'minLength', 'must NOT have fewer than 2 characters', 'a person, not root'),
+    ]);
   });
 
   it('oneOf, anyOf, if: the errors of their branches, not the wrapper; the same message at the same place once', () => {
@@ -212,6 +234,7 @@ describe('schema errors: the precise ones, each once, with its hint', () => {
     // Two branches say 'must be string': said once; the third's own complaint beside it.
     assert.deepEqual(issues('version: 1\nlabel: 5\n'), [at('/label', 2, 8, 'type', 'must be string'), at('/label', 2, 8, 'minimum', 'must be >= 10')]);
     assert.deepEqual(issues('version: 1\nmode: fast\n'), [at('', 1, 1, 'required', "missing required key 'owner'")]);
+    assert.deepEqual(issues('version: 1\nmode: fast\nowner: Me\n'), [at('/owner', 3, 8, 'pattern', '"Me" must match pattern "^[a-z]+$"')]);
     assert.deepEqual(issues('version: 1\nmode: safe\nsize: auto\nlabel: xy\n'), []);
   });
 
@@ -250,6 +273,10 @@ describe('schema errors: the precise ones, each once, with its hint', () => {
 });
 
 describe('the schema itself', () => {
+  it('an x-hint that is not a string is refused when the schema is first used', () => {
+    assert.throws(() => validateDocument(parseDocumentText('x.yaml', 'a: 1\n'), { type: 'object', 'x-hint': 5 }), /^Error: x-hint value must be \["string"\]$/);
+  });
+
   it('a misspelt keyword is refused when the schema is first used (strict mode); a union type is allowed', () => {
     assert.throws(
       () => validateDocument(parseDocumentText('x.yaml', 'a: 1\n'), { type: 'object', propertees: {} }),
@@ -320,6 +347,17 @@ describe('parsing: what the data is, and where each part is', () => {
     assert.deepEqual(parseDocumentText('k.yaml', '1: a\n"2": b\ntrue: c\n').data, { 1: 'a', 2: 'b', true: 'c' });
   });
 
+  it('a JSON syntax error is placed at its own line, not the last', () => {
+    assert.deepEqual(
+      refusal('a.json', '{\n"a": 1,\n}\n\n\n'),
+      one('a.json', 3, 1, 'json-syntax', 'JSON syntax error: Expected double-quoted property name in JSON at position 10'),
+    );
+  });
+
+  it('anchors as keys: each its own key', () => {
+    assert.deepEqual(parseDocumentText('k.yaml', 'x: &p a\ny: &q b\n*p : 1\n*q : 2\n').data, { x: 'a', y: 'b', a: 1, b: 2 });
+  });
+
   it('a file is JSON by its name ending in .json, nothing else', () => {
     assert.deepEqual(parseDocumentText('a.json.yaml', 'a: 1 # yaml\n').data, { a: 1 });
   });
@@ -355,5 +393,22 @@ describe('parsing: what the data is, and where each part is', () => {
       issuesOf(() => parseDocumentFile('/etc/passwd/x.yaml')),
       [{ file: '/etc/passwd/x.yaml', pointer: '', rule: 'readable', message: 'cannot read file (ENOTDIR)' }],
     );
+  });
+});
+
+describe('did you mean, values quoted', () => {
+  it('inserting letters costs as much as any edit (an empty or short word is not close to a long candidate)', () => {
+    assert.equal(didYouMean('', ['abc']), undefined);
+    assert.equal(didYouMean('x', ['abcx']), undefined);
+    assert.equal(didYouMean('x', ['abx']), 'abx');
+  });
+
+  it('key material anywhere in a value is not shown; a long value with other characters is', () => {
+    const hidden = '(a value that looks like private key material, not shown)';
+    assert.equal(shownValue({ key: '-----BEGIN OPENSSH PRIVATE KEY-----' }), hidden);
+    assert.equal(shownValue(['A'.repeat(64)]), hidden);
+    assert.equal(shownValue('-' + 'a'.repeat(64)), JSON.stringify('-' + 'a'.repeat(64)));
+    assert.equal(shownValue('a'.repeat(64) + '.img'), JSON.stringify('a'.repeat(64) + '.img'));
+    assert.equal(shownValue(['a', 'b']), '["a","b"]');
   });
 });

@@ -29,6 +29,7 @@ const schema = {
     owner: { type: 'string', minLength: 2, not: { enum: ['root', 'r'] }, 'x-hint': 'a person, not root' },
     mode: { enum: ['fast', 'safe'], 'x-hint': 'fast or safe' },
     id: { type: ['integer', 'string'] },
+    pick: { oneOf: [{ type: 'integer' }, { type: 'number', minimum: 0 }] },
     size: { oneOf: [{ type: 'integer', minimum: 1 }, { const: 'auto' }] },
     label: {
       anyOf: [
@@ -236,6 +237,8 @@ describe('schema errors: the precise ones, each once, with its hint', () => {
     assert.deepEqual(issues('version: 1\nmode: fast\n'), [at('', 1, 1, 'required', "missing required key 'owner'")]);
     assert.deepEqual(issues('version: 1\nmode: fast\nowner: Me\n'), [at('/owner', 3, 8, 'pattern', '"Me" must match pattern "^[a-z]+$"')]);
     assert.deepEqual(issues('version: 1\nmode: safe\nsize: auto\nlabel: xy\n'), []);
+    // A oneOf that two branches pass has no branch errors: its own is the problem.
+    assert.deepEqual(issues('version: 1\npick: 5\n'), [at('/pick', 2, 7, 'oneOf', 'must match exactly one schema in oneOf')]);
   });
 
   it("an enum's hint: the closest allowed value when one is close, else the schema's x-hint", () => {

@@ -5,7 +5,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { Composer, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, YAMLParseError, type CST, type Document, type Node as YamlNode } from 'yaml';
+import { Composer, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, YAMLParseError, type CST, type Document, type Node as YamlNode } from 'yaml';
 import { InputError, type InputIssue } from './errors.js';
 import { readRegularFile, ReadRefused } from './regular-file.js';
 
@@ -28,6 +28,11 @@ const MAX_BYTES = MAX_DOCUMENT_BYTES;
 const MAX_DEPTH = 64;
 const MAX_ITEMS = 10_000;
 
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object';
+
+/** The key a scalar map key becomes in the data (the library's toJS: null is ''). */
+const dataKey = (v: unknown): string => (v === null ? '' : String(v));
+
 export function pointerSegments(pointer: string): string[] {
   if (pointer === '') return [];
   return pointer
@@ -47,20 +52,16 @@ export function pointerOf(segments: (string | number)[]): string {
  * spread into Math.max's arguments (a stack overflow), and schema validation
  * of one with every error collected took minutes.
  */
-function shapeProblem(root: unknown, maxItems: number): { path: (string | number)[]; rule: string; message: string } | undefined {
-  const todo: { v: object; path: (string | number)[] }[] = root !== null && typeof root === 'object' ? [{ v: root, path: [] }] : [];
+function shapeProblem(root: unknown, maxItems: number): { path: string[]; rule: string; message: string } | undefined {
+  const todo: { v: unknown; path: string[] }[] = [{ v: root, path: [] }];
   while (todo.length) {
     const { v, path } = todo.pop()!;
-    const list = Array.isArray(v);
-    const keys = list ? undefined : Object.keys(v);
-    const n = list ? v.length : keys!.length;
-    if (n > maxItems) return { path, rule: 'max-items', message: `${list ? 'a list' : 'a map'} of ${n} entries; at most ${maxItems}` };
+    if (!isObject(v)) continue;
+    const entries = Object.entries(v);
+    const n = entries.length;
+    if (n > maxItems) return { path, rule: 'max-items', message: `${Array.isArray(v) ? 'a list' : 'a map'} of ${n} entries; at most ${maxItems}` };
     if (n && path.length + 1 > MAX_DEPTH) return { path, rule: 'max-depth', message: `nesting deeper than ${MAX_DEPTH} levels` };
-    for (let i = 0; i < n; i++) {
-      const k = list ? i : keys![i];
-      const x = (v as Record<string | number, unknown>)[k];
-      if (x !== null && typeof x === 'object') todo.push({ v: x, path: [...path, k] });
-    }
+    for (const [k, x] of entries) todo.push({ v: x, path: [...path, k] });
   }
   return undefined;
 }
@@ -100,15 +101,16 @@ function duplicateKeys(doc: Document.Parsed): YAMLParseError[] {
   while (todo.length) {
     const node = todo.pop();
     if (isMap(node)) {
-      const seen = new Set<unknown>();
+      // By the key the data gets: 1 and "1" are one key there, and the second would silently replace the first.
+      const seen = new Set<string>();
       for (const pair of node.items) {
-        const key = isScalar(pair.key) ? pair.key.value : pair.key;
-        if (seen.has(key) && isScalar(pair.key)) {
-          const at = pair.key.range ?? [0, 0];
-          errors.push(new YAMLParseError([at[0], at[1]], 'DUPLICATE_KEY', 'Map keys must be unique'));
+        const k = pair.key;
+        if (isScalar(k)) {
+          const key = dataKey(k.value);
+          if (seen.has(key)) errors.push(new YAMLParseError([k.range![0], k.range![1]], 'DUPLICATE_KEY', 'Map keys must be unique'));
+          seen.add(key);
         }
-        seen.add(key);
-        todo.push(pair.key, pair.value);
+        todo.push(k, pair.value);
       }
     } else if (isSeq(node)) for (const item of node.items) todo.push(item);
   }
@@ -117,7 +119,8 @@ function duplicateKeys(doc: Document.Parsed): YAMLParseError[] {
 
 /** parseDocument of the yaml library, from a syntax tree already built. */
 function composeDocument(tokens: CST.Token[], length: number): Document.Parsed {
-  const composer = new Composer({ uniqueKeys: false, prettyErrors: false, strict: true });
+  // Strict (the library's default); duplicate keys are found by duplicateKeys.
+  const composer = new Composer({ uniqueKeys: false });
   let doc: Document.Parsed | undefined;
   for (const d of composer.compose(tokens, true, length)) {
     if (!doc) doc = d;
@@ -138,29 +141,23 @@ export interface ParseOptions {
 export function parseDocumentText(file: string, bytes: Buffer | string, opts: ParseOptions = {}): ParsedDocument {
   const issue = (message: string, rule: string, line?: number, column?: number): InputError =>
     new InputError([{ file, pointer: '', line, column, rule, message }]);
-  const buf = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
+  const buf = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
   if (buf.length > MAX_BYTES) throw issue(`file is larger than ${MAX_BYTES} bytes`, 'max-size');
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
   } catch {
-    // Find the first bad byte to name its line.
-    let ok = 0;
-    for (let n = 1; n <= buf.length; n++) {
-      try {
-        new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(0, n));
-        ok = n;
-      } catch {
-        /* incomplete or invalid so far */
-      }
-      if (n - ok > 4) break;
-    }
+    // The first bad byte, to name its line: where the bytes and those of their lossy decoding (U+FFFD for each bad sequence) part.
+    const lossy = Buffer.from(buf.toString('utf8'));
+    const ok = buf.findIndex((b, i) => b !== lossy[i]);
     const before = buf.subarray(0, ok).toString('utf8');
     const line = before.split('\n').length;
     throw issue('file is not valid UTF-8', 'utf-8', line, before.length - before.lastIndexOf('\n'));
   }
-  const lc = new LineCounter();
+  // A lone CR is a line break (YAML 1.2; whitespace in JSON) that the YAML parser would take into the value: the same offsets, as LF.
+  text = text.replace(/\r(?!\n)/g, '\n');
   const maxItems = opts.maxItems ?? MAX_ITEMS;
+  const lc = new LineCounter();
   const tokens = syntaxTree(text, lc, maxItems, (offset, rule) => {
     const p = lc.linePos(offset);
     throw issue(rule === 'max-depth' ? `nesting deeper than ${MAX_DEPTH} levels` : `a list or map of more than ${maxItems} entries`, rule, p.line, p.col);
@@ -187,14 +184,16 @@ export function parseDocumentText(file: string, bytes: Buffer | string, opts: Pa
         line: p.line,
         column: p.col,
         rule: dup ? 'duplicate-key' : isJson ? 'json-syntax' : 'yaml-syntax',
-        message: err.message.split('\n')[0],
+        // One line: a Composer's errors are not made "pretty" (that is parseDocument's doing).
+        message: err.message,
       };
     });
     throw new InputError(issues);
   }
   let data: unknown;
   try {
-    data = doc.toJS({ maxAliasCount: 100 });
+    // The library's default limit of 100 alias expansions refuses alias bombs.
+    data = doc.toJS();
   } catch (e) {
     throw issue(`document rejected: ${(e as Error).message}`, 'yaml-aliases');
   }
@@ -207,13 +206,12 @@ export function parseDocumentText(file: string, bytes: Buffer | string, opts: Pa
       if (node) deepest = node;
       keyNode = undefined;
       if (isMap(node)) {
-        const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === seg);
+        const pair = node.items.find((it) => isScalar(it.key) && dataKey(it.key.value) === seg);
         if (!pair) break;
         keyNode = pair.key;
         node = pair.value;
-      } else if (isSeq(node)) {
-        node = node.items[Number(seg)];
-      } else break;
+      } else if (isSeq(node)) node = node.items[Number(seg)];
+      // (Below a scalar or a missing item: nothing more is found; deepest stays.)
     }
     const target = (atKey && keyNode ? keyNode : (node ?? keyNode)) as YamlNode | undefined;
     const range = target?.range ?? (deepest as YamlNode | undefined)?.range;
@@ -225,8 +223,7 @@ export function parseDocumentText(file: string, bytes: Buffer | string, opts: Pa
   const bad = shapeProblem(data, maxItems);
   if (bad) {
     const pointer = pointerOf(bad.path);
-    const pos = locate(pointer);
-    throw new InputError([{ file, pointer, line: pos?.line, column: pos?.column, rule: bad.rule, message: bad.message }]);
+    throw new InputError([{ file, pointer, ...locate(pointer), rule: bad.rule, message: bad.message }]);
   }
   return { file, data, locate };
 }
@@ -236,8 +233,8 @@ export function readDocumentFile(file: string): Buffer {
   try {
     return readRegularFile(file, MAX_BYTES);
   } catch (e) {
-    if (!(e instanceof ReadRefused)) throw e;
-    const f = e.failure;
+    // Always a ReadRefused: readRegularFile turns every failure into one.
+    const f = (e as ReadRefused).failure;
     const [rule, message] =
       f.kind === 'not-regular'
         ? ['regular-file', `${f.what}, not a regular file`]
@@ -256,22 +253,22 @@ export function parseDocumentFile(file: string): ParsedDocument {
 
 const cache = new Map<object, ValidateFunction>();
 
-function compile(schema: object): ValidateFunction {
-  const hit = cache.get(schema);
-  if (hit) return hit;
-  {
-    const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
-    addFormats(ajv);
-    // Our own annotation: a human hint shown when a value fails its rule.
-    ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' });
-    const v = ajv.compile(schema);
-    cache.set(schema, v);
-    return v;
-  }
+/** The validator of a schema, compiled once. */
+const compile = (schema: object): ValidateFunction => cache.get(schema) ?? compiled(schema);
+
+function compiled(schema: object): ValidateFunction {
+  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
+  addFormats(ajv);
+  // Our own annotation: a human hint shown when a value fails its rule.
+  ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' });
+  const v = ajv.compile(schema);
+  cache.set(schema, v);
+  return v;
 }
 
 function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  // Row by row, each cell from the ones before it: a row starts as [i], the first row is 0..b.length.
+  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i]);
   for (let j = 1; j <= b.length; j++) dp[0][j] = j;
   for (let i = 1; i <= a.length; i++)
     for (let j = 1; j <= b.length; j++) dp[i][j] = Math.min(dp[i - 1][j] + 1, dp[i][j - 1] + 1, dp[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
@@ -289,15 +286,18 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
       best = c;
     }
   }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  // (No candidates: bestD is Infinity, best undefined.)
+  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
 function issueFromAjv(file: string, e: ErrorObject, locate: Locator): InputIssue {
   let pointer = e.instancePath;
-  let message = e.message ?? 'is invalid';
+  // ajv writes a message for every error of its own keywords (option `messages`, on by default).
+  let message = e.message!;
   let hint: string | undefined;
   let atKey = false;
-  const ps = e.parentSchema as Record<string, unknown> | undefined;
+  // Set for every error: the option `verbose`.
+  const ps = e.parentSchema as Record<string, unknown>;
   if (e.propertyName !== undefined) {
     // An error about a key's name (propertyNames): point at the key itself.
     pointer = `${pointer}${pointerOf([e.propertyName])}`;
@@ -309,7 +309,7 @@ function issueFromAjv(file: string, e: ErrorObject, locate: Locator): InputIssue
       const key = (e.params as { additionalProperty: string }).additionalProperty;
       pointer = `${pointer}${pointerOf([key])}`;
       atKey = true;
-      const known = Object.keys((ps?.properties as object) ?? {});
+      const known = Object.keys((ps.properties as object) ?? {});
       message = `unknown key '${key}'`;
       const dym = didYouMean(key, known);
       hint = dym ? `did you mean '${dym}'?` : known.length ? `allowed keys: ${known.join(', ')}` : undefined;
@@ -321,7 +321,7 @@ function issueFromAjv(file: string, e: ErrorObject, locate: Locator): InputIssue
     case 'enum': {
       const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
       message = `must be one of: ${allowed.join(', ')}`;
-      const dym = didYouMean(String(getAt(e.data)), allowed);
+      const dym = didYouMean(String(e.data), allowed);
       if (dym) hint = `did you mean '${dym}'?`;
       break;
     }
@@ -330,8 +330,8 @@ function issueFromAjv(file: string, e: ErrorObject, locate: Locator): InputIssue
       if (!atKey) message = `${shownValue(e.data)} ${message}`;
       break;
   }
-  const schemaHint = ps?.['x-hint'];
-  if (!hint && typeof schemaHint === 'string') hint = schemaHint;
+  // The schema's own hint (a string: the keyword is declared so) when there is no closer one.
+  hint ??= ps['x-hint'] as string | undefined;
   const pos = locate(pointer, atKey);
   return { file, pointer, line: pos?.line, column: pos?.column, rule: e.keyword, message, hint };
 }
@@ -342,20 +342,38 @@ function issueFromAjv(file: string, e: ErrorObject, locate: Locator): InputIssue
  * and never pages of text.
  */
 export function shownValue(v: unknown): string {
-  if (typeof v === 'string' && (/PRIVATE KEY/.test(v) || /^[A-Za-z0-9+/=\s]{64,}$/.test(v))) return '(a value that looks like private key material, not shown)';
   const s = JSON.stringify(v) ?? String(v);
+  // Armoured key material anywhere in the value; or one long run of base64 (a key pasted without its armour, alone or as a list's only item).
+  if (/PRIVATE KEY/.test(s) || /^[A-Za-z0-9+/=\s]{64,}$/.test(String(v))) return '(a value that looks like private key material, not shown)';
   return s.length > 120 ? `${s.slice(0, 100)}... (${s.length} characters)` : s;
 }
 
-function getAt(v: unknown): unknown {
-  return v;
+/** Whether pointer `p` is `root` or below it. */
+const within = (p: string, root: string) => p === root || p.startsWith(root + '/');
+
+// The keywords whose error sums up errors of their subschemas. Not `not`: its error is the problem itself
+// (nothing is reported below it), and it used to vanish from the report whenever the document had any other error.
+const wrappers = new Set(['anyOf', 'oneOf', 'if', 'propertyNames']);
+
+/**
+ * Drop a wrapper error when a more precise error at or below its value
+ * explains it; not when the precise errors are about other values (a oneOf
+ * that more than one branch passes has none of its own).
+ */
+function prune(errors: readonly ErrorObject[]): ErrorObject[] {
+  const precise = errors.filter((e) => !wrappers.has(e.keyword));
+  return errors.filter((e) => !wrappers.has(e.keyword) || !precise.some((p) => within(p.instancePath, e.instancePath)));
 }
 
-/** Drop wrapper errors (anyOf/oneOf/if) when a more precise error explains them. */
-function prune(errors: ErrorObject[]): ErrorObject[] {
-  const wrappers = new Set(['anyOf', 'oneOf', 'if', 'not', 'propertyNames']);
-  const precise = errors.filter((e) => !wrappers.has(e.keyword));
-  return precise.length ? precise : errors;
+/** The issues without repeats: the first of those with the same pointer, rule and message. */
+function unique(issues: InputIssue[]): InputIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.pointer}|${i.rule}|${i.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 export type SemanticCheck<T> = (data: T, file: string) => Omit<InputIssue, 'line' | 'column'>[];
@@ -363,20 +381,12 @@ export type SemanticCheck<T> = (data: T, file: string) => Omit<InputIssue, 'line
 /** Validate parsed data; throws InputError with every issue found. */
 export function validateDocument<T>(doc: ParsedDocument, schema: object, semantic?: SemanticCheck<T>): T {
   const validate = compile(schema);
-  const issues: InputIssue[] = [];
-  let semanticIssues: Omit<InputIssue, 'line' | 'column'>[] = [];
-  if (!validate(doc.data)) {
-    const seen = new Set<string>();
-    for (const e of prune(validate.errors ?? [])) {
-      const i = issueFromAjv(doc.file, { ...e, data: e.data }, doc.locate);
-      const key = `${i.pointer}|${i.rule}|${i.message}`;
-      if (!seen.has(key)) {
-        seen.add(key);
-        issues.push(i);
-      }
-    }
-    if (semantic) semanticIssues = semanticBesideSchema(doc, semantic, validate.errors ?? []);
-  } else if (semantic) semanticIssues = semantic(doc.data as T, doc.file);
+  const valid = validate(doc.data);
+  // The precise errors: a wrapper (anyOf, if) says no more than the errors below it, and refuses no more either.
+  const errors = prune(validate.errors ?? []);
+  const issues = unique(errors.map((e) => issueFromAjv(doc.file, e, doc.locate)));
+  // On a valid document a check that throws is a bug, and is not caught.
+  const semanticIssues = !semantic ? [] : valid ? semantic(doc.data as T, doc.file) : semanticBesideSchema(doc, semantic, errors);
   for (const s of semanticIssues) {
     const pos = doc.locate(s.pointer);
     issues.push({ ...s, line: pos?.line, column: pos?.column });
@@ -385,16 +395,19 @@ export function validateDocument<T>(doc: ParsedDocument, schema: object, semanti
   return doc.data as T;
 }
 
-const within = (p: string, root: string) => p === root || p.startsWith(root + '/');
+/** The map or list in `data` that holds the value at `pointer`, and its key there; none if the pointer names nothing. */
+function slot(data: unknown, pointer: string): [holder: Record<string, unknown>, key: string] | undefined {
+  const segs = pointerSegments(pointer);
+  const holder = segs.slice(0, -1).reduce<unknown>((o, k) => (isObject(o) ? o[k] : undefined), data);
+  return isObject(holder) && segs.length ? [holder, segs[segs.length - 1]] : undefined;
+}
 
 /** A copy of `data` without the values at `pointers` (array slots become holes, so later indexes keep their pointers). */
 function without(data: unknown, pointers: readonly string[]): unknown {
   const copy = structuredClone(data);
   for (const p of pointers) {
-    const segs = pointerSegments(p);
-    let o = copy as Record<string, unknown> | undefined;
-    for (const s of segs.slice(0, -1)) o = o && typeof o === 'object' ? (o[s] as Record<string, unknown>) : undefined;
-    if (o && typeof o === 'object' && segs.length) delete o[segs[segs.length - 1]];
+    const at = slot(copy, p);
+    if (at) delete at[0][at[1]];
   }
   return copy;
 }
@@ -419,12 +432,11 @@ function semanticBesideSchema<T>(doc: ParsedDocument, semantic: SemanticCheck<T>
     if (e.keyword === 'required') refused.push(`${e.instancePath}${pointerOf([(e.params as { missingProperty: string }).missingProperty])}`);
     else if (e.keyword === 'additionalProperties')
       refused.push(`${e.instancePath}${pointerOf([(e.params as { additionalProperty: string }).additionalProperty])}`);
-    else if (e.propertyName !== undefined || e.keyword === 'propertyNames')
-      refused.push(`${e.instancePath}${pointerOf([e.propertyName ?? (e.params as { propertyName: string }).propertyName])}`);
+    else if (e.propertyName !== undefined) refused.push(`${e.instancePath}${pointerOf([e.propertyName])}`);
     else {
+      // (A refused document itself leaves nothing to check: every issue is at or below it.)
       const segs = pointerSegments(e.instancePath);
-      const v = segs.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), doc.data);
-      if (segs.length < 2 && v !== null && typeof v === 'object') return [];
+      if (segs.length === 1 && isObject((doc.data as Record<string, unknown>)[segs[0]])) return [];
       refused.push(e.instancePath);
     }
   }
@@ -445,15 +457,13 @@ function semanticBesideSchema<T>(doc: ParsedDocument, semantic: SemanticCheck<T>
           !(leftOut.length && i.pointer === ''),
       );
     } catch {
-      return undefined;
+      // A check that trips over a malformed part: undefined, then run again without the entries.
     }
   };
   const entries = [
     ...new Set(
-      refused
-        .map((p) => pointerSegments(p).slice(0, 2))
-        .filter((s) => s.length === 2)
-        .map((s) => pointerOf(s)),
+      // (A refused top-level value is left out already: its pointer adds nothing.)
+      refused.map((p) => pointerOf(pointerSegments(p).slice(0, 2))),
     ),
   ];
   return run([]) ?? run(entries) ?? [];
@@ -479,26 +489,19 @@ export function revalidateSubstituted(doc: ParsedDocument, schema: object, subs:
     b.set(pointer, value);
   }
   const issues: InputIssue[] = [];
-  const seen = new Set<string>();
   for (const batch of batches) {
-    const copy = structuredClone(doc.data) as Record<string, unknown>;
+    const copy = structuredClone(doc.data);
     for (const [pointer, value] of batch) {
-      const segs = pointerSegments(pointer);
-      const parent = segs.slice(0, -1).reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), copy);
-      if (parent && typeof parent === 'object' && segs.length) (parent as Record<string, unknown>)[segs[segs.length - 1]] = value;
+      const at = slot(copy, pointer);
+      if (at) at[0][at[1]] = value;
     }
-    if (validate(copy)) continue;
+    validate(copy);
     for (const e of prune(validate.errors ?? [])) {
       const i = issueFromAjv(doc.file, e, doc.locate);
-      i.message = `after \${NAME} substitution: ${i.message}`;
-      const key = `${i.pointer}|${i.rule}|${i.message}`;
-      if (!seen.has(key)) {
-        seen.add(key);
-        issues.push(i);
-      }
+      issues.push({ ...i, message: `after \${NAME} substitution: ${i.message}` });
     }
   }
-  return issues;
+  return unique(issues);
 }
 
 export function loadValidated<T>(file: string, schema: object, semantic?: SemanticCheck<T>): ParsedDocument<T> {

@@ -94,6 +94,16 @@ describe('inventory: schema and semantic problems reported together', () => {
     }
   });
 
+  it('cpuAffinity 0 (refused by a `not`) is reported beside an unknown key elsewhere (was: dropped from the report)', () => {
+    const inv: Inv = baseInventory();
+    inv.iohyps.io1.cpuAffinity = 0;
+    inv.iohyps.io1.mtuu = 1500;
+    assert.deepEqual(
+      issuesOf(inv).map((i) => `${i.pointer} [${i.rule}] ${i.message}`),
+      ["/iohyps/io1/mtuu [additionalProperties] unknown key 'mtuu'", '/iohyps/io1/cpuAffinity [not] must NOT be valid'],
+    );
+  });
+
   it('a malformed top-level section: its schema errors alone, no dangling references', () => {
     const inv: Inv = baseInventory();
     inv.iohyps = [inv.iohyps.io1];

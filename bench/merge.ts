@@ -51,6 +51,9 @@ export function mergeProvisioning(cur: ProvisioningResult, old: ProvisioningResu
       if (o[p] && !now[p]) {
         keepPeer(now, o, p);
         keptPeers.add(`${p} at ${o.hosts}`);
+      } else if (!now[p] && !now.notRun?.[p] && o.notRun?.[p]) {
+        // Not part of this run, and left out before (a workload it does not do, the bound): still why.
+        (now.notRun ??= {})[p] = o.notRun[p];
       }
     }
   }

@@ -501,6 +501,7 @@ describe('bench runs of some sections (--only)', () => {
       r.cpu = { clush: { controller: { runs: [0.2], median: 0.2, min: 0.2, max: 0.2 }, hosts: { runs: [0.1], median: 0.1, min: 0.1, max: 0.1 } } };
       r.ratios = { ...r.ratios, clush: 0.5 / r.vrio!.median };
       r.cpuRatios = { clush: 1.5 };
+      r.notRun = { pssh: 'not a workload pssh does' };
     }
     writeReports(earlier, out);
     // This run: ansible only, the write workload only, at 5 hosts; ansible was left out by the bound in the cold cell.
@@ -534,7 +535,6 @@ describe('bench runs of some sections (--only)', () => {
     assert.equal(merged.vrio!.median, 9, "this run's vrio stays");
     assert.deepEqual(merged.clush, oldCold.clush);
     assert.deepEqual(merged.ansible, oldCold.ansible, 'a peer the bound left out keeps its earlier samples');
-    assert.equal(merged.notRun, undefined);
     assert.equal(merged.ratios!.clush, oldCold.ratios!.clush, 'the ratio against the vrio of its own rounds, not 0.5 / 9');
     assert.equal(merged.ratio, oldCold.ratio);
     assert.deepEqual(merged.cpu!.clush, oldCold.cpu!.clush);
@@ -547,6 +547,7 @@ describe('bench runs of some sections (--only)', () => {
         `clush: measured by an earlier run (2026-11-25T19:05:00.000Z, load 3.5, vrio ${vrioThen} s in those rounds), kept; its ratio is against the vrio of its own rounds`,
       ],
     );
+    assert.deepEqual(merged.notRun, { pssh: 'not a workload pssh does' }, "a peer left out before and not part of this run keeps its reason (not 'failed')");
     const warm = rows.find((r) => r.hosts === 5 && r.workload === 'write' && r.phase === 'warm')!;
     assert.ok(warm.ansible && warm.clush, 'the warm cell: this run measured ansible, clush comes from before');
     assert.ok(

@@ -53,15 +53,15 @@ export function pointerOf(segments: (string | number)[]): string {
  * of one with every error collected took minutes.
  */
 function shapeProblem(root: unknown, maxItems: number): { path: string[]; rule: string; message: string } | undefined {
-  const todo: { v: unknown; path: string[] }[] = [{ v: root, path: [] }];
+  // Only maps and lists are queued: a path copy for every scalar would cost more than the walk.
+  const todo: { v: object; path: string[] }[] = isObject(root) ? [{ v: root, path: [] }] : [];
   while (todo.length) {
     const { v, path } = todo.pop()!;
-    if (!isObject(v)) continue;
     const entries = Object.entries(v);
     const n = entries.length;
     if (n > maxItems) return { path, rule: 'max-items', message: `${Array.isArray(v) ? 'a list' : 'a map'} of ${n} entries; at most ${maxItems}` };
     if (n && path.length + 1 > MAX_DEPTH) return { path, rule: 'max-depth', message: `nesting deeper than ${MAX_DEPTH} levels` };
-    for (const [k, x] of entries) todo.push({ v: x, path: [...path, k] });
+    for (const [k, x] of entries) if (isObject(x)) todo.push({ v: x, path: [...path, k] });
   }
   return undefined;
 }

@@ -27,11 +27,9 @@ function keepPeer(now: ProvisionRow, old: ProvisionRow, p: PeerTool): void {
     if (!Object.keys(now.notRun).length) delete now.notRun;
   }
   const vrio = old.vrio ? `, vrio ${old.vrio.median.toFixed(2)} s in those rounds` : '';
-  const notes = [
-    ...(now.notes ?? []),
+  (now.notes ??= []).push(
     `${p}: measured by an earlier run (${old.measuredAt ?? 'time unknown'}${old.load !== undefined ? `, load ${old.load}` : ''}${vrio}), kept; its ratio is against the vrio of its own rounds`,
-  ];
-  now.notes = notes;
+  );
 }
 
 /**

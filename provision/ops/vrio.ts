@@ -12,7 +12,7 @@
 // - a failed CREATE leaves the back end attached: REMOVE then CREATE recovers;
 // - vrio_eth's list sizes cost memory: refuse a load that cannot fit.
 import { provisionDefaults } from '../defaults.js';
-import type { Facts, VrioBlkFact } from '../facts.js';
+import type { Facts, VrioBlkFact, VrioNetFact } from '../facts.js';
 import type { BlkDevice, Host, NetDevice } from '../inventory-types.js';
 import { shScript } from '../../lib/shell.js';
 import type { Change, ChangeKind, HostPlan } from './change.js';
@@ -321,6 +321,20 @@ export function guestSees(facts: Facts, dev: BlkDevice | NetDevice): boolean {
   return Object.values(facts.nics).some((n) => n.mac === dev.mac);
 }
 
+/**
+ * Who the backing of an inventory device is attached to on the IOhyp, and
+ * whether that is this guest's device. A disk is the guest's only under the
+ * name the inventory gives it (a vNIC has a name on neither side).
+ */
+function attachment(facts: Facts, guest: Host, dev: BlkDevice | NetDevice): { existing?: VrioBlkFact | VrioNetFact; mine: boolean } {
+  if (dev.type === 'blk') {
+    const existing = facts.vrio.blk.find((x) => x.backing === dev.backing);
+    return { existing, mine: existing !== undefined && existing.guestIp === guest.l2.ip && existing.guestDevice === dev.name };
+  }
+  const existing = facts.vrio.net.find((x) => x.backing === dev.macvtap);
+  return { existing, mine: existing?.guestIp === guest.l2.ip };
+}
+
 /** Device and macvtap changes on an IOhyp for its guests (apply). */
 export function planDevices(iohyp: Host, facts: Facts, guests: GuestView[]): HostPlan {
   const plan: HostPlan = { host: iohyp.name, role: 'iohyp', changes: [], errors: [], notes: [] };
@@ -335,9 +349,7 @@ export function planDevices(iohyp: Host, facts: Facts, guests: GuestView[]): Hos
       wanted.add(`${backing}|${g.host.l2.ip}`);
       const label =
         dev.type === 'blk' ? `blk ${dev.name} for ${g.host.name} (${dev.backing})` : `net ${dev.mac} for ${g.host.name} (${dev.macvtap} on ${dev.lower})`;
-      const existing = dev.type === 'blk' ? facts.vrio.blk.find((x) => x.backing === dev.backing) : facts.vrio.net.find((x) => x.backing === dev.macvtap);
-      // A disk is the guest's only under the name the inventory gives it (a vNIC has a name on neither side).
-      const mine = existing && existing.guestIp === g.host.l2.ip && (existing as Partial<VrioBlkFact>).guestDevice === (dev as Partial<BlkDevice>).name;
+      const { existing, mine } = attachment(facts, g.host, dev);
       const seen = g.facts ? guestSees(g.facts, dev) : undefined;
       if (existing && mine && seen !== false) continue;
       if (!g.ok) {

@@ -448,6 +448,18 @@ describe('devices, exactly', () => {
     );
   });
 
+  it('a vNIC attached to another guest: removed from the one it is on, then created for its own', () => {
+    const f = ioConverged();
+    f.nics[TAP] = tapNic();
+    f.vrio.blk.push(blkFact('/dev/ram2', '10.55.0.3', 'vdb', 'blk/bdev1'), blkFact('/dev/ram1', '10.55.0.2'));
+    f.vrio.net.push(netFact(TAP, '10.55.0.2'));
+    const p = planDevices(io, f, [
+      { host: g1, facts: guestReady('52:54:00:55:00:02', { disks: ['vdb'] }), ok: true },
+      { host: g2, facts: guestReady('52:54:00:55:00:03', { disks: ['vdb'] }), ok: true },
+    ]);
+    assert.deepEqual(p, plan([remove('net', TAP, 'g1', G1, 'it is attached to 10.55.0.2'), createNet()]));
+  });
+
   it('a device attached to an address no inventory guest has is removed under the guest that wants it', () => {
     const f = ioConverged();
     f.vrio.blk.push(blkFact('/dev/ram1', '10.55.0.77'));

@@ -8,10 +8,19 @@
 // has no certificate algorithms.
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { readPrivateKeyFile, UnprotectedKeyError } from '../keyfile.js';
-import { commandLine } from '../shell.js';
 import { keyType } from './fingerprint.js';
 import { openSshSession } from './openssh.js';
-import { checkCommand, PendingCommand, TransportError, type ConnectOptions, type Connection, type Endpoint, type ExecResult, type Session } from './session.js';
+import {
+  checkCommand,
+  commandStart,
+  PendingCommand,
+  TransportError,
+  type ConnectOptions,
+  type Connection,
+  type Endpoint,
+  type ExecResult,
+  type Session,
+} from './session.js';
 import { preferredKeyTypes, verifyHostKey, type HostKeyVerdict } from './hostkeys.js';
 
 export * from './session.js';
@@ -228,13 +237,9 @@ function makeSession(conn: Connection, { client, verdict, hostKey }: Connected, 
     exec(command, o = {}) {
       if (lost) return Promise.reject(lost);
       if (closed) return Promise.reject(new TransportError('disconnected', `connection to ${where} is closed`));
-      const line = typeof command === 'string' ? command : commandLine(command);
-      // The whole line, pipes and redirections included, runs as root; -n: never
-      // a password prompt that would hang until the command timeout.
-      const cmd = conn.become === 'sudo' ? commandLine(['sudo', '-n', '--', 'sh', '-c', line]) : line;
-      const timeoutMs = o.timeoutMs ?? conn.commandTimeoutMs;
+      const { start, cmd } = commandStart(conn, where, command, o);
       return new Promise<ExecResult>((resolve, reject) => {
-        const p = new PendingCommand({ conn, where, line, timeoutMs, onTimeout: o.onTimeout }, live, resolve, reject);
+        const p = new PendingCommand(start, live, resolve, reject);
         let channel: ClientChannel | undefined;
         p.armTimeout(() => {
           // Ask the server to kill it; close our side regardless.

@@ -20,6 +20,7 @@ import { dirname, join } from 'node:path';
 import { readPrivateKeyFile, UnprotectedKeyError } from '../keyfile.js';
 import { commandLine, quote } from '../shell.js';
 import {
+  commandStart,
   checkCommand,
   Output,
   PendingCommand,
@@ -361,12 +362,10 @@ function makeSession(
     exec(command, o = {}) {
       if (lost) return Promise.reject(lost);
       if (closed) return Promise.reject(new TransportError('disconnected', `connection to ${where} is closed`));
-      const line = typeof command === 'string' ? command : commandLine(command);
-      const cmd = conn.become === 'sudo' ? commandLine(['sudo', '-n', '--', 'sh', '-c', line]) : line;
-      const timeoutMs = o.timeoutMs ?? conn.commandTimeoutMs;
+      const { start, cmd } = commandStart(conn, where, command, o);
       return new Promise<ExecResult>((resolve, reject) => {
         const child = mux(`echo ${PGID_MARK} $$ >&2\n${cmd}`);
-        const p = new PendingCommand({ conn, where, line, timeoutMs, onTimeout: o.onTimeout }, live, resolve, reject, () => child.kill('SIGKILL'));
+        const p = new PendingCommand(start, live, resolve, reject, () => child.kill('SIGKILL'));
         let head = '';
         let pgid: number | undefined;
         // Settled once the mark arrived (or ssh ended): a timeout can come first on a slow start.

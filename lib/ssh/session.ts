@@ -170,6 +170,18 @@ export function commandOutcome(r: Pick<ExecResult, 'code' | 'signal'>, e: Comman
 export type CommandStart = Omit<CommandEnd, 'timedOut' | 'started' | 'out' | 'err'>;
 
 /**
+ * An exec's start, the same for both transports: the line the user's log
+ * names, and `cmd`, what goes to the host. Under become: sudo the whole line,
+ * pipes and redirections included, runs as root; -n: never a password prompt
+ * that would hang until the command timeout.
+ */
+export function commandStart(conn: Connection, where: string, command: string | readonly string[], o: ExecOptions): { start: CommandStart; cmd: string } {
+  const line = typeof command === 'string' ? command : commandLine(command);
+  const cmd = conn.become === 'sudo' ? commandLine(['sudo', '-n', '--', 'sh', '-c', line]) : line;
+  return { start: { conn, where, line, timeoutMs: o.timeoutMs ?? conn.commandTimeoutMs, onTimeout: o.onTimeout }, cmd };
+}
+
+/**
  * One running command's once-only end, the same for both transports: the
  * first of its exit (finish), its timeout and the loss of its connection
  * (drop, registered in the session's `live` set) settles the caller's

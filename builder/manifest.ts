@@ -225,41 +225,16 @@ export function loadManifest(file: string | undefined, cwd: string, overrides: M
   const at = userFile ?? 'builder/defaults/vrio.yaml';
   const sources = (merged.sources ?? {}) as Record<string, SourceSpec>;
   const kernel = merged.kernel as unknown as KernelSpec;
-  if (!sources[kernel.source]) {
-    issues.push({
-      file: at,
-      pointer: '/kernel/source',
-      rule: 'known-source',
-      message: `no source named '${kernel.source}'`,
-      hint: `known sources: ${Object.keys(sources).join(', ')}`,
-    });
-  }
-  if (kernel.series && !sources[kernel.series.source]) {
-    issues.push({ file: at, pointer: '/kernel/series/source', rule: 'known-source', message: `no source named '${kernel.series.source}'` });
-  } else if (kernel.series && sources[kernel.series.source].kind !== 'git') {
-    issues.push({
-      file: at,
-      pointer: '/kernel/series/source',
-      rule: 'git-source',
-      message: `a patch series needs a git source; '${kernel.series.source}' is ${sources[kernel.series.source].kind}`,
-    });
-  }
-  if (kernel.overlay && !sources[kernel.overlay.source]) {
-    issues.push({
-      file: at,
-      pointer: '/kernel/overlay/source',
-      rule: 'known-source',
-      message: `no source named '${kernel.overlay.source}'`,
-      hint: `known sources: ${Object.keys(sources).join(', ')}`,
-    });
-  } else if (kernel.overlay && sources[kernel.overlay.source].kind !== 'git') {
-    issues.push({
-      file: at,
-      pointer: '/kernel/overlay/source',
-      rule: 'git-source',
-      message: `an overlay is taken from a pinned git commit; '${kernel.overlay.source}' is ${sources[kernel.overlay.source].kind}`,
-    });
-  }
+  const known = `known sources: ${Object.keys(sources).join(', ')}`;
+  /** A source the kernel names at `pointer` must exist; a series or an overlay (`gitFor` says why) must be a git source. */
+  const sourceRef = (pointer: string, name: string, gitFor?: string) => {
+    const source = sources[name];
+    if (!source) issues.push({ file: at, pointer, rule: 'known-source', message: `no source named '${name}'`, hint: known });
+    else if (gitFor && source.kind !== 'git') issues.push({ file: at, pointer, rule: 'git-source', message: `${gitFor}; '${name}' is ${source.kind}` });
+  };
+  sourceRef('/kernel/source', kernel.source);
+  if (kernel.series) sourceRef('/kernel/series/source', kernel.series.source, 'a patch series needs a git source');
+  if (kernel.overlay) sourceRef('/kernel/overlay/source', kernel.overlay.source, 'an overlay is taken from a pinned git commit');
   for (const name of Object.keys((merged.mirrors ?? {}) as object)) {
     if (!sources[name])
       issues.push({
@@ -267,7 +242,7 @@ export function loadManifest(file: string | undefined, cwd: string, overrides: M
         pointer: pointerOf(['mirrors', name]),
         rule: 'known-source',
         message: `mirror for unknown source '${name}'`,
-        hint: `known sources: ${Object.keys(sources).join(', ')}`,
+        hint: known,
       });
   }
   // locate() falls back to the deepest part of the pointer the file has (or the file's start) by itself.

@@ -37,7 +37,7 @@ describe('manifest cross-references: the messages a user reads', () => {
       ['/kernel/source', 'known-source', "no source named 'linux'", 'known sources: splitio-kernel', 2, 11],
     ]);
     assert.deepEqual(problems(`kernel:\n  series:\n    source: nope\n    from: ${FROM}\n    to: ${TO}\n`), [
-      ['/kernel/series/source', 'known-source', "no source named 'nope'", undefined, 3, 13],
+      ['/kernel/series/source', 'known-source', "no source named 'nope'", 'known sources: splitio-kernel', 3, 13],
     ]);
     assert.deepEqual(problems(`${TARBALL}kernel:\n  series:\n    source: tb\n    from: ${FROM}\n    to: ${TO}\n`), [
       ['/kernel/series/source', 'git-source', "a patch series needs a git source; 'tb' is tarball", undefined, 8, 13],
@@ -49,6 +49,10 @@ describe('manifest cross-references: the messages a user reads', () => {
       ['/kernel/overlay/source', 'git-source', "an overlay is taken from a pinned git commit; 'tb' is tarball", undefined, 8, 13],
     ]);
     assert.deepEqual(problems('kernel:\n  overlay:\n    source: splitio-kernel\n    paths: [drivers/vrio]\n'), 'accepted');
+    // With more than one source the hint lists them all, comma-separated.
+    assert.deepEqual(problems(`${TARBALL}kernel:\n  source: linux\n`), [
+      ['/kernel/source', 'known-source', "no source named 'linux'", 'known sources: splitio-kernel, tb', 7, 11],
+    ]);
     assert.deepEqual(problems('mirrors:\n  nothing: /srv/x\n'), [
       ['/mirrors/nothing', 'known-source', "mirror for unknown source 'nothing'", 'known sources: splitio-kernel', 2, 12],
     ]);

@@ -10,17 +10,8 @@ import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { readPrivateKeyFile, UnprotectedKeyError } from '../keyfile.js';
 import { keyType } from './fingerprint.js';
 import { openSshSession } from './openssh.js';
-import {
-  checkCommand,
-  commandStart,
-  PendingCommand,
-  TransportError,
-  type ConnectOptions,
-  type Connection,
-  type Endpoint,
-  type ExecResult,
-  type Session,
-} from './session.js';
+import { checkCommand, commandStart, PendingCommand, TransportError } from './session.js';
+import type { ConnectOptions, Connection, Endpoint, ExecResult, Session } from './session.js';
 import { preferredKeyTypes, verifyHostKey, type HostKeyVerdict } from './hostkeys.js';
 
 export * from './session.js';

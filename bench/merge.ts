@@ -26,10 +26,20 @@ function keepPeer(now: ProvisionRow, old: ProvisionRow, p: PeerTool): void {
     delete now.notRun[p];
     if (!Object.keys(now.notRun).length) delete now.notRun;
   }
+  (now.notes ??= []).push(keptNote(old, p));
+}
+
+/**
+ * Where a kept peer's samples come from. A peer the earlier row had itself
+ * kept from a still earlier run keeps that note: the earlier row's time and
+ * vrio are of another sitting than the peer's rounds.
+ */
+function keptNote(old: ProvisionRow, p: PeerTool): string {
+  const prefix = `${p}: measured by an earlier run (`;
+  const carried = old.notes?.find((n) => n.startsWith(prefix));
+  if (carried) return carried;
   const vrio = old.vrio ? `, vrio ${old.vrio.median.toFixed(2)} s in those rounds` : '';
-  (now.notes ??= []).push(
-    `${p}: measured by an earlier run (${old.measuredAt ?? 'time unknown'}${old.load !== undefined ? `, load ${old.load}` : ''}${vrio}), kept; its ratio is against the vrio of its own rounds`,
-  );
+  return `${prefix}${old.measuredAt ?? 'time unknown'}${old.load !== undefined ? `, load ${old.load}` : ''}${vrio}), kept; its ratio is against the vrio of its own rounds`;
 }
 
 /**

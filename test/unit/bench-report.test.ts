@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { BenchReport } from '../../bench/model.js';
+import type { BenchReport, ProvisionRow } from '../../bench/model.js';
 import { inline, renderHtml } from '../../bench/report/html.js';
 import { cell, renderMarkdown } from '../../bench/report/markdown.js';
 import { logScale, tickLabel } from '../../bench/report/scale.js';
@@ -554,6 +554,37 @@ describe('bench runs of some sections (--only)', () => {
       now.notes.includes("provisioning peers kept from an earlier run in cells this run measured: ansible at 5, clush at 5 (see each row's note)"),
       now.notes.join('\n'),
     );
+  });
+
+  it('a peer kept twice keeps the note of the run that measured it, not the time and vrio of the run that kept it', () => {
+    const out = join(tmp, 'merge-twice');
+    const at = (t: string, vrio: number, extra: Partial<ProvisionRow> = {}) => {
+      const r = sample();
+      r.provisioning!.rows = r
+        .provisioning!.rows.filter((x) => x.hosts === 5 && x.workload === 'facts' && x.phase === 'cold')
+        .map((x) => ({ ...x, measuredAt: t, load: 2, vrio: { runs: [vrio], median: vrio, min: vrio, max: vrio }, ...extra }));
+      r.provisioning!.hostCounts = [5];
+      return r;
+    };
+    // First sitting: clush and ansible; the second: ansible again; the third: vrio alone.
+    const first = at('2026-11-25T07:00:00.000Z', 3, { clush: { runs: [0.5], median: 0.5, min: 0.5, max: 0.5 }, ratios: { clush: 0.5 / 3 } });
+    writeReports(first, out);
+    const second = at('2026-11-25T10:00:00.000Z', 4);
+    carryOver(second, { sections: ['provisioning'], outDir: out });
+    writeReports(second, out);
+    const third = at('2026-11-25T13:00:00.000Z', 5);
+    delete third.provisioning!.rows[0].ansible;
+    delete third.provisioning!.rows[0].ratio;
+    carryOver(third, { sections: ['provisioning'], outDir: out });
+    const row = third.provisioning!.rows[0];
+    assert.deepEqual(
+      row.notes!.filter((n) => n.includes('earlier run')),
+      [
+        'ansible: measured by an earlier run (2026-11-25T10:00:00.000Z, load 2, vrio 4.00 s in those rounds), kept; its ratio is against the vrio of its own rounds',
+        'clush: measured by an earlier run (2026-11-25T07:00:00.000Z, load 2, vrio 3.00 s in those rounds), kept; its ratio is against the vrio of its own rounds',
+      ],
+    );
+    assert.equal(row.ratios!.clush, 0.5 / 3);
   });
 
   it('do not mix a quick run into a full report', () => {

@@ -31,10 +31,16 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 280_000);
+    // SIGTERM first: the bench then removes its fleet (sshd, namespaces, login user); a SIGKILL left them behind.
+    let grace: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      grace = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    }, 260_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
+      clearTimeout(grace);
       resolve({ code, stdout, stderr, pid: child.pid ?? 0 });
     });
   });

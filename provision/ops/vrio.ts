@@ -351,7 +351,7 @@ export function planDevices(iohyp: Host, facts: Facts, guests: GuestView[]): Hos
         dev.type === 'blk' ? `blk ${dev.name} for ${g.host.name} (${dev.backing})` : `net ${dev.mac} for ${g.host.name} (${dev.macvtap} on ${dev.lower})`;
       const { existing, mine } = attachment(facts, g.host, dev);
       const seen = g.facts ? guestSees(g.facts, dev) : undefined;
-      if (existing && mine && seen !== false) continue;
+      if (mine && seen !== false) continue;
       if (!g.ok) {
         plan.notes.push(`skipped ${label}: guest ${g.host.name} is not ready`);
         continue;
